@@ -1,0 +1,269 @@
+//! Facts, in their validated domain form.
+//!
+//! The stored form is the protobuf `consent.v1.Envelope` (crate
+//! `consent-schema`), which converts to these types and refuses what the
+//! core cannot decide on.
+
+use crate::identity::{EventId, OrganisationId, ProductCategoryId, SubjectId};
+use crate::time::Timestamp;
+use crate::vocabulary::*;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Where an event sits in the log (topic, partition, offset).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct EventPosition {
+    pub topic: String,
+    pub partition: u32,
+    pub offset: u64,
+}
+
+impl fmt::Display for EventPosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}@{}", self.topic, self.partition, self.offset)
+    }
+}
+
+/// Provenance of a fact.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub system: String,
+    pub actor: String,
+    pub evidence_ref: String,
+    pub form_id: String,
+    pub url: String,
+}
+
+/// One fact with its envelope.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: EventId,
+    pub organisation: OrganisationId,
+    /// `None` only for organisation-level facts.
+    pub subject: Option<SubjectId>,
+    pub occurred_at: Timestamp,
+    pub recorded_at: Timestamp,
+    pub source: Source,
+    pub fact: Fact,
+}
+
+/// Every kind of fact the ledger records.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Fact {
+    OrganisationRegistered(OrganisationRegistered),
+    ProductCategoriesDefined(ProductCategoriesDefined),
+    SubscriberTypeDeclared(SubscriberTypeDeclared),
+    ContactPointRecorded(ContactPoint),
+    ConsentGiven(ConsentGiven),
+    ConsentWithdrawn(ConsentWithdrawn),
+    SaleRecorded(SaleRecorded),
+    NegotiationRecorded(NegotiationRecorded),
+    CharitySupportRecorded(CharitySupportRecorded),
+    OptOutRecorded(OptOutRecorded),
+    ObjectionRecorded(ObjectionRecorded),
+    MarketingMessageSent(MarketingMessageSent),
+    PreferenceServiceListing(PreferenceServiceListing),
+    ToldNotToCall(CallPreference),
+    DoesNotObjectToCalls(CallPreference),
+    ErasureRequested(ErasureRequested),
+}
+
+/// Whom a fact is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FactScope {
+    /// About the organisation itself (kind, product similarity).
+    Organisation,
+    /// About one subject of one organisation; decides eligibility.
+    Subject,
+    /// About one subject, kept in history and evidence but not needed to
+    /// decide (messages sent).
+    SubjectHistoryOnly,
+}
+
+impl Fact {
+    /// The `snake_case` name of the fact, as in the protobuf `payload` oneof.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fact::OrganisationRegistered(_) => "organisation_registered",
+            Fact::ProductCategoriesDefined(_) => "product_categories_defined",
+            Fact::SubscriberTypeDeclared(_) => "subscriber_type_declared",
+            Fact::ContactPointRecorded(_) => "contact_point_recorded",
+            Fact::ConsentGiven(_) => "consent_given",
+            Fact::ConsentWithdrawn(_) => "consent_withdrawn",
+            Fact::SaleRecorded(_) => "sale_recorded",
+            Fact::NegotiationRecorded(_) => "negotiation_recorded",
+            Fact::CharitySupportRecorded(_) => "charity_support_recorded",
+            Fact::OptOutRecorded(_) => "opt_out_recorded",
+            Fact::ObjectionRecorded(_) => "objection_recorded",
+            Fact::MarketingMessageSent(_) => "marketing_message_sent",
+            Fact::PreferenceServiceListing(_) => "preference_service_listing",
+            Fact::ToldNotToCall(_) => "told_not_to_call",
+            Fact::DoesNotObjectToCalls(_) => "does_not_object_to_calls",
+            Fact::ErasureRequested(_) => "erasure_requested",
+        }
+    }
+
+    pub fn scope(&self) -> FactScope {
+        match self {
+            Fact::OrganisationRegistered(_) | Fact::ProductCategoriesDefined(_) => {
+                FactScope::Organisation
+            }
+            Fact::MarketingMessageSent(_) => FactScope::SubjectHistoryOnly,
+            _ => FactScope::Subject,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganisationRegistered {
+    pub name: String,
+    pub kind: OrganisationKind,
+    /// Present (and required by the edge) for charities.
+    pub charity_register_number: Option<String>,
+}
+
+/// The organisation's categories and what each one's customers would
+/// reasonably expect to hear about. Replaces any earlier definition from its
+/// `occurred_at` on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductCategoriesDefined {
+    pub categories: Vec<ProductCategory>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductCategory {
+    pub id: ProductCategoryId,
+    pub name: String,
+    pub similar: Vec<ProductCategoryId>,
+}
+
+impl ProductCategoriesDefined {
+    /// Would a customer of `bought` reasonably expect marketing about
+    /// `marketed`? A category is always similar to itself; otherwise only
+    /// what the mapping lists. Unknown categories are not similar (fail
+    /// closed).
+    pub fn is_similar(&self, bought: &ProductCategoryId, marketed: &ProductCategoryId) -> bool {
+        if bought == marketed {
+            return true;
+        }
+        self.categories
+            .iter()
+            .find(|c| &c.id == bought)
+            .is_some_and(|c| c.similar.iter().any(|s| s == marketed))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriberTypeDeclared {
+    pub subscriber_type: SubscriberType,
+    pub evidence: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentGiven {
+    pub channels: Vec<Channel>,
+    pub purposes: Vec<Purpose>,
+    /// Version and SHA-256 of the wording shown; `None` when the producer did
+    /// not record them (then the consent is not demonstrable).
+    pub wording_version: Option<String>,
+    pub wording_sha256: Option<String>,
+    pub method: CollectionMethod,
+    pub collector: ConsentCollector,
+    /// Organisations named specifically in third-party consent wording.
+    pub named_organisations: Vec<OrganisationId>,
+    pub condition_of_service: bool,
+    pub contact_point: Option<ContactPoint>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentWithdrawn {
+    /// Empty means every channel.
+    pub channels: Vec<Channel>,
+    /// Empty means every purpose.
+    pub purposes: Vec<Purpose>,
+    pub received_via: OptOutMethod,
+}
+
+impl ConsentWithdrawn {
+    pub fn covers(&self, channel: Channel, purpose: Purpose) -> bool {
+        (self.channels.is_empty() || self.channels.contains(&channel))
+            && (self.purposes.is_empty() || self.purposes.contains(&purpose))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleRecorded {
+    pub product_category: ProductCategoryId,
+    pub order_ref: String,
+    pub collection: DetailsCollection,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NegotiationRecorded {
+    pub product_category: ProductCategoryId,
+    pub kind: NegotiationKind,
+    pub collection: DetailsCollection,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CharitySupportRecorded {
+    pub kind: SupportKind,
+    pub collection: DetailsCollection,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptOutRecorded {
+    /// The channels opted out of; every channel when `all_channels`.
+    pub channels: Vec<Channel>,
+    pub all_channels: bool,
+    pub received_via: OptOutMethod,
+}
+
+impl OptOutRecorded {
+    pub fn covers(&self, channel: Channel) -> bool {
+        self.all_channels || self.channels.contains(&channel)
+    }
+}
+
+/// UK GDPR Art 21(2)-(3): absolute, for this organisation, on every channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectionRecorded {
+    pub received_via: OptOutMethod,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketingMessageSent {
+    pub channel: Channel,
+    pub purpose: Purpose,
+    pub product_category: Option<ProductCategoryId>,
+    pub message_class: MessageClass,
+    pub promotional_content: bool,
+    pub opt_out_included: bool,
+    pub sender_identified: bool,
+    pub message_id: String,
+    pub campaign_id: String,
+    pub contact_point: Option<ContactPoint>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreferenceServiceListing {
+    pub service: PreferenceService,
+    /// E.164 number.
+    pub number: String,
+    /// When the number was registered with the service.
+    pub listed_at: Timestamp,
+    /// False: the number is no longer listed.
+    pub listed: bool,
+}
+
+/// A number-scoped call preference told to this caller: told-not-to-call
+/// (reg 21(1)(a)) or does-not-object (reg 21(4)).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallPreference {
+    pub number: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasureRequested {
+    pub reason: String,
+}

@@ -1,0 +1,175 @@
+//! How facts accumulate into state.
+//!
+//! State is the set of facts known about one (organisation, subject) pair or
+//! about one organisation, kept sorted by `(occurred_at, event id)`. That
+//! makes the fold:
+//!
+//! * idempotent: an event id already present is not added again;
+//! * independent of delivery order: facts from different topics or
+//!   partitions may arrive in any order and the state is the same set in the
+//!   same sorted order;
+//! * able to answer "as of T": the facts with `occurred_at <= T` are a
+//!   prefix of the list.
+//!
+//! Interpretation (which consent is current, whether an opt-out came after
+//! a sale) belongs to [`crate::rules`], which reads the facts in time order.
+
+use crate::event::{Event, EventPosition, Fact, FactScope};
+use crate::identity::EventId;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// A fact with what identifies it in the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recorded<F> {
+    pub id: EventId,
+    pub occurred_at: Timestamp,
+    /// The log position the fact was read from. When the same event was
+    /// delivered at several positions, the lowest is kept.
+    pub position: Option<EventPosition>,
+    pub fact: F,
+}
+
+/// What applying one event did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// A fact new to this state.
+    Added,
+    /// The event id was already known; the state is unchanged except that a
+    /// lower log position may have replaced the recorded one.
+    Duplicate,
+    /// The same event id arrived with different content. The state keeps
+    /// the copy at the lower log position; callers should report this.
+    Conflict,
+    /// The event does not belong to this kind of state.
+    NotApplicable,
+}
+
+/// A set of facts sorted by `(occurred_at, id)`, unique by id.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FactSet {
+    facts: Vec<Recorded<Fact>>,
+}
+
+impl FactSet {
+    pub fn facts(&self) -> &[Recorded<Fact>] {
+        &self.facts
+    }
+
+    /// The facts with `occurred_at <= at`, in time order.
+    pub fn as_of(&self, at: Timestamp) -> &[Recorded<Fact>] {
+        let end = self.facts.partition_point(|f| f.occurred_at <= at);
+        &self.facts[..end]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.facts.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.facts.len()
+    }
+
+    fn insert(&mut self, event: &Event, position: Option<EventPosition>) -> Applied {
+        if let Some(index) = self.facts.iter().position(|f| f.id == event.id) {
+            return self.merge_duplicate(index, event, position);
+        }
+        let key = (event.occurred_at, event.id);
+        let at = self.facts.partition_point(|f| (f.occurred_at, f.id) < key);
+        self.facts.insert(
+            at,
+            Recorded {
+                id: event.id,
+                occurred_at: event.occurred_at,
+                position,
+                fact: event.fact.clone(),
+            },
+        );
+        Applied::Added
+    }
+
+    fn merge_duplicate(
+        &mut self,
+        index: usize,
+        event: &Event,
+        position: Option<EventPosition>,
+    ) -> Applied {
+        let existing = &self.facts[index];
+        let same_content = existing.occurred_at == event.occurred_at && existing.fact == event.fact;
+        if !is_lower(&position, &existing.position) {
+            return if same_content { Applied::Duplicate } else { Applied::Conflict };
+        }
+        if same_content {
+            self.facts[index].position = position;
+            return Applied::Duplicate;
+        }
+        // Conflicting content: the copy at the lower position wins, so the
+        // result does not depend on which copy arrived first.
+        self.facts.remove(index);
+        self.insert(event, position);
+        Applied::Conflict
+    }
+}
+
+/// `candidate` is a lower (earlier) position than `current`. A known
+/// position is lower than an unknown one.
+fn is_lower(candidate: &Option<EventPosition>, current: &Option<EventPosition>) -> bool {
+    match (candidate, current) {
+        (Some(c), Some(e)) => c < e,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+/// Everything known about one subject of one organisation that bears on a
+/// decision. Messages sent are kept in history, not here.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubjectState {
+    pub facts: FactSet,
+}
+
+impl SubjectState {
+    pub fn apply(&mut self, event: &Event, position: Option<EventPosition>) -> Applied {
+        match event.fact.scope() {
+            FactScope::Subject if event.subject.is_some() => self.facts.insert(event, position),
+            _ => Applied::NotApplicable,
+        }
+    }
+}
+
+/// Everything known about one organisation: its registration (kind) and its
+/// product-similarity definitions, over time.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganisationState {
+    pub facts: FactSet,
+}
+
+impl OrganisationState {
+    pub fn apply(&mut self, event: &Event, position: Option<EventPosition>) -> Applied {
+        match event.fact.scope() {
+            FactScope::Organisation => self.facts.insert(event, position),
+            _ => Applied::NotApplicable,
+        }
+    }
+
+    /// The latest registration with `occurred_at <= at`.
+    pub fn registration_as_of(
+        &self,
+        at: Timestamp,
+    ) -> Option<&Recorded<Fact>> {
+        self.facts
+            .as_of(at)
+            .iter()
+            .rev()
+            .find(|f| matches!(f.fact, Fact::OrganisationRegistered(_)))
+    }
+
+    /// The latest product-similarity definition with `occurred_at <= at`.
+    pub fn categories_as_of(&self, at: Timestamp) -> Option<&Recorded<Fact>> {
+        self.facts
+            .as_of(at)
+            .iter()
+            .rev()
+            .find(|f| matches!(f.fact, Fact::ProductCategoriesDefined(_)))
+    }
+}

@@ -1,0 +1,34 @@
+use crate::identity::{OrganisationId, ProductCategoryId, SubjectId};
+use crate::rules::RuleSetId;
+use crate::time::Timestamp;
+use crate::vocabulary::{CallCategory, Channel, ContactPoint, MessageClass, Purpose};
+
+/// The question a sender asks before a message goes out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckRequest {
+    pub organisation: OrganisationId,
+    pub subject: SubjectId,
+    pub channel: Channel,
+    pub purpose: Purpose,
+    /// The category the message markets (soft opt-in similarity).
+    pub product_category: Option<ProductCategoryId>,
+    pub message_class: MessageClass,
+    /// Any promotion in the message; makes a service message marketing.
+    pub promotional_content: bool,
+    /// The message's sole purpose is furthering the sender's charitable
+    /// purposes (reg 22(3A)).
+    pub sole_charitable_purpose: bool,
+    /// The message carries a simple, free means to opt out (reg 23, and
+    /// soft opt-in condition 5).
+    pub opt_out_included: bool,
+    /// The message identifies the sender (reg 23).
+    pub sender_identified: bool,
+    /// Only meaningful for live calls.
+    pub call_category: CallCategory,
+    /// The address or number to be used; needed for TPS/CTPS screening.
+    pub contact_point: Option<ContactPoint>,
+    /// When the message would be sent. Facts with `occurred_at <= at` count.
+    pub at: Timestamp,
+    /// Evaluate under this rule set instead of the one in force at `at`.
+    pub rule_set: Option<RuleSetId>,
+}

@@ -1,0 +1,88 @@
+use crate::event::EventPosition;
+use crate::identity::EventId;
+use crate::rules::{RuleId, RuleSetId};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// The lawful basis a decision relies on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LawfulBasis {
+    /// Refused: no basis.
+    None,
+    /// A service message without promotion is not direct marketing (R0).
+    NotDirectMarketing,
+    /// Demonstrable consent (R2, R3a).
+    Consent,
+    /// Commercial soft opt-in, PECR reg 22(3) (R3b).
+    SoftOptIn,
+    /// Charity soft opt-in, PECR reg 22(3A) (R3c).
+    CharitySoftOptIn,
+    /// Electronic mail to a corporate subscriber (R3).
+    CorporateSubscriber,
+    /// Live calls: allowed unless objected to or screened (R4).
+    LiveCallNotObjected,
+    /// Post: UK GDPR Art 6(1)(f) (R7).
+    LegitimateInterests,
+}
+
+/// One reason against sending.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    pub rule: RuleId,
+    /// Stable machine-readable code, e.g. `objection_recorded`.
+    pub code: String,
+    /// A sentence a compliance officer can read.
+    pub message: String,
+    pub citation: String,
+    /// The events that caused it, if any.
+    pub events: Vec<EventId>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RuleOutcome {
+    /// The rule's conditions hold (it grants a basis or is complied with).
+    Satisfied,
+    /// The rule could have granted a basis but a condition fails.
+    Failed,
+    /// The rule forbids the send.
+    Blocked,
+    /// The rule does not apply to this check.
+    NotApplicable,
+}
+
+/// A rule that was evaluated, with its outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleFiring {
+    pub rule: RuleId,
+    pub title: String,
+    pub citation: String,
+    pub outcome: RuleOutcome,
+    pub detail: String,
+}
+
+/// An event a decision relied on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventReference {
+    pub id: EventId,
+    pub position: Option<EventPosition>,
+    /// The fact's kind, as [`crate::Fact::kind`].
+    pub kind: String,
+    pub occurred_at: Timestamp,
+}
+
+/// The answer to a [`crate::rules::CheckRequest`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub allowed: bool,
+    /// [`LawfulBasis::None`] when refused.
+    pub lawful_basis: LawfulBasis,
+    /// Every reason against; empty when allowed.
+    pub reasons_against: Vec<Reason>,
+    /// The events the basis (or the refusal) rests on.
+    pub relied_on: Vec<EventReference>,
+    pub rule_set: RuleSetId,
+    /// Every rule evaluated, in rule order.
+    pub rules: Vec<RuleFiring>,
+    /// The check's time (`CheckRequest::at`).
+    pub evaluated_at: Timestamp,
+}

@@ -1,0 +1,135 @@
+//! Connection and behaviour settings of a [`crate::KafkaLog`].
+
+use consent_log::LogLayout;
+use rdkafka::ClientConfig;
+use std::time::Duration;
+
+/// How to reach the Kafka cluster and which topics make up the log.
+///
+/// Settings the ledger's guarantees depend on (idempotence, `acks=all`,
+/// manual offsets) are set by this crate; `extra` is applied after them, so
+/// an operator can tune librdkafka (security, buffering) but can also break
+/// those guarantees: keep `extra` to settings the guarantees do not rest on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KafkaConfig {
+    /// Bootstrap servers: a comma-separated `host:port` list.
+    pub brokers: String,
+    /// The topics and their partition count.
+    pub layout: LogLayout,
+    /// Replication factor of the topics this log creates (existing topics
+    /// are used as they are). 3 in production; 1 on a single test broker.
+    pub replication_factor: u16,
+    /// The `client.id` the brokers see in their logs and quotas.
+    pub client_id: String,
+    /// librdkafka settings passed through as they are, e.g.
+    /// `("security.protocol", "ssl")`; applied after this crate's own.
+    pub extra: Vec<(String, String)>,
+    /// Bound on a metadata, admin or offsets request, e.g. `end_offsets`.
+    pub request_timeout: Duration,
+    /// Bound on one append: how long a record may wait, queued or in
+    /// flight, for its acknowledgement (librdkafka `message.timeout.ms`).
+    /// An append to an unreachable cluster fails after about this long.
+    pub delivery_timeout: Duration,
+}
+
+impl KafkaConfig {
+    /// Default bound on metadata, admin and offsets requests.
+    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+    /// Default bound on an append's acknowledgement.
+    pub const DEFAULT_DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Default replication factor of created topics.
+    pub const DEFAULT_REPLICATION_FACTOR: u16 = 3;
+
+    /// A configuration with the default timeouts, replication factor 3 and
+    /// client id `consent-ledger`.
+    pub fn new(brokers: impl Into<String>, layout: LogLayout) -> Self {
+        Self {
+            brokers: brokers.into(),
+            layout,
+            replication_factor: Self::DEFAULT_REPLICATION_FACTOR,
+            client_id: "consent-ledger".to_owned(),
+            extra: Vec::new(),
+            request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
+            delivery_timeout: Self::DEFAULT_DELIVERY_TIMEOUT,
+        }
+    }
+
+    /// The producer's `message.max.bytes`: the largest record it will send
+    /// (librdkafka's default unless `extra` sets it).
+    pub fn max_record_bytes(&self) -> usize {
+        const LIBRDKAFKA_DEFAULT: usize = 1_000_000;
+        self.extra
+            .iter()
+            .rev()
+            .find(|(key, _)| key == "message.max.bytes")
+            .and_then(|(_, value)| value.parse().ok())
+            .unwrap_or(LIBRDKAFKA_DEFAULT)
+    }
+
+    /// Settings every client of this log shares.
+    fn common(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.brokers)
+            .set("client.id", &self.client_id)
+            // Reconnect within a couple of seconds once a broker is back,
+            // instead of librdkafka's default back-off of up to 10 s.
+            .set("reconnect.backoff.max.ms", "2000")
+            .set(
+                "socket.connection.setup.timeout.ms",
+                millis(self.request_timeout),
+            );
+        config
+    }
+
+    fn with_extra(&self, mut config: ClientConfig) -> ClientConfig {
+        for (key, value) in &self.extra {
+            config.set(key, value);
+        }
+        config
+    }
+
+    /// The producer: idempotent, acknowledged by all in-sync replicas,
+    /// zstd-compressed, bounded by [`Self::delivery_timeout`].
+    pub(crate) fn producer_config(&self) -> ClientConfig {
+        let mut config = self.common();
+        config
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("compression.type", "zstd")
+            .set("message.timeout.ms", millis(self.delivery_timeout))
+            .set(
+                "request.timeout.ms",
+                millis(self.request_timeout.min(self.delivery_timeout)),
+            );
+        self.with_extra(config)
+    }
+
+    /// A reader's consumer: manual assignment only, nothing committed, and
+    /// an error (not a silent jump) when a start offset is out of range.
+    ///
+    /// librdkafka needs a `group.id` to assign partitions at all; the group
+    /// is never joined (no subscription) and no offset is ever committed.
+    pub(crate) fn consumer_config(&self) -> ClientConfig {
+        let mut config = self.common();
+        config
+            .set("group.id", format!("{}.reader", self.client_id))
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("enable.partition.eof", "false")
+            .set("auto.offset.reset", "error")
+            .set("session.timeout.ms", "6000")
+            .set("heartbeat.interval.ms", "2000");
+        self.with_extra(config)
+    }
+
+    /// The admin client that creates and checks topics.
+    pub(crate) fn admin_config(&self) -> ClientConfig {
+        self.with_extra(self.common())
+    }
+}
+
+/// A duration as librdkafka's millisecond setting, at least 1 ms.
+fn millis(duration: Duration) -> String {
+    duration.as_millis().max(1).to_string()
+}

@@ -1,0 +1,35 @@
+use crate::StoredOffsets;
+use consent_domain::vocabulary::ContactPoint;
+use consent_domain::{
+    EventId, EventPosition, OrganisationId, OrganisationState, SubjectId, SubjectState, Timestamp,
+};
+use serde::{Deserialize, Serialize};
+
+/// One event in a subject's history: where it is in the log and the exact
+/// bytes stored there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub organisation: OrganisationId,
+    pub subject: SubjectId,
+    pub occurred_at: Timestamp,
+    pub event_id: EventId,
+    pub position: EventPosition,
+    /// The record's payload exactly as stored in the log.
+    pub stored_bytes: Vec<u8>,
+}
+
+/// Everything one projector step writes, applied atomically.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ViewBatch {
+    /// New full states of the subjects the batch touched.
+    pub subjects: Vec<((OrganisationId, SubjectId), SubjectState)>,
+    /// New full states of the organisations the batch touched.
+    pub organisations: Vec<(OrganisationId, OrganisationState)>,
+    /// History entries to add (an entry with the same key replaces itself).
+    pub history: Vec<HistoryEntry>,
+    /// Contact-point index entries to add.
+    pub contacts: Vec<(ContactPoint, OrganisationId, SubjectId)>,
+    /// The offsets consumed after this batch (next offset to read), for
+    /// every topic-partition the view follows.
+    pub offsets: StoredOffsets,
+}

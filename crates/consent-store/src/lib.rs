@@ -1,0 +1,73 @@
+//! The current-state view of the ledger, behind a small trait.
+//!
+//! The view is a cache of the log: every byte in it can be recomputed by
+//! folding the log from offset 0 (`consent-ledger rebuild`). It must stay
+//! that way - nothing is ever written to a view that is not derived from
+//! the log - because the view's engine (sled 0.34) has known space and
+//! crash-recovery issues, and because a regulator is shown the log, not
+//! the view.
+//!
+//! Invariant (TiKV's engine_traits split): this crate must not depend, even
+//! transitively, on any storage engine. `consent-store-sled` implements the
+//! trait; [`MemoryStore`] implements it in memory as the model for tests.
+
+mod batch;
+mod error;
+mod memory;
+
+pub use batch::{HistoryEntry, ViewBatch};
+pub use error::StoreError;
+pub use memory::MemoryStore;
+
+use consent_domain::vocabulary::ContactPoint;
+use consent_domain::{OrganisationId, OrganisationState, SubjectId, SubjectState};
+use consent_log::TopicPartition;
+use std::collections::BTreeMap;
+
+/// Next offset to read per topic-partition, as recorded with the view.
+pub type StoredOffsets = BTreeMap<TopicPartition, u64>;
+
+/// The projected view. Reads may run concurrently with one writer.
+pub trait ViewStore: Send + Sync + 'static {
+    /// State of one (organisation, subject) pair; `None` if nothing is known.
+    fn subject_state(
+        &self,
+        organisation: &OrganisationId,
+        subject: &SubjectId,
+    ) -> Result<Option<SubjectState>, StoreError>;
+
+    /// State of one organisation; `None` if nothing is known.
+    fn organisation_state(
+        &self,
+        organisation: &OrganisationId,
+    ) -> Result<Option<OrganisationState>, StoreError>;
+
+    /// Every event recorded for one subject of one organisation (messages
+    /// sent included), in `(occurred_at, event id)` order.
+    fn history(
+        &self,
+        organisation: &OrganisationId,
+        subject: &SubjectId,
+    ) -> Result<Vec<HistoryEntry>, StoreError>;
+
+    /// The (organisation, subject) pairs a contact point was recorded for.
+    fn subjects_by_contact(
+        &self,
+        contact: &ContactPoint,
+    ) -> Result<Vec<(OrganisationId, SubjectId)>, StoreError>;
+
+    /// The log offsets the view has consumed (next offset to read), or
+    /// `None` for a view that has never been initialised.
+    fn offsets(&self) -> Result<Option<StoredOffsets>, StoreError>;
+
+    /// Applies a batch atomically: every state, history entry, index entry
+    /// and offset in it is written, or none is.
+    fn apply(&self, batch: ViewBatch) -> Result<(), StoreError>;
+
+    /// Drops the whole view (states, history, indexes, offsets), leaving an
+    /// uninitialised view to be rebuilt from the log.
+    fn clear(&self) -> Result<(), StoreError>;
+
+    /// Makes every applied batch durable (no-op where `apply` already is).
+    fn flush(&self) -> Result<(), StoreError>;
+}
