@@ -98,13 +98,16 @@ impl KafkaLog {
             return;
         };
         tracing::error!(%code, reason, "Kafka producer hit a fatal error; replacing it");
+        let mut current = self
+            .producer
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Another append may have replaced it already.
+        if current.client().native_ptr() != failed.client().native_ptr() {
+            return;
+        }
         match create_producer(&self.config) {
-            Ok(fresh) => {
-                *self
-                    .producer
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner) = fresh;
-            }
+            Ok(fresh) => *current = fresh,
             Err(error) => tracing::error!(%error, "could not replace the Kafka producer"),
         }
     }

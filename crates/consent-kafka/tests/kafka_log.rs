@@ -357,7 +357,35 @@ async fn broker_outage_fails_appends_fast_and_loses_nothing() {
         .await
         .expect("append while up");
 
+    // A reader open across the outage keeps its place and carries on.
+    let carol = TopicPartition::new("outage.optouts", partition_for(b"org-1|carol", PARTITIONS));
+    let mut live = log
+        .reader(
+            [(before[0].topic_partition(), 0), (carol, 0)]
+                .into_iter()
+                .collect(),
+        )
+        .await
+        .expect("open a reader");
+    let first = live
+        .next_batch(10, Duration::from_secs(10))
+        .await
+        .expect("read while up");
+    assert_eq!(
+        first
+            .iter()
+            .map(|r| r.payload.as_slice())
+            .collect::<Vec<_>>(),
+        [b"before the outage"]
+    );
+
     broker.stop().expect("stop the broker");
+    let down = live.next_batch(10, Duration::from_secs(1)).await;
+    assert!(
+        matches!(&down, Ok(batch) if batch.is_empty())
+            || matches!(&down, Err(LogError::Unavailable(_))),
+        "{down:?}"
+    );
 
     let started = Instant::now();
     let result = log

@@ -110,7 +110,10 @@ impl EmbeddedLog {
     /// call it inside `tokio::task::spawn_blocking`, or before serving.
     pub fn open(dir: &Path, layout: LogLayout) -> Result<Self, LogError> {
         let dir = DataDir::open(dir, &layout)?;
-        let topic_names = layout.topics().into_iter().chain([layout.dead_letter_topic()]);
+        let topic_names = layout
+            .topics()
+            .into_iter()
+            .chain([layout.dead_letter_topic()]);
         let mut topics = Vec::new();
         let mut created_files = false;
         for name in topic_names {
@@ -140,7 +143,14 @@ impl EmbeddedLog {
             "opened the embedded log"
         );
         let (appended, _) = watch::channel(0);
-        Ok(Self { inner: Arc::new(Inner { dir, layout, topics, appended }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                dir,
+                layout,
+                topics,
+                appended,
+            }),
+        })
     }
 
     /// The data directory.
@@ -194,14 +204,20 @@ impl EventLog for EmbeddedLog {
             let topic = self.topic(&record.topic)?;
             let size = frame::encoded_len(record);
             if size > MAX_RECORD_BYTES {
-                return Err(LogError::RecordTooLarge { size, limit: MAX_RECORD_BYTES });
+                return Err(LogError::RecordTooLarge {
+                    size,
+                    limit: MAX_RECORD_BYTES,
+                });
             }
             let number = partition_for(&record.key, self.inner.layout.partitions);
             let topic_partition = TopicPartition::new(topic.name.clone(), number);
             let partition = Arc::clone(self.partition(&topic_partition)?);
             writes
                 .entry(topic_partition)
-                .or_insert_with(|| PartitionWrite { partition, indices: Vec::new() })
+                .or_insert_with(|| PartitionWrite {
+                    partition,
+                    indices: Vec::new(),
+                })
                 .indices
                 .push(i);
         }
@@ -210,15 +226,20 @@ impl EventLog for EmbeddedLog {
         let mut records: Vec<Option<AppendRecord>> = records.into_iter().map(Some).collect();
         let mut tasks = Vec::with_capacity(writes.len());
         for (topic_partition, write) in writes {
-            let batch: Vec<AppendRecord> =
-                write.indices.iter().filter_map(|&i| records.get_mut(i)?.take()).collect();
+            let batch: Vec<AppendRecord> = write
+                .indices
+                .iter()
+                .filter_map(|&i| records.get_mut(i)?.take())
+                .collect();
             let inner = Arc::clone(&self.inner);
             let partition = write.partition;
             // Spawned tasks run (and commit) even if this future is dropped;
             // readers are signalled from the task for that reason.
             let task = tokio::task::spawn_blocking(move || {
                 let base_offset = partition.append(&batch, timestamp_ms)?;
-                inner.appended.send_modify(|generation| *generation = generation.wrapping_add(1));
+                inner
+                    .appended
+                    .send_modify(|generation| *generation = generation.wrapping_add(1));
                 Ok::<_, LogError>(base_offset)
             });
             tasks.push((topic_partition, write.indices, task));
@@ -252,9 +273,12 @@ impl EventLog for EmbeddedLog {
         if let Some(error) = first_error {
             return Err(error);
         }
-        positions.into_iter().collect::<Option<Vec<_>>>().ok_or_else(|| {
-            LogError::Backend("a record of the append was not given a position".to_owned())
-        })
+        positions
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                LogError::Backend("a record of the append was not given a position".to_owned())
+            })
     }
 
     async fn reader(&self, start: StartOffsets) -> Result<Box<dyn LogReader>, LogError> {
@@ -263,13 +287,21 @@ impl EventLog for EmbeddedLog {
             let partition = self.partition(&topic_partition)?;
             let end = partition.end().next_offset;
             if offset > end {
-                return Err(LogError::OffsetOutOfRange { partition: topic_partition, offset, end });
+                return Err(LogError::OffsetOutOfRange {
+                    partition: topic_partition,
+                    offset,
+                    end,
+                });
             }
             let cursor = Cursor::new(offset, partition.seek_hint(offset));
             partitions.push((Arc::clone(partition), cursor));
         }
         let appended = self.inner.appended.subscribe();
-        Ok(Box::new(EmbeddedReader::new(self.clone(), appended, partitions)))
+        Ok(Box::new(EmbeddedReader::new(
+            self.clone(),
+            appended,
+            partitions,
+        )))
     }
 
     async fn end_offsets(&self) -> Result<EndOffsets, LogError> {

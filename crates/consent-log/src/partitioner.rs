@@ -16,7 +16,9 @@ const R: u32 = 24;
 /// `partitions` must be at least 1: every log validates its layout when it
 /// opens. For 0 this returns partition 0 rather than panicking.
 pub fn partition_for(key: &[u8], partitions: u32) -> u32 {
-    to_positive(murmur2(key)).checked_rem(partitions).unwrap_or(0)
+    to_positive(murmur2(key))
+        .checked_rem(partitions)
+        .unwrap_or(0)
 }
 
 /// Kafka's `Utils.toPositive`: clears the sign bit.
@@ -68,7 +70,10 @@ mod tests {
         (b"foobar", -790_332_482),
         (b"a-little-bit-long-string", -985_981_536),
         (b"a-little-bit-longer-string", -1_486_304_829),
-        (b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58_897_971),
+        (
+            b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
+            -58_897_971,
+        ),
         (b"abc", 479_470_107),
         // librdkafka rdmurmur2.c
         (b"kafka", signed(0xd067_cf64)),
@@ -77,8 +82,14 @@ mod tests {
         (b"234", signed(0xe7c0_09ca)),
         (b"34", signed(0x8739_30da)),
         (b"4", signed(0x5a4b_5ca1)),
-        (b"PreAmbleWillBeRemoved,ThePrePartThatIs", signed(0x7842_4f1c)),
-        (b"reAmbleWillBeRemoved,ThePrePartThatIs", signed(0x4a62_b377)),
+        (
+            b"PreAmbleWillBeRemoved,ThePrePartThatIs",
+            signed(0x7842_4f1c),
+        ),
+        (
+            b"reAmbleWillBeRemoved,ThePrePartThatIs",
+            signed(0x4a62_b377),
+        ),
         (b"eAmbleWillBeRemoved,ThePrePartThatIs", signed(0xe0e4_e09e)),
         (b"AmbleWillBeRemoved,ThePrePartThatIs", signed(0x62b8_b43f)),
         (b"", signed(0x106e_08d9)),
@@ -92,7 +103,12 @@ mod tests {
     #[test]
     fn murmur2_matches_kafka_and_librdkafka_vectors() {
         for &(key, expected) in VECTORS {
-            assert_eq!(murmur2(key), expected, "murmur2({:?})", String::from_utf8_lossy(key));
+            assert_eq!(
+                murmur2(key),
+                expected,
+                "murmur2({:?})",
+                String::from_utf8_lossy(key)
+            );
         }
     }
 

@@ -25,11 +25,12 @@ pub struct ViewBatch {
     pub subjects: Vec<((OrganisationId, SubjectId), SubjectState)>,
     /// New full states of the organisations the batch touched.
     pub organisations: Vec<(OrganisationId, OrganisationState)>,
-    /// History entries to add (an entry with the same key replaces itself).
+    /// History entries to add. An entry replaces the stored entry of the
+    /// same (organisation, subject, event id).
     pub history: Vec<HistoryEntry>,
-    /// Contact-point index entries to add.
+    /// Contact-point index entries to add (the index only grows).
     pub contacts: Vec<(ContactPoint, OrganisationId, SubjectId)>,
     /// The offsets consumed after this batch (next offset to read), for
-    /// every topic-partition the view follows.
+    /// every topic-partition the view follows. Replaces the stored offsets.
     pub offsets: StoredOffsets,
 }

@@ -20,7 +20,7 @@ pub use error::StoreError;
 pub use memory::MemoryStore;
 
 use consent_domain::vocabulary::ContactPoint;
-use consent_domain::{OrganisationId, OrganisationState, SubjectId, SubjectState};
+use consent_domain::{EventId, OrganisationId, OrganisationState, SubjectId, SubjectState};
 use consent_log::TopicPartition;
 use std::collections::BTreeMap;
 
@@ -28,6 +28,9 @@ use std::collections::BTreeMap;
 pub type StoredOffsets = BTreeMap<TopicPartition, u64>;
 
 /// The projected view. Reads may run concurrently with one writer.
+///
+/// Every implementation behaves like [`MemoryStore`] (the model that the
+/// implementations' property tests compare against).
 pub trait ViewStore: Send + Sync + 'static {
     /// State of one (organisation, subject) pair; `None` if nothing is known.
     fn subject_state(
@@ -50,7 +53,16 @@ pub trait ViewStore: Send + Sync + 'static {
         subject: &SubjectId,
     ) -> Result<Vec<HistoryEntry>, StoreError>;
 
-    /// The (organisation, subject) pairs a contact point was recorded for.
+    /// The history entry of one event of one subject, if recorded.
+    fn history_entry(
+        &self,
+        organisation: &OrganisationId,
+        subject: &SubjectId,
+        event: &EventId,
+    ) -> Result<Option<HistoryEntry>, StoreError>;
+
+    /// The (organisation, subject) pairs a contact point was recorded for,
+    /// in order.
     fn subjects_by_contact(
         &self,
         contact: &ContactPoint,
@@ -62,6 +74,16 @@ pub trait ViewStore: Send + Sync + 'static {
 
     /// Applies a batch atomically: every state, history entry, index entry
     /// and offset in it is written, or none is.
+    ///
+    /// * states replace the stored states of their keys;
+    /// * a history entry replaces the stored entry of the same
+    ///   (organisation, subject, event id), wherever that one sorted: there
+    ///   is at most one entry per event id and subject;
+    /// * contact index entries are added (the index only grows);
+    /// * the stored offsets become exactly `batch.offsets`, which
+    ///   initialises the view if it was not.
+    ///
+    /// Callers apply batches from one writer at a time.
     fn apply(&self, batch: ViewBatch) -> Result<(), StoreError>;
 
     /// Drops the whole view (states, history, indexes, offsets), leaving an

@@ -52,7 +52,10 @@ impl DataDir {
         let partitions = root.join(PARTITIONS_DIR);
         fs::create_dir_all(&partitions).map_err(|e| io_error(&partitions, e))?;
         sync_dir(root)?;
-        Ok(Self { root: root.to_owned(), _lock: lock })
+        Ok(Self {
+            root: root.to_owned(),
+            _lock: lock,
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -146,7 +149,10 @@ fn check_stored_layout(path: &Path, bytes: &[u8], wanted: &LogLayout) -> Result<
 /// Writes `layout.json` atomically: temporary file, fsync, rename, fsync of
 /// the directory.
 fn store_layout(root: &Path, layout: &LogLayout) -> Result<(), LogError> {
-    let stored = StoredLayout { format: LAYOUT_FORMAT, layout: layout.clone() };
+    let stored = StoredLayout {
+        format: LAYOUT_FORMAT,
+        layout: layout.clone(),
+    };
     let json = serde_json::to_vec_pretty(&stored)
         .map_err(|e| LogError::Backend(format!("cannot encode the log layout: {e}")))?;
     let temp = root.join(format!("{LAYOUT_FILE}.tmp"));
@@ -164,7 +170,9 @@ fn store_layout(root: &Path, layout: &LogLayout) -> Result<(), LogError> {
 /// Fsyncs a directory so entries created or renamed in it survive a crash.
 #[cfg(unix)]
 fn sync_dir(dir: &Path) -> Result<(), LogError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_error(dir, e))
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_error(dir, e))
 }
 
 /// Directories cannot be opened as files on this platform; metadata of
@@ -175,5 +183,8 @@ fn sync_dir(_dir: &Path) -> Result<(), LogError> {
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> LogError {
-    LogError::Io { path: path.display().to_string(), source }
+    LogError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }

@@ -74,8 +74,12 @@ impl FrameHeader {
     /// [`FRAME_HEADER_LEN`] bytes.
     pub fn parse(bytes: &[u8]) -> Result<Self, FrameDefect> {
         let mut reader = BodyReader::new(bytes);
-        let len = reader.u32().ok_or(FrameDefect::Malformed("short frame header"))?;
-        let crc = reader.u32().ok_or(FrameDefect::Malformed("short frame header"))?;
+        let len = reader
+            .u32()
+            .ok_or(FrameDefect::Malformed("short frame header"))?;
+        let crc = reader
+            .u32()
+            .ok_or(FrameDefect::Malformed("short frame header"))?;
         let body_len = usize::try_from(len).map_err(|_| FrameDefect::LengthOutOfRange(len))?;
         if !(MIN_BODY_LEN..=MAX_BODY_LEN).contains(&body_len) {
             return Err(FrameDefect::LengthOutOfRange(len));
@@ -93,7 +97,9 @@ impl FrameHeader {
 /// absurd record compares as too large instead of overflowing).
 pub(super) fn encoded_len(record: &AppendRecord) -> usize {
     let headers = record.headers.iter().fold(0usize, |acc, (name, value)| {
-        acc.saturating_add(8).saturating_add(name.len()).saturating_add(value.len())
+        acc.saturating_add(8)
+            .saturating_add(name.len())
+            .saturating_add(value.len())
     });
     (FRAME_HEADER_LEN + MIN_BODY_LEN)
         .saturating_add(record.key.len())
@@ -171,7 +177,10 @@ pub(super) fn peek_offsets(body: &[u8]) -> Option<(u8, u64, u64)> {
 pub(super) fn decode(header: FrameHeader, body: &[u8]) -> Result<StoredRecord, FrameDefect> {
     let computed = crc32fast::hash(body);
     if computed != header.crc {
-        return Err(FrameDefect::ChecksumMismatch { stored: header.crc, computed });
+        return Err(FrameDefect::ChecksumMismatch {
+            stored: header.crc,
+            computed,
+        });
     }
     let mut reader = BodyReader::new(body);
     let version = reader.u8().ok_or(FrameDefect::Malformed("empty body"))?;
@@ -181,25 +190,49 @@ pub(super) fn decode(header: FrameHeader, body: &[u8]) -> Result<StoredRecord, F
     let offset = reader.u64().ok_or(FrameDefect::Malformed("short offset"))?;
     let write_last_offset = reader.u64().ok_or(FrameDefect::Malformed("short offset"))?;
     if write_last_offset < offset {
-        return Err(FrameDefect::Malformed("write's last offset precedes the record's"));
+        return Err(FrameDefect::Malformed(
+            "write's last offset precedes the record's",
+        ));
     }
-    let timestamp_ms = reader.i64().ok_or(FrameDefect::Malformed("short timestamp"))?;
-    let key = reader.bytes().ok_or(FrameDefect::Malformed("short key"))?.to_vec();
-    let header_count = reader.u32().ok_or(FrameDefect::Malformed("short header count"))?;
+    let timestamp_ms = reader
+        .i64()
+        .ok_or(FrameDefect::Malformed("short timestamp"))?;
+    let key = reader
+        .bytes()
+        .ok_or(FrameDefect::Malformed("short key"))?
+        .to_vec();
+    let header_count = reader
+        .u32()
+        .ok_or(FrameDefect::Malformed("short header count"))?;
     let mut headers = Vec::new();
     for _ in 0..header_count {
-        let name = reader.bytes().ok_or(FrameDefect::Malformed("short header name"))?;
+        let name = reader
+            .bytes()
+            .ok_or(FrameDefect::Malformed("short header name"))?;
         let name = std::str::from_utf8(name)
             .map_err(|_| FrameDefect::Malformed("header name is not UTF-8"))?
             .to_owned();
-        let value = reader.bytes().ok_or(FrameDefect::Malformed("short header value"))?.to_vec();
+        let value = reader
+            .bytes()
+            .ok_or(FrameDefect::Malformed("short header value"))?
+            .to_vec();
         headers.push((name, value));
     }
-    let payload = reader.bytes().ok_or(FrameDefect::Malformed("short payload"))?.to_vec();
+    let payload = reader
+        .bytes()
+        .ok_or(FrameDefect::Malformed("short payload"))?
+        .to_vec();
     if !reader.is_empty() {
         return Err(FrameDefect::Malformed("trailing bytes after payload"));
     }
-    Ok(StoredRecord { offset, write_last_offset, timestamp_ms, key, headers, payload })
+    Ok(StoredRecord {
+        offset,
+        write_last_offset,
+        timestamp_ms,
+        key,
+        headers,
+        payload,
+    })
 }
 
 /// Little-endian field reader over a byte slice; `None` when it runs short.
@@ -261,7 +294,10 @@ mod tests {
             topic: "t".into(),
             key: b"org/subject".to_vec(),
             payload: vec![0, 1, 2, 255],
-            headers: vec![("event-type".into(), b"grant".to_vec()), ("empty".into(), vec![])],
+            headers: vec![
+                ("event-type".into(), b"grant".to_vec()),
+                ("empty".into(), vec![]),
+            ],
         }
     }
 
@@ -277,7 +313,10 @@ mod tests {
     #[test]
     fn a_frame_decodes_to_the_record_it_encodes() {
         let stored = round_trip(&record());
-        assert_eq!((stored.offset, stored.write_last_offset, stored.timestamp_ms), (7, 9, -3));
+        assert_eq!(
+            (stored.offset, stored.write_last_offset, stored.timestamp_ms),
+            (7, 9, -3)
+        );
         assert_eq!(stored.key, record().key);
         assert_eq!(stored.headers, record().headers);
         assert_eq!(stored.payload, record().payload);
@@ -285,8 +324,12 @@ mod tests {
 
     #[test]
     fn an_empty_record_is_the_smallest_frame() {
-        let empty =
-            AppendRecord { topic: "t".into(), key: vec![], payload: vec![], headers: vec![] };
+        let empty = AppendRecord {
+            topic: "t".into(),
+            key: vec![],
+            payload: vec![],
+            headers: vec![],
+        };
         assert_eq!(encoded_len(&empty), FRAME_HEADER_LEN + MIN_BODY_LEN);
         assert!(round_trip(&empty).payload.is_empty());
     }

@@ -54,7 +54,10 @@ impl Partition {
     /// Opens (creating if needed) and recovers the file of `topic_partition`
     /// at `path`. Returns whether the file was created.
     pub fn open(path: PathBuf, topic_partition: TopicPartition) -> Result<(Self, bool), LogError> {
-        let io_error = |source| LogError::Io { path: path.display().to_string(), source };
+        let io_error = |source| LogError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let created = !path.try_exists().map_err(io_error)?;
         let file = OpenOptions::new()
             .read(true)
@@ -88,18 +91,27 @@ impl Partition {
     }
 
     pub fn end(&self) -> CommittedEnd {
-        self.committed.read().unwrap_or_else(PoisonError::into_inner).end
+        self.committed
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .end
     }
 
     /// The `(offset, file position)` of an indexed record at or before
     /// `offset`, where a read of `offset` starts.
     pub fn seek_hint(&self, offset: u64) -> (u64, u64) {
-        self.committed.read().unwrap_or_else(PoisonError::into_inner).index.floor(offset)
+        self.committed
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .index
+            .floor(offset)
     }
 
     /// A buffered read handle of the file, independent of the writer's.
     pub fn open_window(&self) -> Result<FileWindow, LogError> {
-        File::open(&self.path).map(FileWindow::new).map_err(|source| self.io_error(source))
+        File::open(&self.path)
+            .map(FileWindow::new)
+            .map_err(|source| self.io_error(source))
     }
 
     /// Appends `records` with one write and one fsync, and returns the offset
@@ -125,8 +137,10 @@ impl Partition {
             return Ok(start.next_offset);
         }
         let count = u64::try_from(records.len()).map_err(|_| self.offset_overflow())?;
-        let end_offset =
-            start.next_offset.checked_add(count).ok_or_else(|| self.offset_overflow())?;
+        let end_offset = start
+            .next_offset
+            .checked_add(count)
+            .ok_or_else(|| self.offset_overflow())?;
         let write_last_offset = end_offset - 1; // count >= 1
 
         let mut bytes = Vec::new();
@@ -134,7 +148,10 @@ impl Partition {
         for (offset, record) in (start.next_offset..).zip(records) {
             frame_starts.push(bytes.len());
             frame::encode(record, offset, write_last_offset, timestamp_ms, &mut bytes).map_err(
-                |size| LogError::RecordTooLarge { size, limit: frame::MAX_RECORD_BYTES },
+                |size| LogError::RecordTooLarge {
+                    size,
+                    limit: frame::MAX_RECORD_BYTES,
+                },
             )?;
         }
 
@@ -151,7 +168,10 @@ impl Partition {
             return Err(self.io_error(source));
         }
 
-        let mut committed = self.committed.write().unwrap_or_else(PoisonError::into_inner);
+        let mut committed = self
+            .committed
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         for (offset, frame_start) in (start.next_offset..).zip(frame_starts) {
             let frame_start = u64::try_from(frame_start).map_err(|_| self.offset_overflow())?;
             committed.index.note(offset, start.end_pos + frame_start);
@@ -165,11 +185,17 @@ impl Partition {
     }
 
     fn io_error(&self, source: std::io::Error) -> LogError {
-        LogError::Io { path: self.path.display().to_string(), source }
+        LogError::Io {
+            path: self.path.display().to_string(),
+            source,
+        }
     }
 
     fn offset_overflow(&self) -> LogError {
-        LogError::Unavailable(format!("{}: offset or file position overflow", self.topic_partition))
+        LogError::Unavailable(format!(
+            "{}: offset or file position overflow",
+            self.topic_partition
+        ))
     }
 }
 

@@ -27,7 +27,11 @@ impl Cursor {
     /// A cursor that returns records from `start_offset`, walking from the
     /// indexed record `(hint_offset, hint_pos)` at or before it.
     pub fn new(start_offset: u64, (hint_offset, hint_pos): (u64, u64)) -> Self {
-        Self { pos: hint_pos, next_offset: hint_offset, start_offset }
+        Self {
+            pos: hint_pos,
+            next_offset: hint_offset,
+            start_offset,
+        }
     }
 
     fn has_records_before(&self, end: CommittedEnd) -> bool {
@@ -74,7 +78,12 @@ impl EmbeddedReader {
     /// partitions. Moves the cursors only once the records are in hand.
     async fn read_committed(&mut self, max_records: usize) -> Result<Vec<LogRecord>, LogError> {
         let ends: Vec<CommittedEnd> = self.partitions.iter().map(|p| p.end()).collect();
-        if !self.cursors.iter().zip(&ends).any(|(cursor, end)| cursor.has_records_before(*end)) {
+        if !self
+            .cursors
+            .iter()
+            .zip(&ends)
+            .any(|(cursor, end)| cursor.has_records_before(*end))
+        {
             return Ok(Vec::new());
         }
         let partitions = self.partitions.clone();
@@ -83,8 +92,14 @@ impl EmbeddedReader {
         let turn = self.next_turn;
         let (records, cursors) = tokio::task::spawn_blocking(move || {
             let mut windows = windows.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut batch = FairBatch { partitions: &partitions, windows: &mut windows, ends: &ends };
-            batch.read(&mut cursors, turn, max_records).map(|records| (records, cursors))
+            let mut batch = FairBatch {
+                partitions: &partitions,
+                windows: &mut windows,
+                ends: &ends,
+            };
+            batch
+                .read(&mut cursors, turn, max_records)
+                .map(|records| (records, cursors))
         })
         .await
         .map_err(|e| LogError::Backend(format!("log read task failed: {e}")))??;
@@ -188,10 +203,12 @@ impl FairBatch<'_> {
         let topic_partition = partition.topic_partition();
         let mut taken = 0;
         while taken < max && cursor.pos < end.end_pos {
-            let read = window.frame_at(cursor.pos, end.end_pos).map_err(|source| LogError::Io {
-                path: partition.path().display().to_string(),
-                source,
-            })?;
+            let read = window
+                .frame_at(cursor.pos, end.end_pos)
+                .map_err(|source| LogError::Io {
+                    path: partition.path().display().to_string(),
+                    source,
+                })?;
             let (record, len) = match read {
                 FrameRead::Frame { record, len } => (record, len),
                 FrameRead::Incomplete => {

@@ -38,8 +38,14 @@ pub(super) struct Recovered {
 /// Validates the partition file open in `file` (read and write) at `path`,
 /// truncating a torn last write.
 pub(super) fn recover(path: &Path, file: &File) -> Result<Recovered, LogError> {
-    let io_error = |source| LogError::Io { path: path.display().to_string(), source };
-    let corrupt = |reason: String| LogError::Corrupt { path: path.display().to_string(), reason };
+    let io_error = |source| LogError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let corrupt = |reason: String| LogError::Corrupt {
+        path: path.display().to_string(),
+        reason,
+    };
 
     let file_len = file.metadata().map_err(io_error)?.len();
     let mut window = FileWindow::new(file.try_clone().map_err(io_error)?);
@@ -52,7 +58,11 @@ pub(super) fn recover(path: &Path, file: &File) -> Result<Recovered, LogError> {
 
     let defect = loop {
         if pos == file_len {
-            return Ok(Recovered { next_offset, end_pos: pos, index });
+            return Ok(Recovered {
+                next_offset,
+                end_pos: pos,
+                index,
+            });
         }
         match window.frame_at(pos, file_len).map_err(io_error)? {
             FrameRead::Frame { record, len } => {
@@ -73,8 +83,9 @@ pub(super) fn recover(path: &Path, file: &File) -> Result<Recovered, LogError> {
     };
 
     let torn_write_end = last_write_end.filter(|&end| end >= next_offset);
-    if let Some(later) = find_record_of_later_write(&mut window, pos, next_offset, torn_write_end, file_len)
-        .map_err(io_error)?
+    if let Some(later) =
+        find_record_of_later_write(&mut window, pos, next_offset, torn_write_end, file_len)
+            .map_err(io_error)?
     {
         return Err(corrupt(format!(
             "record at byte {pos} (offset {next_offset}) is damaged ({defect}), \
@@ -94,7 +105,11 @@ pub(super) fn recover(path: &Path, file: &File) -> Result<Recovered, LogError> {
         %defect,
         "truncated a torn write at the end of a log partition"
     );
-    Ok(Recovered { next_offset, end_pos: pos, index })
+    Ok(Recovered {
+        next_offset,
+        end_pos: pos,
+        index,
+    })
 }
 
 /// A valid frame found past damage.
@@ -129,7 +144,10 @@ fn find_record_of_later_write(
                 let same_write = *torn_write_end.get_or_insert(record.write_last_offset)
                     == record.write_last_offset;
                 if record.offset < next_offset || !same_write {
-                    return Ok(Some(LaterRecord { pos, offset: record.offset }));
+                    return Ok(Some(LaterRecord {
+                        pos,
+                        offset: record.offset,
+                    }));
                 }
                 pos += len;
             }
@@ -155,7 +173,9 @@ fn is_plausible_frame(
     let Some(body_start) = window.get(body_pos, frame::OFFSETS_LEN, file_len)? else {
         return Ok(false);
     };
-    Ok(frame::peek_offsets(body_start).is_some_and(|(version, offset, write_last_offset)| {
-        version == frame::FORMAT_VERSION && write_last_offset >= offset
-    }))
+    Ok(
+        frame::peek_offsets(body_start).is_some_and(|(version, offset, write_last_offset)| {
+            version == frame::FORMAT_VERSION && write_last_offset >= offset
+        }),
+    )
 }

@@ -23,7 +23,11 @@ pub(super) struct FileWindow {
 
 impl FileWindow {
     pub fn new(file: File) -> Self {
-        Self { file, buf: Vec::new(), start: 0 }
+        Self {
+            file,
+            buf: Vec::new(),
+            start: 0,
+        }
     }
 
     /// The bytes `[pos, pos + len)`, or `None` when they reach past `limit`.
@@ -32,7 +36,9 @@ impl FileWindow {
     /// forward through the file.
     pub fn get(&mut self, pos: u64, len: usize, limit: u64) -> io::Result<Option<&[u8]>> {
         let len64 = to_u64(len)?;
-        let Some(want_end) = pos.checked_add(len64) else { return Ok(None) };
+        let Some(want_end) = pos.checked_add(len64) else {
+            return Ok(None);
+        };
         if want_end > limit {
             return Ok(None);
         }
@@ -95,7 +101,10 @@ impl FileWindow {
         };
         let body = frame.get(FRAME_HEADER_LEN..).unwrap_or_default();
         Ok(match frame::decode(header, body) {
-            Ok(record) => FrameRead::Frame { record, len: to_u64(header.frame_len())? },
+            Ok(record) => FrameRead::Frame {
+                record,
+                len: to_u64(header.frame_len())?,
+            },
             Err(defect) => FrameRead::Defective(defect),
         })
     }

@@ -40,7 +40,8 @@ pub fn key_for(partition: u32, partitions: u32) -> Vec<u8> {
 
 /// The file of one partition, as documented on `EmbeddedLog`.
 pub fn partition_file(dir: &Path, topic: &str, partition: u32) -> PathBuf {
-    dir.join("partitions").join(format!("{topic}-{partition}.log"))
+    dir.join("partitions")
+        .join(format!("{topic}-{partition}.log"))
 }
 
 /// Every record of `partitions` from offset 0, in the reader's order.
@@ -48,10 +49,16 @@ pub async fn read_from(
     log: &EmbeddedLog,
     partitions: impl IntoIterator<Item = (TopicPartition, u64)>,
 ) -> Vec<LogRecord> {
-    let mut reader = log.reader(partitions.into_iter().collect()).await.expect("reader");
+    let mut reader = log
+        .reader(partitions.into_iter().collect())
+        .await
+        .expect("reader");
     let mut all = Vec::new();
     loop {
-        let batch = reader.next_batch(100, Duration::ZERO).await.expect("next batch");
+        let batch = reader
+            .next_batch(100, Duration::ZERO)
+            .await
+            .expect("next batch");
         if batch.is_empty() {
             return all;
         }

@@ -1,0 +1,72 @@
+//! A small HTTP client for the commands that talk to a running ledger.
+
+use anyhow::{bail, Context};
+use serde_json::Value;
+
+#[derive(clap::Args, Clone)]
+pub struct ServerArgs {
+    /// Base URL of a running ledger.
+    #[arg(long, env = "CONSENT_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+}
+
+pub struct LedgerClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl LedgerClient {
+    pub fn new(args: &ServerArgs) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .context("building the HTTP client")?;
+        Ok(Self { base: args.server.trim_end_matches('/').to_owned(), http })
+    }
+
+    pub async fn post<T: serde::Serialize + ?Sized>(&self, path: &str, body: &T) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .http
+            .post(&url)
+            .json(body)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the ledger at {url}; is `consent-ledger serve` running?"))?;
+        read_json(response, &url).await
+    }
+
+    pub async fn get(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .http
+            .get(&url)
+            .query(query)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the ledger at {url}; is `consent-ledger serve` running?"))?;
+        read_json(response, &url).await
+    }
+}
+
+async fn read_json(response: reqwest::Response, url: &str) -> anyhow::Result<Value> {
+    let status = response.status();
+    let body: Value = response
+        .json()
+        .await
+        .with_context(|| format!("the ledger at {url} answered {status} with a body that is not JSON"))?;
+    if !status.is_success() {
+        let error = &body["error"];
+        let field = error["field"].as_str().map(|f| format!(" (field `{f}`)")).unwrap_or_default();
+        let message = error["message"].as_str().unwrap_or("no message");
+        bail!("the ledger refused the request: {status}{field}: {message}");
+    }
+    Ok(body)
+}
+
+pub async fn print_rule_sets(args: ServerArgs) -> anyhow::Result<std::process::ExitCode> {
+    let client = LedgerClient::new(&args)?;
+    let body = client.get("/v1/rule-sets", &[]).await?;
+    println!("{}", serde_json::to_string_pretty(&body)?);
+    Ok(std::process::ExitCode::SUCCESS)
+}

@@ -1,0 +1,86 @@
+//! `consent-ledger`: the consent ledger's command line.
+//!
+//! The composition root: the only place that picks implementations (the
+//! embedded log or Kafka, the sled view) from configuration.
+
+mod append;
+mod check;
+mod client;
+mod history;
+mod rebuild;
+mod serve;
+mod settings;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "consent-ledger", version, about = "An event-sourced consent ledger for direct-marketing compliance (UK PECR / UK GDPR).")]
+struct Cli {
+    /// Log output format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "CONSENT_LOG_FORMAT")]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the ledger: the log, the projector and the HTTP API.
+    Serve(serve::ServeArgs),
+    /// Append facts from an NDJSON file (one consent.v1.Envelope per line, proto3 JSON) to a running ledger.
+    Append(append::AppendArgs),
+    /// Ask a running ledger whether a message may be sent.
+    Check(check::CheckArgs),
+    /// Show a subject's events, and the decision at a given time.
+    History(history::HistoryArgs),
+    /// Drop the view and rebuild it from the log (the ledger must not be running).
+    Rebuild(rebuild::RebuildArgs),
+    /// List the rule sets a running ledger decides by, with their citations.
+    RuleSets(client::ServerArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Append(args) => append::run(args).await,
+            Command::Check(args) => check::run(args).await,
+            Command::History(args) => history::run(args).await,
+            Command::Rebuild(args) => rebuild::run(args).await,
+            Command::RuleSets(args) => client::print_rule_sets(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("CONSENT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,92 @@
+//! Where the ledger keeps its data and which log it uses: the one place
+//! that chooses implementations.
+
+use anyhow::Context;
+use consent_kafka::{KafkaConfig, KafkaLog};
+use consent_log::embedded::EmbeddedLog;
+use consent_log::{EventLog, LogLayout};
+use consent_store::ViewStore;
+use consent_store_sled::SledStore;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(clap::Args, Clone)]
+pub struct StorageArgs {
+    /// Directory for the view (and the embedded log when no Kafka is configured).
+    #[arg(long, env = "CONSENT_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Kafka bootstrap servers (host:port,...). Without it the ledger keeps an embedded durable log in the data directory.
+    #[arg(long, env = "CONSENT_KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
+    /// Prefix of the topic names (`PREFIX.grants`, `PREFIX.commerce`, ...).
+    #[arg(long, env = "CONSENT_TOPIC_PREFIX", default_value = "consent")]
+    pub topic_prefix: String,
+    /// Partitions per topic (fixed once the log exists).
+    #[arg(long, env = "CONSENT_PARTITIONS", default_value_t = 8)]
+    pub partitions: u32,
+    /// Replication factor of topics the ledger creates in Kafka.
+    #[arg(long, env = "CONSENT_KAFKA_REPLICATION", default_value_t = KafkaConfig::DEFAULT_REPLICATION_FACTOR)]
+    pub kafka_replication: u16,
+    /// Extra librdkafka settings, KEY=VALUE (e.g. security.protocol=ssl); repeatable.
+    #[arg(long = "kafka-setting", value_parser = parse_setting)]
+    pub kafka_settings: Vec<(String, String)>,
+    /// Bound on one append's acknowledgement by Kafka, in seconds.
+    #[arg(long, env = "CONSENT_KAFKA_DELIVERY_TIMEOUT_SECS", default_value_t = 10)]
+    pub kafka_delivery_timeout_secs: u64,
+}
+
+fn parse_setting(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))
+}
+
+impl StorageArgs {
+    pub fn layout(&self) -> LogLayout {
+        LogLayout::new(self.topic_prefix.clone(), self.partitions)
+    }
+
+    pub fn view_dir(&self) -> PathBuf {
+        self.data_dir.join("view")
+    }
+
+    /// Opens the log: Kafka when brokers are configured, else the embedded
+    /// log under `DATA_DIR/log`.
+    pub async fn open_log(&self) -> anyhow::Result<Arc<dyn EventLog>> {
+        let layout = self.layout();
+        match &self.kafka_brokers {
+            Some(brokers) => {
+                let mut config = KafkaConfig::new(brokers.clone(), layout);
+                config.replication_factor = self.kafka_replication;
+                config.extra = self.kafka_settings.clone();
+                config.delivery_timeout = Duration::from_secs(self.kafka_delivery_timeout_secs);
+                tracing::info!(brokers = %brokers, "using the Kafka log");
+                let log = KafkaLog::open(config)
+                    .await
+                    .with_context(|| format!("opening the Kafka log at {brokers}"))?;
+                Ok(Arc::new(log))
+            }
+            None => {
+                let dir = self.data_dir.join("log");
+                tracing::info!(dir = %dir.display(), "no Kafka configured: using the embedded log");
+                let log = EmbeddedLog::open(&dir, layout)
+                    .with_context(|| format!("opening the embedded log in {}", dir.display()))?;
+                Ok(Arc::new(log))
+            }
+        }
+    }
+
+    /// Opens the sled view under `DATA_DIR/view`.
+    pub fn open_view(&self) -> anyhow::Result<Arc<dyn ViewStore>> {
+        let dir = self.view_dir();
+        let store = SledStore::open(&dir).with_context(|| {
+            format!(
+                "opening the view in {} (is another consent-ledger using this data directory?)",
+                dir.display()
+            )
+        })?;
+        Ok(Arc::new(store))
+    }
+}

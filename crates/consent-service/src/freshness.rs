@@ -1,0 +1,158 @@
+//! How far the view lags the log, measured without a log call per check.
+//!
+//! Checks read the log's end offsets from a cache that is refreshed in the
+//! background at most every [`FreshnessConfig::refresh_interval`]: a check
+//! that finds the cache older than that starts one refresh (never more than
+//! one at a time) and answers with what the cache holds. Only the very first
+//! check, before any probe has finished, waits for one, and only up to
+//! [`FreshnessConfig::probe_timeout`].
+//!
+//! Invariant: a log that cannot be reached never makes a check fail; the
+//! check reports `measured = false` instead.
+
+use consent_log::{EndOffsets, EventLog, LogError};
+use consent_store::StoredOffsets;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// Timing of the end-offset cache.
+#[derive(Clone, Copy, Debug)]
+pub struct FreshnessConfig {
+    /// A cached value older than this starts a background refresh.
+    pub refresh_interval: Duration,
+    /// A cached value older than this is not reported as a measurement.
+    pub max_age: Duration,
+    /// How long one probe of the log's end offsets may take.
+    pub probe_timeout: Duration,
+}
+
+impl Default for FreshnessConfig {
+    fn default() -> Self {
+        Self {
+            refresh_interval: Duration::from_millis(100),
+            max_age: Duration::from_secs(5),
+            probe_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The view's lag behind the log at one moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lag {
+    /// Records in the log not yet in the view, summed over partitions;
+    /// `None` when the log's end could not be measured.
+    pub records_behind: Option<u64>,
+}
+
+/// Records of `end` that `applied` has not consumed, summed over the
+/// topic-partitions of `end`. A partition absent from `applied` counts from
+/// offset 0; a cache older than the view counts as no lag, never negative.
+pub fn records_behind(end: &EndOffsets, applied: &StoredOffsets) -> u64 {
+    end.iter()
+        .map(|(partition, end)| end.saturating_sub(applied.get(partition).copied().unwrap_or(0)))
+        .fold(0, u64::saturating_add)
+}
+
+/// The log's end offsets, cached.
+pub(crate) struct EndOffsetsCache {
+    log: Arc<dyn EventLog>,
+    config: FreshnessConfig,
+    latest: Mutex<Latest>,
+    refreshing: AtomicBool,
+}
+
+#[derive(Default)]
+struct Latest {
+    /// The last successful probe and when it finished.
+    measured: Option<(Instant, Arc<EndOffsets>)>,
+    /// Whether the last finished probe failed.
+    last_failed: bool,
+    /// Whether any probe has finished, successful or not.
+    probed: bool,
+}
+
+impl EndOffsetsCache {
+    pub(crate) fn new(log: Arc<dyn EventLog>, config: FreshnessConfig) -> Self {
+        Self { log, config, latest: Mutex::new(Latest::default()), refreshing: AtomicBool::new(false) }
+    }
+
+    /// The end offsets to measure a check's lag against, or `None` when the
+    /// log could not be reached recently. Starts a background refresh when
+    /// the cached value is older than the refresh interval.
+    pub(crate) async fn current(self: &Arc<Self>) -> Option<Arc<EndOffsets>> {
+        let (value, probed, needs_refresh) = {
+            let latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
+            let age = latest.measured.as_ref().map(|(at, _)| at.elapsed());
+            let needs_refresh = age.is_none_or(|age| age >= self.config.refresh_interval);
+            let value = match (&latest.measured, age) {
+                (Some((_, offsets)), Some(age))
+                    if !latest.last_failed && age < self.config.max_age =>
+                {
+                    Some(Arc::clone(offsets))
+                }
+                _ => None,
+            };
+            (value, latest.probed, needs_refresh)
+        };
+        if !probed {
+            // First use: measure once inline so that the first answers are
+            // measured too; bounded by the probe timeout.
+            return self.probe().await.ok().map(Arc::new);
+        }
+        if needs_refresh && !self.refreshing.swap(true, Ordering::AcqRel) {
+            let cache = Arc::clone(self);
+            tokio::spawn(async move {
+                // Errors are recorded in the cache and logged by `probe`.
+                let _ = cache.probe().await;
+                cache.refreshing.store(false, Ordering::Release);
+            });
+        }
+        value
+    }
+
+    /// Asks the log for its end offsets now (bounded by the probe timeout)
+    /// and records the outcome in the cache.
+    pub(crate) async fn probe(&self) -> Result<EndOffsets, LogError> {
+        let outcome = match tokio::time::timeout(self.config.probe_timeout, self.log.end_offsets()).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(LogError::Unavailable(format!(
+                "no answer to an end-offsets request within {} ms",
+                self.config.probe_timeout.as_millis()
+            ))),
+        };
+        let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
+        latest.probed = true;
+        match &outcome {
+            Ok(offsets) => {
+                latest.measured = Some((Instant::now(), Arc::new(offsets.clone())));
+                latest.last_failed = false;
+            }
+            Err(error) => {
+                if !latest.last_failed {
+                    tracing::warn!(%error, "cannot read the log's end offsets; view lag is not measured");
+                }
+                latest.last_failed = true;
+            }
+        }
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consent_log::TopicPartition;
+
+    #[test]
+    fn records_behind_sums_the_unconsumed_records_of_every_partition() {
+        let a = TopicPartition::new("t.grants", 0);
+        let b = TopicPartition::new("t.grants", 1);
+        let c = TopicPartition::new("t.optouts", 0);
+        let end: EndOffsets = [(a.clone(), 10), (b.clone(), 4), (c.clone(), 3)].into();
+        let applied: StoredOffsets = [(a, 7), (b, 6)].into();
+        // 3 behind on a, none on b (the cache is older than the view), all
+        // 3 of c (never consumed).
+        assert_eq!(records_behind(&end, &applied), 6);
+    }
+}
