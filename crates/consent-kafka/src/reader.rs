@@ -111,6 +111,12 @@ fn assign(
 
 /// Polls up to `max_records` records, waiting up to `wait` for the first.
 /// Blocking.
+///
+/// Connection trouble (a broker down) does not end the wait: librdkafka
+/// queues one such report per failed reconnect, and reports queued during
+/// an outage that is already over must not hide the records behind them.
+/// Only when no record came within `wait` is the last report returned, as
+/// [`LogError::Unavailable`].
 fn poll_batch(
     consumer: &BaseConsumer<LogContext>,
     brokers: &str,
@@ -119,6 +125,7 @@ fn poll_batch(
 ) -> PollOutcome {
     let deadline = Instant::now() + wait;
     let mut records = Vec::new();
+    let mut trouble = None;
     while records.len() < max_records {
         // Wait only for the first record; after that take what is there.
         let timeout = if records.is_empty() {
@@ -142,17 +149,22 @@ fn poll_batch(
                     KafkaError::MessageConsumption(code) if is_unavailable(*code)
                 );
                 let error = log_error("reading from Kafka", brokers, &error);
-                if transient && !records.is_empty() {
-                    // The records are good; the connection trouble will show
-                    // again on the next poll if it lasts.
-                    tracing::warn!(%error, "Kafka connection trouble while reading");
+                if !transient {
+                    return (records, Some(error));
+                }
+                tracing::debug!(%error, "Kafka connection trouble while reading");
+                trouble = Some(error);
+                if Instant::now() >= deadline {
                     break;
                 }
-                return (records, Some(error));
             }
         }
     }
-    (records, None)
+    if records.is_empty() {
+        (records, trouble)
+    } else {
+        (records, None)
+    }
 }
 
 /// Copies a consumed message into a [`LogRecord`], bytes unchanged.

@@ -4,23 +4,23 @@ use crate::config::KafkaConfig;
 use crate::context::LogContext;
 use crate::error::log_error;
 use consent_log::LogError;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::metadata::Metadata;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Settings of every topic the log creates: kept forever, never compacted.
+/// Settings of every topic the log creates: kept forever.
 ///
 /// The log is the system of record and the only backup, so neither time nor
-/// size may delete a record, and compaction (which keeps only the latest
-/// record per key) would erase history.
-const TOPIC_SETTINGS: [(&str, &str); 3] = [
-    ("retention.ms", "-1"),
-    ("retention.bytes", "-1"),
-    ("cleanup.policy", "delete"),
-];
+/// size may delete a record. `cleanup.policy` is left to the broker's
+/// default, `delete` (with infinite retention, nothing is deleted); it is
+/// not set explicitly because tansu 0.6 (the test broker) reads an explicit
+/// `cleanup.policy=delete` with `retention.ms=-1` as "delete everything".
+/// [`warn_about_lossy_settings`] reports a topic that is compacted or has a
+/// finite retention.
+const TOPIC_SETTINGS: [(&str, &str); 2] = [("retention.ms", "-1"), ("retention.bytes", "-1")];
 
 /// What the cluster says about one topic.
 #[derive(Debug)]
@@ -71,7 +71,61 @@ pub(crate) async fn ensure_topics(config: &KafkaConfig) -> Result<(), LogError> 
     if !missing.is_empty() {
         create_topics(&admin, config, &missing).await?;
     }
-    wait_until_ready(&admin, config, &wanted, expected).await
+    wait_until_ready(&admin, config, &wanted, expected).await?;
+    warn_about_lossy_settings(&admin, config, &wanted).await;
+    Ok(())
+}
+
+/// Logs a warning for every topic whose settings would let the broker
+/// delete records: finite retention, or compaction (which keeps only the
+/// latest record per key). Best effort: a broker that cannot describe
+/// topic configurations is not an error.
+async fn warn_about_lossy_settings(
+    admin: &AdminClient<LogContext>,
+    config: &KafkaConfig,
+    topics: &[String],
+) {
+    let specifiers: Vec<ResourceSpecifier<'_>> = topics
+        .iter()
+        .map(|topic| ResourceSpecifier::Topic(topic))
+        .collect();
+    let options = AdminOptions::new().request_timeout(Some(config.request_timeout));
+    let results = match admin.describe_configs(&specifiers, &options).await {
+        Ok(results) => results,
+        Err(error) => {
+            tracing::debug!(%error, "could not describe the log topics' configurations");
+            return;
+        }
+    };
+    for (topic, result) in topics.iter().zip(results) {
+        let resource = match result {
+            Ok(resource) => resource,
+            Err(code) => {
+                tracing::debug!(topic = %topic, %code, "could not describe a log topic's configuration");
+                continue;
+            }
+        };
+        let value = |name: &str| resource.get(name).and_then(|entry| entry.value.clone());
+        for name in ["retention.ms", "retention.bytes"] {
+            if let Some(limit) = value(name).filter(|v| v.trim() != "-1") {
+                tracing::warn!(
+                    topic = %topic,
+                    setting = name,
+                    value = %limit,
+                    "log topic has a finite retention: the broker will delete records of the \
+                     system of record; set it to -1"
+                );
+            }
+        }
+        if let Some(policy) = value("cleanup.policy").filter(|p| p.contains("compact")) {
+            tracing::warn!(
+                topic = %topic,
+                cleanup_policy = %policy,
+                "log topic is compacted: the broker will drop all but the latest record per key; \
+                 set cleanup.policy=delete"
+            );
+        }
+    }
 }
 
 /// The event-family topics followed by the dead-letter topic.

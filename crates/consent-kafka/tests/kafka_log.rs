@@ -307,8 +307,9 @@ async fn end_offsets_count_each_partitions_records() {
         .await
         .expect("end offsets of an empty log");
     assert_eq!(
-        empty.keys().cloned().collect::<Vec<_>>(),
-        log.layout().topic_partitions()
+        empty.keys().cloned().collect::<BTreeSet<_>>(),
+        log.layout().topic_partitions().into_iter().collect(),
+        "every event-family partition, and no dead letters"
     );
     assert!(empty.values().all(|&end| end == 0), "{empty:?}");
 
@@ -445,6 +446,24 @@ async fn broker_outage_fails_appends_fast_and_loses_nothing() {
     };
     eprintln!("append accepted {:?} after the restart", started.elapsed());
 
+    let started = Instant::now();
+    let mut seen_live = Vec::new();
+    while !seen_live.iter().any(|r: &LogRecord| r.payload == b"after") {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "live reader resumed: {seen_live:?}"
+        );
+        match live.next_batch(10, Duration::from_millis(500)).await {
+            Ok(batch) => seen_live.extend(batch),
+            Err(LogError::Unavailable(reason)) => eprintln!("live reader: {reason}"),
+            Err(error) => panic!("live reader failed: {error}"),
+        }
+    }
+    eprintln!(
+        "live reader resumed {:?} after the append",
+        started.elapsed()
+    );
+
     let ends = log
         .end_offsets()
         .await
@@ -472,7 +491,7 @@ async fn broker_outage_fails_appends_fast_and_loses_nothing() {
     assert_eq!(
         kept,
         Some(&before[0]),
-        "the record from before the outage kept its position"
+        "the record from before the outage kept its position: {payloads:?}, ends {ends:?}"
     );
     assert_eq!(ends[&before[0].topic_partition()], before[0].offset + 1);
 }

@@ -58,8 +58,9 @@ use tokio::sync::watch;
 ///         | payload_len: u32 | payload                         (integers LE)
 /// ```
 ///
-/// `write_last_offset` is the offset of the last record of the same append,
-/// so recovery can tell a torn last append from damaged older data. A frame
+/// The write offsets are those of the first and last record of the same
+/// append, so recovery can tell a torn last append from damaged older data.
+/// The CRC-32 covers the whole body. A frame
 /// is at most [`MAX_RECORD_BYTES`]; bigger records are refused with
 /// [`LogError::RecordTooLarge`] before anything is written. Payload, key and
 /// headers are stored and returned byte for byte.

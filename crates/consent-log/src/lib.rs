@@ -56,8 +56,9 @@ pub trait EventLog: Send + Sync + 'static {
     /// Appends the records and returns their positions, in the same order.
     ///
     /// Records are routed by [`partitioner::partition_for`] over the record
-    /// key. Not atomic across partitions: on error a prefix of the records
-    /// may have been stored but none is acknowledged. Callers make retries
+    /// key. Not atomic across partitions: on error some of the records (per
+    /// partition, a prefix of that partition's records in call order) may
+    /// have been stored but none is acknowledged. Callers make retries
     /// safe by giving every event a unique id (the fold counts an id once).
     async fn append(&self, records: Vec<AppendRecord>) -> Result<Vec<LogPosition>, LogError>;
 

@@ -237,7 +237,7 @@ async fn a_record_near_the_size_limit_is_stored_whole() {
     let log = open(dir.path());
     let key = key_for(0, PARTITIONS);
     let payload: Vec<u8> = (0..MAX_RECORD_BYTES - 1024)
-        .map(|i| (i % 251) as u8)
+        .map(|i| u8::try_from(i % 251).unwrap())
         .collect();
     log.append(vec![record(&grants(), &key, &payload)])
         .await

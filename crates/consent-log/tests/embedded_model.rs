@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use consent_log::embedded::EmbeddedLog;
-use consent_log::{AppendRecord, EventFamily, EventLog, LogLayout, TopicPartition};
+use consent_log::{AppendRecord, EventFamily, EventLog, LogError, LogLayout, TopicPartition};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::fs;
@@ -119,43 +119,111 @@ proptest! {
     }
 
     #[test]
-    fn a_crash_cut_keeps_exactly_the_whole_appends_before_it(
-        appends in prop::collection::vec(prop::collection::vec(prop::collection::vec(any::<u8>(), 0..64), 1..4), 1..8),
-        cut_fraction in 0.0f64..=1.0,
+    fn a_crash_cut_keeps_the_whole_appends_before_it(
+        appends in any_appends(),
+        cut in any::<prop::sample::Index>(),
     ) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
-            let dir = tempfile::tempdir().unwrap();
-            let topic = model_layout().topic(EventFamily::OptOuts);
-            let key = key_for(0, MODEL_PARTITIONS);
-            let file = dir.path().join("partitions").join(format!("{topic}-0.log"));
-            let mut lengths = vec![0u64];
-            {
-                let log = open_model_log(dir.path());
-                for payloads in &appends {
-                    let batch = payloads.iter().map(|p| record(&topic, &key, p)).collect();
-                    log.append(batch).await.unwrap();
-                    lengths.push(fs::metadata(&file).unwrap().len());
-                }
-            }
-            let full = fs::read(&file).unwrap();
-            let cut = (full.len() as f64 * cut_fraction) as usize;
-            fs::write(&file, &full[..cut]).unwrap();
+            let written = write_appends(&appends).await;
+            let full = fs::read(&written.file).unwrap();
+            let cut = cut.index(full.len() + 1);
+            fs::write(&written.file, &full[..cut]).unwrap();
 
-            let log = open_model_log(dir.path());
+            let log = open_model_log(written.dir.path());
 
-            // Whole appends before the cut survive; records of the append the
-            // cut falls in survive only while complete; nothing after.
-            let whole_appends = lengths.iter().filter(|&&l| l <= cut as u64).count() - 1;
-            let read: Vec<Vec<u8>> =
-                read_partition(&log, &topic, 0).await.into_iter().map(|r| r.payload).collect();
-            let all: Vec<Vec<u8>> = appends.iter().flatten().cloned().collect();
+            // Whole appends before the cut survive, and the complete records
+            // of the append the cut falls in; nothing after.
+            let cut = u64::try_from(cut).unwrap();
+            let whole_appends = written.lengths.iter().filter(|&&l| l <= cut).count() - 1;
+            let read = written.read_back(&log).await;
             let at_least: usize = appends[..whole_appends].iter().map(Vec::len).sum();
             let at_most = at_least + appends.get(whole_appends).map_or(0, Vec::len);
-            prop_assert!(read.len() >= at_least && read.len() <= at_most,
-                "cut {cut}: read {} records, expected {at_least}..={at_most}", read.len());
-            prop_assert_eq!(&read[..], &all[..read.len()]);
+            prop_assert!((at_least..=at_most).contains(&read.len()),
+                "cut at {cut}: read {} records, expected {at_least}..={at_most}", read.len());
+            prop_assert_eq!(&read[..], &written.payloads()[..read.len()]);
             Ok(())
         })?;
+    }
+
+    #[test]
+    fn a_flipped_byte_is_corruption_unless_it_is_in_the_last_append(
+        appends in any_appends(),
+        at in any::<prop::sample::Index>(),
+        flip in 1u8..=255,
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let written = write_appends(&appends).await;
+            let mut bytes = fs::read(&written.file).unwrap();
+            let at = at.index(bytes.len());
+            bytes[at] ^= flip;
+            fs::write(&written.file, &bytes).unwrap();
+
+            let opened = EmbeddedLog::open(written.dir.path(), model_layout());
+
+            let last_append_start = written.lengths[written.lengths.len() - 2];
+            if u64::try_from(at).unwrap() < last_append_start {
+                prop_assert!(matches!(opened, Err(LogError::Corrupt { .. })), "{opened:?}");
+            } else {
+                let log = opened.unwrap();
+                let read = written.read_back(&log).await;
+                let earlier: usize = appends[..appends.len() - 1].iter().map(Vec::len).sum();
+                prop_assert!(read.len() >= earlier && read.len() < written.payloads().len());
+                prop_assert_eq!(&read[..], &written.payloads()[..read.len()]);
+            }
+            Ok(())
+        })?;
+    }
+}
+
+/// Appends: each a batch of payloads for one partition.
+fn any_appends() -> impl Strategy<Value = Vec<Vec<Vec<u8>>>> {
+    let payload = prop::collection::vec(any::<u8>(), 0..64);
+    prop::collection::vec(prop::collection::vec(payload, 1..4), 1..8)
+}
+
+/// A log closed after appends to one partition.
+struct Written {
+    dir: tempfile::TempDir,
+    topic: String,
+    file: std::path::PathBuf,
+    /// File length before the first append and after each.
+    lengths: Vec<u64>,
+    appends: Vec<Vec<Vec<u8>>>,
+}
+
+impl Written {
+    fn payloads(&self) -> Vec<Vec<u8>> {
+        self.appends.iter().flatten().cloned().collect()
+    }
+
+    async fn read_back(&self, log: &EmbeddedLog) -> Vec<Vec<u8>> {
+        read_partition(log, &self.topic, 0)
+            .await
+            .into_iter()
+            .map(|r| r.payload)
+            .collect()
+    }
+}
+
+async fn write_appends(appends: &[Vec<Vec<u8>>]) -> Written {
+    let dir = tempfile::tempdir().unwrap();
+    let topic = model_layout().topic(EventFamily::OptOuts);
+    let key = key_for(0, MODEL_PARTITIONS);
+    let file = partition_file(dir.path(), &topic, 0);
+    let mut lengths = vec![0u64];
+    let log = open_model_log(dir.path());
+    for payloads in appends {
+        let batch = payloads.iter().map(|p| record(&topic, &key, p)).collect();
+        log.append(batch).await.unwrap();
+        lengths.push(fs::metadata(&file).unwrap().len());
+    }
+    Written {
+        dir,
+        topic,
+        file,
+        lengths,
+        appends: appends.to_vec(),
     }
 }

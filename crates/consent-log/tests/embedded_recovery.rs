@@ -167,6 +167,27 @@ async fn a_damaged_record_followed_by_later_appends_is_corruption() {
 }
 
 #[tokio::test]
+async fn damage_inside_an_earlier_multi_record_append_is_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, lengths) = write_records(
+        dir.path(),
+        &[&[b"one"], &[b"two-a", b"two-b", b"two-c"], &[b"three"]],
+    )
+    .await;
+    let mut bytes = fs::read(&file).unwrap();
+    // Zero the start of the first record of the middle append: its other
+    // records are intact, and so is the later append.
+    let middle_start = usize::try_from(lengths[0]).unwrap();
+    bytes[middle_start..middle_start + 12].fill(0);
+    fs::write(&file, &bytes).unwrap();
+
+    let error = EmbeddedLog::open(dir.path(), layout()).unwrap_err();
+
+    assert!(matches!(error, LogError::Corrupt { .. }), "{error:?}");
+    assert_eq!(fs::read(&file).unwrap(), bytes);
+}
+
+#[tokio::test]
 async fn a_damaged_length_in_the_middle_is_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let (file, lengths) = write_records(dir.path(), &[&[b"one"], &[b"two"], &[b"three"]]).await;

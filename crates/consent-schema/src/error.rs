@@ -15,13 +15,19 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { field: field.into(), reason: reason.into() }
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 
     /// The same error seen from an enclosing message: `within("events[3]")`
     /// turns `subject_id` into `events[3].subject_id`.
     pub fn within(self, prefix: &str) -> Self {
-        Self { field: format!("{prefix}.{}", self.field), reason: self.reason }
+        Self {
+            field: format!("{prefix}.{}", self.field),
+            reason: self.reason,
+        }
     }
 }
 

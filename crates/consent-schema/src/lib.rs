@@ -1,4 +1,56 @@
+//! The consent ledger's stored and wire form.
+//!
+//! * [`v1`]: the prost types generated from `proto/consent/v1/*.proto`
+//!   (package `consent.v1`), with serde impls in the proto3 JSON mapping
+//!   (camelCase field names, enum names as strings such as
+//!   `"CHANNEL_EMAIL"`, timestamps as RFC 3339 text). The HTTP API speaks
+//!   this JSON, the log stores the binary encoding, so both read the same
+//!   schema;
+//! * conversions to and from the domain ([`consent_domain`]):
+//!   [`event_from_proto`] / [`event_to_proto`], [`prepare_for_append`],
+//!   [`check_from_proto`] / [`check_to_proto`], [`decision_to_proto`] /
+//!   [`decision_from_proto`], [`rule_set_to_proto`], and log positions;
+//! * where a fact goes in the log: [`routing_key`] and [`family_of`];
+//! * the stored bytes: [`encode_envelope`] / [`decode_envelope`].
+//!
+//! API boundary: this crate is the only place where wire data becomes
+//! domain values. Everything that crosses it is validated, and refusals name
+//! the field ([`ValidationError`]). No function here panics on any input.
+
+mod append;
+mod check;
+mod codec;
+mod contact;
+mod decision;
+mod error;
+mod event;
+mod fields;
+mod position;
+mod routing;
+mod rule_set;
+mod timestamp;
+mod vocabulary;
+
+/// The generated `consent.v1` package.
+#[allow(clippy::all, missing_docs)]
 pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/consent.v1.rs"));
     include!(concat!(env!("OUT_DIR"), "/consent.v1.serde.rs"));
 }
+
+/// The encoded `google.protobuf.FileDescriptorSet` of `proto/consent/v1`,
+/// imports included: for gRPC server reflection and schema tooling.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/consent_v1_descriptor.bin"));
+
+pub use append::prepare_for_append;
+pub use check::{check_from_proto, check_to_proto};
+pub use codec::{decode_envelope, encode_envelope};
+pub use decision::{decision_from_proto, decision_to_proto};
+pub use error::{DecodeError, ValidationError};
+pub use event::{event_from_proto, event_to_proto, SCHEMA_VERSION};
+pub use fields::{MAX_ENVELOPE_BYTES, MAX_ID_BYTES, MAX_LIST_ITEMS, MAX_TEXT_BYTES};
+pub use position::{event_position, log_position};
+pub use routing::{family_of, routing_key, ROUTING_KEY_SEPARATOR};
+pub use rule_set::rule_set_to_proto;
+pub use timestamp::{timestamp_from_proto, timestamp_to_proto};

@@ -11,7 +11,6 @@
 //! check reports `measured = false` instead.
 
 use consent_log::{EndOffsets, EventLog, LogError};
-use consent_store::StoredOffsets;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -35,23 +34,6 @@ impl Default for FreshnessConfig {
             probe_timeout: Duration::from_secs(2),
         }
     }
-}
-
-/// The view's lag behind the log at one moment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Lag {
-    /// Records in the log not yet in the view, summed over partitions;
-    /// `None` when the log's end could not be measured.
-    pub records_behind: Option<u64>,
-}
-
-/// Records of `end` that `applied` has not consumed, summed over the
-/// topic-partitions of `end`. A partition absent from `applied` counts from
-/// offset 0; a cache older than the view counts as no lag, never negative.
-pub fn records_behind(end: &EndOffsets, applied: &StoredOffsets) -> u64 {
-    end.iter()
-        .map(|(partition, end)| end.saturating_sub(applied.get(partition).copied().unwrap_or(0)))
-        .fold(0, u64::saturating_add)
 }
 
 /// The log's end offsets, cached.
@@ -136,23 +118,5 @@ impl EndOffsetsCache {
             }
         }
         outcome
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use consent_log::TopicPartition;
-
-    #[test]
-    fn records_behind_sums_the_unconsumed_records_of_every_partition() {
-        let a = TopicPartition::new("t.grants", 0);
-        let b = TopicPartition::new("t.grants", 1);
-        let c = TopicPartition::new("t.optouts", 0);
-        let end: EndOffsets = [(a.clone(), 10), (b.clone(), 4), (c.clone(), 3)].into();
-        let applied: StoredOffsets = [(a, 7), (b, 6)].into();
-        // 3 behind on a, none on b (the cache is older than the view), all
-        // 3 of c (never consumed).
-        assert_eq!(records_behind(&end, &applied), 6);
     }
 }

@@ -138,3 +138,70 @@ impl ViewStore for MemoryStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consent_domain::vocabulary::ContactKind;
+    use consent_domain::EventPosition;
+    use consent_log::TopicPartition;
+
+    fn entry(event: u128, occurred_at: i64, offset: u64) -> HistoryEntry {
+        HistoryEntry {
+            organisation: OrganisationId::new("acme"),
+            subject: SubjectId::new("s-1"),
+            occurred_at: Timestamp::from_unix_micros(occurred_at),
+            event_id: EventId(uuid::Uuid::from_u128(event)),
+            position: EventPosition { topic: "consent.grants".to_owned(), partition: 0, offset },
+            stored_bytes: vec![1, 2, 3],
+        }
+    }
+
+    fn history(store: &MemoryStore) -> Vec<HistoryEntry> {
+        store.history(&OrganisationId::new("acme"), &SubjectId::new("s-1")).expect("history")
+    }
+
+    #[test]
+    fn a_view_is_uninitialised_until_the_first_batch() {
+        let store = MemoryStore::new();
+        assert_eq!(store.offsets().expect("offsets"), None);
+        let offsets: StoredOffsets = [(TopicPartition::new("consent.grants", 0), 0)].into();
+        store.apply(ViewBatch { offsets: offsets.clone(), ..ViewBatch::default() }).expect("apply");
+        assert_eq!(store.offsets().expect("offsets"), Some(offsets));
+        store.clear().expect("clear");
+        assert_eq!(store.offsets().expect("offsets"), None);
+    }
+
+    #[test]
+    fn history_is_in_time_order_with_one_entry_per_event() {
+        let store = MemoryStore::new();
+        let batch = ViewBatch { history: vec![entry(2, 20, 0), entry(1, 10, 1)], ..ViewBatch::default() };
+        store.apply(batch).expect("apply");
+        assert_eq!(history(&store), vec![entry(1, 10, 1), entry(2, 20, 0)]);
+
+        // Event 2 again, now sorting first: it moves, it is not duplicated.
+        let batch = ViewBatch { history: vec![entry(2, 5, 7)], ..ViewBatch::default() };
+        store.apply(batch).expect("apply");
+        assert_eq!(history(&store), vec![entry(2, 5, 7), entry(1, 10, 1)]);
+        let found = store
+            .history_entry(&OrganisationId::new("acme"), &SubjectId::new("s-1"), &EventId(uuid::Uuid::from_u128(2)))
+            .expect("lookup");
+        assert_eq!(found, Some(entry(2, 5, 7)));
+    }
+
+    #[test]
+    fn the_contact_index_only_grows() {
+        let store = MemoryStore::new();
+        let email = ContactPoint { kind: ContactKind::Email, value: "ada@example.com".to_owned() };
+        let pair = (OrganisationId::new("acme"), SubjectId::new("s-1"));
+        for _ in 0..2 {
+            let batch = ViewBatch {
+                contacts: vec![(email.clone(), pair.0.clone(), pair.1.clone())],
+                ..ViewBatch::default()
+            };
+            store.apply(batch).expect("apply");
+        }
+        store.apply(ViewBatch::default()).expect("apply");
+        assert_eq!(store.subjects_by_contact(&email).expect("lookup"), vec![pair]);
+    }
+}

@@ -2,14 +2,38 @@
 //! subject S at time T, under rule set R?"
 //!
 //! [`decide`] reads the facts of one subject and its organisation as of the
-//! check's time and evaluates every rule of the rule set (RULES.md R0-R8),
+//! check's time and evaluates every rule of the rule set (RULES.md R0-R9),
 //! collecting every reason against, not only the first. A missing or unknown
 //! fact refuses (fail closed).
+//!
+//! One module per rule family: [`scope`] (R0), `objection` (R1), `consent`
+//! (R2, and the consent every other rule relies on), `electronic_mail` (R3,
+//! R3a, R6), `soft_opt_in` (R3b), `charity` (R3c), `calls` (R4, R5), `post`
+//! (R7), `effective` (R8), `erasure` (R9); `decide` combines them.
 
+mod calls;
+pub mod catalogue;
+mod charity;
 mod check;
+mod consent;
+mod decide;
 mod decision;
+mod effective;
+mod electronic_mail;
+mod erasure;
+mod facts;
+mod finding;
+pub mod ids;
+mod objection;
+mod post;
 mod rule_set;
+mod scope;
+mod soft_opt_in;
+mod text;
 
 pub use check::CheckRequest;
+pub use decide::decide;
 pub use decision::{Decision, EventReference, LawfulBasis, Reason, RuleFiring, RuleOutcome};
-pub use rule_set::{RuleCatalogue, RuleDescription, RuleId, RuleSet, RuleSetId};
+pub use rule_set::{
+    CharitySoftOptIn, RuleCatalogue, RuleDescription, RuleId, RuleSet, RuleSetId, UnknownRuleSet,
+};

@@ -4,8 +4,9 @@
 //! frame  := body_len: u32 LE | crc32(body): u32 LE | body
 //! body   := version: u8 (= 1)
 //!           offset: u64 LE              the record's offset in its partition
-//!           write_last_offset: u64 LE   offset of the last record written by
-//!                                       the same append (same write + fsync)
+//!           write_first_offset: u64 LE  offsets of the first and the last
+//!           write_last_offset: u64 LE   record of the same append (written
+//!                                       with one write and one fsync)
 //!           timestamp_ms: i64 LE
 //!           key_len: u32 LE | key
 //!           header_count: u32 LE
@@ -15,9 +16,10 @@
 //!
 //! Invariants: a body is consumed exactly by its fields (no trailing bytes);
 //! a whole frame is at most [`MAX_RECORD_BYTES`]; the CRC-32 (IEEE, as
-//! computed by `crc32fast`) covers the whole body. `write_last_offset` lets
-//! crash recovery tell a torn last write (several records of one append, some
-//! damaged) from damage to records of earlier, acknowledged appends.
+//! computed by `crc32fast`) covers the whole body; `write_first_offset <=
+//! offset <= write_last_offset`. The write span lets crash recovery tell a
+//! torn last append (some of its records damaged, others intact) from damage
+//! to the records of earlier, acknowledged appends.
 
 use crate::record::AppendRecord;
 
@@ -29,20 +31,34 @@ pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
 /// Bytes before the body: body length and CRC.
 pub(super) const FRAME_HEADER_LEN: usize = 8;
 
-pub(super) const FORMAT_VERSION: u8 = 1;
+const FORMAT_VERSION: u8 = 1;
 
-/// Bytes at the start of a body that [`peek_offsets`] reads.
-pub(super) const OFFSETS_LEN: usize = 1 + 8 + 8;
+/// Bytes at the start of a body that [`plausible_body_start`] reads:
+/// version, offset and write span.
+pub(super) const OFFSETS_LEN: usize = 1 + 8 + 8 + 8;
 
-/// version + offset + write_last_offset + timestamp + key_len + header_count + payload_len.
-const MIN_BODY_LEN: usize = 1 + 8 + 8 + 8 + 4 + 4 + 4;
+/// Offsets, timestamp, and the key, header-count and payload lengths.
+const MIN_BODY_LEN: usize = OFFSETS_LEN + 8 + 4 + 4 + 4;
 const MAX_BODY_LEN: usize = MAX_RECORD_BYTES - FRAME_HEADER_LEN;
+
+/// The offsets of the records one append wrote to a partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct WriteSpan {
+    pub first: u64,
+    pub last: u64,
+}
+
+impl WriteSpan {
+    pub fn contains(&self, offset: u64) -> bool {
+        (self.first..=self.last).contains(&offset)
+    }
+}
 
 /// A record as stored, decoded from a valid frame.
 #[derive(Debug)]
 pub(super) struct StoredRecord {
     pub offset: u64,
-    pub write_last_offset: u64,
+    pub write: WriteSpan,
     pub timestamp_ms: i64,
     pub key: Vec<u8>,
     pub headers: Vec<(String, Vec<u8>)>,
@@ -70,16 +86,13 @@ pub(super) struct FrameHeader {
 }
 
 impl FrameHeader {
-    /// Parses and range-checks a header; `bytes` holds at least
-    /// [`FRAME_HEADER_LEN`] bytes.
+    /// Parses and range-checks a header from the first
+    /// [`FRAME_HEADER_LEN`] bytes of `bytes`.
     pub fn parse(bytes: &[u8]) -> Result<Self, FrameDefect> {
         let mut reader = BodyReader::new(bytes);
-        let len = reader
-            .u32()
-            .ok_or(FrameDefect::Malformed("short frame header"))?;
-        let crc = reader
-            .u32()
-            .ok_or(FrameDefect::Malformed("short frame header"))?;
+        let (Some(len), Some(crc)) = (reader.u32(), reader.u32()) else {
+            return Err(FrameDefect::Malformed("short frame header"));
+        };
         let body_len = usize::try_from(len).map_err(|_| FrameDefect::LengthOutOfRange(len))?;
         if !(MIN_BODY_LEN..=MAX_BODY_LEN).contains(&body_len) {
             return Err(FrameDefect::LengthOutOfRange(len));
@@ -112,7 +125,7 @@ pub(super) fn encoded_len(record: &AppendRecord) -> usize {
 pub(super) fn encode(
     record: &AppendRecord,
     offset: u64,
-    write_last_offset: u64,
+    write: WriteSpan,
     timestamp_ms: i64,
     out: &mut Vec<u8>,
 ) -> Result<(), usize> {
@@ -121,7 +134,7 @@ pub(super) fn encode(
         return Err(frame_len);
     }
     let start = out.len();
-    let written = write_frame(record, offset, write_last_offset, timestamp_ms, out);
+    let written = write_frame(record, offset, write, timestamp_ms, out);
     if written.is_err() {
         out.truncate(start);
     }
@@ -133,7 +146,7 @@ pub(super) fn encode(
 fn write_frame(
     record: &AppendRecord,
     offset: u64,
-    write_last_offset: u64,
+    write: WriteSpan,
     timestamp_ms: i64,
     out: &mut Vec<u8>,
 ) -> Result<(), std::num::TryFromIntError> {
@@ -146,7 +159,8 @@ fn write_frame(
     out.extend_from_slice(&[0; 4]); // CRC, filled in below
     out.push(FORMAT_VERSION);
     out.extend_from_slice(&offset.to_le_bytes());
-    out.extend_from_slice(&write_last_offset.to_le_bytes());
+    out.extend_from_slice(&write.first.to_le_bytes());
+    out.extend_from_slice(&write.last.to_le_bytes());
     out.extend_from_slice(&timestamp_ms.to_le_bytes());
     out.extend_from_slice(&len32(record.key.len())?.to_le_bytes());
     out.extend_from_slice(&record.key);
@@ -166,11 +180,17 @@ fn write_frame(
     Ok(())
 }
 
-/// The offset and write-last-offset fields of a body, read without checking
-/// the CRC: a cheap filter before the full check when hunting for frames.
-pub(super) fn peek_offsets(body: &[u8]) -> Option<(u8, u64, u64)> {
+/// Whether the first [`OFFSETS_LEN`] bytes of a body look like a record's
+/// (known version, offset within its write span), without the CRC: a cheap
+/// filter before the full check when hunting for frames in damaged bytes.
+pub(super) fn plausible_body_start(body: &[u8]) -> bool {
     let mut reader = BodyReader::new(body);
-    Some((reader.u8()?, reader.u64()?, reader.u64()?))
+    match (reader.u8(), reader.u64(), reader.u64(), reader.u64()) {
+        (Some(version), Some(offset), Some(first), Some(last)) => {
+            version == FORMAT_VERSION && WriteSpan { first, last }.contains(offset)
+        }
+        _ => false,
+    }
 }
 
 /// Checks the CRC and decodes a body whose header is `header`.
@@ -182,52 +202,41 @@ pub(super) fn decode(header: FrameHeader, body: &[u8]) -> Result<StoredRecord, F
             computed,
         });
     }
+    let malformed = FrameDefect::Malformed;
     let mut reader = BodyReader::new(body);
-    let version = reader.u8().ok_or(FrameDefect::Malformed("empty body"))?;
+    let version = reader.u8().ok_or(malformed("empty body"))?;
     if version != FORMAT_VERSION {
         return Err(FrameDefect::UnknownVersion(version));
     }
-    let offset = reader.u64().ok_or(FrameDefect::Malformed("short offset"))?;
-    let write_last_offset = reader.u64().ok_or(FrameDefect::Malformed("short offset"))?;
-    if write_last_offset < offset {
-        return Err(FrameDefect::Malformed(
-            "write's last offset precedes the record's",
-        ));
+    let offset = reader.u64().ok_or(malformed("short offset"))?;
+    let first = reader.u64().ok_or(malformed("short write span"))?;
+    let last = reader.u64().ok_or(malformed("short write span"))?;
+    let write = WriteSpan { first, last };
+    if !write.contains(offset) {
+        return Err(malformed("offset outside its write span"));
     }
-    let timestamp_ms = reader
-        .i64()
-        .ok_or(FrameDefect::Malformed("short timestamp"))?;
-    let key = reader
-        .bytes()
-        .ok_or(FrameDefect::Malformed("short key"))?
-        .to_vec();
-    let header_count = reader
-        .u32()
-        .ok_or(FrameDefect::Malformed("short header count"))?;
+    let timestamp_ms = reader.i64().ok_or(malformed("short timestamp"))?;
+    let key = reader.bytes().ok_or(malformed("short key"))?.to_vec();
+    let header_count = reader.u32().ok_or(malformed("short header count"))?;
     let mut headers = Vec::new();
     for _ in 0..header_count {
-        let name = reader
-            .bytes()
-            .ok_or(FrameDefect::Malformed("short header name"))?;
+        let name = reader.bytes().ok_or(malformed("short header name"))?;
         let name = std::str::from_utf8(name)
-            .map_err(|_| FrameDefect::Malformed("header name is not UTF-8"))?
+            .map_err(|_| malformed("header name is not UTF-8"))?
             .to_owned();
         let value = reader
             .bytes()
-            .ok_or(FrameDefect::Malformed("short header value"))?
+            .ok_or(malformed("short header value"))?
             .to_vec();
         headers.push((name, value));
     }
-    let payload = reader
-        .bytes()
-        .ok_or(FrameDefect::Malformed("short payload"))?
-        .to_vec();
+    let payload = reader.bytes().ok_or(malformed("short payload"))?.to_vec();
     if !reader.is_empty() {
-        return Err(FrameDefect::Malformed("trailing bytes after payload"));
+        return Err(malformed("trailing bytes after payload"));
     }
     Ok(StoredRecord {
         offset,
-        write_last_offset,
+        write,
         timestamp_ms,
         key,
         headers,
@@ -259,7 +268,7 @@ impl<'a> BodyReader<'a> {
     }
 
     fn u8(&mut self) -> Option<u8> {
-        Some(self.array::<1>()?[0])
+        self.array().map(u8::from_le_bytes)
     }
 
     fn u32(&mut self) -> Option<u32> {
@@ -289,6 +298,8 @@ impl<'a> BodyReader<'a> {
 mod tests {
     use super::*;
 
+    const SPAN: WriteSpan = WriteSpan { first: 5, last: 9 };
+
     fn record() -> AppendRecord {
         AppendRecord {
             topic: "t".into(),
@@ -303,7 +314,7 @@ mod tests {
 
     fn round_trip(record: &AppendRecord) -> StoredRecord {
         let mut out = Vec::new();
-        encode(record, 7, 9, -3, &mut out).unwrap();
+        encode(record, 7, SPAN, -3, &mut out).unwrap();
         assert_eq!(out.len(), encoded_len(record));
         let header = FrameHeader::parse(&out).unwrap();
         assert_eq!(header.frame_len(), out.len());
@@ -314,8 +325,8 @@ mod tests {
     fn a_frame_decodes_to_the_record_it_encodes() {
         let stored = round_trip(&record());
         assert_eq!(
-            (stored.offset, stored.write_last_offset, stored.timestamp_ms),
-            (7, 9, -3)
+            (stored.offset, stored.write, stored.timestamp_ms),
+            (7, SPAN, -3)
         );
         assert_eq!(stored.key, record().key);
         assert_eq!(stored.headers, record().headers);
@@ -337,7 +348,7 @@ mod tests {
     #[test]
     fn a_flipped_bit_fails_the_checksum() {
         let mut out = Vec::new();
-        encode(&record(), 0, 0, 0, &mut out).unwrap();
+        encode(&record(), 3, SPAN, 0, &mut out).unwrap();
         let last = out.len() - 1;
         out[last] ^= 0x10;
         let header = FrameHeader::parse(&out).unwrap();
@@ -345,6 +356,17 @@ mod tests {
             decode(header, &out[FRAME_HEADER_LEN..]),
             Err(FrameDefect::ChecksumMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn plausibility_needs_the_version_and_an_offset_inside_its_write() {
+        let mut out = Vec::new();
+        encode(&record(), 7, SPAN, 0, &mut out).unwrap();
+        assert!(plausible_body_start(&out[FRAME_HEADER_LEN..]));
+        assert!(!plausible_body_start(&[0; OFFSETS_LEN]));
+        let mut outside = Vec::new();
+        encode(&record(), 4, SPAN, 0, &mut outside).unwrap();
+        assert!(!plausible_body_start(&outside[FRAME_HEADER_LEN..]));
     }
 
     #[test]
@@ -361,7 +383,7 @@ mod tests {
         let mut big = record();
         big.payload = vec![0; MAX_RECORD_BYTES];
         let mut out = vec![1, 2, 3];
-        assert_eq!(encode(&big, 0, 0, 0, &mut out), Err(encoded_len(&big)));
+        assert_eq!(encode(&big, 3, SPAN, 0, &mut out), Err(encoded_len(&big)));
         assert_eq!(out, vec![1, 2, 3]);
     }
 }

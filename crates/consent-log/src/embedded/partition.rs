@@ -1,6 +1,6 @@
 //! One topic-partition: its file, its writer and its committed end.
 
-use super::frame;
+use super::frame::{self, WriteSpan};
 use super::index::SparseIndex;
 use super::recovery;
 use super::window::FileWindow;
@@ -141,18 +141,21 @@ impl Partition {
             .next_offset
             .checked_add(count)
             .ok_or_else(|| self.offset_overflow())?;
-        let write_last_offset = end_offset - 1; // count >= 1
+        let write = WriteSpan {
+            first: start.next_offset,
+            last: end_offset - 1, // at least one record
+        };
 
         let mut bytes = Vec::new();
         let mut frame_starts = Vec::with_capacity(records.len());
         for (offset, record) in (start.next_offset..).zip(records) {
             frame_starts.push(bytes.len());
-            frame::encode(record, offset, write_last_offset, timestamp_ms, &mut bytes).map_err(
-                |size| LogError::RecordTooLarge {
+            frame::encode(record, offset, write, timestamp_ms, &mut bytes).map_err(|size| {
+                LogError::RecordTooLarge {
                     size,
                     limit: frame::MAX_RECORD_BYTES,
-                },
-            )?;
+                }
+            })?;
         }
 
         if let Err(source) = write_and_sync(&mut writer.file, start.end_pos, &bytes) {

@@ -134,7 +134,7 @@ impl LogReader for EmbeddedReader {
                 None => Some(changed.await),
             };
             match woken {
-                Some(Ok(())) => continue,
+                Some(Ok(())) => {}
                 // Timed out; or the log is gone (it is not: `_log` keeps it).
                 None | Some(Err(_)) => return Ok(Vec::new()),
             }
@@ -246,6 +246,14 @@ impl FairBatch<'_> {
                 });
                 taken += 1;
             }
+        }
+        if cursor.pos >= end.end_pos && cursor.next_offset != end.next_offset {
+            // Guarantees progress to `read`: a cursor with records before
+            // the end always yields one.
+            return Err(corrupt(format!(
+                "the committed {} bytes hold {} records, not {}",
+                end.end_pos, cursor.next_offset, end.next_offset
+            )));
         }
         Ok(())
     }

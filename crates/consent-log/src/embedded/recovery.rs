@@ -9,16 +9,16 @@
 //! Recovery walks the frames from the start, checking lengths, CRCs and that
 //! offsets are dense from 0. At the first bad frame it looks at the rest of
 //! the file for valid frames:
-//! * none, or only frames of the same append as the bad one (same
-//!   `write_last_offset`): a torn last write; the file is truncated to the
-//!   last good frame and a warning names the file and the bytes dropped;
+//! * none, or only frames of the same append as the bad one (the same write
+//!   span): a torn last write; the file is truncated to the last good frame
+//!   and a warning names the file and the bytes dropped;
 //! * a valid frame of another append: damage to data that was acknowledged,
 //!   reported as [`LogError::Corrupt`] and never silently dropped.
 //!
 //! Damage confined to the records of the very last append cannot be told
 //! from a torn write and is truncated as one (with the warning).
 
-use super::frame::{self, FrameHeader, FRAME_HEADER_LEN};
+use super::frame::{self, FrameHeader, WriteSpan, FRAME_HEADER_LEN};
 use super::index::SparseIndex;
 use super::window::{FileWindow, FrameRead};
 use crate::error::LogError;
@@ -52,9 +52,9 @@ pub(super) fn recover(path: &Path, file: &File) -> Result<Recovered, LogError> {
     let mut index = SparseIndex::default();
     let mut pos = 0u64;
     let mut next_offset = 0u64;
-    // `write_last_offset` of the last good record: tells whether the first
-    // bad frame belongs to the same append.
-    let mut last_write_end: Option<u64> = None;
+    // The write span of the last good record: tells whether the first bad
+    // frame belongs to the same append.
+    let mut last_write: Option<WriteSpan> = None;
 
     let defect = loop {
         if pos == file_len {
@@ -75,17 +75,21 @@ pub(super) fn recover(path: &Path, file: &File) -> Result<Recovered, LogError> {
                 index.note(next_offset, pos);
                 pos += len;
                 next_offset += 1;
-                last_write_end = Some(record.write_last_offset);
+                last_write = Some(record.write);
             }
             FrameRead::Incomplete => break "incomplete record".to_owned(),
             FrameRead::Defective(defect) => break defect.to_string(),
         }
     };
 
-    let torn_write_end = last_write_end.filter(|&end| end >= next_offset);
-    if let Some(later) =
-        find_record_of_later_write(&mut window, pos, next_offset, torn_write_end, file_len)
-            .map_err(io_error)?
+    // The damaged record either continues the last good record's append or
+    // starts the next one.
+    let torn_write_first = match last_write {
+        Some(write) if write.contains(next_offset) => write.first,
+        _ => next_offset,
+    };
+    if let Some(later) = find_record_of_other_write(&mut window, pos, torn_write_first, file_len)
+        .map_err(io_error)?
     {
         return Err(corrupt(format!(
             "record at byte {pos} (offset {next_offset}) is damaged ({defect}), \
@@ -120,13 +124,11 @@ struct LaterRecord {
 
 /// Searches `(bad_pos, file_len)` byte by byte for valid frames, following
 /// each one found to the next. Returns the first that is not part of the
-/// torn append (offset below `next_offset`, or another `write_last_offset`
-/// than `torn_write_end`, which the first frame found sets when unknown).
-fn find_record_of_later_write(
+/// torn append, the one whose first offset is `torn_write_first`.
+fn find_record_of_other_write(
     window: &mut FileWindow,
     bad_pos: u64,
-    next_offset: u64,
-    mut torn_write_end: Option<u64>,
+    torn_write_first: u64,
     file_len: u64,
 ) -> std::io::Result<Option<LaterRecord>> {
     let mut pos = bad_pos + 1;
@@ -141,9 +143,7 @@ fn find_record_of_later_write(
         }
         match window.frame_at(pos, file_len)? {
             FrameRead::Frame { record, len } => {
-                let same_write = *torn_write_end.get_or_insert(record.write_last_offset)
-                    == record.write_last_offset;
-                if record.offset < next_offset || !same_write {
+                if record.write.first != torn_write_first {
                     return Ok(Some(LaterRecord {
                         pos,
                         offset: record.offset,
@@ -173,9 +173,5 @@ fn is_plausible_frame(
     let Some(body_start) = window.get(body_pos, frame::OFFSETS_LEN, file_len)? else {
         return Ok(false);
     };
-    Ok(
-        frame::peek_offsets(body_start).is_some_and(|(version, offset, write_last_offset)| {
-            version == frame::FORMAT_VERSION && write_last_offset >= offset
-        }),
-    )
+    Ok(frame::plausible_body_start(body_start))
 }

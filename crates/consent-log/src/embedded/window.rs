@@ -143,7 +143,9 @@ mod tests {
 
     #[test]
     fn ranges_larger_than_the_read_ahead_are_read_whole() {
-        let data: Vec<u8> = (0..READ_AHEAD * 3).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..READ_AHEAD * 3)
+            .map(|i| u8::try_from(i % 251).unwrap())
+            .collect();
         let limit = data.len() as u64;
         let mut window = window_over(&data);
         assert_eq!(window.get(5, 2, limit).unwrap(), Some(&data[5..7]));

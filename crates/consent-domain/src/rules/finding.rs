@@ -1,0 +1,120 @@
+//! What evaluating one rule found, and the context every rule reads.
+
+use super::check::CheckRequest;
+use super::decision::{LawfulBasis, Reason, RuleOutcome};
+use super::facts::Facts;
+use super::rule_set::{RuleId, RuleSet};
+use crate::identity::EventId;
+
+/// The question, the rule set and the facts as of the question's time.
+pub(crate) struct Ctx<'a> {
+    pub rule_set: &'a RuleSet,
+    pub request: &'a CheckRequest,
+    pub facts: Facts<'a>,
+    /// R0's classification: the message is direct marketing, so the
+    /// marketing rules (R1 to R7) apply.
+    pub marketing: bool,
+}
+
+impl Ctx<'_> {
+    /// A reason cited as the rule set cites `rule`.
+    pub fn reason(&self, rule: &str, code: &str, message: String, events: Vec<EventId>) -> Reason {
+        let citation = self
+            .rule_set
+            .rule(rule)
+            .map(|r| r.citation.clone())
+            .unwrap_or_default();
+        self.reason_citing(rule, code, message, citation, events)
+    }
+
+    /// A reason with a citation of its own (for grounds outside the rule's
+    /// usual citation).
+    pub fn reason_citing(
+        &self,
+        rule: &str,
+        code: &str,
+        message: String,
+        citation: String,
+        mut events: Vec<EventId>,
+    ) -> Reason {
+        events.dedup();
+        Reason {
+            rule: RuleId::from(rule),
+            code: code.to_owned(),
+            message,
+            citation,
+            events,
+        }
+    }
+
+    pub fn organisation(&self) -> &str {
+        self.request.organisation.as_str()
+    }
+
+    pub fn subject(&self) -> &str {
+        self.request.subject.as_str()
+    }
+}
+
+/// The outcome of one rule, its explanation and, when it grants a basis,
+/// the basis and the events it rests on.
+#[derive(Clone, Debug)]
+pub(crate) struct Finding {
+    pub outcome: RuleOutcome,
+    pub detail: String,
+    /// When the rule fails or blocks: every reason why.
+    pub reasons: Vec<Reason>,
+    /// When the rule grants a lawful basis.
+    pub basis: Option<LawfulBasis>,
+    /// The events the outcome rests on.
+    pub relied_on: Vec<EventId>,
+}
+
+impl Finding {
+    pub fn not_applicable(detail: impl Into<String>) -> Self {
+        Self::new(RuleOutcome::NotApplicable, detail.into())
+    }
+
+    pub fn satisfied(detail: impl Into<String>, relied_on: Vec<EventId>) -> Self {
+        Self {
+            relied_on,
+            ..Self::new(RuleOutcome::Satisfied, detail.into())
+        }
+    }
+
+    /// Satisfied, granting `basis`.
+    pub fn grants(basis: LawfulBasis, detail: impl Into<String>, relied_on: Vec<EventId>) -> Self {
+        Self {
+            basis: Some(basis),
+            ..Self::satisfied(detail, relied_on)
+        }
+    }
+
+    pub fn failed(detail: impl Into<String>, reasons: Vec<Reason>) -> Self {
+        Self {
+            reasons,
+            ..Self::new(RuleOutcome::Failed, detail.into())
+        }
+    }
+
+    pub fn blocked(detail: impl Into<String>, reasons: Vec<Reason>) -> Self {
+        Self {
+            reasons,
+            ..Self::new(RuleOutcome::Blocked, detail.into())
+        }
+    }
+
+    fn new(outcome: RuleOutcome, detail: String) -> Self {
+        Self {
+            outcome,
+            detail,
+            reasons: Vec::new(),
+            basis: None,
+            relied_on: Vec::new(),
+        }
+    }
+
+    pub fn is_satisfied(&self) -> bool {
+        self.outcome == RuleOutcome::Satisfied
+    }
+}

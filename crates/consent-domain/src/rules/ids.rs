@@ -1,0 +1,30 @@
+//! The published rule ids (RULES.md). An id never changes meaning; a rule
+//! that changes is a new rule set, not a reused id.
+
+/// Scope: is this direct marketing at all, and about a known sender and
+/// subject?
+pub const R0: &str = "R0";
+/// Objection and opt-out win.
+pub const R1: &str = "R1";
+/// Demonstrable consent.
+pub const R2: &str = "R2";
+/// Electronic mail to individual subscribers needs R3a, R3b or R3c.
+pub const R3: &str = "R3";
+/// Consent to this sender.
+pub const R3A: &str = "R3a";
+/// Commercial soft opt-in.
+pub const R3B: &str = "R3b";
+/// Charity soft opt-in.
+pub const R3C: &str = "R3c";
+/// Live calls.
+pub const R4: &str = "R4";
+/// Automated calls.
+pub const R5: &str = "R5";
+/// Sender identified and opt-out in every electronic message.
+pub const R6: &str = "R6";
+/// Post.
+pub const R7: &str = "R7";
+/// Effective dating.
+pub const R8: &str = "R8";
+/// Erasure suppresses the subject.
+pub const R9: &str = "R9";

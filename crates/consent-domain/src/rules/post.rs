@@ -1,0 +1,37 @@
+//! R7 Post (UK GDPR Art 6(1)(f), Art 21(3)): PECR does not cover post, so
+//! no PECR consent is needed; the UK GDPR basis is consent where a consent
+//! covering post counts, otherwise legitimate interests. The subject's
+//! objection or an opt-out covering post still wins (R1).
+
+use super::consent::Consents;
+use super::text::capitalise;
+use super::decision::LawfulBasis;
+use super::finding::{Ctx, Finding};
+use super::text;
+use crate::vocabulary::Channel;
+
+pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
+    if !ctx.marketing {
+        return Finding::not_applicable("Not direct marketing.");
+    }
+    if ctx.request.channel != Channel::Post {
+        return Finding::not_applicable("Not post.");
+    }
+    if let Some(consent) = consents.current() {
+        return Finding::grants(
+            LawfulBasis::Consent,
+            format!(
+                "{} covers post for {}.",
+                capitalise(&consent.describe()),
+                text::purpose(ctx.request.purpose)
+            ),
+            vec![consent.consent.id()],
+        );
+    }
+    Finding::grants(
+        LawfulBasis::LegitimateInterests,
+        "Post needs no PECR consent; the UK GDPR basis is legitimate interests (Art 6(1)(f)), \
+         always subject to the right to object (Art 21(3), R1).",
+        vec![],
+    )
+}

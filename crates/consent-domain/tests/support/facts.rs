@@ -1,0 +1,295 @@
+//! Facts as the scenarios say them: `sale("cars")`, `consent(&[Email],
+//! &[Commercial]).pre_ticked()`, `opt_out(&[Email])`, ...
+//!
+//! Defaults are the lawful ones (a direct collection with an opt-out
+//! offered and not taken; an unticked-box consent with its wording
+//! recorded), so each scenario states only what is different.
+
+use consent_domain::event::*;
+use consent_domain::identity::OrganisationId;
+use consent_domain::time::Timestamp;
+use consent_domain::vocabulary::*;
+
+pub use consent_domain::vocabulary::Channel::{AutomatedCall, Email, LiveCall, Post, Sms};
+pub use consent_domain::vocabulary::Purpose::{Campaigning, Charitable, Commercial};
+
+pub fn registered(kind: OrganisationKind) -> Fact {
+    Fact::OrganisationRegistered(OrganisationRegistered {
+        name: "Acme".to_owned(),
+        kind,
+        charity_register_number: None,
+    })
+}
+
+pub fn charity_registered(number: &str) -> Fact {
+    Fact::OrganisationRegistered(OrganisationRegistered {
+        name: "Acme Trust".to_owned(),
+        kind: OrganisationKind::Charity,
+        charity_register_number: Some(number.to_owned()),
+    })
+}
+
+/// The organisation's categories and, for each, what its customers would
+/// reasonably expect to hear about.
+pub fn categories(map: &[(&str, &[&str])]) -> Fact {
+    Fact::ProductCategoriesDefined(ProductCategoriesDefined {
+        categories: map
+            .iter()
+            .map(|(id, similar)| ProductCategory {
+                id: (*id).into(),
+                name: (*id).to_owned(),
+                similar: similar.iter().map(|s| (*s).into()).collect(),
+            })
+            .collect(),
+    })
+}
+
+pub fn subscriber(subscriber_type: SubscriberType) -> Fact {
+    Fact::SubscriberTypeDeclared(SubscriberTypeDeclared {
+        subscriber_type,
+        evidence: "declared on the account form".to_owned(),
+    })
+}
+
+pub fn email_address(value: &str) -> ContactPoint {
+    ContactPoint {
+        kind: ContactKind::Email,
+        value: value.to_owned(),
+    }
+}
+
+pub fn mobile(number: &str) -> ContactPoint {
+    ContactPoint {
+        kind: ContactKind::Mobile,
+        value: number.to_owned(),
+    }
+}
+
+pub fn postal(address: &str) -> ContactPoint {
+    ContactPoint {
+        kind: ContactKind::Postal,
+        value: address.to_owned(),
+    }
+}
+
+/// A first-party consent by an unticked box, wording v1 recorded.
+pub fn consent(channels: &[Channel], purposes: &[Purpose]) -> ConsentBuilder {
+    ConsentBuilder(ConsentGiven {
+        channels: channels.to_vec(),
+        purposes: purposes.to_vec(),
+        wording_version: Some("v1".to_owned()),
+        wording_sha256: Some("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".to_owned()),
+        method: CollectionMethod::UntickedCheckbox,
+        collector: ConsentCollector::FirstParty,
+        named_organisations: vec![],
+        condition_of_service: false,
+        contact_point: None,
+    })
+}
+
+pub struct ConsentBuilder(ConsentGiven);
+
+impl ConsentBuilder {
+    pub fn pre_ticked(self) -> Self {
+        self.method(CollectionMethod::PreTickedCheckbox)
+    }
+
+    pub fn method(mut self, method: CollectionMethod) -> Self {
+        self.0.method = method;
+        self
+    }
+
+    pub fn condition_of_service(mut self) -> Self {
+        self.0.condition_of_service = true;
+        self
+    }
+
+    pub fn without_wording(mut self) -> Self {
+        self.0.wording_version = None;
+        self.0.wording_sha256 = None;
+        self
+    }
+
+    /// Collected by a third party, naming these organisations.
+    pub fn collected_by(mut self, collector: &str, naming: &[&str]) -> Self {
+        self.0.collector = ConsentCollector::ThirdParty {
+            collected_by: OrganisationId::from(collector),
+        };
+        self.0.named_organisations = naming.iter().map(|o| OrganisationId::from(*o)).collect();
+        self
+    }
+
+    pub fn for_address(mut self, point: ContactPoint) -> Self {
+        self.0.contact_point = Some(point);
+        self
+    }
+}
+
+impl From<ConsentBuilder> for Fact {
+    fn from(b: ConsentBuilder) -> Fact {
+        Fact::ConsentGiven(b.0)
+    }
+}
+
+/// A withdrawal of consent; empty lists mean every channel / purpose.
+pub fn withdrawal(channels: &[Channel], purposes: &[Purpose]) -> Fact {
+    Fact::ConsentWithdrawn(ConsentWithdrawn {
+        channels: channels.to_vec(),
+        purposes: purposes.to_vec(),
+        received_via: OptOutMethod::PreferenceCentre,
+    })
+}
+
+/// A sale of `category`, details collected directly with an opt-out
+/// offered and not taken.
+pub fn sale(category: &str) -> Collected {
+    Collected::new(Occasion::Sale(category.to_owned()))
+}
+
+/// A negotiation for a sale of `category`.
+pub fn negotiation(category: &str, kind: NegotiationKind) -> Collected {
+    Collected::new(Occasion::Negotiation(category.to_owned(), kind))
+}
+
+/// Support given to a charity.
+pub fn support(kind: SupportKind) -> Collected {
+    Collected::new(Occasion::Support(kind))
+}
+
+pub enum Occasion {
+    Sale(String),
+    Negotiation(String, NegotiationKind),
+    Support(SupportKind),
+}
+
+/// An occasion on which contact details were collected.
+pub struct Collected {
+    occasion: Occasion,
+    collection: DetailsCollection,
+}
+
+impl Collected {
+    fn new(occasion: Occasion) -> Self {
+        Self {
+            occasion,
+            collection: DetailsCollection {
+                route: CollectionRoute::Direct,
+                opt_out_offered: true,
+                opt_out_taken: false,
+                form_version: Some("checkout-v2".to_owned()),
+                contact_point: None,
+            },
+        }
+    }
+
+    /// The details came by this route instead of directly.
+    pub fn via(mut self, route: CollectionRoute) -> Self {
+        self.collection.route = route;
+        self
+    }
+
+    pub fn no_opt_out_offered(mut self) -> Self {
+        self.collection.opt_out_offered = false;
+        self
+    }
+
+    pub fn opt_out_taken(mut self) -> Self {
+        self.collection.opt_out_taken = true;
+        self
+    }
+
+    pub fn at_address(mut self, point: ContactPoint) -> Self {
+        self.collection.contact_point = Some(point);
+        self
+    }
+}
+
+impl From<Collected> for Fact {
+    fn from(c: Collected) -> Fact {
+        match c.occasion {
+            Occasion::Sale(category) => Fact::SaleRecorded(SaleRecorded {
+                product_category: category.as_str().into(),
+                order_ref: "order-1".to_owned(),
+                collection: c.collection,
+            }),
+            Occasion::Negotiation(category, kind) => Fact::NegotiationRecorded(NegotiationRecorded {
+                product_category: category.as_str().into(),
+                kind,
+                collection: c.collection,
+            }),
+            Occasion::Support(kind) => Fact::CharitySupportRecorded(CharitySupportRecorded {
+                kind,
+                collection: c.collection,
+            }),
+        }
+    }
+}
+
+pub fn opt_out(channels: &[Channel]) -> Fact {
+    Fact::OptOutRecorded(OptOutRecorded {
+        channels: channels.to_vec(),
+        all_channels: false,
+        received_via: OptOutMethod::UnsubscribeLink,
+    })
+}
+
+pub fn opt_out_of_everything() -> Fact {
+    Fact::OptOutRecorded(OptOutRecorded {
+        channels: vec![],
+        all_channels: true,
+        received_via: OptOutMethod::ReplyStop,
+    })
+}
+
+/// An objection to direct marketing (UK GDPR Art 21(2)-(3)).
+pub fn objection(via: OptOutMethod) -> Fact {
+    Fact::ObjectionRecorded(ObjectionRecorded { received_via: via })
+}
+
+pub fn tps(number: &str, listed_at: Timestamp) -> Fact {
+    listing(PreferenceService::Tps, number, listed_at, true)
+}
+
+pub fn ctps(number: &str, listed_at: Timestamp) -> Fact {
+    listing(PreferenceService::Ctps, number, listed_at, true)
+}
+
+pub fn delisted(service: PreferenceService, number: &str, listed_at: Timestamp) -> Fact {
+    listing(service, number, listed_at, false)
+}
+
+fn listing(service: PreferenceService, number: &str, listed_at: Timestamp, listed: bool) -> Fact {
+    Fact::PreferenceServiceListing(PreferenceServiceListing {
+        service,
+        number: number.to_owned(),
+        listed_at,
+        listed,
+    })
+}
+
+pub fn told_not_to_call(number: &str) -> Fact {
+    Fact::ToldNotToCall(CallPreference {
+        number: number.to_owned(),
+    })
+}
+
+pub fn does_not_object(number: &str) -> Fact {
+    Fact::DoesNotObjectToCalls(CallPreference {
+        number: number.to_owned(),
+    })
+}
+
+pub fn erasure() -> Fact {
+    Fact::ErasureRequested(ErasureRequested {
+        reason: "Art 17 request by email".to_owned(),
+    })
+}
+
+pub fn contact(point: ContactPoint) -> Fact {
+    Fact::ContactPointRecorded(point)
+}
+
+/// `at` plus `days`.
+pub fn days_after(at: Timestamp, days: i64) -> Timestamp {
+    at.plus_days(days)
+}

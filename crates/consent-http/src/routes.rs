@@ -1,0 +1,97 @@
+//! The endpoints: each turns a wire request into one ledger operation and
+//! its answer (or error) into a response.
+
+use crate::error::ApiError;
+use crate::history_query::HistoryQuery;
+use crate::json::ProtoJson;
+use crate::status::status_document;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use consent_domain::{OrganisationId, SubjectId};
+use consent_schema::v1;
+use consent_service::Ledger;
+
+/// `POST /v1/events`: append facts (validated as a whole).
+pub async fn append(
+    State(ledger): State<Ledger>,
+    ProtoJson(request): ProtoJson<v1::AppendRequest>,
+) -> Result<ProtoJson<v1::AppendResponse>, ApiError> {
+    let appended = ledger.append(request.events).await?;
+    Ok(ProtoJson(v1::AppendResponse {
+        appended: appended
+            .into_iter()
+            .map(|(event_id, position)| v1::AppendedEvent {
+                event_id: event_id.to_string(),
+                position: Some(v1::LogPosition::from(position)),
+            })
+            .collect(),
+    }))
+}
+
+/// `POST /v1/checks`: decide one check.
+pub async fn check(
+    State(ledger): State<Ledger>,
+    ProtoJson(request): ProtoJson<v1::CheckRequest>,
+) -> Result<ProtoJson<v1::Decision>, ApiError> {
+    Ok(ProtoJson(ledger.check(request).await?))
+}
+
+/// `POST /v1/checks:batch`: decide several checks.
+pub async fn check_batch(
+    State(ledger): State<Ledger>,
+    ProtoJson(request): ProtoJson<v1::CheckBatchRequest>,
+) -> Result<ProtoJson<v1::CheckBatchResponse>, ApiError> {
+    let decisions = ledger.check_batch(request.checks).await?;
+    Ok(ProtoJson(v1::CheckBatchResponse { decisions }))
+}
+
+/// `GET /v1/organisations/{organisation}/subjects/{subject}/history`: the
+/// subject's events, as of `at`, with a decision when the query asks.
+pub async fn history(
+    State(ledger): State<Ledger>,
+    Path((organisation, subject)): Path<(String, String)>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<ProtoJson<v1::HistoryResponse>, ApiError> {
+    let Query(pairs) =
+        query.map_err(|rejection| ApiError::invalid(None, rejection.body_text()))?;
+    let query = HistoryQuery::from_pairs(pairs)?;
+    let response = ledger
+        .history(
+            &OrganisationId::new(organisation),
+            &SubjectId::new(subject),
+            query.at,
+            query.decision_for,
+        )
+        .await?;
+    Ok(ProtoJson(response))
+}
+
+/// `GET /v1/rule-sets`: every rule set, oldest first.
+pub async fn rule_sets(State(ledger): State<Ledger>) -> ProtoJson<Vec<v1::RuleSetDescription>> {
+    ProtoJson(ledger.rule_sets())
+}
+
+/// `GET /healthz`: the process is up and serving.
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// `GET /v1/status`: projection offsets, lag, dead letters, log reachability.
+pub async fn status(State(ledger): State<Ledger>) -> Json<serde_json::Value> {
+    Json(status_document(&ledger.status().await))
+}
+
+/// Any other path.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint")
+}
+
+/// A known path with another method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not accept that method",
+    )
+}

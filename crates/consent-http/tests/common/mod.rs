@@ -1,0 +1,185 @@
+//! A real server: the HTTP API on 127.0.0.1:0 over the embedded log, the
+//! sled view and a running projector, all in one data directory.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use consent_log::embedded::EmbeddedLog;
+use consent_log::{EndOffsets, EventLog, LogLayout};
+use consent_projector::{Projector, ProjectorConfig, ProjectorError};
+use consent_service::{Ledger, LedgerConfig};
+use consent_store_sled::SledStore;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+
+pub const ORG: &str = "acme-cycles";
+pub const SUBJECT: &str = "customer-1842";
+
+pub struct Server {
+    pub base: String,
+    pub client: reqwest::Client,
+    log: EmbeddedLog,
+    stop_server: oneshot::Sender<()>,
+    server: JoinHandle<std::io::Result<()>>,
+    stop_projector: watch::Sender<bool>,
+    projector: JoinHandle<Result<(), ProjectorError>>,
+}
+
+impl Server {
+    /// Opens (or reopens) the ledger in `dir` and serves it.
+    pub async fn start(dir: &Path, config: LedgerConfig) -> Self {
+        let log = EmbeddedLog::open(&dir.join("log"), LogLayout::new("test", 4)).expect("open log");
+        let store = Arc::new(SledStore::open(&dir.join("view")).expect("open view"));
+        let shared: Arc<dyn EventLog> = Arc::new(log.clone());
+        let projector = Projector::new(
+            Arc::clone(&shared),
+            store.clone(),
+            ProjectorConfig { poll_wait: Duration::from_millis(20), ..ProjectorConfig::default() },
+        );
+        let ledger = Ledger::builder(shared, store, projector.handle()).config(config).build();
+        let (stop_projector, stopped) = watch::channel(false);
+        let projector = tokio::spawn(projector.run(stopped));
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let (stop_server, stop) = oneshot::channel::<()>();
+        let server = tokio::spawn(consent_http::serve(listener, ledger, async {
+            let _ = stop.await;
+        }));
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            log,
+            stop_server,
+            server,
+            stop_projector,
+            projector,
+        }
+    }
+
+    /// Shuts the server down gracefully, stops the projector and drops
+    /// every handle on the data directory.
+    pub async fn stop(self) {
+        let _ = self.stop_server.send(());
+        self.server.await.expect("server task").expect("server ran");
+        self.stop_projector.send_replace(true);
+        self.projector.await.expect("projector task").expect("projector ran");
+    }
+
+    pub async fn end_offsets(&self) -> EndOffsets {
+        self.log.end_offsets().await.expect("end offsets")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent");
+        read(response).await
+    }
+
+    pub async fn post_text(&self, path: &str, body: &str) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request sent");
+        read(response).await
+    }
+
+    pub async fn get(&self, path_and_query: &str) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path_and_query}", self.base))
+            .send()
+            .await
+            .expect("request sent");
+        read(response).await
+    }
+}
+
+async fn read(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.expect("response body");
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|error| panic!("response is not JSON ({error}): {text:?}"));
+    (status, body)
+}
+
+/// The shop, its categories, and a bike sold online with an opt-out
+/// offered at checkout: as a producer would POST them.
+pub fn shop_and_sale() -> Value {
+    serde_json::json!({ "events": [
+        {
+            "organisationId": ORG,
+            "occurredAt": "2024-01-01T00:00:00Z",
+            "organisationRegistered": { "name": "Acme Cycles Ltd", "kind": "ORGANISATION_KIND_COMMERCIAL" }
+        },
+        {
+            "organisationId": ORG,
+            "occurredAt": "2024-01-01T00:00:00Z",
+            "productCategoriesDefined": { "categories": [
+                { "id": "bikes", "name": "Bicycles", "similarCategoryIds": ["helmets"] },
+                { "id": "helmets", "name": "Helmets" }
+            ] }
+        },
+        {
+            "organisationId": ORG,
+            "subjectId": SUBJECT,
+            "occurredAt": "2025-03-01T12:00:00Z",
+            "source": { "system": "web-shop", "formId": "checkout" },
+            "saleRecorded": {
+                "productCategoryId": "bikes",
+                "orderRef": "order-77",
+                "collection": { "route": "COLLECTION_ROUTE_DIRECT", "optOutOffered": true, "formVersion": "checkout-v3" }
+            }
+        }
+    ] })
+}
+
+pub fn objection(occurred_at: &str) -> Value {
+    serde_json::json!({ "events": [{
+        "organisationId": ORG,
+        "subjectId": SUBJECT,
+        "occurredAt": occurred_at,
+        "source": { "system": "mail", "evidenceRef": "list-unsubscribe-post" },
+        "objectionRecorded": { "receivedVia": "OPT_OUT_METHOD_ONE_CLICK" }
+    }] })
+}
+
+/// "May we email this customer about helmets?", in a compliant message,
+/// once the view has the given positions.
+pub fn helmet_email(wait_for: &Value) -> Value {
+    serde_json::json!({
+        "organisationId": ORG,
+        "subjectId": SUBJECT,
+        "channel": "CHANNEL_EMAIL",
+        "purpose": "PURPOSE_COMMERCIAL",
+        "productCategoryId": "helmets",
+        "messageClass": "MESSAGE_CLASS_MARKETING",
+        "optOutIncluded": true,
+        "senderIdentified": true,
+        "waitFor": wait_for
+    })
+}
+
+/// The positions of an AppendResponse, as a `waitFor` list.
+pub fn positions(append_response: &Value) -> Value {
+    Value::Array(
+        append_response["appended"]
+            .as_array()
+            .expect("appended list")
+            .iter()
+            .map(|a| a["position"].clone())
+            .collect(),
+    )
+}

@@ -1,0 +1,32 @@
+//! From log record to domain event, or to a dead letter.
+
+use consent_domain::event::FactScope;
+use consent_domain::{Event, EventPosition};
+use consent_log::LogRecord;
+
+/// A record that decoded and validated: the event, where it was read and
+/// its exact stored bytes.
+#[derive(Clone, Debug)]
+pub struct DecodedEvent {
+    pub event: Event,
+    pub position: EventPosition,
+    pub stored_bytes: Vec<u8>,
+}
+
+/// Decodes and validates a record's payload; `Err` is the dead-letter
+/// reason.
+pub fn decode_record(record: &LogRecord) -> Result<DecodedEvent, String> {
+    let envelope = consent_schema::decode_envelope(&record.payload)
+        .map_err(|error| format!("undecodable: {error}"))?;
+    let event = consent_schema::event_from_proto(&envelope)
+        .map_err(|error| format!("invalid: {error}"))?;
+    // event_from_proto guarantees this; the fold relies on it.
+    if event.subject.is_none() && event.fact.scope() != FactScope::Organisation {
+        return Err(format!("invalid: `{}` without a subject", event.fact.kind()));
+    }
+    Ok(DecodedEvent {
+        event,
+        position: consent_schema::event_position(&record.position),
+        stored_bytes: record.payload.clone(),
+    })
+}

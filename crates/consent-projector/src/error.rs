@@ -1,0 +1,48 @@
+use consent_log::{LogError, TopicPartition};
+use consent_store::StoreError;
+
+const REBUILD: &str = "rebuild the view from the log with `consent-ledger rebuild`";
+
+/// Why the projector could not start or step.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectorError {
+    /// The view was built for another log layout (more topics or
+    /// partitions now). Reading the new partitions from "latest" would
+    /// silently skip facts, so the projector refuses.
+    #[error("the view has no offset for {partition}, which the log layout has: the view was built for another layout; {REBUILD}")]
+    MissingOffset { partition: TopicPartition },
+    /// The view has consumed past the end of the log: the log was
+    /// truncated or replaced, and the view holds facts the log no longer
+    /// has.
+    #[error("the view has consumed {partition} up to offset {stored} but the log ends at {end}: the log was truncated or replaced; {REBUILD}")]
+    OffsetBeyondLogEnd { partition: TopicPartition, stored: u64, end: u64 },
+    /// The view follows a topic-partition the log layout does not have
+    /// (fewer partitions, or another topic prefix).
+    #[error("the view follows {partition}, which is not in the log layout: the view was built for another layout; {REBUILD}")]
+    UnknownPartition { partition: TopicPartition },
+    #[error("log error: {0}")]
+    Log(#[from] LogError),
+    /// Appending to the dead-letter topic failed; the batch was not
+    /// committed and will be read again.
+    #[error("could not append to the dead-letter topic (the batch was not committed): {0}")]
+    DeadLetter(#[source] LogError),
+    #[error("view store error: {0}")]
+    Store(#[from] StoreError),
+    #[error("a view store task failed: {0}")]
+    Task(String),
+}
+
+impl ProjectorError {
+    /// The view cannot be used until it is rebuilt from the log; retrying
+    /// will not help.
+    pub fn requires_rebuild(&self) -> bool {
+        matches!(
+            self,
+            ProjectorError::MissingOffset { .. }
+                | ProjectorError::OffsetBeyondLogEnd { .. }
+                | ProjectorError::UnknownPartition { .. }
+                | ProjectorError::Store(StoreError::Corrupt { .. })
+                | ProjectorError::Store(StoreError::FormatVersion { .. })
+        )
+    }
+}

@@ -1,0 +1,208 @@
+//! One batch of events folded onto the stored view: the writes of one
+//! [`ViewBatch`].
+//!
+//! The result depends only on the set of events the view has seen, never
+//! on their delivery order or on how they were cut into batches:
+//!
+//! * states: [`SubjectState::apply`] / [`OrganisationState::apply`] are
+//!   idempotent and order-independent (the copy of an event at the lowest
+//!   log position wins);
+//! * history: one entry per (organisation, subject, event id), the copy at
+//!   the lowest log position, like the states;
+//! * contacts: every contact point carried by any subject-scoped record
+//!   read, a union.
+
+use crate::decode::DecodedEvent;
+use consent_domain::event::FactScope;
+use consent_domain::fold::Applied;
+use consent_domain::vocabulary::ContactPoint;
+use consent_domain::{
+    EventId, EventPosition, Fact, OrganisationId, OrganisationState, SubjectId, SubjectState,
+};
+use consent_store::{HistoryEntry, StoreError, StoredOffsets, ViewBatch, ViewStore};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A state as loaded from the store and as the batch leaves it.
+struct Touched<S> {
+    loaded: Option<S>,
+    current: S,
+}
+
+/// What folding a batch produced, besides the writes.
+#[derive(Debug, Default)]
+pub struct FoldOutcome {
+    pub batch: ViewBatch,
+    pub events: u64,
+    pub conflicts: u64,
+}
+
+type SubjectKey = (OrganisationId, SubjectId);
+
+/// Folds `events` onto the states in `store`, reading each touched key once,
+/// and returns the batch that writes the changes and `offsets`.
+pub fn fold_batch(
+    store: &dyn ViewStore,
+    events: &[DecodedEvent],
+    offsets: StoredOffsets,
+) -> Result<FoldOutcome, StoreError> {
+    let mut subjects: BTreeMap<SubjectKey, Touched<SubjectState>> = BTreeMap::new();
+    let mut organisations: BTreeMap<OrganisationId, Touched<OrganisationState>> = BTreeMap::new();
+    // The winning copy per event, stored or from this batch, and whether it
+    // must be written.
+    let mut history: BTreeMap<(SubjectKey, EventId), (Option<HistoryEntry>, bool)> = BTreeMap::new();
+    let mut contacts: BTreeMap<ContactPoint, BTreeSet<SubjectKey>> = BTreeMap::new();
+    let mut new_contacts: BTreeSet<(ContactPoint, OrganisationId, SubjectId)> = BTreeSet::new();
+    let mut conflicts = 0u64;
+
+    for decoded in events {
+        let event = &decoded.event;
+        let position = Some(decoded.position.clone());
+        let applied = match (event.fact.scope(), &event.subject) {
+            (FactScope::Organisation, _) => {
+                let touched = match organisations.get_mut(&event.organisation) {
+                    Some(touched) => touched,
+                    None => {
+                        let loaded = store.organisation_state(&event.organisation)?;
+                        let current = loaded.clone().unwrap_or_default();
+                        organisations
+                            .entry(event.organisation.clone())
+                            .or_insert(Touched { loaded, current })
+                    }
+                };
+                touched.current.apply(event, position)
+            }
+            (FactScope::Subject, Some(subject)) => {
+                let key = (event.organisation.clone(), subject.clone());
+                let touched = match subjects.get_mut(&key) {
+                    Some(touched) => touched,
+                    None => {
+                        let loaded = store.subject_state(&event.organisation, subject)?;
+                        let current = loaded.clone().unwrap_or_default();
+                        subjects.entry(key).or_insert(Touched { loaded, current })
+                    }
+                };
+                touched.current.apply(event, position)
+            }
+            // Kept in history only (messages sent), or (impossible after
+            // validation) a subject fact without a subject.
+            (FactScope::SubjectHistoryOnly, _) | (FactScope::Subject, None) => {
+                Applied::NotApplicable
+            }
+        };
+        if applied == Applied::Conflict {
+            conflicts += 1;
+            tracing::warn!(
+                event_id = %event.id,
+                position = %decoded.position,
+                organisation = %event.organisation,
+                subject = event.subject.as_ref().map(|s| s.as_str()).unwrap_or(""),
+                kind = event.fact.kind(),
+                "the same event id was recorded with different content; the copy at the lower log position is kept"
+            );
+        }
+
+        let Some(subject) = event.subject.as_ref() else { continue };
+        if event.fact.scope() == FactScope::Organisation {
+            continue;
+        }
+        let key = (event.organisation.clone(), subject.clone());
+        record_history(store, &mut history, &key, decoded)?;
+        for contact in contact_points(&event.fact) {
+            let known = match contacts.get_mut(contact) {
+                Some(known) => known,
+                None => {
+                    let stored = store.subjects_by_contact(contact)?.into_iter().collect();
+                    contacts.entry(contact.clone()).or_insert(stored)
+                }
+            };
+            if known.insert(key.clone()) {
+                new_contacts.insert((contact.clone(), key.0.clone(), key.1.clone()));
+            }
+        }
+    }
+
+    let batch = ViewBatch {
+        subjects: subjects
+            .into_iter()
+            .filter(|(_, t)| t.loaded.as_ref() != Some(&t.current))
+            .map(|(key, t)| (key, t.current))
+            .collect(),
+        organisations: organisations
+            .into_iter()
+            .filter(|(_, t)| t.loaded.as_ref() != Some(&t.current))
+            .map(|(key, t)| (key, t.current))
+            .collect(),
+        history: history
+            .into_values()
+            .filter_map(|(entry, changed)| entry.filter(|_| changed))
+            .collect(),
+        contacts: new_contacts.into_iter().collect(),
+        offsets,
+    };
+    Ok(FoldOutcome { batch, events: u64::try_from(events.len()).unwrap_or(u64::MAX), conflicts })
+}
+
+/// Makes `decoded` the subject's history entry for its event id, unless a
+/// copy at a lower log position is already stored or in the batch.
+fn record_history(
+    store: &dyn ViewStore,
+    history: &mut BTreeMap<(SubjectKey, EventId), (Option<HistoryEntry>, bool)>,
+    key: &SubjectKey,
+    decoded: &DecodedEvent,
+) -> Result<(), StoreError> {
+    let event = &decoded.event;
+    let slot_key = (key.clone(), event.id);
+    let slot = match history.get_mut(&slot_key) {
+        Some(slot) => slot,
+        None => {
+            let stored = store.history_entry(&key.0, &key.1, &event.id)?;
+            history.entry(slot_key).or_insert((stored, false))
+        }
+    };
+    let wins = slot.0.as_ref().is_none_or(|current| is_lower(&decoded.position, &current.position));
+    if wins {
+        *slot = (
+            Some(HistoryEntry {
+                organisation: key.0.clone(),
+                subject: key.1.clone(),
+                occurred_at: event.occurred_at,
+                event_id: event.id,
+                position: decoded.position.clone(),
+                stored_bytes: decoded.stored_bytes.clone(),
+            }),
+            true,
+        );
+    }
+    Ok(())
+}
+
+fn is_lower(candidate: &EventPosition, current: &EventPosition) -> bool {
+    candidate < current
+}
+
+/// Every contact point a fact carries.
+///
+/// Telephone numbers of TPS/CTPS listings and call preferences are not
+/// indexed: they carry no contact kind (mobile or landline).
+pub fn contact_points(fact: &Fact) -> Vec<&ContactPoint> {
+    match fact {
+        Fact::ContactPointRecorded(contact) => vec![contact],
+        Fact::ConsentGiven(given) => given.contact_point.iter().collect(),
+        Fact::SaleRecorded(sale) => sale.collection.contact_point.iter().collect(),
+        Fact::NegotiationRecorded(negotiation) => {
+            negotiation.collection.contact_point.iter().collect()
+        }
+        Fact::CharitySupportRecorded(support) => support.collection.contact_point.iter().collect(),
+        Fact::MarketingMessageSent(sent) => sent.contact_point.iter().collect(),
+        Fact::OrganisationRegistered(_)
+        | Fact::ProductCategoriesDefined(_)
+        | Fact::SubscriberTypeDeclared(_)
+        | Fact::ConsentWithdrawn(_)
+        | Fact::OptOutRecorded(_)
+        | Fact::ObjectionRecorded(_)
+        | Fact::PreferenceServiceListing(_)
+        | Fact::ToldNotToCall(_)
+        | Fact::DoesNotObjectToCalls(_)
+        | Fact::ErasureRequested(_) => Vec::new(),
+    }
+}

@@ -1,0 +1,83 @@
+//! Read-your-writes for the rest of the service: which log positions the
+//! view has applied, and waiting until it has applied some.
+
+use crate::status::{Lag, ProjectionStatus};
+use consent_log::{EndOffsets, LogPosition};
+use consent_store::StoredOffsets;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// A cheap, cloneable view of a running projector's progress. It is updated
+/// after every committed batch, so a position reported applied is in the
+/// view store.
+#[derive(Clone, Debug)]
+pub struct ProjectionHandle {
+    status: watch::Receiver<ProjectionStatus>,
+}
+
+/// [`ProjectionHandle::wait_for`] gave up.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the view has not applied {} of the awaited log positions after {waited:?}{}", pending.len(), if *projector_stopped { " (the projector has stopped)" } else { "" })]
+pub struct WaitTimeout {
+    /// The positions not yet applied.
+    pub pending: Vec<LogPosition>,
+    pub waited: Duration,
+    /// The projector was dropped: no further progress can come, so the
+    /// wait ended before its timeout.
+    pub projector_stopped: bool,
+}
+
+impl ProjectionHandle {
+    pub(crate) fn new(status: watch::Receiver<ProjectionStatus>) -> Self {
+        Self { status }
+    }
+
+    /// The offsets committed with the view (next offset to read).
+    pub fn applied_offsets(&self) -> StoredOffsets {
+        self.status.borrow().applied.clone()
+    }
+
+    pub fn status(&self) -> ProjectionStatus {
+        self.status.borrow().clone()
+    }
+
+    pub fn lag(&self, end: &EndOffsets) -> Lag {
+        self.status.borrow().lag(end)
+    }
+
+    /// Waits until the view has applied every position (for each, the
+    /// committed next offset of its topic-partition is beyond it), or
+    /// `timeout` passes.
+    pub async fn wait_for(
+        &self,
+        positions: &[LogPosition],
+        timeout: Duration,
+    ) -> Result<(), WaitTimeout> {
+        let mut status = self.status.clone();
+        let pending = |status: &ProjectionStatus| -> Vec<LogPosition> {
+            positions.iter().filter(|p| !status.has_applied(p)).cloned().collect()
+        };
+        let started = tokio::time::Instant::now();
+        let waited = tokio::time::timeout(timeout, async {
+            loop {
+                if pending(&status.borrow_and_update()).is_empty() {
+                    return Ok(());
+                }
+                if status.changed().await.is_err() {
+                    return Err(());
+                }
+            }
+        })
+        .await;
+        let projector_stopped = match waited {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(())) => true,
+            Err(_elapsed) => false,
+        };
+        let pending = pending(&status.borrow());
+        if pending.is_empty() {
+            return Ok(());
+        }
+        Err(WaitTimeout { pending, waited: started.elapsed(), projector_stopped })
+    }
+}

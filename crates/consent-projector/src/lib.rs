@@ -1,0 +1,35 @@
+//! The projector: the fold from the log to the view.
+//!
+//! [`Projector`] reads records from every event-family topic-partition of
+//! the log's layout, decodes and validates them (`consent-schema`), folds
+//! them into per-subject and per-organisation state (`consent-domain`),
+//! and writes the new states, history entries, contact index entries and
+//! the next offsets to the view store in one atomic
+//! [`consent_store::ViewStore::apply`]. The view is therefore always
+//! exactly "the log up to the stored offsets", and a restart resumes from
+//! there.
+//!
+//! Records that cannot be read go to the dead-letter topic
+//! ([`dead_letter`]); events whose id was seen with other content are
+//! counted as conflicts. [`ProjectionHandle`] lets the rest of the service
+//! read the progress and wait for its own appends to be applied
+//! (read-your-writes).
+//!
+//! Architecture invariant: the projector is the only writer of the view,
+//! and writes nothing that is not derived from the log.
+
+mod config;
+pub mod dead_letter;
+mod decode;
+mod error;
+mod fold;
+mod handle;
+mod projector;
+mod status;
+
+pub use config::ProjectorConfig;
+pub use error::ProjectorError;
+pub use fold::contact_points;
+pub use handle::{ProjectionHandle, WaitTimeout};
+pub use projector::{BatchSummary, Projector, StepOutcome};
+pub use status::{lag, Lag, ProjectionProgress, ProjectionStatus};

@@ -1,0 +1,404 @@
+use crate::config::ProjectorConfig;
+use crate::dead_letter;
+use crate::decode::decode_record;
+use crate::error::ProjectorError;
+use crate::fold::fold_batch;
+use crate::handle::ProjectionHandle;
+use crate::status::{lag, ProjectionProgress, ProjectionStatus};
+use consent_log::{EndOffsets, EventLog, LogError, LogLayout, LogReader, LogRecord};
+use consent_store::{StoreError, StoredOffsets, ViewBatch, ViewStore};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tracing::Instrument;
+
+/// Folds the log into the view store, one atomic batch at a time.
+///
+/// # Invariants
+///
+/// * The view's stored offsets are exactly the records folded into it: a
+///   batch's states, history, contact index entries and next offsets are
+///   written in one [`ViewStore::apply`].
+/// * A record is consumed exactly once per view: either folded, or (if it
+///   cannot be decoded or validated) dead-lettered, logged and counted. A
+///   bad record never stops the stream.
+/// * The projector never skips: it starts from the stored offsets, or from
+///   offset 0 of every topic-partition of the layout for an uninitialised
+///   view, and refuses to start ([`ProjectorError::requires_rebuild`]) when
+///   the stored offsets do not fit the log.
+/// * A failed step commits nothing; the next step reads the same records
+///   again from the committed offsets (as stored).
+pub struct Projector {
+    log: Arc<dyn EventLog>,
+    store: Arc<dyn ViewStore>,
+    config: ProjectorConfig,
+    /// The offsets committed with the view; `None` until started.
+    committed: Option<StoredOffsets>,
+    /// Positioned at `committed`. Taken out while a batch is in flight, so
+    /// a failed or cancelled step leaves none and the next step reopens one
+    /// from what the store holds.
+    reader: Option<Box<dyn LogReader>>,
+    status: watch::Sender<ProjectionStatus>,
+}
+
+/// What one [`Projector::step`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// No record arrived within the poll wait.
+    Idle,
+    /// A batch was folded and committed.
+    Committed(BatchSummary),
+}
+
+/// One committed batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchSummary {
+    pub records: usize,
+    pub partitions: usize,
+    pub events: u64,
+    pub dead_letters: u64,
+    pub conflicts: u64,
+    pub duration: Duration,
+}
+
+impl std::fmt::Debug for Projector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Projector")
+            .field("layout", self.log.layout())
+            .field("config", &self.config)
+            .field("committed", &self.committed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Projector {
+    /// A projector of `log` into `store`. Nothing is read until the first
+    /// [`Projector::start`] (which every other method calls first).
+    pub fn new(log: Arc<dyn EventLog>, store: Arc<dyn ViewStore>, config: ProjectorConfig) -> Self {
+        let (status, _) = watch::channel(ProjectionStatus::default());
+        Self { log, store, config, committed: None, reader: None, status }
+    }
+
+    /// A handle that follows this projector's progress (and ends its waits
+    /// when the projector is dropped).
+    pub fn handle(&self) -> ProjectionHandle {
+        ProjectionHandle::new(self.status.subscribe())
+    }
+
+    pub fn status(&self) -> ProjectionStatus {
+        self.status.borrow().clone()
+    }
+
+    /// Reads the stored offsets and checks them against the log; does
+    /// nothing once started.
+    ///
+    /// An uninitialised view is cleared (a crash during an earlier clear may
+    /// have left data without offsets) and initialised at offset 0 of every
+    /// topic-partition of the layout. An initialised view must have an
+    /// offset for every topic-partition of the layout, none for any other,
+    /// and none beyond the log's end; otherwise this fails with an error
+    /// for which [`ProjectorError::requires_rebuild`] holds. It never jumps
+    /// to the log's end.
+    pub async fn start(&mut self) -> Result<(), ProjectorError> {
+        if self.committed.is_some() {
+            return Ok(());
+        }
+        let layout = self.log.layout().clone();
+        let offsets = match blocking(&self.store, |store| store.offsets()).await? {
+            Some(stored) => {
+                let end = self.log.end_offsets().await?;
+                check_offsets(&layout, &stored, &end)?;
+                tracing::info!(
+                    partitions = stored.len(),
+                    behind = lag(&stored, &end).total,
+                    "resuming the projection from the view's offsets"
+                );
+                stored
+            }
+            None => {
+                let initial: StoredOffsets =
+                    layout.topic_partitions().into_iter().map(|partition| (partition, 0)).collect();
+                let batch = ViewBatch { offsets: initial.clone(), ..ViewBatch::default() };
+                blocking(&self.store, move |store| {
+                    store.clear()?;
+                    store.apply(batch)
+                })
+                .await?;
+                tracing::info!(
+                    partitions = initial.len(),
+                    "initialised an empty view; projecting the log from offset 0"
+                );
+                initial
+            }
+        };
+        self.status.send_modify(|status| status.applied = offsets.clone());
+        self.committed = Some(offsets);
+        Ok(())
+    }
+
+    /// Reads one batch, folds it and commits it with its offsets. Records
+    /// that cannot be decoded or validated are dead-lettered first (see
+    /// [`crate::dead_letter`]); if that append fails, nothing is committed.
+    pub async fn step(&mut self) -> Result<StepOutcome, ProjectorError> {
+        self.start().await?;
+        let mut reader = match self.reader.take() {
+            Some(reader) => reader,
+            None => self.open_reader().await?,
+        };
+        let records = reader.next_batch(self.config.batch_size, self.config.poll_wait).await?;
+        if records.is_empty() {
+            self.reader = Some(reader);
+            return Ok(StepOutcome::Idle);
+        }
+        let span = tracing::info_span!(
+            "projector_batch",
+            records = records.len(),
+            partitions = tracing::field::Empty,
+            events = tracing::field::Empty,
+            dead_letters = tracing::field::Empty,
+            conflicts = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let summary = self.commit(records, &span).instrument(span.clone()).await?;
+        // Only now is the reader's position the committed one again.
+        self.reader = Some(reader);
+        Ok(StepOutcome::Committed(summary))
+    }
+
+    /// Opens a reader at the offsets the store holds, which may be ahead of
+    /// `committed` if a cancelled step's write completed after all.
+    async fn open_reader(&mut self) -> Result<Box<dyn LogReader>, ProjectorError> {
+        if let Some(stored) = blocking(&self.store, |store| store.offsets()).await? {
+            if self.committed.as_ref() != Some(&stored) {
+                self.status.send_modify(|status| status.applied = stored.clone());
+                self.committed = Some(stored);
+            }
+        }
+        let start = self.committed.clone().unwrap_or_default();
+        Ok(self.log.reader(start).await?)
+    }
+
+    async fn commit(
+        &mut self,
+        records: Vec<LogRecord>,
+        span: &tracing::Span,
+    ) -> Result<BatchSummary, ProjectorError> {
+        let started = Instant::now();
+        let mut offsets = self.committed.clone().unwrap_or_default();
+        let mut partitions = BTreeSet::new();
+        let mut events = Vec::with_capacity(records.len());
+        let mut dead_letters = Vec::new();
+        let dead_letter_topic = self.log.layout().dead_letter_topic();
+        for record in &records {
+            let partition = record.position.topic_partition();
+            let next = record.position.offset.saturating_add(1);
+            let slot = offsets.entry(partition.clone()).or_insert(0);
+            *slot = (*slot).max(next);
+            partitions.insert(partition);
+            match decode_record(record) {
+                Ok(event) => events.push(event),
+                Err(reason) => {
+                    tracing::warn!(
+                        position = %record.position,
+                        %reason,
+                        dead_letter_topic = %dead_letter_topic,
+                        dead_lettered = self.config.dead_letters,
+                        "a record cannot be projected; it is dead-lettered and the stream goes on"
+                    );
+                    dead_letters.push(dead_letter::record(record, dead_letter_topic.clone(), &reason));
+                }
+            }
+        }
+        let dead_letter_count = count(dead_letters.len());
+        if self.config.dead_letters && !dead_letters.is_empty() {
+            self.log.append(dead_letters).await.map_err(ProjectorError::DeadLetter)?;
+        }
+
+        let committed = offsets.clone();
+        let (event_count, conflicts) = blocking(&self.store, move |store| {
+            let folded = fold_batch(store, &events, offsets)?;
+            store.apply(folded.batch)?;
+            Ok((folded.events, folded.conflicts))
+        })
+        .await?;
+
+        self.committed = Some(committed.clone());
+        self.status.send_modify(|status| {
+            status.applied = committed;
+            status.dead_letters = status.dead_letters.saturating_add(dead_letter_count);
+            status.conflicts = status.conflicts.saturating_add(conflicts);
+            status.events_applied = status.events_applied.saturating_add(event_count);
+            status.batches = status.batches.saturating_add(1);
+        });
+        let summary = BatchSummary {
+            records: records.len(),
+            partitions: partitions.len(),
+            events: event_count,
+            dead_letters: dead_letter_count,
+            conflicts,
+            duration: started.elapsed(),
+        };
+        span.record("partitions", summary.partitions);
+        span.record("events", summary.events);
+        span.record("dead_letters", summary.dead_letters);
+        span.record("conflicts", summary.conflicts);
+        span.record("duration_ms", millis(summary.duration));
+        tracing::debug!(
+            records = summary.records,
+            partitions = summary.partitions,
+            events = summary.events,
+            dead_letters = summary.dead_letters,
+            conflicts = summary.conflicts,
+            duration_ms = millis(summary.duration),
+            "committed a batch to the view"
+        );
+        Ok(summary)
+    }
+
+    /// Steps until `shutdown` becomes true (or its sender is dropped), then
+    /// flushes the store.
+    ///
+    /// A failed step is logged and retried after a pause that doubles from
+    /// `retry_initial` up to `retry_max`; log outages, dead-letter append
+    /// failures and store I/O errors never end the loop. Only an error for
+    /// which [`ProjectorError::requires_rebuild`] holds does: retrying
+    /// cannot fix it, and the operator must rebuild the view.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), ProjectorError> {
+        let mut backoff = self.config.retry_initial;
+        loop {
+            if *shutdown.borrow_and_update() {
+                break;
+            }
+            match self.step().await {
+                Ok(_) => backoff = self.config.retry_initial,
+                Err(error) if error.requires_rebuild() => {
+                    tracing::error!(%error, "the view cannot be projected; the projector stops");
+                    return Err(error);
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        %error,
+                        retry_in_ms = millis(backoff),
+                        "a projector step failed; retrying"
+                    );
+                    let stop = tokio::select! {
+                        () = tokio::time::sleep(backoff) => false,
+                        changed = shutdown.changed() => changed.is_err(),
+                    };
+                    if stop {
+                        break;
+                    }
+                    backoff = backoff.saturating_mul(2).min(self.config.retry_max);
+                }
+            }
+        }
+        blocking(&self.store, |store| store.flush()).await?;
+        tracing::info!("the projector stopped");
+        Ok(())
+    }
+
+    /// Steps until every topic-partition has reached the log end observed
+    /// when the call starts, reporting progress after every step. Used by
+    /// `consent-ledger rebuild` and by tests. Fails on the first error.
+    pub async fn catch_up(
+        &mut self,
+        progress: &(dyn Fn(ProjectionProgress) + Sync),
+    ) -> Result<ProjectionStatus, ProjectorError> {
+        self.start().await?;
+        let target = self.log.end_offsets().await?;
+        let behind = |projector: &Self| {
+            lag(projector.committed.as_ref().unwrap_or(&StoredOffsets::new()), &target).total
+        };
+        let records_total = behind(self);
+        let at_start = self.status();
+        let report = |projector: &Self| {
+            let status = projector.status();
+            progress(ProjectionProgress {
+                records_done: records_total.saturating_sub(behind(projector)),
+                records_total,
+                events_applied: status.events_applied.saturating_sub(at_start.events_applied),
+                dead_letters: status.dead_letters.saturating_sub(at_start.dead_letters),
+            });
+        };
+        report(self);
+        while behind(self) > 0 {
+            if let StepOutcome::Committed(_) = self.step().await? {
+                report(self);
+            }
+        }
+        self.store_flush().await?;
+        Ok(self.status())
+    }
+
+    /// Clears the view and projects the whole log again (see
+    /// [`Projector::catch_up`]). The counters start again from zero.
+    ///
+    /// Records that are dead letters are dead-lettered again (the
+    /// `dead_letter.origin_*` headers identify the duplicates).
+    pub async fn rebuild(
+        &mut self,
+        progress: &(dyn Fn(ProjectionProgress) + Sync),
+    ) -> Result<ProjectionStatus, ProjectorError> {
+        self.reader = None;
+        self.committed = None;
+        blocking(&self.store, |store| store.clear()).await?;
+        self.status.send_modify(|status| *status = ProjectionStatus::default());
+        tracing::info!("cleared the view; rebuilding it from the log");
+        self.catch_up(progress).await
+    }
+
+    async fn store_flush(&self) -> Result<(), ProjectorError> {
+        blocking(&self.store, |store| store.flush()).await
+    }
+}
+
+/// An initialised view's offsets must cover exactly the layout's
+/// topic-partitions, none beyond the log's end.
+fn check_offsets(
+    layout: &LogLayout,
+    stored: &StoredOffsets,
+    end: &EndOffsets,
+) -> Result<(), ProjectorError> {
+    let expected: BTreeSet<_> = layout.topic_partitions().into_iter().collect();
+    if let Some(partition) = stored.keys().find(|p| !expected.contains(*p)) {
+        return Err(ProjectorError::UnknownPartition { partition: partition.clone() });
+    }
+    for partition in &expected {
+        let Some(&stored) = stored.get(partition) else {
+            return Err(ProjectorError::MissingOffset { partition: partition.clone() });
+        };
+        let Some(&end) = end.get(partition) else {
+            return Err(ProjectorError::Log(LogError::UnknownPartition(partition.clone())));
+        };
+        if stored > end {
+            return Err(ProjectorError::OffsetBeyondLogEnd {
+                partition: partition.clone(),
+                stored,
+                end,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Runs a store call on tokio's blocking pool (view stores do file IO).
+async fn blocking<T, F>(store: &Arc<dyn ViewStore>, call: F) -> Result<T, ProjectorError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn ViewStore) -> Result<T, StoreError> + Send + 'static,
+{
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || call(store.as_ref()))
+        .await
+        .map_err(|error| ProjectorError::Task(error.to_string()))?
+        .map_err(ProjectorError::from)
+}
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

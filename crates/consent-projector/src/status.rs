@@ -1,0 +1,65 @@
+//! What the projector has done, as readers see it.
+
+use consent_log::{EndOffsets, LogPosition, TopicPartition};
+use consent_store::StoredOffsets;
+use std::collections::BTreeMap;
+
+/// The projector's progress and counters since it started.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProjectionStatus {
+    /// Next offset to read per topic-partition, as committed with the view.
+    /// Empty until the projector has started.
+    pub applied: StoredOffsets,
+    /// Records that could not be decoded or validated.
+    pub dead_letters: u64,
+    /// Events whose id was already known with different content.
+    pub conflicts: u64,
+    /// Valid events folded into the view.
+    pub events_applied: u64,
+    /// Batches committed.
+    pub batches: u64,
+}
+
+impl ProjectionStatus {
+    /// Has the view applied the record at `position`?
+    pub fn has_applied(&self, position: &LogPosition) -> bool {
+        self.applied.get(&position.topic_partition()).is_some_and(|next| *next > position.offset)
+    }
+
+    /// How far the view is behind the given log end offsets.
+    pub fn lag(&self, end: &EndOffsets) -> Lag {
+        lag(&self.applied, end)
+    }
+}
+
+/// Records not yet applied, per topic-partition and in total.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lag {
+    pub partitions: BTreeMap<TopicPartition, u64>,
+    pub total: u64,
+}
+
+/// Records between `applied` and `end` per topic-partition of `end` (a
+/// partition missing from `applied` counts from offset 0).
+pub fn lag(applied: &StoredOffsets, end: &EndOffsets) -> Lag {
+    let partitions: BTreeMap<TopicPartition, u64> = end
+        .iter()
+        .map(|(partition, end)| {
+            let applied = applied.get(partition).copied().unwrap_or(0);
+            (partition.clone(), end.saturating_sub(applied))
+        })
+        .collect();
+    let total = partitions.values().fold(0u64, |sum, behind| sum.saturating_add(*behind));
+    Lag { partitions, total }
+}
+
+/// Progress of a catch-up (a rebuild is a catch-up from offset 0).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProjectionProgress {
+    /// Records consumed since the catch-up started.
+    pub records_done: u64,
+    /// Records between the view and the log end observed at the start.
+    pub records_total: u64,
+    pub events_applied: u64,
+    pub dead_letters: u64,
+}

@@ -1,0 +1,80 @@
+//! `consent.v1.CheckRequest` <-> [`consent_domain::rules::CheckRequest`].
+//!
+//! `wait_for` (read-your-writes) is not part of the domain question; the
+//! server reads it from the wire message itself.
+
+use crate::contact::{contact_point_to_proto, optional_contact_point};
+use crate::error::ValidationError;
+use crate::fields::{identifier, optional_identifier};
+use crate::timestamp::{timestamp_from_proto, timestamp_to_proto};
+use crate::v1;
+use crate::vocabulary::{decode, Vocabulary};
+use consent_domain::rules::{CheckRequest, RuleSetId};
+use consent_domain::vocabulary::CallCategory;
+use consent_domain::{OrganisationId, ProductCategoryId, SubjectId, Timestamp};
+
+/// Validates a check. Required: `organisation_id`, `subject_id`, `channel`,
+/// `purpose`, `message_class`. Defaults: `at` is `now`;
+/// `call_category` CALL_CATEGORY_UNSPECIFIED is general; an empty
+/// `product_category_id` or `rule_set_id` is none. A contact point is
+/// normalised like one in an event.
+pub fn check_from_proto(
+    request: &v1::CheckRequest,
+    now: Timestamp,
+) -> Result<CheckRequest, ValidationError> {
+    let call_category = if request.call_category == i32::from(v1::CallCategory::Unspecified) {
+        CallCategory::General
+    } else {
+        decode("call_category", request.call_category)?
+    };
+    Ok(CheckRequest {
+        organisation: OrganisationId::new(identifier("organisation_id", &request.organisation_id)?),
+        subject: SubjectId::new(identifier("subject_id", &request.subject_id)?),
+        channel: decode("channel", request.channel)?,
+        purpose: decode("purpose", request.purpose)?,
+        product_category: optional_identifier("product_category_id", &request.product_category_id)?
+            .map(ProductCategoryId::new),
+        message_class: decode("message_class", request.message_class)?,
+        promotional_content: request.promotional_content,
+        sole_charitable_purpose: request.sole_charitable_purpose,
+        opt_out_included: request.opt_out_included,
+        sender_identified: request.sender_identified,
+        call_category,
+        contact_point: optional_contact_point("contact_point", request.contact_point.as_ref())?,
+        at: match &request.at {
+            Some(at) => timestamp_from_proto("at", at)?,
+            None => now,
+        },
+        rule_set: optional_identifier("rule_set_id", &request.rule_set_id)?.map(RuleSetId),
+    })
+}
+
+/// The wire form of a check, with `at` and `call_category` explicit and no
+/// `wait_for`.
+pub fn check_to_proto(request: &CheckRequest) -> v1::CheckRequest {
+    v1::CheckRequest {
+        organisation_id: request.organisation.as_str().to_owned(),
+        subject_id: request.subject.as_str().to_owned(),
+        channel: request.channel.to_wire(),
+        purpose: request.purpose.to_wire(),
+        product_category_id: request
+            .product_category
+            .as_ref()
+            .map(|c| c.as_str().to_owned())
+            .unwrap_or_default(),
+        message_class: request.message_class.to_wire(),
+        promotional_content: request.promotional_content,
+        sole_charitable_purpose: request.sole_charitable_purpose,
+        opt_out_included: request.opt_out_included,
+        sender_identified: request.sender_identified,
+        call_category: request.call_category.to_wire(),
+        contact_point: request.contact_point.as_ref().map(contact_point_to_proto),
+        at: Some(timestamp_to_proto(request.at)),
+        rule_set_id: request
+            .rule_set
+            .as_ref()
+            .map(|r| r.0.clone())
+            .unwrap_or_default(),
+        wait_for: Vec::new(),
+    }
+}

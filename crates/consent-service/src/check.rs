@@ -1,0 +1,159 @@
+//! Checks: "may organisation O send this message to subject S at time T?",
+//! answered from the view, optionally after waiting for given log positions.
+
+use crate::error::LedgerError;
+use crate::ledger::Ledger;
+use consent_domain::rules::{self, CheckRequest, Decision};
+use consent_log::{LogLayout, LogPosition};
+use consent_projector::lag;
+use consent_schema::{check_from_proto, decision_to_proto, v1, ValidationError};
+use std::collections::BTreeMap;
+
+impl Ledger {
+    /// Decides one check.
+    ///
+    /// The request is validated ([`LedgerError::Invalid`] names the field);
+    /// then the check waits until the view has applied every position in
+    /// its `wait_for` (read-your-writes; [`LedgerError::WaitTimeout`] after
+    /// the configured wait), selects the rule set (the requested one, or the
+    /// one in force at `at`), reads the organisation's and the subject's
+    /// state once each (nothing known is the empty state, which refuses) and
+    /// decides. The answer's `freshness` says how far the view was behind
+    /// the log; a log that cannot be reached makes it unmeasured, never
+    /// makes the check fail.
+    pub async fn check(&self, request: v1::CheckRequest) -> Result<v1::Decision, LedgerError> {
+        let now = self.inner.clock.now();
+        let question =
+            check_from_proto(&request, now).map_err(|error| LedgerError::invalid(None, error))?;
+        let awaited = wait_positions(self.inner.log.layout(), &request.wait_for, "")
+            .map_err(|error| LedgerError::invalid(None, error))?;
+        self.await_view(awaited).await?;
+        let freshness = self.freshness().await;
+        let decision = self.decide(&question)?;
+        Ok(with_freshness(&decision, freshness))
+    }
+
+    /// Decides several checks with one wait for all their `wait_for`
+    /// positions. One invalid check fails the batch, naming its index
+    /// (`checks[1].channel`); decisions come back in request order.
+    pub async fn check_batch(
+        &self,
+        requests: Vec<v1::CheckRequest>,
+    ) -> Result<Vec<v1::Decision>, LedgerError> {
+        let now = self.inner.clock.now();
+        let layout = self.inner.log.layout();
+        let mut questions = Vec::with_capacity(requests.len());
+        let mut awaited = Vec::new();
+        for (index, request) in requests.iter().enumerate() {
+            let prefix = format!("checks[{index}]");
+            let question = check_from_proto(request, now)
+                .map_err(|error| LedgerError::invalid(Some(index), error.within(&prefix)))?;
+            awaited.extend(
+                wait_positions(layout, &request.wait_for, &format!("{prefix}."))
+                    .map_err(|error| LedgerError::invalid(Some(index), error))?,
+            );
+            questions.push(question);
+        }
+        if questions.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.await_view(awaited).await?;
+        let freshness = self.freshness().await;
+        questions
+            .iter()
+            .map(|question| Ok(with_freshness(&self.decide(question)?, freshness)))
+            .collect()
+    }
+
+    /// The pure decision over the view's current state.
+    pub(crate) fn decide(&self, question: &CheckRequest) -> Result<Decision, LedgerError> {
+        let inner = &self.inner;
+        let rule_set = inner.catalogue.select(question.rule_set.as_ref(), question.at)?;
+        let organisation =
+            inner.store.organisation_state(&question.organisation)?.unwrap_or_default();
+        let subject = inner
+            .store
+            .subject_state(&question.organisation, &question.subject)?
+            .unwrap_or_default();
+        Ok(rules::decide(rule_set, &organisation, &subject, question))
+    }
+
+    /// Waits until the view has applied `positions` (none: no wait).
+    async fn await_view(&self, positions: Vec<LogPosition>) -> Result<(), LedgerError> {
+        if positions.is_empty() {
+            return Ok(());
+        }
+        let positions = highest_per_partition(positions);
+        self.inner.projection.wait_for(&positions, self.inner.config.wait_timeout).await?;
+        Ok(())
+    }
+
+    /// How far the view is behind the log, from the cached end offsets.
+    /// Taken before the state is read, so the decision reflects at least
+    /// what it reports.
+    async fn freshness(&self) -> v1::ViewFreshness {
+        let applied = self.inner.projection.applied_offsets();
+        match self.inner.end_offsets.current().await {
+            Some(end) => v1::ViewFreshness { records_behind: lag(&applied, &end).total, measured: true },
+            None => v1::ViewFreshness { records_behind: 0, measured: false },
+        }
+    }
+}
+
+fn with_freshness(decision: &Decision, freshness: v1::ViewFreshness) -> v1::Decision {
+    let mut decision = decision_to_proto(decision);
+    decision.freshness = Some(freshness);
+    decision
+}
+
+/// The `wait_for` positions of a request, each checked to name a
+/// topic-partition of the log (a position elsewhere would never be applied,
+/// so waiting for it would only time out). `prefix` is the request's path
+/// in an enclosing message, e.g. `checks[2].`.
+fn wait_positions(
+    layout: &LogLayout,
+    wait_for: &[v1::LogPosition],
+    prefix: &str,
+) -> Result<Vec<LogPosition>, ValidationError> {
+    wait_for
+        .iter()
+        .enumerate()
+        .map(|(index, position)| {
+            let field = format!("{prefix}wait_for[{index}]");
+            if layout.family_of(&position.topic).is_none() {
+                return Err(ValidationError::new(
+                    format!("{field}.topic"),
+                    format!(
+                        "`{}` is not a topic of this ledger's log (expected one of {})",
+                        position.topic,
+                        layout.topics().join(", ")
+                    ),
+                ));
+            }
+            if position.partition >= layout.partitions {
+                return Err(ValidationError::new(
+                    format!("{field}.partition"),
+                    format!(
+                        "the log has partitions 0..{} per topic, not {}",
+                        layout.partitions, position.partition
+                    ),
+                ));
+            }
+            Ok(LogPosition::from(position.clone()))
+        })
+        .collect()
+}
+
+/// One position per topic-partition, the highest: the view applies a
+/// partition in offset order, so it implies the others.
+fn highest_per_partition(positions: Vec<LogPosition>) -> Vec<LogPosition> {
+    let mut highest = BTreeMap::new();
+    for position in positions {
+        let entry = highest.entry(position.topic_partition()).or_insert(position.offset);
+        *entry = (*entry).max(position.offset);
+    }
+    highest
+        .into_iter()
+        .map(|(partition, offset)| LogPosition::new(partition.topic, partition.partition, offset))
+        .collect()
+}

@@ -1,0 +1,57 @@
+//! A subject's history: the stored events, as of a time, with the decision
+//! the ledger would have made then.
+
+use crate::error::LedgerError;
+use crate::ledger::Ledger;
+use consent_domain::{OrganisationId, SubjectId, Timestamp};
+use consent_schema::{decode_envelope, timestamp_to_proto, v1};
+
+impl Ledger {
+    /// Every event recorded for `subject` of `organisation` (messages sent
+    /// included), in `(occurred_at, event id)` order, each decoded from the
+    /// bytes stored in the log and paired with its log position.
+    ///
+    /// With `at`, only the events with `occurred_at <= at`: what the ledger
+    /// knew to have happened by then. With `decision_for`, the response
+    /// also carries the decision for that check about this subject, taken
+    /// at `at` unless the check gives its own time (its organisation and
+    /// subject are those of the history). The decision is taken first, so
+    /// the events include every position its `wait_for` awaited.
+    pub async fn history(
+        &self,
+        organisation: &OrganisationId,
+        subject: &SubjectId,
+        at: Option<Timestamp>,
+        decision_for: Option<v1::CheckRequest>,
+    ) -> Result<v1::HistoryResponse, LedgerError> {
+        let decision = match decision_for {
+            Some(mut request) => {
+                request.organisation_id = organisation.as_str().to_owned();
+                request.subject_id = subject.as_str().to_owned();
+                if request.at.is_none() {
+                    request.at = at.map(timestamp_to_proto);
+                }
+                Some(self.check(request).await?)
+            }
+            None => None,
+        };
+        let entries = self.inner.store.history(organisation, subject)?;
+        let mut events = Vec::with_capacity(entries.len());
+        for entry in entries {
+            if at.is_some_and(|at| entry.occurred_at > at) {
+                continue;
+            }
+            let envelope =
+                decode_envelope(&entry.stored_bytes).map_err(|source| LedgerError::StoredRecord {
+                    event_id: entry.event_id.to_string(),
+                    position: entry.position.to_string(),
+                    source,
+                })?;
+            events.push(v1::HistoryEntry {
+                event: Some(envelope),
+                position: Some(v1::LogPosition::from(&entry.position)),
+            });
+        }
+        Ok(v1::HistoryResponse { events, decision })
+    }
+}

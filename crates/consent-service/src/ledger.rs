@@ -1,0 +1,156 @@
+//! The ledger: the log, the view, the projector's progress and the rules,
+//! behind one cloneable handle.
+
+use crate::clock::{Clock, IdGenerator, SystemClock, UuidV7};
+use crate::freshness::{EndOffsetsCache, FreshnessConfig};
+use consent_domain::rules::RuleCatalogue;
+use consent_log::EventLog;
+use consent_projector::ProjectionHandle;
+use consent_store::ViewStore;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Tunables of the ledger's operations.
+#[derive(Clone, Copy, Debug)]
+pub struct LedgerConfig {
+    /// How long a check waits for the view to apply its `wait_for`
+    /// positions before failing with [`crate::LedgerError::WaitTimeout`].
+    pub wait_timeout: Duration,
+    /// How long an append may wait for the log's acknowledgement before it
+    /// fails with [`crate::LedgerError::LogUnavailable`].
+    pub append_timeout: Duration,
+    /// How the view's lag behind the log is measured for checks.
+    pub freshness: FreshnessConfig,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        Self {
+            wait_timeout: Duration::from_secs(5),
+            append_timeout: Duration::from_secs(30),
+            freshness: FreshnessConfig::default(),
+        }
+    }
+}
+
+/// The consent ledger's operations, without transport.
+///
+/// Writes go to the log (the system of record) and are acknowledged only
+/// once the log has made them durable; reads come from the view the
+/// projector maintains, optionally after waiting for given log positions
+/// (read-your-writes). Cheap to clone: every clone is the same ledger.
+#[derive(Clone)]
+pub struct Ledger {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) log: Arc<dyn EventLog>,
+    pub(crate) store: Arc<dyn ViewStore>,
+    pub(crate) projection: ProjectionHandle,
+    pub(crate) catalogue: RuleCatalogue,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) ids: Arc<dyn IdGenerator>,
+    pub(crate) config: LedgerConfig,
+    pub(crate) end_offsets: Arc<EndOffsetsCache>,
+}
+
+impl Ledger {
+    /// A ledger over `log` and the view `store` that the projector behind
+    /// `projection` maintains, deciding with the UK rule sets, the system
+    /// clock, UUIDv7 ids and the default configuration.
+    pub fn new(
+        log: Arc<dyn EventLog>,
+        store: Arc<dyn ViewStore>,
+        projection: ProjectionHandle,
+    ) -> Self {
+        Self::builder(log, store, projection).build()
+    }
+
+    /// A ledger with non-default parts; see [`LedgerBuilder`].
+    pub fn builder(
+        log: Arc<dyn EventLog>,
+        store: Arc<dyn ViewStore>,
+        projection: ProjectionHandle,
+    ) -> LedgerBuilder {
+        LedgerBuilder {
+            log,
+            store,
+            projection,
+            catalogue: RuleCatalogue::uk(),
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(UuidV7),
+            config: LedgerConfig::default(),
+        }
+    }
+
+    /// The rule sets the ledger decides with.
+    pub fn catalogue(&self) -> &RuleCatalogue {
+        &self.inner.catalogue
+    }
+
+    pub fn config(&self) -> &LedgerConfig {
+        &self.inner.config
+    }
+}
+
+impl fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ledger")
+            .field("layout", self.inner.log.layout())
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Ledger`] with a chosen rule catalogue, clock, id generator or
+/// configuration.
+pub struct LedgerBuilder {
+    log: Arc<dyn EventLog>,
+    store: Arc<dyn ViewStore>,
+    projection: ProjectionHandle,
+    catalogue: RuleCatalogue,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    config: LedgerConfig,
+}
+
+impl LedgerBuilder {
+    pub fn catalogue(mut self, catalogue: RuleCatalogue) -> Self {
+        self.catalogue = catalogue;
+        self
+    }
+
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn ids(mut self, ids: Arc<dyn IdGenerator>) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    pub fn config(mut self, config: LedgerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    pub fn build(self) -> Ledger {
+        let end_offsets =
+            Arc::new(EndOffsetsCache::new(Arc::clone(&self.log), self.config.freshness));
+        Ledger {
+            inner: Arc::new(Inner {
+                log: self.log,
+                store: self.store,
+                projection: self.projection,
+                catalogue: self.catalogue,
+                clock: self.clock,
+                ids: self.ids,
+                config: self.config,
+                end_offsets,
+            }),
+        }
+    }
+}

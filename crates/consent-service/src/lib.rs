@@ -1,0 +1,34 @@
+//! The consent ledger's application layer, without transport.
+//!
+//! [`Ledger`] ties the event log (system of record), the view the
+//! projector maintains, and the rule catalogue together into the
+//! operations every transport offers:
+//!
+//! * [`Ledger::append`]: validate a whole request, then one durable append;
+//! * [`Ledger::check`] / [`Ledger::check_batch`]: decide from the view,
+//!   after waiting for given log positions (read-your-writes);
+//! * [`Ledger::history`]: a subject's stored events, as of a time, with the
+//!   decision at that time;
+//! * [`Ledger::rule_sets`] and [`Ledger::status`].
+//!
+//! API boundary: requests and answers are the `consent.v1` wire messages;
+//! everything is validated through `consent-schema` before the domain sees
+//! it, and every failure is a [`LedgerError`] variant a transport can map
+//! to a status. Side effects (time, ids) come from the [`Clock`] and
+//! [`IdGenerator`] the ledger was built with.
+
+mod append;
+mod check;
+mod clock;
+mod error;
+mod freshness;
+mod history;
+mod ledger;
+mod status;
+
+pub use append::EVENT_KIND_HEADER;
+pub use clock::{Clock, IdGenerator, SystemClock, UuidV7};
+pub use error::LedgerError;
+pub use freshness::FreshnessConfig;
+pub use ledger::{Ledger, LedgerBuilder, LedgerConfig};
+pub use status::LedgerStatus;

@@ -1,0 +1,57 @@
+//! What the ledger can say about itself: its rule sets, and how the view
+//! and the log are doing.
+
+use crate::ledger::Ledger;
+use consent_log::EndOffsets;
+use consent_projector::{Lag, ProjectionStatus};
+use consent_schema::{rule_set_to_proto, v1};
+
+/// The ledger's health, as an operator reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerStatus {
+    /// The projector's committed offsets and counters (dead letters,
+    /// conflicts, events applied).
+    pub projection: ProjectionStatus,
+    /// The log's end offsets, when it answered.
+    pub log_end_offsets: Option<EndOffsets>,
+    /// How far the view is behind the log, when the log answered.
+    pub lag: Option<Lag>,
+    /// Why the log could not be reached, when it could not.
+    pub log_error: Option<String>,
+}
+
+impl LedgerStatus {
+    /// Whether the log answered a request for its end offsets.
+    pub fn log_reachable(&self) -> bool {
+        self.log_end_offsets.is_some()
+    }
+}
+
+impl Ledger {
+    /// The rule sets the ledger can decide with, oldest first, each with
+    /// its rules and their citations.
+    pub fn rule_sets(&self) -> Vec<v1::RuleSetDescription> {
+        self.inner.catalogue.all().iter().map(rule_set_to_proto).collect()
+    }
+
+    /// The projection's progress and the view's lag, asking the log for its
+    /// end offsets now (bounded by the freshness probe timeout; the answer
+    /// also refreshes the cache checks measure their freshness with).
+    pub async fn status(&self) -> LedgerStatus {
+        let projection = self.inner.projection.status();
+        match self.inner.end_offsets.probe().await {
+            Ok(end) => LedgerStatus {
+                lag: Some(projection.lag(&end)),
+                projection,
+                log_end_offsets: Some(end),
+                log_error: None,
+            },
+            Err(error) => LedgerStatus {
+                projection,
+                log_end_offsets: None,
+                lag: None,
+                log_error: Some(error.to_string()),
+            },
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The key layout of the view tree.
+//!
+//! Every key starts with one tag byte naming its kind of record, followed by
+//! identifier components separated by `0x1f` (the ASCII unit separator):
+//!
+//! ```text
+//! S org 0x1f subject                                  -> postcard(SubjectState)
+//! O org                                               -> postcard(OrganisationState)
+//! H org 0x1f subject 0x1f occurred_at(8) event_id(16) -> postcard(HistoryEntry)
+//! I org 0x1f subject 0x1f event_id(16)                -> occurred_at(8)
+//! C kind(1) value 0x1f org 0x1f subject               -> (empty)
+//! M name                                              -> meta (format version, offsets)
+//! ```
+//!
+//! `occurred_at` is the timestamp's `i64` with its sign bit flipped, big
+//! endian, so that byte order is time order (before-epoch times included)
+//! and a subject's history scans in `(occurred_at, event id)` order. `I` is
+//! the history's index by event id: it finds the entry a replacing copy of
+//! the same event must remove.
+//!
+//! Invariant: a component never contains a raw `0x1f`. Identifiers are
+//! escaped (`0x1e` becomes `0x1e 0x01`, `0x1f` becomes `0x1e 0x02`; every
+//! other byte is itself), so an identifier that happens to contain the
+//! separator cannot make two keys collide or one subject's prefix match
+//! another's. Identifiers without those two control bytes - every real one -
+//! are stored as they are.
+
+use consent_domain::vocabulary::{ContactKind, ContactPoint};
+use consent_domain::{EventId, OrganisationId, SubjectId, Timestamp};
+
+pub const SUBJECT: u8 = b'S';
+pub const ORGANISATION: u8 = b'O';
+pub const HISTORY: u8 = b'H';
+pub const HISTORY_BY_ID: u8 = b'I';
+pub const CONTACT: u8 = b'C';
+pub const META: u8 = b'M';
+
+const SEPARATOR: u8 = 0x1f;
+const ESCAPE: u8 = 0x1e;
+
+/// Length of an encoded timestamp.
+pub const TIMESTAMP_LEN: usize = 8;
+/// Length of an encoded event id.
+pub const EVENT_ID_LEN: usize = 16;
+
+pub fn format_version() -> Vec<u8> {
+    meta(b"format_version")
+}
+
+pub fn offsets() -> Vec<u8> {
+    meta(b"offsets")
+}
+
+fn meta(name: &[u8]) -> Vec<u8> {
+    let mut key = vec![META];
+    key.extend_from_slice(name);
+    key
+}
+
+pub fn subject(organisation: &OrganisationId, subject: &SubjectId) -> Vec<u8> {
+    let mut key = vec![SUBJECT];
+    push_component(&mut key, organisation.as_str());
+    key.push(SEPARATOR);
+    push_component(&mut key, subject.as_str());
+    key
+}
+
+pub fn organisation(organisation: &OrganisationId) -> Vec<u8> {
+    let mut key = vec![ORGANISATION];
+    push_component(&mut key, organisation.as_str());
+    key
+}
+
+/// The prefix of every history key of one subject.
+pub fn history_prefix(organisation: &OrganisationId, subject: &SubjectId) -> Vec<u8> {
+    subject_prefix(HISTORY, organisation, subject)
+}
+
+pub fn history(
+    organisation: &OrganisationId,
+    subject: &SubjectId,
+    occurred_at: Timestamp,
+    event: &EventId,
+) -> Vec<u8> {
+    let mut key = history_prefix(organisation, subject);
+    key.extend_from_slice(&encode_timestamp(occurred_at));
+    key.extend_from_slice(event.0.as_bytes());
+    key
+}
+
+pub fn history_by_id(
+    organisation: &OrganisationId,
+    subject: &SubjectId,
+    event: &EventId,
+) -> Vec<u8> {
+    let mut key = subject_prefix(HISTORY_BY_ID, organisation, subject);
+    key.extend_from_slice(event.0.as_bytes());
+    key
+}
+
+fn subject_prefix(tag: u8, organisation: &OrganisationId, subject: &SubjectId) -> Vec<u8> {
+    let mut key = vec![tag];
+    push_component(&mut key, organisation.as_str());
+    key.push(SEPARATOR);
+    push_component(&mut key, subject.as_str());
+    key.push(SEPARATOR);
+    key
+}
+
+/// The prefix of every contact index key of one contact point.
+pub fn contact_prefix(contact: &ContactPoint) -> Vec<u8> {
+    let mut key = vec![CONTACT, contact_kind_byte(contact.kind)];
+    push_component(&mut key, &contact.value);
+    key.push(SEPARATOR);
+    key
+}
+
+pub fn contact(
+    contact: &ContactPoint,
+    organisation: &OrganisationId,
+    subject: &SubjectId,
+) -> Vec<u8> {
+    let mut key = contact_prefix(contact);
+    push_component(&mut key, organisation.as_str());
+    key.push(SEPARATOR);
+    push_component(&mut key, subject.as_str());
+    key
+}
+
+/// The (organisation, subject) that ends a contact index key, given the
+/// key without its [`contact_prefix`]. `None` if it is not well formed.
+pub fn contact_subject(rest: &[u8]) -> Option<(OrganisationId, SubjectId)> {
+    let at = rest.iter().position(|&b| b == SEPARATOR)?;
+    let (organisation, subject) = (rest.get(..at)?, rest.get(at + 1..)?);
+    Some((
+        OrganisationId::new(decode_component(organisation)?),
+        SubjectId::new(decode_component(subject)?),
+    ))
+}
+
+fn contact_kind_byte(kind: ContactKind) -> u8 {
+    match kind {
+        ContactKind::Email => 1,
+        ContactKind::Mobile => 2,
+        ContactKind::Landline => 3,
+        ContactKind::Postal => 4,
+    }
+}
+
+/// Order-preserving: `a < b` exactly when `encode(a) < encode(b)` bytewise.
+pub fn encode_timestamp(at: Timestamp) -> [u8; TIMESTAMP_LEN] {
+    let flipped = u64::from_be_bytes(at.unix_micros().to_be_bytes()) ^ (1 << 63);
+    flipped.to_be_bytes()
+}
+
+pub fn decode_timestamp(bytes: &[u8]) -> Option<Timestamp> {
+    let bytes: [u8; TIMESTAMP_LEN] = bytes.try_into().ok()?;
+    let unflipped = u64::from_be_bytes(bytes) ^ (1 << 63);
+    Some(Timestamp::from_unix_micros(i64::from_be_bytes(unflipped.to_be_bytes())))
+}
+
+fn push_component(key: &mut Vec<u8>, component: &str) {
+    for &byte in component.as_bytes() {
+        match byte {
+            ESCAPE => key.extend_from_slice(&[ESCAPE, 0x01]),
+            SEPARATOR => key.extend_from_slice(&[ESCAPE, 0x02]),
+            other => key.push(other),
+        }
+    }
+}
+
+fn decode_component(bytes: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut iter = bytes.iter();
+    while let Some(&byte) = iter.next() {
+        match byte {
+            ESCAPE => match iter.next() {
+                Some(0x01) => out.push(ESCAPE),
+                Some(0x02) => out.push(SEPARATOR),
+                _ => return None,
+            },
+            SEPARATOR => return None,
+            other => out.push(other),
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// A key as text for error messages (non-printable bytes escaped).
+pub fn display(key: &[u8]) -> String {
+    key.escape_ascii().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn id_text() -> impl Strategy<Value = String> {
+        // Biased towards the bytes the escaping is about.
+        proptest::collection::vec(
+            prop_oneof![Just('\u{1e}'), Just('\u{1f}'), Just('a'), Just('b'), any::<char>()],
+            0..6,
+        )
+        .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn subject_keys_are_injective(a in id_text(), b in id_text(), c in id_text(), d in id_text()) {
+            let k1 = subject(&OrganisationId::new(a.clone()), &SubjectId::new(b.clone()));
+            let k2 = subject(&OrganisationId::new(c.clone()), &SubjectId::new(d.clone()));
+            prop_assert_eq!(k1 == k2, (a, b) == (c, d));
+        }
+
+        #[test]
+        fn one_subjects_history_prefix_never_covers_another(
+            a in id_text(), b in id_text(), c in id_text(), d in id_text(), micros in any::<i64>()
+        ) {
+            let prefix = history_prefix(&OrganisationId::new(a.clone()), &SubjectId::new(b.clone()));
+            let key = history(
+                &OrganisationId::new(c.clone()),
+                &SubjectId::new(d.clone()),
+                Timestamp::from_unix_micros(micros),
+                &EventId(uuid::Uuid::nil()),
+            );
+            prop_assert_eq!(key.starts_with(&prefix), (a, b) == (c, d));
+        }
+
+        #[test]
+        fn contact_keys_give_back_their_subject(value in id_text(), a in id_text(), b in id_text()) {
+            let point = ContactPoint { kind: ContactKind::Email, value };
+            let organisation = OrganisationId::new(a);
+            let subject_id = SubjectId::new(b);
+            let key = contact(&point, &organisation, &subject_id);
+            let prefix = contact_prefix(&point);
+            prop_assert!(key.starts_with(&prefix));
+            prop_assert_eq!(contact_subject(&key[prefix.len()..]), Some((organisation, subject_id)));
+        }
+
+        #[test]
+        fn timestamp_bytes_sort_like_timestamps(a in any::<i64>(), b in any::<i64>()) {
+            let (ta, tb) = (Timestamp::from_unix_micros(a), Timestamp::from_unix_micros(b));
+            prop_assert_eq!(encode_timestamp(ta).cmp(&encode_timestamp(tb)), ta.cmp(&tb));
+            prop_assert_eq!(decode_timestamp(&encode_timestamp(ta)), Some(ta));
+        }
+    }
+
+    #[test]
+    fn plain_identifiers_are_stored_as_they_are() {
+        let key = subject(&OrganisationId::new("acme"), &SubjectId::new("cust-1"));
+        assert_eq!(key, b"Sacme\x1fcust-1");
+    }
+}

@@ -1,0 +1,117 @@
+//! Values for the view store tests.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use consent_domain::event::{ErasureRequested, OrganisationRegistered};
+use consent_domain::vocabulary::{ContactKind, ContactPoint, OrganisationKind};
+use consent_domain::{
+    Event, EventId, EventPosition, Fact, OrganisationId, OrganisationState, Source, SubjectId,
+    SubjectState, Timestamp,
+};
+use consent_store::{HistoryEntry, StoreError, ViewStore};
+use consent_store::StoredOffsets;
+use std::collections::BTreeMap;
+
+pub fn event_id(n: u128) -> EventId {
+    EventId(uuid::Uuid::from_u128(n))
+}
+
+pub fn event(id: u128, occurred_at: i64, organisation: &str, subject: Option<&str>, fact: Fact) -> Event {
+    Event {
+        id: event_id(id),
+        organisation: OrganisationId::new(organisation),
+        subject: subject.map(SubjectId::new),
+        occurred_at: Timestamp::from_unix_micros(occurred_at),
+        recorded_at: Timestamp::from_unix_micros(occurred_at),
+        source: Source::default(),
+        fact,
+    }
+}
+
+pub fn position(offset: u64) -> EventPosition {
+    EventPosition { topic: "test.optouts".to_owned(), partition: 0, offset }
+}
+
+/// A subject state holding one erasure request per `(id, occurred_at)`.
+pub fn subject_state(organisation: &str, subject: &str, facts: &[(u128, i64)]) -> SubjectState {
+    let mut state = SubjectState::default();
+    for (offset, (id, at)) in (0u64..).zip(facts) {
+        let fact = Fact::ErasureRequested(ErasureRequested { reason: format!("r{id}") });
+        state.apply(&event(*id, *at, organisation, Some(subject), fact), Some(position(offset)));
+    }
+    state
+}
+
+pub fn organisation_state(organisation: &str, facts: &[(u128, i64)]) -> OrganisationState {
+    let mut state = OrganisationState::default();
+    for (offset, (id, at)) in (0u64..).zip(facts) {
+        let fact = Fact::OrganisationRegistered(OrganisationRegistered {
+            name: format!("name {id}"),
+            kind: OrganisationKind::Commercial,
+            charity_register_number: None,
+        });
+        state.apply(&event(*id, *at, organisation, None, fact), Some(position(offset)));
+    }
+    state
+}
+
+pub fn history_entry(organisation: &str, subject: &str, id: u128, occurred_at: i64, offset: u64) -> HistoryEntry {
+    HistoryEntry {
+        organisation: OrganisationId::new(organisation),
+        subject: SubjectId::new(subject),
+        occurred_at: Timestamp::from_unix_micros(occurred_at),
+        event_id: event_id(id),
+        position: position(offset),
+        stored_bytes: offset.to_be_bytes().to_vec(),
+    }
+}
+
+pub fn email(n: u64) -> ContactPoint {
+    ContactPoint { kind: ContactKind::Email, value: format!("person{n}@example.com") }
+}
+
+/// Everything a store holds about the given keys, for comparing stores.
+#[derive(Debug, PartialEq)]
+pub struct Snapshot {
+    pub subjects: BTreeMap<(String, String), Option<SubjectState>>,
+    pub organisations: BTreeMap<String, Option<OrganisationState>>,
+    pub history: BTreeMap<(String, String), Vec<HistoryEntry>>,
+    pub history_by_id: BTreeMap<(String, String, u128), Option<HistoryEntry>>,
+    pub contacts: BTreeMap<ContactPoint, Vec<(OrganisationId, SubjectId)>>,
+    pub offsets: Option<StoredOffsets>,
+}
+
+pub fn snapshot(
+    store: &dyn ViewStore,
+    organisations: &[&str],
+    subjects: &[&str],
+    event_ids: &[u128],
+    contacts: &[ContactPoint],
+) -> Result<Snapshot, StoreError> {
+    let mut snap = Snapshot {
+        subjects: BTreeMap::new(),
+        organisations: BTreeMap::new(),
+        history: BTreeMap::new(),
+        history_by_id: BTreeMap::new(),
+        contacts: BTreeMap::new(),
+        offsets: store.offsets()?,
+    };
+    for o in organisations {
+        let org = OrganisationId::new(*o);
+        snap.organisations.insert(o.to_string(), store.organisation_state(&org)?);
+        for s in subjects {
+            let subject = SubjectId::new(*s);
+            snap.subjects.insert((o.to_string(), s.to_string()), store.subject_state(&org, &subject)?);
+            snap.history.insert((o.to_string(), s.to_string()), store.history(&org, &subject)?);
+            for id in event_ids {
+                snap.history_by_id.insert(
+                    (o.to_string(), s.to_string(), *id),
+                    store.history_entry(&org, &subject, &event_id(*id))?,
+                );
+            }
+        }
+    }
+    for contact in contacts {
+        snap.contacts.insert(contact.clone(), store.subjects_by_contact(contact)?);
+    }
+    Ok(snap)
+}

@@ -1,0 +1,59 @@
+//! What the sled store refuses: views of another format, and stored bytes
+//! that do not decode.
+
+mod common;
+
+use consent_domain::{OrganisationId, SubjectId};
+use consent_store::{StoreError, ViewBatch, ViewStore};
+use consent_store_sled::{SledStore, VIEW_FORMAT_VERSION};
+
+#[test]
+fn a_view_of_another_format_version_must_be_rebuilt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let db = sled::open(dir.path()).expect("sled");
+        let tree = db.open_tree("view").expect("tree");
+        tree.insert(b"Mformat_version", &(VIEW_FORMAT_VERSION + 1).to_be_bytes()).expect("insert");
+        db.flush().expect("flush");
+    }
+    match SledStore::open(dir.path()) {
+        Err(StoreError::FormatVersion { found, expected }) => {
+            assert_eq!((found, expected), (VIEW_FORMAT_VERSION + 1, VIEW_FORMAT_VERSION));
+        }
+        other => panic!("expected a format version error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_new_view_is_stamped_and_reopens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    drop(SledStore::open(dir.path()).expect("create"));
+    let store = SledStore::open(dir.path()).expect("reopen");
+    assert_eq!(store.offsets().expect("offsets"), None);
+}
+
+#[test]
+fn undecodable_state_is_reported_as_corrupt_with_its_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = SledStore::open(dir.path()).expect("open");
+        let state = common::subject_state("acme", "s1", &[(1, 0)]);
+        let batch = ViewBatch {
+            subjects: vec![((OrganisationId::new("acme"), SubjectId::new("s1")), state)],
+            ..ViewBatch::default()
+        };
+        store.apply(batch).expect("apply");
+        store.flush().expect("flush");
+    }
+    {
+        let db = sled::open(dir.path()).expect("sled");
+        let tree = db.open_tree("view").expect("tree");
+        tree.insert(b"Sacme\x1fs1", &[0xff, 0xff, 0xff][..]).expect("damage");
+        db.flush().expect("flush");
+    }
+    let store = SledStore::open(dir.path()).expect("open");
+    match store.subject_state(&OrganisationId::new("acme"), &SubjectId::new("s1")) {
+        Err(StoreError::Corrupt { key, .. }) => assert_eq!(key, "Sacme\\x1fs1"),
+        other => panic!("expected a corrupt-data error, got {other:?}"),
+    }
+}
