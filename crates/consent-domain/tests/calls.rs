@@ -31,7 +31,9 @@ fn r4_a_screened_number_may_be_called() {
 #[test]
 fn r4_tps_protects_from_the_28th_day_after_listing() {
     let listed_at = day("2025-05-01");
-    let listed = customer().given_at(listed_at, tps(NUMBER, listed_at)).labelled("tps");
+    let listed = customer()
+        .given_at(listed_at, tps(NUMBER, listed_at))
+        .labelled("tps");
     listed
         .when(live_call(NUMBER).at_time(days_after(listed_at, 27)))
         .allowed(LiveCallNotObjected)
@@ -54,7 +56,10 @@ fn r4_a_number_no_longer_listed_may_be_called() {
     let listed_at = day("2024-05-01");
     customer()
         .given_at(listed_at, tps(NUMBER, listed_at))
-        .given("2025-01-01", delisted(PreferenceService::Tps, NUMBER, listed_at))
+        .given(
+            "2025-01-01",
+            delisted(PreferenceService::Tps, NUMBER, listed_at),
+        )
         .when(live_call(NUMBER).at("2025-06-01"))
         .allowed(LiveCallNotObjected)
         .explains("R4", "no longer listed");
@@ -93,7 +98,9 @@ fn r4_told_not_to_call() {
 #[test]
 fn r4_does_not_object_overrides_tps_until_withdrawn() {
     let listed_at = day("2024-01-01");
-    let listed = customer().given_at(listed_at, tps(NUMBER, listed_at)).labelled("tps");
+    let listed = customer()
+        .given_at(listed_at, tps(NUMBER, listed_at))
+        .labelled("tps");
     let not_objecting = listed
         .given("2025-02-01", does_not_object(NUMBER))
         .labelled("does not object");
@@ -156,13 +163,21 @@ fn r4_claims_management_calls_need_consent() {
 fn r4_pension_scheme_calls_need_consent() {
     customer()
         .given("2020-01-01", sale("pension"))
-        .when(live_call(NUMBER).call_category(CallCategory::PensionScheme).at("2025-06-01"))
+        .when(
+            live_call(NUMBER)
+                .call_category(CallCategory::PensionScheme)
+                .at("2025-06-01"),
+        )
         .refused()
         .only_because(&[("R4", "pension_scheme_call_needs_consent")])
         .reason_says("pension_scheme_call_needs_consent", "not modelled");
     customer()
         .given("2025-02-01", consent(&[LiveCall], &[Commercial]))
-        .when(live_call(NUMBER).call_category(CallCategory::PensionScheme).at("2025-06-01"))
+        .when(
+            live_call(NUMBER)
+                .call_category(CallCategory::PensionScheme)
+                .at("2025-06-01"),
+        )
         .allowed(Consent);
 }
 
@@ -199,7 +214,10 @@ fn r5_consent_to_email_is_not_consent_to_automated_calls() {
         .refused()
         .fired("R5", Failed)
         .only_because(&[("R5", "no_automated_call_consent")])
-        .reason_says("no_automated_call_consent", "it covers email, live calls, not automated calls")
+        .reason_says(
+            "no_automated_call_consent",
+            "it covers email, live calls, not automated calls",
+        )
         .cites("R5", "no_automated_call_consent", "PECR 2003 reg 19");
 }
 

@@ -116,7 +116,10 @@ fn r3c_the_message_must_be_solely_charitable() {
 #[test]
 fn r3c_only_a_registered_charity_with_its_number() {
     Scenario::empty()
-        .given_org("2020-01-01", registered(OrganisationKind::OtherNotForProfit))
+        .given_org(
+            "2020-01-01",
+            registered(OrganisationKind::OtherNotForProfit),
+        )
         .given("2026-02-10", support(SupportKind::Membership))
         .when(email().charitable().at("2026-03-01"))
         .refused()
@@ -134,7 +137,10 @@ fn r3c_only_a_registered_charity_with_its_number() {
 #[test]
 fn r3c_opt_out_at_collection_and_no_refusal_since() {
     Scenario::charity()
-        .given("2026-02-10", support(SupportKind::Donation).no_opt_out_offered())
+        .given(
+            "2026-02-10",
+            support(SupportKind::Donation).no_opt_out_offered(),
+        )
         .when(email().charitable().at("2026-03-01"))
         .refused()
         .because("R3c", "no_opt_out_offered_at_collection");

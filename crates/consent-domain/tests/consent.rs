@@ -48,7 +48,10 @@ fn r2_a_pre_ticked_box_is_not_consent() {
 #[test]
 fn r2_inferred_consent_is_not_consent() {
     Scenario::commercial()
-        .given("2025-01-10", consent(&[Email], &[Commercial]).method(CollectionMethod::Inferred))
+        .given(
+            "2025-01-10",
+            consent(&[Email], &[Commercial]).method(CollectionMethod::Inferred),
+        )
         .when(email().at("2025-06-01"))
         .refused()
         .because("R2", "consent_not_affirmative")
@@ -66,7 +69,10 @@ fn r2_every_affirmative_method_is_consent() {
         CollectionMethod::WrittenSigned,
     ] {
         Scenario::commercial()
-            .given("2025-01-10", consent(&[Email], &[Commercial]).method(method))
+            .given(
+                "2025-01-10",
+                consent(&[Email], &[Commercial]).method(method),
+            )
             .when(email().at("2025-06-01"))
             .allowed(Consent);
     }
@@ -77,7 +83,10 @@ fn r2_every_affirmative_method_is_consent() {
 #[test]
 fn r2_consent_as_a_condition_of_service_is_not_freely_given() {
     Scenario::commercial()
-        .given("2025-01-10", consent(&[Email], &[Commercial]).condition_of_service())
+        .given(
+            "2025-01-10",
+            consent(&[Email], &[Commercial]).condition_of_service(),
+        )
         .when(email().at("2025-06-01"))
         .refused()
         .because("R2", "consent_condition_of_service");
@@ -88,7 +97,10 @@ fn r2_consent_as_a_condition_of_service_is_not_freely_given() {
 #[test]
 fn r2_consent_without_its_wording_cannot_be_demonstrated() {
     Scenario::commercial()
-        .given("2025-01-10", consent(&[Email], &[Commercial]).without_wording())
+        .given(
+            "2025-01-10",
+            consent(&[Email], &[Commercial]).without_wording(),
+        )
         .when(email().at("2025-06-01"))
         .refused()
         .because("R2", "consent_wording_not_recorded");
@@ -141,7 +153,10 @@ fn r3a_consent_to_selected_partners_is_not_consent_to_this_sender() {
             ("R3a", "third_party_consent_not_naming_sender"),
             ("R3b", "no_sale_or_negotiation"),
         ])
-        .reason_says("third_party_consent_not_naming_sender", "\"selected partners\"");
+        .reason_says(
+            "third_party_consent_not_naming_sender",
+            "\"selected partners\"",
+        );
 }
 
 /// R3a, ICO guidance: bought-in consent is not relied on after about six
@@ -183,7 +198,10 @@ fn r3a_buying_a_list_and_mailing_it_under_selected_partners() {
             "2025-04-01",
             consent(&[Email, Sms], &[Commercial]).collected_by("list-broker", &[]),
         )
-        .given("2025-04-01", sale("holidays").via(CollectionRoute::ThirdParty))
+        .given(
+            "2025-04-01",
+            sale("holidays").via(CollectionRoute::ThirdParty),
+        )
         .when(email().category("holidays").at("2025-06-01"))
         .refused()
         .only_because(&[
@@ -241,10 +259,18 @@ fn r3a_consent_is_for_the_address_it_was_given_for() {
         consent(&[Email], &[Commercial]).for_address(email_address("alice@example.com")),
     );
     scenario
-        .when(email().to(email_address("alice@example.com")).at("2025-06-01"))
+        .when(
+            email()
+                .to(email_address("alice@example.com"))
+                .at("2025-06-01"),
+        )
         .allowed(Consent);
     scenario
-        .when(email().to(email_address("alice@work.example")).at("2025-06-01"))
+        .when(
+            email()
+                .to(email_address("alice@work.example"))
+                .at("2025-06-01"),
+        )
         .refused()
         .because("R3a", "consent_contact_point_differs");
 }

@@ -41,7 +41,12 @@ fn relied_on_events_carry_their_log_positions() {
         .decision()
         .relied_on
         .iter()
-        .map(|r| (r.kind.clone(), r.position.as_ref().map_or(u64::MAX, |p| p.offset)))
+        .map(|r| {
+            (
+                r.kind.clone(),
+                r.position.as_ref().map_or(u64::MAX, |p| p.offset),
+            )
+        })
         .collect();
     assert_eq!(
         offsets,
@@ -82,12 +87,19 @@ fn every_rule_is_reported_for_every_channel() {
         for at in ["2025-06-01", "2026-06-01"] {
             let then = known.when(check.clone().at(at));
             let rules = &then.decision().rules;
-            assert!(rules.iter().all(|f| !f.detail.is_empty()), "{}", render(then.decision()));
+            assert!(
+                rules.iter().all(|f| !f.detail.is_empty()),
+                "{}",
+                render(then.decision())
+            );
             let applicable = rules
                 .iter()
                 .filter(|f| f.outcome != RuleOutcome::NotApplicable)
                 .count();
-            assert!(applicable >= 4, "R0, R1, R8, R9 and the channel's rule apply");
+            assert!(
+                applicable >= 4,
+                "R0, R1, R8, R9 and the channel's rule apply"
+            );
         }
     }
 }

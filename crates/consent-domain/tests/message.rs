@@ -26,9 +26,17 @@ fn r6_the_sender_must_be_identified() {
 #[test]
 fn r6_every_missing_element_is_a_reason() {
     consenting()
-        .when(sms().without_sender_identified().without_opt_out().at("2025-06-01"))
+        .when(
+            sms()
+                .without_sender_identified()
+                .without_opt_out()
+                .at("2025-06-01"),
+        )
         .refused()
-        .only_because(&[("R6", "sender_not_identified"), ("R6", "no_opt_out_in_message")]);
+        .only_because(&[
+            ("R6", "sender_not_identified"),
+            ("R6", "no_opt_out_in_message"),
+        ]);
 }
 
 /// R6 applies to electronic mail only: a letter without an opt-out is not
@@ -36,7 +44,12 @@ fn r6_every_missing_element_is_a_reason() {
 #[test]
 fn r6_does_not_apply_to_post() {
     consenting()
-        .when(post().without_opt_out().without_sender_identified().at("2025-06-01"))
+        .when(
+            post()
+                .without_opt_out()
+                .without_sender_identified()
+                .at("2025-06-01"),
+        )
         .allowed(Consent)
         .fired("R6", NotApplicable);
 }

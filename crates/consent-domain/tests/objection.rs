@@ -10,7 +10,10 @@ use support::*;
 /// A customer with consent to every channel and a postal address.
 fn consenting_customer() -> Scenario {
     Scenario::commercial()
-        .given("2025-01-10", consent(&[Email, Sms, LiveCall, AutomatedCall, Post], &[Commercial]))
+        .given(
+            "2025-01-10",
+            consent(&[Email, Sms, LiveCall, AutomatedCall, Post], &[Commercial]),
+        )
         .labelled("consent")
 }
 
@@ -34,7 +37,11 @@ fn r1_an_objection_blocks_every_channel_including_post() {
             .fired("R1", Blocked)
             .because("R1", "objection_recorded")
             .reason_names("objection_recorded", &["objection"])
-            .cites("R1", "objection_recorded", "UK GDPR Art 21(2), 21(3), 21(5)");
+            .cites(
+                "R1",
+                "objection_recorded",
+                "UK GDPR Art 21(2), 21(3), 21(5)",
+            );
     }
 }
 
@@ -56,7 +63,12 @@ fn r1_an_opt_out_stops_only_the_channels_it_names() {
     scenario
         .when(email().at("2025-06-01"))
         .refused()
-        .only_because(&[("R1", "opted_out"), ("R3", "no_basis_for_electronic_mail"), ("R3a", "no_consent"), ("R3b", "no_sale_or_negotiation")]);
+        .only_because(&[
+            ("R1", "opted_out"),
+            ("R3", "no_basis_for_electronic_mail"),
+            ("R3a", "no_consent"),
+            ("R3b", "no_sale_or_negotiation"),
+        ]);
     scenario.when(sms().at("2025-06-01")).allowed(Consent);
     scenario.when(post().at("2025-06-01")).allowed(Consent);
 }

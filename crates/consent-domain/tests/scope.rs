@@ -46,7 +46,8 @@ fn r0_american_express_service_emails_with_promotion_are_marketing() {
 /// promoted a service, so it needed consent; with consent it is fine.
 #[test]
 fn r0_halfords_a_promotional_service_email_needs_a_basis() {
-    let customer = Scenario::commercial().given("2021-01-10", contact(email_address("a@example.com")));
+    let customer =
+        Scenario::commercial().given("2021-01-10", contact(email_address("a@example.com")));
     customer
         .clone()
         .when(email().service_message().with_promotion().at("2021-06-01"))
@@ -110,7 +111,11 @@ fn r0_an_empty_ledger_gives_every_reason() {
 fn r0_a_contact_point_must_fit_the_channel() {
     Scenario::commercial()
         .given("2025-01-10", consent(&[Sms], &[Commercial]))
-        .when(sms().to(email_address("alice@example.com")).at("2025-06-01"))
+        .when(
+            sms()
+                .to(email_address("alice@example.com"))
+                .at("2025-06-01"),
+        )
         .refused()
         .only_because(&[("R0", "contact_point_not_for_channel")]);
 }

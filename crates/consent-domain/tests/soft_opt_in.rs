@@ -12,7 +12,11 @@ fn car_dealer() -> Scenario {
     Scenario::commercial()
         .given_org(
             "2020-01-01",
-            categories(&[("cars", &["servicing", "mot"]), ("servicing", &[]), ("insurance", &[])]),
+            categories(&[
+                ("cars", &["servicing", "mot"]),
+                ("servicing", &[]),
+                ("insurance", &[]),
+            ]),
         )
         .labelled("category map")
 }
@@ -30,7 +34,11 @@ fn r3b_car_buyer_may_be_emailed_about_servicing() {
         .fired("R3a", Failed)
         .fired("R3b", Satisfied)
         .explains("R3b", "servicing is similar to cars")
-        .relies_on_kinds(&["organisation_registered", "product_categories_defined", "sale_recorded"])
+        .relies_on_kinds(&[
+            "organisation_registered",
+            "product_categories_defined",
+            "sale_recorded",
+        ])
         .only_because(&[]);
 }
 
@@ -96,7 +104,10 @@ fn r3b_similarity_is_wide_for_a_supermarket_and_narrow_for_a_specialist() {
 /// have been bought.
 #[test]
 fn r3b_a_quote_request_counts_as_negotiation_for_a_sale() {
-    for kind in [NegotiationKind::QuoteRequested, NegotiationKind::DetailsRequested] {
+    for kind in [
+        NegotiationKind::QuoteRequested,
+        NegotiationKind::DetailsRequested,
+    ] {
         car_dealer()
             .given("2025-02-01", negotiation("cars", kind))
             .when(email().category("cars").at("2025-06-01"))
@@ -114,7 +125,10 @@ fn r3b_a_quote_request_counts_as_negotiation_for_a_sale() {
 #[test]
 fn r3b_a_general_enquiry_is_not_a_negotiation() {
     car_dealer()
-        .given("2025-02-01", negotiation("cars", NegotiationKind::GeneralEnquiry))
+        .given(
+            "2025-02-01",
+            negotiation("cars", NegotiationKind::GeneralEnquiry),
+        )
         .when(email().category("cars").at("2025-06-01"))
         .refused()
         .only_because(&[
@@ -185,15 +199,40 @@ fn r3b_details_not_collected_directly_do_not_count() {
 fn r3b_a_sister_company_cannot_rely_on_another_companys_sale() {
     let group = Scenario::empty()
         .given_elsewhere("acme-motors", None, "2020-01-01", registered_commercial())
-        .given_elsewhere("acme-motors", None, "2020-01-01", categories(&[("cars", &["insurance"])]))
-        .given_elsewhere("acme-insurance", None, "2020-01-01", registered_commercial())
-        .given_elsewhere("acme-insurance", None, "2020-01-01", categories(&[("cars", &["insurance"])]))
+        .given_elsewhere(
+            "acme-motors",
+            None,
+            "2020-01-01",
+            categories(&[("cars", &["insurance"])]),
+        )
+        .given_elsewhere(
+            "acme-insurance",
+            None,
+            "2020-01-01",
+            registered_commercial(),
+        )
+        .given_elsewhere(
+            "acme-insurance",
+            None,
+            "2020-01-01",
+            categories(&[("cars", &["insurance"])]),
+        )
         .given_elsewhere("acme-motors", Some(SUBJECT), "2025-01-10", sale("cars"));
     group
-        .when(email().from("acme-motors").category("insurance").at("2025-06-01"))
+        .when(
+            email()
+                .from("acme-motors")
+                .category("insurance")
+                .at("2025-06-01"),
+        )
         .allowed(SoftOptIn);
     group
-        .when(email().from("acme-insurance").category("insurance").at("2025-06-01"))
+        .when(
+            email()
+                .from("acme-insurance")
+                .category("insurance")
+                .at("2025-06-01"),
+        )
         .refused()
         .because("R0", "subject_unknown")
         .because("R3b", "no_sale_or_negotiation");
@@ -273,7 +312,12 @@ fn r3b_needs_a_category_and_a_category_map() {
 fn r3b_every_message_must_carry_an_opt_out() {
     car_dealer()
         .given("2025-01-10", sale("cars"))
-        .when(email().category("servicing").without_opt_out().at("2025-06-01"))
+        .when(
+            email()
+                .category("servicing")
+                .without_opt_out()
+                .at("2025-06-01"),
+        )
         .refused()
         .only_because(&[
             ("R3", "no_basis_for_electronic_mail"),
@@ -299,11 +343,19 @@ fn r3b_never_covers_campaigning() {
 #[test]
 fn r3b_a_political_party_with_a_sale_still_needs_consent() {
     let party = Scenario::political_party()
-        .given_org("2020-01-01", categories(&[("merchandise", &["merchandise"])]))
+        .given_org(
+            "2020-01-01",
+            categories(&[("merchandise", &["merchandise"])]),
+        )
         .given("2025-01-10", sale("merchandise"));
     party
         .clone()
-        .when(email().category("merchandise").campaigning().at("2025-06-01"))
+        .when(
+            email()
+                .category("merchandise")
+                .campaigning()
+                .at("2025-06-01"),
+        )
         .refused()
         .only_because(&[
             ("R3", "no_basis_for_electronic_mail"),
@@ -318,7 +370,12 @@ fn r3b_a_political_party_with_a_sale_still_needs_consent() {
         .because("R3b", "soft_opt_in_not_for_political_parties");
     party
         .given("2025-02-01", consent(&[Email], &[Campaigning]))
-        .when(email().category("merchandise").campaigning().at("2025-06-01"))
+        .when(
+            email()
+                .category("merchandise")
+                .campaigning()
+                .at("2025-06-01"),
+        )
         .allowed(Consent);
 }
 
@@ -327,7 +384,10 @@ fn r3b_a_political_party_with_a_sale_still_needs_consent() {
 #[test]
 fn r3b_only_the_address_collected_in_the_sale() {
     car_dealer()
-        .given("2025-01-10", sale("cars").at_address(email_address("alice@example.com")))
+        .given(
+            "2025-01-10",
+            sale("cars").at_address(email_address("alice@example.com")),
+        )
         .when(
             email()
                 .category("servicing")
@@ -337,7 +397,10 @@ fn r3b_only_the_address_collected_in_the_sale() {
         .refused()
         .because("R3b", "contact_point_not_collected");
     car_dealer()
-        .given("2025-01-10", sale("cars").at_address(email_address("alice@example.com")))
+        .given(
+            "2025-01-10",
+            sale("cars").at_address(email_address("alice@example.com")),
+        )
         .when(
             email()
                 .category("servicing")
@@ -401,7 +464,10 @@ fn r3b_we_buy_any_car_reminders_that_promote_are_marketing() {
 fn r3b_we_buy_any_car_no_expiry_when_every_condition_holds() {
     Scenario::commercial()
         .given_org("2020-01-01", categories(&[("car-buying", &[])]))
-        .given("2020-05-01", negotiation("car-buying", NegotiationKind::QuoteRequested))
+        .given(
+            "2020-05-01",
+            negotiation("car-buying", NegotiationKind::QuoteRequested),
+        )
         .when(email().category("car-buying").at("2024-05-01"))
         .allowed(SoftOptIn);
 }

@@ -28,9 +28,17 @@ fn r3_a_corporate_subscriber_needs_no_consent() {
 fn r3_corporate_messages_still_need_reg_23() {
     Scenario::commercial()
         .given("2025-01-10", subscriber(SubscriberType::Corporate))
-        .when(email().without_opt_out().without_sender_identified().at("2025-06-01"))
+        .when(
+            email()
+                .without_opt_out()
+                .without_sender_identified()
+                .at("2025-06-01"),
+        )
         .refused()
-        .only_because(&[("R6", "no_opt_out_in_message"), ("R6", "sender_not_identified")]);
+        .only_because(&[
+            ("R6", "no_opt_out_in_message"),
+            ("R6", "sender_not_identified"),
+        ]);
 }
 
 /// R3 and R1: a corporate subscriber's objection still wins.
@@ -72,7 +80,10 @@ fn r3_an_undeclared_subscriber_is_individual() {
         .when(email().at("2025-06-01"))
         .refused()
         .because("R3", "no_basis_for_electronic_mail")
-        .reason_says("no_basis_for_electronic_mail", "no subscriber type declared");
+        .reason_says(
+            "no_basis_for_electronic_mail",
+            "no subscriber type declared",
+        );
 }
 
 /// R3: the latest declaration as of the check wins; a later one is not yet
@@ -83,10 +94,14 @@ fn r3_the_latest_declaration_as_of_the_check_wins() {
         .given("2025-01-10", subscriber(SubscriberType::Corporate))
         .given("2025-03-01", subscriber(SubscriberType::SoleTrader))
         .given("2025-09-01", subscriber(SubscriberType::Corporate));
-    scenario.when(email().at("2025-02-01")).allowed(CorporateSubscriber);
+    scenario
+        .when(email().at("2025-02-01"))
+        .allowed(CorporateSubscriber);
     scenario
         .when(email().at("2025-06-01"))
         .refused()
         .reason_says("no_basis_for_electronic_mail", "a sole trader");
-    scenario.when(email().at("2025-10-01")).allowed(CorporateSubscriber);
+    scenario
+        .when(email().at("2025-10-01"))
+        .allowed(CorporateSubscriber);
 }

@@ -33,12 +33,20 @@ struct Detail<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, field: None, message: message.into() }
+        Self {
+            status,
+            code,
+            field: None,
+            message: message.into(),
+        }
     }
 
     /// 400: the request is not one the ledger accepts.
     pub fn invalid(field: Option<String>, message: impl Into<String>) -> Self {
-        Self { field, ..Self::new(StatusCode::BAD_REQUEST, "invalid_argument", message) }
+        Self {
+            field,
+            ..Self::new(StatusCode::BAD_REQUEST, "invalid_argument", message)
+        }
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -49,7 +57,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Body {
-            error: Detail { code: self.code, field: self.field.as_deref(), message: &self.message },
+            error: Detail {
+                code: self.code,
+                field: self.field.as_deref(),
+                message: &self.message,
+            },
         };
         (self.status, axum::Json(body)).into_response()
     }
@@ -63,9 +75,10 @@ impl From<LedgerError> for ApiError {
             LedgerError::RecordTooLarge { index, .. } => {
                 Self::invalid(Some(format!("events[{index}]")), message)
             }
-            LedgerError::UnknownRuleSet(UnknownRuleSet::NotInCatalogue { .. }) => {
-                Self { field: Some("rule_set_id".to_owned()), ..Self::not_found(message) }
-            }
+            LedgerError::UnknownRuleSet(UnknownRuleSet::NotInCatalogue { .. }) => Self {
+                field: Some("rule_set_id".to_owned()),
+                ..Self::not_found(message)
+            },
             LedgerError::UnknownRuleSet(UnknownRuleSet::NoneInForce { .. }) => {
                 Self::invalid(Some("at".to_owned()), message)
             }

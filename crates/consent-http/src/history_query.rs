@@ -37,24 +37,38 @@ const CHECK_FIELDS: &[(&str, &str, Kind)] = &[
     ("productCategoryId", "product_category_id", Kind::Text),
     ("messageClass", "message_class", Kind::Text),
     ("promotionalContent", "promotional_content", Kind::Bool),
-    ("soleCharitablePurpose", "sole_charitable_purpose", Kind::Bool),
+    (
+        "soleCharitablePurpose",
+        "sole_charitable_purpose",
+        Kind::Bool,
+    ),
     ("optOutIncluded", "opt_out_included", Kind::Bool),
     ("senderIdentified", "sender_identified", Kind::Bool),
     ("callCategory", "call_category", Kind::Text),
     ("ruleSetId", "rule_set_id", Kind::Text),
-    ("contactPoint.kind", "contact_point.kind", Kind::ContactPoint("kind")),
-    ("contactPoint.value", "contact_point.value", Kind::ContactPoint("value")),
+    (
+        "contactPoint.kind",
+        "contact_point.kind",
+        Kind::ContactPoint("kind"),
+    ),
+    (
+        "contactPoint.value",
+        "contact_point.value",
+        Kind::ContactPoint("value"),
+    ),
 ];
 
 /// Defaults of a history decision for what the query does not say: the
 /// question is whether the subject could be sent a compliant marketing
 /// message at `at`, so the message is marketing, identifies the sender
 /// and carries an opt-out (PECR reg 23) unless the query says otherwise.
-const DECISION_DEFAULTS: &[(&str, fn() -> Value)] = &[
-    ("messageClass", || Value::from("MESSAGE_CLASS_MARKETING")),
-    ("senderIdentified", || Value::Bool(true)),
-    ("optOutIncluded", || Value::Bool(true)),
-];
+fn decision_defaults() -> [(&'static str, Value); 3] {
+    [
+        ("messageClass", Value::from("MESSAGE_CLASS_MARKETING")),
+        ("senderIdentified", Value::Bool(true)),
+        ("optOutIncluded", Value::Bool(true)),
+    ]
+}
 
 impl HistoryQuery {
     /// Reads the query parameters. An unknown parameter, a repeated one, a
@@ -78,14 +92,19 @@ impl HistoryQuery {
                 })?);
                 continue;
             }
-            let Some((json_name, _, kind)) =
-                CHECK_FIELDS.iter().find(|(json, proto, _)| name == json || name == proto)
+            let Some((json_name, _, kind)) = CHECK_FIELDS
+                .iter()
+                .find(|(json, proto, _)| name == json || name == proto)
             else {
                 return Err(ApiError::invalid(
                     Some(name.clone()),
                     format!(
                         "unknown query parameter `{name}`; expected `at` or one of {}",
-                        CHECK_FIELDS.iter().map(|(json, _, _)| format!("`{json}`")).collect::<Vec<_>>().join(", ")
+                        CHECK_FIELDS
+                            .iter()
+                            .map(|(json, _, _)| format!("`{json}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ));
             };
@@ -115,7 +134,10 @@ impl HistoryQuery {
             check.insert("contactPoint".to_owned(), Value::Object(contact_point));
         }
         if check.is_empty() {
-            return Ok(Self { at, decision_for: None });
+            return Ok(Self {
+                at,
+                decision_for: None,
+            });
         }
         for needed in ["channel", "purpose"] {
             if !check.contains_key(needed) {
@@ -125,20 +147,31 @@ impl HistoryQuery {
                 ));
             }
         }
-        for (name, default) in DECISION_DEFAULTS {
-            check.entry((*name).to_owned()).or_insert_with(default);
+        for (name, default) in decision_defaults() {
+            check.entry(name.to_owned()).or_insert(default);
         }
-        let decision_for = serde_path_to_error::deserialize::<_, v1::CheckRequest>(Value::Object(check))
-            .map_err(|error| {
-                let field = error.path().to_string();
-                ApiError::invalid(Some(field.clone()), format!("invalid query parameter `{field}`: {}", error.into_inner()))
-            })?;
-        Ok(Self { at, decision_for: Some(decision_for) })
+        let decision_for = serde_path_to_error::deserialize::<_, v1::CheckRequest>(Value::Object(
+            check,
+        ))
+        .map_err(|error| {
+            let field = error.path().to_string();
+            ApiError::invalid(
+                Some(field.clone()),
+                format!("invalid query parameter `{field}`: {}", error.into_inner()),
+            )
+        })?;
+        Ok(Self {
+            at,
+            decision_for: Some(decision_for),
+        })
     }
 }
 
 fn repeated(name: &str) -> ApiError {
-    ApiError::invalid(Some(name.to_owned()), format!("query parameter `{name}` is given more than once"))
+    ApiError::invalid(
+        Some(name.to_owned()),
+        format!("query parameter `{name}` is given more than once"),
+    )
 }
 
 #[cfg(test)]
@@ -146,7 +179,12 @@ mod tests {
     use super::*;
 
     fn query(pairs: &[(&str, &str)]) -> Result<HistoryQuery, ApiError> {
-        HistoryQuery::from_pairs(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+        HistoryQuery::from_pairs(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -193,14 +231,25 @@ mod tests {
         let field = |pairs: &[(&str, &str)]| query(pairs).err().and_then(|e| e.field);
         assert_eq!(field(&[("at", "yesterday")]).as_deref(), Some("at"));
         assert_eq!(field(&[("colour", "red")]).as_deref(), Some("colour"));
-        assert_eq!(field(&[("channel", "CHANNEL_EMAIL")]).as_deref(), Some("purpose"));
         assert_eq!(
-            field(&[("channel", "CHANNEL_PIGEON"), ("purpose", "PURPOSE_COMMERCIAL")]).as_deref(),
+            field(&[("channel", "CHANNEL_EMAIL")]).as_deref(),
+            Some("purpose")
+        );
+        assert_eq!(
+            field(&[
+                ("channel", "CHANNEL_PIGEON"),
+                ("purpose", "PURPOSE_COMMERCIAL")
+            ])
+            .as_deref(),
             Some("channel")
         );
         assert_eq!(
-            field(&[("channel", "CHANNEL_EMAIL"), ("purpose", "PURPOSE_COMMERCIAL"), ("senderIdentified", "yes")])
-                .as_deref(),
+            field(&[
+                ("channel", "CHANNEL_EMAIL"),
+                ("purpose", "PURPOSE_COMMERCIAL"),
+                ("senderIdentified", "yes")
+            ])
+            .as_deref(),
             Some("senderIdentified")
         );
         assert_eq!(

@@ -24,7 +24,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let body = Bytes::from_request(request, state).await.map_err(body_rejection)?;
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(body_rejection)?;
         parse(&body).map(ProtoJson)
     }
 }
@@ -33,7 +35,9 @@ where
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(json_error)?;
-    deserializer.end().map_err(|error| ApiError::invalid(None, format!("invalid JSON body: {error}")))?;
+    deserializer
+        .end()
+        .map_err(|error| ApiError::invalid(None, format!("invalid JSON body: {error}")))?;
     Ok(value)
 }
 
@@ -41,7 +45,11 @@ fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
     let path = error.path().to_string();
     let field = (path != ".").then_some(path);
     let inner = error.into_inner();
-    let what = if inner.is_syntax() || inner.is_eof() { "malformed JSON" } else { "invalid JSON body" };
+    let what = if inner.is_syntax() || inner.is_eof() {
+        "malformed JSON"
+    } else {
+        "invalid JSON body"
+    };
     let message = match &field {
         Some(field) => format!("{what} at `{field}`: {inner}"),
         None => format!("{what}: {inner}"),
@@ -51,15 +59,26 @@ fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
 
 fn body_rejection(rejection: BytesRejection) -> ApiError {
     let status = rejection.status();
-    let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "payload_too_large" } else { "invalid_argument" };
-    ApiError::new(status, code, format!("cannot read the request body: {}", rejection.body_text()))
+    let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "payload_too_large"
+    } else {
+        "invalid_argument"
+    };
+    ApiError::new(
+        status,
+        code,
+        format!("cannot read the request body: {}", rejection.body_text()),
+    )
 }
 
 impl<T: Serialize> IntoResponse for ProtoJson<T> {
     fn into_response(self) -> Response {
         match serde_json::to_vec(&self.0) {
             Ok(body) => (
-                [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
                 body,
             )
                 .into_response(),

@@ -78,13 +78,15 @@ pub fn router(ledger: Ledger) -> Router {
                     )
                 })
                 .on_request(())
-                .on_response(|response: &Response<Body>, latency: Duration, span: &Span| {
-                    let status = response.status().as_u16();
-                    let latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
-                    span.record("status", status);
-                    span.record("latency_ms", latency_ms);
-                    tracing::info!(status, latency_ms, "request served");
-                }),
+                .on_response(
+                    |response: &Response<Body>, latency: Duration, span: &Span| {
+                        let status = response.status().as_u16();
+                        let latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+                        span.record("status", status);
+                        span.record("latency_ms", latency_ms);
+                        tracing::info!(status, latency_ms, "request served");
+                    },
+                ),
         )
         .with_state(ledger)
 }
@@ -99,5 +101,7 @@ pub async fn serve(
     if let Ok(address) = listener.local_addr() {
         tracing::info!(%address, "serving the HTTP API");
     }
-    axum::serve(listener, router(ledger)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(ledger))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

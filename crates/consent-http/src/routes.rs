@@ -53,8 +53,7 @@ pub async fn history(
     Path((organisation, subject)): Path<(String, String)>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<ProtoJson<v1::HistoryResponse>, ApiError> {
-    let Query(pairs) =
-        query.map_err(|rejection| ApiError::invalid(None, rejection.body_text()))?;
+    let Query(pairs) = query.map_err(|rejection| ApiError::invalid(None, rejection.body_text()))?;
     let query = HistoryQuery::from_pairs(pairs)?;
     let response = ledger
         .history(

@@ -30,7 +30,9 @@ async fn a_sale_with_an_opt_out_offered_allows_similar_email_until_the_customer_
     assert_eq!(appended_response.appended.len(), 3);
     let sale_id = appended_response.appended[2].event_id.clone();
 
-    let (status, body) = server.post("/v1/checks", &helmet_email(&positions(&appended))).await;
+    let (status, body) = server
+        .post("/v1/checks", &helmet_email(&positions(&appended)))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["allowed"], json!(true), "{body}");
     assert_eq!(body["lawfulBasis"], json!("LAWFUL_BASIS_SOFT_OPT_IN"));
@@ -38,16 +40,32 @@ async fn a_sale_with_an_opt_out_offered_allows_similar_email_until_the_customer_
     assert!(allowed.relied_on.iter().any(|r| r.event_id == sale_id));
     assert!(!allowed.rules.is_empty());
     for rule in &allowed.rules {
-        assert!(!rule.citation.is_empty(), "rule {} has no citation", rule.rule_id);
+        assert!(
+            !rule.citation.is_empty(),
+            "rule {} has no citation",
+            rule.rule_id
+        );
     }
-    let r3b = allowed.rules.iter().find(|r| r.rule_id == "R3b").expect("R3b listed");
+    let r3b = allowed
+        .rules
+        .iter()
+        .find(|r| r.rule_id == "R3b")
+        .expect("R3b listed");
     assert_eq!(r3b.outcome, i32::from(v1::RuleOutcome::Satisfied));
-    assert!(r3b.citation.contains("PECR 2003 reg 22(3)"), "{}", r3b.citation);
+    assert!(
+        r3b.citation.contains("PECR 2003 reg 22(3)"),
+        "{}",
+        r3b.citation
+    );
     assert_eq!(allowed.freshness.map(|f| f.measured), Some(true));
 
-    let (status, objected) = server.post("/v1/events", &objection("2025-06-01T09:00:00Z")).await;
+    let (status, objected) = server
+        .post("/v1/events", &objection("2025-06-01T09:00:00Z"))
+        .await;
     assert_eq!(status, StatusCode::OK, "{objected}");
-    let (status, body) = server.post("/v1/checks", &helmet_email(&positions(&objected))).await;
+    let (status, body) = server
+        .post("/v1/checks", &helmet_email(&positions(&objected)))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let refused = decision(body);
     assert!(!refused.allowed);
@@ -66,13 +84,20 @@ async fn a_sale_with_an_opt_out_offered_allows_similar_email_until_the_customer_
     assert_eq!(status, StatusCode::OK, "{body}");
     let then: v1::HistoryResponse = serde_json::from_value(body).expect("HistoryResponse");
     assert_eq!(then.events.len(), 1, "only the sale had happened by then");
-    assert_eq!(then.events[0].event.as_ref().map(|e| e.event_id.as_str()), Some(sale_id.as_str()));
+    assert_eq!(
+        then.events[0].event.as_ref().map(|e| e.event_id.as_str()),
+        Some(sale_id.as_str())
+    );
     let earlier = then.decision.expect("a decision was asked for");
     assert!(earlier.allowed, "refused: {:?}", earlier.reasons_against);
     assert_eq!(earlier.lawful_basis, i32::from(v1::LawfulBasis::SoftOptIn));
     assert_eq!(earlier.rule_set_id, "uk-pecr-2003");
 
-    let (status, body) = server.get(&history_path("?channel=CHANNEL_EMAIL&purpose=PURPOSE_COMMERCIAL&productCategoryId=helmets")).await;
+    let (status, body) = server
+        .get(&history_path(
+            "?channel=CHANNEL_EMAIL&purpose=PURPOSE_COMMERCIAL&productCategoryId=helmets",
+        ))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let now: v1::HistoryResponse = serde_json::from_value(body).expect("HistoryResponse");
     assert_eq!(now.events.len(), 2);
@@ -86,7 +111,9 @@ async fn a_malformed_body_is_a_400_naming_what_is_wrong() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start(dir.path(), LedgerConfig::default()).await;
 
-    let (status, body) = server.post_text("/v1/events", r#"{"events": [{"organisationId": "#).await;
+    let (status, body) = server
+        .post_text("/v1/events", r#"{"events": [{"organisationId": "#)
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["code"], json!("invalid_argument"));
     let message = body["error"]["message"].as_str().expect("message");
@@ -98,13 +125,21 @@ async fn a_malformed_body_is_a_400_naming_what_is_wrong() {
     }] });
     let (status, body) = server.post("/v1/events", &pigeon).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body["error"]["field"], json!("events[0].consentGiven.channels[1]"));
+    assert_eq!(
+        body["error"]["field"],
+        json!("events[0].consentGiven.channels[1]")
+    );
     let message = body["error"]["message"].as_str().expect("message");
     assert!(message.contains("CHANNEL_PIGEON"), "{message}");
 
     let (status, body) = server.post_text("/v1/checks", "[]").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("expected")), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("expected")),
+        "{body}"
+    );
     server.stop().await;
 }
 
@@ -154,7 +189,10 @@ async fn acknowledged_events_decide_the_same_after_a_restart() {
 #[tokio::test]
 async fn errors_carry_a_status_and_code_a_client_can_act_on() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = LedgerConfig { wait_timeout: Duration::from_millis(200), ..LedgerConfig::default() };
+    let config = LedgerConfig {
+        wait_timeout: Duration::from_millis(200),
+        ..LedgerConfig::default()
+    };
     let server = Server::start(dir.path(), config).await;
 
     let mut check = helmet_email(&json!([]));
@@ -162,7 +200,10 @@ async fn errors_carry_a_status_and_code_a_client_can_act_on() {
     let (status, body) = server.post("/v1/checks", &check).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert_eq!(body["error"]["code"], json!("not_found"));
-    assert_eq!(body["error"]["message"], json!("unknown rule set `eu-eprivacy-2002`"));
+    assert_eq!(
+        body["error"]["message"],
+        json!("unknown rule set `eu-eprivacy-2002`")
+    );
 
     let beyond = json!([{ "topic": "test.grants", "partition": 0, "offset": "10000" }]);
     let (status, body) = server.post("/v1/checks", &helmet_email(&beyond)).await;
@@ -195,7 +236,10 @@ async fn errors_carry_a_status_and_code_a_client_can_act_on() {
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(body["error"]["code"], json!("method_not_allowed"));
 
-    let huge = format!(r#"{{"events": [], "padding": "{}"}}"#, "x".repeat(17 * 1024 * 1024));
+    let huge = format!(
+        r#"{{"events": [], "padding": "{}"}}"#,
+        "x".repeat(17 * 1024 * 1024)
+    );
     let (status, body) = server.post_text("/v1/events", &huge).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(body["error"]["code"], json!("payload_too_large"));
@@ -214,7 +258,8 @@ async fn a_batch_decides_every_check_in_order() {
     let (status, body) = server.post("/v1/checks:batch", &batch).await;
 
     assert_eq!(status, StatusCode::OK, "{body}");
-    let response: v1::CheckBatchResponse = serde_json::from_value(body).expect("CheckBatchResponse");
+    let response: v1::CheckBatchResponse =
+        serde_json::from_value(body).expect("CheckBatchResponse");
     let allowed: Vec<bool> = response.decisions.iter().map(|d| d.allowed).collect();
     assert_eq!(allowed, [true, false]);
     server.stop().await;
@@ -225,14 +270,19 @@ async fn rule_sets_health_and_status_describe_the_ledger() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start(dir.path(), LedgerConfig::default()).await;
     let (_, appended) = server.post("/v1/events", &shop_and_sale()).await;
-    server.post("/v1/checks", &helmet_email(&positions(&appended))).await;
+    server
+        .post("/v1/checks", &helmet_email(&positions(&appended)))
+        .await;
 
     let (status, body) = server.get("/v1/rule-sets").await;
     assert_eq!(status, StatusCode::OK);
     let rule_sets: Vec<v1::RuleSetDescription> = serde_json::from_value(body).expect("rule sets");
     let ids: Vec<&str> = rule_sets.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["uk-pecr-2003", "uk-pecr-duaa-2026-02-05"]);
-    assert!(rule_sets[1].rules.iter().any(|r| r.rule_id == "R3c" && r.citation.contains("22(3A)")));
+    assert!(rule_sets[1]
+        .rules
+        .iter()
+        .any(|r| r.rule_id == "R3c" && r.citation.contains("22(3A)")));
 
     let (status, body) = server.get("/healthz").await;
     assert_eq!((status, body), (StatusCode::OK, json!({ "status": "ok" })));
@@ -244,8 +294,15 @@ async fn rule_sets_health_and_status_describe_the_ledger() {
     assert_eq!(body["eventsApplied"], json!(3), "{body}");
     assert_eq!(body["deadLetters"], json!(0), "{body}");
     let partitions = body["partitions"].as_array().expect("partitions");
-    assert_eq!(partitions.len(), 5 * 4, "every topic-partition of the layout");
-    let applied: u64 = partitions.iter().filter_map(|p| p["appliedOffset"].as_u64()).sum();
+    assert_eq!(
+        partitions.len(),
+        5 * 4,
+        "every topic-partition of the layout"
+    );
+    let applied: u64 = partitions
+        .iter()
+        .filter_map(|p| p["appliedOffset"].as_u64())
+        .sum();
     assert_eq!(applied, 3);
     server.stop().await;
 }

@@ -133,3 +133,59 @@ impl KafkaConfig {
 fn millis(duration: Duration) -> String {
     duration.as_millis().max(1).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> KafkaConfig {
+        KafkaConfig::new("broker-1:9092,broker-2:9092", LogLayout::default())
+    }
+
+    #[test]
+    fn producer_waits_for_all_in_sync_replicas_idempotently_within_the_delivery_timeout() {
+        let mut config = config();
+        config.delivery_timeout = Duration::from_secs(7);
+        let producer = config.producer_config();
+        assert_eq!(
+            producer.get("bootstrap.servers"),
+            Some("broker-1:9092,broker-2:9092")
+        );
+        assert_eq!(producer.get("enable.idempotence"), Some("true"));
+        assert_eq!(producer.get("acks"), Some("all"));
+        assert_eq!(producer.get("compression.type"), Some("zstd"));
+        assert_eq!(producer.get("message.timeout.ms"), Some("7000"));
+    }
+
+    #[test]
+    fn readers_never_commit_and_never_skip_silently() {
+        let consumer = config().consumer_config();
+        assert_eq!(consumer.get("enable.auto.commit"), Some("false"));
+        assert_eq!(consumer.get("enable.auto.offset.store"), Some("false"));
+        assert_eq!(consumer.get("auto.offset.reset"), Some("error"));
+    }
+
+    #[test]
+    fn extra_settings_pass_through_after_the_crates_own() {
+        let mut config = config();
+        config.extra = vec![
+            ("security.protocol".to_owned(), "ssl".to_owned()),
+            ("message.max.bytes".to_owned(), "2000000".to_owned()),
+        ];
+        assert_eq!(
+            config.producer_config().get("security.protocol"),
+            Some("ssl")
+        );
+        assert_eq!(
+            config.consumer_config().get("security.protocol"),
+            Some("ssl")
+        );
+        assert_eq!(config.admin_config().get("security.protocol"), Some("ssl"));
+        assert_eq!(config.max_record_bytes(), 2_000_000);
+    }
+
+    #[test]
+    fn default_limit_on_record_size_is_librdkafkas() {
+        assert_eq!(config().max_record_bytes(), 1_000_000);
+    }
+}

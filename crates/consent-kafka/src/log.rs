@@ -91,23 +91,44 @@ impl KafkaLog {
             || topic == self.config.layout.dead_letter_topic()
     }
 
-    /// Replaces the producer when the current one hit a fatal error, so the
-    /// next append can succeed once the cause is gone.
-    fn recover_from_fatal_error(&self, failed: &FutureProducer<LogContext>) {
-        let Some((code, reason)) = failed.client().fatal_error() else {
+    /// Replaces the producer with a fresh one (a new producer id, sequence
+    /// numbers from zero) when `failed` may be unable to deliver again:
+    ///
+    /// * after a fatal error, which makes librdkafka refuse every record;
+    /// * after a delivery timed out: librdkafka then bumps the producer
+    ///   epoch on its own and renumbers, which some Kafka-protocol brokers
+    ///   (tansu 0.6) reject with an unknown server error for good. The
+    ///   timed-out records were reported as failed and are no longer
+    ///   queued, so a fresh producer loses nothing and is correct on any
+    ///   broker.
+    ///
+    /// Does nothing when another append already replaced `failed`. The old
+    /// producer is dropped on the blocking pool (dropping waits for its
+    /// polling thread and flushes briefly).
+    fn replace_producer(&self, failed: FutureProducer<LogContext>, timed_out: bool) {
+        let fatal = failed.client().fatal_error();
+        if fatal.is_none() && !timed_out {
             return;
-        };
-        tracing::error!(%code, reason, "Kafka producer hit a fatal error; replacing it");
+        }
         let mut current = self
             .producer
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        // Another append may have replaced it already.
         if current.client().native_ptr() != failed.client().native_ptr() {
             return;
         }
+        match &fatal {
+            Some((code, reason)) => {
+                tracing::error!(%code, reason, "Kafka producer hit a fatal error; replacing it")
+            }
+            None => tracing::info!("a delivery to Kafka timed out; starting a fresh producer"),
+        }
         match create_producer(&self.config) {
-            Ok(fresh) => *current = fresh,
+            Ok(fresh) => {
+                let old = std::mem::replace(&mut *current, fresh);
+                drop(current);
+                tokio::task::spawn_blocking(move || drop((old, failed)));
+            }
             Err(error) => tracing::error!(%error, "could not replace the Kafka producer"),
         }
     }
@@ -251,7 +272,7 @@ impl EventLog for KafkaLog {
         let pending = match self.enqueue(&producer, &records, deadline).await {
             Ok(pending) => pending,
             Err(error) => {
-                self.recover_from_fatal_error(&producer);
+                self.replace_producer(producer, false);
                 return Err(error);
             }
         };
@@ -260,19 +281,30 @@ impl EventLog for KafkaLog {
         // still pending when this returns.
         let mut positions = Vec::with_capacity(records.len());
         let mut first_error = None;
+        let mut timed_out = false;
         let report_deadline = tokio::time::Instant::from_std(deadline + DELIVERY_REPORT_GRACE);
         for (record, delivery) in records.iter().zip(pending) {
             let result = match tokio::time::timeout_at(report_deadline, delivery).await {
-                Ok(Ok(delivery)) => self.position_of(record, delivery),
+                Ok(Ok(delivery)) => {
+                    timed_out |= matches!(
+                        &delivery,
+                        Err((error, _)) if error.rdkafka_error_code()
+                            == Some(RDKafkaErrorCode::MessageTimedOut)
+                    );
+                    self.position_of(record, delivery)
+                }
                 Ok(Err(_canceled)) => Err(LogError::Backend(
                     "the Kafka producer shut down before acknowledging".to_owned(),
                 )),
-                Err(_elapsed) => Err(LogError::Unavailable(format!(
-                    "appending to {}: no delivery report from Kafka at {} within {:?}",
-                    record.topic,
-                    self.config.brokers,
-                    self.config.delivery_timeout + DELIVERY_REPORT_GRACE
-                ))),
+                Err(_elapsed) => {
+                    timed_out = true;
+                    Err(LogError::Unavailable(format!(
+                        "appending to {}: no delivery report from Kafka at {} within {:?}",
+                        record.topic,
+                        self.config.brokers,
+                        self.config.delivery_timeout + DELIVERY_REPORT_GRACE
+                    )))
+                }
             };
             match result {
                 Ok(position) => positions.push(position),
@@ -290,7 +322,7 @@ impl EventLog for KafkaLog {
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "append to Kafka failed"
                 );
-                self.recover_from_fatal_error(&producer);
+                self.replace_producer(producer, timed_out);
                 Err(error)
             }
         }

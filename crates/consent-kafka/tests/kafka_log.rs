@@ -441,7 +441,10 @@ async fn broker_outage_fails_appends_fast_and_loses_nothing() {
                 eprintln!("append after restart not yet accepted: {error}");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            Err(error) => panic!("append still failing 30 s after the restart: {error}"),
+            Err(error) => panic!(
+                "append still failing 30 s after the restart: {error}\nbroker log:\n{}",
+                broker.log_tail()
+            ),
         }
     };
     eprintln!("append accepted {:?} after the restart", started.elapsed());

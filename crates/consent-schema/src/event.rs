@@ -11,8 +11,8 @@ use crate::contact::{
 };
 use crate::error::ValidationError;
 use crate::fields::{
-    identifier, max_items, optional_identifier, or_empty, required, short_text, text,
-    MAX_ENVELOPE_BYTES,
+    identifier, max_bytes, max_items, optional_identifier, or_empty, required, short_text, text,
+    MAX_ENVELOPE_BYTES, MAX_ID_BYTES,
 };
 use crate::timestamp::{required_timestamp, timestamp_to_proto};
 use crate::v1::{self, envelope::Payload};
@@ -131,7 +131,7 @@ pub(crate) fn event_id(field: &str, value: &str) -> Result<EventId, ValidationEr
     if value.is_empty() {
         return Err(ValidationError::new(field, "required"));
     }
-    crate::fields::max_bytes(field, value, crate::fields::MAX_ID_BYTES)?;
+    max_bytes(field, value, MAX_ID_BYTES)?;
     uuid::Uuid::parse_str(value).map(EventId).map_err(|_| {
         ValidationError::new(
             field,

@@ -43,6 +43,11 @@ pub mod v1 {
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/consent_v1_descriptor.bin"));
 
+/// The well-known types the generated code uses (`pbjson_types::Timestamp`
+/// is `google.protobuf.Timestamp`), re-exported so callers build them with
+/// the same version.
+pub use pbjson_types;
+
 pub use append::prepare_for_append;
 pub use check::{check_from_proto, check_to_proto};
 pub use codec::{decode_envelope, encode_envelope};

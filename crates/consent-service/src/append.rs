@@ -43,7 +43,10 @@ impl Ledger {
                 topic: layout.topic(family_of(&event.fact)),
                 key: routing_key(&event.organisation, event.subject.as_ref()),
                 payload: encode_envelope(&envelope),
-                headers: vec![(EVENT_KIND_HEADER.to_owned(), event.fact.kind().as_bytes().to_vec())],
+                headers: vec![(
+                    EVENT_KIND_HEADER.to_owned(),
+                    event.fact.kind().as_bytes().to_vec(),
+                )],
             });
             ids.push(event.id);
         }

@@ -68,9 +68,13 @@ impl Ledger {
     /// The pure decision over the view's current state.
     pub(crate) fn decide(&self, question: &CheckRequest) -> Result<Decision, LedgerError> {
         let inner = &self.inner;
-        let rule_set = inner.catalogue.select(question.rule_set.as_ref(), question.at)?;
-        let organisation =
-            inner.store.organisation_state(&question.organisation)?.unwrap_or_default();
+        let rule_set = inner
+            .catalogue
+            .select(question.rule_set.as_ref(), question.at)?;
+        let organisation = inner
+            .store
+            .organisation_state(&question.organisation)?
+            .unwrap_or_default();
         let subject = inner
             .store
             .subject_state(&question.organisation, &question.subject)?
@@ -84,7 +88,10 @@ impl Ledger {
             return Ok(());
         }
         let positions = highest_per_partition(positions);
-        self.inner.projection.wait_for(&positions, self.inner.config.wait_timeout).await?;
+        self.inner
+            .projection
+            .wait_for(&positions, self.inner.config.wait_timeout)
+            .await?;
         Ok(())
     }
 
@@ -94,8 +101,14 @@ impl Ledger {
     async fn freshness(&self) -> v1::ViewFreshness {
         let applied = self.inner.projection.applied_offsets();
         match self.inner.end_offsets.current().await {
-            Some(end) => v1::ViewFreshness { records_behind: lag(&applied, &end).total, measured: true },
-            None => v1::ViewFreshness { records_behind: 0, measured: false },
+            Some(end) => v1::ViewFreshness {
+                records_behind: lag(&applied, &end).total,
+                measured: true,
+            },
+            None => v1::ViewFreshness {
+                records_behind: 0,
+                measured: false,
+            },
         }
     }
 }
@@ -149,7 +162,9 @@ fn wait_positions(
 fn highest_per_partition(positions: Vec<LogPosition>) -> Vec<LogPosition> {
     let mut highest = BTreeMap::new();
     for position in positions {
-        let entry = highest.entry(position.topic_partition()).or_insert(position.offset);
+        let entry = highest
+            .entry(position.topic_partition())
+            .or_insert(position.offset);
         *entry = (*entry).max(position.offset);
     }
     highest

@@ -17,7 +17,9 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
         match SystemTime::now().duration_since(UNIX_EPOCH) {
-            Ok(since) => Timestamp::from_unix_micros(i64::try_from(since.as_micros()).unwrap_or(i64::MAX)),
+            Ok(since) => {
+                Timestamp::from_unix_micros(i64::try_from(since.as_micros()).unwrap_or(i64::MAX))
+            }
             Err(before) => Timestamp::from_unix_micros(
                 i64::try_from(before.duration().as_micros()).map_or(i64::MIN, |micros| -micros),
             ),

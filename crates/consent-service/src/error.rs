@@ -19,10 +19,17 @@ pub enum LedgerError {
     /// `events[2].consent_given.channels[0]`; `index` is the item's index
     /// in a multi-item request.
     #[error("{error}")]
-    Invalid { index: Option<usize>, error: ValidationError },
+    Invalid {
+        index: Option<usize>,
+        error: ValidationError,
+    },
     /// An event is too large for the log, once encoded.
     #[error("event {index} is too large for the log: {size} bytes encoded (limit {limit})")]
-    RecordTooLarge { index: usize, size: usize, limit: usize },
+    RecordTooLarge {
+        index: usize,
+        size: usize,
+        limit: usize,
+    },
     /// The log did not acknowledge the append (or could not be read). For an
     /// append, nothing is acknowledged; a prefix may have been stored, so a
     /// retry should send the same event ids.
@@ -34,7 +41,11 @@ pub enum LedgerError {
     UnknownRuleSet(#[from] UnknownRuleSet),
     /// The view did not apply the awaited positions in time.
     #[error("the view has not applied {} of the awaited log positions after {} ms{}", pending.len(), waited.as_millis(), if *projector_stopped { " (the projector has stopped)" } else { "" })]
-    WaitTimeout { pending: Vec<LogPosition>, waited: Duration, projector_stopped: bool },
+    WaitTimeout {
+        pending: Vec<LogPosition>,
+        waited: Duration,
+        projector_stopped: bool,
+    },
     /// The view store failed to read.
     #[error("view store error: {0}")]
     Store(#[from] StoreError),

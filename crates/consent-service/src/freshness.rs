@@ -14,6 +14,7 @@ use consent_log::{EndOffsets, EventLog, LogError};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
+use tokio::sync::OnceCell;
 
 /// Timing of the end-offset cache.
 #[derive(Clone, Copy, Debug)]
@@ -42,6 +43,8 @@ pub(crate) struct EndOffsetsCache {
     config: FreshnessConfig,
     latest: Mutex<Latest>,
     refreshing: AtomicBool,
+    /// The first probe, which concurrent first checks share.
+    first_probe: OnceCell<()>,
 }
 
 #[derive(Default)]
@@ -50,23 +53,40 @@ struct Latest {
     measured: Option<(Instant, Arc<EndOffsets>)>,
     /// Whether the last finished probe failed.
     last_failed: bool,
-    /// Whether any probe has finished, successful or not.
-    probed: bool,
+    /// When the last probe finished, successful or not: refreshes are at
+    /// least the refresh interval apart, also while the log is down.
+    probed_at: Option<Instant>,
 }
 
 impl EndOffsetsCache {
     pub(crate) fn new(log: Arc<dyn EventLog>, config: FreshnessConfig) -> Self {
-        Self { log, config, latest: Mutex::new(Latest::default()), refreshing: AtomicBool::new(false) }
+        Self {
+            log,
+            config,
+            latest: Mutex::new(Latest::default()),
+            refreshing: AtomicBool::new(false),
+            first_probe: OnceCell::new(),
+        }
     }
 
     /// The end offsets to measure a check's lag against, or `None` when the
     /// log could not be reached recently. Starts a background refresh when
     /// the cached value is older than the refresh interval.
     pub(crate) async fn current(self: &Arc<Self>) -> Option<Arc<EndOffsets>> {
-        let (value, probed, needs_refresh) = {
+        // First use: measure once inline, shared by concurrent callers, so
+        // that the first answers are measured too; bounded by the probe
+        // timeout. Its outcome is in `latest` either way.
+        self.first_probe
+            .get_or_init(|| async {
+                let _ = self.probe().await;
+            })
+            .await;
+        let (value, needs_refresh) = {
             let latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
             let age = latest.measured.as_ref().map(|(at, _)| at.elapsed());
-            let needs_refresh = age.is_none_or(|age| age >= self.config.refresh_interval);
+            let needs_refresh = latest
+                .probed_at
+                .is_none_or(|at| at.elapsed() >= self.config.refresh_interval);
             let value = match (&latest.measured, age) {
                 (Some((_, offsets)), Some(age))
                     if !latest.last_failed && age < self.config.max_age =>
@@ -75,17 +95,12 @@ impl EndOffsetsCache {
                 }
                 _ => None,
             };
-            (value, latest.probed, needs_refresh)
+            (value, needs_refresh)
         };
-        if !probed {
-            // First use: measure once inline so that the first answers are
-            // measured too; bounded by the probe timeout.
-            return self.probe().await.ok().map(Arc::new);
-        }
         if needs_refresh && !self.refreshing.swap(true, Ordering::AcqRel) {
             let cache = Arc::clone(self);
             tokio::spawn(async move {
-                // Errors are recorded in the cache and logged by `probe`.
+                // The outcome is recorded in the cache (and logged) by `probe`.
                 let _ = cache.probe().await;
                 cache.refreshing.store(false, Ordering::Release);
             });
@@ -96,15 +111,16 @@ impl EndOffsetsCache {
     /// Asks the log for its end offsets now (bounded by the probe timeout)
     /// and records the outcome in the cache.
     pub(crate) async fn probe(&self) -> Result<EndOffsets, LogError> {
-        let outcome = match tokio::time::timeout(self.config.probe_timeout, self.log.end_offsets()).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(LogError::Unavailable(format!(
-                "no answer to an end-offsets request within {} ms",
-                self.config.probe_timeout.as_millis()
-            ))),
-        };
+        let outcome =
+            match tokio::time::timeout(self.config.probe_timeout, self.log.end_offsets()).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(LogError::Unavailable(format!(
+                    "no answer to an end-offsets request within {} ms",
+                    self.config.probe_timeout.as_millis()
+                ))),
+            };
         let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
-        latest.probed = true;
+        latest.probed_at = Some(Instant::now());
         match &outcome {
             Ok(offsets) => {
                 latest.measured = Some((Instant::now(), Arc::new(offsets.clone())));

@@ -41,12 +41,13 @@ impl Ledger {
             if at.is_some_and(|at| entry.occurred_at > at) {
                 continue;
             }
-            let envelope =
-                decode_envelope(&entry.stored_bytes).map_err(|source| LedgerError::StoredRecord {
+            let envelope = decode_envelope(&entry.stored_bytes).map_err(|source| {
+                LedgerError::StoredRecord {
                     event_id: entry.event_id.to_string(),
                     position: entry.position.to_string(),
                     source,
-                })?;
+                }
+            })?;
             events.push(v1::HistoryEntry {
                 event: Some(envelope),
                 position: Some(v1::LogPosition::from(&entry.position)),

@@ -138,8 +138,10 @@ impl LedgerBuilder {
     }
 
     pub fn build(self) -> Ledger {
-        let end_offsets =
-            Arc::new(EndOffsetsCache::new(Arc::clone(&self.log), self.config.freshness));
+        let end_offsets = Arc::new(EndOffsetsCache::new(
+            Arc::clone(&self.log),
+            self.config.freshness,
+        ));
         Ledger {
             inner: Arc::new(Inner {
                 log: self.log,

@@ -31,7 +31,12 @@ impl Ledger {
     /// The rule sets the ledger can decide with, oldest first, each with
     /// its rules and their citations.
     pub fn rule_sets(&self) -> Vec<v1::RuleSetDescription> {
-        self.inner.catalogue.all().iter().map(rule_set_to_proto).collect()
+        self.inner
+            .catalogue
+            .all()
+            .iter()
+            .map(rule_set_to_proto)
+            .collect()
     }
 
     /// The projection's progress and the view's lag, asking the log for its

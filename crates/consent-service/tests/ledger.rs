@@ -19,7 +19,11 @@ fn memory() -> Arc<MemoryStore> {
 /// What a customer's story looks like in the log: the shop, its categories
 /// and one sale with an opt-out offered.
 fn shop_and_sale() -> Vec<v1::Envelope> {
-    vec![organisation_registered(), categories_defined(), sale(SUBJECT, "2025-03-01T12:00:00Z")]
+    vec![
+        organisation_registered(),
+        categories_defined(),
+        sale(SUBJECT, "2025-03-01T12:00:00Z"),
+    ]
 }
 
 #[tokio::test]
@@ -28,18 +32,35 @@ async fn a_sale_with_an_opt_out_offered_allows_similar_email_until_an_objection(
     let running = Running::start(dir.path(), memory(), LedgerConfig::default());
     let ledger = &running.ledger;
 
-    let appended = ledger.append(shop_and_sale()).await.expect("append acknowledged");
+    let appended = ledger
+        .append(shop_and_sale())
+        .await
+        .expect("append acknowledged");
     assert_eq!(appended.len(), 3);
     let positions: Vec<_> = appended.iter().map(|(_, p)| p.clone()).collect();
 
-    let decision = ledger.check(helmet_email(SUBJECT, &positions)).await.expect("decision");
+    let decision = ledger
+        .check(helmet_email(SUBJECT, &positions))
+        .await
+        .expect("decision");
     assert!(decision.allowed, "refused: {:?}", decision.reasons_against);
     assert_eq!(lawful_basis(&decision), v1::LawfulBasis::SoftOptIn);
     let sale_id = appended[2].0.to_string();
-    assert!(decision.relied_on.iter().any(|r| r.event_id == sale_id && r.kind == "sale_recorded"));
-    let r3b = decision.rules.iter().find(|r| r.rule_id == "R3b").expect("R3b reported");
+    assert!(decision
+        .relied_on
+        .iter()
+        .any(|r| r.event_id == sale_id && r.kind == "sale_recorded"));
+    let r3b = decision
+        .rules
+        .iter()
+        .find(|r| r.rule_id == "R3b")
+        .expect("R3b reported");
     assert_eq!(r3b.outcome, i32::from(v1::RuleOutcome::Satisfied));
-    assert!(r3b.citation.contains("reg 22(3)"), "citation: {}", r3b.citation);
+    assert!(
+        r3b.citation.contains("reg 22(3)"),
+        "citation: {}",
+        r3b.citation
+    );
     let freshness = decision.freshness.expect("freshness");
     assert!(freshness.measured);
 
@@ -48,7 +69,10 @@ async fn a_sale_with_an_opt_out_offered_allows_similar_email_until_an_objection(
         .await
         .expect("append acknowledged");
     let positions: Vec<_> = objected.iter().map(|(_, p)| p.clone()).collect();
-    let decision = ledger.check(helmet_email(SUBJECT, &positions)).await.expect("decision");
+    let decision = ledger
+        .check(helmet_email(SUBJECT, &positions))
+        .await
+        .expect("decision");
     assert!(!decision.allowed);
     assert_eq!(lawful_basis(&decision), v1::LawfulBasis::None);
     let objection = decision
@@ -57,7 +81,11 @@ async fn a_sale_with_an_opt_out_offered_allows_similar_email_until_an_objection(
         .find(|r| r.code == "objection_recorded")
         .expect("the objection is a reason against");
     assert_eq!(objection.event_ids, vec![objected[0].0.to_string()]);
-    assert!(objection.citation.contains("Art 21"), "citation: {}", objection.citation);
+    assert!(
+        objection.citation.contains("Art 21"),
+        "citation: {}",
+        objection.citation
+    );
 
     running.stop().await;
 }
@@ -75,10 +103,15 @@ async fn an_invalid_event_rejects_the_whole_append_and_nothing_is_appended() {
     ];
     let error = running.ledger.append(events).await.expect_err("refused");
 
-    let LedgerError::Invalid { index, error } = error else { panic!("not a validation error: {error}") };
+    let LedgerError::Invalid { index, error } = error else {
+        panic!("not a validation error: {error}")
+    };
     assert_eq!(index, Some(1));
     assert_eq!(error.field, "events[1].consent_given.channels[0]");
-    assert_eq!(running.log.end_offsets().await.expect("end offsets"), before);
+    assert_eq!(
+        running.log.end_offsets().await.expect("end offsets"),
+        before
+    );
     running.stop().await;
 }
 
@@ -95,7 +128,9 @@ async fn a_bad_check_fails_its_batch_naming_its_index() {
         .await
         .expect_err("refused");
 
-    let LedgerError::Invalid { index, error } = error else { panic!("not a validation error: {error}") };
+    let LedgerError::Invalid { index, error } = error else {
+        panic!("not a validation error: {error}")
+    };
     assert_eq!(index, Some(1));
     assert_eq!(error.field, "checks[1].purpose");
     running.stop().await;
@@ -105,16 +140,26 @@ async fn a_bad_check_fails_its_batch_naming_its_index() {
 async fn a_batch_answers_each_check_in_order() {
     let dir = tempfile::tempdir().expect("tempdir");
     let running = Running::start(dir.path(), memory(), LedgerConfig::default());
-    let appended = running.ledger.append(shop_and_sale()).await.expect("appended");
+    let appended = running
+        .ledger
+        .append(shop_and_sale())
+        .await
+        .expect("appended");
     let positions: Vec<_> = appended.into_iter().map(|(_, p)| p).collect();
 
     let decisions = running
         .ledger
-        .check_batch(vec![helmet_email(SUBJECT, &positions), helmet_email("stranger", &[])])
+        .check_batch(vec![
+            helmet_email(SUBJECT, &positions),
+            helmet_email("stranger", &[]),
+        ])
         .await
         .expect("decisions");
 
-    assert_eq!(decisions.iter().map(|d| d.allowed).collect::<Vec<_>>(), [true, false]);
+    assert_eq!(
+        decisions.iter().map(|d| d.allowed).collect::<Vec<_>>(),
+        [true, false]
+    );
     assert!(reason_codes(&decisions[1]).contains(&"subject_unknown"));
     running.stop().await;
 }
@@ -122,13 +167,18 @@ async fn a_batch_answers_each_check_in_order() {
 #[tokio::test]
 async fn waiting_for_a_position_the_view_never_reaches_times_out() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config =
-        LedgerConfig { wait_timeout: Duration::from_millis(200), ..LedgerConfig::default() };
+    let config = LedgerConfig {
+        wait_timeout: Duration::from_millis(200),
+        ..LedgerConfig::default()
+    };
     let running = Running::start(dir.path(), memory(), config);
     let topic = layout().topics()[0].clone();
     let beyond = consent_log::LogPosition::new(topic, 0, 10_000);
 
-    let error = running.ledger.check(helmet_email(SUBJECT, &[beyond.clone()])).await;
+    let error = running
+        .ledger
+        .check(helmet_email(SUBJECT, std::slice::from_ref(&beyond)))
+        .await;
 
     match error {
         Err(LedgerError::WaitTimeout { pending, .. }) => assert_eq!(pending, vec![beyond]),
@@ -143,7 +193,10 @@ async fn a_wait_for_position_outside_the_log_is_refused_naming_it() {
     let running = Running::start(dir.path(), memory(), LedgerConfig::default());
     let elsewhere = consent_log::LogPosition::new("other.grants", 0, 1);
 
-    let error = running.ledger.check(helmet_email(SUBJECT, &[elsewhere])).await;
+    let error = running
+        .ledger
+        .check(helmet_email(SUBJECT, &[elsewhere]))
+        .await;
 
     match error {
         Err(LedgerError::Invalid { error, .. }) => assert_eq!(error.field, "wait_for[0].topic"),
@@ -179,24 +232,46 @@ async fn history_as_of_a_time_lists_the_earlier_events_and_decides_as_then() {
     let before_objection = Timestamp::parse_rfc3339("2025-04-01T00:00:00Z");
     let then = running
         .ledger
-        .history(&org, &subject, before_objection, Some(helmet_email(SUBJECT, &positions)))
+        .history(
+            &org,
+            &subject,
+            before_objection,
+            Some(helmet_email(SUBJECT, &positions)),
+        )
         .await
         .expect("history");
-    let now = running.ledger.history(&org, &subject, None, None).await.expect("history");
+    let now = running
+        .ledger
+        .history(&org, &subject, None, None)
+        .await
+        .expect("history");
 
     let kinds = |history: &v1::HistoryResponse| -> Vec<Option<v1::envelope::Payload>> {
-        history.events.iter().map(|e| e.event.as_ref().and_then(|e| e.payload.clone())).collect()
+        history
+            .events
+            .iter()
+            .map(|e| e.event.as_ref().and_then(|e| e.payload.clone()))
+            .collect()
     };
     assert_eq!(then.events.len(), 1, "only the sale had happened");
-    assert!(matches!(kinds(&then)[0], Some(v1::envelope::Payload::SaleRecorded(_))));
-    assert_eq!(then.events[0].position, Some(v1::LogPosition::from(&appended[2].1)));
+    assert!(matches!(
+        kinds(&then)[0],
+        Some(v1::envelope::Payload::SaleRecorded(_))
+    ));
+    assert_eq!(
+        then.events[0].position,
+        Some(v1::LogPosition::from(&appended[2].1))
+    );
     let decision = then.decision.expect("a decision was asked for");
     assert!(decision.allowed, "refused: {:?}", decision.reasons_against);
     assert_eq!(decision.rule_set_id, "uk-pecr-2003");
     assert_eq!(decision.evaluated_at, Some(at("2025-04-01T00:00:00Z")));
 
     assert_eq!(now.events.len(), 2);
-    assert!(matches!(kinds(&now)[1], Some(v1::envelope::Payload::ObjectionRecorded(_))));
+    assert!(matches!(
+        kinds(&now)[1],
+        Some(v1::envelope::Payload::ObjectionRecorded(_))
+    ));
     assert_eq!(now.decision, None);
     running.stop().await;
 }
@@ -238,22 +313,41 @@ async fn the_ledger_stamps_missing_ids_and_recorded_at_and_keeps_given_ones() {
     objection.event_id = given.to_owned();
     objection.recorded_at = Some(at("2025-06-01T09:00:01Z"));
 
-    let appended =
-        ledger.append(vec![sale(SUBJECT, "2025-03-01T12:00:00Z"), objection]).await.expect("ok");
+    let appended = ledger
+        .append(vec![sale(SUBJECT, "2025-03-01T12:00:00Z"), objection])
+        .await
+        .expect("ok");
 
     let ids: Vec<String> = appended.iter().map(|(id, _)| id.to_string()).collect();
     assert_eq!(ids, [assigned.to_string(), given.to_owned()]);
     let mut projector = projector;
     projector.catch_up(&|_| {}).await.expect("projected");
     let history = ledger
-        .history(&OrganisationId::new(ORG), &SubjectId::new(SUBJECT), None, None)
+        .history(
+            &OrganisationId::new(ORG),
+            &SubjectId::new(SUBJECT),
+            None,
+            None,
+        )
         .await
         .expect("history");
-    let recorded: Vec<_> =
-        history.events.iter().map(|e| e.event.as_ref().and_then(|e| e.recorded_at)).collect();
-    assert_eq!(recorded, [Some(at("2025-03-01T12:00:05Z")), Some(at("2025-06-01T09:00:01Z"))]);
-    let versions: Vec<_> =
-        history.events.iter().map(|e| e.event.as_ref().map(|e| e.schema_version)).collect();
+    let recorded: Vec<_> = history
+        .events
+        .iter()
+        .map(|e| e.event.as_ref().and_then(|e| e.recorded_at))
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            Some(at("2025-03-01T12:00:05Z")),
+            Some(at("2025-06-01T09:00:01Z"))
+        ]
+    );
+    let versions: Vec<_> = history
+        .events
+        .iter()
+        .map(|e| e.event.as_ref().map(|e| e.schema_version))
+        .collect();
     assert_eq!(versions, [Some(1), Some(1)]);
 }
 
@@ -264,7 +358,11 @@ async fn after_a_restart_the_log_alone_gives_the_same_decisions() {
     check.at = Some(at("2025-05-01T00:00:00Z"));
 
     let running = Running::start(dir.path(), memory(), LedgerConfig::default());
-    let appended = running.ledger.append(shop_and_sale()).await.expect("appended");
+    let appended = running
+        .ledger
+        .append(shop_and_sale())
+        .await
+        .expect("appended");
     let positions: Vec<_> = appended.into_iter().map(|(_, p)| p).collect();
     let mut first = check.clone();
     first.wait_for = positions.iter().map(v1::LogPosition::from).collect();
@@ -285,9 +383,17 @@ async fn after_a_restart_the_log_alone_gives_the_same_decisions() {
 async fn status_reports_the_view_caught_up_with_a_reachable_log() {
     let dir = tempfile::tempdir().expect("tempdir");
     let running = Running::start(dir.path(), memory(), LedgerConfig::default());
-    let appended = running.ledger.append(shop_and_sale()).await.expect("appended");
+    let appended = running
+        .ledger
+        .append(shop_and_sale())
+        .await
+        .expect("appended");
     let positions: Vec<_> = appended.into_iter().map(|(_, p)| p).collect();
-    running.ledger.check(helmet_email(SUBJECT, &positions)).await.expect("decision");
+    running
+        .ledger
+        .check(helmet_email(SUBJECT, &positions))
+        .await
+        .expect("decision");
 
     let status = running.ledger.status().await;
 
@@ -295,7 +401,12 @@ async fn status_reports_the_view_caught_up_with_a_reachable_log() {
     assert_eq!(status.lag.map(|lag| lag.total), Some(0));
     assert_eq!(status.projection.events_applied, 3);
     assert_eq!(status.projection.dead_letters, 0);
-    let ids: Vec<String> = running.ledger.rule_sets().into_iter().map(|r| r.id).collect();
+    let ids: Vec<String> = running
+        .ledger
+        .rule_sets()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
     assert_eq!(ids, ["uk-pecr-2003", "uk-pecr-duaa-2026-02-05"]);
     running.stop().await;
 }

@@ -18,12 +18,14 @@ use consent_store_sled::SledStore;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
 
 const CHILD_ENV: &str = "CRASH_CHILD_DIR";
 const ORGANISATION: &str = "acme";
 const SUBJECTS: [&str; 2] = ["s-a", "s-b"];
 const ROUNDS: u32 = 6;
+const READY: &str = "crash-child-ready";
 
 fn partition() -> TopicPartition {
     TopicPartition::new("test.grants", 0)
@@ -53,7 +55,8 @@ fn crash_child() {
     let Some(dir) = std::env::var_os(CHILD_ENV) else { return };
     let store = SledStore::open(Path::new(&dir)).expect("child: open");
     let mut k = stored_offset(&store);
-    println!("ready");
+    // The test harness may have printed part of a line already.
+    println!("\n{READY}");
     loop {
         k += 1;
         store.apply(batch(k)).expect("child: apply");
@@ -125,8 +128,16 @@ fn a_killed_writer_leaves_offsets_that_match_the_data() {
             .spawn()
             .expect("spawn the child");
         let stdout = child.stdout.take().expect("child stdout");
-        let ready = BufReader::new(stdout).lines().map_while(Result::ok).any(|line| line == "ready");
-        assert!(ready, "the child did not start writing");
+        let (ready_tx, ready_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let ready = BufReader::new(stdout).lines().map_while(Result::ok).any(|l| l == READY);
+            let _ = ready_tx.send(ready);
+        });
+        if ready_rx.recv_timeout(Duration::from_secs(60)) != Ok(true) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("round {round}: the child did not start writing");
+        }
         std::thread::sleep(random_delay(round));
         child.kill().expect("SIGKILL the child");
         child.wait().expect("reap the child");

@@ -42,14 +42,16 @@ pub(crate) fn evaluate_r4(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
     let mut relied_on: Vec<EventId> = ctx.facts.subscriber().evidence();
 
     match called_number(ctx) {
-        None => reasons.push(ctx.reason(
-            R4,
-            "number_required_for_screening",
-            "The check gives no telephone number, so the call cannot be screened against the \
+        None => reasons.push(
+            ctx.reason(
+                R4,
+                "number_required_for_screening",
+                "The check gives no telephone number, so the call cannot be screened against the \
              TPS, the CTPS and told-not-to-call records."
-                .to_owned(),
-            vec![],
-        )),
+                    .to_owned(),
+                vec![],
+            ),
+        ),
         Some(number) => {
             let screening = screen(ctx, number);
             blocked = !screening.reasons.is_empty();
@@ -107,7 +109,10 @@ pub(crate) fn evaluate_r4(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
         return Finding::blocked(format!("The call may not be made.{notes}"), reasons);
     }
     if !reasons.is_empty() {
-        return Finding::failed(format!("The call cannot be shown to be allowed.{notes}"), reasons);
+        return Finding::failed(
+            format!("The call cannot be shown to be allowed.{notes}"),
+            reasons,
+        );
     }
     Finding::grants(
         basis,
@@ -163,16 +168,11 @@ fn screen(ctx: &Ctx<'_>, number: &str) -> Screening {
     let at = ctx.facts.at;
 
     // The latest call preference for this number decides.
-    let preference = ctx
-        .facts
-        .subject
-        .iter()
-        .filter(|f| match &f.fact {
-            Fact::ToldNotToCall(CallPreference { number: n })
-            | Fact::DoesNotObjectToCalls(CallPreference { number: n }) => n == number,
-            _ => false,
-        })
-        .next_back();
+    let preference = ctx.facts.subject.iter().rfind(|f| match &f.fact {
+        Fact::ToldNotToCall(CallPreference { number: n })
+        | Fact::DoesNotObjectToCalls(CallPreference { number: n }) => n == number,
+        _ => false,
+    });
     let does_not_object = preference.filter(|p| matches!(p.fact, Fact::DoesNotObjectToCalls(_)));
     if let Some(told) = preference.filter(|p| matches!(p.fact, Fact::ToldNotToCall(_))) {
         screening.reasons.push(ctx.reason(
@@ -254,12 +254,16 @@ fn latest_listing<'a>(
     service: PreferenceService,
     number: &str,
 ) -> Option<(&'a Recorded<Fact>, &'a PreferenceServiceListing)> {
-    ctx.facts.subject.iter().rev().find_map(|event| match &event.fact {
-        Fact::PreferenceServiceListing(listing)
-            if listing.service == service && listing.number == number =>
-        {
-            Some((event, listing))
-        }
-        _ => None,
-    })
+    ctx.facts
+        .subject
+        .iter()
+        .rev()
+        .find_map(|event| match &event.fact {
+            Fact::PreferenceServiceListing(listing)
+                if listing.service == service && listing.number == number =>
+            {
+                Some((event, listing))
+            }
+            _ => None,
+        })
 }

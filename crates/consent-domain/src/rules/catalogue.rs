@@ -2,7 +2,9 @@
 //! Act 2025) and PECR as amended by DUAA from 5 February 2026.
 
 use super::ids::*;
-use super::rule_set::{CharitySoftOptIn, RuleCatalogue, RuleDescription, RuleId, RuleSet, RuleSetId};
+use super::rule_set::{
+    CharitySoftOptIn, RuleCatalogue, RuleDescription, RuleId, RuleSet, RuleSetId,
+};
 use crate::time::Timestamp;
 
 /// 2003-12-11T00:00:00Z: PECR 2003 (SI 2003/2426) in force.
@@ -41,7 +43,11 @@ fn rule(id: &str, title: &str, citation: &str) -> RuleDescription {
 /// The rules both UK rule sets share, in evaluation order, with R0 and R8
 /// (whose citations differ) and R3c (only in the DUAA set) supplied by the
 /// caller.
-fn uk_rules(r0: RuleDescription, r3c: Option<RuleDescription>, r8: RuleDescription) -> Vec<RuleDescription> {
+fn uk_rules(
+    r0: RuleDescription,
+    r3c: Option<RuleDescription>,
+    r8: RuleDescription,
+) -> Vec<RuleDescription> {
     let mut rules = vec![
         r0,
         rule(
@@ -49,7 +55,11 @@ fn uk_rules(r0: RuleDescription, r3c: Option<RuleDescription>, r8: RuleDescripti
             "Objection and opt-out win",
             "UK GDPR Art 21(2), 21(3), 21(5); PECR 2003 reg 22(3)(c)",
         ),
-        rule(R2, "Demonstrable consent", "UK GDPR Art 4(11), 7(1), 7(3), 7(4)"),
+        rule(
+            R2,
+            "Demonstrable consent",
+            "UK GDPR Art 4(11), 7(1), 7(3), 7(4)",
+        ),
         rule(
             R3,
             "Electronic mail to an individual subscriber needs consent or a soft opt-in",
@@ -73,15 +83,27 @@ fn uk_rules(r0: RuleDescription, r3c: Option<RuleDescription>, r8: RuleDescripti
             "Live calls: told-not-to-call, TPS and CTPS, claims and pensions",
             "PECR 2003 reg 21, 21(3), 21(4), 21A, 21B",
         ),
-        rule(R5, "Automated calls need consent to automated calls", "PECR 2003 reg 19"),
+        rule(
+            R5,
+            "Automated calls need consent to automated calls",
+            "PECR 2003 reg 19",
+        ),
         rule(
             R6,
             "Every electronic marketing message identifies the sender and offers an opt-out",
             "PECR 2003 reg 23; reg 22(3)(c)",
         ),
-        rule(R7, "Post: legitimate interests or consent", "UK GDPR Art 6(1)(f), Art 21(3)"),
+        rule(
+            R7,
+            "Post: legitimate interests or consent",
+            "UK GDPR Art 6(1)(f), Art 21(3)",
+        ),
         r8,
-        rule(R9, "Erasure suppresses the subject", "UK GDPR Art 17(1)(c), Art 21(3)"),
+        rule(
+            R9,
+            "Erasure suppresses the subject",
+            "UK GDPR Art 17(1)(c), Art 21(3)",
+        ),
     ]);
     rules
 }
@@ -188,8 +210,14 @@ mod tests {
                 .map(|r| r.id.as_str().to_owned())
         };
         assert_eq!(chosen(None, before).as_deref(), Ok(UK_PECR_2003));
-        assert_eq!(chosen(Some(UK_PECR_DUAA_2026), before).as_deref(), Ok(UK_PECR_DUAA_2026));
-        assert_eq!(chosen(Some(UK_PECR_2003), date(2027, 1, 1)).as_deref(), Ok(UK_PECR_2003));
+        assert_eq!(
+            chosen(Some(UK_PECR_DUAA_2026), before).as_deref(),
+            Ok(UK_PECR_DUAA_2026)
+        );
+        assert_eq!(
+            chosen(Some(UK_PECR_2003), date(2027, 1, 1)).as_deref(),
+            Ok(UK_PECR_2003)
+        );
 
         let unknown = uk.select(Some(&RuleSetId::from("eu-eprivacy-2002")), before);
         assert_eq!(
@@ -202,10 +230,15 @@ mod tests {
             .select(Some(&RuleSetId::from("eu-eprivacy-2002")), before)
             .err()
             .map(|e| e.to_string());
-        assert_eq!(error.as_deref(), Some("unknown rule set `eu-eprivacy-2002`"));
+        assert_eq!(
+            error.as_deref(),
+            Some("unknown rule set `eu-eprivacy-2002`")
+        );
         assert_eq!(
             uk.select(None, date(2000, 1, 1)).map(|r| r.id.clone()),
-            Err(UnknownRuleSet::NoneInForce { at: date(2000, 1, 1) })
+            Err(UnknownRuleSet::NoneInForce {
+                at: date(2000, 1, 1)
+            })
         );
     }
 
@@ -226,7 +259,12 @@ mod tests {
         let [pecr, duaa] = uk.all() else {
             panic!("expected two UK rule sets");
         };
-        let ids = |r: &RuleSet| r.rules.iter().map(|d| d.id.as_str().to_owned()).collect::<Vec<_>>();
+        let ids = |r: &RuleSet| {
+            r.rules
+                .iter()
+                .map(|d| d.id.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
             ids(pecr),
             ["R0", "R1", "R2", "R3", "R3a", "R3b", "R4", "R5", "R6", "R7", "R8", "R9"]
@@ -244,12 +282,15 @@ mod tests {
             assert_eq!(set.third_party_consent_max_age_days, 183);
             assert_eq!(set.preference_service_grace_days, 28);
             for rule in &set.rules {
-                assert!(!rule.title.is_empty() && !rule.citation.is_empty(), "{rule:?}");
+                assert!(
+                    !rule.title.is_empty() && !rule.citation.is_empty(),
+                    "{rule:?}"
+                );
             }
         }
-        assert!(duaa
-            .rule(R3C)
-            .is_some_and(|r| r.citation.contains("reg 22(3A)") && r.citation.contains("SI 2026/82")));
+        assert!(duaa.rule(R3C).is_some_and(
+            |r| r.citation.contains("reg 22(3A)") && r.citation.contains("SI 2026/82")
+        ));
         assert!(!pecr.rule(R0).is_some_and(|r| r.citation.contains("DUAA")));
     }
 }

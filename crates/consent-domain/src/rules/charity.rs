@@ -16,12 +16,12 @@
 //! Before the start date a charity has no soft opt-in for its charitable
 //! purposes at all; it may still use R3b when it sells goods or services.
 
-use super::text::capitalise;
 use super::decision::{LawfulBasis, Reason};
 use super::finding::{Ctx, Finding};
 use super::ids::R3C;
 use super::soft_opt_in::refusals;
 use super::text;
+use super::text::capitalise;
 use crate::event::{CharitySupportRecorded, Fact};
 use crate::identity::EventId;
 use crate::vocabulary::{CollectionRoute, OrganisationKind, Purpose};
@@ -48,7 +48,9 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
         return Finding::not_applicable(format!(
             "Neither a charity's message nor one for charitable purposes ({} by {}).",
             text::purpose(request.purpose),
-            registration.map_or("an unregistered sender", |r| text::organisation_kind(r.fact.kind))
+            registration.map_or("an unregistered sender", |r| text::organisation_kind(
+                r.fact.kind
+            ))
         ));
     }
     match registration {
@@ -178,7 +180,9 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
             support_reasons.push(ctx.reason(
                 R3C,
                 "contact_point_not_collected",
-                format!("The details collected with {what} are not the address this message goes to."),
+                format!(
+                    "The details collected with {what} are not the address this message goes to."
+                ),
                 vec![support.id()],
             ));
         }

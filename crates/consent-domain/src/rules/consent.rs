@@ -27,16 +27,33 @@ use crate::vocabulary::{Channel, CollectionMethod, ConsentCollector, ContactPoin
 /// Why a consent on record does not count for this check.
 #[derive(Clone, Debug)]
 pub(crate) enum Defect {
-    ChannelNotCovered { covered: Vec<Channel> },
-    PurposeNotCovered { covered: Vec<Purpose> },
+    ChannelNotCovered {
+        covered: Vec<Channel>,
+    },
+    PurposeNotCovered {
+        covered: Vec<Purpose>,
+    },
     NotAffirmative(CollectionMethod),
     ConditionOfService,
     WordingNotRecorded,
-    Withdrawn { id: EventId, at: Timestamp },
-    NotNamingSender { collected_by: OrganisationId },
-    TooOld { collected_by: OrganisationId, age_days: i64 },
-    ContactPointDiffers { recorded: ContactPoint },
-    Refused { id: EventId, what: String },
+    Withdrawn {
+        id: EventId,
+        at: Timestamp,
+    },
+    NotNamingSender {
+        collected_by: OrganisationId,
+    },
+    TooOld {
+        collected_by: OrganisationId,
+        age_days: i64,
+    },
+    ContactPointDiffers {
+        recorded: ContactPoint,
+    },
+    Refused {
+        id: EventId,
+        what: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,7 +120,10 @@ impl Defect {
                  \"selected partners\" is not consent to a particular sender)",
                 ctx.organisation()
             ),
-            Defect::TooOld { collected_by, age_days } => format!(
+            Defect::TooOld {
+                collected_by,
+                age_days,
+            } => format!(
                 "it was collected by {collected_by} {age_days} days before the message, and \
                  third-party consent older than {} days is not relied on",
                 ctx.rule_set.third_party_consent_max_age_days
@@ -211,7 +231,13 @@ impl<'a> Consents<'a> {
     /// with `missing_code` and the reason each consent on record does not
     /// count. Validity defects are R2's to report, refusals R1's; this
     /// rule reports the fit of a valid consent (sender, age, address).
-    pub fn basis_for(&self, ctx: &Ctx<'_>, rule: &str, missing_code: &str, needed: &str) -> Finding {
+    pub fn basis_for(
+        &self,
+        ctx: &Ctx<'_>,
+        rule: &str,
+        missing_code: &str,
+        needed: &str,
+    ) -> Finding {
         if let Some(current) = self.current() {
             return Finding::grants(
                 LawfulBasis::Consent,
@@ -240,7 +266,11 @@ impl<'a> Consents<'a> {
             events,
         )];
         for assessed in self.in_scope() {
-            for defect in assessed.defects.iter().filter(|d| d.family() == Family::Fit) {
+            for defect in assessed
+                .defects
+                .iter()
+                .filter(|d| d.family() == Family::Fit)
+            {
                 let code = match defect {
                     Defect::NotNamingSender { .. } => "third_party_consent_not_naming_sender",
                     Defect::TooOld { .. } => "third_party_consent_too_old",
@@ -258,10 +288,7 @@ impl<'a> Consents<'a> {
                 ));
             }
         }
-        Finding::failed(
-            format!("There is no {needed}."),
-            reasons,
-        )
+        Finding::failed(format!("There is no {needed}."), reasons)
     }
 }
 
@@ -290,7 +317,11 @@ pub(crate) fn evaluate_r2(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
     }
     let mut reasons = Vec::new();
     for assessed in &in_scope {
-        for defect in assessed.defects.iter().filter(|d| d.family() == Family::Validity) {
+        for defect in assessed
+            .defects
+            .iter()
+            .filter(|d| d.family() == Family::Validity)
+        {
             let code = match defect {
                 Defect::NotAffirmative(_) => "consent_not_affirmative",
                 Defect::ConditionOfService => "consent_condition_of_service",
@@ -361,7 +392,10 @@ fn defects(
     }
     if let ConsentCollector::ThirdParty { collected_by } = &given.collector {
         if collected_by != &ctx.request.organisation {
-            if !given.named_organisations.contains(&ctx.request.organisation) {
+            if !given
+                .named_organisations
+                .contains(&ctx.request.organisation)
+            {
                 defects.push(Defect::NotNamingSender {
                     collected_by: collected_by.clone(),
                 });
@@ -375,8 +409,10 @@ fn defects(
             }
         }
     }
-    if text::contact_points_conflict(given.contact_point.as_ref(), ctx.request.contact_point.as_ref())
-    {
+    if text::contact_points_conflict(
+        given.contact_point.as_ref(),
+        ctx.request.contact_point.as_ref(),
+    ) {
         if let Some(recorded) = &given.contact_point {
             defects.push(Defect::ContactPointDiffers {
                 recorded: recorded.clone(),
@@ -387,7 +423,7 @@ fn defects(
         .facts
         .refusals(channel)
         .into_iter()
-        .find(|r| r.at() >= consent.at())
+        .find(|r| r.at() > consent.at())
     {
         defects.push(Defect::Refused {
             id: refusal.id(),

@@ -19,7 +19,9 @@ use super::finding::{Ctx, Finding};
 use super::ids::*;
 use super::rule_set::RuleSet;
 use super::scope::Classification;
-use super::{calls, charity, effective, electronic_mail, erasure, objection, post, scope, soft_opt_in};
+use super::{
+    calls, charity, effective, electronic_mail, erasure, objection, post, scope, soft_opt_in,
+};
 use crate::fold::{OrganisationState, SubjectState};
 use crate::identity::EventId;
 use crate::vocabulary::Channel;
@@ -81,12 +83,7 @@ pub fn decide(
         };
         if counts {
             if finding.reasons.is_empty() && !alternative {
-                reasons.push(ctx.reason(
-                    id,
-                    "rule_not_satisfied",
-                    finding.detail.clone(),
-                    vec![],
-                ));
+                reasons.push(ctx.reason(id, "rule_not_satisfied", finding.detail.clone(), vec![]));
             }
             reasons.extend(finding.reasons.iter().cloned());
         }
@@ -107,7 +104,10 @@ pub fn decide(
     let allowed = reasons.is_empty();
     let relied_on: Vec<EventId> = match (allowed, basis) {
         (true, Some((_, finding))) => finding.relied_on.clone(),
-        _ => reasons.iter().flat_map(|r| r.events.iter().copied()).collect(),
+        _ => reasons
+            .iter()
+            .flat_map(|r| r.events.iter().copied())
+            .collect(),
     };
     Decision {
         allowed,
@@ -153,8 +153,10 @@ fn not_implemented(ctx: &Ctx<'_>, id: &str) -> Finding {
 fn references(facts: &Facts<'_>, mut ids: Vec<EventId>) -> Vec<EventReference> {
     let mut seen = std::collections::BTreeSet::new();
     ids.retain(|id| seen.insert(*id));
-    let mut references: Vec<EventReference> =
-        ids.into_iter().filter_map(|id| facts.reference(id)).collect();
+    let mut references: Vec<EventReference> = ids
+        .into_iter()
+        .filter_map(|id| facts.reference(id))
+        .collect();
     references.sort_by_key(|r| (r.occurred_at, r.id));
     references
 }
@@ -189,13 +191,19 @@ impl Findings {
                 (R5, calls::evaluate_r5(ctx, &consents)),
                 (R6, electronic_mail::evaluate_r6(ctx)),
                 (R7, post::evaluate(ctx, &consents)),
-                (R8, effective::evaluate(ctx, subject_total, organisation_total)),
+                (
+                    R8,
+                    effective::evaluate(ctx, subject_total, organisation_total),
+                ),
                 (R9, erasure::evaluate(ctx)),
             ],
         }
     }
 
     fn get(&self, id: &str) -> Option<&Finding> {
-        self.by_rule.iter().find(|(rule, _)| *rule == id).map(|(_, f)| f)
+        self.by_rule
+            .iter()
+            .find(|(rule, _)| *rule == id)
+            .map(|(_, f)| f)
     }
 }

@@ -136,7 +136,12 @@ pub(crate) fn evaluate_r3(ctx: &Ctx<'_>, alternatives: &[(&str, &Finding)]) -> F
     );
     Finding::failed(
         message.clone(),
-        vec![ctx.reason(R3, "no_basis_for_electronic_mail", message, subscriber.evidence())],
+        vec![ctx.reason(
+            R3,
+            "no_basis_for_electronic_mail",
+            message,
+            subscriber.evidence(),
+        )],
     )
 }
 
@@ -157,15 +162,17 @@ pub(crate) fn evaluate_r6(ctx: &Ctx<'_>) -> Finding {
         ));
     }
     if !ctx.request.opt_out_included {
-        reasons.push(ctx.reason(
-            R6,
-            "no_opt_out_in_message",
-            "The message gives no valid address or simple means to opt out; every electronic \
+        reasons.push(
+            ctx.reason(
+                R6,
+                "no_opt_out_in_message",
+                "The message gives no valid address or simple means to opt out; every electronic \
              marketing message must (reg 23), and for a soft opt-in it is part of the message \
              (reg 22(3)(c))."
-                .to_owned(),
-            vec![],
-        ));
+                    .to_owned(),
+                vec![],
+            ),
+        );
     }
     if reasons.is_empty() {
         Finding::satisfied(

@@ -67,18 +67,24 @@ impl<'a> Facts<'a> {
 
     /// The latest registration of the organisation.
     pub fn registration(&self) -> Option<Known<'a, OrganisationRegistered>> {
-        self.organisation.iter().rev().find_map(|event| match &event.fact {
-            Fact::OrganisationRegistered(fact) => Some(Known { event, fact }),
-            _ => None,
-        })
+        self.organisation
+            .iter()
+            .rev()
+            .find_map(|event| match &event.fact {
+                Fact::OrganisationRegistered(fact) => Some(Known { event, fact }),
+                _ => None,
+            })
     }
 
     /// The latest product-similarity definition of the organisation.
     pub fn categories(&self) -> Option<Known<'a, ProductCategoriesDefined>> {
-        self.organisation.iter().rev().find_map(|event| match &event.fact {
-            Fact::ProductCategoriesDefined(fact) => Some(Known { event, fact }),
-            _ => None,
-        })
+        self.organisation
+            .iter()
+            .rev()
+            .find_map(|event| match &event.fact {
+                Fact::ProductCategoriesDefined(fact) => Some(Known { event, fact }),
+                _ => None,
+            })
     }
 
     /// The latest subscriber-type declaration; `None` means individual.
@@ -156,7 +162,9 @@ impl Subscriber<'_> {
     pub fn describe(&self) -> String {
         use crate::vocabulary::SubscriberType::*;
         match self.declared {
-            None => "an individual subscriber (no subscriber type declared, so individual)".to_owned(),
+            None => {
+                "an individual subscriber (no subscriber type declared, so individual)".to_owned()
+            }
             Some(d) => {
                 let kind = match d.fact.subscriber_type {
                     Individual => "an individual subscriber",

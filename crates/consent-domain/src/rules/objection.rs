@@ -11,10 +11,10 @@
 //!   sale never does (that is R3b's to say).
 
 use super::consent::Consents;
-use super::text::capitalise;
 use super::finding::{Ctx, Finding};
 use super::ids::R1;
 use super::text;
+use super::text::capitalise;
 use crate::rules::facts::Refusal;
 
 pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {

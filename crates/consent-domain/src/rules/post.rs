@@ -4,10 +4,10 @@
 //! objection or an opt-out covering post still wins (R1).
 
 use super::consent::Consents;
-use super::text::capitalise;
 use super::decision::LawfulBasis;
 use super::finding::{Ctx, Finding};
 use super::text;
+use super::text::capitalise;
 use crate::vocabulary::Channel;
 
 pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {

@@ -107,7 +107,8 @@ impl RuleSet {
     /// The charity soft opt-in, when the rule set both lists R3c and says
     /// from when it applies.
     pub fn charity_soft_opt_in(&self) -> Option<CharitySoftOptIn> {
-        self.charity_soft_opt_in.filter(|_| self.has_rule(super::ids::R3C))
+        self.charity_soft_opt_in
+            .filter(|_| self.has_rule(super::ids::R3C))
     }
 }
 
@@ -161,7 +162,9 @@ impl RuleCatalogue {
             Some(id) => self
                 .get(id)
                 .ok_or_else(|| UnknownRuleSet::NotInCatalogue { id: id.clone() }),
-            None => self.in_force_at(at).ok_or(UnknownRuleSet::NoneInForce { at }),
+            None => self
+                .in_force_at(at)
+                .ok_or(UnknownRuleSet::NoneInForce { at }),
         }
     }
 }

@@ -73,7 +73,9 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
         );
     }
     match classification {
-        Classification::ServiceMessage => Finding::grants(LawfulBasis::NotDirectMarketing, what, vec![]),
+        Classification::ServiceMessage => {
+            Finding::grants(LawfulBasis::NotDirectMarketing, what, vec![])
+        }
         _ => Finding::satisfied(what, vec![]),
     }
 }

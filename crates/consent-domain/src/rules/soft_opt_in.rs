@@ -19,12 +19,12 @@
 //! opt-in for good: a new sale does not restore it. PECR sets no time limit,
 //! so neither does the ledger: a qualifying sale years ago still qualifies.
 
-use super::text::capitalise;
 use super::decision::{LawfulBasis, Reason};
 use super::facts::Known;
 use super::finding::{Ctx, Finding};
 use super::ids::R3B;
 use super::text;
+use super::text::capitalise;
 use crate::event::{Fact, NegotiationRecorded, SaleRecorded};
 use crate::fold::Recorded;
 use crate::identity::{EventId, ProductCategoryId};
@@ -128,14 +128,16 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     let categories = ctx.facts.categories();
     match (&request.product_category, categories) {
         _ if candidates.is_empty() => {}
-        (None, _) => reasons.push(ctx.reason(
-            R3B,
-            "product_category_missing",
-            "The check names no product category, so the message cannot be shown to market \
+        (None, _) => reasons.push(
+            ctx.reason(
+                R3B,
+                "product_category_missing",
+                "The check names no product category, so the message cannot be shown to market \
              similar products or services."
-                .to_owned(),
-            vec![],
-        )),
+                    .to_owned(),
+                vec![],
+            ),
+        ),
         (Some(_), None) => reasons.push(ctx.reason(
             R3B,
             "product_categories_undefined",
@@ -322,13 +324,17 @@ pub(crate) fn refusals<'a>(
         .iter()
         .map(|r| (r.at(), r.id(), r.describe()))
         .collect();
-    later.extend(ctx.facts.withdrawals(channel, ctx.request.purpose).map(|w| {
-        (
-            w.at(),
-            w.id(),
-            format!("a withdrawal of consent on {}", w.at()),
-        )
-    }));
+    later.extend(
+        ctx.facts
+            .withdrawals(channel, ctx.request.purpose)
+            .map(|w| {
+                (
+                    w.at(),
+                    w.id(),
+                    format!("a withdrawal of consent on {}", w.at()),
+                )
+            }),
+    );
     later.sort_by_key(|(at, id, _)| (*at, *id));
     if let Some((_, _, latest)) = later.last() {
         reasons.push(ctx.reason(

@@ -18,7 +18,10 @@ pub(crate) fn channels(list: &[Channel]) -> String {
     if list.is_empty() {
         return "no channel".to_owned();
     }
-    list.iter().map(|c| channel(*c)).collect::<Vec<_>>().join(", ")
+    list.iter()
+        .map(|c| channel(*c))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(crate) fn purpose(purpose: Purpose) -> &'static str {
@@ -33,7 +36,10 @@ pub(crate) fn purposes(list: &[Purpose]) -> String {
     if list.is_empty() {
         return "no purpose".to_owned();
     }
-    list.iter().map(|p| purpose(*p)).collect::<Vec<_>>().join(", ")
+    list.iter()
+        .map(|p| purpose(*p))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(crate) fn opt_out_method(method: OptOutMethod) -> &'static str {

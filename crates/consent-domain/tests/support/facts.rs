@@ -78,7 +78,9 @@ pub fn consent(channels: &[Channel], purposes: &[Purpose]) -> ConsentBuilder {
         channels: channels.to_vec(),
         purposes: purposes.to_vec(),
         wording_version: Some("v1".to_owned()),
-        wording_sha256: Some("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".to_owned()),
+        wording_sha256: Some(
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".to_owned(),
+        ),
         method: CollectionMethod::UntickedCheckbox,
         collector: ConsentCollector::FirstParty,
         named_organisations: vec![],
@@ -212,11 +214,13 @@ impl From<Collected> for Fact {
                 order_ref: "order-1".to_owned(),
                 collection: c.collection,
             }),
-            Occasion::Negotiation(category, kind) => Fact::NegotiationRecorded(NegotiationRecorded {
-                product_category: category.as_str().into(),
-                kind,
-                collection: c.collection,
-            }),
+            Occasion::Negotiation(category, kind) => {
+                Fact::NegotiationRecorded(NegotiationRecorded {
+                    product_category: category.as_str().into(),
+                    kind,
+                    collection: c.collection,
+                })
+            }
             Occasion::Support(kind) => Fact::CharitySupportRecorded(CharitySupportRecorded {
                 kind,
                 collection: c.collection,

@@ -123,7 +123,13 @@ impl Scenario {
         self
     }
 
-    fn record(mut self, organisation: &str, subject: Option<&str>, at: Timestamp, fact: Fact) -> Self {
+    fn record(
+        mut self,
+        organisation: &str,
+        subject: Option<&str>,
+        at: Timestamp,
+        fact: Fact,
+    ) -> Self {
         let n = self.events.len() as u128 + 1;
         self.events.push(Event {
             id: EventId(uuid::Uuid::from_u128(n)),
@@ -152,7 +158,11 @@ impl Scenario {
                 continue;
             }
             org.apply(event, position.clone());
-            if event.subject.as_ref().is_some_and(|s| s.as_str() == subject) {
+            if event
+                .subject
+                .as_ref()
+                .is_some_and(|s| s.as_str() == subject)
+            {
                 subj.apply(event, position);
             }
         }
@@ -394,7 +404,10 @@ impl Then {
             .map(|(r, c)| ((*r).to_owned(), (*c).to_owned()))
             .collect();
         wanted.sort();
-        self.assert(actual == wanted, &format!("expected exactly the reasons {wanted:?}"));
+        self.assert(
+            actual == wanted,
+            &format!("expected exactly the reasons {wanted:?}"),
+        );
         self
     }
 
@@ -437,7 +450,10 @@ impl Then {
             .rules
             .iter()
             .any(|f| f.rule.as_str() == rule && f.detail.contains(text));
-        self.assert(found, &format!("expected {rule}'s detail to mention {text:?}"));
+        self.assert(
+            found,
+            &format!("expected {rule}'s detail to mention {text:?}"),
+        );
         self
     }
 
@@ -481,14 +497,25 @@ impl Then {
         wanted.sort();
         let mut actual: Vec<EventId> = self.decision.relied_on.iter().map(|r| r.id).collect();
         actual.sort();
-        self.assert(actual == wanted, &format!("expected to rely on exactly {labels:?}"));
+        self.assert(
+            actual == wanted,
+            &format!("expected to rely on exactly {labels:?}"),
+        );
         self
     }
 
     /// The kinds of the events relied on, in time order.
     pub fn relies_on_kinds(self, kinds: &[&str]) -> Self {
-        let actual: Vec<&str> = self.decision.relied_on.iter().map(|r| r.kind.as_str()).collect();
-        self.assert(actual == kinds, &format!("expected to rely on kinds {kinds:?}"));
+        let actual: Vec<&str> = self
+            .decision
+            .relied_on
+            .iter()
+            .map(|r| r.kind.as_str())
+            .collect();
+        self.assert(
+            actual == kinds,
+            &format!("expected to rely on kinds {kinds:?}"),
+        );
         self
     }
 
@@ -537,11 +564,29 @@ impl Then {
     #[track_caller]
     fn check_invariants(&self) {
         let d = &self.decision;
-        self.assert(d.rule_set == self.rule_set.id, "names the rule set used (R8)");
-        self.assert(d.evaluated_at == self.request.at, "evaluated at the check's time");
-        let listed: Vec<_> = self.rule_set.rules.iter().map(|r| (&r.id, &r.title, &r.citation)).collect();
-        let fired: Vec<_> = d.rules.iter().map(|f| (&f.rule, &f.title, &f.citation)).collect();
-        self.assert(listed == fired, "every rule reported, in rule-set order, as published");
+        self.assert(
+            d.rule_set == self.rule_set.id,
+            "names the rule set used (R8)",
+        );
+        self.assert(
+            d.evaluated_at == self.request.at,
+            "evaluated at the check's time",
+        );
+        let listed: Vec<_> = self
+            .rule_set
+            .rules
+            .iter()
+            .map(|r| (&r.id, &r.title, &r.citation))
+            .collect();
+        let fired: Vec<_> = d
+            .rules
+            .iter()
+            .map(|f| (&f.rule, &f.title, &f.citation))
+            .collect();
+        self.assert(
+            listed == fired,
+            "every rule reported, in rule-set order, as published",
+        );
         self.assert(
             d.allowed == d.reasons_against.is_empty(),
             "allowed exactly when no reason stands against",
@@ -552,7 +597,9 @@ impl Then {
         );
         for reason in &d.reasons_against {
             self.assert(
-                !reason.code.is_empty() && !reason.message.is_empty() && !reason.citation.is_empty(),
+                !reason.code.is_empty()
+                    && !reason.message.is_empty()
+                    && !reason.citation.is_empty(),
                 "every reason has a code, a message and a citation",
             );
             self.assert(
@@ -593,10 +640,20 @@ pub fn render(d: &Decision) -> String {
         d.lawful_basis
     );
     for r in &d.reasons_against {
-        let _ = writeln!(out, "  reason {}/{}: {} [{}] {:?}", r.rule, r.code, r.message, r.citation, r.events);
+        let _ = writeln!(
+            out,
+            "  reason {}/{}: {} [{}] {:?}",
+            r.rule, r.code, r.message, r.citation, r.events
+        );
     }
     for f in &d.rules {
-        let _ = writeln!(out, "  {:>3} {:?}: {}", f.rule.as_str(), f.outcome, f.detail);
+        let _ = writeln!(
+            out,
+            "  {:>3} {:?}: {}",
+            f.rule.as_str(),
+            f.outcome,
+            f.detail
+        );
     }
     for e in &d.relied_on {
         let _ = writeln!(out, "  relied on {} {} at {}", e.kind, e.id, e.occurred_at);

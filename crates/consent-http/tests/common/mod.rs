@@ -37,13 +37,20 @@ impl Server {
         let projector = Projector::new(
             Arc::clone(&shared),
             store.clone(),
-            ProjectorConfig { poll_wait: Duration::from_millis(20), ..ProjectorConfig::default() },
+            ProjectorConfig {
+                poll_wait: Duration::from_millis(20),
+                ..ProjectorConfig::default()
+            },
         );
-        let ledger = Ledger::builder(shared, store, projector.handle()).config(config).build();
+        let ledger = Ledger::builder(shared, store, projector.handle())
+            .config(config)
+            .build();
         let (stop_projector, stopped) = watch::channel(false);
         let projector = tokio::spawn(projector.run(stopped));
 
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let (stop_server, stop) = oneshot::channel::<()>();
         let server = tokio::spawn(consent_http::serve(listener, ledger, async {
@@ -66,7 +73,10 @@ impl Server {
         let _ = self.stop_server.send(());
         self.server.await.expect("server task").expect("server ran");
         self.stop_projector.send_replace(true);
-        self.projector.await.expect("projector task").expect("projector ran");
+        self.projector
+            .await
+            .expect("projector task")
+            .expect("projector ran");
     }
 
     pub async fn end_offsets(&self) -> EndOffsets {

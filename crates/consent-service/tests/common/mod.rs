@@ -37,26 +37,44 @@ impl Running {
         let projector = Projector::new(
             Arc::clone(&shared),
             Arc::clone(&store),
-            ProjectorConfig { poll_wait: Duration::from_millis(20), ..ProjectorConfig::default() },
+            ProjectorConfig {
+                poll_wait: Duration::from_millis(20),
+                ..ProjectorConfig::default()
+            },
         );
         let handle = projector.handle();
         let (shutdown, stop) = watch::channel(false);
         let projector = tokio::spawn(projector.run(stop));
-        let ledger = Ledger::builder(shared, store, handle).config(config).build();
-        Self { ledger, log, shutdown, projector }
+        let ledger = Ledger::builder(shared, store, handle)
+            .config(config)
+            .build();
+        Self {
+            ledger,
+            log,
+            shutdown,
+            projector,
+        }
     }
 
     /// Stops the projector and drops every handle on the log and the view.
     pub async fn stop(self) {
-        let Running { ledger, log, shutdown, projector } = self;
+        let Running {
+            ledger,
+            log,
+            shutdown,
+            projector,
+        } = self;
         drop(ledger);
         shutdown.send_replace(true);
-        projector.await.expect("projector task").expect("projector ran");
+        projector
+            .await
+            .expect("projector task")
+            .expect("projector ran");
         drop(log);
     }
 }
 
-pub fn at(text: &str) -> pbjson_types::Timestamp {
+pub fn at(text: &str) -> consent_schema::pbjson_types::Timestamp {
     let t = consent_domain::Timestamp::parse_rfc3339(text).expect("RFC 3339 test time");
     consent_schema::timestamp_to_proto(t)
 }
@@ -66,7 +84,10 @@ fn envelope(subject: &str, occurred_at: &str, payload: v1::envelope::Payload) ->
         organisation_id: ORG.to_owned(),
         subject_id: subject.to_owned(),
         occurred_at: Some(at(occurred_at)),
-        source: Some(v1::Source { system: "shop".to_owned(), ..Default::default() }),
+        source: Some(v1::Source {
+            system: "shop".to_owned(),
+            ..Default::default()
+        }),
         payload: Some(payload),
         ..Default::default()
     }
@@ -175,5 +196,9 @@ pub fn lawful_basis(decision: &v1::Decision) -> v1::LawfulBasis {
 }
 
 pub fn reason_codes(decision: &v1::Decision) -> Vec<&str> {
-    decision.reasons_against.iter().map(|r| r.code.as_str()).collect()
+    decision
+        .reasons_against
+        .iter()
+        .map(|r| r.code.as_str())
+        .collect()
 }
