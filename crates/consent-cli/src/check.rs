@@ -143,11 +143,11 @@ impl CheckArgs {
     }
 }
 
-pub fn parse_timestamp(text: &str) -> anyhow::Result<pbjson_types::Timestamp> {
+pub fn parse_timestamp(text: &str) -> anyhow::Result<consent_schema::pbjson_types::Timestamp> {
     let at = consent_domain::Timestamp::parse_rfc3339(text)
         .with_context(|| format!("`{text}` is not an RFC 3339 time such as 2026-02-05T09:00:00Z"))?;
     let (seconds, nanos) = at.unix_parts();
-    Ok(pbjson_types::Timestamp { seconds, nanos })
+    Ok(consent_schema::pbjson_types::Timestamp { seconds, nanos })
 }
 
 /// Parses `TOPIC/PARTITION@OFFSET`.

@@ -28,8 +28,8 @@ const DELIVERY_REPORT_GRACE: Duration = Duration::from_secs(5);
 /// consumer. Cheap to share behind an `Arc`.
 pub struct KafkaLog {
     config: Arc<KafkaConfig>,
-    /// Replaced when librdkafka reports a fatal producer error (after which
-    /// that producer instance refuses every record).
+    /// Replaced by a fresh producer after a fatal error or a delivery
+    /// timeout (see `replace_producer`).
     producer: RwLock<FutureProducer<LogContext>>,
 }
 

@@ -30,9 +30,20 @@ pub(crate) fn record(record: &LogRecord, topic: String, reason: &str) -> AppendR
     let mut headers = vec![
         (REASON.to_owned(), reason.as_bytes().to_vec()),
         (ORIGIN_TOPIC.to_owned(), origin.topic.as_bytes().to_vec()),
-        (ORIGIN_PARTITION.to_owned(), origin.partition.to_string().into_bytes()),
-        (ORIGIN_OFFSET.to_owned(), origin.offset.to_string().into_bytes()),
+        (
+            ORIGIN_PARTITION.to_owned(),
+            origin.partition.to_string().into_bytes(),
+        ),
+        (
+            ORIGIN_OFFSET.to_owned(),
+            origin.offset.to_string().into_bytes(),
+        ),
     ];
     headers.extend(record.headers.iter().cloned());
-    AppendRecord { topic, key: record.key.clone(), payload: record.payload.clone(), headers }
+    AppendRecord {
+        topic,
+        key: record.key.clone(),
+        payload: record.payload.clone(),
+        headers,
+    }
 }

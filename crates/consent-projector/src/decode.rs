@@ -18,11 +18,14 @@ pub struct DecodedEvent {
 pub fn decode_record(record: &LogRecord) -> Result<DecodedEvent, String> {
     let envelope = consent_schema::decode_envelope(&record.payload)
         .map_err(|error| format!("undecodable: {error}"))?;
-    let event = consent_schema::event_from_proto(&envelope)
-        .map_err(|error| format!("invalid: {error}"))?;
+    let event =
+        consent_schema::event_from_proto(&envelope).map_err(|error| format!("invalid: {error}"))?;
     // event_from_proto guarantees this; the fold relies on it.
     if event.subject.is_none() && event.fact.scope() != FactScope::Organisation {
-        return Err(format!("invalid: `{}` without a subject", event.fact.kind()));
+        return Err(format!(
+            "invalid: `{}` without a subject",
+            event.fact.kind()
+        ));
     }
     Ok(DecodedEvent {
         event,

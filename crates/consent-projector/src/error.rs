@@ -15,7 +15,11 @@ pub enum ProjectorError {
     /// truncated or replaced, and the view holds facts the log no longer
     /// has.
     #[error("the view has consumed {partition} up to offset {stored} but the log ends at {end}: the log was truncated or replaced; {REBUILD}")]
-    OffsetBeyondLogEnd { partition: TopicPartition, stored: u64, end: u64 },
+    OffsetBeyondLogEnd {
+        partition: TopicPartition,
+        stored: u64,
+        end: u64,
+    },
     /// The view follows a topic-partition the log layout does not have
     /// (fewer partitions, or another topic prefix).
     #[error("the view follows {partition}, which is not in the log layout: the view was built for another layout; {REBUILD}")]

@@ -49,7 +49,8 @@ pub fn fold_batch(
     let mut organisations: BTreeMap<OrganisationId, Touched<OrganisationState>> = BTreeMap::new();
     // The winning copy per event, stored or from this batch, and whether it
     // must be written.
-    let mut history: BTreeMap<(SubjectKey, EventId), (Option<HistoryEntry>, bool)> = BTreeMap::new();
+    let mut history: BTreeMap<(SubjectKey, EventId), (Option<HistoryEntry>, bool)> =
+        BTreeMap::new();
     let mut contacts: BTreeMap<ContactPoint, BTreeSet<SubjectKey>> = BTreeMap::new();
     let mut new_contacts: BTreeSet<(ContactPoint, OrganisationId, SubjectId)> = BTreeSet::new();
     let mut conflicts = 0u64;
@@ -101,7 +102,9 @@ pub fn fold_batch(
             );
         }
 
-        let Some(subject) = event.subject.as_ref() else { continue };
+        let Some(subject) = event.subject.as_ref() else {
+            continue;
+        };
         if event.fact.scope() == FactScope::Organisation {
             continue;
         }
@@ -139,7 +142,11 @@ pub fn fold_batch(
         contacts: new_contacts.into_iter().collect(),
         offsets,
     };
-    Ok(FoldOutcome { batch, events: u64::try_from(events.len()).unwrap_or(u64::MAX), conflicts })
+    Ok(FoldOutcome {
+        batch,
+        events: u64::try_from(events.len()).unwrap_or(u64::MAX),
+        conflicts,
+    })
 }
 
 /// Makes `decoded` the subject's history entry for its event id, unless a
@@ -159,7 +166,10 @@ fn record_history(
             history.entry(slot_key).or_insert((stored, false))
         }
     };
-    let wins = slot.0.as_ref().is_none_or(|current| is_lower(&decoded.position, &current.position));
+    let wins = slot
+        .0
+        .as_ref()
+        .is_none_or(|current| is_lower(&decoded.position, &current.position));
     if wins {
         *slot = (
             Some(HistoryEntry {

@@ -55,7 +55,11 @@ impl ProjectionHandle {
     ) -> Result<(), WaitTimeout> {
         let mut status = self.status.clone();
         let pending = |status: &ProjectionStatus| -> Vec<LogPosition> {
-            positions.iter().filter(|p| !status.has_applied(p)).cloned().collect()
+            positions
+                .iter()
+                .filter(|p| !status.has_applied(p))
+                .cloned()
+                .collect()
         };
         let started = tokio::time::Instant::now();
         let waited = tokio::time::timeout(timeout, async {
@@ -78,6 +82,10 @@ impl ProjectionHandle {
         if pending.is_empty() {
             return Ok(());
         }
-        Err(WaitTimeout { pending, waited: started.elapsed(), projector_stopped })
+        Err(WaitTimeout {
+            pending,
+            waited: started.elapsed(),
+            projector_stopped,
+        })
     }
 }

@@ -77,7 +77,14 @@ impl Projector {
     /// [`Projector::start`] (which every other method calls first).
     pub fn new(log: Arc<dyn EventLog>, store: Arc<dyn ViewStore>, config: ProjectorConfig) -> Self {
         let (status, _) = watch::channel(ProjectionStatus::default());
-        Self { log, store, config, committed: None, reader: None, status }
+        Self {
+            log,
+            store,
+            config,
+            committed: None,
+            reader: None,
+            status,
+        }
     }
 
     /// A handle that follows this projector's progress (and ends its waits
@@ -117,9 +124,15 @@ impl Projector {
                 stored
             }
             None => {
-                let initial: StoredOffsets =
-                    layout.topic_partitions().into_iter().map(|partition| (partition, 0)).collect();
-                let batch = ViewBatch { offsets: initial.clone(), ..ViewBatch::default() };
+                let initial: StoredOffsets = layout
+                    .topic_partitions()
+                    .into_iter()
+                    .map(|partition| (partition, 0))
+                    .collect();
+                let batch = ViewBatch {
+                    offsets: initial.clone(),
+                    ..ViewBatch::default()
+                };
                 blocking(&self.store, move |store| {
                     store.clear()?;
                     store.apply(batch)
@@ -132,7 +145,8 @@ impl Projector {
                 initial
             }
         };
-        self.status.send_modify(|status| status.applied = offsets.clone());
+        self.status
+            .send_modify(|status| status.applied = offsets.clone());
         self.committed = Some(offsets);
         Ok(())
     }
@@ -146,7 +160,9 @@ impl Projector {
             Some(reader) => reader,
             None => self.open_reader().await?,
         };
-        let records = reader.next_batch(self.config.batch_size, self.config.poll_wait).await?;
+        let records = reader
+            .next_batch(self.config.batch_size, self.config.poll_wait)
+            .await?;
         if records.is_empty() {
             self.reader = Some(reader);
             return Ok(StepOutcome::Idle);
@@ -171,7 +187,8 @@ impl Projector {
     async fn open_reader(&mut self) -> Result<Box<dyn LogReader>, ProjectorError> {
         if let Some(stored) = blocking(&self.store, |store| store.offsets()).await? {
             if self.committed.as_ref() != Some(&stored) {
-                self.status.send_modify(|status| status.applied = stored.clone());
+                self.status
+                    .send_modify(|status| status.applied = stored.clone());
                 self.committed = Some(stored);
             }
         }
@@ -206,13 +223,20 @@ impl Projector {
                         dead_lettered = self.config.dead_letters,
                         "a record cannot be projected; it is dead-lettered and the stream goes on"
                     );
-                    dead_letters.push(dead_letter::record(record, dead_letter_topic.clone(), &reason));
+                    dead_letters.push(dead_letter::record(
+                        record,
+                        dead_letter_topic.clone(),
+                        &reason,
+                    ));
                 }
             }
         }
         let dead_letter_count = count(dead_letters.len());
         if self.config.dead_letters && !dead_letters.is_empty() {
-            self.log.append(dead_letters).await.map_err(ProjectorError::DeadLetter)?;
+            self.log
+                .append(dead_letters)
+                .await
+                .map_err(ProjectorError::DeadLetter)?;
         }
 
         let committed = offsets.clone();
@@ -308,7 +332,14 @@ impl Projector {
         self.start().await?;
         let target = self.log.end_offsets().await?;
         let behind = |projector: &Self| {
-            lag(projector.committed.as_ref().unwrap_or(&StoredOffsets::new()), &target).total
+            lag(
+                projector
+                    .committed
+                    .as_ref()
+                    .unwrap_or(&StoredOffsets::new()),
+                &target,
+            )
+            .total
         };
         let records_total = behind(self);
         let at_start = self.status();
@@ -317,7 +348,9 @@ impl Projector {
             progress(ProjectionProgress {
                 records_done: records_total.saturating_sub(behind(projector)),
                 records_total,
-                events_applied: status.events_applied.saturating_sub(at_start.events_applied),
+                events_applied: status
+                    .events_applied
+                    .saturating_sub(at_start.events_applied),
                 dead_letters: status.dead_letters.saturating_sub(at_start.dead_letters),
             });
         };
@@ -343,7 +376,8 @@ impl Projector {
         self.reader = None;
         self.committed = None;
         blocking(&self.store, |store| store.clear()).await?;
-        self.status.send_modify(|status| *status = ProjectionStatus::default());
+        self.status
+            .send_modify(|status| *status = ProjectionStatus::default());
         tracing::info!("cleared the view; rebuilding it from the log");
         self.catch_up(progress).await
     }
@@ -362,14 +396,20 @@ fn check_offsets(
 ) -> Result<(), ProjectorError> {
     let expected: BTreeSet<_> = layout.topic_partitions().into_iter().collect();
     if let Some(partition) = stored.keys().find(|p| !expected.contains(*p)) {
-        return Err(ProjectorError::UnknownPartition { partition: partition.clone() });
+        return Err(ProjectorError::UnknownPartition {
+            partition: partition.clone(),
+        });
     }
     for partition in &expected {
         let Some(&stored) = stored.get(partition) else {
-            return Err(ProjectorError::MissingOffset { partition: partition.clone() });
+            return Err(ProjectorError::MissingOffset {
+                partition: partition.clone(),
+            });
         };
         let Some(&end) = end.get(partition) else {
-            return Err(ProjectorError::Log(LogError::UnknownPartition(partition.clone())));
+            return Err(ProjectorError::Log(LogError::UnknownPartition(
+                partition.clone(),
+            )));
         };
         if stored > end {
             return Err(ProjectorError::OffsetBeyondLogEnd {

@@ -23,7 +23,9 @@ pub struct ProjectionStatus {
 impl ProjectionStatus {
     /// Has the view applied the record at `position`?
     pub fn has_applied(&self, position: &LogPosition) -> bool {
-        self.applied.get(&position.topic_partition()).is_some_and(|next| *next > position.offset)
+        self.applied
+            .get(&position.topic_partition())
+            .is_some_and(|next| *next > position.offset)
     }
 
     /// How far the view is behind the given log end offsets.
@@ -49,7 +51,9 @@ pub fn lag(applied: &StoredOffsets, end: &EndOffsets) -> Lag {
             (partition.clone(), end.saturating_sub(applied))
         })
         .collect();
-    let total = partitions.values().fold(0u64, |sum, behind| sum.saturating_add(*behind));
+    let total = partitions
+        .values()
+        .fold(0u64, |sum, behind| sum.saturating_add(*behind));
     Lag { partitions, total }
 }
 

@@ -13,7 +13,12 @@ use support::*;
 
 fn scenario() -> impl Strategy<Value = (Vec<Event>, Vec<Event>, usize, usize)> {
     event_set(30).prop_flat_map(|events| {
-        (Just(events.clone()), deliveries(events), 1usize..8, 1usize..12)
+        (
+            Just(events.clone()),
+            deliveries(events),
+            1usize..8,
+            1usize..12,
+        )
     })
 }
 

@@ -156,7 +156,9 @@ pub fn encode_timestamp(at: Timestamp) -> [u8; TIMESTAMP_LEN] {
 pub fn decode_timestamp(bytes: &[u8]) -> Option<Timestamp> {
     let bytes: [u8; TIMESTAMP_LEN] = bytes.try_into().ok()?;
     let unflipped = u64::from_be_bytes(bytes) ^ (1 << 63);
-    Some(Timestamp::from_unix_micros(i64::from_be_bytes(unflipped.to_be_bytes())))
+    Some(Timestamp::from_unix_micros(i64::from_be_bytes(
+        unflipped.to_be_bytes(),
+    )))
 }
 
 fn push_component(key: &mut Vec<u8>, component: &str) {
@@ -199,7 +201,13 @@ mod tests {
     fn id_text() -> impl Strategy<Value = String> {
         // Biased towards the bytes the escaping is about.
         proptest::collection::vec(
-            prop_oneof![Just('\u{1e}'), Just('\u{1f}'), Just('a'), Just('b'), any::<char>()],
+            prop_oneof![
+                Just('\u{1e}'),
+                Just('\u{1f}'),
+                Just('a'),
+                Just('b'),
+                any::<char>()
+            ],
             0..6,
         )
         .prop_map(|chars| chars.into_iter().collect())

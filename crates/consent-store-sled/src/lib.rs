@@ -66,7 +66,9 @@ pub struct SledStore {
 
 impl fmt::Debug for SledStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SledStore").field("tree", &self.tree.name()).finish_non_exhaustive()
+        f.debug_struct("SledStore")
+            .field("tree", &self.tree.name())
+            .finish_non_exhaustive()
     }
 }
 
@@ -85,7 +87,11 @@ impl SledStore {
     pub fn open(path: &Path) -> Result<SledStore, StoreError> {
         let db = open_db(path)?;
         let tree = db.open_tree("view").map_err(engine)?;
-        let store = SledStore { db, tree, writer: Mutex::new(()) };
+        let store = SledStore {
+            db,
+            tree,
+            writer: Mutex::new(()),
+        };
         store.check_format_version()?;
         tracing::debug!(path = %path.display(), "opened the sled view store");
         Ok(store)
@@ -95,30 +101,44 @@ impl SledStore {
         let key = keys::format_version();
         match self.tree.get(&key).map_err(engine)? {
             Some(stored) => {
-                let found: [u8; 4] = stored.as_ref().try_into().map_err(|_| StoreError::Corrupt {
-                    key: keys::display(&key),
-                    reason: format!("a format version is 4 bytes, found {}", stored.len()),
-                })?;
+                let found: [u8; 4] =
+                    stored
+                        .as_ref()
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt {
+                            key: keys::display(&key),
+                            reason: format!("a format version is 4 bytes, found {}", stored.len()),
+                        })?;
                 let found = u32::from_be_bytes(found);
                 if found != VIEW_FORMAT_VERSION {
-                    return Err(StoreError::FormatVersion { found, expected: VIEW_FORMAT_VERSION });
+                    return Err(StoreError::FormatVersion {
+                        found,
+                        expected: VIEW_FORMAT_VERSION,
+                    });
                 }
                 Ok(())
             }
             None if self.tree.is_empty() => {
-                self.tree.insert(key, &VIEW_FORMAT_VERSION.to_be_bytes()).map_err(engine)?;
+                self.tree
+                    .insert(key, &VIEW_FORMAT_VERSION.to_be_bytes())
+                    .map_err(engine)?;
                 self.db.flush().map_err(engine)?;
                 Ok(())
             }
             // Data without a version predates versioning: not readable.
-            None => Err(StoreError::FormatVersion { found: 0, expected: VIEW_FORMAT_VERSION }),
+            None => Err(StoreError::FormatVersion {
+                found: 0,
+                expected: VIEW_FORMAT_VERSION,
+            }),
         }
     }
 
     fn write_lock(&self) -> MutexGuard<'_, ()> {
         // The lock guards no data; a panic while holding it leaves nothing
         // half-done in memory (sled's batch is all or nothing).
-        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn get_decoded<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
@@ -139,11 +159,20 @@ impl SledStore {
         let Some(occurred_at) = self.tree.get(&index_key).map_err(engine)? else {
             return Ok(None);
         };
-        let occurred_at = keys::decode_timestamp(&occurred_at).ok_or_else(|| StoreError::Corrupt {
-            key: keys::display(&index_key),
-            reason: format!("expected an 8-byte timestamp, found {} bytes", occurred_at.len()),
-        })?;
-        Ok(Some(keys::history(organisation, subject, occurred_at, event)))
+        let occurred_at =
+            keys::decode_timestamp(&occurred_at).ok_or_else(|| StoreError::Corrupt {
+                key: keys::display(&index_key),
+                reason: format!(
+                    "expected an 8-byte timestamp, found {} bytes",
+                    occurred_at.len()
+                ),
+            })?;
+        Ok(Some(keys::history(
+            organisation,
+            subject,
+            occurred_at,
+            event,
+        )))
     }
 }
 
@@ -250,7 +279,10 @@ impl ViewStore for SledStore {
                 writes.remove(previous);
             }
             writes.insert(key.clone(), encode(entry)?);
-            writes.insert(index_key.clone(), &keys::encode_timestamp(entry.occurred_at)[..]);
+            writes.insert(
+                index_key.clone(),
+                &keys::encode_timestamp(entry.occurred_at)[..],
+            );
             placed.insert(index_key, key);
         }
         for (contact, organisation, subject) in &batch.contacts {
@@ -279,7 +311,9 @@ impl ViewStore for SledStore {
             removes.remove(key);
             pending += 1;
             if pending == CLEAR_CHUNK {
-                self.tree.apply_batch(std::mem::take(&mut removes)).map_err(engine)?;
+                self.tree
+                    .apply_batch(std::mem::take(&mut removes))
+                    .map_err(engine)?;
                 pending = 0;
             }
         }
@@ -317,10 +351,13 @@ fn engine(error: sled::Error) -> StoreError {
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    postcard::to_stdvec(value).map_err(|error| StoreError::Engine(format!("encoding failed: {error}")))
+    postcard::to_stdvec(value)
+        .map_err(|error| StoreError::Engine(format!("encoding failed: {error}")))
 }
 
 fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
-    postcard::from_bytes(bytes)
-        .map_err(|error| StoreError::Corrupt { key: keys::display(key), reason: error.to_string() })
+    postcard::from_bytes(bytes).map_err(|error| StoreError::Corrupt {
+        key: keys::display(key),
+        reason: error.to_string(),
+    })
 }

@@ -40,9 +40,17 @@ fn batch(k: u64) -> ViewBatch {
     ViewBatch {
         subjects: SUBJECTS
             .iter()
-            .map(|s| ((organisation.clone(), SubjectId::new(*s)), subject_state(ORGANISATION, s, &[(id, at)])))
+            .map(|s| {
+                (
+                    (organisation.clone(), SubjectId::new(*s)),
+                    subject_state(ORGANISATION, s, &[(id, at)]),
+                )
+            })
             .collect(),
-        organisations: vec![(organisation.clone(), organisation_state(ORGANISATION, &[(id, at)]))],
+        organisations: vec![(
+            organisation.clone(),
+            organisation_state(ORGANISATION, &[(id, at)]),
+        )],
         history: vec![history_entry(ORGANISATION, SUBJECTS[0], id, at, k)],
         contacts: vec![(email(k), organisation, SubjectId::new(SUBJECTS[0]))],
         offsets: StoredOffsets::from([(partition(), k)]),
@@ -52,7 +60,9 @@ fn batch(k: u64) -> ViewBatch {
 /// Runs only as the child: applies batch after batch until killed.
 #[test]
 fn crash_child() {
-    let Some(dir) = std::env::var_os(CHILD_ENV) else { return };
+    let Some(dir) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
     let store = SledStore::open(Path::new(&dir)).expect("child: open");
     let mut k = stored_offset(&store);
     // The test harness may have printed part of a line already.
@@ -80,16 +90,38 @@ fn assert_consistent(store: &SledStore, k: u64) {
     let at = i64::try_from(k).expect("small k");
     let id = u128::from(k);
     for s in SUBJECTS {
-        let state = store.subject_state(&organisation, &SubjectId::new(s)).expect("read state");
+        let state = store
+            .subject_state(&organisation, &SubjectId::new(s))
+            .expect("read state");
         let expected = (k > 0).then(|| subject_state(ORGANISATION, s, &[(id, at)]));
         assert_eq!(state, expected, "state of {s} after offset {k}");
     }
-    let org_state = store.organisation_state(&organisation).expect("read organisation");
-    assert_eq!(org_state, (k > 0).then(|| organisation_state(ORGANISATION, &[(id, at)])));
-    let history = store.history(&organisation, &SubjectId::new(SUBJECTS[0])).expect("history");
-    let expected: Vec<_> =
-        (1..=k).map(|n| history_entry(ORGANISATION, SUBJECTS[0], u128::from(n), i64::try_from(n).expect("small"), n)).collect();
-    assert_eq!(history.len(), expected.len(), "history entries after offset {k}");
+    let org_state = store
+        .organisation_state(&organisation)
+        .expect("read organisation");
+    assert_eq!(
+        org_state,
+        (k > 0).then(|| organisation_state(ORGANISATION, &[(id, at)]))
+    );
+    let history = store
+        .history(&organisation, &SubjectId::new(SUBJECTS[0]))
+        .expect("history");
+    let expected: Vec<_> = (1..=k)
+        .map(|n| {
+            history_entry(
+                ORGANISATION,
+                SUBJECTS[0],
+                u128::from(n),
+                i64::try_from(n).expect("small"),
+                n,
+            )
+        })
+        .collect();
+    assert_eq!(
+        history.len(),
+        expected.len(),
+        "history entries after offset {k}"
+    );
     assert_eq!(history, expected);
     for n in [k, k + 1] {
         let pairs = store.subjects_by_contact(&email(n)).expect("contacts");
@@ -130,7 +162,10 @@ fn a_killed_writer_leaves_offsets_that_match_the_data() {
         let stdout = child.stdout.take().expect("child stdout");
         let (ready_tx, ready_rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let ready = BufReader::new(stdout).lines().map_while(Result::ok).any(|l| l == READY);
+            let ready = BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .any(|l| l == READY);
             let _ = ready_tx.send(ready);
         });
         if ready_rx.recv_timeout(Duration::from_secs(60)) != Ok(true) {
@@ -146,7 +181,10 @@ fn a_killed_writer_leaves_offsets_that_match_the_data() {
         let k = stored_offset(&store);
         assert_consistent(&store, k);
         // Whatever this process read was flushed when it was dropped.
-        assert!(k >= last, "round {round}: offset went back from {last} to {k}");
+        assert!(
+            k >= last,
+            "round {round}: offset went back from {last} to {k}"
+        );
         eprintln!("round {round}: consistent at batch {k}");
         last = k;
     }

@@ -13,12 +13,16 @@ fn a_view_of_another_format_version_must_be_rebuilt() {
     {
         let db = sled::open(dir.path()).expect("sled");
         let tree = db.open_tree("view").expect("tree");
-        tree.insert(b"Mformat_version", &(VIEW_FORMAT_VERSION + 1).to_be_bytes()).expect("insert");
+        tree.insert(b"Mformat_version", &(VIEW_FORMAT_VERSION + 1).to_be_bytes())
+            .expect("insert");
         db.flush().expect("flush");
     }
     match SledStore::open(dir.path()) {
         Err(StoreError::FormatVersion { found, expected }) => {
-            assert_eq!((found, expected), (VIEW_FORMAT_VERSION + 1, VIEW_FORMAT_VERSION));
+            assert_eq!(
+                (found, expected),
+                (VIEW_FORMAT_VERSION + 1, VIEW_FORMAT_VERSION)
+            );
         }
         other => panic!("expected a format version error, got {other:?}"),
     }
@@ -48,7 +52,8 @@ fn undecodable_state_is_reported_as_corrupt_with_its_key() {
     {
         let db = sled::open(dir.path()).expect("sled");
         let tree = db.open_tree("view").expect("tree");
-        tree.insert(b"Sacme\x1fs1", &[0xff, 0xff, 0xff][..]).expect("damage");
+        tree.insert(b"Sacme\x1fs1", &[0xff, 0xff, 0xff][..])
+            .expect("damage");
         db.flush().expect("flush");
     }
     let store = SledStore::open(dir.path()).expect("open");

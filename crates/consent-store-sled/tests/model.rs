@@ -20,9 +20,18 @@ const EVENT_IDS: &[u128] = &[1, 2, 3, 4, 5];
 
 fn contacts() -> Vec<ContactPoint> {
     vec![
-        ContactPoint { kind: ContactKind::Email, value: "ada@example.com".to_owned() },
-        ContactPoint { kind: ContactKind::Mobile, value: "+447700900123".to_owned() },
-        ContactPoint { kind: ContactKind::Landline, value: "+447700900123".to_owned() },
+        ContactPoint {
+            kind: ContactKind::Email,
+            value: "ada@example.com".to_owned(),
+        },
+        ContactPoint {
+            kind: ContactKind::Mobile,
+            value: "+447700900123".to_owned(),
+        },
+        ContactPoint {
+            kind: ContactKind::Landline,
+            value: "+447700900123".to_owned(),
+        },
     ]
 }
 
@@ -42,10 +51,17 @@ fn facts() -> impl Strategy<Value = Vec<(u128, i64)>> {
 fn batch() -> impl Strategy<Value = ViewBatch> {
     let organisation = proptest::sample::select(ORGANISATIONS);
     let subject = proptest::sample::select(SUBJECTS);
-    let subjects = proptest::collection::vec((organisation.clone(), subject.clone(), facts()), 0..3);
+    let subjects =
+        proptest::collection::vec((organisation.clone(), subject.clone(), facts()), 0..3);
     let organisations = proptest::collection::vec((organisation.clone(), facts()), 0..2);
     let history = proptest::collection::vec(
-        (organisation.clone(), subject.clone(), proptest::sample::select(EVENT_IDS), -3i64..3, 0u64..50),
+        (
+            organisation.clone(),
+            subject.clone(),
+            proptest::sample::select(EVENT_IDS),
+            -3i64..3,
+            0u64..50,
+        ),
         0..5,
     );
     let contact = proptest::sample::select(contacts());
@@ -59,7 +75,12 @@ fn batch() -> impl Strategy<Value = ViewBatch> {
         |(subjects, organisations, history, contacts, offsets)| ViewBatch {
             subjects: subjects
                 .into_iter()
-                .map(|(o, s, f)| ((OrganisationId::new(o), SubjectId::new(s)), subject_state(o, s, &f)))
+                .map(|(o, s, f)| {
+                    (
+                        (OrganisationId::new(o), SubjectId::new(s)),
+                        subject_state(o, s, &f),
+                    )
+                })
                 .collect(),
             organisations: organisations
                 .into_iter()

@@ -36,11 +36,15 @@ impl MemoryStore {
     fn read(&self) -> RwLockReadGuard<'_, View> {
         // Nothing under the lock panics on data (only on allocation
         // failure), so a poisoned lock still guards a consistent view.
-        self.view.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.view
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, View> {
-        self.view.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.view
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -123,7 +127,10 @@ impl ViewStore for MemoryStore {
             entries.insert((entry.occurred_at, entry.event_id), entry);
         }
         for (contact, organisation, subject) in batch.contacts {
-            view.contacts.entry(contact).or_default().insert((organisation, subject));
+            view.contacts
+                .entry(contact)
+                .or_default()
+                .insert((organisation, subject));
         }
         view.offsets = Some(batch.offsets);
         Ok(())
@@ -152,13 +159,19 @@ mod tests {
             subject: SubjectId::new("s-1"),
             occurred_at: Timestamp::from_unix_micros(occurred_at),
             event_id: EventId(uuid::Uuid::from_u128(event)),
-            position: EventPosition { topic: "consent.grants".to_owned(), partition: 0, offset },
+            position: EventPosition {
+                topic: "consent.grants".to_owned(),
+                partition: 0,
+                offset,
+            },
             stored_bytes: vec![1, 2, 3],
         }
     }
 
     fn history(store: &MemoryStore) -> Vec<HistoryEntry> {
-        store.history(&OrganisationId::new("acme"), &SubjectId::new("s-1")).expect("history")
+        store
+            .history(&OrganisationId::new("acme"), &SubjectId::new("s-1"))
+            .expect("history")
     }
 
     #[test]
@@ -166,7 +179,12 @@ mod tests {
         let store = MemoryStore::new();
         assert_eq!(store.offsets().expect("offsets"), None);
         let offsets: StoredOffsets = [(TopicPartition::new("consent.grants", 0), 0)].into();
-        store.apply(ViewBatch { offsets: offsets.clone(), ..ViewBatch::default() }).expect("apply");
+        store
+            .apply(ViewBatch {
+                offsets: offsets.clone(),
+                ..ViewBatch::default()
+            })
+            .expect("apply");
         assert_eq!(store.offsets().expect("offsets"), Some(offsets));
         store.clear().expect("clear");
         assert_eq!(store.offsets().expect("offsets"), None);
@@ -175,16 +193,26 @@ mod tests {
     #[test]
     fn history_is_in_time_order_with_one_entry_per_event() {
         let store = MemoryStore::new();
-        let batch = ViewBatch { history: vec![entry(2, 20, 0), entry(1, 10, 1)], ..ViewBatch::default() };
+        let batch = ViewBatch {
+            history: vec![entry(2, 20, 0), entry(1, 10, 1)],
+            ..ViewBatch::default()
+        };
         store.apply(batch).expect("apply");
         assert_eq!(history(&store), vec![entry(1, 10, 1), entry(2, 20, 0)]);
 
         // Event 2 again, now sorting first: it moves, it is not duplicated.
-        let batch = ViewBatch { history: vec![entry(2, 5, 7)], ..ViewBatch::default() };
+        let batch = ViewBatch {
+            history: vec![entry(2, 5, 7)],
+            ..ViewBatch::default()
+        };
         store.apply(batch).expect("apply");
         assert_eq!(history(&store), vec![entry(2, 5, 7), entry(1, 10, 1)]);
         let found = store
-            .history_entry(&OrganisationId::new("acme"), &SubjectId::new("s-1"), &EventId(uuid::Uuid::from_u128(2)))
+            .history_entry(
+                &OrganisationId::new("acme"),
+                &SubjectId::new("s-1"),
+                &EventId(uuid::Uuid::from_u128(2)),
+            )
             .expect("lookup");
         assert_eq!(found, Some(entry(2, 5, 7)));
     }
@@ -192,7 +220,10 @@ mod tests {
     #[test]
     fn the_contact_index_only_grows() {
         let store = MemoryStore::new();
-        let email = ContactPoint { kind: ContactKind::Email, value: "ada@example.com".to_owned() };
+        let email = ContactPoint {
+            kind: ContactKind::Email,
+            value: "ada@example.com".to_owned(),
+        };
         let pair = (OrganisationId::new("acme"), SubjectId::new("s-1"));
         for _ in 0..2 {
             let batch = ViewBatch {
@@ -202,6 +233,9 @@ mod tests {
             store.apply(batch).expect("apply");
         }
         store.apply(ViewBatch::default()).expect("apply");
-        assert_eq!(store.subjects_by_contact(&email).expect("lookup"), vec![pair]);
+        assert_eq!(
+            store.subjects_by_contact(&email).expect("lookup"),
+            vec![pair]
+        );
     }
 }

@@ -423,7 +423,7 @@ fn defects(
         .facts
         .refusals(channel)
         .into_iter()
-        .find(|r| r.at() > consent.at())
+        .find(|r| r.at() >= consent.at())
     {
         defects.push(Defect::Refused {
             id: refusal.id(),

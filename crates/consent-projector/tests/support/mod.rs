@@ -45,13 +45,20 @@ pub fn config(batch_size: usize) -> ProjectorConfig {
     }
 }
 
-pub fn projector(log: &Arc<EmbeddedLog>, store: Arc<dyn ViewStore>, batch_size: usize) -> Projector {
+pub fn projector(
+    log: &Arc<EmbeddedLog>,
+    store: Arc<dyn ViewStore>,
+    batch_size: usize,
+) -> Projector {
     let log: Arc<dyn EventLog> = log.clone();
     Projector::new(log, store, config(batch_size))
 }
 
 pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
 }
 
 // ------------------------------------------------------------ generated events
@@ -65,7 +72,9 @@ pub fn day(n: i64) -> Timestamp {
     Timestamp::from_unix_micros(BASE_MICROS + n * DAY_MICROS)
 }
 
-fn pick<T: Clone + std::fmt::Debug + 'static>(items: &'static [T]) -> impl Strategy<Value = T> + Clone {
+fn pick<T: Clone + std::fmt::Debug + 'static>(
+    items: &'static [T],
+) -> impl Strategy<Value = T> + Clone {
     proptest::sample::select(items)
 }
 
@@ -86,7 +95,12 @@ fn category() -> impl Strategy<Value = ProductCategoryId> + Clone {
 }
 
 fn opt_out_method() -> impl Strategy<Value = OptOutMethod> + Clone {
-    pick(&[OptOutMethod::UnsubscribeLink, OptOutMethod::ReplyStop, OptOutMethod::Call, OptOutMethod::GpcSignal])
+    pick(&[
+        OptOutMethod::UnsubscribeLink,
+        OptOutMethod::ReplyStop,
+        OptOutMethod::Call,
+        OptOutMethod::GpcSignal,
+    ])
 }
 
 fn number() -> impl Strategy<Value = String> + Clone {
@@ -95,80 +109,147 @@ fn number() -> impl Strategy<Value = String> + Clone {
 
 fn contact_point() -> impl Strategy<Value = ContactPoint> + Clone {
     prop_oneof![
-        pick(&EMAILS).prop_map(|v| ContactPoint { kind: ContactKind::Email, value: v.to_owned() }),
-        pick(&NUMBERS).prop_map(|v| ContactPoint { kind: ContactKind::Mobile, value: v.to_owned() }),
-        pick(&NUMBERS).prop_map(|v| ContactPoint { kind: ContactKind::Landline, value: v.to_owned() }),
-        Just(ContactPoint { kind: ContactKind::Postal, value: "1 High St, York".to_owned() }),
+        pick(&EMAILS).prop_map(|v| ContactPoint {
+            kind: ContactKind::Email,
+            value: v.to_owned()
+        }),
+        pick(&NUMBERS).prop_map(|v| ContactPoint {
+            kind: ContactKind::Mobile,
+            value: v.to_owned()
+        }),
+        pick(&NUMBERS).prop_map(|v| ContactPoint {
+            kind: ContactKind::Landline,
+            value: v.to_owned()
+        }),
+        Just(ContactPoint {
+            kind: ContactKind::Postal,
+            value: "1 High St, York".to_owned()
+        }),
     ]
 }
 
 fn collection() -> impl Strategy<Value = DetailsCollection> {
     (
-        pick(&[CollectionRoute::Direct, CollectionRoute::ThirdParty, CollectionRoute::TradingSubsidiary]),
+        pick(&[
+            CollectionRoute::Direct,
+            CollectionRoute::ThirdParty,
+            CollectionRoute::TradingSubsidiary,
+        ]),
         any::<bool>(),
         any::<bool>(),
         proptest::option::of(contact_point()),
     )
-        .prop_map(|(route, opt_out_offered, opt_out_taken, contact_point)| DetailsCollection {
-            route,
-            opt_out_offered,
-            opt_out_taken,
-            form_version: Some("form-1".to_owned()),
-            contact_point,
-        })
+        .prop_map(
+            |(route, opt_out_offered, opt_out_taken, contact_point)| DetailsCollection {
+                route,
+                opt_out_offered,
+                opt_out_taken,
+                form_version: Some("form-1".to_owned()),
+                contact_point,
+            },
+        )
 }
 
 /// A fact about one subject, of any of the subject-level kinds.
 fn subject_fact() -> impl Strategy<Value = Fact> {
     prop_oneof![
-        pick(&[SubscriberType::Individual, SubscriberType::SoleTrader, SubscriberType::Corporate])
-            .prop_map(|subscriber_type| Fact::SubscriberTypeDeclared(SubscriberTypeDeclared {
+        pick(&[
+            SubscriberType::Individual,
+            SubscriberType::SoleTrader,
+            SubscriberType::Corporate
+        ])
+        .prop_map(|subscriber_type| Fact::SubscriberTypeDeclared(
+            SubscriberTypeDeclared {
                 subscriber_type,
                 evidence: "companies house".to_owned(),
-            })),
+            }
+        )),
         contact_point().prop_map(Fact::ContactPointRecorded),
         (
             channels(),
             purposes(),
             any::<bool>(),
-            pick(&[CollectionMethod::UntickedCheckbox, CollectionMethod::DoubleOptIn, CollectionMethod::PreTickedCheckbox]),
+            pick(&[
+                CollectionMethod::UntickedCheckbox,
+                CollectionMethod::DoubleOptIn,
+                CollectionMethod::PreTickedCheckbox
+            ]),
             proptest::option::of(contact_point()),
         )
-            .prop_map(|(channels, purposes, demonstrable, method, contact_point)| {
-                Fact::ConsentGiven(ConsentGiven {
+            .prop_map(
+                |(channels, purposes, demonstrable, method, contact_point)| {
+                    Fact::ConsentGiven(ConsentGiven {
+                        channels,
+                        purposes,
+                        wording_version: demonstrable.then(|| "w-1".to_owned()),
+                        wording_sha256: demonstrable.then(|| "ab".repeat(32)),
+                        method,
+                        collector: ConsentCollector::FirstParty,
+                        named_organisations: vec![],
+                        condition_of_service: false,
+                        contact_point,
+                    })
+                }
+            ),
+        (
+            proptest::sample::subsequence(Channel::ALL.to_vec(), 0..=2),
+            opt_out_method()
+        )
+            .prop_map(|(channels, received_via)| Fact::ConsentWithdrawn(
+                ConsentWithdrawn {
                     channels,
-                    purposes,
-                    wording_version: demonstrable.then(|| "w-1".to_owned()),
-                    wording_sha256: demonstrable.then(|| "ab".repeat(32)),
-                    method,
-                    collector: ConsentCollector::FirstParty,
-                    named_organisations: vec![],
-                    condition_of_service: false,
-                    contact_point,
-                })
-            }),
-        (proptest::sample::subsequence(Channel::ALL.to_vec(), 0..=2), opt_out_method()).prop_map(
-            |(channels, received_via)| Fact::ConsentWithdrawn(ConsentWithdrawn {
-                channels,
-                purposes: vec![],
-                received_via,
-            })
-        ),
-        (category(), collection()).prop_map(|(product_category, collection)| Fact::SaleRecorded(
-            SaleRecorded { product_category, order_ref: "o-1".to_owned(), collection }
-        )),
-        (category(), pick(&[NegotiationKind::QuoteRequested, NegotiationKind::GeneralEnquiry]), collection())
-            .prop_map(|(product_category, kind, collection)| Fact::NegotiationRecorded(
-                NegotiationRecorded { product_category, kind, collection }
+                    purposes: vec![],
+                    received_via,
+                }
             )),
-        (pick(&[SupportKind::Donation, SupportKind::Membership]), collection()).prop_map(
-            |(kind, collection)| Fact::CharitySupportRecorded(CharitySupportRecorded { kind, collection })
+        (category(), collection()).prop_map(|(product_category, collection)| Fact::SaleRecorded(
+            SaleRecorded {
+                product_category,
+                order_ref: "o-1".to_owned(),
+                collection
+            }
+        )),
+        (
+            category(),
+            pick(&[
+                NegotiationKind::QuoteRequested,
+                NegotiationKind::GeneralEnquiry
+            ]),
+            collection()
+        )
+            .prop_map(
+                |(product_category, kind, collection)| Fact::NegotiationRecorded(
+                    NegotiationRecorded {
+                        product_category,
+                        kind,
+                        collection
+                    }
+                )
+            ),
+        (
+            pick(&[SupportKind::Donation, SupportKind::Membership]),
+            collection()
+        )
+            .prop_map(|(kind, collection)| Fact::CharitySupportRecorded(
+                CharitySupportRecorded { kind, collection }
+            )),
+        (channels(), any::<bool>(), opt_out_method()).prop_map(
+            |(channels, all_channels, received_via)| {
+                Fact::OptOutRecorded(OptOutRecorded {
+                    channels,
+                    all_channels,
+                    received_via,
+                })
+            }
         ),
-        (channels(), any::<bool>(), opt_out_method()).prop_map(|(channels, all_channels, received_via)| {
-            Fact::OptOutRecorded(OptOutRecorded { channels, all_channels, received_via })
-        }),
-        opt_out_method().prop_map(|received_via| Fact::ObjectionRecorded(ObjectionRecorded { received_via })),
-        (channel(), proptest::option::of(category()), any::<bool>(), proptest::option::of(contact_point()))
+        opt_out_method()
+            .prop_map(|received_via| Fact::ObjectionRecorded(ObjectionRecorded { received_via })),
+        (
+            channel(),
+            proptest::option::of(category()),
+            any::<bool>(),
+            proptest::option::of(contact_point())
+        )
             .prop_map(|(channel, product_category, promotional, contact_point)| {
                 Fact::MarketingMessageSent(MarketingMessageSent {
                     channel,
@@ -183,7 +264,12 @@ fn subject_fact() -> impl Strategy<Value = Fact> {
                     contact_point,
                 })
             }),
-        (pick(&[PreferenceService::Tps, PreferenceService::Ctps]), number(), 0i64..300, any::<bool>())
+        (
+            pick(&[PreferenceService::Tps, PreferenceService::Ctps]),
+            number(),
+            0i64..300,
+            any::<bool>()
+        )
             .prop_map(|(service, number, listed_day, listed)| {
                 Fact::PreferenceServiceListing(PreferenceServiceListing {
                     service,
@@ -194,25 +280,35 @@ fn subject_fact() -> impl Strategy<Value = Fact> {
             }),
         number().prop_map(|number| Fact::ToldNotToCall(CallPreference { number })),
         number().prop_map(|number| Fact::DoesNotObjectToCalls(CallPreference { number })),
-        Just(Fact::ErasureRequested(ErasureRequested { reason: "asked by phone".to_owned() })),
+        Just(Fact::ErasureRequested(ErasureRequested {
+            reason: "asked by phone".to_owned()
+        })),
     ]
 }
 
 /// A fact about an organisation itself.
 fn organisation_fact() -> impl Strategy<Value = Fact> {
     prop_oneof![
-        pick(&[OrganisationKind::Commercial, OrganisationKind::Charity, OrganisationKind::PoliticalParty])
-            .prop_map(|kind| Fact::OrganisationRegistered(OrganisationRegistered {
-                name: "An Organisation".to_owned(),
-                kind,
-                charity_register_number: (kind == OrganisationKind::Charity).then(|| "1234567".to_owned()),
-            })),
+        pick(&[
+            OrganisationKind::Commercial,
+            OrganisationKind::Charity,
+            OrganisationKind::PoliticalParty
+        ])
+        .prop_map(|kind| Fact::OrganisationRegistered(OrganisationRegistered {
+            name: "An Organisation".to_owned(),
+            kind,
+            charity_register_number: (kind == OrganisationKind::Charity)
+                .then(|| "1234567".to_owned()),
+        })),
         proptest::sample::subsequence(CATEGORIES.to_vec(), 1..=2).prop_map(|similar_to_boots| {
             Fact::ProductCategoriesDefined(ProductCategoriesDefined {
                 categories: vec![ProductCategory {
                     id: ProductCategoryId::new("boots"),
                     name: "Boots".to_owned(),
-                    similar: similar_to_boots.into_iter().map(ProductCategoryId::new).collect(),
+                    similar: similar_to_boots
+                        .into_iter()
+                        .map(ProductCategoryId::new)
+                        .collect(),
                 }],
             })
         }),
@@ -231,27 +327,43 @@ fn unnumbered_event() -> impl Strategy<Value = (usize, usize, i64, Fact)> {
 
 /// A set of distinct events (unique ids), in their canonical stored form.
 pub fn event_set(max: usize) -> impl Strategy<Value = Vec<Event>> {
-    proptest::collection::vec(unnumbered_event(), 1..=max).prop_map(|events| {
-        events
-            .into_iter()
-            .enumerate()
-            .map(|(i, (o, s, at, fact))| {
-                let organisation_level = matches!(
-                    fact,
-                    Fact::OrganisationRegistered(_) | Fact::ProductCategoriesDefined(_)
-                );
-                canonical(Event {
-                    id: EventId(uuid::Uuid::from_u128(u128::try_from(i).unwrap_or(0) + 1)),
-                    organisation: OrganisationId::new(ORGANISATIONS[o]),
-                    subject: (!organisation_level).then(|| SubjectId::new(SUBJECTS[s])),
-                    occurred_at: day(at),
-                    recorded_at: day(at),
-                    source: Source { system: "crm".to_owned(), ..Source::default() },
-                    fact,
-                })
+    proptest::collection::vec(unnumbered_event(), 1..=max).prop_map(numbered)
+}
+
+/// `n` distinct events, the same on every run.
+pub fn fixed_events(n: usize) -> Vec<Event> {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    proptest::collection::vec(unnumbered_event(), n)
+        .prop_map(numbered)
+        .new_tree(&mut runner)
+        .expect("generate events")
+        .current()
+}
+
+fn numbered(events: Vec<(usize, usize, i64, Fact)>) -> Vec<Event> {
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(i, (o, s, at, fact))| {
+            let organisation_level = matches!(
+                fact,
+                Fact::OrganisationRegistered(_) | Fact::ProductCategoriesDefined(_)
+            );
+            canonical(Event {
+                id: EventId(uuid::Uuid::from_u128(u128::try_from(i).unwrap_or(0) + 1)),
+                organisation: OrganisationId::new(ORGANISATIONS[o]),
+                subject: (!organisation_level).then(|| SubjectId::new(SUBJECTS[s])),
+                occurred_at: day(at),
+                recorded_at: day(at),
+                source: Source {
+                    system: "crm".to_owned(),
+                    ..Source::default()
+                },
+                fact,
             })
-            .collect()
-    })
+        })
+        .collect()
 }
 
 /// The event as it reads back from its stored bytes (what the projector
@@ -264,12 +376,11 @@ pub fn canonical(event: Event) -> Event {
 /// A delivery: every event at least once, some twice or more, shuffled.
 pub fn deliveries(events: Vec<Event>) -> impl Strategy<Value = Vec<Event>> {
     let n = events.len();
-    proptest::collection::vec(0..n, 0..=n)
-        .prop_flat_map(move |extra| {
-            let mut all: Vec<Event> = events.clone();
-            all.extend(extra.into_iter().map(|i| events[i].clone()));
-            Just(all).prop_shuffle()
-        })
+    proptest::collection::vec(0..n, 0..=n).prop_flat_map(move |extra| {
+        let mut all: Vec<Event> = events.clone();
+        all.extend(extra.into_iter().map(|i| events[i].clone()));
+        Just(all).prop_shuffle()
+    })
 }
 
 // ------------------------------------------------------------ the log
@@ -280,7 +391,10 @@ pub fn record_of(event: &Event) -> AppendRecord {
         topic: layout().topic(consent_schema::family_of(&event.fact)),
         key: consent_schema::routing_key(&event.organisation, event.subject.as_ref()),
         payload: consent_schema::encode_envelope(&envelope),
-        headers: vec![("content-type".to_owned(), b"application/x-protobuf".to_vec())],
+        headers: vec![(
+            "content-type".to_owned(),
+            b"application/x-protobuf".to_vec(),
+        )],
     }
 }
 
@@ -298,7 +412,9 @@ pub async fn append_events(log: &dyn EventLog, events: &[Event], chunk: usize) -
 pub async fn read_topics(log: &dyn EventLog, topics: &[String]) -> Vec<LogRecord> {
     let start: StartOffsets = topics
         .iter()
-        .flat_map(|topic| (0..PARTITIONS).map(move |p| (consent_log::TopicPartition::new(topic.clone(), p), 0)))
+        .flat_map(|topic| {
+            (0..PARTITIONS).map(move |p| (consent_log::TopicPartition::new(topic.clone(), p), 0))
+        })
         .collect();
     let mut reader = log.reader(start).await.expect("reader");
     let mut all = Vec::new();
@@ -329,11 +445,17 @@ pub fn model_fold(records: &[LogRecord]) -> View {
     let mut sorted: Vec<&LogRecord> = records.iter().collect();
     sorted.sort_by(|a, b| a.position.cmp(&b.position));
     let mut view = View::default();
-    let mut history: BTreeMap<(OrganisationId, SubjectId), BTreeMap<EventId, HistoryEntry>> = BTreeMap::new();
-    let mut contacts: BTreeMap<ContactPoint, BTreeSet<(OrganisationId, SubjectId)>> = BTreeMap::new();
+    let mut history: BTreeMap<(OrganisationId, SubjectId), BTreeMap<EventId, HistoryEntry>> =
+        BTreeMap::new();
+    let mut contacts: BTreeMap<ContactPoint, BTreeSet<(OrganisationId, SubjectId)>> =
+        BTreeMap::new();
     for record in sorted {
-        let Ok(envelope) = consent_schema::decode_envelope(&record.payload) else { continue };
-        let Ok(event) = consent_schema::event_from_proto(&envelope) else { continue };
+        let Ok(envelope) = consent_schema::decode_envelope(&record.payload) else {
+            continue;
+        };
+        let Ok(event) = consent_schema::event_from_proto(&envelope) else {
+            continue;
+        };
         let position = consent_schema::event_position(&record.position);
         let Some(subject) = event.subject.clone() else {
             view.organisations
@@ -344,16 +466,23 @@ pub fn model_fold(records: &[LogRecord]) -> View {
         };
         let key = (event.organisation.clone(), subject);
         if !matches!(event.fact, Fact::MarketingMessageSent(_)) {
-            view.subjects.entry(key.clone()).or_default().apply(&event, Some(position.clone()));
+            view.subjects
+                .entry(key.clone())
+                .or_default()
+                .apply(&event, Some(position.clone()));
         }
-        history.entry(key.clone()).or_default().entry(event.id).or_insert(HistoryEntry {
-            organisation: key.0.clone(),
-            subject: key.1.clone(),
-            occurred_at: event.occurred_at,
-            event_id: event.id,
-            position,
-            stored_bytes: record.payload.clone(),
-        });
+        history
+            .entry(key.clone())
+            .or_default()
+            .entry(event.id)
+            .or_insert(HistoryEntry {
+                organisation: key.0.clone(),
+                subject: key.1.clone(),
+                occurred_at: event.occurred_at,
+                event_id: event.id,
+                position,
+                stored_bytes: record.payload.clone(),
+            });
         for contact in carried_contacts(&event.fact) {
             contacts.entry(contact).or_default().insert(key.clone());
         }
@@ -366,7 +495,10 @@ pub fn model_fold(records: &[LogRecord]) -> View {
             (key, entries)
         })
         .collect();
-    view.contacts = contacts.into_iter().map(|(c, pairs)| (c, pairs.into_iter().collect())).collect();
+    view.contacts = contacts
+        .into_iter()
+        .map(|(c, pairs)| (c, pairs.into_iter().collect()))
+        .collect();
     view
 }
 
@@ -385,13 +517,27 @@ fn carried_contacts(fact: &Fact) -> Vec<ContactPoint> {
 
 /// Every contact point the generators use.
 pub fn all_contacts() -> Vec<ContactPoint> {
-    let mut all: Vec<ContactPoint> =
-        EMAILS.iter().map(|v| ContactPoint { kind: ContactKind::Email, value: (*v).to_owned() }).collect();
+    let mut all: Vec<ContactPoint> = EMAILS
+        .iter()
+        .map(|v| ContactPoint {
+            kind: ContactKind::Email,
+            value: (*v).to_owned(),
+        })
+        .collect();
     for v in NUMBERS {
-        all.push(ContactPoint { kind: ContactKind::Mobile, value: v.to_owned() });
-        all.push(ContactPoint { kind: ContactKind::Landline, value: v.to_owned() });
+        all.push(ContactPoint {
+            kind: ContactKind::Mobile,
+            value: v.to_owned(),
+        });
+        all.push(ContactPoint {
+            kind: ContactKind::Landline,
+            value: v.to_owned(),
+        });
     }
-    all.push(ContactPoint { kind: ContactKind::Postal, value: "1 High St, York".to_owned() });
+    all.push(ContactPoint {
+        kind: ContactKind::Postal,
+        value: "1 High St, York".to_owned(),
+    });
     all
 }
 
@@ -401,13 +547,19 @@ pub fn view_of(store: &dyn ViewStore) -> View {
     let mut view = View::default();
     for o in ORGANISATIONS {
         let organisation = OrganisationId::new(o);
-        if let Some(state) = store.organisation_state(&organisation).expect("organisation state") {
+        if let Some(state) = store
+            .organisation_state(&organisation)
+            .expect("organisation state")
+        {
             view.organisations.insert(organisation.clone(), state);
         }
         for s in SUBJECTS {
             let subject = SubjectId::new(s);
             let key = (organisation.clone(), subject.clone());
-            if let Some(state) = store.subject_state(&organisation, &subject).expect("subject state") {
+            if let Some(state) = store
+                .subject_state(&organisation, &subject)
+                .expect("subject state")
+            {
                 view.subjects.insert(key.clone(), state);
             }
             let history = store.history(&organisation, &subject).expect("history");
@@ -449,9 +601,15 @@ pub fn checks() -> Vec<CheckRequest> {
                             sender_identified: true,
                             call_category: CallCategory::General,
                             contact_point: match channel {
-                                Channel::Email => Some(ContactPoint { kind: ContactKind::Email, value: EMAILS[0].to_owned() }),
+                                Channel::Email => Some(ContactPoint {
+                                    kind: ContactKind::Email,
+                                    value: EMAILS[0].to_owned(),
+                                }),
                                 Channel::Post => None,
-                                _ => Some(ContactPoint { kind: ContactKind::Mobile, value: NUMBERS[0].to_owned() }),
+                                _ => Some(ContactPoint {
+                                    kind: ContactKind::Mobile,
+                                    value: NUMBERS[0].to_owned(),
+                                }),
                             },
                             at,
                             rule_set: None,
@@ -470,8 +628,14 @@ pub fn decisions(view: &View) -> Vec<Decision> {
     checks()
         .iter()
         .map(|check| {
-            let rule_set = catalogue.select(None, check.at).expect("a UK rule set is in force");
-            let organisation = view.organisations.get(&check.organisation).cloned().unwrap_or_default();
+            let rule_set = catalogue
+                .select(None, check.at)
+                .expect("a UK rule set is in force");
+            let organisation = view
+                .organisations
+                .get(&check.organisation)
+                .cloned()
+                .unwrap_or_default();
             let subject = view
                 .subjects
                 .get(&(check.organisation.clone(), check.subject.clone()))
@@ -489,19 +653,31 @@ pub type Facts = BTreeMap<String, Vec<(EventId, Timestamp, Fact)>>;
 pub fn facts_of(view: &View) -> Facts {
     let mut facts = Facts::new();
     for ((o, s), state) in &view.subjects {
-        let list = state.facts.facts().iter().map(|r| (r.id, r.occurred_at, r.fact.clone())).collect();
+        let list = state
+            .facts
+            .facts()
+            .iter()
+            .map(|r| (r.id, r.occurred_at, r.fact.clone()))
+            .collect();
         facts.insert(format!("subject {o}/{s}"), list);
     }
     for (o, state) in &view.organisations {
-        let list = state.facts.facts().iter().map(|r| (r.id, r.occurred_at, r.fact.clone())).collect();
+        let list = state
+            .facts
+            .facts()
+            .iter()
+            .map(|r| (r.id, r.occurred_at, r.fact.clone()))
+            .collect();
         facts.insert(format!("organisation {o}"), list);
     }
     for ((o, s), entries) in &view.history {
         let list = entries
             .iter()
             .map(|e| {
-                let envelope = consent_schema::decode_envelope(&e.stored_bytes).expect("stored bytes decode");
-                let event = consent_schema::event_from_proto(&envelope).expect("stored bytes validate");
+                let envelope =
+                    consent_schema::decode_envelope(&e.stored_bytes).expect("stored bytes decode");
+                let event =
+                    consent_schema::event_from_proto(&envelope).expect("stored bytes validate");
                 (e.event_id, e.occurred_at, event.fact)
             })
             .collect();

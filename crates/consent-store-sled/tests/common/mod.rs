@@ -7,15 +7,21 @@ use consent_domain::{
     Event, EventId, EventPosition, Fact, OrganisationId, OrganisationState, Source, SubjectId,
     SubjectState, Timestamp,
 };
-use consent_store::{HistoryEntry, StoreError, ViewStore};
 use consent_store::StoredOffsets;
+use consent_store::{HistoryEntry, StoreError, ViewStore};
 use std::collections::BTreeMap;
 
 pub fn event_id(n: u128) -> EventId {
     EventId(uuid::Uuid::from_u128(n))
 }
 
-pub fn event(id: u128, occurred_at: i64, organisation: &str, subject: Option<&str>, fact: Fact) -> Event {
+pub fn event(
+    id: u128,
+    occurred_at: i64,
+    organisation: &str,
+    subject: Option<&str>,
+    fact: Fact,
+) -> Event {
     Event {
         id: event_id(id),
         organisation: OrganisationId::new(organisation),
@@ -28,15 +34,24 @@ pub fn event(id: u128, occurred_at: i64, organisation: &str, subject: Option<&st
 }
 
 pub fn position(offset: u64) -> EventPosition {
-    EventPosition { topic: "test.optouts".to_owned(), partition: 0, offset }
+    EventPosition {
+        topic: "test.optouts".to_owned(),
+        partition: 0,
+        offset,
+    }
 }
 
 /// A subject state holding one erasure request per `(id, occurred_at)`.
 pub fn subject_state(organisation: &str, subject: &str, facts: &[(u128, i64)]) -> SubjectState {
     let mut state = SubjectState::default();
     for (offset, (id, at)) in (0u64..).zip(facts) {
-        let fact = Fact::ErasureRequested(ErasureRequested { reason: format!("r{id}") });
-        state.apply(&event(*id, *at, organisation, Some(subject), fact), Some(position(offset)));
+        let fact = Fact::ErasureRequested(ErasureRequested {
+            reason: format!("r{id}"),
+        });
+        state.apply(
+            &event(*id, *at, organisation, Some(subject), fact),
+            Some(position(offset)),
+        );
     }
     state
 }
@@ -49,12 +64,21 @@ pub fn organisation_state(organisation: &str, facts: &[(u128, i64)]) -> Organisa
             kind: OrganisationKind::Commercial,
             charity_register_number: None,
         });
-        state.apply(&event(*id, *at, organisation, None, fact), Some(position(offset)));
+        state.apply(
+            &event(*id, *at, organisation, None, fact),
+            Some(position(offset)),
+        );
     }
     state
 }
 
-pub fn history_entry(organisation: &str, subject: &str, id: u128, occurred_at: i64, offset: u64) -> HistoryEntry {
+pub fn history_entry(
+    organisation: &str,
+    subject: &str,
+    id: u128,
+    occurred_at: i64,
+    offset: u64,
+) -> HistoryEntry {
     HistoryEntry {
         organisation: OrganisationId::new(organisation),
         subject: SubjectId::new(subject),
@@ -66,7 +90,10 @@ pub fn history_entry(organisation: &str, subject: &str, id: u128, occurred_at: i
 }
 
 pub fn email(n: u64) -> ContactPoint {
-    ContactPoint { kind: ContactKind::Email, value: format!("person{n}@example.com") }
+    ContactPoint {
+        kind: ContactKind::Email,
+        value: format!("person{n}@example.com"),
+    }
 }
 
 /// Everything a store holds about the given keys, for comparing stores.
@@ -97,11 +124,18 @@ pub fn snapshot(
     };
     for o in organisations {
         let org = OrganisationId::new(*o);
-        snap.organisations.insert(o.to_string(), store.organisation_state(&org)?);
+        snap.organisations
+            .insert(o.to_string(), store.organisation_state(&org)?);
         for s in subjects {
             let subject = SubjectId::new(*s);
-            snap.subjects.insert((o.to_string(), s.to_string()), store.subject_state(&org, &subject)?);
-            snap.history.insert((o.to_string(), s.to_string()), store.history(&org, &subject)?);
+            snap.subjects.insert(
+                (o.to_string(), s.to_string()),
+                store.subject_state(&org, &subject)?,
+            );
+            snap.history.insert(
+                (o.to_string(), s.to_string()),
+                store.history(&org, &subject)?,
+            );
             for id in event_ids {
                 snap.history_by_id.insert(
                     (o.to_string(), s.to_string(), *id),
@@ -111,7 +145,8 @@ pub fn snapshot(
         }
     }
     for contact in contacts {
-        snap.contacts.insert(contact.clone(), store.subjects_by_contact(contact)?);
+        snap.contacts
+            .insert(contact.clone(), store.subjects_by_contact(contact)?);
     }
     Ok(snap)
 }

@@ -1,0 +1,49 @@
+//! `consent-ledger rebuild`: drop the view and fold the whole log again.
+//!
+//! The view is a cache of the log (sled 0.34 has known space and crash
+//! issues); this is how it is recovered, migrated to a new format, or
+//! checked.
+
+use crate::settings::StorageArgs;
+use anyhow::Context;
+use consent_projector::{ProjectionProgress, Projector, ProjectorConfig};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(clap::Args)]
+pub struct RebuildArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+pub async fn run(args: RebuildArgs) -> anyhow::Result<std::process::ExitCode> {
+    let log = args.storage.open_log().await?;
+    let store = args.storage.open_view()?;
+    let mut projector = Projector::new(log, store, ProjectorConfig::default());
+
+    let bar = ProgressBar::new(0);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] [{bar:40}] {pos}/{len} records ({per_sec}, {eta}) {msg}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    let report = |progress: ProjectionProgress| {
+        bar.set_length(progress.records_total);
+        bar.set_position(progress.records_done);
+        bar.set_message(format!(
+            "{} events applied, {} dead letters",
+            progress.events_applied, progress.dead_letters
+        ));
+    };
+    let status = projector.rebuild(&report).await.context("rebuilding the view")?;
+    bar.finish();
+    tracing::info!(
+        events_applied = status.events_applied,
+        dead_letters = status.dead_letters,
+        "view rebuilt from the log"
+    );
+    println!(
+        "view rebuilt: {} events applied, {} dead letters",
+        status.events_applied, status.dead_letters
+    );
+    Ok(std::process::ExitCode::SUCCESS)
+}

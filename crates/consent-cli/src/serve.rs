@@ -1,0 +1,82 @@
+//! `consent-ledger serve`: the log, the projector and the HTTP API in one process.
+
+use crate::settings::StorageArgs;
+use anyhow::Context;
+use consent_projector::{Projector, ProjectorConfig};
+use consent_service::Ledger;
+use std::net::SocketAddr;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Address of the HTTP API.
+    #[arg(long, env = "CONSENT_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
+    let log = args.storage.open_log().await?;
+    let store = args.storage.open_view()?;
+    let mut projector = Projector::new(log.clone(), store.clone(), ProjectorConfig::default());
+    projector.start().await.map_err(|error| {
+        let hint = if error.requires_rebuild() {
+            "\n  the view does not match the log: stop the ledger and run `consent-ledger rebuild`"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("starting the projector: {error}{hint}")
+    })?;
+    let ledger = Ledger::new(log, store, projector.handle());
+
+    let (stop_projector, projector_stopping) = tokio::sync::watch::channel(false);
+    let projector_task = tokio::spawn(projector.run(projector_stopping));
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(address = %args.listen, data_dir = %args.storage.data_dir.display(), "consent ledger ready");
+    consent_http::serve(listener, ledger, shutdown_signal())
+        .await
+        .context("serving the HTTP API")?;
+
+    // Requests in flight have finished; everything acknowledged is in the
+    // log. Stop the projector after its current batch.
+    let _ = stop_projector.send(true);
+    match projector_task.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::error!(%error, "the projector stopped with an error"),
+        Err(error) => tracing::error!(%error, "the projector task failed"),
+    }
+    tracing::info!("consent ledger stopped");
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
