@@ -43,6 +43,11 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     pbjson_build::Builder::new()
         .register_descriptors(&descriptor_bytes)?
+        // Emit zero values too ("allowed": false, "optOutTaken": false,
+        // "offset": "0"): evidence and decisions state every fact rather
+        // than leave a reader to know proto3's defaults. Input may still
+        // omit them.
+        .emit_fields()
         .build(&[PACKAGE])?;
 
     Ok(())

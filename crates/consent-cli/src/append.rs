@@ -4,6 +4,7 @@ use crate::client::{LedgerClient, ServerArgs};
 use anyhow::{bail, Context};
 use consent_schema::v1;
 use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
@@ -36,6 +37,7 @@ pub async fn run(args: AppendArgs) -> anyhow::Result<std::process::ExitCode> {
     let mut batch: Vec<v1::Envelope> = Vec::with_capacity(args.batch);
     let mut batch_first_line = 1;
     let mut appended = 0_u64;
+    let mut latest = LatestPositions::default();
     for (index, line) in reader.lines().enumerate() {
         let line_number = index + 1;
         let line = line.with_context(|| format!("reading line {line_number}"))?;
@@ -56,15 +58,25 @@ pub async fn run(args: AppendArgs) -> anyhow::Result<std::process::ExitCode> {
         }
         batch.push(envelope);
         if batch.len() == args.batch {
-            appended += send(&client, &mut batch, batch_first_line, appended).await?;
+            appended += send(&client, &mut batch, batch_first_line, appended, &mut latest).await?;
             progress.set_message(format!("{appended} events appended"));
         }
     }
     if !batch.is_empty() {
-        appended += send(&client, &mut batch, batch_first_line, appended).await?;
+        appended += send(&client, &mut batch, batch_first_line, appended, &mut latest).await?;
     }
-    progress.finish_with_message(format!("{appended} events appended"));
+    progress.finish_and_clear();
     tracing::info!(appended, "append finished");
+    println!("{appended} events appended");
+    if !latest.0.is_empty() {
+        // What a check needs to see these events (read-your-writes).
+        let wait_for: Vec<String> = latest
+            .0
+            .iter()
+            .map(|((topic, partition), offset)| format!("--wait-for {topic}/{partition}@{offset}"))
+            .collect();
+        println!("to check with these events in the view: {}", wait_for.join(" "));
+    }
     Ok(std::process::ExitCode::SUCCESS)
 }
 
@@ -73,17 +85,36 @@ async fn send(
     batch: &mut Vec<v1::Envelope>,
     first_line: usize,
     appended_before: u64,
+    latest: &mut LatestPositions,
 ) -> anyhow::Result<u64> {
     let request = v1::AppendRequest { events: std::mem::take(batch) };
     let count = request.events.len();
-    client.post("/v1/events", &request).await.with_context(|| {
+    let response = client.post("/v1/events", &request).await.with_context(|| {
         format!(
             "appending lines {first_line}..{} ({appended_before} events were appended before this batch; \
              re-running the same file is safe)",
             first_line + count - 1
         )
     })?;
+    for appended in response["appended"].as_array().into_iter().flatten() {
+        latest.record(&appended["position"]);
+    }
     Ok(count as u64)
+}
+
+/// The highest position appended per topic-partition.
+#[derive(Default)]
+struct LatestPositions(BTreeMap<(String, u64), u64>);
+
+impl LatestPositions {
+    /// Records a proto3 JSON `LogPosition` (zero values are omitted there).
+    fn record(&mut self, position: &serde_json::Value) {
+        let Some(topic) = position["topic"].as_str() else { return };
+        let partition = position["partition"].as_u64().unwrap_or(0);
+        let offset = position["offset"].as_str().and_then(|o| o.parse().ok()).unwrap_or(0);
+        let entry = self.0.entry((topic.to_owned(), partition)).or_insert(offset);
+        *entry = (*entry).max(offset);
+    }
 }
 
 fn progress_bar(total_bytes: Option<u64>) -> ProgressBar {

@@ -226,7 +226,8 @@ pub fn print_decision(decision: &Value) {
                 event["eventId"].as_str().unwrap_or("?"),
                 position["topic"].as_str().unwrap_or("?"),
                 position["partition"].as_u64().unwrap_or(0),
-                position["offset"].as_str().unwrap_or("?"),
+                // proto3 JSON omits zero values: a missing offset is 0.
+                position["offset"].as_str().unwrap_or("0"),
             );
         }
     }

@@ -66,7 +66,7 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<std::process::ExitCode> {
             event["eventId"].as_str().unwrap_or("?"),
             position["topic"].as_str().unwrap_or("?"),
             position["partition"].as_u64().unwrap_or(0),
-            position["offset"].as_str().unwrap_or("?"),
+            position["offset"].as_str().unwrap_or("0"),
         );
     }
     if history.get("decision").is_some_and(|d| !d.is_null()) {

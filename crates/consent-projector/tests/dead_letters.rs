@@ -12,6 +12,7 @@ use consent_store::{MemoryStore, ViewStore};
 use consent_store_sled::SledStore;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use support::*;
 
 fn header<'a>(headers: &'a [(String, Vec<u8>)], name: &str) -> Option<&'a str> {
@@ -205,4 +206,49 @@ fn when_the_dead_letter_append_fails_nothing_is_committed() {
         let dead = read_topics(inner.as_ref(), &[layout().dead_letter_topic()]).await;
         assert_eq!(dead.len(), 1, "dead-lettered once");
     });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_running_projector_retries_until_the_dead_letter_topic_is_back() {
+    let log_dir = tempfile::tempdir().expect("tempdir");
+    let inner = open_log(log_dir.path());
+    let log = Arc::new(RefusingDeadLetters {
+        inner: inner.clone(),
+        refuse: AtomicBool::new(true),
+    });
+    let store = Arc::new(MemoryStore::new());
+    let garbage = AppendRecord {
+        topic: layout().topic(consent_log::EventFamily::Commerce),
+        key: b"acme\x1fs-2".to_vec(),
+        payload: b"\x08\x96\x01 truncated".to_vec(),
+        headers: vec![],
+    };
+    let mut positions = inner.append(vec![garbage]).await.expect("append garbage");
+    positions.extend(append_events(inner.as_ref(), &fixed_events(4), 2).await);
+
+    let dyn_log: Arc<dyn EventLog> = log.clone();
+    let projector = consent_projector::Projector::new(dyn_log, store.clone(), config(100));
+    let handle = projector.handle();
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(projector.run(stopping));
+
+    // While the dead-letter topic refuses, nothing past the bad record is
+    // committed, and the projector keeps trying rather than exiting.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !running.is_finished(),
+        "a transient error does not stop the projector"
+    );
+    assert!(!handle.status().has_applied(&positions[0]));
+
+    log.refuse.store(false, Ordering::SeqCst);
+    handle
+        .wait_for(&positions, Duration::from_secs(10))
+        .await
+        .expect("applied once the topic is back");
+    assert_eq!(handle.status().dead_letters, 1);
+    stop.send(true).expect("signal shutdown");
+    running.await.expect("join").expect("stops cleanly");
+    let dead = read_topics(inner.as_ref(), &[layout().dead_letter_topic()]).await;
+    assert_eq!(dead.len(), 1);
 }

@@ -95,7 +95,7 @@ impl<'a> Facts<'a> {
                     Fact::SubscriberTypeDeclared(d) => Some(d),
                     _ => None,
                 })
-                .next(),
+                .next_back(),
         }
     }
 
