@@ -199,7 +199,9 @@ pub(crate) struct Consents<'a> {
 }
 
 impl<'a> Consents<'a> {
-    pub fn assess(ctx: &Ctx<'a>, channel: Channel, purpose: Purpose) -> Self {
+    /// Assesses every consent for the check's channel and purpose.
+    pub fn assess(ctx: &Ctx<'a>) -> Self {
+        let (channel, purpose) = (ctx.request.channel, ctx.request.purpose);
         let all = ctx
             .facts
             .each(|f| match f {

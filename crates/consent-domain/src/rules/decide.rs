@@ -32,8 +32,9 @@ use crate::vocabulary::Channel;
 /// Pure and deterministic: reads only the facts of `organisation` and
 /// `subject` with `occurred_at <= request.at`, and no clock. Either state
 /// may be empty; the answer is then no, with the reasons (fail closed).
-/// `request.rule_set` is not consulted: the caller chose `rule_set` (see
-/// [`super::RuleCatalogue::select`]) and the decision names it.
+/// The caller chooses `rule_set` (see [`super::RuleCatalogue::select`]) and
+/// the decision names it; `request.rule_set` only lets R8 say it was asked
+/// for.
 pub fn decide(
     rule_set: &RuleSet,
     organisation: &OrganisationState,
@@ -169,7 +170,7 @@ struct Findings {
 impl Findings {
     fn evaluate(ctx: &Ctx<'_>, subject_total: usize, organisation_total: usize) -> Self {
         let rule_set = ctx.rule_set;
-        let consents = Consents::assess(ctx, ctx.request.channel, ctx.request.purpose);
+        let consents = Consents::assess(ctx);
         let r3a = electronic_mail::evaluate_r3a(ctx, &consents);
         let r3b = electronic_mail::alternative(ctx, || soft_opt_in::evaluate(ctx));
         let r3c = electronic_mail::alternative(ctx, || charity::evaluate(ctx));
