@@ -1,3 +1,4 @@
+use crate::ownership::OwnedPartitions;
 use std::time::Duration;
 
 /// How the projector reads and retries.
@@ -16,6 +17,11 @@ pub struct ProjectorConfig {
     /// on each further failure up to `retry_max`.
     pub retry_initial: Duration,
     pub retry_max: Duration,
+    /// The partitions this instance owns (see [`OwnedPartitions`]): every
+    /// partition by default. The view's stored offsets cover exactly the
+    /// topic-partitions this makes it follow; a view built for another
+    /// ownership is refused at start.
+    pub ownership: OwnedPartitions,
 }
 
 impl Default for ProjectorConfig {
@@ -26,6 +32,7 @@ impl Default for ProjectorConfig {
             dead_letters: true,
             retry_initial: Duration::from_millis(100),
             retry_max: Duration::from_secs(30),
+            ownership: OwnedPartitions::All,
         }
     }
 }

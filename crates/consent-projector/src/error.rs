@@ -24,6 +24,14 @@ pub enum ProjectorError {
     /// (fewer partitions, or another topic prefix).
     #[error("the view follows {partition}, which is not in the log layout: the view was built for another layout; {REBUILD}")]
     UnknownPartition { partition: TopicPartition },
+    /// The view was built for other owned partitions than this instance is
+    /// configured with. Following the new set from the stored offsets would
+    /// leave partitions never read (a silent gap) or stale.
+    #[error("the view was built owning partitions {view} of the log, but this instance is configured to own {configured} (--own-partitions): rebuild the view for the new ownership with `consent-ledger rebuild --own-partitions {configured}` on this data directory, or start again with --own-partitions {view}")]
+    OwnershipMismatch { view: String, configured: String },
+    /// The configured owned partitions name one the log does not have.
+    #[error("--own-partitions names partition {partition}, but the log has partitions 0-{last} (--partitions {partitions})", last = partitions.saturating_sub(1))]
+    OwnedPartitionOutsideLayout { partition: u32, partitions: u32 },
     #[error("log error: {0}")]
     Log(#[from] LogError),
     /// Appending to the dead-letter topic failed; the batch was not
@@ -45,8 +53,16 @@ impl ProjectorError {
             ProjectorError::MissingOffset { .. }
                 | ProjectorError::OffsetBeyondLogEnd { .. }
                 | ProjectorError::UnknownPartition { .. }
+                | ProjectorError::OwnershipMismatch { .. }
                 | ProjectorError::Store(StoreError::Corrupt { .. })
                 | ProjectorError::Store(StoreError::FormatVersion { .. })
         )
+    }
+
+    /// Retrying cannot help: the view must be rebuilt, or the
+    /// configuration fixed.
+    pub fn is_permanent(&self) -> bool {
+        self.requires_rebuild()
+            || matches!(self, ProjectorError::OwnedPartitionOutsideLayout { .. })
     }
 }

@@ -1,7 +1,8 @@
 //! The projector: the fold from the log to the view.
 //!
-//! [`Projector`] reads records from every event-family topic-partition of
-//! the log's layout, decodes and validates them (`consent-schema`), folds
+//! [`Projector`] reads records from the event-family topic-partitions of
+//! the log's layout that its instance follows ([`OwnedPartitions`]: all of
+//! them for a full replica), decodes and validates them (`consent-schema`), folds
 //! them into per-subject and per-organisation state (`consent-domain`),
 //! and writes the new states, history entries, contact index entries and
 //! the next offsets to the view store in one atomic
@@ -24,6 +25,7 @@ mod decode;
 mod error;
 mod fold;
 mod handle;
+mod ownership;
 mod projector;
 mod status;
 
@@ -31,5 +33,6 @@ pub use config::ProjectorConfig;
 pub use error::ProjectorError;
 pub use fold::contact_points;
 pub use handle::{ProjectionHandle, WaitTimeout};
+pub use ownership::{OwnedPartitions, ParseOwnedPartitionsError};
 pub use projector::{BatchSummary, Projector, StepOutcome};
 pub use status::{lag, Lag, ProjectionProgress, ProjectionStatus};

@@ -4,8 +4,12 @@ use crate::decode::decode_record;
 use crate::error::ProjectorError;
 use crate::fold::fold_batch;
 use crate::handle::ProjectionHandle;
+use crate::ownership::OwnedPartitions;
 use crate::status::{lag, ProjectionProgress, ProjectionStatus};
-use consent_log::{EndOffsets, EventLog, LogError, LogLayout, LogReader, LogRecord};
+use consent_domain::event::FactScope;
+use consent_log::{
+    EndOffsets, EventFamily, EventLog, LogError, LogLayout, LogReader, LogRecord, TopicPartition,
+};
 use consent_store::{StoreError, StoredOffsets, ViewBatch, ViewStore};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -24,9 +28,13 @@ use tracing::Instrument;
 ///   cannot be decoded or validated) dead-lettered, logged and counted. A
 ///   bad record never stops the stream.
 /// * The projector never skips: it starts from the stored offsets, or from
-///   offset 0 of every topic-partition of the layout for an uninitialised
+///   offset 0 of every topic-partition it follows for an uninitialised
 ///   view, and refuses to start ([`ProjectorError::requires_rebuild`]) when
-///   the stored offsets do not fit the log.
+///   the stored offsets do not fit the log or the configured ownership.
+/// * It follows the topic-partitions [`OwnedPartitions::followed`] names
+///   (all of them by default). From the reference topic on a partition it
+///   does not own it folds only organisation-level records, consuming the
+///   others unread: their owner folds them.
 /// * A failed step commits nothing; the next step reads the same records
 ///   again from the committed offsets (as stored).
 pub struct Projector {
@@ -40,6 +48,8 @@ pub struct Projector {
     /// from what the store holds.
     reader: Option<Box<dyn LogReader>>,
     status: watch::Sender<ProjectionStatus>,
+    /// The topic-partitions this projector reads (from the ownership).
+    followed: Arc<BTreeSet<TopicPartition>>,
 }
 
 /// What one [`Projector::step`] did.
@@ -77,6 +87,7 @@ impl Projector {
     /// [`Projector::start`] (which every other method calls first).
     pub fn new(log: Arc<dyn EventLog>, store: Arc<dyn ViewStore>, config: ProjectorConfig) -> Self {
         let (status, _) = watch::channel(ProjectionStatus::default());
+        let followed = Arc::new(config.ownership.followed(log.layout()));
         Self {
             log,
             store,
@@ -84,13 +95,18 @@ impl Projector {
             committed: None,
             reader: None,
             status,
+            followed,
         }
     }
 
     /// A handle that follows this projector's progress (and ends its waits
     /// when the projector is dropped).
     pub fn handle(&self) -> ProjectionHandle {
-        ProjectionHandle::new(self.status.subscribe())
+        ProjectionHandle::new(
+            self.status.subscribe(),
+            self.config.ownership.clone(),
+            Arc::clone(&self.followed),
+        )
     }
 
     pub fn status(&self) -> ProjectionStatus {
@@ -102,32 +118,41 @@ impl Projector {
     ///
     /// An uninitialised view is cleared (a crash during an earlier clear may
     /// have left data without offsets) and initialised at offset 0 of every
-    /// topic-partition of the layout. An initialised view must have an
-    /// offset for every topic-partition of the layout, none for any other,
-    /// and none beyond the log's end; otherwise this fails with an error
-    /// for which [`ProjectorError::requires_rebuild`] holds. It never jumps
-    /// to the log's end.
+    /// topic-partition the projector follows. An initialised view must have
+    /// an offset for exactly the topic-partitions it follows, none beyond
+    /// the log's end; otherwise this fails with an error for which
+    /// [`ProjectorError::requires_rebuild`] holds. It never jumps to the
+    /// log's end. Owned partitions the layout does not have are refused
+    /// ([`ProjectorError::OwnedPartitionOutsideLayout`]).
     pub async fn start(&mut self) -> Result<(), ProjectorError> {
         if self.committed.is_some() {
             return Ok(());
         }
         let layout = self.log.layout().clone();
+        let ownership = &self.config.ownership;
+        if let Some(partition) = ownership.outside(&layout) {
+            return Err(ProjectorError::OwnedPartitionOutsideLayout {
+                partition,
+                partitions: layout.partitions,
+            });
+        }
         let offsets = match blocking(&self.store, |store| store.offsets()).await? {
             Some(stored) => {
                 let end = self.log.end_offsets().await?;
-                check_offsets(&layout, &stored, &end)?;
+                check_offsets(&layout, ownership, &stored, &end)?;
                 tracing::info!(
                     partitions = stored.len(),
+                    owned_partitions = %ownership,
                     behind = lag(&stored, &end).total,
                     "resuming the projection from the view's offsets"
                 );
                 stored
             }
             None => {
-                let initial: StoredOffsets = layout
-                    .topic_partitions()
-                    .into_iter()
-                    .map(|partition| (partition, 0))
+                let initial: StoredOffsets = self
+                    .followed
+                    .iter()
+                    .map(|partition| (partition.clone(), 0))
                     .collect();
                 let batch = ViewBatch {
                     offsets: initial.clone(),
@@ -140,6 +165,7 @@ impl Projector {
                 .await?;
                 tracing::info!(
                     partitions = initial.len(),
+                    owned_partitions = %ownership,
                     "initialised an empty view; projecting the log from offset 0"
                 );
                 initial
@@ -213,8 +239,18 @@ impl Projector {
             let slot = offsets.entry(partition.clone()).or_insert(0);
             *slot = (*slot).max(next);
             partitions.insert(partition);
+            let owned = self.config.ownership.owns(record.position.partition);
+            if !owned && !consent_schema::is_organisation_key(&record.key) {
+                // A subject's fact on the reference topic of a partition
+                // this instance does not own: its owner folds it.
+                continue;
+            }
             match decode_record(record) {
-                Ok(event) => events.push(event),
+                Ok(event) => {
+                    if owned || event.event.fact.scope() == FactScope::Organisation {
+                        events.push(event);
+                    }
+                }
                 Err(reason) => {
                     tracing::warn!(
                         position = %record.position,
@@ -286,8 +322,9 @@ impl Projector {
     /// A failed step is logged and retried after a pause that doubles from
     /// `retry_initial` up to `retry_max`; log outages, dead-letter append
     /// failures and store I/O errors never end the loop. Only an error for
-    /// which [`ProjectorError::requires_rebuild`] holds does: retrying
-    /// cannot fix it, and the operator must rebuild the view.
+    /// which [`ProjectorError::is_permanent`] holds does: retrying cannot
+    /// fix it, and the operator must rebuild the view or fix the
+    /// configuration.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), ProjectorError> {
         let mut backoff = self.config.retry_initial;
         loop {
@@ -296,7 +333,7 @@ impl Projector {
             }
             match self.step().await {
                 Ok(_) => backoff = self.config.retry_initial,
-                Err(error) if error.requires_rebuild() => {
+                Err(error) if error.is_permanent() => {
                     tracing::error!(%error, "the view cannot be projected; the projector stops");
                     return Err(error);
                 }
@@ -330,7 +367,13 @@ impl Projector {
         progress: &(dyn Fn(ProjectionProgress) + Sync),
     ) -> Result<ProjectionStatus, ProjectorError> {
         self.start().await?;
-        let target = self.log.end_offsets().await?;
+        let target: EndOffsets = self
+            .log
+            .end_offsets()
+            .await?
+            .into_iter()
+            .filter(|(partition, _)| self.followed.contains(partition))
+            .collect();
         let behind = |projector: &Self| {
             lag(
                 projector
@@ -387,14 +430,36 @@ impl Projector {
     }
 }
 
-/// An initialised view's offsets must cover exactly the layout's
-/// topic-partitions, none beyond the log's end.
+/// An initialised view's offsets must cover exactly the topic-partitions
+/// `ownership` follows in the layout, none beyond the log's end.
 fn check_offsets(
     layout: &LogLayout,
+    ownership: &OwnedPartitions,
     stored: &StoredOffsets,
     end: &EndOffsets,
 ) -> Result<(), ProjectorError> {
-    let expected: BTreeSet<_> = layout.topic_partitions().into_iter().collect();
+    let in_layout: BTreeSet<_> = layout.topic_partitions().into_iter().collect();
+    if let Some(partition) = stored.keys().find(|p| !in_layout.contains(*p)) {
+        return Err(ProjectorError::UnknownPartition {
+            partition: partition.clone(),
+        });
+    }
+    let expected = ownership.followed(layout);
+    // The partitions the view was built owning: those it has an offset for
+    // on a topic other than the reference topic, which every owner follows.
+    let reference = layout.topic(EventFamily::Reference);
+    let view_owned: BTreeSet<u32> = stored
+        .keys()
+        .filter(|p| p.topic != reference)
+        .map(|p| p.partition)
+        .collect();
+    let configured = ownership.partitions(layout);
+    if view_owned != configured {
+        return Err(ProjectorError::OwnershipMismatch {
+            view: OwnedPartitions::describe(&view_owned),
+            configured: OwnedPartitions::describe(&configured),
+        });
+    }
     if let Some(partition) = stored.keys().find(|p| !expected.contains(*p)) {
         return Err(ProjectorError::UnknownPartition {
             partition: partition.clone(),

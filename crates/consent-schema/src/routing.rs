@@ -26,6 +26,13 @@ pub fn routing_key(organisation: &OrganisationId, subject: Option<&SubjectId>) -
     key
 }
 
+/// Whether a record key is an organisation-level fact's (`organisation
+/// 0x1f` with no subject after the separator), as [`routing_key`] builds
+/// it for facts about the organisation itself.
+pub fn is_organisation_key(key: &[u8]) -> bool {
+    key.last() == Some(&ROUTING_KEY_SEPARATOR)
+}
+
 /// The topic family of a fact.
 ///
 /// * Grants: consent given and withdrawn;
@@ -67,5 +74,11 @@ mod tests {
             b"acme\x1fs-1".to_vec()
         );
         assert_eq!(routing_key(&org, None), b"acme\x1f".to_vec());
+        assert!(is_organisation_key(&routing_key(&org, None)));
+        assert!(!is_organisation_key(&routing_key(
+            &org,
+            Some(&SubjectId::new("s-1"))
+        )));
+        assert!(!is_organisation_key(b""));
     }
 }

@@ -103,6 +103,7 @@ fn a_decision_reads_as_this_json() {
     assert_eq!(
         json,
         json!({
+            "allowed": false,
             "lawfulBasis": "LAWFUL_BASIS_NONE",
             "reasonsAgainst": [{
                 "ruleId": "R6",

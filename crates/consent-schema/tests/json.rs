@@ -77,7 +77,14 @@ fn the_stored_event_reads_back_as_this_json() {
             "subjectId": "customer-1842",
             "occurredAt": "2026-01-15T10:30:00+00:00",
             "recordedAt": "2026-01-15T10:30:02.250+00:00",
-            "source": { "system": "web-shop", "formId": "newsletter-signup" },
+            // Zero values are written out: evidence states every fact.
+            "source": {
+                "system": "web-shop",
+                "actor": "",
+                "evidenceRef": "",
+                "formId": "newsletter-signup",
+                "url": ""
+            },
             "schemaVersion": 1,
             "consentGiven": {
                 "channels": ["CHANNEL_EMAIL", "CHANNEL_SMS"],
@@ -86,6 +93,9 @@ fn the_stored_event_reads_back_as_this_json() {
                 "wordingSha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
                 "method": "COLLECTION_METHOD_DOUBLE_OPT_IN",
                 "collector": "CONSENT_COLLECTOR_FIRST_PARTY",
+                "collectedByOrganisationId": "",
+                "namedOrganisationIds": [],
+                "conditionOfService": false,
                 "contactPoint": { "kind": "CONTACT_KIND_EMAIL", "value": "ada@example.com" }
             }
         })

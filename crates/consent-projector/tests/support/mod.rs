@@ -42,6 +42,7 @@ pub fn config(batch_size: usize) -> ProjectorConfig {
         dead_letters: true,
         retry_initial: Duration::from_millis(10),
         retry_max: Duration::from_millis(100),
+        ..ProjectorConfig::default()
     }
 }
 
