@@ -8,6 +8,7 @@ mod check;
 mod client;
 mod history;
 mod rebuild;
+mod replay;
 mod serve;
 mod settings;
 
@@ -45,6 +46,8 @@ enum Command {
     Rebuild(rebuild::RebuildArgs),
     /// List the rule sets a running ledger decides by, with their citations.
     RuleSets(client::ServerArgs),
+    /// Decide the whole history again under another rule set or similarity map and report what changes (reads the log only).
+    Replay(replay::ReplayArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -65,6 +68,7 @@ fn main() -> std::process::ExitCode {
             Command::History(args) => history::run(args).await,
             Command::Rebuild(args) => rebuild::run(args).await,
             Command::RuleSets(args) => client::print_rule_sets(args).await,
+            Command::Replay(args) => replay::run(args).await,
         }
     });
     match result {

@@ -6,7 +6,7 @@
 
 use crate::settings::StorageArgs;
 use anyhow::Context;
-use consent_projector::{ProjectionProgress, Projector, ProjectorConfig};
+use consent_projector::{ProjectionProgress, Projector};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(clap::Args)]
@@ -16,9 +16,10 @@ pub struct RebuildArgs {
 }
 
 pub async fn run(args: RebuildArgs) -> anyhow::Result<std::process::ExitCode> {
+    let config = args.storage.projector_config()?;
     let log = args.storage.open_log().await?;
     let store = args.storage.open_view()?;
-    let mut projector = Projector::new(log, store, ProjectorConfig::default());
+    let mut projector = Projector::new(log, store, config);
 
     let bar = ProgressBar::new(0);
     if let Ok(style) = ProgressStyle::with_template(
@@ -34,16 +35,24 @@ pub async fn run(args: RebuildArgs) -> anyhow::Result<std::process::ExitCode> {
             progress.events_applied, progress.dead_letters
         ));
     };
+    let started = std::time::Instant::now();
     let status = projector.rebuild(&report).await.context("rebuilding the view")?;
+    let elapsed = started.elapsed();
     bar.finish();
+    let per_second = (status.events_applied as f64 / elapsed.as_secs_f64().max(1e-9)).round();
     tracing::info!(
         events_applied = status.events_applied,
         dead_letters = status.dead_letters,
+        owned_partitions = %args.storage.own_partitions,
+        elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         "view rebuilt from the log"
     );
     println!(
-        "view rebuilt: {} events applied, {} dead letters",
-        status.events_applied, status.dead_letters
+        "view rebuilt (partitions {}): {} events applied, {} dead letters in {:.1} s ({per_second} events/s)",
+        args.storage.own_partitions,
+        status.events_applied,
+        status.dead_letters,
+        elapsed.as_secs_f64()
     );
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -2,7 +2,7 @@
 
 use crate::settings::StorageArgs;
 use anyhow::Context;
-use consent_projector::{Projector, ProjectorConfig};
+use consent_projector::Projector;
 use consent_service::Ledger;
 use std::net::SocketAddr;
 
@@ -16,9 +16,10 @@ pub struct ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
+    let config = args.storage.projector_config()?;
     let log = args.storage.open_log().await?;
     let store = args.storage.open_view()?;
-    let mut projector = Projector::new(log.clone(), store.clone(), ProjectorConfig::default());
+    let mut projector = Projector::new(log.clone(), store.clone(), config);
     projector.start().await.map_err(|error| {
         let hint = if error.requires_rebuild() {
             "\n  the view does not match the log: stop the ledger and run `consent-ledger rebuild`"
@@ -35,7 +36,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    tracing::info!(address = %args.listen, data_dir = %args.storage.data_dir.display(), "consent ledger ready");
+    tracing::info!(
+        address = %args.listen,
+        data_dir = %args.storage.data_dir.display(),
+        owned_partitions = %args.storage.own_partitions,
+        "consent ledger ready"
+    );
     consent_http::serve(listener, ledger, shutdown_signal())
         .await
         .context("serving the HTTP API")?;

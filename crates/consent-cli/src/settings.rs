@@ -5,6 +5,7 @@ use anyhow::Context;
 use consent_kafka::{KafkaConfig, KafkaLog};
 use consent_log::embedded::EmbeddedLog;
 use consent_log::{EventLog, LogLayout};
+use consent_projector::{OwnedPartitions, ProjectorConfig};
 use consent_store::ViewStore;
 use consent_store_sled::SledStore;
 use std::path::PathBuf;
@@ -34,6 +35,11 @@ pub struct StorageArgs {
     /// Bound on one append's acknowledgement by Kafka, in seconds.
     #[arg(long, env = "CONSENT_KAFKA_DELIVERY_TIMEOUT_SECS", default_value_t = 10)]
     pub kafka_delivery_timeout_secs: u64,
+    /// The partitions this instance owns: `all` (a full replica), or a list such as `0-3,6`. It projects
+    /// and answers checks and histories only for subjects on those partitions (421 for the others; appends
+    /// are accepted for any subject). A view is built for one set: changing it needs `rebuild`.
+    #[arg(long, env = "CONSENT_OWN_PARTITIONS", default_value_t = OwnedPartitions::All)]
+    pub own_partitions: OwnedPartitions,
 }
 
 fn parse_setting(text: &str) -> Result<(String, String), String> {
@@ -46,6 +52,21 @@ fn parse_setting(text: &str) -> Result<(String, String), String> {
 impl StorageArgs {
     pub fn layout(&self) -> LogLayout {
         LogLayout::new(self.topic_prefix.clone(), self.partitions)
+    }
+
+    /// The projector's settings: the defaults, following the owned
+    /// partitions. Fails when they name a partition the layout lacks.
+    pub fn projector_config(&self) -> anyhow::Result<ProjectorConfig> {
+        let layout = self.layout();
+        if let Some(partition) = self.own_partitions.outside(&layout) {
+            anyhow::bail!(
+                "--own-partitions {} names partition {partition}, but the log has partitions 0-{} (--partitions {})",
+                self.own_partitions,
+                layout.partitions.saturating_sub(1),
+                layout.partitions
+            );
+        }
+        Ok(ProjectorConfig { ownership: self.own_partitions.clone(), ..ProjectorConfig::default() })
     }
 
     pub fn view_dir(&self) -> PathBuf {

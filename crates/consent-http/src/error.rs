@@ -1,5 +1,7 @@
 //! Errors as the API returns them:
-//! `{"error": {"code": "invalid_argument", "field": "events[2].subject_id", "message": "..."}}`.
+//! `{"error": {"code": "invalid_argument", "field": "events[2].subject_id", "message": "..."}}`,
+//! or, for a subject another instance owns,
+//! `{"error": {"code": "wrong_partition", "partition": 5, "message": "..."}}`.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -15,6 +17,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// The request field at fault, when one is.
     pub field: Option<String>,
+    /// The log partition the request belongs to, for `wrong_partition`.
+    pub partition: Option<u32>,
     pub message: String,
 }
 
@@ -28,6 +32,8 @@ struct Detail<'a> {
     code: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partition: Option<u32>,
     message: &'a str,
 }
 
@@ -37,6 +43,7 @@ impl ApiError {
             status,
             code,
             field: None,
+            partition: None,
             message: message.into(),
         }
     }
@@ -60,6 +67,7 @@ impl IntoResponse for ApiError {
             error: Detail {
                 code: self.code,
                 field: self.field.as_deref(),
+                partition: self.partition,
                 message: &self.message,
             },
         };
@@ -87,6 +95,10 @@ impl From<LedgerError> for ApiError {
                 "unavailable",
                 format!("{message}; nothing was acknowledged, retry later"),
             ),
+            LedgerError::WrongPartition { partition, .. } => Self {
+                partition: Some(partition),
+                ..Self::new(StatusCode::MISDIRECTED_REQUEST, "wrong_partition", message)
+            },
             LedgerError::WaitTimeout { .. } => {
                 Self::new(StatusCode::GATEWAY_TIMEOUT, "deadline_exceeded", message)
             }

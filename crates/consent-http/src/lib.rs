@@ -10,13 +10,16 @@
 //! | `POST /v1/checks` | `CheckRequest` | `Decision` |
 //! | `POST /v1/checks:batch` | `CheckBatchRequest` | `CheckBatchResponse` |
 //! | `GET /v1/organisations/{org}/subjects/{subject}/history?at=&channel=&purpose=&...` | | `HistoryResponse` |
+//! | `GET /v1/routing?organisationId=&subjectId=` | | a subject's partition and whether this instance owns it |
 //! | `GET /v1/rule-sets` | | `[RuleSetDescription]` |
 //! | `GET /v1/status` | | status document ([`status_document`]) |
 //! | `GET /healthz` | | `{"status": "ok"}` |
 //!
 //! Every error is `{"error": {"code", "field", "message"}}` ([`ApiError`]):
 //! 400 `invalid_argument` (validation, malformed JSON, bad query), 404
-//! `not_found` (unknown rule set or path), 413 `payload_too_large`, 503
+//! `not_found` (unknown rule set or path), 413 `payload_too_large`, 421
+//! `wrong_partition` (a check or history of a subject on a partition this
+//! instance does not own, with `partition`), 503
 //! `unavailable` (the log did not acknowledge an append), 504
 //! `deadline_exceeded` (the view did not reach `waitFor` in time), 500
 //! `internal` (view store failures, logged).
@@ -60,6 +63,7 @@ pub fn router(ledger: Ledger) -> Router {
             "/v1/organisations/{organisation}/subjects/{subject}/history",
             get(routes::history),
         )
+        .route("/v1/routing", get(routes::routing))
         .route("/v1/rule-sets", get(routes::rule_sets))
         .route("/v1/status", get(routes::status))
         .route("/healthz", get(routes::healthz))

@@ -66,6 +66,60 @@ pub async fn history(
     Ok(ProtoJson(response))
 }
 
+/// `GET /v1/routing?organisationId=&subjectId=`: the partition of a
+/// subject's facts and whether this instance owns it, for a router in front
+/// of instances that each own some partitions:
+///
+/// ```json
+/// {"organisationId": "acme-motors", "subjectId": "cust-42", "partition": 5,
+///  "partitions": 8, "ownedHere": false, "ownedPartitions": "0-3"}
+/// ```
+pub async fn routing(
+    State(ledger): State<Ledger>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(pairs) = query.map_err(|rejection| ApiError::invalid(None, rejection.body_text()))?;
+    let mut organisation = None;
+    let mut subject = None;
+    for (name, value) in pairs {
+        let slot = match name.as_str() {
+            "organisationId" | "organisation_id" => &mut organisation,
+            "subjectId" | "subject_id" => &mut subject,
+            _ => {
+                return Err(ApiError::invalid(
+                    Some(name.clone()),
+                    format!("unknown query parameter `{name}`; expected `organisationId` and `subjectId`"),
+                ))
+            }
+        };
+        if slot.replace(value).is_some() {
+            return Err(ApiError::invalid(
+                Some(name.clone()),
+                format!("query parameter `{name}` is given more than once"),
+            ));
+        }
+    }
+    let required = |value: Option<String>, name: &str| {
+        value.filter(|v| !v.is_empty()).ok_or_else(|| {
+            ApiError::invalid(
+                Some(name.to_owned()),
+                format!("`{name}` is required: the routing key is the organisation and the subject"),
+            )
+        })
+    };
+    let organisation = OrganisationId::new(required(organisation, "organisationId")?);
+    let subject = SubjectId::new(required(subject, "subjectId")?);
+    let routing = ledger.routing(&organisation, &subject);
+    Ok(Json(serde_json::json!({
+        "organisationId": organisation.as_str(),
+        "subjectId": subject.as_str(),
+        "partition": routing.partition,
+        "partitions": routing.partitions,
+        "ownedHere": routing.owned,
+        "ownedPartitions": ledger.owned_partitions().to_string(),
+    })))
+}
+
 /// `GET /v1/rule-sets`: every rule set, oldest first.
 pub async fn rule_sets(State(ledger): State<Ledger>) -> ProtoJson<Vec<v1::RuleSetDescription>> {
     ProtoJson(ledger.rule_sets())

@@ -9,14 +9,15 @@ use std::collections::BTreeSet;
 /// The status as JSON, field names in camelCase like the API's messages:
 ///
 /// ```json
-/// {"logReachable": true, "logError": null, "recordsBehind": 0,
+/// {"ownedPartitions": "all", "logReachable": true, "logError": null, "recordsBehind": 0,
 ///  "eventsApplied": 12, "deadLetters": 0, "conflicts": 0, "batches": 3,
 ///  "partitions": [{"topic": "consent.grants", "partition": 0,
 ///                  "appliedOffset": 4, "endOffset": 4, "recordsBehind": 0}]}
 /// ```
 ///
 /// `endOffset` and the `recordsBehind` fields are null when the log could
-/// not be reached.
+/// not be reached. `partitions` lists the topic-partitions the projector
+/// follows; `ownedPartitions` is `all` or a list such as `0-3,6`.
 pub fn status_document(status: &LedgerStatus) -> Value {
     let projection = &status.projection;
     let partitions: BTreeSet<&TopicPartition> = projection
@@ -37,6 +38,7 @@ pub fn status_document(status: &LedgerStatus) -> Value {
         })
         .collect();
     json!({
+        "ownedPartitions": status.owned_partitions.to_string(),
         "logReachable": status.log_reachable(),
         "logError": status.log_error,
         "recordsBehind": status.lag.as_ref().map(|lag| lag.total),

@@ -1,9 +1,12 @@
 //! Read-your-writes for the rest of the service: which log positions the
 //! view has applied, and waiting until it has applied some.
 
-use crate::status::{Lag, ProjectionStatus};
-use consent_log::{EndOffsets, LogPosition};
+use crate::ownership::OwnedPartitions;
+use crate::status::{lag, Lag, ProjectionStatus};
+use consent_log::{EndOffsets, LogPosition, TopicPartition};
 use consent_store::StoredOffsets;
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -13,6 +16,8 @@ use tokio::sync::watch;
 #[derive(Clone, Debug)]
 pub struct ProjectionHandle {
     status: watch::Receiver<ProjectionStatus>,
+    ownership: OwnedPartitions,
+    followed: Arc<BTreeSet<TopicPartition>>,
 }
 
 /// [`ProjectionHandle::wait_for`] gave up.
@@ -28,8 +33,35 @@ pub struct WaitTimeout {
 }
 
 impl ProjectionHandle {
-    pub(crate) fn new(status: watch::Receiver<ProjectionStatus>) -> Self {
-        Self { status }
+    pub(crate) fn new(
+        status: watch::Receiver<ProjectionStatus>,
+        ownership: OwnedPartitions,
+        followed: Arc<BTreeSet<TopicPartition>>,
+    ) -> Self {
+        Self {
+            status,
+            ownership,
+            followed,
+        }
+    }
+
+    /// The partitions the projector's instance owns.
+    pub fn ownership(&self) -> &OwnedPartitions {
+        &self.ownership
+    }
+
+    /// Whether the projector reads `partition` (so a position there will be
+    /// applied in time).
+    pub fn follows(&self, partition: &TopicPartition) -> bool {
+        self.followed.contains(partition)
+    }
+
+    /// `end` restricted to the topic-partitions the projector reads.
+    pub fn followed_offsets(&self, end: &EndOffsets) -> EndOffsets {
+        end.iter()
+            .filter(|(partition, _)| self.follows(partition))
+            .map(|(partition, offset)| (partition.clone(), *offset))
+            .collect()
     }
 
     /// The offsets committed with the view (next offset to read).
@@ -41,8 +73,10 @@ impl ProjectionHandle {
         self.status.borrow().clone()
     }
 
+    /// How far the view is behind `end` on the topic-partitions the
+    /// projector reads (the others are not its to apply).
     pub fn lag(&self, end: &EndOffsets) -> Lag {
-        self.status.borrow().lag(end)
+        lag(&self.status.borrow().applied, &self.followed_offsets(end))
     }
 
     /// Waits until the view has applied every position (for each, the

@@ -56,6 +56,6 @@ pub use error::{DecodeError, ValidationError};
 pub use event::{event_from_proto, event_to_proto, SCHEMA_VERSION};
 pub use fields::{MAX_ENVELOPE_BYTES, MAX_ID_BYTES, MAX_LIST_ITEMS, MAX_TEXT_BYTES};
 pub use position::{event_position, log_position};
-pub use routing::{family_of, routing_key, ROUTING_KEY_SEPARATOR};
+pub use routing::{family_of, is_organisation_key, routing_key, ROUTING_KEY_SEPARATOR};
 pub use rule_set::rule_set_to_proto;
 pub use timestamp::{timestamp_from_proto, timestamp_to_proto};

@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 impl Ledger {
     /// Decides one check.
     ///
-    /// The request is validated ([`LedgerError::Invalid`] names the field);
-    /// then the check waits until the view has applied every position in
+    /// The request is validated ([`LedgerError::Invalid`] names the field)
+    /// and refused with [`LedgerError::WrongPartition`] when its subject is
+    /// on a partition this instance does not own; then the check waits until the view has applied every position in
     /// its `wait_for` (read-your-writes; [`LedgerError::WaitTimeout`] after
     /// the configured wait), selects the rule set (the requested one, or the
     /// one in force at `at`), reads the organisation's and the subject's
@@ -27,6 +28,8 @@ impl Ledger {
             check_from_proto(&request, now).map_err(|error| LedgerError::invalid(None, error))?;
         let awaited = wait_positions(self.inner.log.layout(), &request.wait_for, "")
             .map_err(|error| LedgerError::invalid(None, error))?;
+        self.ensure_owned(&question.organisation, &question.subject, "")?;
+        self.ensure_followed(&awaited, "")?;
         self.await_view(awaited).await?;
         let freshness = self.freshness().await;
         let decision = self.decide(&question)?;
@@ -48,10 +51,11 @@ impl Ledger {
             let prefix = format!("checks[{index}]");
             let question = check_from_proto(request, now)
                 .map_err(|error| LedgerError::invalid(Some(index), error.within(&prefix)))?;
-            awaited.extend(
-                wait_positions(layout, &request.wait_for, &format!("{prefix}."))
-                    .map_err(|error| LedgerError::invalid(Some(index), error))?,
-            );
+            let positions = wait_positions(layout, &request.wait_for, &format!("{prefix}."))
+                .map_err(|error| LedgerError::invalid(Some(index), error))?;
+            self.ensure_owned(&question.organisation, &question.subject, &format!("{prefix}: "))?;
+            self.ensure_followed(&positions, &format!("{prefix}: "))?;
+            awaited.extend(positions);
             questions.push(question);
         }
         if questions.is_empty() {
@@ -99,10 +103,13 @@ impl Ledger {
     /// Taken before the state is read, so the decision reflects at least
     /// what it reports.
     async fn freshness(&self) -> v1::ViewFreshness {
-        let applied = self.inner.projection.applied_offsets();
+        let projection = &self.inner.projection;
+        let applied = projection.applied_offsets();
         match self.inner.end_offsets.current().await {
             Some(end) => v1::ViewFreshness {
-                records_behind: lag(&applied, &end).total,
+                // Only what this instance follows: other partitions are
+                // their owners' to apply.
+                records_behind: lag(&applied, &projection.followed_offsets(&end)).total,
                 measured: true,
             },
             None => v1::ViewFreshness {

@@ -46,6 +46,19 @@ pub enum LedgerError {
         waited: Duration,
         projector_stopped: bool,
     },
+    /// The request is about a subject on a partition this instance does not
+    /// own (see `--own-partitions`), or waits for a position on a
+    /// topic-partition it does not follow: another instance answers it.
+    #[error("{what} is on partition {partition}, which this instance does not own (it owns partitions {owned} of 0-{last}); send the request to the instance that owns partition {partition} (GET /v1/routing names a subject's partition)", last = partitions.saturating_sub(1))]
+    WrongPartition {
+        /// What is misdirected, e.g. `subject cust-42 of acme-motors`.
+        what: String,
+        partition: u32,
+        /// The log's partition count.
+        partitions: u32,
+        /// The partitions this instance owns, e.g. `0-3,6`.
+        owned: String,
+    },
     /// The view store failed to read.
     #[error("view store error: {0}")]
     Store(#[from] StoreError),

@@ -16,7 +16,9 @@ impl Ledger {
     /// also carries the decision for that check about this subject, taken
     /// at `at` unless the check gives its own time (its organisation and
     /// subject are those of the history). The decision is taken first, so
-    /// the events include every position its `wait_for` awaited.
+    /// the events include every position its `wait_for` awaited. A subject
+    /// on a partition this instance does not own is refused with
+    /// [`LedgerError::WrongPartition`].
     pub async fn history(
         &self,
         organisation: &OrganisationId,
@@ -24,6 +26,7 @@ impl Ledger {
         at: Option<Timestamp>,
         decision_for: Option<v1::CheckRequest>,
     ) -> Result<v1::HistoryResponse, LedgerError> {
+        self.ensure_owned(organisation, subject, "")?;
         let decision = match decision_for {
             Some(mut request) => {
                 request.organisation_id = organisation.as_str().to_owned();

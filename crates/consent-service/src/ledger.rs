@@ -5,7 +5,7 @@ use crate::clock::{Clock, IdGenerator, SystemClock, UuidV7};
 use crate::freshness::{EndOffsetsCache, FreshnessConfig};
 use consent_domain::rules::RuleCatalogue;
 use consent_log::EventLog;
-use consent_projector::ProjectionHandle;
+use consent_projector::{OwnedPartitions, ProjectionHandle};
 use consent_store::ViewStore;
 use std::fmt;
 use std::sync::Arc;
@@ -92,6 +92,11 @@ impl Ledger {
 
     pub fn config(&self) -> &LedgerConfig {
         &self.inner.config
+    }
+
+    /// The partitions this instance owns (answers checks and histories for).
+    pub fn owned_partitions(&self) -> &OwnedPartitions {
+        self.inner.projection.ownership()
     }
 }
 

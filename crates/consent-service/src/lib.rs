@@ -9,7 +9,12 @@
 //!   after waiting for given log positions (read-your-writes);
 //! * [`Ledger::history`]: a subject's stored events, as of a time, with the
 //!   decision at that time;
-//! * [`Ledger::rule_sets`] and [`Ledger::status`].
+//! * [`Ledger::rule_sets`] and [`Ledger::status`];
+//! * [`Ledger::routing`]: a subject's partition, and whether this instance
+//!   owns it. An instance that owns only some partitions (see
+//!   `consent_projector::OwnedPartitions`) refuses checks and histories of
+//!   the others' subjects with [`LedgerError::WrongPartition`]; it accepts
+//!   appends for any subject, since the log routes them.
 //!
 //! API boundary: requests and answers are the `consent.v1` wire messages;
 //! everything is validated through `consent-schema` before the domain sees
@@ -24,6 +29,7 @@ mod error;
 mod freshness;
 mod history;
 mod ledger;
+mod routing;
 mod status;
 
 pub use append::EVENT_KIND_HEADER;
@@ -31,4 +37,5 @@ pub use clock::{Clock, IdGenerator, SystemClock, UuidV7};
 pub use error::LedgerError;
 pub use freshness::FreshnessConfig;
 pub use ledger::{Ledger, LedgerBuilder, LedgerConfig};
+pub use routing::Routing;
 pub use status::LedgerStatus;

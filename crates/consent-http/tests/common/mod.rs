@@ -4,7 +4,7 @@
 
 use consent_log::embedded::EmbeddedLog;
 use consent_log::{EndOffsets, EventLog, LogLayout};
-use consent_projector::{Projector, ProjectorConfig, ProjectorError};
+use consent_projector::{OwnedPartitions, Projector, ProjectorConfig, ProjectorError};
 use consent_service::{Ledger, LedgerConfig};
 use consent_store_sled::SledStore;
 use reqwest::StatusCode;
@@ -31,6 +31,11 @@ pub struct Server {
 impl Server {
     /// Opens (or reopens) the ledger in `dir` and serves it.
     pub async fn start(dir: &Path, config: LedgerConfig) -> Self {
+        Self::start_owning(dir, config, OwnedPartitions::All).await
+    }
+
+    /// [`Server::start`] for an instance that owns `ownership` only.
+    pub async fn start_owning(dir: &Path, config: LedgerConfig, ownership: OwnedPartitions) -> Self {
         let log = EmbeddedLog::open(&dir.join("log"), LogLayout::new("test", 4)).expect("open log");
         let store = Arc::new(SledStore::open(&dir.join("view")).expect("open view"));
         let shared: Arc<dyn EventLog> = Arc::new(log.clone());
@@ -39,6 +44,7 @@ impl Server {
             store.clone(),
             ProjectorConfig {
                 poll_wait: Duration::from_millis(20),
+                ownership,
                 ..ProjectorConfig::default()
             },
         );

@@ -4,7 +4,7 @@
 
 use consent_log::embedded::EmbeddedLog;
 use consent_log::{EventLog, LogLayout, LogPosition};
-use consent_projector::{Projector, ProjectorConfig, ProjectorError};
+use consent_projector::{OwnedPartitions, Projector, ProjectorConfig, ProjectorError};
 use consent_schema::v1;
 use consent_service::{Ledger, LedgerConfig};
 use consent_store::ViewStore;
@@ -32,6 +32,16 @@ pub struct Running {
 impl Running {
     /// Opens (or reopens) the log in `dir` and projects it into `store`.
     pub fn start(dir: &Path, store: Arc<dyn ViewStore>, config: LedgerConfig) -> Self {
+        Self::start_owning(dir, store, config, OwnedPartitions::All)
+    }
+
+    /// [`Running::start`] for an instance that owns `ownership` only.
+    pub fn start_owning(
+        dir: &Path,
+        store: Arc<dyn ViewStore>,
+        config: LedgerConfig,
+        ownership: OwnedPartitions,
+    ) -> Self {
         let log = EmbeddedLog::open(dir, layout()).expect("open the embedded log");
         let shared: Arc<dyn EventLog> = Arc::new(log.clone());
         let projector = Projector::new(
@@ -39,6 +49,7 @@ impl Running {
             Arc::clone(&store),
             ProjectorConfig {
                 poll_wait: Duration::from_millis(20),
+                ownership,
                 ..ProjectorConfig::default()
             },
         );

@@ -1,0 +1,339 @@
+//! The real `consent-ledger` binary on a real Kafka-protocol broker (tansu,
+//! started per test by `consent_kafka::test_support::TestBroker`): serve
+//! processes on free loopback ports, killed and restarted at will, and the
+//! HTTP calls a client makes.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use consent_kafka::test_support::TestBroker;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::fs::OpenOptions;
+use std::io::{Read, Seek, SeekFrom};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_consent-ledger");
+/// Partitions per topic in these tests.
+pub const PARTITIONS: u32 = 4;
+/// How long a serve process may take to answer `/healthz`.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The options naming the log: the broker, a topic prefix of the test's
+/// own, small partition count, replication 1 (one broker), and a short
+/// delivery timeout so that appends to a stopped broker fail fast.
+pub fn log_args(broker: &TestBroker, prefix: &str) -> Vec<String> {
+    [
+        "--kafka-brokers",
+        &broker.bootstrap(),
+        "--topic-prefix",
+        prefix,
+        "--partitions",
+        &PARTITIONS.to_string(),
+        "--kafka-replication",
+        "1",
+        "--kafka-delivery-timeout-secs",
+        "3",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect()
+}
+
+/// A loopback address nothing listens on right now.
+pub fn free_address() -> SocketAddr {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a free port");
+    listener.local_addr().expect("local address")
+}
+
+/// One `consent-ledger serve` process, restartable on the same address and
+/// data directory. Killed (SIGKILL) when dropped.
+pub struct Ledger {
+    pub base: String,
+    pub data_dir: PathBuf,
+    listen: SocketAddr,
+    args: Vec<String>,
+    output: PathBuf,
+    child: Option<Child>,
+    pub client: reqwest::Client,
+}
+
+impl Ledger {
+    /// Starts `consent-ledger serve` on `data_dir` with the log options
+    /// and `extra` options, and waits until it answers.
+    pub async fn serve(data_dir: &Path, log_args: &[String], extra: &[&str]) -> Self {
+        let mut ledger = Self::spawn(data_dir, log_args, extra);
+        ledger.wait_ready().await;
+        ledger
+    }
+
+    /// Starts the process without waiting for it.
+    pub fn spawn(data_dir: &Path, log_args: &[String], extra: &[&str]) -> Self {
+        let listen = free_address();
+        let mut args = vec![
+            "serve".to_owned(),
+            "--data-dir".to_owned(),
+            data_dir.display().to_string(),
+            "--listen".to_owned(),
+            listen.to_string(),
+        ];
+        args.extend(log_args.iter().cloned());
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let mut output = data_dir.as_os_str().to_owned();
+        output.push(".out");
+        let mut ledger = Self {
+            base: format!("http://{listen}"),
+            data_dir: data_dir.to_owned(),
+            listen,
+            args,
+            output: PathBuf::from(output),
+            child: None,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("HTTP client"),
+        };
+        ledger.start_process();
+        ledger
+    }
+
+    fn start_process(&mut self) {
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.output)
+            .expect("open the ledger's output file");
+        let log_err = log.try_clone().expect("duplicate the output handle");
+        let child = Command::new(BIN)
+            .args(&self.args)
+            .env("CONSENT_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .spawn()
+            .expect("run consent-ledger serve");
+        self.child = Some(child);
+    }
+
+    /// Waits until `/healthz` answers; panics with the process's output if
+    /// it exits or does not answer in time.
+    pub async fn wait_ready(&mut self) {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.exit_status() {
+                panic!(
+                    "consent-ledger serve exited with {status} before answering; its output:\n{}",
+                    self.output_tail()
+                );
+            }
+            let answered = self
+                .client
+                .get(format!("{}/healthz", self.base))
+                .timeout(Duration::from_millis(500))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == StatusCode::OK);
+            if answered {
+                return;
+            }
+            assert!(
+                started.elapsed() < READY_TIMEOUT,
+                "consent-ledger serve did not answer on {} within {READY_TIMEOUT:?}; its output:\n{}",
+                self.base,
+                self.output_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The exit status, once the process has exited.
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        child.try_wait().expect("check on the ledger process")
+    }
+
+    /// Waits (bounded) for the process to exit by itself, e.g. after a
+    /// refusal to start.
+    pub async fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.exit_status() {
+                return status;
+            }
+            assert!(
+                started.elapsed() < within,
+                "consent-ledger serve still running after {within:?}; its output:\n{}",
+                self.output_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// kill -9: no shutdown, no flush.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SIGKILL on Unix; fails only if it already exited.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the process again on the same address and data directory and
+    /// waits until it answers.
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.start_process();
+        self.wait_ready().await;
+    }
+
+    /// The last lines the process wrote (for failure messages).
+    pub fn output_tail(&self) -> String {
+        tail(&self.output)
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Result<(StatusCode, Value)> {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await?;
+        read(response).await
+    }
+
+    pub async fn get(&self, path_and_query: &str) -> reqwest::Result<(StatusCode, Value)> {
+        let response = self
+            .client
+            .get(format!("{}{path_and_query}", self.base))
+            .send()
+            .await?;
+        read(response).await
+    }
+
+    /// POSTs and expects a 200.
+    pub async fn post_ok(&self, path: &str, body: &Value) -> Value {
+        let (status, answer) = self
+            .post(path, body)
+            .await
+            .unwrap_or_else(|error| panic!("POST {path}: {error}"));
+        assert_eq!(status, StatusCode::OK, "POST {path} {body}: {answer}");
+        answer
+    }
+
+    /// GETs and expects a 200.
+    pub async fn get_ok(&self, path_and_query: &str) -> Value {
+        let (status, answer) = self
+            .get(path_and_query)
+            .await
+            .unwrap_or_else(|error| panic!("GET {path_and_query}: {error}"));
+        assert_eq!(status, StatusCode::OK, "GET {path_and_query}: {answer}");
+        answer
+    }
+
+    /// Waits until `/v1/status` says the log is reachable and the view has
+    /// applied everything in it.
+    pub async fn wait_caught_up(&self, within: Duration) -> Value {
+        let started = Instant::now();
+        loop {
+            let status = self.get_ok("/v1/status").await;
+            if status["logReachable"] == json!(true) && status["recordsBehind"] == json!(0) {
+                return status;
+            }
+            assert!(
+                started.elapsed() < within,
+                "the view did not catch up with the log within {within:?}: {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn read(response: reqwest::Response) -> reqwest::Result<(StatusCode, Value)> {
+    let status = response.status();
+    let text = response.text().await?;
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|error| panic!("a {status} answer that is not JSON ({error}): {text:?}"));
+    Ok((status, body))
+}
+
+fn tail(path: &Path) -> String {
+    const TAIL: u64 = 6000;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return format!("(no output at {})", path.display());
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = file.seek(SeekFrom::Start(len.saturating_sub(TAIL)));
+    let mut bytes = Vec::new();
+    let _ = file.read_to_end(&mut bytes);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Runs a `consent-ledger` command to completion (bounded by `within`).
+pub async fn run(args: &[String], within: Duration) -> Output {
+    let child = Command::new(BIN)
+        .args(args)
+        .env("CONSENT_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run consent-ledger");
+    let id = child.id();
+    let waited = tokio::time::timeout(
+        within,
+        tokio::task::spawn_blocking(move || child.wait_with_output()),
+    )
+    .await;
+    match waited {
+        Ok(output) => output
+            .expect("the waiting task")
+            .expect("consent-ledger's output"),
+        Err(_) => {
+            // Only the process this call started, by its id.
+            let _ = Command::new("kill").args(["-9", &id.to_string()]).status();
+            panic!("`consent-ledger {}` did not finish within {within:?}", args.join(" "))
+        }
+    }
+}
+
+/// Text of a finished command's stdout and stderr, for messages.
+pub fn describe(output: &Output) -> String {
+    format!(
+        "{}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The positions of an AppendResponse, as a `waitFor` list.
+pub fn positions(append_response: &Value) -> Value {
+    Value::Array(
+        append_response["appended"]
+            .as_array()
+            .expect("appended list")
+            .iter()
+            .map(|a| a["position"].clone())
+            .collect(),
+    )
+}
+
+/// A proto3 JSON `LogPosition` as `(topic, partition, offset)`; zero
+/// values are left out of proto3 JSON.
+pub fn position_parts(position: &Value) -> (String, u64, u64) {
+    (
+        position["topic"].as_str().expect("topic").to_owned(),
+        position["partition"].as_u64().unwrap_or(0),
+        position["offset"]
+            .as_str()
+            .map_or(0, |o| o.parse().expect("offset is a decimal string")),
+    )
+}

@@ -1,0 +1,66 @@
+//! Tamper evidence for the ledger's log.
+//!
+//! Every record in the log is a leaf of one append-only Merkle tree built
+//! exactly as RFC 9162 (Certificate Transparency v2) defines it; the log
+//! signs checkpoints (tree size, root hash, time) in the C2SP
+//! tlog-checkpoint format with ed25519; an evidence bundle carries records
+//! with their inclusion proofs, a signed checkpoint, optionally a
+//! consistency proof to a checkpoint published earlier, and the decisions;
+//! [`verify_bundle`] checks all of it with nothing but the bundle and the
+//! log's published keys.
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`merkle`] | RFC 9162 hashes, the append-only [`Frontier`], the [`NodeStore`] trait, proof generation and verification |
+//! | [`leaf`] | the leaf encoding of a record ("consent-ledger leaf v1") and leaf order |
+//! | [`key`] | signing and verifier keys, key ids, publishing and rotation |
+//! | [`note`] | C2SP signed notes |
+//! | [`checkpoint`] | signed checkpoints |
+//! | [`manifest`] | the signed statement of a bundle's exact contents |
+//! | [`bundle`] | the evidence bundle file |
+//! | [`verify`] | [`verify_bundle`], its report and the decision-recompute hook |
+//! | [`keyfile`] | the key file (the crate's only IO) |
+//!
+//! # How the ledger uses it
+//!
+//! The projector hashes each record it consumes with
+//! [`leaf::record_leaf_hash`], appends it to its [`Frontier`] and writes the
+//! completed nodes ([`Frontier::append`]'s result) in the same atomic write
+//! as the view; the leaf index is the tree size before the append.
+//! Checkpoints sign [`Frontier::root`]; proofs for any tree size up to the
+//! stored one come from the stored nodes ([`inclusion_proof`],
+//! [`consistency_proof`], [`root_at`]).
+//!
+//! Invariant: pure, apart from [`keyfile`]. No clock (times are arguments),
+//! no randomness outside key generation, no async.
+
+pub mod bundle;
+pub mod checkpoint;
+pub mod digest;
+pub mod finding;
+pub mod key;
+pub mod keyfile;
+pub mod leaf;
+pub mod manifest;
+pub mod merkle;
+pub mod note;
+pub mod verify;
+
+pub use bundle::{
+    BundleContents, ConsistencyEvidence, EvidenceBundle, IncludedRecord, SealError,
+    BUNDLE_FORMAT_V1,
+};
+pub use checkpoint::{Checkpoint, CheckpointError};
+pub use finding::{Finding, SignedDocument};
+pub use key::{CheckpointSigner, KeyError, KeyId, VerifierKey};
+pub use keyfile::{generate_key_file, load_key_file, KeyFileError};
+pub use leaf::{encode_leaf, record_leaf_hash, LeafError};
+pub use manifest::{Manifest, ManifestField};
+pub use merkle::{
+    consistency_proof, inclusion_proof, root_at, verify_consistency, verify_inclusion, Frontier,
+    Hash, MemoryNodeStore, NodeAddress, NodeReadError, NodeStore, ProofError, ProofFailure,
+};
+pub use verify::{
+    verify_bundle, verify_bundle_json, DecisionCheck, DecisionContext, DecisionFinding,
+    ProvenRecord, VerificationReport,
+};
