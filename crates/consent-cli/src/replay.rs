@@ -225,11 +225,31 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<std::process::ExitCode> {
         .context("the replay's decisions failed")?;
     deciding.finish_and_clear();
 
-    print!("{}", render_summary(&report));
     if let Some(path) = &args.out {
         let json = serde_json::to_vec_pretty(&report).context("serialising the report")?;
         std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
-        println!("Report written to {}", path.display());
+        tracing::info!(path = %path.display(), "replay report written");
     }
+    let mut summary = render_summary(&report);
+    if let Some(path) = &args.out {
+        summary.push_str(&format!("Report written to {}\n", path.display()));
+    }
+    print_to_stdout(&summary)?;
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Prints `text`; a reader that closed the pipe early (`| head`) is not an
+/// error.
+fn print_to_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(error).context("writing the summary to standard output")
+        }
+        _ => Ok(()),
+    }
 }

@@ -8,7 +8,7 @@ use crate::report::{InputCounts, RejectedRecord, ReplayReport, ReportBuilder};
 use crate::similarity::with_override;
 use consent_domain::event::{FactScope, MarketingMessageSent};
 use consent_domain::fold::Applied;
-use consent_domain::rules::{decide, RuleCatalogue};
+use consent_domain::rules::{decide, RuleCatalogue, UnknownRuleSet};
 use consent_domain::{
     Event, EventId, EventPosition, Fact, OrganisationId, OrganisationState, SubjectId, SubjectState,
 };
@@ -48,12 +48,10 @@ impl Replayer {
     pub fn new(plan: ReplayPlan, catalogue: RuleCatalogue) -> Result<Self, ReplayError> {
         for (side, selection) in [("baseline", &plan.baseline), ("candidate", &plan.candidate)] {
             if let Some(id) = selection.requested() {
-                catalogue
-                    .select(
-                        Some(id),
-                        consent_domain::rules::catalogue::PECR_2003_IN_FORCE,
-                    )
-                    .map_err(|error| ReplayError::UnknownRuleSet { side, error })?;
+                if catalogue.get(id).is_none() {
+                    let error = UnknownRuleSet::NotInCatalogue { id: id.clone() };
+                    return Err(ReplayError::UnknownRuleSet { side, error });
+                }
             }
         }
         Ok(Self {

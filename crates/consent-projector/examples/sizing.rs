@@ -1,0 +1,356 @@
+//! The measurements behind docs/SCALING.md: stored event sizes, log and
+//! view bytes per event, projector throughput and memory, on generated
+//! events.
+//!
+//! ```sh
+//! cargo run --release -p consent-projector --example sizing -- [SUBJECTS] [EVENTS_PER_SUBJECT]
+//! ```
+//!
+//! Defaults: 1,000 subjects of 100 events each (100,000 events), spread
+//! over 100 organisations, on an 8-partition embedded log in a temporary
+//! directory. Per subject: a contact point, a sale (with an email address),
+//! a consent, an opt-out or a withdrawal, and marketing messages sent for
+//! the rest, each with a UUIDv7 id, as a busy sender's log looks.
+//!
+//! It then
+//! * sizes every encoded envelope, per kind and on average;
+//! * models Kafka's storage of the same records: the record-batch v2
+//!   encoding, uncompressed and zstd-compressed, batched as the append
+//!   requests of 500 events cut them per partition;
+//! * measures the embedded log's files;
+//! * projects the whole log into a sled view (`catch_up`, as
+//!   `consent-ledger rebuild` does) and reports events per second and the
+//!   view's bytes on disk after a flush;
+//! * projects again as an owner of 2 of the 8 partitions;
+//! * reports the process's peak resident memory (`VmHWM`).
+
+use consent_log::embedded::EmbeddedLog;
+use consent_log::partitioner::partition_for;
+use consent_log::{AppendRecord, EventLog, LogLayout};
+use consent_projector::{OwnedPartitions, Projector, ProjectorConfig};
+use consent_schema::pbjson_types::Timestamp;
+use consent_schema::{v1, SCHEMA_VERSION};
+use consent_store::ViewStore;
+use consent_store_sled::SledStore;
+use std::collections::BTreeMap;
+use std::error::Error;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+const ORGANISATIONS: usize = 100;
+const PARTITIONS: u32 = 8;
+/// Events per append request, as `consent-ledger append` sends them.
+const APPEND_BATCH: usize = 500;
+/// librdkafka's default zstd level.
+const ZSTD_LEVEL: i32 = 3;
+/// Kafka's record-batch header (magic 2), in bytes.
+const KAFKA_BATCH_HEADER: usize = 61;
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let mut args = std::env::args().skip(1);
+    let subjects: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(1_000);
+    let per_subject: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(100);
+    if per_subject < 5 {
+        return Err("EVENTS_PER_SUBJECT must be at least 5".into());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let dir = tempfile::tempdir()?;
+    let layout = LogLayout::new("sizing", PARTITIONS);
+
+    // ---------------------------------------------------------- events
+    let envelopes = generate(subjects, per_subject);
+    let mut by_kind: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
+    let mut records = Vec::with_capacity(envelopes.len());
+    for envelope in &envelopes {
+        let event = consent_schema::event_from_proto(envelope)
+            .map_err(|error| format!("generated an invalid event: {error}"))?;
+        let payload = consent_schema::encode_envelope(envelope);
+        let entry = by_kind.entry(event.fact.kind()).or_default();
+        entry.0 += 1;
+        entry.1 += payload.len() as u64;
+        records.push(AppendRecord {
+            topic: layout.topic(consent_schema::family_of(&event.fact)),
+            key: consent_schema::routing_key(&event.organisation, event.subject.as_ref()),
+            payload,
+            headers: vec![("event-kind".to_owned(), event.fact.kind().as_bytes().to_vec())],
+        });
+    }
+    let events = records.len() as u64;
+    let payload_bytes: u64 = records.iter().map(|r| r.payload.len() as u64).sum();
+    let (kafka_plain, kafka_zstd) = kafka_model(&records, &layout)?;
+
+    // ---------------------------------------------------------- the log
+    let log_dir = dir.path().join("log");
+    let log = Arc::new(EmbeddedLog::open(&log_dir, layout.clone())?);
+    let started = Instant::now();
+    runtime.block_on(async {
+        for chunk in records.chunks(APPEND_BATCH) {
+            log.append(chunk.to_vec()).await?;
+        }
+        Ok::<_, consent_log::LogError>(())
+    })?;
+    let append_seconds = started.elapsed().as_secs_f64();
+    let log_bytes = directory_bytes(&log_dir)?;
+
+    // ---------------------------------------------------------- the view
+    let (full_seconds, full_events, view_bytes) =
+        project(&runtime, &log, &dir.path().join("view"), OwnedPartitions::All)?;
+    let quarter: OwnedPartitions = "0-1".parse()?;
+    let (owner_seconds, owner_events, owner_view_bytes) =
+        project(&runtime, &log, &dir.path().join("view-0-1"), quarter)?;
+
+    // ---------------------------------------------------------- report
+    println!("{events} events: {subjects} subjects x {per_subject}, {ORGANISATIONS} organisations, {PARTITIONS} partitions");
+    println!();
+    println!("encoded envelope (the stored payload), bytes:");
+    for (kind, (count, bytes)) in &by_kind {
+        println!("  {kind:<28} {count:>9} events  {:>7.1} average", *bytes as f64 / *count as f64);
+    }
+    println!("  {:<28} {events:>9} events  {:>7.1} average", "all", payload_bytes as f64 / events as f64);
+    println!();
+    let per_event = |bytes: u64| bytes as f64 / events as f64;
+    println!("Kafka log (record batch v2, batches of one {APPEND_BATCH}-event append per partition), bytes per event:");
+    println!("  uncompressed                 {:>7.1}", per_event(kafka_plain));
+    println!("  zstd level {ZSTD_LEVEL}                 {:>7.1}", per_event(kafka_zstd));
+    println!("embedded log files, bytes per event {:>7.1}", per_event(log_bytes));
+    println!("embedded log appends           {:>7.0} events/s ({APPEND_BATCH}-event fsynced appends)", events as f64 / append_seconds);
+    println!();
+    println!("sled view after flush, bytes per event {:>7.1} ({:.1} MiB)", per_event(view_bytes), view_bytes as f64 / 1048576.0);
+    println!(
+        "projector, full replica        {:>7.0} events/s ({full_events} events in {full_seconds:.2} s)",
+        full_events as f64 / full_seconds
+    );
+    println!(
+        "projector, owner of 0-1 of {PARTITIONS}  {:>7.0} events/s ({owner_events} events in {owner_seconds:.2} s; view {:.1} MiB)",
+        owner_events as f64 / owner_seconds,
+        owner_view_bytes as f64 / 1048576.0
+    );
+    if let Some(peak) = peak_resident_kib() {
+        println!("peak resident memory           {:>7.0} MiB (VmHWM)", peak as f64 / 1024.0);
+    }
+    Ok(())
+}
+
+/// Projects the whole log into a fresh sled view and returns the seconds
+/// taken, the events applied and the view's bytes on disk after a flush.
+fn project(
+    runtime: &tokio::runtime::Runtime,
+    log: &Arc<EmbeddedLog>,
+    view_dir: &Path,
+    ownership: OwnedPartitions,
+) -> Result<(f64, u64, u64), Box<dyn Error>> {
+    let store = Arc::new(SledStore::open(view_dir)?);
+    let log: Arc<dyn EventLog> = log.clone();
+    let config = ProjectorConfig {
+        ownership,
+        ..ProjectorConfig::default()
+    };
+    let mut projector = Projector::new(log, store.clone(), config);
+    let started = Instant::now();
+    let status = runtime.block_on(projector.catch_up(&|_| {}))?;
+    let seconds = started.elapsed().as_secs_f64();
+    store.flush()?;
+    drop(projector);
+    drop(store);
+    Ok((seconds, status.events_applied, directory_bytes(view_dir)?))
+}
+
+// ------------------------------------------------------------ generated events
+
+fn generate(subjects: usize, per_subject: usize) -> Vec<v1::Envelope> {
+    let base = 1_767_225_600; // 2026-01-01T00:00:00Z
+    let mut envelopes = Vec::with_capacity(subjects * per_subject + 2 * ORGANISATIONS);
+    for o in 0..ORGANISATIONS {
+        let organisation = format!("org-{o:03}");
+        envelopes.push(envelope(&organisation, "", base, v1::envelope::Payload::OrganisationRegistered(
+            v1::OrganisationRegistered {
+                name: format!("Organisation {o} Ltd"),
+                kind: v1::OrganisationKind::Commercial.into(),
+                charity_register_number: String::new(),
+            },
+        )));
+        envelopes.push(envelope(&organisation, "", base, v1::envelope::Payload::ProductCategoriesDefined(
+            v1::ProductCategoriesDefined {
+                categories: vec![
+                    category("cars", "Cars", &["servicing", "mot"]),
+                    category("servicing", "Servicing", &["mot"]),
+                    category("mot", "MOT tests", &[]),
+                    category("insurance", "Motor insurance", &[]),
+                ],
+            },
+        )));
+    }
+    for s in 0..subjects {
+        let organisation = format!("org-{:03}", s % ORGANISATIONS);
+        let subject = format!("cust-{s:09}");
+        let email = v1::ContactPoint {
+            kind: v1::ContactKind::Email.into(),
+            value: format!("customer.{s}@example.com"),
+        };
+        let at = |n: usize| base + 86_400 + (s as i64 % 86_400) + (n as i64) * 3_600;
+        let push = |envelopes: &mut Vec<v1::Envelope>, n: usize, payload| {
+            envelopes.push(envelope(&organisation, &subject, at(n), payload));
+        };
+        push(&mut envelopes, 0, v1::envelope::Payload::ContactPointRecorded(v1::ContactPointRecorded {
+            contact_point: Some(email.clone()),
+        }));
+        push(&mut envelopes, 1, v1::envelope::Payload::SaleRecorded(v1::SaleRecorded {
+            product_category_id: "cars".to_owned(),
+            order_ref: format!("order-{s}"),
+            collection: Some(v1::DetailsCollection {
+                route: v1::CollectionRoute::Direct.into(),
+                opt_out_offered: true,
+                opt_out_taken: false,
+                form_version: "sale-form-v3".to_owned(),
+                contact_point: Some(email.clone()),
+            }),
+        }));
+        push(&mut envelopes, 2, v1::envelope::Payload::ConsentGiven(v1::ConsentGiven {
+            channels: vec![v1::Channel::Email.into(), v1::Channel::Sms.into()],
+            purposes: vec![v1::Purpose::Commercial.into()],
+            wording_version: "newsletter-v2".to_owned(),
+            wording_sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".to_owned(),
+            method: v1::CollectionMethod::UntickedCheckbox.into(),
+            collector: v1::ConsentCollector::FirstParty.into(),
+            contact_point: Some(email.clone()),
+            ..Default::default()
+        }));
+        for n in 3..per_subject - 1 {
+            push(&mut envelopes, n, v1::envelope::Payload::MarketingMessageSent(v1::MarketingMessageSent {
+                channel: v1::Channel::Email.into(),
+                purpose: v1::Purpose::Commercial.into(),
+                product_category_id: "servicing".to_owned(),
+                message_class: v1::MessageClass::Marketing.into(),
+                promotional_content: true,
+                opt_out_included: true,
+                sender_identified: true,
+                message_id: format!("msg-{s}-{n}"),
+                campaign_id: format!("campaign-{}", n % 12),
+                contact_point: Some(email.clone()),
+            }));
+        }
+        let last = if s % 2 == 0 {
+            v1::envelope::Payload::OptOutRecorded(v1::OptOutRecorded {
+                channels: vec![v1::Channel::Email.into()],
+                all_channels: false,
+                received_via: v1::OptOutMethod::UnsubscribeLink.into(),
+            })
+        } else {
+            v1::envelope::Payload::ConsentWithdrawn(v1::ConsentWithdrawn {
+                channels: vec![],
+                purposes: vec![],
+                received_via: v1::OptOutMethod::EmailReply.into(),
+            })
+        };
+        push(&mut envelopes, per_subject - 1, last);
+    }
+    envelopes
+}
+
+fn envelope(organisation: &str, subject: &str, seconds: i64, payload: v1::envelope::Payload) -> v1::Envelope {
+    let at = Timestamp { seconds, nanos: 0 };
+    v1::Envelope {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        organisation_id: organisation.to_owned(),
+        subject_id: subject.to_owned(),
+        occurred_at: Some(at.clone()),
+        recorded_at: Some(Timestamp { seconds: seconds + 2, nanos: 345_000_000 }),
+        source: Some(v1::Source {
+            system: "crm".to_owned(),
+            evidence_ref: format!("crm-{seconds}"),
+            ..Default::default()
+        }),
+        schema_version: SCHEMA_VERSION,
+        payload: Some(payload),
+    }
+}
+
+fn category(id: &str, name: &str, similar: &[&str]) -> v1::ProductCategory {
+    v1::ProductCategory {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        similar_category_ids: similar.iter().map(|s| (*s).to_owned()).collect(),
+    }
+}
+
+// ------------------------------------------------------------ Kafka's storage
+
+/// Bytes Kafka stores for `records` appended `APPEND_BATCH` at a time: one
+/// record batch per (append, topic, partition), uncompressed and with zstd
+/// over the batch's records (the batch header stays uncompressed).
+fn kafka_model(records: &[AppendRecord], layout: &LogLayout) -> Result<(u64, u64), Box<dyn Error>> {
+    let (mut plain, mut compressed) = (0u64, 0u64);
+    for chunk in records.chunks(APPEND_BATCH) {
+        let mut batches: BTreeMap<(&str, u32), Vec<u8>> = BTreeMap::new();
+        let mut deltas: BTreeMap<(&str, u32), i64> = BTreeMap::new();
+        for record in chunk {
+            let at = (record.topic.as_str(), partition_for(&record.key, layout.partitions));
+            let delta = deltas.entry(at).or_default();
+            encode_kafka_record(record, *delta, batches.entry(at).or_default());
+            *delta += 1;
+        }
+        for bytes in batches.values() {
+            plain += (KAFKA_BATCH_HEADER + bytes.len()) as u64;
+            compressed += (KAFKA_BATCH_HEADER + zstd::bulk::compress(bytes, ZSTD_LEVEL)?.len()) as u64;
+        }
+    }
+    Ok((plain, compressed))
+}
+
+/// One record of Kafka's record-batch v2 format: length, attributes,
+/// timestamp delta, offset delta, key, value, headers (zig-zag varints).
+fn encode_kafka_record(record: &AppendRecord, offset_delta: i64, out: &mut Vec<u8>) {
+    let mut body = vec![0u8]; // attributes
+    varint(0, &mut body); // timestamp delta
+    varint(offset_delta, &mut body);
+    bytes_field(&record.key, &mut body);
+    bytes_field(&record.payload, &mut body);
+    varint(record.headers.len() as i64, &mut body);
+    for (name, value) in &record.headers {
+        bytes_field(name.as_bytes(), &mut body);
+        bytes_field(value, &mut body);
+    }
+    varint(body.len() as i64, out);
+    out.extend_from_slice(&body);
+}
+
+fn bytes_field(bytes: &[u8], out: &mut Vec<u8>) {
+    varint(bytes.len() as i64, out);
+    out.extend_from_slice(bytes);
+}
+
+fn varint(value: i64, out: &mut Vec<u8>) {
+    let mut zigzag = ((value << 1) ^ (value >> 63)) as u64;
+    while zigzag >= 0x80 {
+        out.push((zigzag as u8) | 0x80);
+        zigzag >>= 7;
+    }
+    out.push(zigzag as u8);
+}
+
+// ------------------------------------------------------------ the machine
+
+/// Bytes of every file under `dir` (apparent sizes).
+fn directory_bytes(dir: &Path) -> std::io::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let metadata = entry.metadata()?;
+        total += if metadata.is_dir() {
+            directory_bytes(&entry.path())?
+        } else {
+            metadata.len()
+        };
+    }
+    Ok(total)
+}
+
+/// The process's peak resident set (`VmHWM` of /proc/self/status), in KiB.
+fn peak_resident_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
