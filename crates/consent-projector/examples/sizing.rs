@@ -3,26 +3,33 @@
 //! events.
 //!
 //! ```sh
-//! cargo run --release -p consent-projector --example sizing -- [SUBJECTS] [EVENTS_PER_SUBJECT]
+//! cargo run --release -p consent-projector --example sizing -- [SUBJECTS] [EVENTS_PER_SUBJECT] [DIR]
 //! ```
+//!
+//! With `DIR`, the generated log is kept in `DIR/log`, where
+//! `consent-ledger rebuild --data-dir DIR --topic-prefix sizing` finds it
+//! (to time the real binary: `/usr/bin/time -v consent-ledger rebuild ...`).
 //!
 //! Defaults: 1,000 subjects of 100 events each (100,000 events), spread
 //! over 100 organisations, on an 8-partition embedded log in a temporary
 //! directory. Per subject: a contact point, a sale (with an email address),
 //! a consent, an opt-out or a withdrawal, and marketing messages sent for
-//! the rest, each with a UUIDv7 id, as a busy sender's log looks.
+//! the rest, each with a UUIDv7 id, as a busy sender's log looks; appended
+//! in time order (each campaign's messages to every subject together).
 //!
 //! It then
 //! * sizes every encoded envelope, per kind and on average;
 //! * models Kafka's storage of the same records: the record-batch v2
-//!   encoding, uncompressed and zstd-compressed, batched as the append
-//!   requests of 500 events cut them per partition;
+//!   encoding, uncompressed and zstd-compressed, batched as append
+//!   requests of 500 events (a bulk import) or of one event cut them per
+//!   partition;
 //! * measures the embedded log's files;
 //! * projects the whole log into a sled view (`catch_up`, as
 //!   `consent-ledger rebuild` does) and reports events per second and the
 //!   view's bytes on disk after a flush;
 //! * projects again as an owner of 2 of the 8 partitions;
-//! * reports the process's peak resident memory (`VmHWM`).
+//! * reports the process's peak resident memory while projecting
+//!   (`VmHWM`, reset after the events are generated and appended).
 
 use consent_log::embedded::EmbeddedLog;
 use consent_log::partitioner::partition_for;
@@ -55,11 +62,18 @@ fn main() -> Result<(), Box<dyn Error>> {
         return Err("EVENTS_PER_SUBJECT must be at least 5".into());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let dir = tempfile::tempdir()?;
+    let temporary = tempfile::tempdir()?;
+    // With a third argument, the log is kept there (in `DIR/log`, as
+    // `consent-ledger --data-dir DIR` expects it) for measuring the binary.
+    let kept = args.next().map(std::path::PathBuf::from);
+    let log_root = kept.as_deref().unwrap_or(temporary.path());
     let layout = LogLayout::new("sizing", PARTITIONS);
 
     // ---------------------------------------------------------- events
-    let envelopes = generate(subjects, per_subject);
+    // In time order, as they would arrive: a campaign's messages to every
+    // subject, then the next.
+    let mut envelopes = generate(subjects, per_subject);
+    envelopes.sort_by_key(|e| e.occurred_at.as_ref().map(|t| (t.seconds, t.nanos)));
     let mut by_kind: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
     let mut records = Vec::with_capacity(envelopes.len());
     for envelope in &envelopes {
@@ -78,10 +92,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     let events = records.len() as u64;
     let payload_bytes: u64 = records.iter().map(|r| r.payload.len() as u64).sum();
-    let (kafka_plain, kafka_zstd) = kafka_model(&records, &layout)?;
+    let (kafka_plain, kafka_zstd) = kafka_model(&records, &layout, APPEND_BATCH)?;
+    let (single_plain, single_zstd) = kafka_model(&records, &layout, 1)?;
 
     // ---------------------------------------------------------- the log
-    let log_dir = dir.path().join("log");
+    let log_dir = log_root.join("log");
     let log = Arc::new(EmbeddedLog::open(&log_dir, layout.clone())?);
     let started = Instant::now();
     runtime.block_on(async {
@@ -92,13 +107,17 @@ fn main() -> Result<(), Box<dyn Error>> {
     })?;
     let append_seconds = started.elapsed().as_secs_f64();
     let log_bytes = directory_bytes(&log_dir)?;
+    // The generated events are no longer needed; measure the projector's
+    // memory from here.
+    drop((envelopes, records));
+    let baseline = reset_peak_resident();
 
     // ---------------------------------------------------------- the view
     let (full_seconds, full_events, view_bytes) =
-        project(&runtime, &log, &dir.path().join("view"), OwnedPartitions::All)?;
+        project(&runtime, &log, &temporary.path().join("view"), OwnedPartitions::All)?;
     let quarter: OwnedPartitions = "0-1".parse()?;
     let (owner_seconds, owner_events, owner_view_bytes) =
-        project(&runtime, &log, &dir.path().join("view-0-1"), quarter)?;
+        project(&runtime, &log, &temporary.path().join("view-0-1"), quarter)?;
 
     // ---------------------------------------------------------- report
     println!("{events} events: {subjects} subjects x {per_subject}, {ORGANISATIONS} organisations, {PARTITIONS} partitions");
@@ -110,9 +129,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("  {:<28} {events:>9} events  {:>7.1} average", "all", payload_bytes as f64 / events as f64);
     println!();
     let per_event = |bytes: u64| bytes as f64 / events as f64;
-    println!("Kafka log (record batch v2, batches of one {APPEND_BATCH}-event append per partition), bytes per event:");
-    println!("  uncompressed                 {:>7.1}", per_event(kafka_plain));
-    println!("  zstd level {ZSTD_LEVEL}                 {:>7.1}", per_event(kafka_zstd));
+    println!("Kafka log (record batch v2), bytes per event:");
+    println!("  {APPEND_BATCH}-event appends, uncompressed  {:>7.1}", per_event(kafka_plain));
+    println!("  {APPEND_BATCH}-event appends, zstd {ZSTD_LEVEL}        {:>7.1}", per_event(kafka_zstd));
+    println!("  one-event appends, uncompressed {:>6.1}", per_event(single_plain));
+    println!("  one-event appends, zstd {ZSTD_LEVEL}        {:>7.1}", per_event(single_zstd));
     println!("embedded log files, bytes per event {:>7.1}", per_event(log_bytes));
     println!("embedded log appends           {:>7.0} events/s ({APPEND_BATCH}-event fsynced appends)", events as f64 / append_seconds);
     println!();
@@ -126,8 +147,13 @@ fn main() -> Result<(), Box<dyn Error>> {
         owner_events as f64 / owner_seconds,
         owner_view_bytes as f64 / 1048576.0
     );
-    if let Some(peak) = peak_resident_kib() {
-        println!("peak resident memory           {:>7.0} MiB (VmHWM)", peak as f64 / 1024.0);
+    match (baseline, peak_resident_kib()) {
+        (Some(baseline), Some(peak)) => println!(
+            "peak resident memory, projecting {:>5.0} MiB (VmHWM; {:.0} MiB before the first projection)",
+            peak as f64 / 1024.0,
+            baseline as f64 / 1024.0
+        ),
+        _ => println!("peak resident memory: not available on this system"),
     }
     Ok(())
 }
@@ -276,12 +302,16 @@ fn category(id: &str, name: &str, similar: &[&str]) -> v1::ProductCategory {
 
 // ------------------------------------------------------------ Kafka's storage
 
-/// Bytes Kafka stores for `records` appended `APPEND_BATCH` at a time: one
+/// Bytes Kafka stores for `records` appended `per_append` at a time: one
 /// record batch per (append, topic, partition), uncompressed and with zstd
 /// over the batch's records (the batch header stays uncompressed).
-fn kafka_model(records: &[AppendRecord], layout: &LogLayout) -> Result<(u64, u64), Box<dyn Error>> {
+fn kafka_model(
+    records: &[AppendRecord],
+    layout: &LogLayout,
+    per_append: usize,
+) -> Result<(u64, u64), Box<dyn Error>> {
     let (mut plain, mut compressed) = (0u64, 0u64);
-    for chunk in records.chunks(APPEND_BATCH) {
+    for chunk in records.chunks(per_append) {
         let mut batches: BTreeMap<(&str, u32), Vec<u8>> = BTreeMap::new();
         let mut deltas: BTreeMap<(&str, u32), i64> = BTreeMap::new();
         for record in chunk {
@@ -331,8 +361,10 @@ fn varint(value: i64, out: &mut Vec<u8>) {
 
 // ------------------------------------------------------------ the machine
 
-/// Bytes of every file under `dir` (apparent sizes).
+/// Bytes of every file under `dir`: the larger of the apparent size and
+/// the blocks allocated on disk.
 fn directory_bytes(dir: &Path) -> std::io::Result<u64> {
+    use std::os::unix::fs::MetadataExt;
     let mut total = 0;
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -340,7 +372,7 @@ fn directory_bytes(dir: &Path) -> std::io::Result<u64> {
         total += if metadata.is_dir() {
             directory_bytes(&entry.path())?
         } else {
-            metadata.len()
+            metadata.len().max(metadata.blocks() * 512)
         };
     }
     Ok(total)
@@ -348,9 +380,20 @@ fn directory_bytes(dir: &Path) -> std::io::Result<u64> {
 
 /// The process's peak resident set (`VmHWM` of /proc/self/status), in KiB.
 fn peak_resident_kib() -> Option<u64> {
+    status_kib("VmHWM:")
+}
+
+/// Resets the peak resident set to the current one (Linux: `5` written
+/// to /proc/self/clear_refs) and returns the current one, in KiB.
+fn reset_peak_resident() -> Option<u64> {
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    status_kib("VmRSS:")
+}
+
+fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
