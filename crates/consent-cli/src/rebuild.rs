@@ -36,7 +36,10 @@ pub async fn run(args: RebuildArgs) -> anyhow::Result<std::process::ExitCode> {
         ));
     };
     let started = std::time::Instant::now();
-    let status = projector.rebuild(&report).await.context("rebuilding the view")?;
+    let status = projector
+        .rebuild(&report)
+        .await
+        .context("rebuilding the view")?;
     let elapsed = started.elapsed();
     bar.finish();
     let per_second = (status.events_applied as f64 / elapsed.as_secs_f64().max(1e-9)).round();

@@ -33,7 +33,11 @@ pub struct StorageArgs {
     #[arg(long = "kafka-setting", value_parser = parse_setting)]
     pub kafka_settings: Vec<(String, String)>,
     /// Bound on one append's acknowledgement by Kafka, in seconds.
-    #[arg(long, env = "CONSENT_KAFKA_DELIVERY_TIMEOUT_SECS", default_value_t = 10)]
+    #[arg(
+        long,
+        env = "CONSENT_KAFKA_DELIVERY_TIMEOUT_SECS",
+        default_value_t = 10
+    )]
     pub kafka_delivery_timeout_secs: u64,
     /// The partitions this instance owns: `all` (a full replica), or a list such as `0-3,6`. It projects
     /// and answers checks and histories only for subjects on those partitions (421 for the others; appends
@@ -66,7 +70,10 @@ impl StorageArgs {
                 layout.partitions
             );
         }
-        Ok(ProjectorConfig { ownership: self.own_partitions.clone(), ..ProjectorConfig::default() })
+        Ok(ProjectorConfig {
+            ownership: self.own_partitions.clone(),
+            ..ProjectorConfig::default()
+        })
     }
 
     pub fn view_dir(&self) -> PathBuf {

@@ -90,7 +90,13 @@ fn message_sent(organisation: &str, subject: &str, at: &str, n: usize) -> Value 
 }
 
 /// "May the dealer email this customer about `category` at `at`?"
-fn email_check(organisation: &str, subject: &str, category: &str, at: &str, wait_for: Value) -> Value {
+fn email_check(
+    organisation: &str,
+    subject: &str,
+    category: &str,
+    at: &str,
+    wait_for: Value,
+) -> Value {
     json!({"organisationId": organisation, "subjectId": subject,
            "channel": "CHANNEL_EMAIL", "purpose": "PURPOSE_COMMERCIAL", "productCategoryId": category,
            "messageClass": "MESSAGE_CLASS_MARKETING", "promotionalContent": true,
@@ -126,7 +132,10 @@ fn history_entries(history: &Value) -> Vec<(String, Value)> {
         .into_iter()
         .flatten()
         .map(|entry| {
-            let id = entry["event"]["eventId"].as_str().expect("an event id").to_owned();
+            let id = entry["event"]["eventId"]
+                .as_str()
+                .expect("an event id")
+                .to_owned();
             (id, entry["position"].clone())
         })
         .collect()
@@ -155,39 +164,74 @@ async fn serve_on_kafka_answers_the_readme_example_with_read_your_writes() {
     let ledger = Ledger::serve(&dir.path().join("ledger"), &log, &[]).await;
 
     // Given the dealer, its category map and the sale, appended through Kafka.
-    let appended = ledger.post_ok("/v1/events", &dealer_and_sale(ORG, &[SUBJECT])).await;
+    let appended = ledger
+        .post_ok("/v1/events", &dealer_and_sale(ORG, &[SUBJECT]))
+        .await;
     let topics: Vec<&str> = appended["appended"]
         .as_array()
         .expect("appended")
         .iter()
         .map(|a| a["position"]["topic"].as_str().expect("topic"))
         .collect();
-    assert_eq!(topics, ["e2e-readme.reference", "e2e-readme.reference", "e2e-readme.commerce"]);
+    assert_eq!(
+        topics,
+        [
+            "e2e-readme.reference",
+            "e2e-readme.reference",
+            "e2e-readme.commerce"
+        ]
+    );
 
     // When Acme asks, waiting for its own writes, to email about servicing
     // in June: the soft opt-in, measured fresh.
     let june = "2026-06-01T09:00:00Z";
     let decision = ledger
-        .post_ok("/v1/checks", &email_check(ORG, SUBJECT, "servicing", june, positions(&appended)))
+        .post_ok(
+            "/v1/checks",
+            &email_check(ORG, SUBJECT, "servicing", june, positions(&appended)),
+        )
         .await;
     assert_eq!(decision["allowed"], json!(true), "{decision:#}");
     assert_eq!(decision["lawfulBasis"], json!("LAWFUL_BASIS_SOFT_OPT_IN"));
-    assert_eq!(decision["freshness"]["measured"], json!(true), "{decision:#}");
+    assert_eq!(
+        decision["freshness"]["measured"],
+        json!(true),
+        "{decision:#}"
+    );
     let insurance = ledger
-        .post_ok("/v1/checks", &email_check(ORG, SUBJECT, "insurance", june, json!([])))
+        .post_ok(
+            "/v1/checks",
+            &email_check(ORG, SUBJECT, "insurance", june, json!([])),
+        )
         .await;
     assert_eq!(insurance["allowed"], json!(false), "{insurance:#}");
 
     // When the customer unsubscribes in April, the CLI's check waiting for
     // that append refuses June (exit 3, R1) and allows mid-March (exit 0).
     let opted_out = ledger
-        .post_ok("/v1/events", &json!({"events": [email_opt_out(ORG, SUBJECT, "2026-04-02T08:00:00Z")]}))
+        .post_ok(
+            "/v1/events",
+            &json!({"events": [email_opt_out(ORG, SUBJECT, "2026-04-02T08:00:00Z")]}),
+        )
         .await;
     let wait_for = cli_position(position_parts(&opted_out["appended"][0]["position"]));
     let check = |at: &str| {
         [
-            "check", "--server", &ledger.base, "--org", ORG, "--subject", SUBJECT, "--channel", "email",
-            "--category", "servicing", "--at", at, "--wait-for", &wait_for,
+            "check",
+            "--server",
+            &ledger.base,
+            "--org",
+            ORG,
+            "--subject",
+            SUBJECT,
+            "--channel",
+            "email",
+            "--category",
+            "servicing",
+            "--at",
+            at,
+            "--wait-for",
+            &wait_for,
         ]
         .iter()
         .map(|s| (*s).to_owned())
@@ -196,7 +240,10 @@ async fn serve_on_kafka_answers_the_readme_example_with_read_your_writes() {
     let refused = run(&check(june), Duration::from_secs(30)).await;
     assert_eq!(refused.status.code(), Some(3), "{}", describe(&refused));
     let printed = String::from_utf8_lossy(&refused.stdout);
-    assert!(printed.starts_with("REFUSED") && printed.contains("[R1]"), "{printed}");
+    assert!(
+        printed.starts_with("REFUSED") && printed.contains("[R1]"),
+        "{printed}"
+    );
     let allowed = run(&check("2026-03-15T09:00:00Z"), Duration::from_secs(30)).await;
     assert_eq!(allowed.status.code(), Some(0), "{}", describe(&allowed));
 
@@ -289,8 +336,15 @@ async fn append_all(base: String, batches: Vec<Vec<Value>>, done: Arc<AtomicUsiz
             .collect();
         let body = json!({ "events": batch });
         loop {
-            assert!(Instant::now() < deadline, "the stream was not appended within 120 s");
-            let answer = client.post(format!("{base}/v1/events")).json(&body).send().await;
+            assert!(
+                Instant::now() < deadline,
+                "the stream was not appended within 120 s"
+            );
+            let answer = client
+                .post(format!("{base}/v1/events"))
+                .json(&body)
+                .send()
+                .await;
             let answer = match answer {
                 Ok(response) => {
                     let status = response.status();
@@ -370,20 +424,35 @@ async fn a_ledger_killed_at_random_moments_comes_back_to_what_a_rebuild_gives() 
     }
     let appended = appender.await.expect("the appender");
     assert_eq!(kills, 4);
-    assert_eq!(appended.acknowledged.len(), subject_event_ids.len() + 4, "every event acknowledged");
+    assert_eq!(
+        appended.acknowledged.len(),
+        subject_event_ids.len() + 4,
+        "every event acknowledged"
+    );
     let status = ledger.wait_caught_up(Duration::from_secs(60)).await;
 
     // A fresh view of the same topics: `consent-ledger rebuild` on a second
     // data directory, then served.
     let rebuilt_dir = dir.path().join("rebuilt");
-    let mut rebuild = vec!["rebuild".to_owned(), "--data-dir".to_owned(), rebuilt_dir.display().to_string()];
+    let mut rebuild = vec![
+        "rebuild".to_owned(),
+        "--data-dir".to_owned(),
+        rebuilt_dir.display().to_string(),
+    ];
     rebuild.extend(log.iter().cloned());
     let output = run(&rebuild, Duration::from_secs(60)).await;
     assert!(output.status.success(), "{}", describe(&output));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("view rebuilt"), "{}", describe(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("view rebuilt"),
+        "{}",
+        describe(&output)
+    );
     let rebuilt = Ledger::serve(&rebuilt_dir, &log, &[]).await;
     let rebuilt_status = rebuilt.wait_caught_up(Duration::from_secs(30)).await;
-    assert_eq!(status["partitions"], rebuilt_status["partitions"], "both views at the log's end");
+    assert_eq!(
+        status["partitions"], rebuilt_status["partitions"],
+        "both views at the log's end"
+    );
 
     // Every subject: the same history (ids and positions) and the same
     // decisions; every acknowledged event exactly once.
@@ -391,14 +460,35 @@ async fn a_ledger_killed_at_random_moments_comes_back_to_what_a_rebuild_gives() 
     for (organisation, subject) in &subjects {
         let history = history_entries(&ledger.get_ok(&history_path(organisation, subject)).await);
         let fresh = history_entries(&rebuilt.get_ok(&history_path(organisation, subject)).await);
-        assert_eq!(history, fresh, "history of {organisation}/{subject}: restarted vs rebuilt");
+        assert_eq!(
+            history, fresh,
+            "history of {organisation}/{subject}: restarted vs rebuilt"
+        );
         for (id, _) in history {
             *seen.entry(id).or_default() += 1;
         }
         for check in [
-            email_check(organisation, subject, "servicing", "2026-06-15T09:00:00Z", json!([])),
-            email_check(organisation, subject, "insurance", "2026-02-20T09:00:00Z", json!([])),
-            email_check(organisation, subject, "mot", "2026-03-20T09:00:00Z", json!([])),
+            email_check(
+                organisation,
+                subject,
+                "servicing",
+                "2026-06-15T09:00:00Z",
+                json!([]),
+            ),
+            email_check(
+                organisation,
+                subject,
+                "insurance",
+                "2026-02-20T09:00:00Z",
+                json!([]),
+            ),
+            email_check(
+                organisation,
+                subject,
+                "mot",
+                "2026-03-20T09:00:00Z",
+                json!([]),
+            ),
             sms_check(organisation, subject, "2026-06-15T09:00:00Z"),
         ] {
             let restarted = ledger.post_ok("/v1/checks", &check).await;
@@ -414,8 +504,14 @@ async fn a_ledger_killed_at_random_moments_comes_back_to_what_a_rebuild_gives() 
     assert!(twice.is_empty(), "events applied twice: {twice:?}");
     let seen: BTreeSet<String> = seen.into_keys().collect();
     let lost: Vec<_> = subject_event_ids.difference(&seen).collect();
-    assert!(lost.is_empty(), "acknowledged events missing from the view: {lost:?}");
-    assert_eq!(seen, subject_event_ids, "the view holds exactly the acknowledged events");
+    assert!(
+        lost.is_empty(),
+        "acknowledged events missing from the view: {lost:?}"
+    );
+    assert_eq!(
+        seen, subject_event_ids,
+        "the view holds exactly the acknowledged events"
+    );
 
     let records: u64 = status["partitions"]
         .as_array()
@@ -438,11 +534,21 @@ async fn with_the_broker_down_appends_fail_fast_checks_answer_stale_and_all_resu
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let ledger = Ledger::serve(&dir.path().join("ledger"), &log_args(&broker, "e2e-outage"), &[]).await;
-    let appended = ledger.post_ok("/v1/events", &dealer_and_sale(ORG, &[SUBJECT])).await;
+    let ledger = Ledger::serve(
+        &dir.path().join("ledger"),
+        &log_args(&broker, "e2e-outage"),
+        &[],
+    )
+    .await;
+    let appended = ledger
+        .post_ok("/v1/events", &dealer_and_sale(ORG, &[SUBJECT]))
+        .await;
     let june = "2026-06-01T09:00:00Z";
     let decision = ledger
-        .post_ok("/v1/checks", &email_check(ORG, SUBJECT, "servicing", june, positions(&appended)))
+        .post_ok(
+            "/v1/checks",
+            &email_check(ORG, SUBJECT, "servicing", june, positions(&appended)),
+        )
         .await;
     assert_eq!(decision["allowed"], json!(true), "{decision:#}");
 
@@ -462,19 +568,32 @@ async fn with_the_broker_down_appends_fail_fast_checks_answer_stale_and_all_resu
         message.contains("event log is unavailable") && message.contains("Kafka"),
         "{message}"
     );
-    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
 
     // Checks keep answering from the view, and say it is not measured fresh.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let decision = ledger
-            .post_ok("/v1/checks", &email_check(ORG, SUBJECT, "servicing", june, json!([])))
+            .post_ok(
+                "/v1/checks",
+                &email_check(ORG, SUBJECT, "servicing", june, json!([])),
+            )
             .await;
         assert_eq!(decision["allowed"], json!(true), "{decision:#}");
-        if decision["freshness"].get("measured").is_none_or(|m| m == &json!(false)) {
+        if decision["freshness"]
+            .get("measured")
+            .is_none_or(|m| m == &json!(false))
+        {
             break;
         }
-        assert!(Instant::now() < deadline, "freshness still measured with the broker down: {decision}");
+        assert!(
+            Instant::now() < deadline,
+            "freshness still measured with the broker down: {decision}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let status = ledger.get_ok("/v1/status").await;
@@ -490,17 +609,30 @@ async fn with_the_broker_down_appends_fail_fast_checks_answer_stale_and_all_resu
             break body;
         }
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-        assert!(Instant::now() < deadline, "appends did not resume within 60 s: {body}");
+        assert!(
+            Instant::now() < deadline,
+            "appends did not resume within 60 s: {body}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let decision = ledger
-        .post_ok("/v1/checks", &email_check(ORG, SUBJECT, "servicing", june, positions(&appended)))
+        .post_ok(
+            "/v1/checks",
+            &email_check(ORG, SUBJECT, "servicing", june, positions(&appended)),
+        )
         .await;
     assert_eq!(decision["allowed"], json!(false), "{decision:#}");
-    assert!(reason_codes(&decision).contains(&("R1".to_owned(), "opted_out".to_owned())), "{decision:#}");
+    assert!(
+        reason_codes(&decision).contains(&("R1".to_owned(), "opted_out".to_owned())),
+        "{decision:#}"
+    );
     ledger.wait_caught_up(Duration::from_secs(30)).await;
     let history = history_entries(&ledger.get_ok(&history_path(ORG, SUBJECT)).await);
-    assert_eq!(history.len(), 2, "the sale and the opt-out, once: {history:?}");
+    assert_eq!(
+        history.len(),
+        2,
+        "the sale and the opt-out, once: {history:?}"
+    );
 }
 
 // ------------------------------------------------------------ d. dead letters
@@ -513,7 +645,9 @@ async fn a_malformed_record_is_dead_lettered_with_its_origin_and_the_stream_goes
     let prefix = "e2e-dlq";
     let dir = tempfile::tempdir().expect("tempdir");
     let ledger = Ledger::serve(&dir.path().join("ledger"), &log_args(&broker, prefix), &[]).await;
-    let appended = ledger.post_ok("/v1/events", &dealer_and_sale(ORG, &[SUBJECT])).await;
+    let appended = ledger
+        .post_ok("/v1/events", &dealer_and_sale(ORG, &[SUBJECT]))
+        .await;
     let (_, partition, _) = position_parts(&appended["appended"][2]["position"]);
     let partition = u32::try_from(partition).expect("a partition number");
 
@@ -541,16 +675,40 @@ async fn a_malformed_record_is_dead_lettered_with_its_origin_and_the_stream_goes
 
     // A valid consent after it, on the same topic-partition: projected.
     let consent = ledger
-        .post_ok("/v1/events", &json!({"events": [consent_given(ORG, SUBJECT, "2026-03-05T10:00:00Z")]}))
+        .post_ok(
+            "/v1/events",
+            &json!({"events": [consent_given(ORG, SUBJECT, "2026-03-05T10:00:00Z")]}),
+        )
         .await;
-    let (topic, consent_partition, consent_offset) = position_parts(&consent["appended"][0]["position"]);
-    assert_eq!((topic.as_str(), consent_partition), (grants.as_str(), u64::from(partition)));
+    let (topic, consent_partition, consent_offset) =
+        position_parts(&consent["appended"][0]["position"]);
+    assert_eq!(
+        (topic.as_str(), consent_partition),
+        (grants.as_str(), u64::from(partition))
+    );
     assert!(consent_offset > garbage_offset);
     let decision = ledger
-        .post_ok("/v1/checks", &email_check(ORG, SUBJECT, "insurance", "2026-06-01T09:00:00Z", positions(&consent)))
+        .post_ok(
+            "/v1/checks",
+            &email_check(
+                ORG,
+                SUBJECT,
+                "insurance",
+                "2026-06-01T09:00:00Z",
+                positions(&consent),
+            ),
+        )
         .await;
-    assert_eq!(decision["allowed"], json!(true), "the consent after the garbage counts: {decision:#}");
-    assert_eq!(decision["lawfulBasis"], json!("LAWFUL_BASIS_CONSENT"), "{decision:#}");
+    assert_eq!(
+        decision["allowed"],
+        json!(true),
+        "the consent after the garbage counts: {decision:#}"
+    );
+    assert_eq!(
+        decision["lawfulBasis"],
+        json!("LAWFUL_BASIS_CONSENT"),
+        "{decision:#}"
+    );
     let status = ledger.get_ok("/v1/status").await;
     assert_eq!(status["deadLetters"], json!(1), "{status}");
 
@@ -567,7 +725,10 @@ async fn a_malformed_record_is_dead_lettered_with_its_origin_and_the_stream_goes
     let mut letters: Vec<LogRecord> = Vec::new();
     while letters.is_empty() {
         assert!(Instant::now() < deadline, "no dead letter within 20 s");
-        letters = reader.next_batch(10, Duration::from_millis(500)).await.expect("read");
+        letters = reader
+            .next_batch(10, Duration::from_millis(500))
+            .await
+            .expect("read");
     }
     assert_eq!(letters.len(), 1, "{letters:?}");
     let letter = &letters[0];
@@ -579,10 +740,17 @@ async fn a_malformed_record_is_dead_lettered_with_its_origin_and_the_stream_goes
             .map(|(_, value)| String::from_utf8_lossy(value).into_owned())
             .unwrap_or_else(|| panic!("no {name} header in {:?}", letter.headers))
     };
-    assert!(header(dead_letter::REASON).starts_with("undecodable"), "{}", header(dead_letter::REASON));
+    assert!(
+        header(dead_letter::REASON).starts_with("undecodable"),
+        "{}",
+        header(dead_letter::REASON)
+    );
     assert_eq!(header(dead_letter::ORIGIN_TOPIC), grants);
     assert_eq!(header(dead_letter::ORIGIN_PARTITION), partition.to_string());
-    assert_eq!(header(dead_letter::ORIGIN_OFFSET), garbage_offset.to_string());
+    assert_eq!(
+        header(dead_letter::ORIGIN_OFFSET),
+        garbage_offset.to_string()
+    );
     assert_eq!(letter.payload, garbage);
     assert_eq!(letter.key, key.as_bytes());
 }
@@ -595,7 +763,9 @@ async fn subject_where(ledger: &Ledger, pick: impl Fn(u64) -> bool) -> (String, 
     for n in 0..200 {
         let subject = format!("cust-{n}");
         let routing = ledger
-            .get_ok(&format!("/v1/routing?organisationId={ORG}&subjectId={subject}"))
+            .get_ok(&format!(
+                "/v1/routing?organisationId={ORG}&subjectId={subject}"
+            ))
             .await;
         let partition = routing["partition"].as_u64().expect("a partition");
         if pick(partition) {
@@ -618,7 +788,9 @@ async fn instances_owning_some_partitions_answer_for_their_subjects_and_refuse_t
     let (mine, mine_partition) = subject_where(&low, |p| p <= 1).await;
     let (theirs, theirs_partition) = subject_where(&low, |p| p >= 2).await;
     let routed = high
-        .get_ok(&format!("/v1/routing?organisationId={ORG}&subjectId={theirs}"))
+        .get_ok(&format!(
+            "/v1/routing?organisationId={ORG}&subjectId={theirs}"
+        ))
         .await;
     assert_eq!(
         routed,
@@ -628,7 +800,9 @@ async fn instances_owning_some_partitions_answer_for_their_subjects_and_refuse_t
 
     // Any instance accepts appends: the log routes them. The routing
     // endpoint names the partition the log put each subject's facts on.
-    let appended = low.post_ok("/v1/events", &dealer_and_sale(ORG, &[&mine, &theirs])).await;
+    let appended = low
+        .post_ok("/v1/events", &dealer_and_sale(ORG, &[&mine, &theirs]))
+        .await;
     let events = appended["appended"].as_array().expect("appended");
     let org_positions: Vec<Value> = events[..2].iter().map(|e| e["position"].clone()).collect();
     assert_eq!(position_parts(&events[2]["position"]).1, mine_partition);
@@ -644,23 +818,44 @@ async fn instances_owning_some_partitions_answer_for_their_subjects_and_refuse_t
     let june = "2026-06-01T09:00:00Z";
     for (owner, subject, event) in [(&low, &mine, &events[2]), (&high, &theirs, &events[3])] {
         let decision = owner
-            .post_ok("/v1/checks", &email_check(ORG, subject, "servicing", june, waiting(event)))
+            .post_ok(
+                "/v1/checks",
+                &email_check(ORG, subject, "servicing", june, waiting(event)),
+            )
             .await;
         assert_eq!(decision["allowed"], json!(true), "{subject}: {decision:#}");
-        assert_eq!(decision["lawfulBasis"], json!("LAWFUL_BASIS_SOFT_OPT_IN"), "{decision:#}");
+        assert_eq!(
+            decision["lawfulBasis"],
+            json!("LAWFUL_BASIS_SOFT_OPT_IN"),
+            "{decision:#}"
+        );
     }
 
     // The other instance refuses, naming the partition (421).
     let (status, body) = low
-        .post("/v1/checks", &email_check(ORG, &theirs, "servicing", june, json!([])))
+        .post(
+            "/v1/checks",
+            &email_check(ORG, &theirs, "servicing", june, json!([])),
+        )
         .await
         .expect("an answer");
     assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{body}");
     assert_eq!(body["error"]["code"], json!("wrong_partition"), "{body}");
-    assert_eq!(body["error"]["partition"], json!(theirs_partition), "{body}");
-    let (status, body) = low.get(&history_path(ORG, &theirs)).await.expect("an answer");
+    assert_eq!(
+        body["error"]["partition"],
+        json!(theirs_partition),
+        "{body}"
+    );
+    let (status, body) = low
+        .get(&history_path(ORG, &theirs))
+        .await
+        .expect("an answer");
     assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{body}");
-    assert_eq!(body["error"]["partition"], json!(theirs_partition), "{body}");
+    assert_eq!(
+        body["error"]["partition"],
+        json!(theirs_partition),
+        "{body}"
+    );
     let status = low.get_ok("/v1/status").await;
     assert_eq!(status["ownedPartitions"], json!("0-1"), "{status}");
 
@@ -675,14 +870,24 @@ async fn instances_owning_some_partitions_answer_for_their_subjects_and_refuse_t
         output.contains("built owning partitions 0-1") && output.contains("consent-ledger rebuild"),
         "{output}"
     );
-    let mut rebuild = vec!["rebuild".to_owned(), "--data-dir".to_owned(), low.data_dir.display().to_string()];
+    let mut rebuild = vec![
+        "rebuild".to_owned(),
+        "--data-dir".to_owned(),
+        low.data_dir.display().to_string(),
+    ];
     rebuild.extend(log.iter().cloned());
     let output = run(&rebuild, Duration::from_secs(60)).await;
     assert!(output.status.success(), "{}", describe(&output));
     let replica = Ledger::serve(&low.data_dir, &log, &[]).await;
     let decision = replica
-        .post_ok("/v1/checks", &email_check(ORG, &theirs, "servicing", june, json!([])))
+        .post_ok(
+            "/v1/checks",
+            &email_check(ORG, &theirs, "servicing", june, json!([])),
+        )
         .await;
     assert_eq!(decision["allowed"], json!(true), "{decision:#}");
-    assert_eq!(replica.get_ok("/v1/status").await["ownedPartitions"], json!("all"));
+    assert_eq!(
+        replica.get_ok("/v1/status").await["ownedPartitions"],
+        json!("all")
+    );
 }

@@ -88,7 +88,9 @@ pub async fn routing(
             _ => {
                 return Err(ApiError::invalid(
                     Some(name.clone()),
-                    format!("unknown query parameter `{name}`; expected `organisationId` and `subjectId`"),
+                    format!(
+                    "unknown query parameter `{name}`; expected `organisationId` and `subjectId`"
+                ),
                 ))
             }
         };
@@ -103,7 +105,9 @@ pub async fn routing(
         value.filter(|v| !v.is_empty()).ok_or_else(|| {
             ApiError::invalid(
                 Some(name.to_owned()),
-                format!("`{name}` is required: the routing key is the organisation and the subject"),
+                format!(
+                    "`{name}` is required: the routing key is the organisation and the subject"
+                ),
             )
         })
     };

@@ -25,11 +25,17 @@ async fn routing_names_the_partition_and_a_misdirected_check_is_a_421_naming_it(
     assert_eq!(routed["ownedPartitions"], json!("all"));
     assert_eq!(routed["partitions"], json!(4));
     let (_, appended) = full.post("/v1/events", &shop_and_sale()).await;
-    assert_eq!(appended["appended"][2]["position"]["partition"].as_u64().unwrap_or(0), partition);
+    assert_eq!(
+        appended["appended"][2]["position"]["partition"]
+            .as_u64()
+            .unwrap_or(0),
+        partition
+    );
     full.stop().await;
 
     // An instance owning every other partition.
-    let others: std::collections::BTreeSet<u32> = (0..4).filter(|p| u64::from(*p) != partition).collect();
+    let others: std::collections::BTreeSet<u32> =
+        (0..4).filter(|p| u64::from(*p) != partition).collect();
     let owner = Server::start_owning(
         &dir.path().join("other"),
         LedgerConfig::default(),
@@ -47,17 +53,23 @@ async fn routing_names_the_partition_and_a_misdirected_check_is_a_421_naming_it(
     let message = body["error"]["message"].as_str().expect("a message");
     assert!(message.contains("GET /v1/routing"), "{message}");
     let (status, body) = owner
-        .get(&format!("/v1/organisations/{ORG}/subjects/{SUBJECT}/history"))
+        .get(&format!(
+            "/v1/organisations/{ORG}/subjects/{SUBJECT}/history"
+        ))
         .await;
     assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{body}");
     assert_eq!(body["error"]["partition"].as_u64(), Some(partition));
 
     // Appends are accepted by any instance.
-    let (status, body) = owner.post("/v1/events", &objection("2025-06-01T09:00:00Z")).await;
+    let (status, body) = owner
+        .post("/v1/events", &objection("2025-06-01T09:00:00Z"))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
     // A routing request must name both halves of the key.
-    let (status, body) = owner.get(&format!("/v1/routing?organisationId={ORG}")).await;
+    let (status, body) = owner
+        .get(&format!("/v1/routing?organisationId={ORG}"))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["error"]["field"], json!("subjectId"));
     owner.stop().await;

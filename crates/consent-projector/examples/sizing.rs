@@ -61,7 +61,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     if per_subject < 5 {
         return Err("EVENTS_PER_SUBJECT must be at least 5".into());
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let temporary = tempfile::tempdir()?;
     // With a third argument, the log is kept there (in `DIR/log`, as
     // `consent-ledger --data-dir DIR` expects it) for measuring the binary.
@@ -87,7 +89,10 @@ fn main() -> Result<(), Box<dyn Error>> {
             topic: layout.topic(consent_schema::family_of(&event.fact)),
             key: consent_schema::routing_key(&event.organisation, event.subject.as_ref()),
             payload,
-            headers: vec![("event-kind".to_owned(), event.fact.kind().as_bytes().to_vec())],
+            headers: vec![(
+                "event-kind".to_owned(),
+                event.fact.kind().as_bytes().to_vec(),
+            )],
         });
     }
     let events = records.len() as u64;
@@ -113,8 +118,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     let baseline = reset_peak_resident();
 
     // ---------------------------------------------------------- the view
-    let (full_seconds, full_events, view_bytes) =
-        project(&runtime, &log, &temporary.path().join("view"), OwnedPartitions::All)?;
+    let (full_seconds, full_events, view_bytes) = project(
+        &runtime,
+        &log,
+        &temporary.path().join("view"),
+        OwnedPartitions::All,
+    )?;
     let quarter: OwnedPartitions = "0-1".parse()?;
     let (owner_seconds, owner_events, owner_view_bytes) =
         project(&runtime, &log, &temporary.path().join("view-0-1"), quarter)?;
@@ -124,20 +133,49 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!();
     println!("encoded envelope (the stored payload), bytes:");
     for (kind, (count, bytes)) in &by_kind {
-        println!("  {kind:<28} {count:>9} events  {:>7.1} average", *bytes as f64 / *count as f64);
+        println!(
+            "  {kind:<28} {count:>9} events  {:>7.1} average",
+            *bytes as f64 / *count as f64
+        );
     }
-    println!("  {:<28} {events:>9} events  {:>7.1} average", "all", payload_bytes as f64 / events as f64);
+    println!(
+        "  {:<28} {events:>9} events  {:>7.1} average",
+        "all",
+        payload_bytes as f64 / events as f64
+    );
     println!();
     let per_event = |bytes: u64| bytes as f64 / events as f64;
     println!("Kafka log (record batch v2), bytes per event:");
-    println!("  {APPEND_BATCH}-event appends, uncompressed  {:>7.1}", per_event(kafka_plain));
-    println!("  {APPEND_BATCH}-event appends, zstd {ZSTD_LEVEL}        {:>7.1}", per_event(kafka_zstd));
-    println!("  one-event appends, uncompressed {:>6.1}", per_event(single_plain));
-    println!("  one-event appends, zstd {ZSTD_LEVEL}        {:>7.1}", per_event(single_zstd));
-    println!("embedded log files, bytes per event {:>7.1}", per_event(log_bytes));
-    println!("embedded log appends           {:>7.0} events/s ({APPEND_BATCH}-event fsynced appends)", events as f64 / append_seconds);
+    println!(
+        "  {APPEND_BATCH}-event appends, uncompressed  {:>7.1}",
+        per_event(kafka_plain)
+    );
+    println!(
+        "  {APPEND_BATCH}-event appends, zstd {ZSTD_LEVEL}        {:>7.1}",
+        per_event(kafka_zstd)
+    );
+    println!(
+        "  one-event appends, uncompressed {:>6.1}",
+        per_event(single_plain)
+    );
+    println!(
+        "  one-event appends, zstd {ZSTD_LEVEL}        {:>7.1}",
+        per_event(single_zstd)
+    );
+    println!(
+        "embedded log files, bytes per event {:>7.1}",
+        per_event(log_bytes)
+    );
+    println!(
+        "embedded log appends           {:>7.0} events/s ({APPEND_BATCH}-event fsynced appends)",
+        events as f64 / append_seconds
+    );
     println!();
-    println!("sled view after flush, bytes per event {:>7.1} ({:.1} MiB)", per_event(view_bytes), view_bytes as f64 / 1048576.0);
+    println!(
+        "sled view after flush, bytes per event {:>7.1} ({:.1} MiB)",
+        per_event(view_bytes),
+        view_bytes as f64 / 1048576.0
+    );
     println!(
         "projector, full replica        {:>7.0} events/s ({full_events} events in {full_seconds:.2} s)",
         full_events as f64 / full_seconds
@@ -189,23 +227,29 @@ fn generate(subjects: usize, per_subject: usize) -> Vec<v1::Envelope> {
     let mut envelopes = Vec::with_capacity(subjects * per_subject + 2 * ORGANISATIONS);
     for o in 0..ORGANISATIONS {
         let organisation = format!("org-{o:03}");
-        envelopes.push(envelope(&organisation, "", base, v1::envelope::Payload::OrganisationRegistered(
-            v1::OrganisationRegistered {
+        envelopes.push(envelope(
+            &organisation,
+            "",
+            base,
+            v1::envelope::Payload::OrganisationRegistered(v1::OrganisationRegistered {
                 name: format!("Organisation {o} Ltd"),
                 kind: v1::OrganisationKind::Commercial.into(),
                 charity_register_number: String::new(),
-            },
-        )));
-        envelopes.push(envelope(&organisation, "", base, v1::envelope::Payload::ProductCategoriesDefined(
-            v1::ProductCategoriesDefined {
+            }),
+        ));
+        envelopes.push(envelope(
+            &organisation,
+            "",
+            base,
+            v1::envelope::Payload::ProductCategoriesDefined(v1::ProductCategoriesDefined {
                 categories: vec![
                     category("cars", "Cars", &["servicing", "mot"]),
                     category("servicing", "Servicing", &["mot"]),
                     category("mot", "MOT tests", &[]),
                     category("insurance", "Motor insurance", &[]),
                 ],
-            },
-        )));
+            }),
+        ));
     }
     for s in 0..subjects {
         let organisation = format!("org-{:03}", s % ORGANISATIONS);
@@ -218,43 +262,60 @@ fn generate(subjects: usize, per_subject: usize) -> Vec<v1::Envelope> {
         let push = |envelopes: &mut Vec<v1::Envelope>, n: usize, payload| {
             envelopes.push(envelope(&organisation, &subject, at(n), payload));
         };
-        push(&mut envelopes, 0, v1::envelope::Payload::ContactPointRecorded(v1::ContactPointRecorded {
-            contact_point: Some(email.clone()),
-        }));
-        push(&mut envelopes, 1, v1::envelope::Payload::SaleRecorded(v1::SaleRecorded {
-            product_category_id: "cars".to_owned(),
-            order_ref: format!("order-{s}"),
-            collection: Some(v1::DetailsCollection {
-                route: v1::CollectionRoute::Direct.into(),
-                opt_out_offered: true,
-                opt_out_taken: false,
-                form_version: "sale-form-v3".to_owned(),
+        push(
+            &mut envelopes,
+            0,
+            v1::envelope::Payload::ContactPointRecorded(v1::ContactPointRecorded {
                 contact_point: Some(email.clone()),
             }),
-        }));
-        push(&mut envelopes, 2, v1::envelope::Payload::ConsentGiven(v1::ConsentGiven {
-            channels: vec![v1::Channel::Email.into(), v1::Channel::Sms.into()],
-            purposes: vec![v1::Purpose::Commercial.into()],
-            wording_version: "newsletter-v2".to_owned(),
-            wording_sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".to_owned(),
-            method: v1::CollectionMethod::UntickedCheckbox.into(),
-            collector: v1::ConsentCollector::FirstParty.into(),
-            contact_point: Some(email.clone()),
-            ..Default::default()
-        }));
-        for n in 3..per_subject - 1 {
-            push(&mut envelopes, n, v1::envelope::Payload::MarketingMessageSent(v1::MarketingMessageSent {
-                channel: v1::Channel::Email.into(),
-                purpose: v1::Purpose::Commercial.into(),
-                product_category_id: "servicing".to_owned(),
-                message_class: v1::MessageClass::Marketing.into(),
-                promotional_content: true,
-                opt_out_included: true,
-                sender_identified: true,
-                message_id: format!("msg-{s}-{n}"),
-                campaign_id: format!("campaign-{}", n % 12),
+        );
+        push(
+            &mut envelopes,
+            1,
+            v1::envelope::Payload::SaleRecorded(v1::SaleRecorded {
+                product_category_id: "cars".to_owned(),
+                order_ref: format!("order-{s}"),
+                collection: Some(v1::DetailsCollection {
+                    route: v1::CollectionRoute::Direct.into(),
+                    opt_out_offered: true,
+                    opt_out_taken: false,
+                    form_version: "sale-form-v3".to_owned(),
+                    contact_point: Some(email.clone()),
+                }),
+            }),
+        );
+        push(
+            &mut envelopes,
+            2,
+            v1::envelope::Payload::ConsentGiven(v1::ConsentGiven {
+                channels: vec![v1::Channel::Email.into(), v1::Channel::Sms.into()],
+                purposes: vec![v1::Purpose::Commercial.into()],
+                wording_version: "newsletter-v2".to_owned(),
+                wording_sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+                    .to_owned(),
+                method: v1::CollectionMethod::UntickedCheckbox.into(),
+                collector: v1::ConsentCollector::FirstParty.into(),
                 contact_point: Some(email.clone()),
-            }));
+                ..Default::default()
+            }),
+        );
+        for n in 3..per_subject - 1 {
+            push(
+                &mut envelopes,
+                n,
+                v1::envelope::Payload::MarketingMessageSent(v1::MarketingMessageSent {
+                    channel: v1::Channel::Email.into(),
+                    purpose: v1::Purpose::Commercial.into(),
+                    product_category_id: "servicing".to_owned(),
+                    message_class: v1::MessageClass::Marketing.into(),
+                    promotional_content: true,
+                    opt_out_included: true,
+                    sender_identified: true,
+                    message_id: format!("msg-{s}-{n}"),
+                    campaign_id: format!("campaign-{}", n % 12),
+                    contact_point: Some(email.clone()),
+                }),
+            );
         }
         let last = if s % 2 == 0 {
             v1::envelope::Payload::OptOutRecorded(v1::OptOutRecorded {
@@ -274,14 +335,22 @@ fn generate(subjects: usize, per_subject: usize) -> Vec<v1::Envelope> {
     envelopes
 }
 
-fn envelope(organisation: &str, subject: &str, seconds: i64, payload: v1::envelope::Payload) -> v1::Envelope {
+fn envelope(
+    organisation: &str,
+    subject: &str,
+    seconds: i64,
+    payload: v1::envelope::Payload,
+) -> v1::Envelope {
     let at = Timestamp { seconds, nanos: 0 };
     v1::Envelope {
         event_id: uuid::Uuid::now_v7().to_string(),
         organisation_id: organisation.to_owned(),
         subject_id: subject.to_owned(),
-        occurred_at: Some(at.clone()),
-        recorded_at: Some(Timestamp { seconds: seconds + 2, nanos: 345_000_000 }),
+        occurred_at: Some(at),
+        recorded_at: Some(Timestamp {
+            seconds: seconds + 2,
+            nanos: 345_000_000,
+        }),
         source: Some(v1::Source {
             system: "crm".to_owned(),
             evidence_ref: format!("crm-{seconds}"),
@@ -315,14 +384,18 @@ fn kafka_model(
         let mut batches: BTreeMap<(&str, u32), Vec<u8>> = BTreeMap::new();
         let mut deltas: BTreeMap<(&str, u32), i64> = BTreeMap::new();
         for record in chunk {
-            let at = (record.topic.as_str(), partition_for(&record.key, layout.partitions));
+            let at = (
+                record.topic.as_str(),
+                partition_for(&record.key, layout.partitions),
+            );
             let delta = deltas.entry(at).or_default();
             encode_kafka_record(record, *delta, batches.entry(at).or_default());
             *delta += 1;
         }
         for bytes in batches.values() {
             plain += (KAFKA_BATCH_HEADER + bytes.len()) as u64;
-            compressed += (KAFKA_BATCH_HEADER + zstd::bulk::compress(bytes, ZSTD_LEVEL)?.len()) as u64;
+            compressed +=
+                (KAFKA_BATCH_HEADER + zstd::bulk::compress(bytes, ZSTD_LEVEL)?.len()) as u64;
         }
     }
     Ok((plain, compressed))

@@ -11,7 +11,11 @@ use consent_store::{MemoryStore, ViewStore};
 use std::sync::Arc;
 use support::*;
 
-fn owning(log: &Arc<consent_log::embedded::EmbeddedLog>, store: Arc<dyn ViewStore>, owned: &str) -> Projector {
+fn owning(
+    log: &Arc<consent_log::embedded::EmbeddedLog>,
+    store: Arc<dyn ViewStore>,
+    owned: &str,
+) -> Projector {
     let log: Arc<dyn EventLog> = log.clone();
     let config = ProjectorConfig {
         ownership: owned.parse().expect("a valid set of partitions"),
@@ -53,15 +57,23 @@ fn an_owner_projects_its_subjects_and_every_organisation() {
         assert_eq!(projector.handle().lag(&end).total, 0, "owning {owned}");
 
         let view = view_of(store.as_ref());
-        assert_eq!(view, model_fold(&owned_records(&records, &ownership)), "owning {owned}");
+        assert_eq!(
+            view,
+            model_fold(&owned_records(&records, &ownership)),
+            "owning {owned}"
+        );
         // Every organisation is known, wherever its own facts sit.
-        assert_eq!(view.organisations, everything.organisations, "owning {owned}");
+        assert_eq!(
+            view.organisations, everything.organisations,
+            "owning {owned}"
+        );
         // Subjects: exactly those routed to an owned partition.
         for (organisation, subject) in everything.subjects.keys() {
             let key = consent_schema::routing_key(organisation, Some(subject));
             let partition = partition_for(&key, PARTITIONS);
             assert_eq!(
-                view.subjects.contains_key(&(organisation.clone(), subject.clone())),
+                view.subjects
+                    .contains_key(&(organisation.clone(), subject.clone())),
                 ownership.owns(partition),
                 "owning {owned}: {organisation}/{subject} on partition {partition}"
             );
@@ -69,7 +81,10 @@ fn an_owner_projects_its_subjects_and_every_organisation() {
         // The stored offsets are those of the followed topic-partitions.
         let stored = store.offsets().expect("offsets").expect("initialised");
         assert_eq!(
-            stored.keys().cloned().collect::<std::collections::BTreeSet<_>>(),
+            stored
+                .keys()
+                .cloned()
+                .collect::<std::collections::BTreeSet<_>>(),
             ownership.followed(&layout()),
         );
         assert_eq!(status.applied, stored);
@@ -95,17 +110,24 @@ fn another_ownership_is_refused_until_the_view_is_rebuilt_for_it() {
                 assert!(message.contains("owning partitions 0-1"), "{message}");
                 assert!(message.contains("consent-ledger rebuild"), "{message}");
             }
-            result => panic!("owning {other} over a view of 0-1: expected a refusal, got {result:?}"),
+            result => {
+                panic!("owning {other} over a view of 0-1: expected a refusal, got {result:?}")
+            }
         }
     }
 
     // Rebuilt for the new set, it serves that set.
     let mut rebuilt = owning(&log, store.clone(), "1-2");
-    rt.block_on(rebuilt.rebuild(&|_| {})).expect("rebuild owning 1-2");
+    rt.block_on(rebuilt.rebuild(&|_| {}))
+        .expect("rebuild owning 1-2");
     let records = rt.block_on(read_topics(log.as_ref(), &layout().topics()));
     let ownership: OwnedPartitions = "1-2".parse().expect("valid");
-    assert_eq!(view_of(store.as_ref()), model_fold(&owned_records(&records, &ownership)));
-    rt.block_on(owning(&log, store, "1-2").start()).expect("the rebuilt view starts");
+    assert_eq!(
+        view_of(store.as_ref()),
+        model_fold(&owned_records(&records, &ownership))
+    );
+    rt.block_on(owning(&log, store, "1-2").start())
+        .expect("the rebuilt view starts");
 }
 
 #[test]

@@ -53,7 +53,11 @@ impl Ledger {
                 .map_err(|error| LedgerError::invalid(Some(index), error.within(&prefix)))?;
             let positions = wait_positions(layout, &request.wait_for, &format!("{prefix}."))
                 .map_err(|error| LedgerError::invalid(Some(index), error))?;
-            self.ensure_owned(&question.organisation, &question.subject, &format!("{prefix}: "))?;
+            self.ensure_owned(
+                &question.organisation,
+                &question.subject,
+                &format!("{prefix}: "),
+            )?;
             self.ensure_followed(&positions, &format!("{prefix}: "))?;
             awaited.extend(positions);
             questions.push(question);

@@ -14,7 +14,8 @@ use consent_store::MemoryStore;
 use std::sync::Arc;
 
 fn partition_of(subject: &str) -> u32 {
-    let key = consent_schema::routing_key(&OrganisationId::new(ORG), Some(&SubjectId::new(subject)));
+    let key =
+        consent_schema::routing_key(&OrganisationId::new(ORG), Some(&SubjectId::new(subject)));
     partition_for(&key, layout().partitions)
 }
 
@@ -45,7 +46,10 @@ async fn an_owner_answers_for_its_subjects_and_refuses_the_others_naming_their_p
     let ledger = &running.ledger;
 
     let routing = ledger.routing(&OrganisationId::new(ORG), &SubjectId::new(SUBJECT));
-    assert_eq!((routing.partition, routing.partitions, routing.owned), (own, 4, true));
+    assert_eq!(
+        (routing.partition, routing.partitions, routing.owned),
+        (own, 4, true)
+    );
     let routing = ledger.routing(&OrganisationId::new(ORG), &SubjectId::new(&other));
     assert_eq!((routing.partition, routing.owned), (other_partition, false));
 
@@ -90,7 +94,12 @@ async fn an_owner_answers_for_its_subjects_and_refuses_the_others_naming_their_p
     assert!(what.starts_with("checks[1]"), "{what}");
     let (partition, _) = refused(
         ledger
-            .history(&OrganisationId::new(ORG), &SubjectId::new(&other), None, None)
+            .history(
+                &OrganisationId::new(ORG),
+                &SubjectId::new(&other),
+                None,
+                None,
+            )
             .await
             .map(|_| ()),
     );

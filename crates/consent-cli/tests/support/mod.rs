@@ -299,7 +299,10 @@ pub async fn run(args: &[String], within: Duration) -> Output {
         Err(_) => {
             // Only the process this call started, by its id.
             let _ = Command::new("kill").args(["-9", &id.to_string()]).status();
-            panic!("`consent-ledger {}` did not finish within {within:?}", args.join(" "))
+            panic!(
+                "`consent-ledger {}` did not finish within {within:?}",
+                args.join(" ")
+            )
         }
     }
 }

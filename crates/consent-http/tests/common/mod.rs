@@ -35,7 +35,11 @@ impl Server {
     }
 
     /// [`Server::start`] for an instance that owns `ownership` only.
-    pub async fn start_owning(dir: &Path, config: LedgerConfig, ownership: OwnedPartitions) -> Self {
+    pub async fn start_owning(
+        dir: &Path,
+        config: LedgerConfig,
+        ownership: OwnedPartitions,
+    ) -> Self {
         let log = EmbeddedLog::open(&dir.join("log"), LogLayout::new("test", 4)).expect("open log");
         let store = Arc::new(SledStore::open(&dir.join("view")).expect("open view"));
         let shared: Arc<dyn EventLog> = Arc::new(log.clone());

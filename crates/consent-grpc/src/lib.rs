@@ -1,0 +1,74 @@
+//! The ledger's gRPC API: the `consent.v1.ConsentLedger` service of
+//! `proto/consent/v1/service.proto`, served with tonic.
+//!
+//! | method | request | answer | ledger operation |
+//! | --- | --- | --- | --- |
+//! | `Append` | `AppendRequest` | `AppendResponse` | [`Ledger::append`] |
+//! | `Check` | `CheckRequest` | `Decision` | [`Ledger::check`] |
+//! | `CheckBatch` | `CheckBatchRequest` | `CheckBatchResponse` | [`Ledger::check_batch`] |
+//! | `CheckStream` | stream of `CheckRequest` | stream of `Decision` | [`Ledger::check`], in order ([`check_stream`]) |
+//! | `History` | `HistoryRequest` | `HistoryResponse` | [`Ledger::history`] |
+//! | `ListRuleSets` | `ListRuleSetsRequest` | `ListRuleSetsResponse` | [`Ledger::rule_sets`] |
+//! | `WaitForPositions` | `WaitRequest` | `WaitResponse` | the projection's wait ([`wait`]) |
+//!
+//! Errors are statuses mapped as the HTTP API maps them ([`status`]).
+//!
+//! Invariants:
+//! * one set of message types: the generated client and server ([`proto`])
+//!   use the `consent_schema::v1` types, the very ones the HTTP API
+//!   serialises as JSON; this crate generates no message type, so a check
+//!   over HTTP and over gRPC cannot be two different things;
+//! * a thin adapter: every validation and decision is in `consent-service`
+//!   and below; this crate translates requests, answers and errors.
+
+pub mod check_stream;
+mod service;
+pub mod status;
+pub mod wait;
+
+/// The generated tonic client and server of `consent.v1.ConsentLedger`.
+#[allow(clippy::all, missing_docs)]
+pub mod proto {
+    include!(concat!(env!("OUT_DIR"), "/consent.v1.rs"));
+}
+
+pub use proto::consent_ledger_client::ConsentLedgerClient;
+pub use proto::consent_ledger_server::ConsentLedgerServer;
+pub use service::LedgerService;
+pub use status::status_from;
+
+use consent_projector::ProjectionHandle;
+use consent_service::Ledger;
+use std::future::Future;
+use tokio_stream::wrappers::TcpListenerStream;
+
+/// The largest request message accepted, in bytes (as the HTTP API's body
+/// limit): an append of many events, or a large batch check.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The `ConsentLedger` service over `ledger`, ready to add to a tonic
+/// server. `projection` is the handle of the projector whose view `ledger`
+/// reads (the handle the ledger was built with); `WaitForPositions` waits on
+/// it.
+pub fn service(ledger: Ledger, projection: ProjectionHandle) -> ConsentLedgerServer<LedgerService> {
+    ConsentLedgerServer::new(LedgerService::new(ledger, projection))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+}
+
+/// Serves the gRPC API on `listener` until `shutdown` completes, then stops
+/// accepting connections and waits for the calls in flight (open
+/// `CheckStream`s included) to finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    ledger: Ledger,
+    projection: ProjectionHandle,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    if let Ok(address) = listener.local_addr() {
+        tracing::info!(%address, "serving the gRPC API");
+    }
+    tonic::transport::Server::builder()
+        .add_service(service(ledger, projection))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await
+}

@@ -1,0 +1,198 @@
+//! The `consent.v1.ConsentLedger` methods: each takes the wire request,
+//! calls one ledger operation and returns its answer, or its error as a
+//! status ([`crate::status`]). Each call runs in a `grpc_request` span
+//! (method, peer) and ends with one `rpc served` event (code, latency).
+
+use crate::check_stream::{decide_stream, DecisionStream};
+use crate::proto::consent_ledger_server::ConsentLedger;
+use crate::status::{invalid_argument, status_from};
+use crate::wait::wait_for_positions;
+use consent_domain::{OrganisationId, SubjectId};
+use consent_projector::ProjectionHandle;
+use consent_schema::{timestamp_from_proto, v1};
+use consent_service::Ledger;
+use std::future::Future;
+use std::time::Instant;
+use tonic::{Code, Request, Response, Status, Streaming};
+use tracing::Instrument;
+
+/// The gRPC service over one ledger.
+///
+/// Invariant: `projection` is the handle of the projector whose view
+/// `ledger` reads (the one the ledger was built with), so a wait on it is a
+/// wait for what the ledger's checks will see.
+#[derive(Clone, Debug)]
+pub struct LedgerService {
+    ledger: Ledger,
+    projection: ProjectionHandle,
+}
+
+impl LedgerService {
+    pub fn new(ledger: Ledger, projection: ProjectionHandle) -> Self {
+        Self { ledger, projection }
+    }
+}
+
+#[tonic::async_trait]
+impl ConsentLedger for LedgerService {
+    async fn append(
+        &self,
+        request: Request<v1::AppendRequest>,
+    ) -> Result<Response<v1::AppendResponse>, Status> {
+        Call::start("Append", &request).serve(async {
+            let events = request.into_inner().events;
+            let count = events.len();
+            let appended = self.ledger.append(events).await.map_err(status_from)?;
+            tracing::debug!(events = count, "appended");
+            Ok(v1::AppendResponse {
+                appended: appended
+                    .into_iter()
+                    .map(|(event_id, position)| v1::AppendedEvent {
+                        event_id: event_id.to_string(),
+                        position: Some(v1::LogPosition::from(position)),
+                    })
+                    .collect(),
+            })
+        })
+        .await
+    }
+
+    async fn check(
+        &self,
+        request: Request<v1::CheckRequest>,
+    ) -> Result<Response<v1::Decision>, Status> {
+        Call::start("Check", &request).serve(async {
+            self.ledger
+                .check(request.into_inner())
+                .await
+                .map_err(status_from)
+        })
+        .await
+    }
+
+    async fn check_batch(
+        &self,
+        request: Request<v1::CheckBatchRequest>,
+    ) -> Result<Response<v1::CheckBatchResponse>, Status> {
+        Call::start("CheckBatch", &request).serve(async {
+            let decisions = self
+                .ledger
+                .check_batch(request.into_inner().checks)
+                .await
+                .map_err(status_from)?;
+            Ok(v1::CheckBatchResponse { decisions })
+        })
+        .await
+    }
+
+    type CheckStreamStream = DecisionStream;
+
+    async fn check_stream(
+        &self,
+        request: Request<Streaming<v1::CheckRequest>>,
+    ) -> Result<Response<Self::CheckStreamStream>, Status> {
+        // The call is served once the stream is set up; the task deciding
+        // it logs its own end, in the same span.
+        Call::start("CheckStream", &request).serve(async {
+            Ok(decide_stream(self.ledger.clone(), request.into_inner()))
+        })
+        .await
+    }
+
+    async fn history(
+        &self,
+        request: Request<v1::HistoryRequest>,
+    ) -> Result<Response<v1::HistoryResponse>, Status> {
+        Call::start("History", &request).serve(async {
+            let request = request.into_inner();
+            let organisation = required_id("organisation_id", request.organisation_id)?;
+            let subject = required_id("subject_id", request.subject_id)?;
+            let at = request
+                .at
+                .as_ref()
+                .map(|at| timestamp_from_proto("at", at))
+                .transpose()
+                .map_err(|error| invalid_argument(error.field, error.reason))?;
+            self.ledger
+                .history(
+                    &OrganisationId::new(organisation),
+                    &SubjectId::new(subject),
+                    at,
+                    request.decision_for,
+                )
+                .await
+                .map_err(status_from)
+        })
+        .await
+    }
+
+    async fn list_rule_sets(
+        &self,
+        request: Request<v1::ListRuleSetsRequest>,
+    ) -> Result<Response<v1::ListRuleSetsResponse>, Status> {
+        Call::start("ListRuleSets", &request).serve(async {
+            Ok(v1::ListRuleSetsResponse {
+                rule_sets: self.ledger.rule_sets(),
+            })
+        })
+        .await
+    }
+
+    async fn wait_for_positions(
+        &self,
+        request: Request<v1::WaitRequest>,
+    ) -> Result<Response<v1::WaitResponse>, Status> {
+        Call::start("WaitForPositions", &request).serve(async {
+            wait_for_positions(&self.ledger, &self.projection, request.into_inner()).await
+        })
+        .await
+    }
+}
+
+/// An identifier the request must give; the history's path segments over
+/// HTTP cannot be empty either.
+fn required_id(field: &str, value: String) -> Result<String, Status> {
+    if value.is_empty() {
+        return Err(invalid_argument(field, "required"));
+    }
+    Ok(value)
+}
+
+/// One call: its span, and when it started.
+struct Call {
+    span: tracing::Span,
+    started: Instant,
+}
+
+impl Call {
+    fn start<R>(method: &'static str, request: &Request<R>) -> Self {
+        let peer = request
+            .remote_addr()
+            .map(|address| address.to_string())
+            .unwrap_or_default();
+        Self {
+            span: tracing::info_span!("grpc_request", method, peer),
+            started: Instant::now(),
+        }
+    }
+
+    /// Runs the call's work in its span and logs how it ended.
+    async fn serve<T>(
+        self,
+        work: impl Future<Output = Result<T, Status>>,
+    ) -> Result<Response<T>, Status> {
+        let outcome = work.instrument(self.span.clone()).await;
+        let latency_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let _entered = self.span.enter();
+        match &outcome {
+            Ok(_) => tracing::info!(code = ?Code::Ok, latency_ms, "rpc served"),
+            Err(status) => tracing::info!(
+                code = ?status.code(),
+                latency_ms,
+                message = status.message(),
+                "rpc served"
+            ),
+        }
+        outcome.map(Response::new)
+    }
+}

@@ -1,0 +1,261 @@
+//! Ledger errors as gRPC statuses, mapped as the HTTP API maps them to HTTP
+//! statuses (`consent_http::ApiError`):
+//!
+//! | [`LedgerError`] | code | names |
+//! | --- | --- | --- |
+//! | `Invalid`, `RecordTooLarge`, `UnknownRuleSet::NoneInForce` | `INVALID_ARGUMENT` | the field |
+//! | `UnknownRuleSet::NotInCatalogue` | `NOT_FOUND` | `rule_set_id` |
+//! | `WrongPartition` | `FAILED_PRECONDITION` | the partition |
+//! | `LogUnavailable` | `UNAVAILABLE` | |
+//! | `WaitTimeout` | `DEADLINE_EXCEEDED` | |
+//! | `Store`, `StoredRecord` | `INTERNAL` (logged) | |
+//!
+//! Every status carries the same facts three ways, so any client can read
+//! them: in the message (`invalid \`checks[3].channel\`: ...`), in response
+//! metadata ([`FIELD_METADATA`], [`PARTITION_METADATA`],
+//! [`ITEM_INDEX_METADATA`]) and in the standard `google.rpc` details
+//! (`ErrorInfo` with a stable reason such as `INVALID_ARGUMENT` or
+//! `WRONG_PARTITION` in the domain [`ERROR_DOMAIN`], and `BadRequest` with
+//! the field for invalid requests).
+
+use consent_domain::rules::UnknownRuleSet;
+use consent_service::LedgerError;
+use std::collections::HashMap;
+use tonic::metadata::{MetadataMap, MetadataValue};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// Response metadata naming the request field at fault, e.g.
+/// `events[2].consent_given.channels[0]`.
+pub const FIELD_METADATA: &str = "consent-field";
+/// Response metadata naming the log partition of a misdirected request.
+pub const PARTITION_METADATA: &str = "consent-partition";
+/// Response metadata naming the 0-based index, in a `CheckStream`, of the
+/// request that ended the stream.
+pub const ITEM_INDEX_METADATA: &str = "consent-item-index";
+/// The `google.rpc.ErrorInfo` domain of the ledger's errors.
+pub const ERROR_DOMAIN: &str = "consent-ledger";
+
+/// The status for a ledger error.
+pub fn status_from(error: LedgerError) -> Status {
+    Failure::from(error).into_status()
+}
+
+/// The status for a ledger error about the `index`-th request of a
+/// `CheckStream`: the field becomes `checks[index].<field>`, and the message
+/// starts with `checks[index]`.
+pub fn stream_item_status(error: LedgerError, index: usize) -> Status {
+    let item = format!("checks[{index}]");
+    let mut failure = match error {
+        LedgerError::Invalid { index: _, error } => Failure::from(LedgerError::Invalid {
+            index: Some(index),
+            error: error.within(&item),
+        }),
+        error => {
+            let mut failure = Failure::from(error);
+            failure.field = failure.field.map(|field| format!("{item}.{field}"));
+            failure.message = format!("{item}: {}", failure.message);
+            failure
+        }
+    };
+    failure.item = Some(index);
+    failure.into_status()
+}
+
+/// `INVALID_ARGUMENT` naming `field`, for requests the adapter itself
+/// refuses (a history without a subject, a wait beyond its limit).
+pub fn invalid_argument(field: impl Into<String>, reason: impl std::fmt::Display) -> Status {
+    let field = field.into();
+    Failure {
+        message: format!("invalid `{field}`: {reason}"),
+        field: Some(field),
+        ..Failure::new(Code::InvalidArgument, "INVALID_ARGUMENT", String::new())
+    }
+    .into_status()
+}
+
+/// `FAILED_PRECONDITION` for a request about `partition`, which this
+/// instance does not own.
+pub fn wrong_partition(partition: u32, message: String) -> Status {
+    Failure {
+        partition: Some(partition),
+        ..Failure::new(Code::FailedPrecondition, "WRONG_PARTITION", message)
+    }
+    .into_status()
+}
+
+/// What a status says, before it is encoded.
+struct Failure {
+    code: Code,
+    /// Stable machine-readable reason (`google.rpc.ErrorInfo.reason`).
+    reason: &'static str,
+    message: String,
+    field: Option<String>,
+    partition: Option<u32>,
+    item: Option<usize>,
+}
+
+impl Failure {
+    fn new(code: Code, reason: &'static str, message: String) -> Self {
+        Self {
+            code,
+            reason,
+            message,
+            field: None,
+            partition: None,
+            item: None,
+        }
+    }
+
+    fn invalid(field: String, message: String) -> Self {
+        Self {
+            field: Some(field),
+            ..Self::new(Code::InvalidArgument, "INVALID_ARGUMENT", message)
+        }
+    }
+
+    fn into_status(self) -> Status {
+        let mut metadata = MetadataMap::new();
+        let mut info = HashMap::new();
+        if let Some(field) = &self.field {
+            insert(&mut metadata, FIELD_METADATA, field);
+            info.insert("field".to_owned(), field.clone());
+        }
+        if let Some(partition) = self.partition {
+            insert(&mut metadata, PARTITION_METADATA, &partition.to_string());
+            info.insert("partition".to_owned(), partition.to_string());
+        }
+        if let Some(item) = self.item {
+            insert(&mut metadata, ITEM_INDEX_METADATA, &item.to_string());
+            info.insert("item_index".to_owned(), item.to_string());
+        }
+        let mut details = ErrorDetails::with_error_info(self.reason, ERROR_DOMAIN, info);
+        if let Some(field) = &self.field {
+            details.add_bad_request_violation(field.clone(), self.message.clone());
+        }
+        Status::with_error_details_and_metadata(self.code, self.message, details, metadata)
+    }
+}
+
+/// Adds `value` under `key`, unless it is not valid metadata (it is still in
+/// the message and the details).
+fn insert(metadata: &mut MetadataMap, key: &'static str, value: &str) {
+    if let Ok(value) = MetadataValue::try_from(value) {
+        metadata.insert(key, value);
+    }
+}
+
+impl From<LedgerError> for Failure {
+    fn from(error: LedgerError) -> Self {
+        let message = error.to_string();
+        match error {
+            LedgerError::Invalid { error, .. } => Self::invalid(error.field, message),
+            LedgerError::RecordTooLarge { index, .. } => {
+                Self::invalid(format!("events[{index}]"), message)
+            }
+            LedgerError::UnknownRuleSet(UnknownRuleSet::NotInCatalogue { .. }) => Self {
+                field: Some("rule_set_id".to_owned()),
+                ..Self::new(Code::NotFound, "UNKNOWN_RULE_SET", message)
+            },
+            LedgerError::UnknownRuleSet(UnknownRuleSet::NoneInForce { .. }) => {
+                Self::invalid("at".to_owned(), message)
+            }
+            LedgerError::LogUnavailable(_) => Self::new(
+                Code::Unavailable,
+                "LOG_UNAVAILABLE",
+                format!("{message}; nothing was acknowledged, retry later"),
+            ),
+            LedgerError::WrongPartition { partition, .. } => Self {
+                partition: Some(partition),
+                ..Self::new(Code::FailedPrecondition, "WRONG_PARTITION", message)
+            },
+            LedgerError::WaitTimeout { .. } => {
+                Self::new(Code::DeadlineExceeded, "WAIT_TIMEOUT", message)
+            }
+            LedgerError::Store(_) | LedgerError::StoredRecord { .. } => {
+                tracing::error!(error = %message, "request failed on the view store");
+                Self::new(Code::Internal, "INTERNAL", message)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consent_schema::ValidationError;
+
+    fn invalid(field: &str) -> LedgerError {
+        LedgerError::Invalid {
+            index: None,
+            error: ValidationError::new(field, "required"),
+        }
+    }
+
+    #[test]
+    fn an_invalid_request_names_its_field_in_message_metadata_and_details() {
+        let status = status_from(invalid("channel"));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().contains("`channel`"), "{}", status.message());
+        assert_eq!(
+            status.metadata().get(FIELD_METADATA).map(|v| v.to_str().ok()),
+            Some(Some("channel"))
+        );
+        let violations = status.get_details_bad_request().expect("BadRequest").field_violations;
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].field, "channel");
+        let info = status.get_details_error_info().expect("ErrorInfo");
+        assert_eq!(info.reason, "INVALID_ARGUMENT");
+        assert_eq!(info.domain, ERROR_DOMAIN);
+    }
+
+    #[test]
+    fn a_stream_item_error_names_the_item() {
+        let status = stream_item_status(invalid("wait_for[0].topic"), 41);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(
+            status.message().contains("`checks[41].wait_for[0].topic`"),
+            "{}",
+            status.message()
+        );
+        assert_eq!(
+            status.metadata().get(FIELD_METADATA).map(|v| v.to_str().ok()),
+            Some(Some("checks[41].wait_for[0].topic"))
+        );
+        assert_eq!(
+            status.metadata().get(ITEM_INDEX_METADATA).map(|v| v.to_str().ok()),
+            Some(Some("41"))
+        );
+
+        let status = stream_item_status(
+            LedgerError::UnknownRuleSet(UnknownRuleSet::NotInCatalogue {
+                id: consent_domain::rules::RuleSetId::from("uk-1066"),
+            }),
+            7,
+        );
+        assert_eq!(status.code(), Code::NotFound);
+        assert!(status.message().starts_with("checks[7]: "), "{}", status.message());
+        assert_eq!(
+            status.metadata().get(FIELD_METADATA).map(|v| v.to_str().ok()),
+            Some(Some("checks[7].rule_set_id"))
+        );
+    }
+
+    #[test]
+    fn a_misdirected_request_names_the_partition() {
+        let status = status_from(LedgerError::WrongPartition {
+            what: "subject s of o".to_owned(),
+            partition: 5,
+            partitions: 8,
+            owned: "0-3".to_owned(),
+        });
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert_eq!(
+            status.metadata().get(PARTITION_METADATA).map(|v| v.to_str().ok()),
+            Some(Some("5"))
+        );
+        let info = status.get_details_error_info().expect("ErrorInfo");
+        assert_eq!(info.reason, "WRONG_PARTITION");
+        assert_eq!(info.metadata.get("partition").map(String::as_str), Some("5"));
+    }
+}

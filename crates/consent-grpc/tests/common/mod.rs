@@ -1,0 +1,248 @@
+//! A real ledger behind both APIs: the gRPC API and the HTTP API, each on
+//! its own 127.0.0.1 port, over one embedded log, one sled view and one
+//! running projector in a temporary directory.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use consent_grpc::ConsentLedgerClient;
+use consent_log::embedded::EmbeddedLog;
+use consent_log::{EventLog, LogLayout};
+use consent_projector::{Projector, ProjectorConfig, ProjectorError};
+use consent_schema::v1;
+use consent_service::{Ledger, LedgerConfig};
+use consent_store_sled::SledStore;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+pub const ORG: &str = "acme-cycles";
+pub const SUBJECT: &str = "customer-1842";
+/// The log's topic prefix in these tests.
+pub const PREFIX: &str = "test";
+
+pub struct Ledgers {
+    /// A client of the gRPC API.
+    pub grpc: ConsentLedgerClient<Channel>,
+    /// The HTTP API's base URL, e.g. `http://127.0.0.1:41234`.
+    pub http_base: String,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    stop_servers: Vec<oneshot::Sender<()>>,
+    grpc_server: JoinHandle<Result<(), tonic::transport::Error>>,
+    http_server: JoinHandle<std::io::Result<()>>,
+    stop_projector: watch::Sender<bool>,
+    projector: JoinHandle<Result<(), ProjectorError>>,
+}
+
+impl Ledgers {
+    /// Starts a fresh ledger, with the default configuration, behind both
+    /// APIs.
+    pub async fn start() -> Self {
+        Self::start_with(LedgerConfig::default()).await
+    }
+
+    pub async fn start_with(config: LedgerConfig) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = EmbeddedLog::open(&dir.path().join("log"), LogLayout::new(PREFIX, 4))
+            .expect("open log");
+        let store = Arc::new(SledStore::open(&dir.path().join("view")).expect("open view"));
+        let log: Arc<dyn EventLog> = Arc::new(log);
+        let projector = Projector::new(
+            Arc::clone(&log),
+            store.clone(),
+            ProjectorConfig {
+                poll_wait: Duration::from_millis(20),
+                ..ProjectorConfig::default()
+            },
+        );
+        let projection = projector.handle();
+        let ledger = Ledger::builder(log, store, projection.clone())
+            .config(config)
+            .build();
+        let (stop_projector, stopping) = watch::channel(false);
+        let projector = tokio::spawn(projector.run(stopping));
+
+        let (stop_grpc, grpc_stopping) = oneshot::channel::<()>();
+        let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind gRPC");
+        let grpc_address = grpc_listener.local_addr().expect("gRPC address");
+        let grpc_server = tokio::spawn(consent_grpc::serve(
+            grpc_listener,
+            ledger.clone(),
+            projection,
+            async {
+                let _ = grpc_stopping.await;
+            },
+        ));
+
+        let (stop_http, http_stopping) = oneshot::channel::<()>();
+        let http_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind HTTP");
+        let http_base = format!("http://{}", http_listener.local_addr().expect("address"));
+        let http_server = tokio::spawn(consent_http::serve(http_listener, ledger, async {
+            let _ = http_stopping.await;
+        }));
+
+        let grpc = ConsentLedgerClient::connect(format!("http://{grpc_address}"))
+            .await
+            .expect("connect to the gRPC API")
+            .max_decoding_message_size(consent_grpc::MAX_MESSAGE_BYTES);
+        Self {
+            grpc,
+            http_base,
+            http: reqwest::Client::new(),
+            _dir: dir,
+            stop_servers: vec![stop_grpc, stop_http],
+            grpc_server,
+            http_server,
+            stop_projector,
+            projector,
+        }
+    }
+
+    /// Shuts both servers down gracefully and stops the projector.
+    pub async fn stop(self) {
+        drop(self.grpc);
+        for stop in self.stop_servers {
+            let _ = stop.send(());
+        }
+        self.grpc_server
+            .await
+            .expect("gRPC server task")
+            .expect("gRPC server ran");
+        self.http_server
+            .await
+            .expect("HTTP server task")
+            .expect("HTTP server ran");
+        self.stop_projector.send_replace(true);
+        self.projector
+            .await
+            .expect("projector task")
+            .expect("projector ran");
+    }
+
+    /// POSTs `body` to the HTTP API; the status and the JSON answer.
+    pub async fn http_post(&self, path: &str, body: &Value) -> (reqwest::StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.http_base))
+            .json(body)
+            .send()
+            .await
+            .expect("HTTP request sent");
+        let status = response.status();
+        let body = response.json().await.expect("a JSON answer");
+        (status, body)
+    }
+
+    pub async fn http_get(&self, path: &str) -> (reqwest::StatusCode, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.http_base))
+            .send()
+            .await
+            .expect("HTTP request sent");
+        let status = response.status();
+        let body = response.json().await.expect("a JSON answer");
+        (status, body)
+    }
+
+    /// Appends over gRPC; the positions to wait for.
+    pub async fn append(&mut self, request: v1::AppendRequest) -> Vec<v1::LogPosition> {
+        let appended = self
+            .grpc
+            .append(request)
+            .await
+            .expect("append accepted")
+            .into_inner();
+        appended
+            .appended
+            .into_iter()
+            .map(|a| a.position.expect("each appended event has a position"))
+            .collect()
+    }
+}
+
+/// A message from its proto3 JSON form, through the generated serde impls
+/// (the HTTP API's parser).
+pub fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> T {
+    serde_json::from_value(value).expect("valid proto3 JSON")
+}
+
+/// The shop and its categories: bikes, with helmets similar to them, and
+/// insurance, which is not.
+pub fn shop() -> Value {
+    json!([
+        {
+            "organisationId": ORG,
+            "occurredAt": "2024-01-01T00:00:00Z",
+            "organisationRegistered": { "name": "Acme Cycles Ltd", "kind": "ORGANISATION_KIND_COMMERCIAL" }
+        },
+        {
+            "organisationId": ORG,
+            "occurredAt": "2024-01-01T00:00:00Z",
+            "productCategoriesDefined": { "categories": [
+                { "id": "bikes", "name": "Bicycles", "similarCategoryIds": ["helmets"] },
+                { "id": "helmets", "name": "Helmets" },
+                { "id": "insurance", "name": "Cycle insurance" }
+            ] }
+        }
+    ])
+}
+
+/// A bike sold to `subject` online, with an opt-out offered at checkout and
+/// not taken.
+pub fn sale(subject: &str, order: usize) -> Value {
+    json!({
+        "organisationId": ORG,
+        "subjectId": subject,
+        "occurredAt": "2025-03-01T12:00:00Z",
+        "source": { "system": "web-shop", "formId": "checkout" },
+        "saleRecorded": {
+            "productCategoryId": "bikes",
+            "orderRef": format!("order-{order}"),
+            "collection": { "route": "COLLECTION_ROUTE_DIRECT", "optOutOffered": true, "formVersion": "checkout-v3" }
+        }
+    })
+}
+
+/// The shop and one sale to [`SUBJECT`], as an append request.
+pub fn shop_and_sale() -> v1::AppendRequest {
+    let mut events = shop().as_array().cloned().unwrap_or_default();
+    events.push(sale(SUBJECT, 77));
+    from_json(json!({ "events": events }))
+}
+
+/// "May we email `subject` about `category` at `at`?", in a compliant
+/// marketing message, as proto3 JSON.
+pub fn email_check_json(subject: &str, category: &str, at: &str) -> Value {
+    json!({
+        "organisationId": ORG,
+        "subjectId": subject,
+        "channel": "CHANNEL_EMAIL",
+        "purpose": "PURPOSE_COMMERCIAL",
+        "productCategoryId": category,
+        "messageClass": "MESSAGE_CLASS_MARKETING",
+        "promotionalContent": true,
+        "optOutIncluded": true,
+        "senderIdentified": true,
+        "at": at
+    })
+}
+
+pub fn email_check(subject: &str, category: &str, at: &str) -> v1::CheckRequest {
+    from_json(email_check_json(subject, category, at))
+}
+
+/// The string value of metadata `key` of a status.
+pub fn metadata(status: &tonic::Status, key: &str) -> Option<String> {
+    status
+        .metadata()
+        .get(key)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
