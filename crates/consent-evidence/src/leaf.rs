@@ -26,17 +26,13 @@
 //!
 //! # Leaf order
 //!
-//! The tree's order is the order in which the projector appended records
-//! to it: a leaf's index is its place in that order, fixed when it is
-//! appended. Log positions are ordered only within a partition, so the
-//! index, not the position, says where a record is in the tree; evidence
-//! cites leaf indexes, and each leaf's position travels with it.
-//!
-//! Because partitions interleave, that order cannot be derived from the log
-//! alone: whoever keeps the tree must keep it (its nodes and each leaf's
-//! index and position) as durable state, and must never re-append records
-//! in another order, or every checkpoint already published stops being
-//! consistent with the tree.
+//! Each topic-partition has its own tree ([`crate::ledger_head`]): leaf `i`
+//! of a partition's tree is the record at offset `i` of that partition.
+//! Offsets are dense in the ledger's logs (the projector refuses a gap), so
+//! the order comes from the log alone and any reader of the log computes
+//! the same tree, which is what lets the trees be rebuilt with the view.
+//! Log positions are not ordered across partitions, so there is no tree
+//! over all records; the ledger head covers the partition trees instead.
 
 use crate::merkle::{leaf_hash, Hash};
 use consent_log::LogPosition;

@@ -13,6 +13,7 @@
 //! | --- | --- |
 //! | [`merkle`] | RFC 9162 hashes, the append-only [`Frontier`], the [`NodeStore`] trait, proof generation and verification |
 //! | [`leaf`] | the leaf encoding of a record ("consent-ledger leaf v1") and leaf order |
+//! | [`ledger_head`] | one tree per topic-partition, the partition head encoding ("consent-ledger partition head v1") and the ledger head over them |
 //! | [`key`] | signing and verifier keys, key ids, publishing and rotation |
 //! | [`note`] | C2SP signed notes |
 //! | [`checkpoint`] | signed checkpoints |
@@ -23,13 +24,15 @@
 //!
 //! # How the ledger uses it
 //!
-//! The projector hashes each record it consumes with
-//! [`leaf::record_leaf_hash`], appends it to its [`Frontier`] and writes the
-//! completed nodes ([`Frontier::append`]'s result) in the same atomic write
-//! as the view; the leaf index is the tree size before the append.
-//! Checkpoints sign [`Frontier::root`]; proofs for any tree size up to the
-//! stored one come from the stored nodes ([`inclusion_proof`],
-//! [`consistency_proof`], [`root_at`]).
+//! Each followed topic-partition of the log has its own tree (see
+//! [`ledger_head`] for why): the projector hashes each record it consumes
+//! with [`leaf::record_leaf_hash`], appends it to its partition's
+//! [`Frontier`] (leaf index = the record's offset) and writes the completed
+//! nodes ([`Frontier::append`]'s result) and the frontier in the same
+//! atomic write as the view. The ledger head ([`ledger_head()`]) is the
+//! RFC 9162 root over the partition heads; checkpoints sign it. Proofs for
+//! any tree size up to the stored one come from the stored nodes
+//! ([`inclusion_proof`], [`consistency_proof`], [`root_at`]).
 //!
 //! Invariant: pure, apart from [`keyfile`]. No clock (times are arguments),
 //! no randomness outside key generation, no async.
@@ -41,6 +44,7 @@ pub mod finding;
 pub mod key;
 pub mod keyfile;
 pub mod leaf;
+pub mod ledger_head;
 pub mod manifest;
 pub mod merkle;
 pub mod note;
@@ -55,6 +59,10 @@ pub use finding::{Finding, SignedDocument};
 pub use key::{CheckpointSigner, KeyError, KeyId, VerifierKey};
 pub use keyfile::{generate_key_file, load_key_file, KeyFileError};
 pub use leaf::{encode_leaf, record_leaf_hash, LeafError};
+pub use ledger_head::{
+    ledger_head, verify_partition_head, LedgerHead, PartitionHead, PartitionHeadError,
+    PartitionHeadProof, PartitionHeadRejection,
+};
 pub use manifest::{Manifest, ManifestField};
 pub use merkle::{
     consistency_proof, inclusion_proof, root_at, verify_consistency, verify_inclusion, Frontier,

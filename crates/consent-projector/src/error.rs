@@ -1,4 +1,5 @@
-use consent_log::{LogError, TopicPartition};
+use consent_evidence::{LeafError, PartitionHeadError};
+use consent_log::{LogError, LogPosition, TopicPartition};
 use consent_store::StoreError;
 
 const REBUILD: &str = "rebuild the view from the log with `consent-ledger rebuild`";
@@ -32,6 +33,34 @@ pub enum ProjectorError {
     /// The configured owned partitions name one the log does not have.
     #[error("--own-partitions names partition {partition}, but the log has partitions 0-{last} (--partitions {partitions})", last = partitions.saturating_sub(1))]
     OwnedPartitionOutsideLayout { partition: u32, partitions: u32 },
+    /// The view's tree of a topic-partition does not have one leaf per
+    /// consumed offset.
+    #[error("the view's Merkle tree of {partition} has {tree_size} leaves but the view has consumed {offset} records there; {REBUILD}")]
+    TreeOutOfStep {
+        partition: TopicPartition,
+        offset: u64,
+        tree_size: u64,
+    },
+    /// The log skipped offsets. Leaf `i` of a topic-partition's tree is the
+    /// record at offset `i`, so a gap cannot be put in the tree: the
+    /// projector stops rather than publish a tree that does not match the
+    /// log's offsets.
+    #[error("the log skips offsets on {partition}: expected offset {expected}, read {found}; the ledger's logs must have dense offsets (no compaction, no transactions)")]
+    OffsetGap {
+        partition: TopicPartition,
+        expected: u64,
+        found: u64,
+    },
+    #[error("the record at {position} cannot be a Merkle leaf: {source}")]
+    Leaf {
+        position: LogPosition,
+        #[source]
+        source: LeafError,
+    },
+    #[error("the Merkle tree of {0} is full")]
+    TreeFull(TopicPartition),
+    #[error("the partition heads cannot form a ledger head: {0}")]
+    PartitionHead(#[from] PartitionHeadError),
     #[error("log error: {0}")]
     Log(#[from] LogError),
     /// Appending to the dead-letter topic failed; the batch was not
@@ -54,6 +83,7 @@ impl ProjectorError {
                 | ProjectorError::OffsetBeyondLogEnd { .. }
                 | ProjectorError::UnknownPartition { .. }
                 | ProjectorError::OwnershipMismatch { .. }
+                | ProjectorError::TreeOutOfStep { .. }
                 | ProjectorError::Store(StoreError::Corrupt { .. })
                 | ProjectorError::Store(StoreError::FormatVersion { .. })
         )
@@ -63,6 +93,13 @@ impl ProjectorError {
     /// configuration fixed.
     pub fn is_permanent(&self) -> bool {
         self.requires_rebuild()
-            || matches!(self, ProjectorError::OwnedPartitionOutsideLayout { .. })
+            || matches!(
+                self,
+                ProjectorError::OwnedPartitionOutsideLayout { .. }
+                    | ProjectorError::OffsetGap { .. }
+                    | ProjectorError::Leaf { .. }
+                    | ProjectorError::TreeFull(_)
+                    | ProjectorError::PartitionHead(_)
+            )
     }
 }

@@ -141,6 +141,7 @@ pub fn fold_batch(
             .collect(),
         contacts: new_contacts.into_iter().collect(),
         offsets,
+        ..ViewBatch::default()
     };
     Ok(FoldOutcome {
         batch,

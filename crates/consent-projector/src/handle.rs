@@ -3,6 +3,7 @@
 
 use crate::ownership::OwnedPartitions;
 use crate::status::{lag, Lag, ProjectionStatus};
+use consent_evidence::{Hash, PartitionHead};
 use consent_log::{EndOffsets, LogPosition, TopicPartition};
 use consent_store::StoredOffsets;
 use std::collections::BTreeSet;
@@ -67,6 +68,18 @@ impl ProjectionHandle {
     /// The offsets committed with the view (next offset to read).
     pub fn applied_offsets(&self) -> StoredOffsets {
         self.status.borrow().applied.clone()
+    }
+
+    /// Size and root of each followed topic-partition's Merkle tree, as
+    /// committed with the view, in `(topic, partition)` order.
+    pub fn partition_heads(&self) -> Vec<PartitionHead> {
+        self.status.borrow().partition_heads.clone()
+    }
+
+    /// The ledger head root over [`ProjectionHandle::partition_heads`];
+    /// `None` until the projector has started.
+    pub fn ledger_head(&self) -> Option<Hash> {
+        self.status.borrow().ledger_head
     }
 
     pub fn status(&self) -> ProjectionStatus {

@@ -6,7 +6,10 @@
 //! them into per-subject and per-organisation state (`consent-domain`),
 //! and writes the new states, history entries, contact index entries and
 //! the next offsets to the view store in one atomic
-//! [`consent_store::ViewStore::apply`]. The view is therefore always
+//! [`consent_store::ViewStore::apply`], together with the new nodes and
+//! frontiers of each topic-partition's RFC 9162 Merkle tree (leaf `i` =
+//! the record at offset `i`, see `consent_evidence::ledger_head`). The
+//! view is therefore always
 //! exactly "the log up to the stored offsets", and a restart resumes from
 //! there.
 //!
@@ -28,6 +31,7 @@ mod handle;
 mod ownership;
 mod projector;
 mod status;
+mod trees;
 
 pub use config::ProjectorConfig;
 pub use error::ProjectorError;

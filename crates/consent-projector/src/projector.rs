@@ -6,6 +6,7 @@ use crate::fold::fold_batch;
 use crate::handle::ProjectionHandle;
 use crate::ownership::OwnedPartitions;
 use crate::status::{lag, ProjectionProgress, ProjectionStatus};
+use crate::trees::PartitionTrees;
 use consent_domain::event::FactScope;
 use consent_log::{
     EndOffsets, EventFamily, EventLog, LogError, LogLayout, LogReader, LogRecord, TopicPartition,
@@ -37,6 +38,11 @@ use tracing::Instrument;
 ///   others unread: their owner folds them.
 /// * A failed step commits nothing; the next step reads the same records
 ///   again from the committed offsets (as stored).
+/// * Every consumed record (folded, dead-lettered or read past) is the
+///   next leaf of its topic-partition's RFC 9162 tree; the new tree nodes
+///   and frontiers are written in the same [`ViewBatch`] as the states and
+///   offsets, so each tree's size is its stored offset. A gap in a
+///   partition's offsets stops the projector ([`ProjectorError::OffsetGap`]).
 pub struct Projector {
     log: Arc<dyn EventLog>,
     store: Arc<dyn ViewStore>,
@@ -50,6 +56,9 @@ pub struct Projector {
     status: watch::Sender<ProjectionStatus>,
     /// The topic-partitions this projector reads (from the ownership).
     followed: Arc<BTreeSet<TopicPartition>>,
+    /// The frontiers of the followed topic-partitions' trees, as committed
+    /// with `committed` (loaded with it).
+    trees: PartitionTrees,
 }
 
 /// What one [`Projector::step`] did.
@@ -96,6 +105,7 @@ impl Projector {
             reader: None,
             status,
             followed,
+            trees: PartitionTrees::default(),
         }
     }
 
@@ -171,9 +181,28 @@ impl Projector {
                 initial
             }
         };
+        self.load_trees(&offsets).await?;
         self.status
             .send_modify(|status| status.applied = offsets.clone());
         self.committed = Some(offsets);
+        Ok(())
+    }
+
+    /// Loads the committed tree frontiers that go with `offsets` and
+    /// publishes their heads.
+    async fn load_trees(&mut self, offsets: &StoredOffsets) -> Result<(), ProjectorError> {
+        let followed = Arc::clone(&self.followed);
+        let stored = blocking(&self.store, move |store| {
+            PartitionTrees::read(store, &followed)
+        })
+        .await?;
+        let trees = PartitionTrees::resume(stored, offsets)?;
+        let (heads, root) = trees.ledger_head()?;
+        self.trees = trees;
+        self.status.send_modify(|status| {
+            status.partition_heads = heads;
+            status.ledger_head = Some(root);
+        });
         Ok(())
     }
 
@@ -213,6 +242,7 @@ impl Projector {
     async fn open_reader(&mut self) -> Result<Box<dyn LogReader>, ProjectorError> {
         if let Some(stored) = blocking(&self.store, |store| store.offsets()).await? {
             if self.committed.as_ref() != Some(&stored) {
+                self.load_trees(&stored).await?;
                 self.status
                     .send_modify(|status| status.applied = stored.clone());
                 self.committed = Some(stored);
@@ -228,6 +258,8 @@ impl Projector {
         span: &tracing::Span,
     ) -> Result<BatchSummary, ProjectorError> {
         let started = Instant::now();
+        // Before any side effect: a gap in the offsets stops the step.
+        let tree = self.trees.append(&records)?;
         let mut offsets = self.committed.clone().unwrap_or_default();
         let mut partitions = BTreeSet::new();
         let mut events = Vec::with_capacity(records.len());
@@ -276,15 +308,22 @@ impl Projector {
         }
 
         let committed = offsets.clone();
+        let frontiers = tree.frontiers.clone();
         let (event_count, conflicts) = blocking(&self.store, move |store| {
-            let folded = fold_batch(store, &events, offsets)?;
+            let mut folded = fold_batch(store, &events, offsets)?;
+            folded.batch.merkle_nodes = tree.nodes;
+            folded.batch.merkle_frontiers = tree.frontiers;
             store.apply(folded.batch)?;
             Ok((folded.events, folded.conflicts))
         })
         .await?;
 
         self.committed = Some(committed.clone());
+        self.trees.commit(frontiers);
+        let (heads, ledger_head) = self.trees.ledger_head()?;
         self.status.send_modify(|status| {
+            status.partition_heads = heads;
+            status.ledger_head = Some(ledger_head);
             status.applied = committed;
             status.dead_letters = status.dead_letters.saturating_add(dead_letter_count);
             status.conflicts = status.conflicts.saturating_add(conflicts);

@@ -1,5 +1,6 @@
 //! What the projector has done, as readers see it.
 
+use consent_evidence::{Hash, PartitionHead};
 use consent_log::{EndOffsets, LogPosition, TopicPartition};
 use consent_store::StoredOffsets;
 use std::collections::BTreeMap;
@@ -18,6 +19,13 @@ pub struct ProjectionStatus {
     pub events_applied: u64,
     /// Batches committed.
     pub batches: u64,
+    /// Size and RFC 9162 root of each followed topic-partition's tree, in
+    /// `(topic, partition)` order, as committed with the view. Empty until
+    /// the projector has started.
+    pub partition_heads: Vec<PartitionHead>,
+    /// The ledger head over `partition_heads`
+    /// ([`consent_evidence::ledger_head`]); `None` until started.
+    pub ledger_head: Option<Hash>,
 }
 
 impl ProjectionStatus {

@@ -9,8 +9,13 @@
 //! H org 0x1f subject 0x1f occurred_at(8) event_id(16) -> postcard(HistoryEntry)
 //! I org 0x1f subject 0x1f event_id(16)                -> occurred_at(8)
 //! C kind(1) value 0x1f org 0x1f subject               -> (empty)
+//! T topic 0x1f partition(4) level(1) index(8)         -> hash(32)
+//! F topic 0x1f partition(4)                           -> postcard(Frontier)
 //! M name                                              -> meta (format version, offsets)
 //! ```
+//!
+//! `T` holds the completed nodes of each topic-partition's RFC 9162 tree
+//! (level and index as `NodeAddress::to_key`), `F` each tree's frontier.
 //!
 //! `occurred_at` is the timestamp's `i64` with its sign bit flipped, big
 //! endian, so that byte order is time order (before-epoch times included)
@@ -27,6 +32,8 @@
 
 use consent_domain::vocabulary::{ContactKind, ContactPoint};
 use consent_domain::{EventId, OrganisationId, SubjectId, Timestamp};
+use consent_evidence::merkle::NodeAddress;
+use consent_log::TopicPartition;
 
 pub const SUBJECT: u8 = b'S';
 pub const ORGANISATION: u8 = b'O';
@@ -34,6 +41,8 @@ pub const HISTORY: u8 = b'H';
 pub const HISTORY_BY_ID: u8 = b'I';
 pub const CONTACT: u8 = b'C';
 pub const META: u8 = b'M';
+pub const MERKLE_NODE: u8 = b'T';
+pub const MERKLE_FRONTIER: u8 = b'F';
 
 const SEPARATOR: u8 = 0x1f;
 const ESCAPE: u8 = 0x1e;
@@ -147,6 +156,24 @@ fn contact_kind_byte(kind: ContactKind) -> u8 {
     }
 }
 
+pub fn merkle_node(partition: &TopicPartition, address: NodeAddress) -> Vec<u8> {
+    let mut key = topic_partition(MERKLE_NODE, partition);
+    key.extend_from_slice(&address.to_key());
+    key
+}
+
+pub fn merkle_frontier(partition: &TopicPartition) -> Vec<u8> {
+    topic_partition(MERKLE_FRONTIER, partition)
+}
+
+fn topic_partition(tag: u8, partition: &TopicPartition) -> Vec<u8> {
+    let mut key = vec![tag];
+    push_component(&mut key, &partition.topic);
+    key.push(SEPARATOR);
+    key.extend_from_slice(&partition.partition.to_be_bytes());
+    key
+}
+
 /// Order-preserving: `a < b` exactly when `encode(a) < encode(b)` bytewise.
 pub fn encode_timestamp(at: Timestamp) -> [u8; TIMESTAMP_LEN] {
     let flipped = u64::from_be_bytes(at.unix_micros().to_be_bytes()) ^ (1 << 63);
@@ -252,6 +279,12 @@ mod tests {
             prop_assert_eq!(encode_timestamp(ta).cmp(&encode_timestamp(tb)), ta.cmp(&tb));
             prop_assert_eq!(decode_timestamp(&encode_timestamp(ta)), Some(ta));
         }
+    }
+
+    #[test]
+    fn tree_node_keys_are_the_partition_then_the_node_address() {
+        let key = merkle_node(&TopicPartition::new("c.grants", 2), NodeAddress::new(1, 5));
+        assert_eq!(key, b"Tc.grants\x1f\0\0\0\x02\x01\0\0\0\0\0\0\0\x05");
     }
 
     #[test]

@@ -15,6 +15,8 @@ mod keys;
 
 use consent_domain::vocabulary::ContactPoint;
 use consent_domain::{EventId, OrganisationId, OrganisationState, SubjectId, SubjectState};
+use consent_evidence::merkle::{Frontier, Hash, NodeAddress, HASH_LEN};
+use consent_log::TopicPartition;
 use consent_store::{HistoryEntry, StoreError, StoredOffsets, ViewBatch, ViewStore};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -26,8 +28,9 @@ use std::time::{Duration, Instant};
 
 /// The format of the stored view. Bump it whenever a key layout or a stored
 /// type changes; a view of another version is refused with
-/// [`StoreError::FormatVersion`] and must be rebuilt.
-pub const VIEW_FORMAT_VERSION: u32 = 1;
+/// [`StoreError::FormatVersion`] and must be rebuilt. Version 2 added the
+/// per-partition Merkle trees (`T` and `F` keys).
+pub const VIEW_FORMAT_VERSION: u32 = 2;
 
 /// Removes done per batch when clearing the view.
 const CLEAR_CHUNK: usize = 10_000;
@@ -38,7 +41,7 @@ const CLEAR_CHUNK: usize = 10_000;
 ///
 /// Everything lives in **one** sled tree (`view`), with a tag byte per kind
 /// of record (see `keys.rs`), and [`ViewStore::apply`] writes a whole batch -
-/// states, history, indexes and the offsets - with one
+/// states, history, indexes, tree nodes and frontiers, and the offsets - with one
 /// [`sled::Tree::apply_batch`]. sled recovers a batch of one tree
 /// atomically (the batch is sealed in its log as one unit), which is
 /// exactly the guarantee a multi-tree `Transactional` commit relies on as
@@ -256,6 +259,30 @@ impl ViewStore for SledStore {
         self.get_decoded(&keys::offsets())
     }
 
+    fn merkle_node(
+        &self,
+        partition: &TopicPartition,
+        address: NodeAddress,
+    ) -> Result<Option<Hash>, StoreError> {
+        let key = keys::merkle_node(partition, address);
+        let Some(stored) = self.tree.get(&key).map_err(engine)? else {
+            return Ok(None);
+        };
+        let bytes: [u8; HASH_LEN] =
+            stored
+                .as_ref()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt {
+                    key: keys::display(&key),
+                    reason: format!("a tree node is {HASH_LEN} bytes, found {}", stored.len()),
+                })?;
+        Ok(Some(Hash::from_bytes(bytes)))
+    }
+
+    fn merkle_frontier(&self, partition: &TopicPartition) -> Result<Option<Frontier>, StoreError> {
+        self.get_decoded(&keys::merkle_frontier(partition))
+    }
+
     fn apply(&self, batch: ViewBatch) -> Result<(), StoreError> {
         let _writer = self.write_lock();
         let mut writes = sled::Batch::default();
@@ -287,6 +314,12 @@ impl ViewStore for SledStore {
         }
         for (contact, organisation, subject) in &batch.contacts {
             writes.insert(keys::contact(contact, organisation, subject), &[][..]);
+        }
+        for (partition, address, hash) in &batch.merkle_nodes {
+            writes.insert(keys::merkle_node(partition, *address), &hash.as_bytes()[..]);
+        }
+        for (partition, frontier) in &batch.merkle_frontiers {
+            writes.insert(keys::merkle_frontier(partition), encode(frontier)?);
         }
         writes.insert(keys::offsets(), encode(&batch.offsets)?);
         self.tree.apply_batch(writes).map_err(engine)

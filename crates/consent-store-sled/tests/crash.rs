@@ -12,6 +12,7 @@ mod common;
 
 use common::*;
 use consent_domain::{OrganisationId, SubjectId};
+use consent_evidence::merkle::{leaf_hash, Frontier, Hash, NodeAddress};
 use consent_log::TopicPartition;
 use consent_store::{StoredOffsets, ViewBatch, ViewStore};
 use consent_store_sled::SledStore;
@@ -54,7 +55,18 @@ fn batch(k: u64) -> ViewBatch {
         history: vec![history_entry(ORGANISATION, SUBJECTS[0], id, at, k)],
         contacts: vec![(email(k), organisation, SubjectId::new(SUBJECTS[0]))],
         offsets: StoredOffsets::from([(partition(), k)]),
+        merkle_nodes: vec![(partition(), NodeAddress::leaf(k), tree_leaf(k))],
+        merkle_frontiers: vec![(partition(), tree_frontier(k))],
     }
+}
+
+fn tree_leaf(k: u64) -> Hash {
+    leaf_hash(&k.to_be_bytes())
+}
+
+/// A stand-in frontier that names batch k.
+fn tree_frontier(k: u64) -> Frontier {
+    Frontier::from_parts(1, vec![tree_leaf(k)]).expect("one peak for one leaf")
 }
 
 /// Runs only as the child: applies batch after batch until killed.
@@ -131,7 +143,18 @@ fn assert_consistent(store: &SledStore, k: u64) {
             vec![]
         };
         assert_eq!(pairs, expected, "contact {n} after offset {k}");
+        let node = store
+            .merkle_node(&partition(), NodeAddress::leaf(n))
+            .expect("tree node");
+        let expected = (1..=k).contains(&n).then(|| tree_leaf(n));
+        assert_eq!(node, expected, "tree node {n} after offset {k}");
     }
+    let frontier = store.merkle_frontier(&partition()).expect("frontier");
+    assert_eq!(
+        frontier,
+        (k > 0).then(|| tree_frontier(k)),
+        "frontier after offset {k}"
+    );
 }
 
 /// 20..=400 ms, varied per round without a random-number crate.

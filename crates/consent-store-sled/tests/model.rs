@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use consent_domain::vocabulary::{ContactKind, ContactPoint};
 use consent_domain::{OrganisationId, SubjectId};
+use consent_evidence::merkle::{leaf_hash, Frontier, Hash, NodeAddress};
 use consent_log::TopicPartition;
 use consent_store::{MemoryStore, StoredOffsets, ViewBatch, ViewStore};
 use consent_store_sled::SledStore;
@@ -17,6 +18,46 @@ use proptest::prelude::*;
 const ORGANISATIONS: &[&str] = &["acme", "acme\u{1f}x", "bolt"];
 const SUBJECTS: &[&str] = &["s1", "x\u{1f}s1", "s\u{1e}2"];
 const EVENT_IDS: &[u128] = &[1, 2, 3, 4, 5];
+/// Tree partitions; one topic contains the key separator.
+const TREE_TOPICS: &[&str] = &["test.grants", "test.grants\u{1f}x", "test.optouts"];
+const TREE_PARTITIONS: u32 = 2;
+const TREE_LEVELS: u8 = 3;
+const TREE_INDEXES: u64 = 4;
+
+fn tree_partition() -> impl Strategy<Value = TopicPartition> {
+    (proptest::sample::select(TREE_TOPICS), 0..TREE_PARTITIONS)
+        .prop_map(|(topic, partition)| TopicPartition::new(topic, partition))
+}
+
+fn frontier_of(leaves: u8) -> Frontier {
+    let mut frontier = Frontier::new();
+    for leaf in 0..leaves {
+        frontier.append(leaf_hash(&[leaf])).expect("a small tree");
+    }
+    frontier
+}
+
+/// Every tree node and frontier the generated batches can write.
+fn trees_of(store: &dyn ViewStore) -> Vec<(TopicPartition, Option<Frontier>, Vec<Option<Hash>>)> {
+    let mut trees = Vec::new();
+    for topic in TREE_TOPICS {
+        for partition in 0..TREE_PARTITIONS {
+            let partition = TopicPartition::new(*topic, partition);
+            let mut nodes = Vec::new();
+            for level in 0..TREE_LEVELS {
+                for index in 0..TREE_INDEXES {
+                    let node = store
+                        .merkle_node(&partition, NodeAddress::new(level, index))
+                        .expect("read a node");
+                    nodes.push(node);
+                }
+            }
+            let frontier = store.merkle_frontier(&partition).expect("read a frontier");
+            trees.push((partition, frontier, nodes));
+        }
+    }
+    trees
+}
 
 fn contacts() -> Vec<ContactPoint> {
     vec![
@@ -71,8 +112,26 @@ fn batch() -> impl Strategy<Value = ViewBatch> {
         0u64..1000,
         0..3,
     );
-    (subjects, organisations, history, contacts, offsets).prop_map(
-        |(subjects, organisations, history, contacts, offsets)| ViewBatch {
+    let merkle_nodes = proptest::collection::vec(
+        (
+            tree_partition(),
+            0..TREE_LEVELS,
+            0..TREE_INDEXES,
+            any::<u8>(),
+        ),
+        0..4,
+    );
+    let merkle_frontiers = proptest::collection::vec((tree_partition(), 0u8..7), 0..2);
+    let trees = (merkle_nodes, merkle_frontiers);
+    (subjects, organisations, history, contacts, offsets, trees).prop_map(
+        |(
+            subjects,
+            organisations,
+            history,
+            contacts,
+            offsets,
+            (merkle_nodes, merkle_frontiers),
+        )| ViewBatch {
             subjects: subjects
                 .into_iter()
                 .map(|(o, s, f)| {
@@ -95,6 +154,16 @@ fn batch() -> impl Strategy<Value = ViewBatch> {
                 .map(|(c, o, s)| (c, OrganisationId::new(o), SubjectId::new(s)))
                 .collect(),
             offsets: offsets as StoredOffsets,
+            merkle_nodes: merkle_nodes
+                .into_iter()
+                .map(|(p, level, index, seed)| {
+                    (p, NodeAddress::new(level, index), leaf_hash(&[seed]))
+                })
+                .collect(),
+            merkle_frontiers: merkle_frontiers
+                .into_iter()
+                .map(|(p, leaves)| (p, frontier_of(leaves)))
+                .collect(),
         },
     )
 }
@@ -142,6 +211,7 @@ proptest! {
                 }
             }
             prop_assert_eq!(snapshot_of(store.as_ref().expect("open store")), snapshot_of(&model));
+            prop_assert_eq!(trees_of(store.as_ref().expect("open store")), trees_of(&model));
         }
     }
 }

@@ -3,6 +3,8 @@ use consent_domain::vocabulary::ContactPoint;
 use consent_domain::{
     EventId, EventPosition, OrganisationId, OrganisationState, SubjectId, SubjectState, Timestamp,
 };
+use consent_evidence::merkle::{Frontier, Hash, NodeAddress};
+use consent_log::TopicPartition;
 use serde::{Deserialize, Serialize};
 
 /// One event in a subject's history: where it is in the log and the exact
@@ -33,4 +35,11 @@ pub struct ViewBatch {
     /// The offsets consumed after this batch (next offset to read), for
     /// every topic-partition the view follows. Replaces the stored offsets.
     pub offsets: StoredOffsets,
+    /// Completed nodes of the topic-partitions' RFC 9162 trees
+    /// ([`Frontier::append`]'s results). Nodes are immutable: a node
+    /// written again has the same hash.
+    pub merkle_nodes: Vec<(TopicPartition, NodeAddress, Hash)>,
+    /// The topic-partitions' tree frontiers after this batch. Each replaces
+    /// the stored frontier of its topic-partition.
+    pub merkle_frontiers: Vec<(TopicPartition, Frontier)>,
 }

@@ -10,17 +10,26 @@
 //! Invariant (TiKV's engine_traits split): this crate must not depend, even
 //! transitively, on any storage engine. `consent-store-sled` implements the
 //! trait; [`MemoryStore`] implements it in memory as the model for tests.
+//! (`consent-evidence`, whose tree types the trait uses, is pure and
+//! depends on no engine either.)
+//!
+//! The view also keeps one RFC 9162 tree per topic-partition (its stored
+//! nodes and frontier), written with the states and offsets in the same
+//! batch: like everything else here it is recomputed from the log.
 
 mod batch;
 mod error;
 mod memory;
+mod merkle;
 
 pub use batch::{HistoryEntry, ViewBatch};
 pub use error::StoreError;
 pub use memory::MemoryStore;
+pub use merkle::PartitionNodes;
 
 use consent_domain::vocabulary::ContactPoint;
 use consent_domain::{EventId, OrganisationId, OrganisationState, SubjectId, SubjectState};
+use consent_evidence::merkle::{Frontier, Hash, NodeAddress};
 use consent_log::TopicPartition;
 use std::collections::BTreeMap;
 
@@ -72,6 +81,19 @@ pub trait ViewStore: Send + Sync + 'static {
     /// `None` for a view that has never been initialised.
     fn offsets(&self) -> Result<Option<StoredOffsets>, StoreError>;
 
+    /// The stored node at `address` of `partition`'s RFC 9162 tree, or
+    /// `None` if that subtree is not complete (see [`PartitionNodes`]).
+    fn merkle_node(
+        &self,
+        partition: &TopicPartition,
+        address: NodeAddress,
+    ) -> Result<Option<Hash>, StoreError>;
+
+    /// The frontier of `partition`'s tree as last written, or `None` if
+    /// none was (an empty tree). Its size equals the partition's stored
+    /// offset: leaf `i` is the record at offset `i`.
+    fn merkle_frontier(&self, partition: &TopicPartition) -> Result<Option<Frontier>, StoreError>;
+
     /// Applies a batch atomically: every state, history entry, index entry
     /// and offset in it is written, or none is.
     ///
@@ -80,13 +102,15 @@ pub trait ViewStore: Send + Sync + 'static {
     ///   (organisation, subject, event id), wherever that one sorted: there
     ///   is at most one entry per event id and subject;
     /// * contact index entries are added (the index only grows);
+    /// * tree nodes are written (they never change), and each frontier
+    ///   replaces its topic-partition's;
     /// * the stored offsets become exactly `batch.offsets`, which
     ///   initialises the view if it was not.
     ///
     /// Callers apply batches from one writer at a time.
     fn apply(&self, batch: ViewBatch) -> Result<(), StoreError>;
 
-    /// Drops the whole view (states, history, indexes, offsets), leaving an
+    /// Drops the whole view (states, history, indexes, trees, offsets), leaving an
     /// uninitialised view to be rebuilt from the log.
     fn clear(&self) -> Result<(), StoreError>;
 

@@ -6,6 +6,8 @@ use consent_domain::vocabulary::ContactPoint;
 use consent_domain::{
     EventId, OrganisationId, OrganisationState, SubjectId, SubjectState, Timestamp,
 };
+use consent_evidence::merkle::{Frontier, Hash, NodeAddress};
+use consent_log::TopicPartition;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -26,6 +28,8 @@ struct View {
     history: BTreeMap<SubjectKey, BTreeMap<(Timestamp, EventId), HistoryEntry>>,
     contacts: BTreeMap<ContactPoint, BTreeSet<SubjectKey>>,
     offsets: Option<StoredOffsets>,
+    merkle_nodes: BTreeMap<(TopicPartition, NodeAddress), Hash>,
+    merkle_frontiers: BTreeMap<TopicPartition, Frontier>,
 }
 
 impl MemoryStore {
@@ -110,6 +114,22 @@ impl ViewStore for MemoryStore {
         Ok(self.read().offsets.clone())
     }
 
+    fn merkle_node(
+        &self,
+        partition: &TopicPartition,
+        address: NodeAddress,
+    ) -> Result<Option<Hash>, StoreError> {
+        Ok(self
+            .read()
+            .merkle_nodes
+            .get(&(partition.clone(), address))
+            .copied())
+    }
+
+    fn merkle_frontier(&self, partition: &TopicPartition) -> Result<Option<Frontier>, StoreError> {
+        Ok(self.read().merkle_frontiers.get(partition).cloned())
+    }
+
     fn apply(&self, batch: ViewBatch) -> Result<(), StoreError> {
         let mut view = self.write();
         for (key, state) in batch.subjects {
@@ -131,6 +151,12 @@ impl ViewStore for MemoryStore {
                 .entry(contact)
                 .or_default()
                 .insert((organisation, subject));
+        }
+        for (partition, address, hash) in batch.merkle_nodes {
+            view.merkle_nodes.insert((partition, address), hash);
+        }
+        for (partition, frontier) in batch.merkle_frontiers {
+            view.merkle_frontiers.insert(partition, frontier);
         }
         view.offsets = Some(batch.offsets);
         Ok(())
@@ -236,6 +262,44 @@ mod tests {
         assert_eq!(
             store.subjects_by_contact(&email).expect("lookup"),
             vec![pair]
+        );
+    }
+
+    #[test]
+    fn tree_nodes_and_frontiers_are_kept_per_partition_and_cleared() {
+        use consent_evidence::merkle::{inclusion_proof, leaf_hash, root_at, verify_inclusion};
+        let store = MemoryStore::new();
+        let grants = TopicPartition::new("consent.grants", 0);
+        let other = TopicPartition::new("consent.grants", 1);
+        let mut frontier = Frontier::new();
+        let mut batch = ViewBatch::default();
+        for i in 0..5u8 {
+            for (address, hash) in frontier.append(leaf_hash(&[i])).expect("append") {
+                batch.merkle_nodes.push((grants.clone(), address, hash));
+            }
+        }
+        batch
+            .merkle_frontiers
+            .push((grants.clone(), frontier.clone()));
+        store.apply(batch).expect("apply");
+
+        assert_eq!(
+            store.merkle_frontier(&grants).expect("read"),
+            Some(frontier.clone())
+        );
+        assert_eq!(store.merkle_frontier(&other).expect("read"), None);
+        let nodes = crate::PartitionNodes::new(&store, &grants);
+        let proof = inclusion_proof(&nodes, 3, 5).expect("proof");
+        verify_inclusion(3, 5, &leaf_hash(&[3]), &proof, &frontier.root()).expect("verifies");
+        assert!(root_at(&crate::PartitionNodes::new(&store, &other), 1).is_err());
+
+        store.clear().expect("clear");
+        assert_eq!(store.merkle_frontier(&grants).expect("read"), None);
+        assert_eq!(
+            store
+                .merkle_node(&grants, NodeAddress::leaf(0))
+                .expect("read"),
+            None
         );
     }
 }
