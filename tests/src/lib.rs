@@ -25,7 +25,10 @@ impl RunningLedger {
             EmbeddedLog::open(&dir.path().join("log"), LogLayout::default()).expect("embedded log"),
         );
         let store = Arc::new(SledStore::open(&dir.path().join("view")).expect("sled view"));
-        let config = ProjectorConfig { poll_wait: Duration::from_millis(20), ..ProjectorConfig::default() };
+        let config = ProjectorConfig {
+            poll_wait: Duration::from_millis(20),
+            ..ProjectorConfig::default()
+        };
         let projector = Projector::new(log.clone(), store.clone(), config);
         let ledger = Ledger::new(log, store, projector.handle());
         let (_stop_projector, stopping) = tokio::sync::watch::channel(false);
@@ -33,13 +36,20 @@ impl RunningLedger {
             let _keep_running = _stop_projector;
             projector.run(stopping).await
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(consent_http::serve(listener, ledger, async {
             let _ = stopped.await;
         }));
-        Self { base, client: reqwest::Client::new(), _dir: dir, stop: Some(stop) }
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            _dir: dir,
+            stop: Some(stop),
+        }
     }
 
     /// POSTs a JSON body given as text (as a user would with curl).
@@ -71,10 +81,16 @@ pub fn readme_curl_bodies(readme: &str) -> Vec<(String, String)> {
     let mut rest = readme;
     while let Some(start) = rest.find("curl -s localhost:8080") {
         rest = &rest[start + "curl -s localhost:8080".len()..];
-        let path = rest.split_whitespace().next().unwrap_or_default().to_owned();
+        let path = rest
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         let Some(open) = rest.find("-d '") else { break };
         let body_start = open + "-d '".len();
-        let Some(len) = rest[body_start..].find('\'') else { break };
+        let Some(len) = rest[body_start..].find('\'') else {
+            break;
+        };
         bodies.push((path, rest[body_start..body_start + len].to_owned()));
         rest = &rest[body_start + len..];
     }

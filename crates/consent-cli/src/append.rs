@@ -45,8 +45,9 @@ pub async fn run(args: AppendArgs) -> anyhow::Result<std::process::ExitCode> {
         if line.trim().is_empty() {
             continue;
         }
-        let mut envelope: v1::Envelope = serde_json::from_str(&line)
-            .with_context(|| format!("line {line_number} is not a consent.v1.Envelope in proto3 JSON"))?;
+        let mut envelope: v1::Envelope = serde_json::from_str(&line).with_context(|| {
+            format!("line {line_number} is not a consent.v1.Envelope in proto3 JSON")
+        })?;
         // Ids are assigned here rather than by the server so that re-running
         // an interrupted import appends nothing twice: the ledger counts an
         // event id once.
@@ -75,7 +76,10 @@ pub async fn run(args: AppendArgs) -> anyhow::Result<std::process::ExitCode> {
             .iter()
             .map(|((topic, partition), offset)| format!("--wait-for {topic}/{partition}@{offset}"))
             .collect();
-        println!("to check with these events in the view: {}", wait_for.join(" "));
+        println!(
+            "to check with these events in the view: {}",
+            wait_for.join(" ")
+        );
     }
     Ok(std::process::ExitCode::SUCCESS)
 }
@@ -87,7 +91,9 @@ async fn send(
     appended_before: u64,
     latest: &mut LatestPositions,
 ) -> anyhow::Result<u64> {
-    let request = v1::AppendRequest { events: std::mem::take(batch) };
+    let request = v1::AppendRequest {
+        events: std::mem::take(batch),
+    };
     let count = request.events.len();
     let response = client.post("/v1/events", &request).await.with_context(|| {
         format!(
@@ -109,10 +115,18 @@ struct LatestPositions(BTreeMap<(String, u64), u64>);
 impl LatestPositions {
     /// Records a proto3 JSON `LogPosition` (zero values are omitted there).
     fn record(&mut self, position: &serde_json::Value) {
-        let Some(topic) = position["topic"].as_str() else { return };
+        let Some(topic) = position["topic"].as_str() else {
+            return;
+        };
         let partition = position["partition"].as_u64().unwrap_or(0);
-        let offset = position["offset"].as_str().and_then(|o| o.parse().ok()).unwrap_or(0);
-        let entry = self.0.entry((topic.to_owned(), partition)).or_insert(offset);
+        let offset = position["offset"]
+            .as_str()
+            .and_then(|o| o.parse().ok())
+            .unwrap_or(0);
+        let entry = self
+            .0
+            .entry((topic.to_owned(), partition))
+            .or_insert(offset);
         *entry = (*entry).max(offset);
     }
 }

@@ -108,8 +108,11 @@ impl CheckArgs {
             CallCategoryArg::ClaimsManagement => v1::CallCategory::ClaimsManagement,
             CallCategoryArg::PensionScheme => v1::CallCategory::PensionScheme,
         };
-        let message_class =
-            if self.service { v1::MessageClass::Service } else { v1::MessageClass::Marketing };
+        let message_class = if self.service {
+            v1::MessageClass::Service
+        } else {
+            v1::MessageClass::Marketing
+        };
         let contact_point = self.number.as_ref().map(|number| v1::ContactPoint {
             kind: if matches!(self.channel, ChannelArg::Sms) {
                 v1::ContactKind::Mobile as i32
@@ -122,7 +125,11 @@ impl CheckArgs {
             Some(text) => Some(parse_timestamp(text)?),
             None => None,
         };
-        let wait_for = self.wait_for.iter().map(|p| parse_position(p)).collect::<Result<_, _>>()?;
+        let wait_for = self
+            .wait_for
+            .iter()
+            .map(|p| parse_position(p))
+            .collect::<Result<_, _>>()?;
         Ok(v1::CheckRequest {
             organisation_id: self.organisation.clone(),
             subject_id: self.subject.clone(),
@@ -144,8 +151,9 @@ impl CheckArgs {
 }
 
 pub fn parse_timestamp(text: &str) -> anyhow::Result<consent_schema::pbjson_types::Timestamp> {
-    let at = consent_domain::Timestamp::parse_rfc3339(text)
-        .with_context(|| format!("`{text}` is not an RFC 3339 time such as 2026-02-05T09:00:00Z"))?;
+    let at = consent_domain::Timestamp::parse_rfc3339(text).with_context(|| {
+        format!("`{text}` is not an RFC 3339 time such as 2026-02-05T09:00:00Z")
+    })?;
     let (seconds, nanos) = at.unix_parts();
     Ok(consent_schema::pbjson_types::Timestamp { seconds, nanos })
 }
@@ -184,7 +192,9 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<std::process::ExitCode> {
 /// Prints a decision (proto3 JSON of consent.v1.Decision) for a person.
 pub fn print_decision(decision: &Value) {
     let allowed = decision["allowed"].as_bool() == Some(true);
-    let basis = decision["lawfulBasis"].as_str().unwrap_or("LAWFUL_BASIS_NONE");
+    let basis = decision["lawfulBasis"]
+        .as_str()
+        .unwrap_or("LAWFUL_BASIS_NONE");
     let rule_set = decision["ruleSetId"].as_str().unwrap_or("?");
     println!(
         "{} - basis {} - rule set {}",
@@ -204,7 +214,10 @@ pub fn print_decision(decision: &Value) {
     }
     if let Some(rules) = decision["rules"].as_array() {
         for rule in rules {
-            let outcome = rule["outcome"].as_str().unwrap_or("?").trim_start_matches("RULE_OUTCOME_");
+            let outcome = rule["outcome"]
+                .as_str()
+                .unwrap_or("?")
+                .trim_start_matches("RULE_OUTCOME_");
             if outcome == "NOT_APPLICABLE" {
                 continue;
             }

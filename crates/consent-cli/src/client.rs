@@ -21,10 +21,17 @@ impl LedgerClient {
             .timeout(std::time::Duration::from_secs(60))
             .build()
             .context("building the HTTP client")?;
-        Ok(Self { base: args.server.trim_end_matches('/').to_owned(), http })
+        Ok(Self {
+            base: args.server.trim_end_matches('/').to_owned(),
+            http,
+        })
     }
 
-    pub async fn post<T: serde::Serialize + ?Sized>(&self, path: &str, body: &T) -> anyhow::Result<Value> {
+    pub async fn post<T: serde::Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &T,
+    ) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);
         let response = self
             .http
@@ -32,7 +39,9 @@ impl LedgerClient {
             .json(body)
             .send()
             .await
-            .with_context(|| format!("cannot reach the ledger at {url}; is `consent-ledger serve` running?"))?;
+            .with_context(|| {
+                format!("cannot reach the ledger at {url}; is `consent-ledger serve` running?")
+            })?;
         read_json(response, &url).await
     }
 
@@ -44,20 +53,24 @@ impl LedgerClient {
             .query(query)
             .send()
             .await
-            .with_context(|| format!("cannot reach the ledger at {url}; is `consent-ledger serve` running?"))?;
+            .with_context(|| {
+                format!("cannot reach the ledger at {url}; is `consent-ledger serve` running?")
+            })?;
         read_json(response, &url).await
     }
 }
 
 async fn read_json(response: reqwest::Response, url: &str) -> anyhow::Result<Value> {
     let status = response.status();
-    let body: Value = response
-        .json()
-        .await
-        .with_context(|| format!("the ledger at {url} answered {status} with a body that is not JSON"))?;
+    let body: Value = response.json().await.with_context(|| {
+        format!("the ledger at {url} answered {status} with a body that is not JSON")
+    })?;
     if !status.is_success() {
         let error = &body["error"];
-        let field = error["field"].as_str().map(|f| format!(" (field `{f}`)")).unwrap_or_default();
+        let field = error["field"]
+            .as_str()
+            .map(|f| format!(" (field `{f}`)"))
+            .unwrap_or_default();
         let message = error["message"].as_str().unwrap_or("no message");
         bail!("the ledger refused the request: {status}{field}: {message}");
     }

@@ -78,7 +78,13 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<std::process::ExitCode> {
 fn is_payload_field(key: &str) -> bool {
     !matches!(
         key,
-        "eventId" | "organisationId" | "subjectId" | "occurredAt" | "recordedAt" | "source" | "schemaVersion"
+        "eventId"
+            | "organisationId"
+            | "subjectId"
+            | "occurredAt"
+            | "recordedAt"
+            | "source"
+            | "schemaVersion"
     )
 }
 

@@ -16,7 +16,11 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "consent-ledger", version, about = "An event-sourced consent ledger for direct-marketing compliance (UK PECR / UK GDPR).")]
+#[command(
+    name = "consent-ledger",
+    version,
+    about = "An event-sourced consent ledger for direct-marketing compliance (UK PECR / UK GDPR)."
+)]
 struct Cli {
     /// Log output format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "CONSENT_LOG_FORMAT")]
@@ -54,7 +58,10 @@ fn main() -> std::process::ExitCode {
     restore_default_sigpipe();
     let cli = Cli::parse();
     init_tracing(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -83,7 +90,9 @@ fn main() -> std::process::ExitCode {
 
 fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_env("CONSENT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

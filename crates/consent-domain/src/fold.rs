@@ -97,7 +97,11 @@ impl FactSet {
         let existing = &self.facts[index];
         let same_content = existing.occurred_at == event.occurred_at && existing.fact == event.fact;
         if !is_lower(&position, &existing.position) {
-            return if same_content { Applied::Duplicate } else { Applied::Conflict };
+            return if same_content {
+                Applied::Duplicate
+            } else {
+                Applied::Conflict
+            };
         }
         if same_content {
             self.facts[index].position = position;
@@ -153,10 +157,7 @@ impl OrganisationState {
     }
 
     /// The latest registration with `occurred_at <= at`.
-    pub fn registration_as_of(
-        &self,
-        at: Timestamp,
-    ) -> Option<&Recorded<Fact>> {
+    pub fn registration_as_of(&self, at: Timestamp) -> Option<&Recorded<Fact>> {
         self.facts
             .as_of(at)
             .iter()

@@ -66,8 +66,10 @@ impl fmt::Display for Timestamp {
         let nanos = i128::from(self.0) * 1_000;
         match time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
             .ok()
-            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        {
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            }) {
             Some(text) => f.write_str(&text),
             None => write!(f, "{}us", self.0),
         }

@@ -95,7 +95,11 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 3] = [Purpose::Commercial, Purpose::Campaigning, Purpose::Charitable];
+    pub const ALL: [Purpose; 3] = [
+        Purpose::Commercial,
+        Purpose::Campaigning,
+        Purpose::Charitable,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -120,7 +124,10 @@ pub enum CollectionMethod {
 
 impl CollectionMethod {
     pub fn is_affirmative_act(self) -> bool {
-        !matches!(self, CollectionMethod::PreTickedCheckbox | CollectionMethod::Inferred)
+        !matches!(
+            self,
+            CollectionMethod::PreTickedCheckbox | CollectionMethod::Inferred
+        )
     }
 }
 
@@ -128,7 +135,9 @@ impl CollectionMethod {
 pub enum ConsentCollector {
     FirstParty,
     /// Collected by another organisation (the id is the collector).
-    ThirdParty { collected_by: crate::OrganisationId },
+    ThirdParty {
+        collected_by: crate::OrganisationId,
+    },
 }
 
 /// How an organisation obtained a person's contact details.

@@ -16,7 +16,11 @@ pub enum LogError {
     #[error("unknown topic-partition {0}")]
     UnknownPartition(TopicPartition),
     #[error("offset {offset} of {partition} is out of range (log end is {end})")]
-    OffsetOutOfRange { partition: TopicPartition, offset: u64, end: u64 },
+    OffsetOutOfRange {
+        partition: TopicPartition,
+        offset: u64,
+        end: u64,
+    },
     #[error("log layout mismatch: {0}")]
     LayoutMismatch(String),
     #[error("record too large: {size} bytes (limit {limit})")]

@@ -52,13 +52,19 @@ pub struct LogLayout {
 
 impl Default for LogLayout {
     fn default() -> Self {
-        Self { topic_prefix: "consent".to_owned(), partitions: 8 }
+        Self {
+            topic_prefix: "consent".to_owned(),
+            partitions: 8,
+        }
     }
 }
 
 impl LogLayout {
     pub fn new(topic_prefix: impl Into<String>, partitions: u32) -> Self {
-        Self { topic_prefix: topic_prefix.into(), partitions }
+        Self {
+            topic_prefix: topic_prefix.into(),
+            partitions,
+        }
     }
 
     pub fn topic(&self, family: EventFamily) -> String {
@@ -77,7 +83,10 @@ impl LogLayout {
     }
 
     pub fn family_of(&self, topic: &str) -> Option<EventFamily> {
-        EventFamily::ALL.iter().copied().find(|f| self.topic(*f) == topic)
+        EventFamily::ALL
+            .iter()
+            .copied()
+            .find(|f| self.topic(*f) == topic)
     }
 
     /// Every topic-partition of the event-family topics.

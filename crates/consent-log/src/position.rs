@@ -10,7 +10,10 @@ pub struct TopicPartition {
 
 impl TopicPartition {
     pub fn new(topic: impl Into<String>, partition: u32) -> Self {
-        Self { topic: topic.into(), partition }
+        Self {
+            topic: topic.into(),
+            partition,
+        }
     }
 }
 
@@ -33,7 +36,11 @@ pub struct LogPosition {
 
 impl LogPosition {
     pub fn new(topic: impl Into<String>, partition: u32, offset: u64) -> Self {
-        Self { topic: topic.into(), partition, offset }
+        Self {
+            topic: topic.into(),
+            partition,
+            offset,
+        }
     }
 
     pub fn topic_partition(&self) -> TopicPartition {
