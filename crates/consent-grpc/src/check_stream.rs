@@ -5,23 +5,35 @@
 //!   skipped: the first request that cannot be decided ends the stream with
 //!   its status ([`stream_item_status`]), after the decisions of every
 //!   request before it;
-//! * memory is bounded whatever the stream's length: one task reads a
-//!   request, decides it and queues the decision in a channel of
-//!   [`DECISION_QUEUE`] places, and reads the next request only once the
-//!   decision is queued. A client that stops reading its answers fills the
-//!   queue, the task stops reading requests, and HTTP/2 flow control stops
-//!   the client from sending more.
+//! * memory is bounded whatever the stream's length: one task takes the
+//!   requests already received (at most [`MAX_CHUNK`]), decides them and
+//!   queues their decisions in a channel of [`DECISION_QUEUE`] places, and
+//!   takes more only once they are queued. A client that stops reading its
+//!   answers fills the queue, the task stops reading requests, and HTTP/2
+//!   flow control stops the client from sending more.
+//!
+//! A chunk is decided with one [`Ledger::check_batch`] (one wait for all its
+//! `wait_for` positions, one freshness measurement), which makes a stream
+//! about a third faster than a [`Ledger::check`] per request. A batch fails
+//! as a whole, so a chunk that fails is decided again one request at a time:
+//! the decisions before the failing request are sent and the failure names
+//! its request exactly (a request whose `wait_for` timed out waits once more
+//! on this second pass, and may then be decided).
 
 use crate::status::stream_item_status;
 use consent_schema::v1;
 use consent_service::Ledger;
+use futures::StreamExt;
+use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Status, Streaming};
+use tonic::{Code, Status, Streaming};
 use tracing::Instrument;
 
 /// Decisions decided but not yet sent, at most.
 pub const DECISION_QUEUE: usize = 1024;
+/// Requests decided together, at most.
+pub const MAX_CHUNK: usize = 256;
 
 /// The answer stream of a `CheckStream` call.
 pub type DecisionStream = ReceiverStream<Result<v1::Decision, Status>>;
@@ -31,51 +43,124 @@ pub type DecisionStream = ReceiverStream<Result<v1::Decision, Status>>;
 /// stream. The work runs in the current tracing span.
 pub fn decide_stream(ledger: Ledger, requests: Streaming<v1::CheckRequest>) -> DecisionStream {
     let (decisions, answers) = mpsc::channel(DECISION_QUEUE);
-    tokio::spawn(decide_in_order(ledger, requests, decisions).in_current_span());
+    let stream = DecidingStream {
+        ledger,
+        decisions,
+        decided: 0,
+    };
+    tokio::spawn(stream.run(requests).in_current_span());
     ReceiverStream::new(answers)
 }
 
-async fn decide_in_order(
+/// How a chunk went.
+enum Outcome {
+    /// Every request was decided and its decision queued.
+    Decided,
+    /// A request could not be decided; its status is queued last.
+    Failed(Code),
+    /// The client no longer reads the answers.
+    Gone,
+}
+
+struct DecidingStream {
     ledger: Ledger,
-    mut requests: Streaming<v1::CheckRequest>,
     decisions: mpsc::Sender<Result<v1::Decision, Status>>,
-) {
-    let started = std::time::Instant::now();
-    let mut decided: usize = 0;
-    let ended_by = loop {
-        let request = match requests.message().await {
-            Ok(Some(request)) => request,
-            Ok(None) => break None,
-            // The request stream broke (a malformed message, a reset
-            // stream): say so if the client still listens.
-            Err(status) => {
+    /// Requests decided so far: the index of the next one.
+    decided: usize,
+}
+
+impl DecidingStream {
+    async fn run(mut self, requests: Streaming<v1::CheckRequest>) {
+        let started = Instant::now();
+        let mut chunks = requests.ready_chunks(MAX_CHUNK);
+        let ended_by = loop {
+            let Some(chunk) = chunks.next().await else {
+                break None;
+            };
+            // A broken request stream (a malformed message, a reset) ends
+            // the chunk; the requests before it are still decided.
+            let mut checks = Vec::with_capacity(chunk.len());
+            let mut broken = None;
+            for request in chunk {
+                match request {
+                    Ok(check) => checks.push(check),
+                    Err(status) => {
+                        broken = Some(status);
+                        break;
+                    }
+                }
+            }
+            match self.decide(checks).await {
+                Outcome::Decided => {}
+                Outcome::Failed(code) => break Some(code),
+                Outcome::Gone => {
+                    tracing::debug!(
+                        decided = self.decided,
+                        "the client stopped reading its decisions"
+                    );
+                    return;
+                }
+            }
+            if let Some(status) = broken {
                 let code = status.code();
-                let _ = decisions.send(Err(status)).await;
+                let _ = self.decisions.send(Err(status)).await;
                 break Some(code);
             }
         };
-        let answer = ledger
-            .check(request)
-            .await
-            .map_err(|error| stream_item_status(error, decided));
-        let failed = answer.as_ref().err().map(Status::code);
-        if decisions.send(answer).await.is_err() {
-            tracing::debug!(decided, "the client stopped reading its decisions");
-            return;
+        let decided = self.decided;
+        let seconds = started.elapsed().as_secs_f64();
+        let per_second = if seconds > 0.0 {
+            decided as f64 / seconds
+        } else {
+            0.0
+        };
+        match ended_by {
+            None => tracing::info!(decided, per_second, "check stream finished"),
+            Some(code) => tracing::info!(decided, per_second, ?code, "check stream ended early"),
         }
-        if failed.is_some() {
-            break failed;
+    }
+
+    /// Decides `checks`, the requests from index `self.decided` on, and
+    /// queues their decisions.
+    async fn decide(&mut self, checks: Vec<v1::CheckRequest>) -> Outcome {
+        if checks.is_empty() {
+            return Outcome::Decided;
         }
-        decided += 1;
-    };
-    let elapsed = started.elapsed();
-    let per_second = if elapsed.as_secs_f64() > 0.0 {
-        decided as f64 / elapsed.as_secs_f64()
-    } else {
-        0.0
-    };
-    match ended_by {
-        None => tracing::info!(decided, per_second, "check stream finished"),
-        Some(code) => tracing::info!(decided, per_second, ?code, "check stream ended early"),
+        match self.ledger.check_batch(checks.clone()).await {
+            Ok(decisions) => {
+                for decision in decisions {
+                    if self.decisions.send(Ok(decision)).await.is_err() {
+                        return Outcome::Gone;
+                    }
+                    self.decided += 1;
+                }
+                return Outcome::Decided;
+            }
+            Err(error) => tracing::debug!(
+                %error,
+                first = self.decided,
+                checks = checks.len(),
+                "a chunk failed as a whole; deciding it one check at a time"
+            ),
+        }
+        for check in checks {
+            match self.ledger.check(check).await {
+                Ok(decision) => {
+                    if self.decisions.send(Ok(decision)).await.is_err() {
+                        return Outcome::Gone;
+                    }
+                    self.decided += 1;
+                }
+                Err(error) => {
+                    let status = stream_item_status(error, self.decided);
+                    let code = status.code();
+                    if self.decisions.send(Err(status)).await.is_err() {
+                        return Outcome::Gone;
+                    }
+                    return Outcome::Failed(code);
+                }
+            }
+        }
+        Outcome::Decided
     }
 }

@@ -6,7 +6,7 @@
 //! | `Append` | `AppendRequest` | `AppendResponse` | [`Ledger::append`] |
 //! | `Check` | `CheckRequest` | `Decision` | [`Ledger::check`] |
 //! | `CheckBatch` | `CheckBatchRequest` | `CheckBatchResponse` | [`Ledger::check_batch`] |
-//! | `CheckStream` | stream of `CheckRequest` | stream of `Decision` | [`Ledger::check`], in order ([`check_stream`]) |
+//! | `CheckStream` | stream of `CheckRequest` | stream of `Decision` | [`Ledger::check_batch`] per chunk, in order ([`check_stream`]) |
 //! | `History` | `HistoryRequest` | `HistoryResponse` | [`Ledger::history`] |
 //! | `ListRuleSets` | `ListRuleSetsRequest` | `ListRuleSetsResponse` | [`Ledger::rule_sets`] |
 //! | `WaitForPositions` | `WaitRequest` | `WaitResponse` | the projection's wait ([`wait`]) |

@@ -39,50 +39,53 @@ impl ConsentLedger for LedgerService {
         &self,
         request: Request<v1::AppendRequest>,
     ) -> Result<Response<v1::AppendResponse>, Status> {
-        Call::start("Append", &request).serve(async {
-            let events = request.into_inner().events;
-            let count = events.len();
-            let appended = self.ledger.append(events).await.map_err(status_from)?;
-            tracing::debug!(events = count, "appended");
-            Ok(v1::AppendResponse {
-                appended: appended
-                    .into_iter()
-                    .map(|(event_id, position)| v1::AppendedEvent {
-                        event_id: event_id.to_string(),
-                        position: Some(v1::LogPosition::from(position)),
-                    })
-                    .collect(),
+        Call::start("Append", &request)
+            .serve(async {
+                let events = request.into_inner().events;
+                let count = events.len();
+                let appended = self.ledger.append(events).await.map_err(status_from)?;
+                tracing::debug!(events = count, "appended");
+                Ok(v1::AppendResponse {
+                    appended: appended
+                        .into_iter()
+                        .map(|(event_id, position)| v1::AppendedEvent {
+                            event_id: event_id.to_string(),
+                            position: Some(v1::LogPosition::from(position)),
+                        })
+                        .collect(),
+                })
             })
-        })
-        .await
+            .await
     }
 
     async fn check(
         &self,
         request: Request<v1::CheckRequest>,
     ) -> Result<Response<v1::Decision>, Status> {
-        Call::start("Check", &request).serve(async {
-            self.ledger
-                .check(request.into_inner())
-                .await
-                .map_err(status_from)
-        })
-        .await
+        Call::start("Check", &request)
+            .serve(async {
+                self.ledger
+                    .check(request.into_inner())
+                    .await
+                    .map_err(status_from)
+            })
+            .await
     }
 
     async fn check_batch(
         &self,
         request: Request<v1::CheckBatchRequest>,
     ) -> Result<Response<v1::CheckBatchResponse>, Status> {
-        Call::start("CheckBatch", &request).serve(async {
-            let decisions = self
-                .ledger
-                .check_batch(request.into_inner().checks)
-                .await
-                .map_err(status_from)?;
-            Ok(v1::CheckBatchResponse { decisions })
-        })
-        .await
+        Call::start("CheckBatch", &request)
+            .serve(async {
+                let decisions = self
+                    .ledger
+                    .check_batch(request.into_inner().checks)
+                    .await
+                    .map_err(status_from)?;
+                Ok(v1::CheckBatchResponse { decisions })
+            })
+            .await
     }
 
     type CheckStreamStream = DecisionStream;
@@ -93,59 +96,61 @@ impl ConsentLedger for LedgerService {
     ) -> Result<Response<Self::CheckStreamStream>, Status> {
         // The call is served once the stream is set up; the task deciding
         // it logs its own end, in the same span.
-        Call::start("CheckStream", &request).serve(async {
-            Ok(decide_stream(self.ledger.clone(), request.into_inner()))
-        })
-        .await
+        Call::start("CheckStream", &request)
+            .serve(async { Ok(decide_stream(self.ledger.clone(), request.into_inner())) })
+            .await
     }
 
     async fn history(
         &self,
         request: Request<v1::HistoryRequest>,
     ) -> Result<Response<v1::HistoryResponse>, Status> {
-        Call::start("History", &request).serve(async {
-            let request = request.into_inner();
-            let organisation = required_id("organisation_id", request.organisation_id)?;
-            let subject = required_id("subject_id", request.subject_id)?;
-            let at = request
-                .at
-                .as_ref()
-                .map(|at| timestamp_from_proto("at", at))
-                .transpose()
-                .map_err(|error| invalid_argument(error.field, error.reason))?;
-            self.ledger
-                .history(
-                    &OrganisationId::new(organisation),
-                    &SubjectId::new(subject),
-                    at,
-                    request.decision_for,
-                )
-                .await
-                .map_err(status_from)
-        })
-        .await
+        Call::start("History", &request)
+            .serve(async {
+                let request = request.into_inner();
+                let organisation = required_id("organisation_id", request.organisation_id)?;
+                let subject = required_id("subject_id", request.subject_id)?;
+                let at = request
+                    .at
+                    .as_ref()
+                    .map(|at| timestamp_from_proto("at", at))
+                    .transpose()
+                    .map_err(|error| invalid_argument(error.field, error.reason))?;
+                self.ledger
+                    .history(
+                        &OrganisationId::new(organisation),
+                        &SubjectId::new(subject),
+                        at,
+                        request.decision_for,
+                    )
+                    .await
+                    .map_err(status_from)
+            })
+            .await
     }
 
     async fn list_rule_sets(
         &self,
         request: Request<v1::ListRuleSetsRequest>,
     ) -> Result<Response<v1::ListRuleSetsResponse>, Status> {
-        Call::start("ListRuleSets", &request).serve(async {
-            Ok(v1::ListRuleSetsResponse {
-                rule_sets: self.ledger.rule_sets(),
+        Call::start("ListRuleSets", &request)
+            .serve(async {
+                Ok(v1::ListRuleSetsResponse {
+                    rule_sets: self.ledger.rule_sets(),
+                })
             })
-        })
-        .await
+            .await
     }
 
     async fn wait_for_positions(
         &self,
         request: Request<v1::WaitRequest>,
     ) -> Result<Response<v1::WaitResponse>, Status> {
-        Call::start("WaitForPositions", &request).serve(async {
-            wait_for_positions(&self.ledger, &self.projection, request.into_inner()).await
-        })
-        .await
+        Call::start("WaitForPositions", &request)
+            .serve(async {
+                wait_for_positions(&self.ledger, &self.projection, request.into_inner()).await
+            })
+            .await
     }
 }
 

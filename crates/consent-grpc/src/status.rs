@@ -196,12 +196,22 @@ mod tests {
     fn an_invalid_request_names_its_field_in_message_metadata_and_details() {
         let status = status_from(invalid("channel"));
         assert_eq!(status.code(), Code::InvalidArgument);
-        assert!(status.message().contains("`channel`"), "{}", status.message());
+        assert!(
+            status.message().contains("`channel`"),
+            "{}",
+            status.message()
+        );
         assert_eq!(
-            status.metadata().get(FIELD_METADATA).map(|v| v.to_str().ok()),
+            status
+                .metadata()
+                .get(FIELD_METADATA)
+                .map(|v| v.to_str().ok()),
             Some(Some("channel"))
         );
-        let violations = status.get_details_bad_request().expect("BadRequest").field_violations;
+        let violations = status
+            .get_details_bad_request()
+            .expect("BadRequest")
+            .field_violations;
         assert_eq!(violations.len(), 1);
         assert_eq!(violations[0].field, "channel");
         let info = status.get_details_error_info().expect("ErrorInfo");
@@ -219,11 +229,17 @@ mod tests {
             status.message()
         );
         assert_eq!(
-            status.metadata().get(FIELD_METADATA).map(|v| v.to_str().ok()),
+            status
+                .metadata()
+                .get(FIELD_METADATA)
+                .map(|v| v.to_str().ok()),
             Some(Some("checks[41].wait_for[0].topic"))
         );
         assert_eq!(
-            status.metadata().get(ITEM_INDEX_METADATA).map(|v| v.to_str().ok()),
+            status
+                .metadata()
+                .get(ITEM_INDEX_METADATA)
+                .map(|v| v.to_str().ok()),
             Some(Some("41"))
         );
 
@@ -234,9 +250,16 @@ mod tests {
             7,
         );
         assert_eq!(status.code(), Code::NotFound);
-        assert!(status.message().starts_with("checks[7]: "), "{}", status.message());
+        assert!(
+            status.message().starts_with("checks[7]: "),
+            "{}",
+            status.message()
+        );
         assert_eq!(
-            status.metadata().get(FIELD_METADATA).map(|v| v.to_str().ok()),
+            status
+                .metadata()
+                .get(FIELD_METADATA)
+                .map(|v| v.to_str().ok()),
             Some(Some("checks[7].rule_set_id"))
         );
     }
@@ -251,11 +274,17 @@ mod tests {
         });
         assert_eq!(status.code(), Code::FailedPrecondition);
         assert_eq!(
-            status.metadata().get(PARTITION_METADATA).map(|v| v.to_str().ok()),
+            status
+                .metadata()
+                .get(PARTITION_METADATA)
+                .map(|v| v.to_str().ok()),
             Some(Some("5"))
         );
         let info = status.get_details_error_info().expect("ErrorInfo");
         assert_eq!(info.reason, "WRONG_PARTITION");
-        assert_eq!(info.metadata.get("partition").map(String::as_str), Some("5"));
+        assert_eq!(
+            info.metadata.get("partition").map(String::as_str),
+            Some("5")
+        );
     }
 }

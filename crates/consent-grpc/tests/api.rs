@@ -37,7 +37,11 @@ async fn a_sale_with_an_opt_out_offered_allows_email_about_a_similar_product() {
         .find(|r| r.rule_id == "R3b")
         .expect("R3b listed");
     assert_eq!(r3b.outcome, i32::from(v1::RuleOutcome::Satisfied));
-    assert!(r3b.citation.contains("PECR 2003 reg 22(3)"), "{}", r3b.citation);
+    assert!(
+        r3b.citation.contains("PECR 2003 reg 22(3)"),
+        "{}",
+        r3b.citation
+    );
     assert_eq!(decision.freshness.map(|f| f.measured), Some(true));
 
     // Insurance is not similar to bikes: refused, with the reason.
@@ -63,8 +67,15 @@ async fn an_invalid_check_is_invalid_argument_naming_the_field() {
         .await
         .expect_err("an unspecified channel is refused");
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert!(status.message().contains("`channel`"), "{}", status.message());
-    assert_eq!(metadata(&status, FIELD_METADATA).as_deref(), Some("channel"));
+    assert!(
+        status.message().contains("`channel`"),
+        "{}",
+        status.message()
+    );
+    assert_eq!(
+        metadata(&status, FIELD_METADATA).as_deref(),
+        Some("channel")
+    );
     let violations = status
         .get_details_bad_request()
         .expect("a google.rpc.BadRequest detail")
@@ -100,9 +111,16 @@ async fn an_invalid_check_is_invalid_argument_naming_the_field() {
     // A rule set that does not exist is NOT_FOUND.
     let mut check = email_check(SUBJECT, "helmets", "2025-06-01T09:00:00Z");
     check.rule_set_id = "uk-1066".to_owned();
-    let status = ledgers.grpc.check(check).await.expect_err("unknown rule set");
+    let status = ledgers
+        .grpc
+        .check(check)
+        .await
+        .expect_err("unknown rule set");
     assert_eq!(status.code(), Code::NotFound);
-    assert_eq!(metadata(&status, FIELD_METADATA).as_deref(), Some("rule_set_id"));
+    assert_eq!(
+        metadata(&status, FIELD_METADATA).as_deref(),
+        Some("rule_set_id")
+    );
     ledgers.stop().await;
 }
 
@@ -157,7 +175,10 @@ async fn history_lists_the_subjects_events_as_of_a_time_with_the_decision() {
         .await
         .expect_err("a history needs a subject");
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(metadata(&status, FIELD_METADATA).as_deref(), Some("subject_id"));
+    assert_eq!(
+        metadata(&status, FIELD_METADATA).as_deref(),
+        Some("subject_id")
+    );
     ledgers.stop().await;
 }
 
@@ -294,7 +315,10 @@ async fn wait_for_positions_answers_once_the_view_has_applied_them() {
         .await
         .expect_err("not a topic of the log");
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(metadata(&status, FIELD_METADATA).as_deref(), Some("positions[0]"));
+    assert_eq!(
+        metadata(&status, FIELD_METADATA).as_deref(),
+        Some("positions[0]")
+    );
     let status = ledgers
         .grpc
         .wait_for_positions(v1::WaitRequest {
@@ -303,6 +327,9 @@ async fn wait_for_positions_answers_once_the_view_has_applied_them() {
         })
         .await
         .expect_err("an hour is too long");
-    assert_eq!(metadata(&status, FIELD_METADATA).as_deref(), Some("timeout_ms"));
+    assert_eq!(
+        metadata(&status, FIELD_METADATA).as_deref(),
+        Some("timeout_ms")
+    );
     ledgers.stop().await;
 }

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use consent_schema::{timestamp_to_proto, v1};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_stream::StreamExt;
@@ -67,7 +67,11 @@ async fn ten_thousand_checks_over_one_stream_are_answered_in_order() {
         .into_inner();
     let mut answered = 0;
     while let Some(decision) = answers.message().await.expect("a decision, not an error") {
-        assert_eq!(decision.evaluated_at, Some(at(answered)), "answer {answered}");
+        assert_eq!(
+            decision.evaluated_at,
+            Some(at(answered)),
+            "answer {answered}"
+        );
         assert_eq!(
             decision.allowed,
             answered % (2 * CUSTOMERS) < CUSTOMERS,
@@ -81,8 +85,58 @@ async fn ten_thousand_checks_over_one_stream_are_answered_in_order() {
         "CheckStream: {CHECKS} decisions in {:.3} s = {:.0} decisions/s ({} build)",
         elapsed.as_secs_f64(),
         CHECKS as f64 / elapsed.as_secs_f64(),
-        if cfg!(debug_assertions) { "debug" } else { "release" },
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
     );
+    ledgers.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_with_a_bad_recipient_deep_in_it_stops_there_and_names_it() {
+    const BAD: usize = 5_000;
+    let mut ledgers = Ledgers::start().await;
+    let requests = tokio_stream::iter(0..2 * BAD).map(|index| {
+        let mut check = campaign_check(index);
+        if index == BAD {
+            check.contact_point = Some(v1::ContactPoint {
+                kind: i32::from(v1::ContactKind::Unspecified),
+                value: "not an address".to_owned(),
+            });
+        }
+        check
+    });
+    let mut answers = ledgers
+        .grpc
+        .check_stream(requests)
+        .await
+        .expect("the stream is accepted")
+        .into_inner();
+    let mut answered = 0;
+    let status = loop {
+        match answers.message().await {
+            Ok(Some(decision)) => {
+                assert_eq!(
+                    decision.evaluated_at,
+                    Some(at(answered)),
+                    "answer {answered}"
+                );
+                answered += 1;
+            }
+            Ok(None) => panic!("the stream ended without naming the bad check"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(answered, BAD, "every check before the bad one is answered");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert_eq!(
+        metadata(&status, consent_grpc::status::ITEM_INDEX_METADATA).as_deref(),
+        Some("5000")
+    );
+    let field = metadata(&status, consent_grpc::status::FIELD_METADATA).unwrap_or_default();
+    assert!(field.starts_with("checks[5000].contact_point"), "{field}");
     ledgers.stop().await;
 }
 
@@ -91,12 +145,16 @@ async fn a_client_that_does_not_read_its_decisions_is_not_read_either() {
     const OFFERED: usize = 1_000_000;
     let mut ledgers = Ledgers::start().await;
     let sent = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&sent);
-    let requests = tokio_stream::iter(0..OFFERED).map(move |index| {
-        counter.fetch_add(1, Ordering::Relaxed);
-        campaign_check(index)
-    });
-    let answers = ledgers
+    let stop_sending = Arc::new(AtomicBool::new(false));
+    let (counter, stop) = (Arc::clone(&sent), Arc::clone(&stop_sending));
+    // Checks as fast as the client can send them, until told to stop.
+    let requests = tokio_stream::iter(0..OFFERED)
+        .take_while(move |_| !stop.load(Ordering::SeqCst))
+        .map(move |index| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            campaign_check(index)
+        });
+    let mut answers = ledgers
         .grpc
         .check_stream(requests)
         .await
@@ -109,19 +167,31 @@ async fn a_client_that_does_not_read_its_decisions_is_not_read_either() {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let now = sent.load(Ordering::Relaxed);
+        let now = sent.load(Ordering::SeqCst);
         if now == last || Instant::now() > deadline {
             break;
         }
         last = now;
     }
-    let taken = sent.load(Ordering::Relaxed);
+    let taken = sent.load(Ordering::SeqCst);
     eprintln!("CheckStream without reading: the client could send {taken} of {OFFERED} checks");
     assert!(taken > 0);
     assert!(
         taken < OFFERED / 10,
         "{taken} checks were taken from a client that reads no decision"
     );
-    drop(answers);
+
+    // End the campaign; every check sent is answered, in order.
+    stop_sending.store(true, Ordering::SeqCst);
+    let mut answered = 0;
+    while let Some(decision) = answers.message().await.expect("a decision, not an error") {
+        assert_eq!(
+            decision.evaluated_at,
+            Some(at(answered)),
+            "answer {answered}"
+        );
+        answered += 1;
+    }
+    assert_eq!(answered, sent.load(Ordering::SeqCst));
     ledgers.stop().await;
 }

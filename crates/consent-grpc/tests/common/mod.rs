@@ -13,7 +13,7 @@ use consent_store_sled::SledStore;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
@@ -29,7 +29,8 @@ pub struct Ledgers {
     pub http_base: String,
     pub http: reqwest::Client,
     _dir: tempfile::TempDir,
-    stop_servers: Vec<oneshot::Sender<()>>,
+    /// One signal stops both servers, as `consent-ledger serve` does.
+    stop_serving: watch::Sender<bool>,
     grpc_server: JoinHandle<Result<(), tonic::transport::Error>>,
     http_server: JoinHandle<std::io::Result<()>>,
     stop_projector: watch::Sender<bool>,
@@ -64,7 +65,7 @@ impl Ledgers {
         let (stop_projector, stopping) = watch::channel(false);
         let projector = tokio::spawn(projector.run(stopping));
 
-        let (stop_grpc, grpc_stopping) = oneshot::channel::<()>();
+        let (stop_serving, stopping) = watch::channel(false);
         let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind gRPC");
@@ -73,19 +74,18 @@ impl Ledgers {
             grpc_listener,
             ledger.clone(),
             projection,
-            async {
-                let _ = grpc_stopping.await;
-            },
+            stopped(stopping.clone()),
         ));
 
-        let (stop_http, http_stopping) = oneshot::channel::<()>();
         let http_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind HTTP");
         let http_base = format!("http://{}", http_listener.local_addr().expect("address"));
-        let http_server = tokio::spawn(consent_http::serve(http_listener, ledger, async {
-            let _ = http_stopping.await;
-        }));
+        let http_server = tokio::spawn(consent_http::serve(
+            http_listener,
+            ledger,
+            stopped(stopping),
+        ));
 
         let grpc = ConsentLedgerClient::connect(format!("http://{grpc_address}"))
             .await
@@ -96,7 +96,7 @@ impl Ledgers {
             http_base,
             http: reqwest::Client::new(),
             _dir: dir,
-            stop_servers: vec![stop_grpc, stop_http],
+            stop_serving,
             grpc_server,
             http_server,
             stop_projector,
@@ -107,9 +107,7 @@ impl Ledgers {
     /// Shuts both servers down gracefully and stops the projector.
     pub async fn stop(self) {
         drop(self.grpc);
-        for stop in self.stop_servers {
-            let _ = stop.send(());
-        }
+        self.stop_serving.send_replace(true);
         self.grpc_server
             .await
             .expect("gRPC server task")
@@ -165,6 +163,11 @@ impl Ledgers {
             .map(|a| a.position.expect("each appended event has a position"))
             .collect()
     }
+}
+
+/// Completes once `stopping` says stop (or its sender is gone).
+async fn stopped(mut stopping: watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stop| *stop).await;
 }
 
 /// A message from its proto3 JSON form, through the generated serde impls
