@@ -3,7 +3,8 @@
 //! 1. protox (pure Rust) parses the files into a `FileDescriptorSet`, with
 //!    their imports (`google/protobuf/timestamp.proto`) included;
 //! 2. the set is written to `$OUT_DIR/consent_v1_descriptor.bin`, which the
-//!    crate exposes as `FILE_DESCRIPTOR_SET` (gRPC reflection, tooling);
+//!    crate exposes as `FILE_DESCRIPTOR_SET` (gRPC reflection, tooling) and
+//!    hands to dependants' build scripts as `DEP_CONSENT_SCHEMA_DESCRIPTOR_SET`;
 //! 3. prost-build generates the message types, with well-known types taken
 //!    from pbjson-types so that they serialise in the proto3 JSON mapping;
 //! 4. pbjson-build generates the proto3 JSON serde impls.
@@ -34,7 +35,10 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     let descriptor_set = protox::compile(&files, [&include_root])?;
     let descriptor_bytes = prost::Message::encode_to_vec(&descriptor_set);
-    std::fs::write(out_dir.join("consent_v1_descriptor.bin"), &descriptor_bytes)?;
+    let descriptor_path = out_dir.join("consent_v1_descriptor.bin");
+    std::fs::write(&descriptor_path, &descriptor_bytes)?;
+    // For dependants' build scripts (`links = "consent_schema"`).
+    println!("cargo:descriptor_set={}", descriptor_path.display());
 
     prost_build::Config::new()
         .compile_well_known_types()
