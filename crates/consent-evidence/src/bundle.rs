@@ -6,23 +6,33 @@
 //!   "format": "consent-ledger evidence v1",
 //!   "rule_set_id": "...",
 //!   "scope": { "...": "what the export is for (subject, campaign, range)" },
-//!   "checkpoint": "<signed checkpoint note>",
-//!   "consistency": { "previous_checkpoint": "<signed note>", "proof": ["<base64>", "..."] },
+//!   "checkpoint": "<signed checkpoint note: the ledger head and every partition head>",
+//!   "consistency": {
+//!     "previous_checkpoint": "<signed note>",
+//!     "partitions": [ { "partition": { "topic": "consent.grants", "partition": 2 },
+//!                       "proof": ["<base64>", "..."] } ]
+//!   },
 //!   "records": [
-//!     { "leaf_index": 17,
-//!       "position": { "topic": "ledger.grants", "partition": 2, "offset": 41 },
+//!     { "position": { "topic": "consent.grants", "partition": 2, "offset": 41 },
 //!       "payload": "<base64 of the stored bytes>",
 //!       "inclusion_proof": ["<base64>", "..."] }
 //!   ],
-//!   "decisions": [ { "...": "opaque here; recomputed by the service layer" } ],
+//!   "decisions": [ { "...": "opaque here; recomputed by the caller's DecisionCheck" } ],
+//!   "attachments": { "...": "opaque here, e.g. the rule set with its citations" },
 //!   "manifest": "<signed evidence manifest note>"
 //! }
 //! ```
 //!
-//! Records are listed by ascending leaf index. `consistency` is present
-//! only when the export was asked to link to a previously published
-//! checkpoint. Unknown fields are refused, so nothing unverified can ride
-//! along in a bundle.
+//! A record is proven in two steps: its inclusion proof leads from its leaf
+//! (position and exact stored bytes) to the root of its topic-partition's
+//! tree at the size the checkpoint states (the leaf index is the offset),
+//! and the checkpoint's partition heads recompute to its signed ledger
+//! head. Records are listed in ascending `(topic, partition, offset)`
+//! order. `consistency` is present only when the export was asked to link
+//! to a previously published checkpoint: one RFC 9162 consistency proof per
+//! partition of that checkpoint. Unknown fields are refused, so nothing
+//! unverified can ride along in a bundle; `attachments` are covered by the
+//! manifest's signature too.
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::digest::{json_digest, records_digest, sha256};
@@ -31,7 +41,7 @@ use crate::leaf::{record_leaf_hash, LeafError};
 use crate::manifest::{InvalidRuleSetId, Manifest};
 use crate::merkle::Hash;
 use crate::note::{NoteError, SignedNote};
-use consent_log::LogPosition;
+use consent_log::{LogPosition, TopicPartition};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -50,6 +60,10 @@ pub struct EvidenceBundle {
     pub consistency: Option<ConsistencyEvidence>,
     pub records: Vec<IncludedRecord>,
     pub decisions: Vec<Value>,
+    /// What else the export carries for readers (e.g. the rule set with its
+    /// citations); signed by the manifest, not interpreted by the verifier.
+    #[serde(default)]
+    pub attachments: Value,
     /// The signed [`Manifest`] note.
     pub manifest: String,
 }
@@ -58,21 +72,32 @@ pub struct EvidenceBundle {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IncludedRecord {
-    pub leaf_index: u64,
+    /// Where the record is; its offset is its leaf index in the
+    /// topic-partition's tree.
     pub position: LogPosition,
     /// The record's bytes exactly as stored in the log.
     #[serde(with = "base64_bytes")]
     pub payload: Vec<u8>,
-    /// RFC 9162 inclusion proof of leaf `leaf_index` in the checkpoint's tree.
+    /// RFC 9162 inclusion proof of the record's leaf in its
+    /// topic-partition's tree, at the size the checkpoint states for it.
     pub inclusion_proof: Vec<Hash>,
 }
 
-/// A consistency proof from a previously published checkpoint to the
-/// bundle's checkpoint.
+/// Proofs that the bundle's checkpoint extends a previously published one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyEvidence {
     pub previous_checkpoint: String,
+    /// One proof per partition of the previous checkpoint, in its order.
+    pub partitions: Vec<PartitionConsistency>,
+}
+
+/// RFC 9162 consistency proof of one topic-partition's tree, from its size
+/// in the previous checkpoint to its size in the bundle's checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionConsistency {
+    pub partition: TopicPartition,
     pub proof: Vec<Hash>,
 }
 
@@ -86,6 +111,7 @@ pub struct BundleContents {
     pub consistency: Option<ConsistencyEvidence>,
     pub records: Vec<IncludedRecord>,
     pub decisions: Vec<Value>,
+    pub attachments: Value,
 }
 
 /// Why a bundle could not be sealed.
@@ -124,7 +150,6 @@ impl BundleContents {
             .enumerate()
             .map(|(record, included)| {
                 record_leaf_hash(&included.position, &included.payload)
-                    .map(|hash| (included.leaf_index, hash))
                     .map_err(|source| SealError::Leaf { record, source })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -137,15 +162,16 @@ impl BundleContents {
             rule_set_id: self.rule_set_id.clone(),
             scope: json_digest(&self.scope),
             record_count: self.records.len() as u64,
-            records: records_digest(leaf_hashes.iter().map(|(index, hash)| (*index, hash))),
+            records: records_digest(&leaf_hashes),
             decision_count: self.decisions.len() as u64,
             decisions: json_digest(&Value::Array(self.decisions.clone())),
+            attachments: json_digest(&self.attachments),
         })
     }
 
     /// Signs the manifest with the log's key (the checkpoint's origin) and
-    /// returns the finished bundle. Records should be in ascending leaf
-    /// index order; the verifier refuses any other.
+    /// returns the finished bundle. Records should be in ascending
+    /// `(topic, partition, offset)` order; the verifier refuses any other.
     pub fn seal(self, signer: &CheckpointSigner) -> Result<EvidenceBundle, SealError> {
         let (checkpoint, _) = Checkpoint::parse_unverified(&self.checkpoint)?;
         if signer.name() != checkpoint.origin {
@@ -163,6 +189,7 @@ impl BundleContents {
             consistency: self.consistency,
             records: self.records,
             decisions: self.decisions,
+            attachments: self.attachments,
             manifest,
         })
     }
@@ -193,6 +220,7 @@ impl EvidenceBundle {
             consistency: self.consistency.clone(),
             records: self.records.clone(),
             decisions: self.decisions.clone(),
+            attachments: self.attachments.clone(),
         }
     }
 }

@@ -10,13 +10,12 @@ pub fn sha256(bytes: &[u8]) -> Hash {
     Hash::from_bytes(Sha256::digest(bytes).into())
 }
 
-/// `SHA-256` over each record's `leaf index (u64, big-endian) || leaf hash`,
-/// in list order: changes when a record is added, dropped, reordered,
-/// moved to another leaf index or altered.
-pub fn records_digest<'a>(records: impl IntoIterator<Item = (u64, &'a Hash)>) -> Hash {
+/// `SHA-256` over the records' leaf hashes, in list order. A leaf hash
+/// binds a record's position and exact bytes, so this changes when a
+/// record is added, dropped, reordered, moved or altered.
+pub fn records_digest(leaf_hashes: &[Hash]) -> Hash {
     let mut hasher = Sha256::new();
-    for (leaf_index, leaf_hash) in records {
-        hasher.update(leaf_index.to_be_bytes());
+    for leaf_hash in leaf_hashes {
         hasher.update(leaf_hash.as_bytes());
     }
     Hash::from_bytes(hasher.finalize().into())

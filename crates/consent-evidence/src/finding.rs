@@ -1,9 +1,9 @@
 //! What a verification found wrong, one finding per problem, each naming
-//! the record (its place in the bundle, leaf index and log position), the
+//! the record (its place in the bundle and its log position), the
 //! signed document or the manifest line concerned.
 
 use crate::manifest::ManifestField;
-use consent_log::LogPosition;
+use consent_log::{LogPosition, TopicPartition};
 use serde::Serialize;
 use std::fmt;
 
@@ -66,22 +66,18 @@ pub enum Finding {
         found: String,
     },
 
-    #[error(
-        "record {record} ({position}): leaf index {leaf_index} is also record {first_record}'s"
-    )]
-    DuplicateLeafIndex {
+    #[error("record {record} ({position}) is listed again (first as record {first_record})")]
+    DuplicateRecord {
         record: usize,
-        leaf_index: u64,
         position: LogPosition,
         first_record: usize,
     },
 
-    #[error("record {record} ({position}): leaf {leaf_index} is listed after leaf {previous_leaf_index}; records must be in leaf order")]
+    #[error("record {record} ({position}) is listed after {previous}; records must be in (topic, partition, offset) order")]
     RecordOutOfOrder {
         record: usize,
-        leaf_index: u64,
         position: LogPosition,
-        previous_leaf_index: u64,
+        previous: LogPosition,
     },
 
     #[error("record {record} ({position}): cannot be a leaf: {reason}")]
@@ -91,16 +87,16 @@ pub enum Finding {
         reason: String,
     },
 
-    #[error("record {record} (leaf {leaf_index}, {position}): not proven to be in the checkpoint's tree: {reason}")]
+    #[error("record {record} ({position}): not proven to be in the checkpoint's log: {reason}")]
     InclusionProofFailed {
         record: usize,
-        leaf_index: u64,
         position: LogPosition,
         reason: String,
     },
 
-    #[error("the log of {new_size} leaves is not proven to extend the previous checkpoint of {old_size}: {reason}")]
+    #[error("{partition}: the checkpoint's tree of {new_size} records is not proven to extend the previous checkpoint's of {old_size}: {reason}")]
     ConsistencyProofFailed {
+        partition: TopicPartition,
         old_size: u64,
         new_size: u64,
         reason: String,

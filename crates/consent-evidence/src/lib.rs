@@ -1,11 +1,13 @@
 //! Tamper evidence for the ledger's log.
 //!
-//! Every record in the log is a leaf of one append-only Merkle tree built
-//! exactly as RFC 9162 (Certificate Transparency v2) defines it; the log
-//! signs checkpoints (tree size, root hash, time) in the C2SP
-//! tlog-checkpoint format with ed25519; an evidence bundle carries records
-//! with their inclusion proofs, a signed checkpoint, optionally a
-//! consistency proof to a checkpoint published earlier, and the decisions;
+//! Every record in the log is a leaf of its topic-partition's append-only
+//! Merkle tree, built exactly as RFC 9162 (Certificate Transparency v2)
+//! defines it; the ledger head is the RFC 9162 root over the partition
+//! heads; the log signs checkpoints (every partition head, the ledger head,
+//! the time) in the C2SP tlog-checkpoint format with ed25519; an evidence
+//! bundle carries records with their inclusion proofs, a signed checkpoint,
+//! optionally consistency proofs to a checkpoint published earlier, and the
+//! decisions;
 //! [`verify_bundle`] checks all of it with nothing but the bundle and the
 //! log's published keys.
 //!
@@ -51,8 +53,8 @@ pub mod note;
 pub mod verify;
 
 pub use bundle::{
-    BundleContents, ConsistencyEvidence, EvidenceBundle, IncludedRecord, SealError,
-    BUNDLE_FORMAT_V1,
+    BundleContents, ConsistencyEvidence, EvidenceBundle, IncludedRecord, PartitionConsistency,
+    SealError, BUNDLE_FORMAT_V1,
 };
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use finding::{Finding, SignedDocument};

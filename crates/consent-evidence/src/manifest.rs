@@ -19,8 +19,9 @@
 //! previous <digest of the previous checkpoint note> | previous none
 //! rule-set <rule set id>
 //! scope <digest of the canonical JSON of the scope>
-//! records <count> <records digest: each leaf index and leaf hash, in order>
+//! records <count> <records digest: each record's leaf hash, in order>
 //! decisions <count> <digest of the canonical JSON of the decisions array>
+//! attachments <digest of the canonical JSON of the attachments>
 //! ```
 //!
 //! Its first line has spaces, which no checkpoint origin may contain, so a
@@ -45,6 +46,7 @@ pub struct Manifest {
     pub records: Hash,
     pub decision_count: u64,
     pub decisions: Hash,
+    pub attachments: Hash,
 }
 
 /// One line of the manifest, as findings name it.
@@ -59,6 +61,7 @@ pub enum ManifestField {
     Records,
     DecisionCount,
     Decisions,
+    Attachments,
 }
 
 impl fmt::Display for ManifestField {
@@ -69,9 +72,10 @@ impl fmt::Display for ManifestField {
             Self::RuleSet => "rule set",
             Self::Scope => "scope",
             Self::RecordCount => "number of records",
-            Self::Records => "record list (leaf indexes, order and contents)",
+            Self::Records => "record list (positions, order and contents)",
             Self::DecisionCount => "number of decisions",
             Self::Decisions => "decisions",
+            Self::Attachments => "attachments",
         })
     }
 }
@@ -102,7 +106,7 @@ impl Manifest {
             .previous_checkpoint
             .map_or_else(|| "none".to_owned(), |hash| hash.to_base64());
         Ok(format!(
-            "{MANIFEST_HEADER_V1}\ncheckpoint {}\nprevious {previous}\nrule-set {}\nscope {}\nrecords {} {}\ndecisions {} {}\n",
+            "{MANIFEST_HEADER_V1}\ncheckpoint {}\nprevious {previous}\nrule-set {}\nscope {}\nrecords {} {}\ndecisions {} {}\nattachments {}\n",
             self.checkpoint,
             self.rule_set_id,
             self.scope,
@@ -110,6 +114,7 @@ impl Manifest {
             self.records,
             self.decision_count,
             self.decisions,
+            self.attachments,
         ))
     }
 
@@ -119,9 +124,10 @@ impl Manifest {
             .strip_suffix('\n')
             .ok_or(MalformedManifest("no final newline"))?;
         let lines: Vec<&str> = body.split('\n').collect();
-        let [header, checkpoint, previous, rule_set, scope, records, decisions] = lines.as_slice()
+        let [header, checkpoint, previous, rule_set, scope, records, decisions, attachments] =
+            lines.as_slice()
         else {
-            return Err(MalformedManifest("a manifest has exactly seven lines"));
+            return Err(MalformedManifest("a manifest has exactly eight lines"));
         };
         if *header != MANIFEST_HEADER_V1 {
             return Err(MalformedManifest(
@@ -161,6 +167,7 @@ impl Manifest {
             records,
             decision_count,
             decisions,
+            attachments: hash(attachments, "attachments ", "malformed attachments line")?,
         })
     }
 }
@@ -181,6 +188,7 @@ mod tests {
             records: sha256(b"r"),
             decision_count: 0,
             decisions: sha256(b"d"),
+            attachments: sha256(b"a"),
         };
         let text = manifest.to_text().unwrap();
         assert!(text.starts_with("consent-ledger evidence v1\ncheckpoint "));

@@ -3,13 +3,15 @@
 //! Given only the bundle and the log's published verifier keys, it checks:
 //!
 //! 1. the bundle format;
-//! 2. the checkpoint: well formed, signed by a trusted key of its origin;
-//! 3. every record: listed in strictly ascending leaf order (so leaf
-//!    indexes are distinct), encodable as a leaf, and its inclusion proof
-//!    leads from its leaf hash to the checkpoint's root;
-//! 4. the consistency proof, when present: the previous checkpoint is
-//!    signed by a trusted key of the same log, and the checkpoint's tree
-//!    extends it;
+//! 2. the checkpoint: well formed (its partition heads recompute to its
+//!    ledger head), signed by a trusted key of its origin;
+//! 3. every record: listed in strictly ascending `(topic, partition,
+//!    offset)` order (so no record is listed twice), encodable as a leaf,
+//!    and its inclusion proof leads from its leaf hash (leaf index = its
+//!    offset) to the root the checkpoint states for its topic-partition;
+//! 4. the consistency proofs, when present: the previous checkpoint is
+//!    signed by a trusted key of the same log, and each of its partitions'
+//!    trees is extended by the checkpoint's tree of that partition;
 //! 5. the manifest: signed by a trusted key of the checkpoint's log, and
 //!    every line matches the bundle (this is what catches a dropped,
 //!    reordered or added record, a swapped checkpoint or an edited
@@ -21,7 +23,7 @@
 //! Every check runs even when an earlier one failed, so the report lists
 //! everything that is wrong.
 
-use crate::bundle::{EvidenceBundle, BUNDLE_FORMAT_V1};
+use crate::bundle::{EvidenceBundle, PartitionConsistency, BUNDLE_FORMAT_V1};
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::digest::{json_digest, records_digest, sha256};
 use crate::finding::{Finding, SignedDocument};
@@ -36,12 +38,11 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt;
 
-/// A record whose inclusion in the checkpoint's tree was proven.
+/// A record whose inclusion in the checkpoint's log was proven.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProvenRecord<'a> {
     /// Its place in the bundle's `records`.
     pub record: usize,
-    pub leaf_index: u64,
     pub position: &'a LogPosition,
     /// The exact stored bytes (a protobuf envelope).
     pub payload: &'a [u8],
@@ -55,7 +56,7 @@ pub struct DecisionContext<'a> {
     /// The bundle's checkpoint, when it could be read.
     pub checkpoint: Option<&'a Checkpoint>,
     /// Only the records whose inclusion proof verified against the
-    /// checkpoint's root, in bundle (leaf) order.
+    /// checkpoint, in bundle order.
     pub records: &'a [ProvenRecord<'a>],
     /// The decisions as the bundle states them.
     pub decisions: &'a [Value],
@@ -131,10 +132,11 @@ impl fmt::Display for VerificationReport {
         if let Some(checkpoint) = &self.checkpoint {
             writeln!(
                 f,
-                "checkpoint: {} size {} root {} time-ms {}",
+                "checkpoint: {} ledger head {} over {} partitions, {} records, time-ms {}",
                 checkpoint.origin,
-                checkpoint.tree_size,
                 checkpoint.root_hash,
+                checkpoint.tree_size,
+                checkpoint.records(),
                 checkpoint.timestamp_ms
             )?;
         }
@@ -144,8 +146,11 @@ impl fmt::Display for VerificationReport {
         if let Some(previous) = &self.previous_checkpoint {
             writeln!(
                 f,
-                "extends previous checkpoint: size {} root {}",
-                previous.tree_size, previous.root_hash
+                "previous checkpoint: ledger head {} over {} partitions, {} records, time-ms {}",
+                previous.root_hash,
+                previous.tree_size,
+                previous.records(),
+                previous.timestamp_ms
             )?;
         }
         writeln!(
@@ -212,7 +217,12 @@ pub fn verify_bundle(
             &mut findings,
         )?;
         if let Some(checkpoint) = &checkpoint {
-            check_consistency(&previous, checkpoint, &consistency.proof, &mut findings);
+            check_consistency(
+                &previous,
+                checkpoint,
+                &consistency.partitions,
+                &mut findings,
+            );
         }
         Some(previous)
     });
@@ -304,33 +314,30 @@ fn check_records<'a>(
     bundle: &'a EvidenceBundle,
     checkpoint: Option<&Checkpoint>,
     findings: &mut Vec<Finding>,
-) -> (Option<Vec<(u64, Hash)>>, Vec<ProvenRecord<'a>>) {
-    let mut first_record_of_leaf: HashMap<u64, usize> = HashMap::new();
-    let mut previous_leaf_index: Option<u64> = None;
+) -> (Option<Vec<Hash>>, Vec<ProvenRecord<'a>>) {
+    let mut first_record_at: HashMap<&LogPosition, usize> = HashMap::new();
+    let mut previous_position: Option<&LogPosition> = None;
     let mut leaf_hashes = Some(Vec::with_capacity(bundle.records.len()));
     let mut proven = Vec::new();
     for (record, included) in bundle.records.iter().enumerate() {
-        let leaf_index = included.leaf_index;
         let position = &included.position;
-        if let Some(&first_record) = first_record_of_leaf.get(&leaf_index) {
-            findings.push(Finding::DuplicateLeafIndex {
+        if let Some(&first_record) = first_record_at.get(position) {
+            findings.push(Finding::DuplicateRecord {
                 record,
-                leaf_index,
                 position: position.clone(),
                 first_record,
             });
         } else {
-            first_record_of_leaf.insert(leaf_index, record);
-            if let Some(previous) = previous_leaf_index.filter(|&previous| previous > leaf_index) {
+            first_record_at.insert(position, record);
+            if let Some(previous) = previous_position.filter(|&previous| previous > position) {
                 findings.push(Finding::RecordOutOfOrder {
                     record,
-                    leaf_index,
                     position: position.clone(),
-                    previous_leaf_index: previous,
+                    previous: previous.clone(),
                 });
             }
         }
-        previous_leaf_index = Some(leaf_index);
+        previous_position = Some(position);
 
         let leaf_hash = match record_leaf_hash(position, &included.payload) {
             Ok(hash) => hash,
@@ -345,39 +352,50 @@ fn check_records<'a>(
             }
         };
         if let Some(hashes) = leaf_hashes.as_mut() {
-            hashes.push((leaf_index, leaf_hash));
+            hashes.push(leaf_hash);
         }
         let Some(checkpoint) = checkpoint else {
             continue;
         };
+        let failed = |reason: String| Finding::InclusionProofFailed {
+            record,
+            position: position.clone(),
+            reason,
+        };
+        let Some(head) = checkpoint.partition(&position.topic_partition()) else {
+            findings.push(failed(format!(
+                "the checkpoint has no tree for {}",
+                position.topic_partition()
+            )));
+            continue;
+        };
         match verify_inclusion(
-            leaf_index,
-            checkpoint.tree_size,
+            position.offset,
+            head.tree_size,
             &leaf_hash,
             &included.inclusion_proof,
-            &checkpoint.root_hash,
+            &head.root,
         ) {
             Ok(()) => proven.push(ProvenRecord {
                 record,
-                leaf_index,
                 position,
                 payload: &included.payload,
             }),
-            Err(failure) => findings.push(Finding::InclusionProofFailed {
-                record,
-                leaf_index,
-                position: position.clone(),
-                reason: failure.to_string(),
-            }),
+            Err(failure) => findings.push(failed(format!(
+                "{failure} (its partition's tree has {} records in the checkpoint)",
+                head.tree_size
+            ))),
         }
     }
     (leaf_hashes, proven)
 }
 
+/// Each partition of the previous checkpoint must be extended by the same
+/// partition's tree in the checkpoint.
 fn check_consistency(
     previous: &Checkpoint,
     checkpoint: &Checkpoint,
-    proof: &[Hash],
+    proofs: &[PartitionConsistency],
     findings: &mut Vec<Finding>,
 ) {
     if previous.origin != checkpoint.origin {
@@ -388,25 +406,44 @@ fn check_consistency(
         });
         return;
     }
-    if let Err(failure) = verify_consistency(
-        previous.tree_size,
-        checkpoint.tree_size,
-        &previous.root_hash,
-        &checkpoint.root_hash,
-        proof,
-    ) {
-        findings.push(Finding::ConsistencyProofFailed {
-            old_size: previous.tree_size,
-            new_size: checkpoint.tree_size,
-            reason: failure.to_string(),
-        });
+    for old in &previous.partitions {
+        let partition = &old.partition;
+        let failed = |new_size: u64, reason: String| Finding::ConsistencyProofFailed {
+            partition: partition.clone(),
+            old_size: old.tree_size,
+            new_size,
+            reason,
+        };
+        let Some(new) = checkpoint.partition(partition) else {
+            findings.push(failed(
+                0,
+                "the checkpoint has no tree for this partition".to_owned(),
+            ));
+            continue;
+        };
+        let Some(proof) = proofs.iter().find(|p| &p.partition == partition) else {
+            findings.push(failed(
+                new.tree_size,
+                "the bundle has no consistency proof for this partition".to_owned(),
+            ));
+            continue;
+        };
+        if let Err(failure) = verify_consistency(
+            old.tree_size,
+            new.tree_size,
+            &old.root,
+            &new.root,
+            &proof.proof,
+        ) {
+            findings.push(failed(new.tree_size, failure.to_string()));
+        }
     }
 }
 
 fn check_manifest(
     bundle: &EvidenceBundle,
     checkpoint: Option<&Checkpoint>,
-    leaf_hashes: Option<&[(u64, Hash)]>,
+    leaf_hashes: Option<&[Hash]>,
     trusted: &[VerifierKey],
     findings: &mut Vec<Finding>,
 ) {
@@ -481,9 +518,7 @@ fn check_manifest(
         compare(
             ManifestField::Records,
             digest(manifest.records),
-            digest(records_digest(
-                leaf_hashes.iter().map(|(index, hash)| (*index, hash)),
-            )),
+            digest(records_digest(leaf_hashes)),
         );
     }
     compare(
@@ -495,5 +530,10 @@ fn check_manifest(
         ManifestField::Decisions,
         digest(manifest.decisions),
         digest(json_digest(&Value::Array(bundle.decisions.clone()))),
+    );
+    compare(
+        ManifestField::Attachments,
+        digest(manifest.attachments),
+        digest(json_digest(&bundle.attachments)),
     );
 }

@@ -25,12 +25,8 @@ fn a_generated_key_file_is_private_and_loads_as_the_same_key() {
 
     // The published verifier key checks what the loaded key signs.
     let published: VerifierKey = generated.verifier_key().to_string().parse().unwrap();
-    let checkpoint = Checkpoint {
-        origin: ORIGIN.to_owned(),
-        tree_size: 0,
-        root_hash: empty_root(),
-        timestamp_ms: 0,
-    };
+    let checkpoint = Checkpoint::over(ORIGIN, [], 0).unwrap();
+    assert_eq!(checkpoint.root_hash, empty_root());
     let note = checkpoint.sign(&loaded).unwrap();
     assert_eq!(Checkpoint::open(&note, &[published]).unwrap().0, checkpoint);
 }

@@ -87,7 +87,9 @@ proptest! {
 
         prop_assert!(verify_inclusion(m, n, &flip(&leaf, bit), &proof, &root).is_err());
         prop_assert!(verify_inclusion(m, n, &leaf, &proof, &flip(&root, bit)).is_err());
-        if m > 0 {
+        // The same proof at the previous index fails, unless that leaf is
+        // the same bytes (then the trees cannot tell them apart).
+        if m > 0 && leaves[m as usize - 1] != leaves[m as usize] {
             prop_assert!(verify_inclusion(m - 1, n, &leaf, &proof, &root).is_err());
         }
         if !proof.is_empty() {

@@ -6,19 +6,32 @@ use consent_evidence::merkle::{consistency_proof, inclusion_proof, leaf_hash, ro
 use consent_evidence::{
     record_leaf_hash, verify_bundle, verify_bundle_json, BundleContents, Checkpoint,
     CheckpointSigner, ConsistencyEvidence, DecisionContext, DecisionFinding, EvidenceBundle,
-    Finding, IncludedRecord, ManifestField, MemoryNodeStore, SignedDocument, VerificationReport,
-    VerifierKey,
+    Finding, IncludedRecord, ManifestField, MemoryNodeStore, PartitionConsistency, PartitionHead,
+    SignedDocument, VerificationReport, VerifierKey,
 };
-use consent_log::LogPosition;
+use consent_log::{LogPosition, TopicPartition};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 const ORIGIN: &str = "ledger.example/consent";
-const TREE_SIZE: u64 = 40;
-const PREVIOUS_SIZE: u64 = 30;
-/// The leaves of the subject the bundle is about.
-const SUBJECT_LEAVES: [u64; 5] = [3, 10, 11, 25, 39];
-/// Leaf 25 is the subject's opt-out.
-const OPT_OUT_LEAF: u64 = 25;
+/// Records per topic-partition when the checkpoint was signed.
+const SIZE: u64 = 14;
+/// ... and when the previous checkpoint was.
+const PREVIOUS_SIZE: u64 = 10;
+const PARTITIONS: [(&str, u32); 4] = [
+    ("ledger.grants", 0),
+    ("ledger.grants", 1),
+    ("ledger.grants", 2),
+    ("ledger.optouts", 0),
+];
+/// The subject's records, in bundle order; the last is its opt-out.
+const SUBJECT_RECORDS: [(&str, u32, u64); 5] = [
+    ("ledger.grants", 0, 3),
+    ("ledger.grants", 1, 10),
+    ("ledger.grants", 1, 11),
+    ("ledger.grants", 2, 13),
+    ("ledger.optouts", 0, 8),
+];
 
 fn signer() -> CheckpointSigner {
     CheckpointSigner::from_seed(ORIGIN, &[9; 32]).unwrap()
@@ -28,69 +41,107 @@ fn trusted() -> Vec<VerifierKey> {
     vec![signer().verifier_key()]
 }
 
-/// One log: records spread over topics and partitions, in the order the
-/// projector appended them.
+/// One log: four topic-partitions of `SIZE` records each, and each one's
+/// RFC 9162 tree.
 struct Log {
-    records: Vec<(LogPosition, Vec<u8>)>,
-    store: MemoryNodeStore,
+    partitions: BTreeMap<TopicPartition, (Vec<Vec<u8>>, MemoryNodeStore)>,
+}
+
+impl Log {
+    fn payload(&self, position: &LogPosition) -> Vec<u8> {
+        self.partitions[&position.topic_partition()].0[position.offset as usize].clone()
+    }
+
+    fn tree(&self, partition: &TopicPartition) -> &MemoryNodeStore {
+        &self.partitions[partition].1
+    }
 }
 
 fn log(variant: &str) -> Log {
-    let records: Vec<(LogPosition, Vec<u8>)> = (0..TREE_SIZE)
-        .map(|i| {
-            let topic = if i == OPT_OUT_LEAF {
-                "ledger.optouts"
+    let partitions = PARTITIONS
+        .iter()
+        .map(|&(topic, partition)| {
+            let partition = TopicPartition::new(topic, partition);
+            let kind = if topic.ends_with("optouts") {
+                "optout"
             } else {
-                "ledger.grants"
+                "grant"
             };
-            let position = LogPosition::new(topic, (i % 3) as u32, i / 3);
-            let kind = if i == OPT_OUT_LEAF { "optout" } else { "grant" };
-            (position, format!("{kind}:{variant}:event-{i}").into_bytes())
+            let payloads: Vec<Vec<u8>> = (0..SIZE)
+                .map(|offset| format!("{kind}:{variant}:{partition}@{offset}").into_bytes())
+                .collect();
+            let store = MemoryNodeStore::from_leaf_hashes(payloads.iter().enumerate().map(
+                |(offset, payload)| {
+                    let position = LogPosition::new(topic, partition.partition, offset as u64);
+                    record_leaf_hash(&position, payload).unwrap()
+                },
+            ))
+            .unwrap();
+            (partition, (payloads, store))
         })
         .collect();
-    let store = MemoryNodeStore::from_leaf_hashes(
-        records
-            .iter()
-            .map(|(position, payload)| record_leaf_hash(position, payload).unwrap()),
-    )
-    .unwrap();
-    Log { records, store }
+    Log { partitions }
 }
 
-fn signed_checkpoint(log: &Log, size: u64, timestamp_ms: u64) -> String {
-    Checkpoint {
-        origin: ORIGIN.to_owned(),
-        tree_size: size,
-        root_hash: root_at(&log.store, size).unwrap(),
+fn checkpoint_at(log: &Log, size: u64, timestamp_ms: u64) -> Checkpoint {
+    Checkpoint::over(
+        ORIGIN,
+        log.partitions.iter().map(|(partition, (_, tree))| {
+            PartitionHead::new(partition.clone(), size, root_at(tree, size).unwrap())
+        }),
         timestamp_ms,
-    }
-    .sign(&signer())
+    )
     .unwrap()
 }
 
+fn signed_checkpoint(log: &Log, size: u64, timestamp_ms: u64) -> String {
+    checkpoint_at(log, size, timestamp_ms)
+        .sign(&signer())
+        .unwrap()
+}
+
+fn consistency(log: &Log, previous: &str) -> ConsistencyEvidence {
+    ConsistencyEvidence {
+        previous_checkpoint: previous.to_owned(),
+        partitions: log
+            .partitions
+            .iter()
+            .map(|(partition, (_, tree))| PartitionConsistency {
+                partition: partition.clone(),
+                proof: consistency_proof(tree, PREVIOUS_SIZE, SIZE).unwrap(),
+            })
+            .collect(),
+    }
+}
+
 fn contents(log: &Log) -> BundleContents {
-    let records = SUBJECT_LEAVES
+    let records = SUBJECT_RECORDS
         .iter()
-        .map(|&leaf_index| {
-            let (position, payload) = log.records[leaf_index as usize].clone();
+        .map(|&(topic, partition, offset)| {
+            let position = LogPosition::new(topic, partition, offset);
             IncludedRecord {
-                leaf_index,
+                payload: log.payload(&position),
+                inclusion_proof: inclusion_proof(
+                    log.tree(&position.topic_partition()),
+                    offset,
+                    SIZE,
+                )
+                .unwrap(),
                 position,
-                payload,
-                inclusion_proof: inclusion_proof(&log.store, leaf_index, TREE_SIZE).unwrap(),
             }
         })
         .collect();
     BundleContents {
         rule_set_id: "uk-pecr-2003".to_owned(),
         scope: json!({"organisation": "org-1", "subject": "subject-1"}),
-        checkpoint: signed_checkpoint(log, TREE_SIZE, 1_738_713_600_000),
-        consistency: Some(ConsistencyEvidence {
-            previous_checkpoint: signed_checkpoint(log, PREVIOUS_SIZE, 1_738_000_000_000),
-            proof: consistency_proof(&log.store, PREVIOUS_SIZE, TREE_SIZE).unwrap(),
-        }),
+        checkpoint: signed_checkpoint(log, SIZE, 1_738_713_600_000),
+        consistency: Some(consistency(
+            log,
+            &signed_checkpoint(log, PREVIOUS_SIZE, 1_738_000_000_000),
+        )),
         records,
         decisions: vec![json!({"channel": "email", "eligible": false, "reason": "opted out"})],
+        attachments: json!({"rule_set": {"id": "uk-pecr-2003", "citation": "PECR reg 22"}}),
     }
 }
 
@@ -145,12 +196,12 @@ fn an_untampered_bundle_passes_after_a_round_trip_through_its_file() {
     assert_eq!(report.records, 5);
     assert_eq!(report.records_proven, 5);
     assert_eq!(
-        report.checkpoint.as_ref().map(|c| c.tree_size),
-        Some(TREE_SIZE)
+        report.checkpoint.as_ref().map(Checkpoint::records),
+        Some(4 * SIZE)
     );
     assert_eq!(
-        report.previous_checkpoint.as_ref().map(|c| c.tree_size),
-        Some(PREVIOUS_SIZE)
+        report.previous_checkpoint.as_ref().map(Checkpoint::records),
+        Some(4 * PREVIOUS_SIZE)
     );
     assert_eq!(
         report.checkpoint_signed_by,
@@ -167,11 +218,11 @@ fn flipping_any_byte_of_any_record_is_caught_and_names_the_record() {
             let mut tampered = original.clone();
             tampered.records[record].payload[byte] ^= 0x01;
             let report = verify(&tampered);
-            let leaf_index = original.records[record].leaf_index;
+            let position = &original.records[record].position;
             assert_finds(
                 &report,
                 &format!("record {record} byte {byte}"),
-                |f| matches!(f, Finding::InclusionProofFailed { record: r, leaf_index: l, .. } if *r == record && *l == leaf_index),
+                |f| matches!(f, Finding::InclusionProofFailed { record: r, position: p, .. } if *r == record && p == position),
             );
             assert!(has(&report, |f| matches!(
                 f,
@@ -185,7 +236,7 @@ fn flipping_any_byte_of_any_record_is_caught_and_names_the_record() {
 }
 
 #[test]
-fn moving_a_record_to_another_position_or_leaf_is_caught() {
+fn moving_a_record_to_another_position_is_caught() {
     let original = bundle();
     let mut other_offset = original.clone();
     other_offset.records[1].position.offset += 1;
@@ -199,17 +250,17 @@ fn moving_a_record_to_another_position_or_leaf_is_caught() {
         matches!(f, Finding::InclusionProofFailed { record: 1, .. })
     });
 
-    let mut other_leaf = original.clone();
-    other_leaf.records[2].leaf_index = 12;
-    assert_finds(&verify(&other_leaf), "leaf index", |f| {
-        matches!(
-            f,
-            Finding::InclusionProofFailed {
-                record: 2,
-                leaf_index: 12,
-                ..
-            }
-        )
+    let mut other_topic = original.clone();
+    other_topic.records[1].position.topic = "ledger.optouts".to_owned();
+    assert_finds(&verify(&other_topic), "topic", |f| {
+        matches!(f, Finding::InclusionProofFailed { record: 1, .. })
+    });
+
+    let mut unknown_partition = original.clone();
+    unknown_partition.records[1].position.partition = 7;
+    assert_finds(&verify(&unknown_partition), "unknown partition", |f| {
+        matches!(f, Finding::InclusionProofFailed { record: 1, reason, .. }
+            if reason.contains("no tree for ledger.grants/7"))
     });
 }
 
@@ -231,7 +282,7 @@ fn dropping_the_opt_out_also_fails_the_decision_recompute() {
     let mut tampered = bundle();
     tampered
         .records
-        .retain(|record| record.leaf_index != OPT_OUT_LEAF);
+        .retain(|record| record.position.topic != "ledger.optouts");
     let report = verify(&tampered);
     assert_finds(&report, "decision", |f| {
         matches!(
@@ -275,9 +326,8 @@ fn a_repeated_record_is_caught() {
     assert_finds(&report, "duplicate", |f| {
         matches!(
             f,
-            Finding::DuplicateLeafIndex {
+            Finding::DuplicateRecord {
                 record: 2,
-                leaf_index: 10,
                 first_record: 1,
                 ..
             }
@@ -297,7 +347,7 @@ fn a_checkpoint_from_another_tree_is_caught() {
     let original = bundle();
     // Properly signed by the same key, but over a different history.
     let mut other_tree = original.clone();
-    other_tree.checkpoint = signed_checkpoint(&log("b"), TREE_SIZE, 1_738_713_600_000);
+    other_tree.checkpoint = signed_checkpoint(&log("b"), SIZE, 1_738_713_600_000);
     let report = verify(&other_tree);
     for record in 0..original.records.len() {
         assert_finds(
@@ -318,18 +368,28 @@ fn a_checkpoint_from_another_tree_is_caught() {
         Finding::ConsistencyProofFailed { .. }
     )));
 
-    // An earlier checkpoint of the same log does not contain leaf 39.
+    // An earlier checkpoint of the same log does not contain offsets 10..14.
     let mut earlier = original.clone();
     earlier.checkpoint = signed_checkpoint(&log("a"), PREVIOUS_SIZE, 1_738_000_000_000);
-    assert_finds(&verify(&earlier), "earlier checkpoint", |f| {
-        matches!(f, Finding::InclusionProofFailed { leaf_index: 39, .. })
-    });
+    // (and the proofs, made for trees of 14 records, fit none of its trees).
+    let report = verify(&earlier);
+    for record in 0..original.records.len() {
+        assert_finds(&report, "earlier checkpoint", |f| {
+            matches!(f, Finding::InclusionProofFailed { record: r, reason, .. }
+                if *r == record && reason.contains("has 10 records in the checkpoint"))
+        });
+    }
 }
 
 #[test]
 fn an_edited_checkpoint_fails_its_signature() {
     let mut tampered = bundle();
-    tampered.checkpoint = tampered.checkpoint.replacen("\n40\n", "\n41\n", 1);
+    // Re-signing is impossible without the key; an edited line that still
+    // parses (a later time) must fail the signature.
+    tampered.checkpoint =
+        tampered
+            .checkpoint
+            .replacen("time-ms 1738713600000", "time-ms 1738713600001", 1);
     let report = verify(&tampered);
     assert_finds(&report, "edited checkpoint", |f| {
         matches!(
@@ -361,14 +421,7 @@ fn a_bundle_checked_with_the_wrong_key_fails() {
     // A forger who re-signs everything with their own key is not trusted.
     let log = log("a");
     let mut forged = contents(&log);
-    forged.checkpoint = Checkpoint {
-        origin: ORIGIN.to_owned(),
-        tree_size: TREE_SIZE,
-        root_hash: root_at(&log.store, TREE_SIZE).unwrap(),
-        timestamp_ms: 1,
-    }
-    .sign(&stranger)
-    .unwrap();
+    forged.checkpoint = checkpoint_at(&log, SIZE, 1).sign(&stranger).unwrap();
     let forged = forged.seal(&stranger).unwrap();
     let report = verify(&forged);
     assert_finds(&report, "forged", |f| {
@@ -394,19 +447,31 @@ fn a_broken_or_forked_consistency_proof_is_caught() {
     let original = bundle();
     let mut bad_proof = original.clone();
     if let Some(consistency) = bad_proof.consistency.as_mut() {
-        let mut bytes = *consistency.proof[0].as_bytes();
+        let proof = &mut consistency.partitions[2].proof;
+        let mut bytes = *proof[0].as_bytes();
         bytes[0] ^= 0x10;
-        consistency.proof[0] = Hash::from_bytes(bytes);
+        proof[0] = Hash::from_bytes(bytes);
     }
     assert_finds(&verify(&bad_proof), "bad proof", |f| {
         matches!(
             f,
             Finding::ConsistencyProofFailed {
+                partition,
                 old_size: PREVIOUS_SIZE,
-                new_size: TREE_SIZE,
+                new_size: SIZE,
                 ..
-            }
+            } if partition == &TopicPartition::new("ledger.grants", 2)
         )
+    });
+
+    // A partition's proof left out.
+    let mut missing = original.clone();
+    if let Some(consistency) = missing.consistency.as_mut() {
+        consistency.partitions.remove(3);
+    }
+    assert_finds(&verify(&missing), "missing proof", |f| {
+        matches!(f, Finding::ConsistencyProofFailed { partition, reason, .. }
+            if partition == &TopicPartition::new("ledger.optouts", 0) && reason.contains("no consistency proof"))
     });
 
     // A previously published checkpoint of a different (forked) history.
@@ -466,6 +531,18 @@ fn edited_decisions_rule_set_or_scope_are_caught() {
             if signed == "uk-pecr-2003" && found == "uk-pecr-2026-charity")
     });
 
+    let mut attachments = original.clone();
+    attachments.attachments["rule_set"]["citation"] = json!("PECR reg 21");
+    assert_finds(&verify(&attachments), "attachments", |f| {
+        matches!(
+            f,
+            Finding::ManifestMismatch {
+                field: ManifestField::Attachments,
+                ..
+            }
+        )
+    });
+
     let mut scope = original;
     scope.scope["subject"] = json!("subject-2");
     assert_finds(&verify(&scope), "scope", |f| {
@@ -511,9 +588,7 @@ fn findings_read_as_sentences_naming_the_record() {
     let text = report.to_string();
     assert!(text.starts_with("FAIL\n"), "{text}");
     assert!(
-        text.contains(
-            "record 2 (leaf 11, ledger.grants/2@3): not proven to be in the checkpoint's tree"
-        ),
+        text.contains("record 2 (ledger.grants/1@11): not proven to be in the checkpoint's log"),
         "{text}"
     );
     // Findings serialise for machines too.
