@@ -107,6 +107,31 @@ pub fn history_by_id(
     key
 }
 
+/// The prefix of every history key of one organisation.
+pub fn history_organisation_prefix(organisation: &OrganisationId) -> Vec<u8> {
+    let mut key = vec![HISTORY];
+    push_component(&mut key, organisation.as_str());
+    key.push(SEPARATOR);
+    key
+}
+
+/// The subject a history key is about, given the key without its
+/// [`history_organisation_prefix`]. `None` if it is not well formed.
+pub fn history_subject(rest: &[u8]) -> Option<SubjectId> {
+    let at = rest.iter().position(|&b| b == SEPARATOR)?;
+    Some(SubjectId::new(decode_component(rest.get(..at)?)?))
+}
+
+/// The least key after every history key of `subject`: the subject's
+/// prefix with its final separator raised by one.
+pub fn history_after_subject(organisation: &OrganisationId, subject: &SubjectId) -> Vec<u8> {
+    let mut key = history_prefix(organisation, subject);
+    if let Some(last) = key.last_mut() {
+        *last = SEPARATOR + 1;
+    }
+    key
+}
+
 fn subject_prefix(tag: u8, organisation: &OrganisationId, subject: &SubjectId) -> Vec<u8> {
     let mut key = vec![tag];
     push_component(&mut key, organisation.as_str());

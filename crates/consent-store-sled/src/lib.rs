@@ -233,6 +233,31 @@ impl ViewStore for SledStore {
         }
     }
 
+    fn subjects_of(&self, organisation: &OrganisationId) -> Result<Vec<SubjectId>, StoreError> {
+        let prefix = keys::history_organisation_prefix(organisation);
+        let mut subjects = Vec::new();
+        let mut from = prefix.clone();
+        // One seek per subject: after reading a subject's first entry,
+        // jump past all of its entries.
+        while let Some(item) = self.tree.range(from.as_slice()..).next() {
+            let (key, _) = item.map_err(engine)?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let subject = key
+                .get(prefix.len()..)
+                .and_then(keys::history_subject)
+                .ok_or_else(|| StoreError::Corrupt {
+                    key: keys::display(&key),
+                    reason: "a history key names a subject".to_owned(),
+                })?;
+            from = keys::history_after_subject(organisation, &subject);
+            subjects.push(subject);
+        }
+        subjects.sort();
+        Ok(subjects)
+    }
+
     fn subjects_by_contact(
         &self,
         contact: &ContactPoint,

@@ -70,6 +70,10 @@ pub trait ViewStore: Send + Sync + 'static {
         event: &EventId,
     ) -> Result<Option<HistoryEntry>, StoreError>;
 
+    /// Every subject of one organisation with at least one history entry
+    /// (any event, messages sent included), in identifier order.
+    fn subjects_of(&self, organisation: &OrganisationId) -> Result<Vec<SubjectId>, StoreError>;
+
     /// The (organisation, subject) pairs a contact point was recorded for,
     /// in order.
     fn subjects_by_contact(

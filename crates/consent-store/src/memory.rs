@@ -69,6 +69,16 @@ impl ViewStore for MemoryStore {
         Ok(self.read().organisations.get(organisation).cloned())
     }
 
+    fn subjects_of(&self, organisation: &OrganisationId) -> Result<Vec<SubjectId>, StoreError> {
+        Ok(self
+            .read()
+            .history
+            .iter()
+            .filter(|((org, _), entries)| org == organisation && !entries.is_empty())
+            .map(|((_, subject), _)| subject.clone())
+            .collect())
+    }
+
     fn history(
         &self,
         organisation: &OrganisationId,

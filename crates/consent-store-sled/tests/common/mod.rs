@@ -105,6 +105,8 @@ pub struct Snapshot {
     pub history_by_id: BTreeMap<(String, String, u128), Option<HistoryEntry>>,
     pub contacts: BTreeMap<ContactPoint, Vec<(OrganisationId, SubjectId)>>,
     pub offsets: Option<StoredOffsets>,
+    /// `subjects_of` per organisation.
+    pub subjects_of: BTreeMap<String, Vec<SubjectId>>,
 }
 
 pub fn snapshot(
@@ -121,9 +123,11 @@ pub fn snapshot(
         history_by_id: BTreeMap::new(),
         contacts: BTreeMap::new(),
         offsets: store.offsets()?,
+        subjects_of: BTreeMap::new(),
     };
     for o in organisations {
         let org = OrganisationId::new(*o);
+        snap.subjects_of.insert(o.to_string(), store.subjects_of(&org)?);
         snap.organisations
             .insert(o.to_string(), store.organisation_state(&org)?);
         for s in subjects {
