@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# System packages the build needs (bundled librdkafka builds with these).
-# Skips what is already installed.
+# System packages the build and tests need: bundled librdkafka builds with
+# the first six; the HTML report's browser test (crates/consent-report)
+# opens the report in chromium and reads its screenshot with tesseract
+# (English data and DejaVu fonts named explicitly, so OCR sees the same
+# glyphs on every machine). Skips what is already installed.
 set -euo pipefail
 needed=()
-for pkg in build-essential pkg-config zlib1g-dev libssl-dev perl python3; do
+for pkg in build-essential pkg-config zlib1g-dev libssl-dev perl python3 \
+           chromium tesseract-ocr tesseract-ocr-eng fonts-dejavu-core; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || needed+=("$pkg")
 done
 if [ "${#needed[@]}" -gt 0 ]; then

@@ -2,7 +2,9 @@
 
 use crate::recompute::DecisionRecompute;
 use consent_domain::rules::RuleCatalogue;
-use consent_evidence::{verify_bundle, verify_bundle_json, EvidenceBundle, VerificationReport, VerifierKey};
+use consent_evidence::{
+    verify_bundle, verify_bundle_json, EvidenceBundle, VerificationReport, VerifierKey,
+};
 
 /// Verifies signatures, proofs and the manifest of `bundle` against the
 /// log's `trusted` keys, and recomputes every decision under `catalogue`.

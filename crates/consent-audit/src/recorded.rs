@@ -56,7 +56,10 @@ impl RecordedDecision {
             return Err(RecordedDecisionError::NoTime);
         }
         // `now` is only the default for a missing `at`, which was refused.
-        Ok(check_from_proto(&self.request, Timestamp::from_unix_micros(0))?)
+        Ok(check_from_proto(
+            &self.request,
+            Timestamp::from_unix_micros(0),
+        )?)
     }
 }
 

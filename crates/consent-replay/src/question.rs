@@ -79,22 +79,13 @@ impl RecordedSend {
                 message_id: send.message_id.clone(),
                 campaign_id: send.campaign_id.clone(),
             },
-            request: CheckRequest {
-                organisation: self.organisation.clone(),
-                subject: self.subject.clone(),
-                channel: send.channel,
-                purpose: send.purpose,
-                product_category: send.product_category.clone(),
-                message_class: send.message_class,
-                promotional_content: send.promotional_content,
+            request: CheckRequest::for_send(
+                self.organisation.clone(),
+                self.subject.clone(),
+                self.occurred_at,
+                send,
                 sole_charitable_purpose,
-                opt_out_included: send.opt_out_included,
-                sender_identified: send.sender_identified,
-                call_category: CallCategory::General,
-                contact_point: send.contact_point.clone(),
-                at: self.occurred_at,
-                rule_set: None,
-            },
+            ),
         }
     }
 }

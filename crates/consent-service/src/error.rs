@@ -59,6 +59,16 @@ pub enum LedgerError {
         /// The partitions this instance owns, e.g. `0-3,6`.
         owned: String,
     },
+    /// This ledger was started without a checkpoint key, so it cannot sign
+    /// checkpoints or export evidence.
+    #[error("evidence is not enabled on this ledger (no checkpoint key configured)")]
+    EvidenceDisabled,
+    /// An export could not be made.
+    #[error("export failed: {0}")]
+    Export(#[from] consent_export::ExportError),
+    /// Writing an answer (e.g. a CSV) failed.
+    #[error("writing the output failed: {0}")]
+    Output(String),
     /// The view store failed to read.
     #[error("view store error: {0}")]
     Store(#[from] StoreError),

@@ -4,6 +4,7 @@
 use crate::clock::{Clock, IdGenerator, SystemClock, UuidV7};
 use crate::freshness::{EndOffsetsCache, FreshnessConfig};
 use consent_domain::rules::RuleCatalogue;
+use consent_export::Checkpointer;
 use consent_log::EventLog;
 use consent_projector::{OwnedPartitions, ProjectionHandle};
 use consent_store::ViewStore;
@@ -54,6 +55,7 @@ pub(crate) struct Inner {
     pub(crate) ids: Arc<dyn IdGenerator>,
     pub(crate) config: LedgerConfig,
     pub(crate) end_offsets: Arc<EndOffsetsCache>,
+    pub(crate) checkpointer: Option<Checkpointer>,
 }
 
 impl Ledger {
@@ -82,6 +84,7 @@ impl Ledger {
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidV7),
             config: LedgerConfig::default(),
+            checkpointer: None,
         }
     }
 
@@ -119,9 +122,16 @@ pub struct LedgerBuilder {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     config: LedgerConfig,
+    checkpointer: Option<Checkpointer>,
 }
 
 impl LedgerBuilder {
+    /// Enables checkpoints and evidence exports, signed by `checkpointer`.
+    pub fn evidence(mut self, checkpointer: Checkpointer) -> Self {
+        self.checkpointer = Some(checkpointer);
+        self
+    }
+
     pub fn catalogue(mut self, catalogue: RuleCatalogue) -> Self {
         self.catalogue = catalogue;
         self
@@ -157,6 +167,7 @@ impl LedgerBuilder {
                 ids: self.ids,
                 config: self.config,
                 end_offsets,
+                checkpointer: self.checkpointer,
             }),
         }
     }

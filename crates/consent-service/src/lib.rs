@@ -10,6 +10,8 @@
 //! * [`Ledger::history`]: a subject's stored events, as of a time, with the
 //!   decision at that time;
 //! * [`Ledger::rule_sets`] and [`Ledger::status`];
+//! * evidence, with a checkpoint key: [`Ledger::sign_checkpoint`],
+//!   [`Ledger::export`] (a sealed bundle) and [`Ledger::eligibility_csv`];
 //! * [`Ledger::routing`]: a subject's partition, and whether this instance
 //!   owns it. An instance that owns only some partitions (see
 //!   `consent_projector::OwnedPartitions`) refuses checks and histories of
@@ -26,6 +28,7 @@ mod append;
 mod check;
 mod clock;
 mod error;
+mod evidence;
 mod freshness;
 mod history;
 mod ledger;

@@ -1,3 +1,4 @@
+use crate::event::MarketingMessageSent;
 use crate::identity::{OrganisationId, ProductCategoryId, SubjectId};
 use crate::rules::RuleSetId;
 use crate::time::Timestamp;
@@ -31,4 +32,35 @@ pub struct CheckRequest {
     pub at: Timestamp,
     /// Evaluate under this rule set instead of the one in force at `at`.
     pub rule_set: Option<RuleSetId>,
+}
+
+impl CheckRequest {
+    /// The question a recorded send answers: "was this message, as sent,
+    /// allowed at `at`?". Sends do not record whether their sole purpose
+    /// was charitable, so the caller says how to read that
+    /// (`sole_charitable_purpose`); calls are taken as general calls.
+    pub fn for_send(
+        organisation: OrganisationId,
+        subject: SubjectId,
+        at: Timestamp,
+        send: &MarketingMessageSent,
+        sole_charitable_purpose: bool,
+    ) -> Self {
+        CheckRequest {
+            organisation,
+            subject,
+            channel: send.channel,
+            purpose: send.purpose,
+            product_category: send.product_category.clone(),
+            message_class: send.message_class,
+            promotional_content: send.promotional_content,
+            sole_charitable_purpose,
+            opt_out_included: send.opt_out_included,
+            sender_identified: send.sender_identified,
+            call_category: CallCategory::General,
+            contact_point: send.contact_point.clone(),
+            at,
+            rule_set: None,
+        }
+    }
 }

@@ -2,6 +2,8 @@
 //! view store, and a projector task folding the one into the other.
 #![allow(dead_code)] // each test binary uses a different subset
 
+use consent_evidence::CheckpointSigner;
+use consent_export::{CheckpointArchive, Checkpointer};
 use consent_log::embedded::EmbeddedLog;
 use consent_log::{EventLog, LogLayout, LogPosition};
 use consent_projector::{OwnedPartitions, Projector, ProjectorConfig, ProjectorError};
@@ -42,6 +44,32 @@ impl Running {
         config: LedgerConfig,
         ownership: OwnedPartitions,
     ) -> Self {
+        Self::start_with(dir, store, config, ownership, None)
+    }
+
+    /// [`Running::start`] with evidence enabled: checkpoints signed by
+    /// `signer`, archived in `dir/checkpoints`.
+    pub fn start_with_evidence(
+        dir: &Path,
+        store: Arc<dyn ViewStore>,
+        signer: CheckpointSigner,
+    ) -> Self {
+        Self::start_with(
+            dir,
+            store,
+            LedgerConfig::default(),
+            OwnedPartitions::All,
+            Some(signer),
+        )
+    }
+
+    fn start_with(
+        dir: &Path,
+        store: Arc<dyn ViewStore>,
+        config: LedgerConfig,
+        ownership: OwnedPartitions,
+        signer: Option<CheckpointSigner>,
+    ) -> Self {
         let log = EmbeddedLog::open(dir, layout()).expect("open the embedded log");
         let shared: Arc<dyn EventLog> = Arc::new(log.clone());
         let projector = Projector::new(
@@ -56,9 +84,14 @@ impl Running {
         let handle = projector.handle();
         let (shutdown, stop) = watch::channel(false);
         let projector = tokio::spawn(projector.run(stop));
-        let ledger = Ledger::builder(shared, store, handle)
-            .config(config)
-            .build();
+        let mut ledger = Ledger::builder(shared, store, handle.clone()).config(config);
+        if let Some(signer) = signer {
+            let archive =
+                CheckpointArchive::open(&dir.join("checkpoints")).expect("open the archive");
+            ledger =
+                ledger.evidence(Checkpointer::new(signer, handle, archive).expect("checkpointer"));
+        }
+        let ledger = ledger.build();
         Self {
             ledger,
             log,
@@ -154,6 +187,26 @@ pub fn sale(subject: &str, occurred_at: &str) -> v1::Envelope {
                 form_version: "checkout-v3".to_owned(),
                 contact_point: None,
             }),
+        }),
+    )
+}
+
+/// A marketing email about helmets, as sent.
+pub fn helmet_email_sent(subject: &str, occurred_at: &str, message_id: &str) -> v1::Envelope {
+    envelope(
+        subject,
+        occurred_at,
+        v1::envelope::Payload::MarketingMessageSent(v1::MarketingMessageSent {
+            channel: v1::Channel::Email.into(),
+            purpose: v1::Purpose::Commercial.into(),
+            product_category_id: "helmets".to_owned(),
+            message_class: v1::MessageClass::Marketing.into(),
+            promotional_content: true,
+            opt_out_included: true,
+            sender_identified: true,
+            message_id: message_id.to_owned(),
+            campaign_id: "spring-helmets".to_owned(),
+            contact_point: None,
         }),
     )
 }

@@ -1,0 +1,131 @@
+//! Evidence operations: signed checkpoints, evidence bundles and the
+//! eligibility CSV, for a ledger built with a [`Checkpointer`]
+//! ([`crate::LedgerBuilder::evidence`]).
+
+use crate::error::LedgerError;
+use crate::ledger::Ledger;
+use consent_domain::Timestamp;
+use consent_evidence::{EvidenceBundle, VerifierKey};
+use consent_export::{
+    eligibility_csv, Checkpointer, EligibilityError, ExportError, ExportRequest, ExportScope,
+    Exporter, SignedCheckpoint,
+};
+use consent_schema::{check_from_proto, v1, ValidationError};
+use std::io::Write;
+
+impl Ledger {
+    fn checkpointer(&self) -> Result<&Checkpointer, LedgerError> {
+        self.inner
+            .checkpointer
+            .as_ref()
+            .ok_or(LedgerError::EvidenceDisabled)
+    }
+
+    /// Whether this instance owns every partition (has every subject).
+    fn is_full_replica(&self) -> bool {
+        let layout = self.inner.log.layout();
+        self.owned_partitions().partitions(layout).len() == layout.partitions as usize
+    }
+
+    /// Signs a checkpoint of what the view has committed now (the latest
+    /// one, if nothing changed since).
+    pub fn sign_checkpoint(&self) -> Result<SignedCheckpoint, LedgerError> {
+        let now_ms = now_ms(self.inner.clock.now());
+        Ok(self
+            .checkpointer()?
+            .sign(now_ms)
+            .map_err(ExportError::from)?)
+    }
+
+    /// The latest signed checkpoint, if any.
+    pub fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>, LedgerError> {
+        Ok(self.checkpointer()?.latest())
+    }
+
+    /// The key that verifies this ledger's checkpoints and bundles.
+    pub fn checkpoint_key(&self) -> Result<VerifierKey, LedgerError> {
+        Ok(self.checkpointer()?.verifier_key())
+    }
+
+    /// An evidence bundle for `request`, proven against a checkpoint signed
+    /// now. Refuses subjects on partitions this instance does not own
+    /// (their records are in another instance's view).
+    pub async fn export(&self, request: v1::ExportRequest) -> Result<EvidenceBundle, LedgerError> {
+        let now = self.inner.clock.now();
+        let request = ExportRequest::from_proto(&request, now)
+            .map_err(|error| LedgerError::invalid(None, error))?;
+        match &request.scope {
+            ExportScope::Subject { subject, .. } => {
+                self.ensure_owned(&request.organisation, subject, "")?
+            }
+            ExportScope::Campaign { subjects, .. } => {
+                for subject in subjects {
+                    self.ensure_owned(&request.organisation, subject, "")?;
+                }
+            }
+            ExportScope::TimeRange { .. } => {
+                if !self.is_full_replica() {
+                    return Err(LedgerError::invalid(
+                        None,
+                        ValidationError::new(
+                            "time_range",
+                            "this instance owns only some partitions; export a time range from a full replica",
+                        ),
+                    ));
+                }
+            }
+        }
+        let checkpointer = self.checkpointer()?;
+        let checkpoint = checkpointer.sign(now_ms(now)).map_err(ExportError::from)?;
+        let exporter = Exporter::new(
+            self.inner.store.clone(),
+            self.inner.log.clone(),
+            self.inner.catalogue.clone(),
+        );
+        Ok(exporter
+            .export(&request, &checkpoint, checkpointer.signer())
+            .await?)
+    }
+
+    /// Writes the eligibility CSV of every subject of `organisation` for
+    /// `message` (its organisation and subject are ignored; `at` defaults
+    /// to now). Returns the number of rows.
+    pub fn eligibility_csv<W: Write>(
+        &self,
+        organisation: &str,
+        message: &v1::CheckRequest,
+        out: W,
+    ) -> Result<usize, LedgerError> {
+        let mut asked = message.clone();
+        asked.organisation_id = organisation.to_owned();
+        asked.subject_id = "-".to_owned();
+        let question = check_from_proto(&asked, self.inner.clock.now())
+            .map_err(|error| LedgerError::invalid(None, error))?;
+        if !self.is_full_replica() {
+            return Err(LedgerError::invalid(
+                None,
+                ValidationError::new(
+                    "organisation_id",
+                    "this instance owns only some partitions; ask a full replica",
+                ),
+            ));
+        }
+        eligibility_csv(
+            self.inner.store.as_ref(),
+            &self.inner.catalogue,
+            &question.organisation,
+            &question,
+            out,
+            |_, _| {},
+        )
+        .map_err(|error| match error {
+            EligibilityError::Store(error) => LedgerError::Store(error),
+            EligibilityError::UnknownRuleSet(error) => LedgerError::UnknownRuleSet(error),
+            EligibilityError::Csv(error) => LedgerError::Output(error.to_string()),
+        })
+    }
+}
+
+fn now_ms(now: Timestamp) -> u64 {
+    u64::try_from(now.unix_micros() / 1000).unwrap_or(0)
+}
