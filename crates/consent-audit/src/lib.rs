@@ -7,6 +7,7 @@
 //! | [`recorded`] | a decision as a bundle carries it: the question and the answer, in proto3 JSON |
 //! | [`recompute`] | [`DecisionRecompute`], the [`consent_evidence::DecisionCheck`] that decides every recorded question again from the proven records under its rule set and reports each difference |
 //! | [`audit`] | [`audit_bundle`]: signatures, proofs and decisions in one call |
+//! | [`report`] | [`bundle_report_html`]: the regulator's HTML report of an audited bundle (rendered by `consent-report`) |
 //!
 //! The export (`consent-export`) builds its decisions with the same
 //! [`facts::EvidenceFacts`] and [`recorded::decide_recorded`], so a bundle
@@ -20,8 +21,10 @@ pub mod audit;
 pub mod facts;
 pub mod recompute;
 pub mod recorded;
+pub mod report;
 
 pub use audit::{audit_bundle, audit_bundle_json};
 pub use facts::{EvidenceFacts, UndecodableRecord};
 pub use recompute::{DecisionRecompute, RULE_SET_IN_FORCE};
 pub use recorded::{decide_recorded, RecordedDecision, RecordedDecisionError};
+pub use report::bundle_report_html;

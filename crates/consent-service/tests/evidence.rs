@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use consent_audit::{audit_bundle, audit_bundle_json};
+use consent_audit::{audit_bundle, audit_bundle_json, bundle_report_html};
 use consent_domain::rules::RuleCatalogue;
 use consent_evidence::{CheckpointSigner, EvidenceBundle, Finding, ManifestField};
 use consent_log::LogPosition;
@@ -128,6 +128,24 @@ async fn a_subject_export_verifies_offline_and_every_decision_recomputes() {
     assert!(report.passed(), "{report}");
     assert_eq!(report.records_proven, 6);
     assert_eq!(report.decisions, 3);
+
+    // The regulator's page says the same.
+    let page = bundle_report_html(
+        &bundle,
+        &report,
+        &RuleCatalogue::uk(),
+        consent_domain::Timestamp::parse_rfc3339("2025-09-01T00:00:00Z").expect("time"),
+    );
+    for fact in [
+        "VERIFIED",
+        "Evidence for subject customer-1842 of acme-cycles",
+        "ALLOWED",
+        "REFUSED",
+        "PECR 2003 reg 22(3)",
+        "UK GDPR Art 21",
+    ] {
+        assert!(page.contains(fact), "the report lacks {fact:?}");
+    }
     running.stop().await;
 }
 
@@ -193,6 +211,13 @@ async fn tampering_with_an_exported_bundle_is_caught() {
     let mut flipped = bundle;
     flipped.records[3].payload[5] ^= 0x40;
     let report = audit(&flipped);
+    let page = bundle_report_html(
+        &flipped,
+        &report,
+        &RuleCatalogue::uk(),
+        consent_domain::Timestamp::parse_rfc3339("2025-09-01T00:00:00Z").expect("time"),
+    );
+    assert!(page.contains("FAILED") && !page.contains("VERIFIED"));
     assert!(report
         .findings
         .iter()

@@ -1,0 +1,199 @@
+//! The HTML report of an audited bundle: what `consent-report` renders,
+//! gathered from the bundle and the verifier's report.
+
+use crate::facts::EvidenceFacts;
+use crate::recorded::RecordedDecision;
+use consent_domain::rules::{CheckRequest, Decision, RuleCatalogue, RuleSet};
+use consent_domain::{OrganisationId, SubjectId, Timestamp};
+use consent_evidence::{Checkpoint, EvidenceBundle, Finding, VerificationReport};
+use consent_report::{
+    render_html, CheckpointSummary, EvidenceReport, ReportDecision, ReportEvent, ReportScope,
+    VerificationSummary,
+};
+use consent_schema::{
+    check_from_proto, decision_from_proto, event_position, timestamp_from_proto, v1,
+};
+use serde_json::Value;
+
+/// The self-contained HTML report of `bundle`, as `verification` found it;
+/// `produced_at` is when the report is made (the caller's clock).
+pub fn bundle_report_html(
+    bundle: &EvidenceBundle,
+    verification: &VerificationReport,
+    catalogue: &RuleCatalogue,
+    produced_at: Timestamp,
+) -> String {
+    let facts = EvidenceFacts::fold(
+        bundle
+            .records
+            .iter()
+            .map(|record| (&record.position, record.payload.as_slice())),
+    );
+    let not_recomputed: Vec<usize> = verification
+        .findings
+        .iter()
+        .filter_map(|finding| match finding {
+            Finding::Decision {
+                decision: Some(index),
+                ..
+            } => Some(*index),
+            _ => None,
+        })
+        .collect();
+    let answered: Vec<(usize, CheckRequest, Decision)> = bundle
+        .decisions
+        .iter()
+        .enumerate()
+        .filter_map(|(index, value)| {
+            let recorded = RecordedDecision::from_value(value).ok()?;
+            let question = recorded.question().ok()?;
+            let decision = decision_from_proto(&recorded.decision).ok()?;
+            Some((index, question, decision))
+        })
+        .collect();
+    let rule_sets: Vec<&RuleSet> = catalogue
+        .all()
+        .iter()
+        .filter(|rule_set| answered.iter().any(|(_, _, d)| d.rule_set == rule_set.id))
+        .collect();
+    let scope = scope_of(&bundle.scope);
+    let report = EvidenceReport {
+        title: title_of(&scope),
+        produced_at,
+        scope,
+        verification: VerificationSummary {
+            passed: verification.passed(),
+            checkpoint: checkpoint_summary(verification.checkpoint.as_ref()),
+            signers: verification.checkpoint_signed_by.clone(),
+            consistent_with: verification
+                .previous_checkpoint
+                .as_ref()
+                .map(|previous| checkpoint_summary(Some(previous))),
+            records_proven: verification.records_proven,
+            records_total: verification.records,
+            findings: verification
+                .findings
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        },
+        events: facts
+            .events()
+            .iter()
+            .map(|(position, event)| ReportEvent {
+                position: event_position(position),
+                event,
+            })
+            .collect(),
+        decisions: answered
+            .iter()
+            .map(|(index, request, decision)| ReportDecision {
+                request,
+                decision,
+                recomputed: !not_recomputed.contains(index),
+            })
+            .collect(),
+        rule_sets,
+    };
+    render_html(&report)
+}
+
+fn checkpoint_summary(checkpoint: Option<&Checkpoint>) -> CheckpointSummary {
+    match checkpoint {
+        Some(checkpoint) => CheckpointSummary {
+            origin: checkpoint.origin.clone(),
+            tree_size: checkpoint.tree_size,
+            root_base64: checkpoint.root_hash.to_base64(),
+            time: Timestamp::from_unix_micros(
+                i64::try_from(checkpoint.timestamp_ms)
+                    .unwrap_or(i64::MAX / 1000)
+                    .saturating_mul(1000),
+            ),
+        },
+        None => CheckpointSummary {
+            origin: "(unreadable checkpoint)".to_owned(),
+            tree_size: 0,
+            root_base64: String::new(),
+            time: Timestamp::from_unix_micros(0),
+        },
+    }
+}
+
+fn title_of(scope: &ReportScope) -> String {
+    match scope {
+        ReportScope::Subject {
+            organisation,
+            subject,
+        } => format!("Evidence for subject {subject} of {organisation}"),
+        ReportScope::Campaign {
+            organisation,
+            subjects,
+            ..
+        } => format!(
+            "Evidence for a campaign of {organisation} to {} subjects",
+            subjects.len()
+        ),
+        ReportScope::TimeRange {
+            organisation,
+            from,
+            to,
+        } => format!("Evidence for {organisation} from {from} to {to}"),
+    }
+}
+
+/// The bundle's scope (as the export wrote it) for the report; a scope
+/// that cannot be read shows as a subject scope naming what is there.
+fn scope_of(scope: &Value) -> ReportScope {
+    let text = |key: &str| scope[key].as_str().unwrap_or("(unknown)").to_owned();
+    let organisation = OrganisationId::new(text("organisation"));
+    let time = |value: &Value| {
+        serde_json::from_value::<consent_schema::pbjson_types::Timestamp>(value.clone())
+            .ok()
+            .and_then(|at| timestamp_from_proto("at", &at).ok())
+            .unwrap_or(Timestamp::from_unix_micros(0))
+    };
+    match scope["kind"].as_str() {
+        Some("campaign") => {
+            let subjects: Vec<SubjectId> = scope["subjects"]
+                .as_array()
+                .map(|subjects| {
+                    subjects
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(SubjectId::new)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let message = serde_json::from_value::<v1::CheckRequest>(scope["message"].clone())
+                .ok()
+                .and_then(|mut message| {
+                    message.organisation_id = organisation.as_str().to_owned();
+                    message.subject_id = "-".to_owned();
+                    check_from_proto(&message, Timestamp::from_unix_micros(0)).ok()
+                });
+            match message {
+                Some(message) => ReportScope::Campaign {
+                    organisation,
+                    subjects,
+                    channel: message.channel,
+                    purpose: message.purpose,
+                    product_category: message.product_category,
+                    send_at: message.at,
+                },
+                None => ReportScope::Subject {
+                    organisation,
+                    subject: SubjectId::new("(unreadable campaign scope)"),
+                },
+            }
+        }
+        Some("time_range") => ReportScope::TimeRange {
+            organisation,
+            from: time(&scope["from"]),
+            to: time(&scope["to"]),
+        },
+        _ => ReportScope::Subject {
+            organisation,
+            subject: SubjectId::new(text("subject")),
+        },
+    }
+}
