@@ -45,6 +45,32 @@ impl LedgerClient {
         read_json(response, &url).await
     }
 
+    /// POSTs `body` and returns the answer as text (e.g. HTML or CSV).
+    pub async fn post_text<T: serde::Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &T,
+    ) -> anyhow::Result<String> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .http
+            .post(&url)
+            .json(body)
+            .send()
+            .await
+            .with_context(|| {
+                format!("cannot reach the ledger at {url}; is `consent-ledger serve` running?")
+            })?;
+        if !response.status().is_success() {
+            read_json(response, &url).await?;
+            bail!("the ledger at {url} refused the request");
+        }
+        response
+            .text()
+            .await
+            .with_context(|| format!("reading the answer of {url}"))
+    }
+
     pub async fn get(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);
         let response = self

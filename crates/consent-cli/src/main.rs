@@ -6,11 +6,15 @@
 mod append;
 mod check;
 mod client;
+mod evidence_setup;
+mod export;
+mod generate;
 mod history;
 mod rebuild;
 mod replay;
 mod serve;
 mod settings;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -52,11 +56,24 @@ enum Command {
     RuleSets(client::ServerArgs),
     /// Decide the whole history again under another rule set or similarity map and report what changes (reads the log only).
     Replay(replay::ReplayArgs),
+    /// Ask a running ledger for an evidence bundle (one subject, a campaign or a time range) and write it to a file.
+    Export(export::ExportArgs),
+    /// Sign a checkpoint of a running ledger now and print it (the signed note).
+    Checkpoint(client::ServerArgs),
+    /// Check an evidence bundle offline: signatures, proofs, and that every decision recomputes (exit 0 PASS, 4 FAIL).
+    Verify(verify::VerifyArgs),
+    /// Write a deterministic, seeded data set of facts as NDJSON (for `append` and benchmarks).
+    Generate(generate::GenerateArgs),
 }
 
 fn main() -> std::process::ExitCode {
     restore_default_sigpipe();
-    let cli = Cli::parse();
+    // The matches say where each setting came from (flag, environment or
+    // default), which `serve` needs to layer its config file under them.
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli =
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let serve_matches = matches.subcommand_matches("serve").cloned();
     init_tracing(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -70,13 +87,17 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await,
+            Command::Serve(args) => serve::run(args, serve_matches.as_ref()).await,
             Command::Append(args) => append::run(args).await,
             Command::Check(args) => check::run(args).await,
             Command::History(args) => history::run(args).await,
             Command::Rebuild(args) => rebuild::run(args).await,
             Command::RuleSets(args) => client::print_rule_sets(args).await,
             Command::Replay(args) => replay::run(args).await,
+            Command::Export(args) => export::run(args).await,
+            Command::Checkpoint(args) => export::checkpoint(args).await,
+            Command::Verify(args) => verify::run(args).await,
+            Command::Generate(args) => generate::run(args).await,
         }
     });
     match result {

@@ -1,11 +1,23 @@
 //! `consent-ledger serve`: the log, the projector, the HTTP API and (when
 //! asked for) the gRPC API in one process.
+//!
+//! Settings come from the flags, then their environment variables, then the
+//! `--config` TOML file, then the defaults (docs/OPERATIONS.md lists them).
+//!
+//! Shutdown (SIGTERM or Ctrl-C) loses nothing acknowledged: both APIs stop
+//! accepting connections and finish the requests in flight (bounded by
+//! `--shutdown-timeout-secs`); an append is acknowledged only once the log
+//! has it, so every acknowledged fact is in the log by then; the projector
+//! then stops after its current step and flushes the view.
 
-use crate::settings::StorageArgs;
+use crate::evidence_setup::{open_checkpointer, spawn_schedule, CheckpointArgs};
+use crate::settings::{file_may_set, ConfigFile, StorageArgs};
 use anyhow::Context;
 use consent_projector::Projector;
 use consent_service::Ledger;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
@@ -17,9 +29,64 @@ pub struct ServeArgs {
     /// Also serve the gRPC API (consent.v1.ConsentLedger) on this address, e.g. 127.0.0.1:50051.
     #[arg(long, env = "CONSENT_GRPC_LISTEN")]
     pub grpc_listen: Option<SocketAddr>,
+    /// A TOML file of settings (keys as the long flags, `_` for `-`); flags and environment variables override it.
+    #[arg(long, env = "CONSENT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish before the servers stop anyway.
+    #[arg(long, env = "CONSENT_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    pub shutdown_timeout_secs: u64,
+    /// `/readyz` answers ready once the view is at most this many records short of the log's end as measured at start.
+    #[arg(long, env = "CONSENT_READY_MAX_LAG", default_value_t = 0)]
+    pub ready_max_lag: u64,
+    #[command(flatten)]
+    pub checkpoints: CheckpointArgs,
 }
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
+impl ServeArgs {
+    /// Fills what the flags and the environment left at its default from
+    /// the `--config` file, if one is named. `matches` are the `serve`
+    /// subcommand's, which tell where each value came from.
+    pub fn apply_config_file(&mut self, matches: Option<&clap::ArgMatches>) -> anyhow::Result<()> {
+        let Some(path) = &self.config else {
+            return Ok(());
+        };
+        let file = ConfigFile::read(path)?;
+        let may = |id: &str| file_may_set(matches, id);
+        if let (Some(value), true) = (file.listen, may("listen")) {
+            self.listen = value;
+        }
+        if let (Some(value), true) = (file.grpc_listen, may("grpc_listen")) {
+            self.grpc_listen = Some(value);
+        }
+        if let (Some(value), true) = (file.shutdown_timeout_secs, may("shutdown_timeout_secs")) {
+            self.shutdown_timeout_secs = value;
+        }
+        if let (Some(value), true) = (file.ready_max_lag, may("ready_max_lag")) {
+            self.ready_max_lag = value;
+        }
+        if let (Some(value), true) = (file.checkpoint_key.clone(), may("checkpoint_key")) {
+            self.checkpoints.checkpoint_key = Some(value);
+        }
+        if let (Some(value), true) = (file.checkpoint_origin.clone(), may("checkpoint_origin")) {
+            self.checkpoints.checkpoint_origin = value;
+        }
+        if let (Some(value), true) = (
+            file.checkpoint_interval_secs,
+            may("checkpoint_interval_secs"),
+        ) {
+            self.checkpoints.checkpoint_interval_secs = value;
+        }
+        self.storage
+            .apply_file(&file, matches)
+            .with_context(|| format!("in the config file {}", path.display()))
+    }
+}
+
+pub async fn run(
+    mut args: ServeArgs,
+    matches: Option<&clap::ArgMatches>,
+) -> anyhow::Result<std::process::ExitCode> {
+    args.apply_config_file(matches)?;
     let config = args.storage.projector_config()?;
     let log = args.storage.open_log().await?;
     let store = args.storage.open_view()?;
@@ -33,9 +100,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
         anyhow::anyhow!("starting the projector: {error}{hint}")
     })?;
     let projection = projector.handle();
-    let ledger = Ledger::new(log, store, projection.clone());
+    let checkpointer = open_checkpointer(
+        &args.checkpoints,
+        &args.storage.data_dir,
+        projection.clone(),
+    )?;
+    let ledger = Ledger::builder(log, store, projection.clone())
+        .evidence(checkpointer)
+        .build();
+    // The log's end now is what the view must reach before /readyz says
+    // ready (the projector has not read anything yet).
+    let readiness = consent_http::Readiness::measure(&ledger, args.ready_max_lag).await;
 
     let (stop_projector, projector_stopping) = tokio::sync::watch::channel(false);
+    let checkpoint_schedule = spawn_schedule(
+        ledger.clone(),
+        Duration::from_secs(args.checkpoints.checkpoint_interval_secs),
+        projector_stopping.clone(),
+    );
     let projector_task = tokio::spawn(projector.run(projector_stopping));
 
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -62,32 +144,53 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
         shutdown_signal().await;
         let _ = stop_serving.send(true);
     });
-    let served = tokio::try_join!(
-        async {
-            consent_http::serve(listener, ledger.clone(), stopped(stopping.clone()))
-                .await
-                .context("serving the HTTP API")
-        },
-        async {
-            match grpc_listener {
-                Some(grpc_listener) => consent_grpc::serve(
-                    grpc_listener,
-                    ledger.clone(),
-                    projection,
-                    stopped(stopping.clone()),
-                )
-                .await
-                .context("serving the gRPC API"),
-                None => Ok(()),
-            }
-        },
-    );
+    let router = consent_http::router_with(ledger.clone(), readiness);
+    let serving = async {
+        tokio::try_join!(
+            async {
+                consent_http::serve_router(listener, router, stopped(stopping.clone()))
+                    .await
+                    .context("serving the HTTP API")
+            },
+            async {
+                match grpc_listener {
+                    Some(grpc_listener) => consent_grpc::serve(
+                        grpc_listener,
+                        ledger.clone(),
+                        projection,
+                        stopped(stopping.clone()),
+                    )
+                    .await
+                    .context("serving the gRPC API"),
+                    None => Ok(()),
+                }
+            },
+        )
+    };
+    // Once told to stop, requests in flight have the shutdown timeout to
+    // finish; after it the servers are dropped with whatever is left.
+    let shutdown_timeout = Duration::from_secs(args.shutdown_timeout_secs);
+    let mut told_to_stop = stopping.clone();
+    let served = tokio::select! {
+        served = serving => served.map(|_| ()),
+        () = async {
+            let _ = told_to_stop.wait_for(|stop| *stop).await;
+            tokio::time::sleep(shutdown_timeout).await;
+        } => {
+            tracing::warn!(
+                timeout_secs = args.shutdown_timeout_secs,
+                "requests still in flight after the shutdown timeout; closing them"
+            );
+            Ok(())
+        }
+    };
     signal.abort();
     served?;
 
     // Requests in flight have finished; everything acknowledged is in the
     // log. Stop the projector after its current batch.
     let _ = stop_projector.send(true);
+    let _ = checkpoint_schedule.await;
     match projector_task.await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => tracing::error!(%error, "the projector stopped with an error"),

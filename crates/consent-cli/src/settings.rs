@@ -29,8 +29,9 @@ pub struct StorageArgs {
     /// Replication factor of topics the ledger creates in Kafka.
     #[arg(long, env = "CONSENT_KAFKA_REPLICATION", default_value_t = KafkaConfig::DEFAULT_REPLICATION_FACTOR)]
     pub kafka_replication: u16,
-    /// Extra librdkafka settings, KEY=VALUE (e.g. security.protocol=ssl); repeatable.
-    #[arg(long = "kafka-setting", value_parser = parse_setting)]
+    /// Extra librdkafka settings, KEY=VALUE (e.g. security.protocol=ssl); repeatable. The environment
+    /// variable takes several, separated by `;`.
+    #[arg(long = "kafka-setting", env = "CONSENT_KAFKA_SETTINGS", value_delimiter = ';', value_parser = parse_setting)]
     pub kafka_settings: Vec<(String, String)>,
     /// Bound on one append's acknowledgement by Kafka, in seconds.
     #[arg(
@@ -116,5 +117,99 @@ impl StorageArgs {
             )
         })?;
         Ok(Arc::new(store))
+    }
+}
+
+/// The settings a `--config` TOML file may give `serve`: one key per
+/// option, named as the long flag with `_` for `-` (`--grpc-listen` is
+/// `grpc_listen`). A value here is used only when neither the flag nor its
+/// environment variable gives one: flag > environment > file > default.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub listen: Option<std::net::SocketAddr>,
+    pub grpc_listen: Option<std::net::SocketAddr>,
+    pub shutdown_timeout_secs: Option<u64>,
+    pub ready_max_lag: Option<u64>,
+    pub data_dir: Option<PathBuf>,
+    pub kafka_brokers: Option<String>,
+    pub topic_prefix: Option<String>,
+    pub partitions: Option<u32>,
+    pub kafka_replication: Option<u16>,
+    /// librdkafka settings, as a table: `kafka_settings = { "security.protocol" = "ssl" }`.
+    pub kafka_settings: Option<std::collections::BTreeMap<String, String>>,
+    pub kafka_delivery_timeout_secs: Option<u64>,
+    pub own_partitions: Option<String>,
+    pub checkpoint_key: Option<PathBuf>,
+    pub checkpoint_origin: Option<String>,
+    pub checkpoint_interval_secs: Option<u64>,
+}
+
+impl ConfigFile {
+    /// Reads and parses `path`; an unknown key or a value of the wrong type
+    /// is an error naming the key and the line.
+    pub fn read(path: &std::path::Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the config file {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("in the config file {}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        Ok(toml::from_str(text)?)
+    }
+}
+
+/// Whether the option `id` may be taken from the config file: the command
+/// line and the environment gave it no value.
+pub fn file_may_set(matches: Option<&clap::ArgMatches>, id: &str) -> bool {
+    use clap::parser::ValueSource;
+    !matches!(
+        matches.and_then(|m| m.value_source(id)),
+        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+    )
+}
+
+impl StorageArgs {
+    /// Takes from `file` every storage setting the command line and the
+    /// environment left at its default.
+    pub fn apply_file(
+        &mut self,
+        file: &ConfigFile,
+        matches: Option<&clap::ArgMatches>,
+    ) -> anyhow::Result<()> {
+        let may = |id: &str| file_may_set(matches, id);
+        if let (Some(value), true) = (&file.data_dir, may("data_dir")) {
+            self.data_dir = value.clone();
+        }
+        if let (Some(value), true) = (&file.kafka_brokers, may("kafka_brokers")) {
+            self.kafka_brokers = Some(value.clone());
+        }
+        if let (Some(value), true) = (&file.topic_prefix, may("topic_prefix")) {
+            self.topic_prefix = value.clone();
+        }
+        if let (Some(value), true) = (file.partitions, may("partitions")) {
+            self.partitions = value;
+        }
+        if let (Some(value), true) = (file.kafka_replication, may("kafka_replication")) {
+            self.kafka_replication = value;
+        }
+        if let (Some(value), true) = (&file.kafka_settings, may("kafka_settings")) {
+            self.kafka_settings = value
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect();
+        }
+        if let (Some(value), true) = (
+            file.kafka_delivery_timeout_secs,
+            may("kafka_delivery_timeout_secs"),
+        ) {
+            self.kafka_delivery_timeout_secs = value;
+        }
+        if let (Some(value), true) = (&file.own_partitions, may("own_partitions")) {
+            self.own_partitions = value
+                .parse()
+                .map_err(|error| anyhow::anyhow!("own_partitions = {value:?}: {error}"))?;
+        }
+        Ok(())
     }
 }

@@ -128,6 +128,7 @@ impl DecidingStream {
         }
         match self.ledger.check_batch(checks.clone()).await {
             Ok(decisions) => {
+                crate::metrics::record_decisions(&decisions);
                 for decision in decisions {
                     if self.decisions.send(Ok(decision)).await.is_err() {
                         return Outcome::Gone;
@@ -146,12 +147,14 @@ impl DecidingStream {
         for check in checks {
             match self.ledger.check(check).await {
                 Ok(decision) => {
+                    crate::metrics::record_decisions(std::slice::from_ref(&decision));
                     if self.decisions.send(Ok(decision)).await.is_err() {
                         return Outcome::Gone;
                     }
                     self.decided += 1;
                 }
                 Err(error) => {
+                    crate::metrics::record_failed_checks(1);
                     let status = stream_item_status(error, self.decided);
                     let code = status.code();
                     if self.decisions.send(Err(status)).await.is_err() {

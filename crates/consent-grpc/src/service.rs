@@ -43,7 +43,9 @@ impl ConsentLedger for LedgerService {
             .serve(async {
                 let events = request.into_inner().events;
                 let count = events.len();
-                let appended = self.ledger.append(events).await.map_err(status_from)?;
+                let appended = self.ledger.append(events).await;
+                crate::metrics::record_append(&appended);
+                let appended = appended.map_err(status_from)?;
                 tracing::debug!(events = count, "appended");
                 Ok(v1::AppendResponse {
                     appended: appended
@@ -64,10 +66,9 @@ impl ConsentLedger for LedgerService {
     ) -> Result<Response<v1::Decision>, Status> {
         Call::start("Check", &request)
             .serve(async {
-                self.ledger
-                    .check(request.into_inner())
-                    .await
-                    .map_err(status_from)
+                let decided = self.ledger.check(request.into_inner()).await;
+                crate::metrics::record_checks(decided.as_ref().map(std::slice::from_ref), 1);
+                decided.map_err(status_from)
             })
             .await
     }
@@ -78,11 +79,11 @@ impl ConsentLedger for LedgerService {
     ) -> Result<Response<v1::CheckBatchResponse>, Status> {
         Call::start("CheckBatch", &request)
             .serve(async {
-                let decisions = self
-                    .ledger
-                    .check_batch(request.into_inner().checks)
-                    .await
-                    .map_err(status_from)?;
+                let checks = request.into_inner().checks;
+                let requested = checks.len();
+                let decided = self.ledger.check_batch(checks).await;
+                crate::metrics::record_checks(decided.as_deref(), requested);
+                let decisions = decided.map_err(status_from)?;
                 Ok(v1::CheckBatchResponse { decisions })
             })
             .await
@@ -163,10 +164,34 @@ fn required_id(field: &str, value: String) -> Result<String, Status> {
     Ok(value)
 }
 
-/// One call: its span, and when it started.
+/// One call: its span, its request id, and when it started.
 struct Call {
+    method: &'static str,
+    request_id: String,
     span: tracing::Span,
     started: Instant,
+}
+
+/// The metadata key of the request id, both ways (as the HTTP API's
+/// `x-request-id` header).
+pub const REQUEST_ID_KEY: &str = "x-request-id";
+
+/// The longest request id taken from a caller; a longer one is replaced.
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// The caller's request id when usable (1 to 128 visible ASCII
+/// characters), else a new UUIDv7.
+fn request_id<R>(request: &Request<R>) -> String {
+    request
+        .metadata()
+        .get(REQUEST_ID_KEY)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= MAX_REQUEST_ID_LEN
+                && id.bytes().all(|byte| byte.is_ascii_graphic())
+        })
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned)
 }
 
 impl Call {
@@ -175,29 +200,55 @@ impl Call {
             .remote_addr()
             .map(|address| address.to_string())
             .unwrap_or_default();
+        let request_id = request_id(request);
         Self {
-            span: tracing::info_span!("grpc_request", method, peer),
+            method,
+            span: tracing::info_span!("grpc_request", request_id = %request_id, method, peer),
+            request_id,
             started: Instant::now(),
         }
     }
 
-    /// Runs the call's work in its span and logs how it ended.
+    /// Runs the call's work in its span, logs how it ended, records its
+    /// metrics, and echoes the request id in the response's (or the
+    /// status's) metadata.
     async fn serve<T>(
         self,
         work: impl Future<Output = Result<T, Status>>,
     ) -> Result<Response<T>, Status> {
         let outcome = work.instrument(self.span.clone()).await;
-        let latency_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let latency = self.started.elapsed();
+        let latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
         let _entered = self.span.enter();
+        let code = match &outcome {
+            Ok(_) => Code::Ok,
+            Err(status) => status.code(),
+        };
         match &outcome {
-            Ok(_) => tracing::info!(code = ?Code::Ok, latency_ms, "rpc served"),
+            Ok(_) => tracing::info!(code = ?code, latency_ms, "rpc served"),
             Err(status) => tracing::info!(
-                code = ?status.code(),
+                code = ?code,
                 latency_ms,
                 message = status.message(),
                 "rpc served"
             ),
         }
-        outcome.map(Response::new)
+        crate::metrics::record_call(self.method, code, latency);
+        let id = tonic::metadata::MetadataValue::try_from(self.request_id.as_str()).ok();
+        match outcome {
+            Ok(answer) => {
+                let mut response = Response::new(answer);
+                if let Some(id) = id {
+                    response.metadata_mut().insert(REQUEST_ID_KEY, id);
+                }
+                Ok(response)
+            }
+            Err(mut status) => {
+                if let Some(id) = id {
+                    status.metadata_mut().insert(REQUEST_ID_KEY, id);
+                }
+                Err(status)
+            }
+        }
     }
 }

@@ -19,6 +19,7 @@
 //! the field for invalid requests).
 
 use consent_domain::rules::UnknownRuleSet;
+use consent_export::ExportError;
 use consent_service::LedgerError;
 use std::collections::HashMap;
 use tonic::metadata::{MetadataMap, MetadataValue};
@@ -172,8 +173,22 @@ impl From<LedgerError> for Failure {
             LedgerError::WaitTimeout { .. } => {
                 Self::new(Code::DeadlineExceeded, "WAIT_TIMEOUT", message)
             }
-            LedgerError::Store(_) | LedgerError::StoredRecord { .. } => {
-                tracing::error!(error = %message, "request failed on the view store");
+            LedgerError::EvidenceDisabled => {
+                Self::new(Code::Unimplemented, "EVIDENCE_DISABLED", message)
+            }
+            LedgerError::Export(ExportError::ViewBehindCheckpoint(_)) => {
+                Self::new(Code::Unavailable, "VIEW_BEHIND_CHECKPOINT", message)
+            }
+            LedgerError::Export(
+                ExportError::ForeignPreviousCheckpoint(_)
+                | ExportError::PreviousCheckpointAhead { .. },
+            ) => Self::invalid("previous_checkpoint".to_owned(), message),
+            LedgerError::Export(ExportError::Invalid(error)) => Self::invalid(error.field, message),
+            LedgerError::Store(_)
+            | LedgerError::StoredRecord { .. }
+            | LedgerError::Export(_)
+            | LedgerError::Output(_) => {
+                tracing::error!(error = %message, "request failed");
                 Self::new(Code::Internal, "INTERNAL", message)
             }
         }

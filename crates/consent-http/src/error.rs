@@ -6,6 +6,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use consent_domain::rules::UnknownRuleSet;
+use consent_export::ExportError;
 use consent_service::LedgerError;
 use serde::Serialize;
 
@@ -101,6 +102,23 @@ impl From<LedgerError> for ApiError {
             },
             LedgerError::WaitTimeout { .. } => {
                 Self::new(StatusCode::GATEWAY_TIMEOUT, "deadline_exceeded", message)
+            }
+            LedgerError::EvidenceDisabled => {
+                Self::new(StatusCode::NOT_IMPLEMENTED, "unimplemented", message)
+            }
+            LedgerError::Export(ExportError::ViewBehindCheckpoint(_)) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            }
+            LedgerError::Export(
+                ExportError::ForeignPreviousCheckpoint(_)
+                | ExportError::PreviousCheckpointAhead { .. },
+            ) => Self::invalid(Some("previous_checkpoint".to_owned()), message),
+            LedgerError::Export(ExportError::Invalid(error)) => {
+                Self::invalid(Some(error.field), message)
+            }
+            LedgerError::Export(_) | LedgerError::Output(_) => {
+                tracing::error!(error = %message, "evidence request failed");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
             }
             LedgerError::Store(_) | LedgerError::StoredRecord { .. } => {
                 tracing::error!(error = %message, "request failed on the view store");

@@ -13,7 +13,20 @@
 //! | `GET /v1/routing?organisationId=&subjectId=` | | a subject's partition and whether this instance owns it |
 //! | `GET /v1/rule-sets` | | `[RuleSetDescription]` |
 //! | `GET /v1/status` | | status document ([`status_document`]) |
-//! | `GET /healthz` | | `{"status": "ok"}` |
+//! | `POST /v1/checkpoints` | | `SignedCheckpoint`: signs what the view has committed now |
+//! | `GET /v1/checkpoints/latest` | | `SignedCheckpoint` |
+//! | `GET /v1/checkpoint-key` | | the verifier key, as text |
+//! | `POST /v1/exports[?format=html]` | `ExportRequest` | the evidence bundle file (JSON), or its HTML report |
+//! | `POST /v1/eligibility` | `EligibilityRequest` | CSV, one row per subject |
+//! | `GET /healthz` | | `{"status": "ok"}`: the process is up |
+//! | `GET /readyz` | | 200 when caught up with the log's end at start, else 503 with a reason ([`Readiness`]) |
+//! | `GET /metrics` | | Prometheus text format ([`metrics`]) |
+//!
+//! The routes are listed once, in [`endpoints`]; the router serves exactly
+//! those, and `docs/openapi.json` documents exactly those (a test holds
+//! both to it). Every request gets a request id ([`request_id`]: the
+//! caller's `x-request-id`, else a new one, echoed in the response) and
+//! runs in an `http_request` span carrying it.
 //!
 //! Every error is `{"error": {"code", "field", "message"}}` ([`ApiError`]):
 //! 400 `invalid_argument` (validation, malformed JSON, bad query), 404
@@ -28,21 +41,26 @@
 //! is in `consent-service` and below.
 
 mod error;
+mod evidence;
 mod history_query;
 mod json;
+pub mod metrics;
+pub mod readiness;
+pub mod request_id;
 mod routes;
 mod status;
 
 pub use error::ApiError;
 pub use history_query::HistoryQuery;
 pub use json::ProtoJson;
+pub use readiness::Readiness;
 pub use status::status_document;
 
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Request, Response};
-use axum::routing::{get, post};
-use axum::Router;
+use axum::http::{Method, Request, Response};
+use axum::routing::{get, post, MethodRouter};
+use axum::{Extension, Router};
 use consent_service::Ledger;
 use std::future::Future;
 use std::time::Duration;
@@ -52,29 +70,96 @@ use tracing::Span;
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
-/// The API's routes over `ledger`, with the body limit and a tracing span
-/// per request (method, path, status, latency).
-pub fn router(ledger: Ledger) -> Router {
-    Router::new()
-        .route("/v1/events", post(routes::append))
-        .route("/v1/checks", post(routes::check))
-        .route("/v1/checks:batch", post(routes::check_batch))
-        .route(
+/// One route the API serves.
+pub struct Endpoint {
+    pub method: Method,
+    /// The path template, in axum's syntax (`/v1/x/{name}`), which is
+    /// OpenAPI's too.
+    pub path: &'static str,
+    handler: MethodRouter<Ledger>,
+}
+
+impl Endpoint {
+    fn new(method: Method, path: &'static str, handler: MethodRouter<Ledger>) -> Self {
+        Self {
+            method,
+            path,
+            handler,
+        }
+    }
+}
+
+/// Every route, in one list: the router is built from it, and the OpenAPI
+/// test compares it with the document. A new route goes here.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::POST, "/v1/events", post(routes::append)),
+        Endpoint::new(Method::POST, "/v1/checks", post(routes::check)),
+        Endpoint::new(Method::POST, "/v1/checks:batch", post(routes::check_batch)),
+        Endpoint::new(
+            Method::GET,
             "/v1/organisations/{organisation}/subjects/{subject}/history",
             get(routes::history),
-        )
-        .route("/v1/routing", get(routes::routing))
-        .route("/v1/rule-sets", get(routes::rule_sets))
-        .route("/v1/status", get(routes::status))
-        .route("/healthz", get(routes::healthz))
+        ),
+        Endpoint::new(Method::GET, "/v1/routing", get(routes::routing)),
+        Endpoint::new(Method::GET, "/v1/rule-sets", get(routes::rule_sets)),
+        Endpoint::new(Method::GET, "/v1/status", get(routes::status)),
+        Endpoint::new(
+            Method::POST,
+            "/v1/checkpoints",
+            post(evidence::sign_checkpoint),
+        ),
+        Endpoint::new(
+            Method::GET,
+            "/v1/checkpoints/latest",
+            get(evidence::latest_checkpoint),
+        ),
+        Endpoint::new(
+            Method::GET,
+            "/v1/checkpoint-key",
+            get(evidence::checkpoint_key),
+        ),
+        Endpoint::new(Method::POST, "/v1/exports", post(evidence::export)),
+        Endpoint::new(Method::POST, "/v1/eligibility", post(evidence::eligibility)),
+        Endpoint::new(Method::GET, "/healthz", get(routes::healthz)),
+        Endpoint::new(Method::GET, "/readyz", get(readiness::readyz)),
+        Endpoint::new(Method::GET, "/metrics", get(crate::metrics::metrics)),
+    ]
+}
+
+/// The API's routes over `ledger`, ready when the view has applied the log
+/// as it is at the first `/readyz` (see [`router_with`]).
+pub fn router(ledger: Ledger) -> Router {
+    router_with(ledger, Readiness::at_first_check(0))
+}
+
+/// The API's routes over `ledger`, with `readiness` deciding `/readyz`, the
+/// body limit, request metrics, a request id and a tracing span per
+/// request (request id, method, path, status, latency).
+pub fn router_with(ledger: Ledger, readiness: Readiness) -> Router {
+    // Install the recorder before the first request records anything.
+    let _ = crate::metrics::handle();
+    let mut routes = Router::new();
+    for endpoint in endpoints() {
+        routes = routes.route(endpoint.path, endpoint.handler);
+    }
+    routes
+        .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(Extension(readiness))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<Body>| {
+                    let request_id = request
+                        .headers()
+                        .get(&request_id::REQUEST_ID_HEADER)
+                        .and_then(|id| id.to_str().ok())
+                        .unwrap_or_default();
                     tracing::info_span!(
                         "http_request",
+                        request_id,
                         method = %request.method(),
                         path = %request.uri().path(),
                         status = tracing::field::Empty,
@@ -92,6 +177,8 @@ pub fn router(ledger: Ledger) -> Router {
                     },
                 ),
         )
+        // Outermost: the span above reads the id this assigns.
+        .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(ledger)
 }
 
@@ -102,10 +189,19 @@ pub async fn serve(
     ledger: Ledger,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_router(listener, router(ledger), shutdown).await
+}
+
+/// [`serve`] for a router already built (e.g. by [`router_with`]).
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     if let Ok(address) = listener.local_addr() {
         tracing::info!(%address, "serving the HTTP API");
     }
-    axum::serve(listener, router(ledger))
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -4,6 +4,7 @@
 use crate::error::ApiError;
 use crate::history_query::HistoryQuery;
 use crate::json::ProtoJson;
+use crate::metrics;
 use crate::status::status_document;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -17,7 +18,9 @@ pub async fn append(
     State(ledger): State<Ledger>,
     ProtoJson(request): ProtoJson<v1::AppendRequest>,
 ) -> Result<ProtoJson<v1::AppendResponse>, ApiError> {
-    let appended = ledger.append(request.events).await?;
+    let appended = ledger.append(request.events).await;
+    metrics::record_append(&appended);
+    let appended = appended?;
     Ok(ProtoJson(v1::AppendResponse {
         appended: appended
             .into_iter()
@@ -34,7 +37,9 @@ pub async fn check(
     State(ledger): State<Ledger>,
     ProtoJson(request): ProtoJson<v1::CheckRequest>,
 ) -> Result<ProtoJson<v1::Decision>, ApiError> {
-    Ok(ProtoJson(ledger.check(request).await?))
+    let decided = ledger.check(request).await;
+    metrics::record_checks(decided.as_ref().map(std::slice::from_ref), 1);
+    Ok(ProtoJson(decided?))
 }
 
 /// `POST /v1/checks:batch`: decide several checks.
@@ -42,7 +47,10 @@ pub async fn check_batch(
     State(ledger): State<Ledger>,
     ProtoJson(request): ProtoJson<v1::CheckBatchRequest>,
 ) -> Result<ProtoJson<v1::CheckBatchResponse>, ApiError> {
-    let decisions = ledger.check_batch(request.checks).await?;
+    let requested = request.checks.len();
+    let decided = ledger.check_batch(request.checks).await;
+    metrics::record_checks(decided.as_deref(), requested);
+    let decisions = decided?;
     Ok(ProtoJson(v1::CheckBatchResponse { decisions }))
 }
 

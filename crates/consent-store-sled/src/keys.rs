@@ -6,7 +6,7 @@
 //! ```text
 //! S org 0x1f subject                                  -> postcard(SubjectState)
 //! O org                                               -> postcard(OrganisationState)
-//! H org 0x1f subject 0x1f occurred_at(8) event_id(16) -> postcard(HistoryEntry)
+//! H org 0x1f subject 0x1f occurred_at(8) event_id(16) -> postcard((EventPosition, stored bytes))
 //! I org 0x1f subject 0x1f event_id(16)                -> occurred_at(8)
 //! C kind(1) value 0x1f org 0x1f subject               -> (empty)
 //! T topic 0x1f partition(4) level(1) index(8)         -> hash(32)

@@ -14,7 +14,9 @@
 mod keys;
 
 use consent_domain::vocabulary::ContactPoint;
-use consent_domain::{EventId, OrganisationId, OrganisationState, SubjectId, SubjectState};
+use consent_domain::{
+    EventId, EventPosition, OrganisationId, OrganisationState, SubjectId, SubjectState,
+};
 use consent_evidence::merkle::{Frontier, Hash, NodeAddress, HASH_LEN};
 use consent_log::TopicPartition;
 use consent_store::{HistoryEntry, StoreError, StoredOffsets, ViewBatch, ViewStore};
@@ -29,8 +31,10 @@ use std::time::{Duration, Instant};
 /// The format of the stored view. Bump it whenever a key layout or a stored
 /// type changes; a view of another version is refused with
 /// [`StoreError::FormatVersion`] and must be rebuilt. Version 2 added the
-/// per-partition Merkle trees (`T` and `F` keys).
-pub const VIEW_FORMAT_VERSION: u32 = 2;
+/// per-partition Merkle trees (`T` and `F` keys). Version 3 stores a
+/// history entry as its position and stored bytes only (the rest is in its
+/// key, not repeated in the value).
+pub const VIEW_FORMAT_VERSION: u32 = 3;
 
 /// Removes done per batch when clearing the view.
 const CLEAR_CHUNK: usize = 10_000;
@@ -210,7 +214,7 @@ impl ViewStore for SledStore {
                     reason: "a history key ends with a timestamp and an event id".to_owned(),
                 });
             }
-            entries.push(decode(&key, &value)?);
+            entries.push(history_entry_from(organisation, subject, &key, &value)?);
         }
         Ok(entries)
     }
@@ -224,8 +228,8 @@ impl ViewStore for SledStore {
         let Some(key) = self.stored_history_key(organisation, subject, event)? else {
             return Ok(None);
         };
-        match self.get_decoded(&key)? {
-            Some(entry) => Ok(Some(entry)),
+        match self.tree.get(&key).map_err(engine)? {
+            Some(value) => history_entry_from(organisation, subject, &key, &value).map(Some),
             None => Err(StoreError::Corrupt {
                 key: keys::display(&key),
                 reason: "the history index names an entry that is missing".to_owned(),
@@ -330,7 +334,10 @@ impl ViewStore for SledStore {
             if let Some(previous) = previous.filter(|previous| previous != &key) {
                 writes.remove(previous);
             }
-            writes.insert(key.clone(), encode(entry)?);
+            writes.insert(
+                key.clone(),
+                encode(&(&entry.position, &entry.stored_bytes))?,
+            );
             writes.insert(
                 index_key.clone(),
                 &keys::encode_timestamp(entry.occurred_at)[..],
@@ -411,6 +418,42 @@ fn engine(error: sled::Error) -> StoreError {
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     postcard::to_stdvec(value)
         .map_err(|error| StoreError::Engine(format!("encoding failed: {error}")))
+}
+
+/// A history entry from its key (`... occurred_at(8) event_id(16)`) and
+/// its value (postcard of the position and the stored bytes).
+fn history_entry_from(
+    organisation: &OrganisationId,
+    subject: &SubjectId,
+    key: &[u8],
+    value: &[u8],
+) -> Result<HistoryEntry, StoreError> {
+    let tail = key
+        .len()
+        .checked_sub(keys::TIMESTAMP_LEN + keys::EVENT_ID_LEN)
+        .and_then(|start| key.get(start..))
+        .ok_or_else(|| StoreError::Corrupt {
+            key: keys::display(key),
+            reason: "a history key ends with a timestamp and an event id".to_owned(),
+        })?;
+    let (at, id) = tail.split_at(keys::TIMESTAMP_LEN);
+    let occurred_at = keys::decode_timestamp(at).ok_or_else(|| StoreError::Corrupt {
+        key: keys::display(key),
+        reason: "a history key's timestamp is 8 bytes".to_owned(),
+    })?;
+    let event_id = uuid::Uuid::from_slice(id).map_err(|error| StoreError::Corrupt {
+        key: keys::display(key),
+        reason: format!("a history key's event id: {error}"),
+    })?;
+    let (position, stored_bytes): (EventPosition, Vec<u8>) = decode(key, value)?;
+    Ok(HistoryEntry {
+        organisation: organisation.clone(),
+        subject: subject.clone(),
+        occurred_at,
+        event_id: EventId(event_id),
+        position,
+        stored_bytes,
+    })
 }
 
 fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {

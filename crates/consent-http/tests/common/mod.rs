@@ -2,6 +2,8 @@
 //! sled view and a running projector, all in one data directory.
 #![allow(dead_code)] // each test binary uses a different subset
 
+use consent_evidence::CheckpointSigner;
+use consent_export::{CheckpointArchive, Checkpointer};
 use consent_log::embedded::EmbeddedLog;
 use consent_log::{EndOffsets, EventLog, LogLayout};
 use consent_projector::{OwnedPartitions, Projector, ProjectorConfig, ProjectorError};
@@ -52,8 +54,13 @@ impl Server {
                 ..ProjectorConfig::default()
             },
         );
+        let signer = CheckpointSigner::from_seed("ledger.test/consent", &[5; 32]).expect("a key");
+        let archive = CheckpointArchive::open(&dir.join("checkpoints")).expect("archive");
+        let checkpointer =
+            Checkpointer::new(signer, projector.handle(), archive).expect("checkpointer");
         let ledger = Ledger::builder(shared, store, projector.handle())
             .config(config)
+            .evidence(checkpointer)
             .build();
         let (stop_projector, stopped) = watch::channel(false);
         let projector = tokio::spawn(projector.run(stopped));

@@ -127,7 +127,8 @@ pub fn snapshot(
     };
     for o in organisations {
         let org = OrganisationId::new(*o);
-        snap.subjects_of.insert(o.to_string(), store.subjects_of(&org)?);
+        snap.subjects_of
+            .insert(o.to_string(), store.subjects_of(&org)?);
         snap.organisations
             .insert(o.to_string(), store.organisation_state(&org)?);
         for s in subjects {

@@ -1,0 +1,105 @@
+//! Replay of the whole log under the other rule set, with the diff
+//! (consent-replay, as `consent-ledger replay` runs it), against the raw
+//! read of the same records.
+
+use crate::measure::{peak_resident_bytes, reset_peak_resident, resident_bytes};
+use crate::outcome::Outcome;
+use consent_domain::rules::RuleCatalogue;
+use consent_log::{EventLog, LogRecord, StartOffsets};
+use consent_replay::{ReplayPlan, Replayer, RuleSelection};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const BASELINE_RULE_SET: &str = "uk-pecr-2003";
+pub const CANDIDATE_RULE_SET: &str = "uk-pecr-duaa-2026-02-05";
+
+/// Reads every record of `log`, handing each batch to `each`.
+async fn read_all(
+    log: &Arc<dyn EventLog>,
+    mut each: impl FnMut(Vec<LogRecord>),
+) -> anyhow::Result<u64> {
+    let ends = log.end_offsets().await?;
+    let total: u64 = ends.values().sum();
+    let start: StartOffsets = ends.keys().map(|tp| (tp.clone(), 0)).collect();
+    let mut reader = log.reader(start).await?;
+    let mut read = 0u64;
+    while read < total {
+        let records = reader.next_batch(2_000, Duration::from_millis(200)).await?;
+        if records.is_empty() {
+            anyhow::bail!("the log ended at {read} of {total} records");
+        }
+        read += records.len() as u64;
+        each(records);
+    }
+    Ok(read)
+}
+
+pub async fn replay(log: Arc<dyn EventLog>) -> anyhow::Result<Outcome> {
+    // The raw baseline: the same records read, nothing done with them.
+    let started = Instant::now();
+    let mut bytes = 0u64;
+    let read = read_all(&log, |records| {
+        bytes += records.iter().map(|r| r.payload.len() as u64).sum::<u64>();
+    })
+    .await?;
+    let raw_seconds = started.elapsed().as_secs_f64();
+
+    let resident_before = resident_bytes().unwrap_or(0);
+    let reset = reset_peak_resident();
+    let plan = ReplayPlan::new(
+        RuleSelection::named(BASELINE_RULE_SET),
+        RuleSelection::named(CANDIDATE_RULE_SET),
+    );
+    let mut replayer = Replayer::new(plan, RuleCatalogue::uk())?;
+    let started = Instant::now();
+    let mut rejected = 0u64;
+    read_all(&log, |records| {
+        for record in records {
+            let position = consent_schema::event_position(&record.position);
+            if replayer.apply_stored(position, &record.payload).is_err() {
+                rejected += 1;
+            }
+        }
+    })
+    .await?;
+    let report = replayer.report();
+    let seconds = started.elapsed().as_secs_f64();
+    let peak = peak_resident_bytes().unwrap_or(0);
+
+    let mut outcome = Outcome::new(
+        "replay",
+        format!("Replay under {CANDIDATE_RULE_SET} against {BASELINE_RULE_SET}, with the diff"),
+    );
+    outcome.figure("records replayed", read as f64, "records");
+    outcome.figure("replay time", seconds, "s");
+    outcome.figure("replay rate", read as f64 / seconds, "records/s");
+    outcome.figure("raw read rate", read as f64 / raw_seconds, "records/s");
+    outcome.figure(
+        "decisions compared",
+        report.totals.evaluated as f64,
+        "decisions",
+    );
+    outcome.figure(
+        "decisions changed",
+        report.totals.changed() as f64,
+        "decisions",
+    );
+    outcome.figure("records rejected", rejected as f64, "records");
+    outcome.figure("peak resident memory", peak as f64 / 1_048_576.0, "MiB");
+    outcome.figure(
+        "resident before the replay",
+        resident_before as f64 / 1_048_576.0,
+        "MiB",
+    );
+    outcome.ratio(
+        raw_seconds / seconds,
+        "reading the same records from the embedded log and doing nothing with them",
+    );
+    outcome.target("at most 60 s for the log", seconds <= 60.0);
+    if !reset {
+        outcome.note("the peak could not be reset (no /proc/self/clear_refs): it includes the earlier benchmarks");
+    } else {
+        outcome.note("peak memory is the process's VmHWM, reset just before the replay; it includes what the process held already (the resident figure before)");
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,101 @@
+//! The ledger's checkpoint key and checkpoint schedule, for `serve`.
+//!
+//! The signing key lives in a key file (`<data dir>/checkpoint.key` by
+//! default, mode 0600), generated on first start; its verifier key is
+//! written next to it (`checkpoint.pub`) and logged, to be published where
+//! regulators fetch it (see `consent_evidence::key` on publishing and
+//! rotation). Signed checkpoints are archived in `<data dir>/checkpoints`.
+
+use anyhow::Context;
+use consent_evidence::{generate_key_file, load_key_file, CheckpointSigner};
+use consent_export::{CheckpointArchive, Checkpointer};
+use consent_projector::ProjectionHandle;
+use consent_service::Ledger;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The checkpoint settings of `serve`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct CheckpointArgs {
+    /// The checkpoint signing key file (created on first start if absent).
+    /// Default: `<data dir>/checkpoint.key`.
+    #[arg(long, env = "CONSENT_CHECKPOINT_KEY")]
+    pub checkpoint_key: Option<PathBuf>,
+    /// The log's name in checkpoints, and the key's name, used only when a
+    /// key is created (e.g. `ledger.example.org/consent`).
+    #[arg(
+        long,
+        env = "CONSENT_CHECKPOINT_ORIGIN",
+        default_value = "consent-ledger.local/consent"
+    )]
+    pub checkpoint_origin: String,
+    /// Seconds between scheduled checkpoints (only signed when the ledger
+    /// head moved); 0 turns the schedule off (on-demand checkpoints and
+    /// exports still sign).
+    #[arg(long, env = "CONSENT_CHECKPOINT_INTERVAL_SECS", default_value_t = 300)]
+    pub checkpoint_interval_secs: u64,
+}
+
+/// Loads (or creates) the key and opens the archive.
+pub fn open_checkpointer(
+    args: &CheckpointArgs,
+    data_dir: &Path,
+    projection: ProjectionHandle,
+) -> anyhow::Result<Checkpointer> {
+    let key_path = args
+        .checkpoint_key
+        .clone()
+        .unwrap_or_else(|| data_dir.join("checkpoint.key"));
+    let signer = load_or_create_key(&key_path, &args.checkpoint_origin)?;
+    let public = key_path.with_extension("pub");
+    std::fs::write(&public, format!("{}\n", signer.verifier_key()))
+        .with_context(|| format!("writing the verifier key to {}", public.display()))?;
+    tracing::info!(
+        verifier_key = %signer.verifier_key(),
+        key_file = %key_path.display(),
+        "checkpoints are signed with this key; publish the verifier key"
+    );
+    let archive = CheckpointArchive::open(&data_dir.join("checkpoints"))?;
+    Ok(Checkpointer::new(signer, projection, archive)?)
+}
+
+fn load_or_create_key(path: &Path, origin: &str) -> anyhow::Result<CheckpointSigner> {
+    if path.exists() {
+        return Ok(load_key_file(path)?);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    tracing::warn!(key_file = %path.display(), %origin, "no checkpoint key: generating one");
+    Ok(generate_key_file(path, origin)?)
+}
+
+/// Signs a checkpoint every `interval` while the head moves, until
+/// `stopping` turns true.
+pub fn spawn_schedule(
+    ledger: Ledger,
+    interval: Duration,
+    mut stopping: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if interval.is_zero() {
+            return;
+        }
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = stopping.wait_for(|stop| *stop) => return,
+            }
+            let ledger = ledger.clone();
+            match tokio::task::spawn_blocking(move || ledger.sign_checkpoint()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => tracing::error!(%error, "scheduled checkpoint failed"),
+                Err(error) => tracing::error!(%error, "scheduled checkpoint task failed"),
+            }
+        }
+    })
+}

@@ -1,0 +1,193 @@
+//! Prometheus metrics: what the HTTP adapter records, and `GET /metrics`.
+//!
+//! Recording goes through the `metrics` facade (like `tracing` for logs), so
+//! the gRPC adapter records its own calls under the same names without a
+//! registry threaded through its constructors. The process-wide recorder is
+//! the Prometheus exporter's, installed once by [`handle`]; `/metrics`
+//! renders it in the Prometheus text format.
+//!
+//! The projection's figures (lag, applied offsets, dead letters) are not
+//! recorded as they happen: they are the projector's own counters, read from
+//! [`Ledger::status`] at each scrape ([`record_status`]).
+//!
+//! | metric | type | labels |
+//! | --- | --- | --- |
+//! | `consent_http_requests_total` | counter | `method`, `route`, `status` |
+//! | `consent_http_request_duration_seconds` | histogram | `method`, `route`, `status` |
+//! | `consent_grpc_requests_total` | counter | `method`, `code` |
+//! | `consent_grpc_request_duration_seconds` | histogram | `method`, `code` |
+//! | `consent_checks_total` | counter | `transport`, `outcome` (`allowed`, `refused`, `failed`) |
+//! | `consent_appends_total` | counter | `transport`, `outcome` (`acknowledged`, `invalid`, `failed`) |
+//! | `consent_appended_events_total` | counter | `transport` |
+//! | `consent_projection_lag_records` | gauge | `topic`, `partition` |
+//! | `consent_projection_lag_records_sum` | gauge | |
+//! | `consent_view_applied_offset` | gauge | `topic`, `partition` |
+//! | `consent_log_end_offset` | gauge | `topic`, `partition` |
+//! | `consent_log_reachable` | gauge (0 or 1) | |
+//! | `consent_projection_dead_letters_total` | counter | |
+//! | `consent_projection_events_applied_total` | counter | |
+//! | `consent_projection_conflicts_total` | counter | |
+//! | `consent_projection_batches_total` | counter | |
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use consent_schema::v1;
+use consent_service::{Ledger, LedgerError, LedgerStatus};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// Latency buckets, in seconds: a check answers in well under a millisecond
+/// from a warm view; an append waits for the log's acknowledgement.
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The transport label of what this crate records.
+const TRANSPORT: &str = "http";
+
+/// The process's Prometheus recorder, installed as the `metrics` facade's
+/// global recorder on first use. Should another recorder already be
+/// installed, a detached one is used (and `/metrics` shows only the
+/// projection's figures), with a warning.
+pub fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = || {
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Suffix("_duration_seconds".to_owned()),
+                    LATENCY_BUCKETS,
+                )
+                .expect("the latency buckets are not empty")
+        };
+        match builder().install_recorder() {
+            Ok(handle) => handle,
+            Err(error) => {
+                tracing::warn!(%error, "cannot install the Prometheus recorder; /metrics will miss request metrics");
+                builder().build_recorder().handle()
+            }
+        }
+    })
+}
+
+/// `GET /metrics`: every metric in the Prometheus text format, with the
+/// projection's figures as of now.
+pub async fn metrics(State(ledger): State<Ledger>) -> Response {
+    let handle = handle();
+    record_status(&ledger.status().await);
+    handle.run_upkeep();
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        handle.render(),
+    )
+        .into_response()
+}
+
+/// Sets the projection's gauges and counters from `status`. While the log
+/// cannot be reached, lag and end offsets keep their last values and
+/// `consent_log_reachable` is 0.
+pub fn record_status(status: &LedgerStatus) {
+    let projection = &status.projection;
+    for (partition, offset) in &projection.applied {
+        metrics::gauge!(
+            "consent_view_applied_offset",
+            "topic" => partition.topic.clone(),
+            "partition" => partition.partition.to_string()
+        )
+        .set(*offset as f64);
+    }
+    if let Some(end) = &status.log_end_offsets {
+        for (partition, offset) in end {
+            metrics::gauge!(
+                "consent_log_end_offset",
+                "topic" => partition.topic.clone(),
+                "partition" => partition.partition.to_string()
+            )
+            .set(*offset as f64);
+        }
+    }
+    if let Some(lag) = &status.lag {
+        for (partition, behind) in &lag.partitions {
+            metrics::gauge!(
+                "consent_projection_lag_records",
+                "topic" => partition.topic.clone(),
+                "partition" => partition.partition.to_string()
+            )
+            .set(*behind as f64);
+        }
+        metrics::gauge!("consent_projection_lag_records_sum").set(lag.total as f64);
+    }
+    metrics::gauge!("consent_log_reachable").set(if status.log_reachable() { 1.0 } else { 0.0 });
+    metrics::counter!("consent_projection_dead_letters_total").absolute(projection.dead_letters);
+    metrics::counter!("consent_projection_events_applied_total")
+        .absolute(projection.events_applied);
+    metrics::counter!("consent_projection_conflicts_total").absolute(projection.conflicts);
+    metrics::counter!("consent_projection_batches_total").absolute(projection.batches);
+}
+
+/// Middleware on the routes: counts each request and records its latency,
+/// labelled with the route's path template (never the raw path, whose
+/// organisation and subject ids would make a series per subject).
+pub async fn track(request: Request, next: Next) -> Response {
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let elapsed = started.elapsed().as_secs_f64();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("consent_http_requests_total", &labels).increment(1);
+    metrics::histogram!("consent_http_request_duration_seconds", &labels).record(elapsed);
+    response
+}
+
+/// Counts the checks of one request by outcome: each decision as allowed or
+/// refused, or every check of a request that failed as failed.
+pub fn record_checks(decided: Result<&[v1::Decision], &LedgerError>, requested: usize) {
+    match decided {
+        Ok(decisions) => {
+            let (mut allowed, mut refused) = (0u64, 0u64);
+            for decision in decisions {
+                if decision.allowed {
+                    allowed += 1;
+                } else {
+                    refused += 1;
+                }
+            }
+            count_checks("allowed", allowed);
+            count_checks("refused", refused);
+        }
+        Err(_) => count_checks("failed", requested as u64),
+    }
+}
+
+fn count_checks(outcome: &'static str, count: u64) {
+    if count > 0 {
+        metrics::counter!("consent_checks_total", "transport" => TRANSPORT, "outcome" => outcome)
+            .increment(count);
+    }
+}
+
+/// Counts one append request by outcome, and the events it acknowledged.
+pub fn record_append<T>(appended: &Result<Vec<T>, LedgerError>) {
+    let outcome = match appended {
+        Ok(events) => {
+            metrics::counter!("consent_appended_events_total", "transport" => TRANSPORT)
+                .increment(events.len() as u64);
+            "acknowledged"
+        }
+        Err(LedgerError::Invalid { .. } | LedgerError::RecordTooLarge { .. }) => "invalid",
+        Err(_) => "failed",
+    };
+    metrics::counter!("consent_appends_total", "transport" => TRANSPORT, "outcome" => outcome)
+        .increment(1);
+}
