@@ -14,6 +14,7 @@ mod rebuild;
 mod replay;
 mod serve;
 mod settings;
+mod side_view;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -56,6 +57,8 @@ enum Command {
     RuleSets(client::ServerArgs),
     /// Decide the whole history again under another rule set or similarity map and report what changes (reads the log only).
     Replay(replay::ReplayArgs),
+    /// Make a side view's similarity maps live: appends them as the organisations' facts, effective from a time.
+    Promote(side_view::PromoteArgs),
     /// Ask a running ledger for an evidence bundle (one subject, a campaign or a time range) and write it to a file.
     Export(export::ExportArgs),
     /// Sign a checkpoint of a running ledger now and print it (the signed note).
@@ -95,6 +98,7 @@ fn main() -> std::process::ExitCode {
             Command::RuleSets(args) => client::print_rule_sets(args).await,
             Command::Replay(args) => replay::run(args).await,
             Command::Export(args) => export::run(args).await,
+            Command::Promote(args) => side_view::promote(args).await,
             Command::Checkpoint(args) => export::checkpoint(args).await,
             Command::Verify(args) => verify::run(args).await,
             Command::Generate(args) => generate::run(args).await,

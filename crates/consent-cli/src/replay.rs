@@ -63,6 +63,10 @@ pub struct ReplayArgs {
     /// Write the JSON report here.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Keep the candidate and its report as a side view in this (new)
+    /// directory, for review and `consent-ledger promote`.
+    #[arg(long)]
+    pub side_view: Option<PathBuf>,
 }
 
 impl ReplayArgs {
@@ -151,8 +155,11 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<std::process::ExitCode> {
         .end_offsets()
         .await
         .context("reading the log's end offsets")?;
-    let mut pending: BTreeMap<TopicPartition, u64> =
-        ends.into_iter().filter(|(_, end)| *end > 0).collect();
+    let mut pending: BTreeMap<TopicPartition, u64> = ends
+        .iter()
+        .filter(|(_, end)| **end > 0)
+        .map(|(tp, end)| (tp.clone(), *end))
+        .collect();
     let total: u64 = pending.values().sum();
     let start: StartOffsets = pending.keys().map(|tp| (tp.clone(), 0)).collect();
     tracing::info!(
@@ -233,6 +240,21 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<std::process::ExitCode> {
     let mut summary = render_summary(&report);
     if let Some(path) = &args.out {
         summary.push_str(&format!("Report written to {}\n", path.display()));
+    }
+    if let Some(dir) = &args.side_view {
+        let path = crate::side_view::write(
+            dir,
+            args.candidate_rule_set.clone(),
+            args.baseline_rule_set.clone(),
+            args.similarity.as_deref(),
+            &ends,
+            report,
+        )?;
+        summary.push_str(&format!(
+            "Side view written to {} (promote its similarity maps with `consent-ledger promote {}`)\n",
+            path.display(),
+            dir.display()
+        ));
     }
     print_to_stdout(&summary)?;
     Ok(std::process::ExitCode::SUCCESS)
