@@ -8,6 +8,9 @@ pub struct ServerArgs {
     /// Base URL of a running ledger.
     #[arg(long, env = "CONSENT_SERVER", default_value = "http://127.0.0.1:8080")]
     pub server: String,
+    /// The API key to send (`Authorization: Bearer`), when the ledger has a key file.
+    #[arg(long, env = "CONSENT_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
 }
 
 pub struct LedgerClient {
@@ -17,8 +20,17 @@ pub struct LedgerClient {
 
 impl LedgerClient {
     pub fn new(args: &ServerArgs) -> anyhow::Result<Self> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(key) = &args.api_key {
+            let mut value =
+                reqwest::header::HeaderValue::try_from(format!("Bearer {}", key.trim()))
+                    .context("the API key is not valid header text")?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(60))
+            .default_headers(headers)
             .build()
             .context("building the HTTP client")?;
         Ok(Self {

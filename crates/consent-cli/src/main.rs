@@ -3,6 +3,7 @@
 //! The composition root: the only place that picks implementations (the
 //! embedded log or Kafka, the sled view) from configuration.
 
+mod api_key;
 mod append;
 mod check;
 mod client;
@@ -10,6 +11,7 @@ mod evidence_setup;
 mod export;
 mod generate;
 mod history;
+mod intake_setup;
 mod rebuild;
 mod replay;
 mod serve;
@@ -67,6 +69,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Write a deterministic, seeded data set of facts as NDJSON (for `append` and benchmarks).
     Generate(generate::GenerateArgs),
+    /// Create, list or revoke API keys (per organisation, or the admin) in the key file `serve` reads.
+    ApiKey(api_key::ApiKeyArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -102,6 +106,7 @@ fn main() -> std::process::ExitCode {
             Command::Checkpoint(args) => export::checkpoint(args).await,
             Command::Verify(args) => verify::run(args).await,
             Command::Generate(args) => generate::run(args).await,
+            Command::ApiKey(args) => api_key::run(args).await,
         }
     });
     match result {

@@ -11,6 +11,7 @@
 //! then stops after its current step and flushes the view.
 
 use crate::evidence_setup::{open_checkpointer, spawn_schedule, CheckpointArgs};
+use crate::intake_setup::{open_intake, IntakeArgs};
 use crate::settings::{file_may_set, ConfigFile, StorageArgs};
 use anyhow::Context;
 use consent_projector::Projector;
@@ -40,6 +41,14 @@ pub struct ServeArgs {
     pub ready_max_lag: u64,
     #[command(flatten)]
     pub checkpoints: CheckpointArgs,
+    /// The API key file (`consent-ledger api-key create`); default DATA_DIR/api-keys.toml when it exists. With one, every API call needs a key.
+    #[arg(long, env = "CONSENT_API_KEYS")]
+    pub api_keys: Option<PathBuf>,
+    /// Without a key file, serve unauthenticated even on a non-loopback address (never turns off a key file's keys).
+    #[arg(long, env = "CONSENT_INSECURE_NO_AUTH")]
+    pub insecure_no_auth: bool,
+    #[command(flatten)]
+    pub intake: IntakeArgs,
 }
 
 impl ServeArgs {
@@ -76,6 +85,27 @@ impl ServeArgs {
         ) {
             self.checkpoints.checkpoint_interval_secs = value;
         }
+        if let (Some(value), true) = (file.api_keys.clone(), may("api_keys")) {
+            self.api_keys = Some(value);
+        }
+        if let (Some(value), true) = (file.insecure_no_auth, may("insecure_no_auth")) {
+            self.insecure_no_auth = value;
+        }
+        if let (Some(value), true) = (file.public_url.clone(), may("public_url")) {
+            self.intake.public_url = Some(value);
+        }
+        if let (Some(value), true) = (file.unsubscribe_key.clone(), may("unsubscribe_key")) {
+            self.intake.unsubscribe_key = Some(value);
+        }
+        if let (Some(value), true) = (file.sms_webhook_secret.clone(), may("sms_webhook_secret")) {
+            self.intake.sms_webhook_secret = Some(value);
+        }
+        if let (Some(value), true) = (&file.sms_numbers, may("sms_numbers")) {
+            self.intake.sms_numbers = value
+                .iter()
+                .map(|(number, organisation)| (number.clone(), organisation.clone()))
+                .collect();
+        }
         self.storage
             .apply_file(&file, matches)
             .with_context(|| format!("in the config file {}", path.display()))
@@ -87,6 +117,15 @@ pub async fn run(
     matches: Option<&clap::ArgMatches>,
 ) -> anyhow::Result<std::process::ExitCode> {
     args.apply_config_file(matches)?;
+    let addresses: Vec<SocketAddr> = std::iter::once(args.listen)
+        .chain(args.grpc_listen)
+        .collect();
+    let guard = crate::api_key::serve_guard(
+        args.api_keys.as_deref(),
+        &args.storage.data_dir,
+        args.insecure_no_auth,
+        &addresses,
+    )?;
     let config = args.storage.projector_config()?;
     let log = args.storage.open_log().await?;
     let store = args.storage.open_view()?;
@@ -105,8 +144,10 @@ pub async fn run(
         &args.storage.data_dir,
         projection.clone(),
     )?;
+    let intake = open_intake(&args.intake, &args.storage.data_dir, args.listen)?;
     let ledger = Ledger::builder(log, store, projection.clone())
         .evidence(checkpointer)
+        .intake(intake)
         .build();
     // The log's end now is what the view must reach before /readyz says
     // ready (the projector has not read anything yet).
@@ -144,7 +185,7 @@ pub async fn run(
         shutdown_signal().await;
         let _ = stop_serving.send(true);
     });
-    let router = consent_http::router_with(ledger.clone(), readiness);
+    let router = consent_http::router_guarded(ledger.clone(), readiness, guard.clone());
     let serving = async {
         tokio::try_join!(
             async {
@@ -154,10 +195,11 @@ pub async fn run(
             },
             async {
                 match grpc_listener {
-                    Some(grpc_listener) => consent_grpc::serve(
+                    Some(grpc_listener) => consent_grpc::serve_guarded(
                         grpc_listener,
                         ledger.clone(),
                         projection,
+                        guard,
                         stopped(stopping.clone()),
                     )
                     .await

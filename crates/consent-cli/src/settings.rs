@@ -143,6 +143,14 @@ pub struct ConfigFile {
     pub checkpoint_key: Option<PathBuf>,
     pub checkpoint_origin: Option<String>,
     pub checkpoint_interval_secs: Option<u64>,
+    pub api_keys: Option<PathBuf>,
+    pub insecure_no_auth: Option<bool>,
+    pub public_url: Option<String>,
+    pub unsubscribe_key: Option<PathBuf>,
+    pub sms_webhook_secret: Option<String>,
+    /// Receiving numbers and their organisations, as a table:
+    /// `sms_numbers = { "+447700900999" = "acme-cycles" }`.
+    pub sms_numbers: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl ConfigFile {

@@ -1,6 +1,9 @@
 //! `CheckStream`: a campaign's checks over one stream, decided in order.
 //!
 //! Invariants:
+//! * every request is authorized for the call's caller before it is
+//!   decided: the first request of another organisation ends the stream
+//!   with `PERMISSION_DENIED`, like any request that cannot be decided;
 //! * the i-th answer is the decision on the i-th request, and no request is
 //!   skipped: the first request that cannot be decided ends the stream with
 //!   its status ([`stream_item_status`]), after the decisions of every
@@ -20,7 +23,9 @@
 //! its request exactly (a request whose `wait_for` timed out waits once more
 //! on this second pass, and may then be decided).
 
-use crate::status::stream_item_status;
+use crate::status::{stream_item_auth_status, stream_item_status};
+use consent_auth::{Action, Caller, Guarded};
+use consent_domain::OrganisationId;
 use consent_schema::v1;
 use consent_service::Ledger;
 use futures::StreamExt;
@@ -40,11 +45,16 @@ pub type DecisionStream = ReceiverStream<Result<v1::Decision, Status>>;
 
 /// Starts deciding `requests` in order; the decisions (and, last, the
 /// status that ended the stream early, if one did) come out of the returned
-/// stream. The work runs in the current tracing span.
-pub fn decide_stream(ledger: Ledger, requests: Streaming<v1::CheckRequest>) -> DecisionStream {
+/// stream. The work runs in the current tracing span. Each request is
+/// authorized for `authorized`'s caller before it is decided.
+pub fn decide_stream(
+    authorized: Guarded<Ledger>,
+    requests: Streaming<v1::CheckRequest>,
+) -> DecisionStream {
     let (decisions, answers) = mpsc::channel(DECISION_QUEUE);
     let stream = DecidingStream {
-        ledger,
+        ledger: authorized.for_any_caller().clone(),
+        caller: authorized.caller().clone(),
         decisions,
         decided: 0,
     };
@@ -63,7 +73,10 @@ enum Outcome {
 }
 
 struct DecidingStream {
+    /// Invariant: used only for requests `caller` may check ([`run`]
+    /// authorizes each before it joins a chunk).
     ledger: Ledger,
+    caller: Caller,
     decisions: mpsc::Sender<Result<v1::Decision, Status>>,
     /// Requests decided so far: the index of the next one.
     decided: usize,
@@ -83,7 +96,18 @@ impl DecidingStream {
             let mut broken = None;
             for request in chunk {
                 match request {
-                    Ok(check) => checks.push(check),
+                    Ok(check) => {
+                        let organisation = OrganisationId::new(check.organisation_id.as_str());
+                        if let Err(error) =
+                            self.caller
+                                .may(Action::Check, "organisation_id", &organisation)
+                        {
+                            let index = self.decided + checks.len();
+                            broken = Some(stream_item_auth_status(error, index));
+                            break;
+                        }
+                        checks.push(check);
+                    }
                     Err(status) => {
                         broken = Some(status);
                         break;

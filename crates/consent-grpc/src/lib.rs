@@ -12,6 +12,10 @@
 //! | `WaitForPositions` | `WaitRequest` | `WaitResponse` | the projection's wait ([`wait`]) |
 //!
 //! Errors are statuses mapped as the HTTP API maps them ([`status`]).
+//! With a key file ([`service_guarded`]) every method needs an API key in
+//! `authorization: Bearer <key>` metadata (`UNAUTHENTICATED` without one)
+//! and serves only the key's organisation (`PERMISSION_DENIED`), as the
+//! HTTP API does.
 //! Every call runs in a `grpc_request` span with its request id (the
 //! caller's `x-request-id` metadata, else a new one, echoed in the
 //! response's metadata) and is counted and timed ([`metrics`]).
@@ -41,6 +45,7 @@ pub use proto::consent_ledger_server::ConsentLedgerServer;
 pub use service::LedgerService;
 pub use status::status_from;
 
+pub use consent_auth::Guard;
 use consent_projector::ProjectionHandle;
 use consent_service::Ledger;
 use std::future::Future;
@@ -54,7 +59,16 @@ pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 /// reads (the handle the ledger was built with); `WaitForPositions` waits on
 /// it.
 pub fn service(ledger: Ledger, projection: ProjectionHandle) -> ConsentLedgerServer<LedgerService> {
-    ConsentLedgerServer::new(LedgerService::new(ledger, projection))
+    service_guarded(ledger, projection, Guard::Open)
+}
+
+/// [`service`] with `guard` authenticating every call.
+pub fn service_guarded(
+    ledger: Ledger,
+    projection: ProjectionHandle,
+    guard: Guard,
+) -> ConsentLedgerServer<LedgerService> {
+    ConsentLedgerServer::new(LedgerService::guarded(ledger, projection, guard))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
 }
 
@@ -67,11 +81,22 @@ pub async fn serve(
     projection: ProjectionHandle,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
+    serve_guarded(listener, ledger, projection, Guard::Open, shutdown).await
+}
+
+/// [`serve`] with `guard` authenticating every call.
+pub async fn serve_guarded(
+    listener: tokio::net::TcpListener,
+    ledger: Ledger,
+    projection: ProjectionHandle,
+    guard: Guard,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
     if let Ok(address) = listener.local_addr() {
         tracing::info!(%address, "serving the gRPC API");
     }
     tonic::transport::Server::builder()
-        .add_service(service(ledger, projection))
+        .add_service(service_guarded(ledger, projection, guard))
         // Nagle off: a unary check is one small frame each way, and with
         // Nagle a client waits for the delayed ACK (~40 ms) every call.
         .serve_with_incoming_shutdown(

@@ -2,11 +2,18 @@
 //! calls one ledger operation and returns its answer, or its error as a
 //! status ([`crate::status`]). Each call runs in a `grpc_request` span
 //! (method, peer) and ends with one `rpc served` event (code, latency).
+//!
+//! Every method first authenticates its caller (`authorization: Bearer
+//! <key>` metadata, [`LedgerService::authorized`]) and reaches the ledger
+//! only through the authorization rule ([`Guarded`]): appends and checks
+//! for the caller's organisation, history for its own (the admin: any),
+//! rule sets and waits for any authenticated caller.
 
 use crate::check_stream::{decide_stream, DecisionStream};
 use crate::proto::consent_ledger_server::ConsentLedger;
-use crate::status::{invalid_argument, status_from};
+use crate::status::{auth_status, invalid_argument, status_from};
 use crate::wait::wait_for_positions;
+use consent_auth::{Action, Guard, Guarded};
 use consent_domain::{OrganisationId, SubjectId};
 use consent_projector::ProjectionHandle;
 use consent_schema::{timestamp_from_proto, v1};
@@ -25,11 +32,36 @@ use tracing::Instrument;
 pub struct LedgerService {
     ledger: Ledger,
     projection: ProjectionHandle,
+    guard: Guard,
 }
 
 impl LedgerService {
+    /// The service without API keys (open mode).
     pub fn new(ledger: Ledger, projection: ProjectionHandle) -> Self {
-        Self { ledger, projection }
+        Self::guarded(ledger, projection, Guard::Open)
+    }
+
+    /// The service with `guard` authenticating every call.
+    pub fn guarded(ledger: Ledger, projection: ProjectionHandle, guard: Guard) -> Self {
+        Self {
+            ledger,
+            projection,
+            guard,
+        }
+    }
+
+    /// The ledger for the caller of `request` (its `authorization`
+    /// metadata), or `UNAUTHENTICATED`.
+    fn authorized<R>(&self, request: &Request<R>) -> Result<Guarded<Ledger>, Status> {
+        let authorization = request
+            .metadata()
+            .get("authorization")
+            .map(|value| value.as_bytes());
+        let caller = self
+            .guard
+            .authenticate(authorization)
+            .map_err(auth_status)?;
+        Ok(Guarded::new(self.ledger.clone(), caller))
     }
 }
 
@@ -41,21 +73,21 @@ impl ConsentLedger for LedgerService {
     ) -> Result<Response<v1::AppendResponse>, Status> {
         Call::start("Append", &request)
             .serve(async {
+                let authorized = self.authorized(&request)?;
                 let events = request.into_inner().events;
+                let ledger = authorized
+                    .for_each_organisation(
+                        Action::Append,
+                        "events",
+                        events.iter().map(|event| event.organisation_id.as_str()),
+                    )
+                    .map_err(auth_status)?;
                 let count = events.len();
-                let appended = self.ledger.append(events).await;
+                let appended = ledger.append_response(events).await;
                 crate::metrics::record_append(&appended);
                 let appended = appended.map_err(status_from)?;
                 tracing::debug!(events = count, "appended");
-                Ok(v1::AppendResponse {
-                    appended: appended
-                        .into_iter()
-                        .map(|(event_id, position)| v1::AppendedEvent {
-                            event_id: event_id.to_string(),
-                            position: Some(v1::LogPosition::from(position)),
-                        })
-                        .collect(),
-                })
+                Ok(v1::AppendResponse { appended })
             })
             .await
     }
@@ -66,7 +98,16 @@ impl ConsentLedger for LedgerService {
     ) -> Result<Response<v1::Decision>, Status> {
         Call::start("Check", &request)
             .serve(async {
-                let decided = self.ledger.check(request.into_inner()).await;
+                let authorized = self.authorized(&request)?;
+                let request = request.into_inner();
+                let ledger = authorized
+                    .for_organisation(
+                        Action::Check,
+                        "organisation_id",
+                        &OrganisationId::new(request.organisation_id.as_str()),
+                    )
+                    .map_err(auth_status)?;
+                let decided = ledger.check(request).await;
                 crate::metrics::record_checks(decided.as_ref().map(std::slice::from_ref), 1);
                 decided.map_err(status_from)
             })
@@ -79,9 +120,17 @@ impl ConsentLedger for LedgerService {
     ) -> Result<Response<v1::CheckBatchResponse>, Status> {
         Call::start("CheckBatch", &request)
             .serve(async {
+                let authorized = self.authorized(&request)?;
                 let checks = request.into_inner().checks;
+                let ledger = authorized
+                    .for_each_organisation(
+                        Action::Check,
+                        "checks",
+                        checks.iter().map(|check| check.organisation_id.as_str()),
+                    )
+                    .map_err(auth_status)?;
                 let requested = checks.len();
-                let decided = self.ledger.check_batch(checks).await;
+                let decided = ledger.check_batch(checks).await;
                 crate::metrics::record_checks(decided.as_deref(), requested);
                 let decisions = decided.map_err(status_from)?;
                 Ok(v1::CheckBatchResponse { decisions })
@@ -98,7 +147,10 @@ impl ConsentLedger for LedgerService {
         // The call is served once the stream is set up; the task deciding
         // it logs its own end, in the same span.
         Call::start("CheckStream", &request)
-            .serve(async { Ok(decide_stream(self.ledger.clone(), request.into_inner())) })
+            .serve(async {
+                let authorized = self.authorized(&request)?;
+                Ok(decide_stream(authorized, request.into_inner()))
+            })
             .await
     }
 
@@ -108,8 +160,13 @@ impl ConsentLedger for LedgerService {
     ) -> Result<Response<v1::HistoryResponse>, Status> {
         Call::start("History", &request)
             .serve(async {
+                let authorized = self.authorized(&request)?;
                 let request = request.into_inner();
                 let organisation = required_id("organisation_id", request.organisation_id)?;
+                let organisation = OrganisationId::new(organisation);
+                let ledger = authorized
+                    .for_organisation(Action::Read, "organisation_id", &organisation)
+                    .map_err(auth_status)?;
                 let subject = required_id("subject_id", request.subject_id)?;
                 let at = request
                     .at
@@ -117,9 +174,9 @@ impl ConsentLedger for LedgerService {
                     .map(|at| timestamp_from_proto("at", at))
                     .transpose()
                     .map_err(|error| invalid_argument(error.field, error.reason))?;
-                self.ledger
+                ledger
                     .history(
-                        &OrganisationId::new(organisation),
+                        &organisation,
                         &SubjectId::new(subject),
                         at,
                         request.decision_for,
@@ -136,9 +193,35 @@ impl ConsentLedger for LedgerService {
     ) -> Result<Response<v1::ListRuleSetsResponse>, Status> {
         Call::start("ListRuleSets", &request)
             .serve(async {
+                let authorized = self.authorized(&request)?;
                 Ok(v1::ListRuleSetsResponse {
-                    rule_sets: self.ledger.rule_sets(),
+                    rule_sets: authorized.for_any_caller().rule_sets(),
                 })
+            })
+            .await
+    }
+
+    async fn export(
+        &self,
+        request: Request<v1::ExportRequest>,
+    ) -> Result<Response<v1::ExportResponse>, Status> {
+        Call::start("Export", &request)
+            .serve(async {
+                let authorized = self.authorized(&request)?;
+                let request = request.into_inner();
+                let organisation = required_id("organisation_id", request.organisation_id.clone())?;
+                let ledger = authorized
+                    .for_organisation(
+                        Action::Read,
+                        "organisation_id",
+                        &OrganisationId::new(organisation),
+                    )
+                    .map_err(auth_status)?;
+                let bundle = ledger.export(request).await.map_err(status_from)?;
+                let bundle = bundle
+                    .to_json_pretty()
+                    .map_err(|error| Status::internal(format!("writing the bundle: {error}")))?;
+                Ok(v1::ExportResponse { bundle })
             })
             .await
     }
@@ -149,7 +232,13 @@ impl ConsentLedger for LedgerService {
     ) -> Result<Response<v1::WaitResponse>, Status> {
         Call::start("WaitForPositions", &request)
             .serve(async {
-                wait_for_positions(&self.ledger, &self.projection, request.into_inner()).await
+                let authorized = self.authorized(&request)?;
+                wait_for_positions(
+                    authorized.for_any_caller(),
+                    &self.projection,
+                    request.into_inner(),
+                )
+                .await
             })
             .await
     }

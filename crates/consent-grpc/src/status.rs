@@ -10,6 +10,11 @@
 //! | `WaitTimeout` | `DEADLINE_EXCEEDED` | |
 //! | `Store`, `StoredRecord` | `INTERNAL` (logged) | |
 //!
+//! and refused callers ([`auth_status`]): no valid API key is
+//! `UNAUTHENTICATED` (reason `UNAUTHENTICATED`), another organisation's
+//! data is `PERMISSION_DENIED` (reason `PERMISSION_DENIED`, naming the
+//! field that named the organisation), as the HTTP API's 401 and 403.
+//!
 //! Every status carries the same facts three ways, so any client can read
 //! them: in the message (`invalid \`checks[3].channel\`: ...`), in response
 //! metadata ([`FIELD_METADATA`], [`PARTITION_METADATA`],
@@ -18,6 +23,7 @@
 //! `WRONG_PARTITION` in the domain [`ERROR_DOMAIN`], and `BadRequest` with
 //! the field for invalid requests).
 
+use consent_auth::AuthError;
 use consent_domain::rules::UnknownRuleSet;
 use consent_export::ExportError;
 use consent_service::LedgerError;
@@ -61,6 +67,38 @@ pub fn stream_item_status(error: LedgerError, index: usize) -> Status {
     };
     failure.item = Some(index);
     failure.into_status()
+}
+
+/// `UNAUTHENTICATED` or `PERMISSION_DENIED` for a refused caller.
+pub fn auth_status(error: AuthError) -> Status {
+    auth_failure(error).into_status()
+}
+
+/// [`auth_status`] for the `index`-th request of a `CheckStream`: the
+/// field becomes `checks[index].<field>`, and the message starts with
+/// `checks[index]`.
+pub fn stream_item_auth_status(error: AuthError, index: usize) -> Status {
+    let item = format!("checks[{index}]");
+    let mut failure = auth_failure(error);
+    failure.field = failure.field.map(|field| format!("{item}.{field}"));
+    failure.message = format!("{item}: {}", failure.message);
+    failure.item = Some(index);
+    failure.into_status()
+}
+
+fn auth_failure(error: AuthError) -> Failure {
+    if error.is_unauthenticated() {
+        Failure::new(Code::Unauthenticated, "UNAUTHENTICATED", error.to_string())
+    } else {
+        Failure {
+            field: error.field().map(str::to_owned),
+            ..Failure::new(
+                Code::PermissionDenied,
+                "PERMISSION_DENIED",
+                error.to_string(),
+            )
+        }
+    }
 }
 
 /// `INVALID_ARGUMENT` naming `field`, for requests the adapter itself

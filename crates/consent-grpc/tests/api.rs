@@ -333,3 +333,58 @@ async fn wait_for_positions_answers_once_the_view_has_applied_them() {
     );
     ledgers.stop().await;
 }
+
+#[tokio::test]
+async fn an_export_over_grpc_is_a_bundle_that_verifies() {
+    let mut ledgers = Ledgers::start().await;
+    let appended = ledgers.append(shop_and_sale()).await;
+    let mut wait = email_check(SUBJECT, "helmets", "2025-06-01T09:00:00Z");
+    wait.wait_for = appended;
+    ledgers
+        .grpc
+        .check(wait)
+        .await
+        .expect("the view applies the sale");
+
+    let mut question = email_check(SUBJECT, "helmets", "2025-06-01T09:00:00Z");
+    question.organisation_id.clear();
+    question.subject_id.clear();
+    let request = v1::ExportRequest {
+        organisation_id: ORG.to_owned(),
+        scope: Some(v1::export_request::Scope::Subject(v1::SubjectExport {
+            subject_id: SUBJECT.to_owned(),
+            checks: vec![question],
+        })),
+        ..Default::default()
+    };
+    let file = ledgers
+        .grpc
+        .export(request)
+        .await
+        .expect("a bundle")
+        .into_inner()
+        .bundle;
+    let key = consent_evidence::CheckpointSigner::from_seed("ledger.test/consent", &[6; 32])
+        .expect("the test key")
+        .verifier_key();
+    let report = consent_audit::audit_bundle_json(
+        &file,
+        &[key],
+        &consent_domain::rules::RuleCatalogue::uk(),
+    );
+    assert!(report.passed(), "{report}");
+    assert_eq!(report.decisions, 1);
+    assert!(report.records_proven >= 3, "{report}");
+
+    // No scope: the field is named.
+    let status = ledgers
+        .grpc
+        .export(v1::ExportRequest {
+            organisation_id: ORG.to_owned(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("no scope");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    ledgers.stop().await;
+}

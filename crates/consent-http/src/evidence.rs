@@ -1,24 +1,26 @@
 //! The evidence endpoints: signed checkpoints, the key that verifies them,
 //! evidence bundles (or their HTML report) and the eligibility CSV.
 
+use crate::auth::Authorized;
 use crate::error::ApiError;
 use crate::json::ProtoJson;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use consent_audit::{audit_bundle, bundle_report_html};
-use consent_domain::Timestamp;
+use consent_auth::Action;
+use consent_domain::{OrganisationId, Timestamp};
 use consent_export::SignedCheckpoint;
 use consent_schema::{timestamp_to_proto, v1};
-use consent_service::Ledger;
 use serde::Deserialize;
 
 /// `POST /v1/checkpoints`: sign a checkpoint of what the view has
-/// committed now (the latest one again when nothing changed).
+/// committed now (the latest one again when nothing changed). The admin
+/// only.
 pub async fn sign_checkpoint(
-    State(ledger): State<Ledger>,
+    authorized: Authorized,
 ) -> Result<ProtoJson<v1::SignedCheckpoint>, ApiError> {
-    let ledger_for_task = ledger.clone();
+    let ledger_for_task = authorized.for_admin("sign checkpoints")?.clone();
     let signed = tokio::task::spawn_blocking(move || ledger_for_task.sign_checkpoint())
         .await
         .map_err(|error| {
@@ -31,11 +33,12 @@ pub async fn sign_checkpoint(
     Ok(ProtoJson(signed_checkpoint_to_proto(&signed)))
 }
 
-/// `GET /v1/checkpoints/latest`: the latest signed checkpoint.
+/// `GET /v1/checkpoints/latest`: the latest signed checkpoint (heads of
+/// the whole ledger, no organisation's data): any authenticated caller.
 pub async fn latest_checkpoint(
-    State(ledger): State<Ledger>,
+    authorized: Authorized,
 ) -> Result<ProtoJson<v1::SignedCheckpoint>, ApiError> {
-    match ledger.latest_checkpoint()? {
+    match authorized.for_any_caller().latest_checkpoint()? {
         Some(signed) => Ok(ProtoJson(signed_checkpoint_to_proto(&signed))),
         None => Err(ApiError::not_found(
             "no checkpoint has been signed yet; POST /v1/checkpoints signs one",
@@ -45,8 +48,8 @@ pub async fn latest_checkpoint(
 
 /// `GET /v1/checkpoint-key`: the verifier key of this ledger's
 /// checkpoints and bundles, as text (`origin+keyid+base64`).
-pub async fn checkpoint_key(State(ledger): State<Ledger>) -> Result<Response, ApiError> {
-    let key = ledger.checkpoint_key()?;
+pub async fn checkpoint_key(authorized: Authorized) -> Result<Response, ApiError> {
+    let key = authorized.for_any_caller().checkpoint_key()?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         format!("{key}\n"),
@@ -62,12 +65,18 @@ pub struct ExportQuery {
     format: Option<String>,
 }
 
-/// `POST /v1/exports`: an evidence bundle (`?format=html`: its report).
+/// `POST /v1/exports`: an evidence bundle (`?format=html`: its report) of
+/// the caller's organisation (the admin: any organisation).
 pub async fn export(
-    State(ledger): State<Ledger>,
+    authorized: Authorized,
     Query(query): Query<ExportQuery>,
     ProtoJson(request): ProtoJson<v1::ExportRequest>,
 ) -> Result<Response, ApiError> {
+    let ledger = authorized.for_organisation(
+        Action::Read,
+        "organisation_id",
+        &OrganisationId::new(request.organisation_id.as_str()),
+    )?;
     let html = match query.format.as_deref() {
         None | Some("bundle") => false,
         Some("html") => true,
@@ -107,11 +116,18 @@ pub async fn export(
 }
 
 /// `POST /v1/eligibility`: every subject's current eligibility for one
-/// message, as CSV.
+/// message, as CSV, for the caller's organisation (the admin: any).
 pub async fn eligibility(
-    State(ledger): State<Ledger>,
+    authorized: Authorized,
     ProtoJson(request): ProtoJson<v1::EligibilityRequest>,
 ) -> Result<Response, ApiError> {
+    let ledger = authorized
+        .for_organisation(
+            Action::Read,
+            "organisation_id",
+            &OrganisationId::new(request.organisation_id.as_str()),
+        )?
+        .clone();
     let message = request.message.unwrap_or_default();
     let csv = tokio::task::spawn_blocking(move || {
         let mut csv = Vec::new();

@@ -21,6 +21,17 @@
 //! | `GET /healthz` | | `{"status": "ok"}`: the process is up |
 //! | `GET /readyz` | | 200 when caught up with the log's end at start, else 503 with a reason ([`Readiness`]) |
 //! | `GET /metrics` | | Prometheus text format ([`metrics`]) |
+//! | `GET /u/{token}` | | HTML confirmation page of a one-click unsubscribe ([`intake`]) |
+//! | `POST /u/{token}` | `List-Unsubscribe=One-Click` (form) | records the opt-out (RFC 8058) |
+//! | `POST /v1/webhooks/sms` | the SMS provider's form, signed | records SMS STOP opt-outs |
+//! | `POST /v1/signals/gpc` | `{organisationId, subjectId}` + `Sec-GPC: 1` | `AppendedEvent`: records an objection |
+//!
+//! Every endpoint but `/healthz`, `/readyz`, `/metrics`, `/u/{token}` and
+//! `/v1/webhooks/sms` (signed token / signature instead) needs an API key
+//! (`Authorization: Bearer <key>`) when the server has a key file
+//! ([`auth`]: 401 `unauthenticated` without a valid key, 403
+//! `permission_denied` for another organisation's data); each endpoint's
+//! [`Access`] says which.
 //!
 //! The routes are listed once, in [`endpoints`]; the router serves exactly
 //! those, and `docs/openapi.json` documents exactly those (a test holds
@@ -40,9 +51,11 @@
 //! API boundary: this crate only translates; every decision and validation
 //! is in `consent-service` and below.
 
+pub mod auth;
 mod error;
 mod evidence;
 mod history_query;
+pub mod intake;
 mod json;
 pub mod metrics;
 pub mod readiness;
@@ -50,6 +63,8 @@ pub mod request_id;
 mod routes;
 mod status;
 
+pub use auth::{Access, Authorized};
+pub use consent_auth::Guard;
 pub use error::ApiError;
 pub use history_query::HistoryQuery;
 pub use json::ProtoJson;
@@ -76,15 +91,28 @@ pub struct Endpoint {
     /// The path template, in axum's syntax (`/v1/x/{name}`), which is
     /// OpenAPI's too.
     pub path: &'static str,
+    /// Who may call it: an API key unless made [`Endpoint::public`].
+    pub access: Access,
     handler: MethodRouter<Ledger>,
 }
 
 impl Endpoint {
+    /// An endpoint that needs an API key ([`Access::ApiKey`]).
     fn new(method: Method, path: &'static str, handler: MethodRouter<Ledger>) -> Self {
         Self {
             method,
             path,
+            access: Access::ApiKey,
             handler,
+        }
+    }
+
+    /// An endpoint without API keys ([`Access::Public`]): operations
+    /// probes, or one that authenticates its callers otherwise.
+    fn public(method: Method, path: &'static str, handler: MethodRouter<Ledger>) -> Self {
+        Self {
+            access: Access::Public,
+            ..Self::new(method, path, handler)
         }
     }
 }
@@ -121,9 +149,15 @@ pub fn endpoints() -> Vec<Endpoint> {
         ),
         Endpoint::new(Method::POST, "/v1/exports", post(evidence::export)),
         Endpoint::new(Method::POST, "/v1/eligibility", post(evidence::eligibility)),
-        Endpoint::new(Method::GET, "/healthz", get(routes::healthz)),
-        Endpoint::new(Method::GET, "/readyz", get(readiness::readyz)),
-        Endpoint::new(Method::GET, "/metrics", get(crate::metrics::metrics)),
+        Endpoint::public(Method::GET, "/healthz", get(routes::healthz)),
+        Endpoint::public(Method::GET, "/readyz", get(readiness::readyz)),
+        Endpoint::public(Method::GET, "/metrics", get(crate::metrics::metrics)),
+        // Opt-out intake (docs/OPT-OUTS.md). `/u/` and the SMS webhook are
+        // authenticated by their signed token and signature, not API keys.
+        Endpoint::public(Method::GET, "/u/{token}", get(intake::unsubscribe_page)),
+        Endpoint::public(Method::POST, "/u/{token}", post(intake::one_click)),
+        Endpoint::public(Method::POST, "/v1/webhooks/sms", post(intake::sms_webhook)),
+        Endpoint::new(Method::POST, "/v1/signals/gpc", post(intake::gpc_signal)),
     ]
 }
 
@@ -135,13 +169,29 @@ pub fn router(ledger: Ledger) -> Router {
 
 /// The API's routes over `ledger`, with `readiness` deciding `/readyz`, the
 /// body limit, request metrics, a request id and a tracing span per
-/// request (request id, method, path, status, latency).
+/// request (request id, method, path, status, latency). Open: no API keys
+/// (see [`router_guarded`]).
 pub fn router_with(ledger: Ledger, readiness: Readiness) -> Router {
+    router_guarded(ledger, readiness, Guard::Open)
+}
+
+/// [`router_with`], with `guard` authenticating the callers of every
+/// [`Access::ApiKey`] endpoint.
+pub fn router_guarded(ledger: Ledger, readiness: Readiness, guard: Guard) -> Router {
     // Install the recorder before the first request records anything.
     let _ = crate::metrics::handle();
     let mut routes = Router::new();
     for endpoint in endpoints() {
-        routes = routes.route(endpoint.path, endpoint.handler);
+        let handler = match endpoint.access {
+            Access::Public => endpoint.handler,
+            Access::ApiKey => endpoint
+                .handler
+                .route_layer(axum::middleware::from_fn_with_state(
+                    guard.clone(),
+                    auth::authenticate,
+                )),
+        };
+        routes = routes.route(endpoint.path, handler);
     }
     routes
         .route_layer(axum::middleware::from_fn(crate::metrics::track))

@@ -1,42 +1,49 @@
 //! The endpoints: each turns a wire request into one ledger operation and
 //! its answer (or error) into a response.
 
+use crate::auth::Authorized;
 use crate::error::ApiError;
 use crate::history_query::HistoryQuery;
 use crate::json::ProtoJson;
 use crate::metrics;
 use crate::status::status_document;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::Json;
+use consent_auth::Action;
 use consent_domain::{OrganisationId, SubjectId};
 use consent_schema::v1;
-use consent_service::Ledger;
 
-/// `POST /v1/events`: append facts (validated as a whole).
+/// `POST /v1/events`: append facts (validated as a whole), every one of
+/// the caller's organisation.
 pub async fn append(
-    State(ledger): State<Ledger>,
+    authorized: Authorized,
     ProtoJson(request): ProtoJson<v1::AppendRequest>,
 ) -> Result<ProtoJson<v1::AppendResponse>, ApiError> {
-    let appended = ledger.append(request.events).await;
+    let ledger = authorized.for_each_organisation(
+        Action::Append,
+        "events",
+        request
+            .events
+            .iter()
+            .map(|event| event.organisation_id.as_str()),
+    )?;
+    let appended = ledger.append_response(request.events).await;
     metrics::record_append(&appended);
     let appended = appended?;
-    Ok(ProtoJson(v1::AppendResponse {
-        appended: appended
-            .into_iter()
-            .map(|(event_id, position)| v1::AppendedEvent {
-                event_id: event_id.to_string(),
-                position: Some(v1::LogPosition::from(position)),
-            })
-            .collect(),
-    }))
+    Ok(ProtoJson(v1::AppendResponse { appended }))
 }
 
 /// `POST /v1/checks`: decide one check.
 pub async fn check(
-    State(ledger): State<Ledger>,
+    authorized: Authorized,
     ProtoJson(request): ProtoJson<v1::CheckRequest>,
 ) -> Result<ProtoJson<v1::Decision>, ApiError> {
+    let ledger = authorized.for_organisation(
+        Action::Check,
+        "organisation_id",
+        &OrganisationId::new(request.organisation_id.as_str()),
+    )?;
     let decided = ledger.check(request).await;
     metrics::record_checks(decided.as_ref().map(std::slice::from_ref), 1);
     Ok(ProtoJson(decided?))
@@ -44,9 +51,17 @@ pub async fn check(
 
 /// `POST /v1/checks:batch`: decide several checks.
 pub async fn check_batch(
-    State(ledger): State<Ledger>,
+    authorized: Authorized,
     ProtoJson(request): ProtoJson<v1::CheckBatchRequest>,
 ) -> Result<ProtoJson<v1::CheckBatchResponse>, ApiError> {
+    let ledger = authorized.for_each_organisation(
+        Action::Check,
+        "checks",
+        request
+            .checks
+            .iter()
+            .map(|check| check.organisation_id.as_str()),
+    )?;
     let requested = request.checks.len();
     let decided = ledger.check_batch(request.checks).await;
     metrics::record_checks(decided.as_deref(), requested);
@@ -57,15 +72,17 @@ pub async fn check_batch(
 /// `GET /v1/organisations/{organisation}/subjects/{subject}/history`: the
 /// subject's events, as of `at`, with a decision when the query asks.
 pub async fn history(
-    State(ledger): State<Ledger>,
+    authorized: Authorized,
     Path((organisation, subject)): Path<(String, String)>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<ProtoJson<v1::HistoryResponse>, ApiError> {
+    let organisation = OrganisationId::new(organisation);
+    let ledger = authorized.for_organisation(Action::Read, "organisation", &organisation)?;
     let Query(pairs) = query.map_err(|rejection| ApiError::invalid(None, rejection.body_text()))?;
     let query = HistoryQuery::from_pairs(pairs)?;
     let response = ledger
         .history(
-            &OrganisationId::new(organisation),
+            &organisation,
             &SubjectId::new(subject),
             query.at,
             query.decision_for,
@@ -83,7 +100,7 @@ pub async fn history(
 ///  "partitions": 8, "ownedHere": false, "ownedPartitions": "0-3"}
 /// ```
 pub async fn routing(
-    State(ledger): State<Ledger>,
+    authorized: Authorized,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Query(pairs) = query.map_err(|rejection| ApiError::invalid(None, rejection.body_text()))?;
@@ -121,6 +138,7 @@ pub async fn routing(
     };
     let organisation = OrganisationId::new(required(organisation, "organisationId")?);
     let subject = SubjectId::new(required(subject, "subjectId")?);
+    let ledger = authorized.for_organisation(Action::Read, "organisationId", &organisation)?;
     let routing = ledger.routing(&organisation, &subject);
     Ok(Json(serde_json::json!({
         "organisationId": organisation.as_str(),
@@ -133,8 +151,8 @@ pub async fn routing(
 }
 
 /// `GET /v1/rule-sets`: every rule set, oldest first.
-pub async fn rule_sets(State(ledger): State<Ledger>) -> ProtoJson<Vec<v1::RuleSetDescription>> {
-    ProtoJson(ledger.rule_sets())
+pub async fn rule_sets(authorized: Authorized) -> ProtoJson<Vec<v1::RuleSetDescription>> {
+    ProtoJson(authorized.for_any_caller().rule_sets())
 }
 
 /// `GET /healthz`: the process is up and serving.
@@ -143,8 +161,10 @@ pub async fn healthz() -> Json<serde_json::Value> {
 }
 
 /// `GET /v1/status`: projection offsets, lag, dead letters, log reachability.
-pub async fn status(State(ledger): State<Ledger>) -> Json<serde_json::Value> {
-    Json(status_document(&ledger.status().await))
+/// Counters and offsets over all organisations, as `/metrics` shows them:
+/// any authenticated caller.
+pub async fn status(authorized: Authorized) -> Json<serde_json::Value> {
+    Json(status_document(&authorized.for_any_caller().status().await))
 }
 
 /// Any other path.

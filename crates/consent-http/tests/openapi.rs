@@ -438,6 +438,7 @@ async fn the_server_answers_as_documented() {
     assert!(text.contains("consent_checks_total"), "{text}");
     exercised.insert(("GET".to_owned(), "/metrics".to_owned()));
     exercised.extend(text_answers);
+    exercised.extend(intake_samples(&document, &server).await);
 
     let unexercised: Vec<_> = documented_operations(&document)
         .difference(&exercised)
@@ -448,4 +449,183 @@ async fn the_server_answers_as_documented() {
         "no sample request for {unexercised:?}"
     );
     server.stop().await;
+}
+
+/// One request to an intake endpoint and the status it must get.
+struct IntakeSample {
+    method: &'static str,
+    template: &'static str,
+    path: String,
+    content_type: Option<&'static str>,
+    body: String,
+    headers: Vec<(&'static str, String)>,
+    expected: StatusCode,
+}
+
+/// Samples of the opt-out intake endpoints (form bodies, HTML pages and
+/// signed webhooks, so not through the JSON helper): each answer's status
+/// is documented, and a JSON body matches its schema.
+async fn intake_samples(document: &Value, server: &Server) -> Vec<(String, String)> {
+    let page = "/u/{token}";
+    let mut exercised = Vec::new();
+    let sent = json!({ "events": [{
+        "organisationId": ORG,
+        "subjectId": SUBJECT,
+        "occurredAt": "2025-06-01T09:00:00Z",
+        "marketingMessageSent": {
+            "channel": "CHANNEL_EMAIL", "purpose": "PURPOSE_COMMERCIAL",
+            "messageClass": "MESSAGE_CLASS_MARKETING", "promotionalContent": true,
+            "optOutIncluded": true, "senderIdentified": true, "messageId": "openapi-1"
+        }
+    }] });
+    let (status, appended) = server.post("/v1/events", &sent).await;
+    assert_eq!(status, StatusCode::OK, "{appended}");
+    conforms(document, "POST", "/v1/events", status, &appended);
+    let url = appended["appended"][0]["unsubscribeUrl"]
+        .as_str()
+        .expect("an unsubscribe URL");
+    let token = url.rsplit('/').next().expect("a token");
+    let forged = format!("{}A", &token[..token.len() - 1]);
+    let forged = if forged == token {
+        format!("{}B", &token[..token.len() - 1])
+    } else {
+        forged
+    };
+
+    const FORM: &str = "application/x-www-form-urlencoded";
+    let stop = "From=%2B447700900123&To=%2B447700900999&Body=STOP";
+    let signed = consent_intake::sign_webhook(SMS_SECRET, stop.as_bytes());
+    let gpc = json!({ "organisationId": ORG, "subjectId": SUBJECT }).to_string();
+    let sample = |method, template, path: String, content_type, body: &str| IntakeSample {
+        method,
+        template,
+        path,
+        content_type,
+        body: body.to_owned(),
+        headers: Vec::new(),
+        expected: StatusCode::OK,
+    };
+    let requests = [
+        sample("GET", page, format!("/u/{token}"), None, ""),
+        IntakeSample {
+            expected: StatusCode::FORBIDDEN,
+            ..sample("GET", page, format!("/u/{forged}"), None, "")
+        },
+        IntakeSample {
+            expected: StatusCode::FORBIDDEN,
+            ..sample(
+                "POST",
+                page,
+                format!("/u/{forged}"),
+                Some(FORM),
+                "List-Unsubscribe=One-Click",
+            )
+        },
+        IntakeSample {
+            expected: StatusCode::BAD_REQUEST,
+            ..sample(
+                "POST",
+                page,
+                format!("/u/{token}"),
+                Some(FORM),
+                "List-Unsubscribe=Yes",
+            )
+        },
+        sample(
+            "POST",
+            page,
+            format!("/u/{token}"),
+            Some(FORM),
+            "List-Unsubscribe=One-Click",
+        ),
+        IntakeSample {
+            headers: vec![("x-consent-signature", signed)],
+            ..sample(
+                "POST",
+                "/v1/webhooks/sms",
+                "/v1/webhooks/sms".to_owned(),
+                Some(FORM),
+                stop,
+            )
+        },
+        IntakeSample {
+            headers: vec![("x-consent-signature", "sha256=00".to_owned())],
+            expected: StatusCode::FORBIDDEN,
+            ..sample(
+                "POST",
+                "/v1/webhooks/sms",
+                "/v1/webhooks/sms".to_owned(),
+                Some(FORM),
+                stop,
+            )
+        },
+        IntakeSample {
+            headers: vec![("sec-gpc", "1".to_owned())],
+            ..sample(
+                "POST",
+                "/v1/signals/gpc",
+                "/v1/signals/gpc".to_owned(),
+                Some("application/json"),
+                &gpc,
+            )
+        },
+        IntakeSample {
+            expected: StatusCode::BAD_REQUEST,
+            ..sample(
+                "POST",
+                "/v1/signals/gpc",
+                "/v1/signals/gpc".to_owned(),
+                Some("application/json"),
+                &gpc,
+            )
+        },
+    ];
+    for IntakeSample {
+        method,
+        template,
+        path,
+        content_type,
+        body,
+        headers,
+        expected,
+    } in requests
+    {
+        let url = format!("{}{path}", server.base);
+        let mut request = match method {
+            "GET" => server.client.get(&url),
+            _ => server.client.post(&url).body(body),
+        };
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        assert_eq!(status, expected, "{method} {path}");
+        let answered_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|t| t.to_str().ok())
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let text = response.text().await.expect("body");
+        if answered_type == "application/json" {
+            let body: Value = serde_json::from_str(&text).expect("JSON");
+            conforms(document, method, template, status, &body);
+        } else {
+            let documented = &document["paths"][template][method.to_lowercase()]["responses"]
+                [status.as_str()]["content"][answered_type.as_str()];
+            assert!(
+                documented.is_object(),
+                "{method} {template} {status} is documented as {answered_type}"
+            );
+        }
+        exercised.push((method.to_owned(), template.to_owned()));
+    }
+    exercised
 }

@@ -19,7 +19,9 @@ const MIN_E164_DIGITS: usize = 7;
 /// Most digits E.164 allows (country code included).
 const MAX_E164_DIGITS: usize = 15;
 
-pub(crate) fn contact_point_from_proto(
+/// A contact point, validated and normalised (the form the contact index
+/// is keyed by); `field` names it in errors.
+pub fn contact_point_from_proto(
     field: &str,
     contact: &v1::ContactPoint,
 ) -> Result<ContactPoint, ValidationError> {

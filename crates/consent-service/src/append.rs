@@ -2,7 +2,9 @@
 
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
-use consent_domain::EventId;
+use consent_domain::event::{Event, Fact};
+use consent_domain::{EventId, Timestamp};
+use consent_intake::UnsubscribeClaim;
 use consent_log::{AppendRecord, LogError, LogPosition};
 use consent_schema::{encode_envelope, family_of, prepare_for_append, routing_key, v1};
 
@@ -29,11 +31,46 @@ impl Ledger {
         &self,
         events: Vec<v1::Envelope>,
     ) -> Result<Vec<(EventId, LogPosition)>, LedgerError> {
+        let appended = self.append_sends(events).await?;
+        Ok(appended
+            .into_iter()
+            .map(|(id, position, _)| (id, position))
+            .collect())
+    }
+
+    /// [`Ledger::append`], answering in the wire form: each event's id and
+    /// position, and for each `MarketingMessageSent` about a subject its
+    /// signed one-click unsubscribe URL, when intake is configured (see
+    /// [`crate::IntakeConfig`]).
+    pub async fn append_response(
+        &self,
+        events: Vec<v1::Envelope>,
+    ) -> Result<Vec<v1::AppendedEvent>, LedgerError> {
+        let appended = self.append_sends(events).await?;
+        Ok(appended
+            .into_iter()
+            .map(|(event_id, position, send)| v1::AppendedEvent {
+                event_id: event_id.to_string(),
+                position: Some(v1::LogPosition::from(position)),
+                unsubscribe_url: send
+                    .and_then(|claim| self.unsubscribe_url(&claim))
+                    .unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// The append itself; each event comes back with the claim of its
+    /// unsubscribe token when it is a message sent to a subject.
+    async fn append_sends(
+        &self,
+        events: Vec<v1::Envelope>,
+    ) -> Result<Vec<(EventId, LogPosition, Option<UnsubscribeClaim>)>, LedgerError> {
         let inner = &self.inner;
         let now = inner.clock.now();
         let layout = inner.log.layout();
         let mut ids = Vec::with_capacity(events.len());
         let mut records = Vec::with_capacity(events.len());
+        let mut sends = Vec::with_capacity(events.len());
         for (index, envelope) in events.into_iter().enumerate() {
             let (envelope, event) = prepare_for_append(envelope, now, || inner.ids.new_id().0)
                 .map_err(|error| {
@@ -48,6 +85,7 @@ impl Ledger {
                     event.fact.kind().as_bytes().to_vec(),
                 )],
             });
+            sends.push(unsubscribe_claim(&event, now));
             ids.push(event.id);
         }
         if records.is_empty() {
@@ -86,6 +124,27 @@ impl Ledger {
             ))));
         }
         tracing::debug!(events = ids.len(), "appended events");
-        Ok(ids.into_iter().zip(positions).collect())
+        Ok(ids
+            .into_iter()
+            .zip(positions)
+            .zip(sends)
+            .map(|((id, position), send)| (id, position, send))
+            .collect())
     }
+}
+
+/// What the unsubscribe token of a message sent says: the message, its
+/// subject and channel, issued at the time of the append.
+fn unsubscribe_claim(event: &Event, now: Timestamp) -> Option<UnsubscribeClaim> {
+    let Fact::MarketingMessageSent(sent) = &event.fact else {
+        return None;
+    };
+    Some(UnsubscribeClaim {
+        organisation: event.organisation.clone(),
+        subject: event.subject.clone()?,
+        message_id: sent.message_id.clone(),
+        channel: sent.channel,
+        send_event: event.id,
+        issued_at: now,
+    })
 }

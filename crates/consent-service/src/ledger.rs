@@ -3,6 +3,7 @@
 
 use crate::clock::{Clock, IdGenerator, SystemClock, UuidV7};
 use crate::freshness::{EndOffsetsCache, FreshnessConfig};
+use crate::intake::IntakeConfig;
 use consent_domain::rules::RuleCatalogue;
 use consent_export::Checkpointer;
 use consent_log::EventLog;
@@ -56,6 +57,7 @@ pub(crate) struct Inner {
     pub(crate) config: LedgerConfig,
     pub(crate) end_offsets: Arc<EndOffsetsCache>,
     pub(crate) checkpointer: Option<Checkpointer>,
+    pub(crate) intake: Option<IntakeConfig>,
 }
 
 impl Ledger {
@@ -85,6 +87,7 @@ impl Ledger {
             ids: Arc::new(UuidV7),
             config: LedgerConfig::default(),
             checkpointer: None,
+            intake: None,
         }
     }
 
@@ -123,12 +126,20 @@ pub struct LedgerBuilder {
     ids: Arc<dyn IdGenerator>,
     config: LedgerConfig,
     checkpointer: Option<Checkpointer>,
+    intake: Option<IntakeConfig>,
 }
 
 impl LedgerBuilder {
     /// Enables checkpoints and evidence exports, signed by `checkpointer`.
     pub fn evidence(mut self, checkpointer: Checkpointer) -> Self {
         self.checkpointer = Some(checkpointer);
+        self
+    }
+
+    /// Enables opt-out intake: unsubscribe tokens on messages sent, the
+    /// one-click, SMS STOP and GPC operations (see [`IntakeConfig`]).
+    pub fn intake(mut self, intake: IntakeConfig) -> Self {
+        self.intake = Some(intake);
         self
     }
 
@@ -168,6 +179,7 @@ impl LedgerBuilder {
                 config: self.config,
                 end_offsets,
                 checkpointer: self.checkpointer,
+                intake: self.intake,
             }),
         }
     }

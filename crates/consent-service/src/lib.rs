@@ -12,6 +12,10 @@
 //! * [`Ledger::rule_sets`] and [`Ledger::status`];
 //! * evidence, with a checkpoint key: [`Ledger::sign_checkpoint`],
 //!   [`Ledger::export`] (a sealed bundle) and [`Ledger::eligibility_csv`];
+//! * opt-out intake ([`IntakeConfig`]): one-click unsubscribe URLs on
+//!   messages sent ([`Ledger::append_response`]),
+//!   [`Ledger::one_click_unsubscribe`], [`Ledger::sms_inbound`] and
+//!   [`Ledger::gpc_signal`] (docs/OPT-OUTS.md);
 //! * [`Ledger::routing`]: a subject's partition, and whether this instance
 //!   owns it. An instance that owns only some partitions (see
 //!   `consent_projector::OwnedPartitions`) refuses checks and histories of
@@ -31,6 +35,7 @@ mod error;
 mod evidence;
 mod freshness;
 mod history;
+mod intake;
 mod ledger;
 mod routing;
 mod status;
@@ -39,6 +44,9 @@ pub use append::EVENT_KIND_HEADER;
 pub use clock::{Clock, IdGenerator, SystemClock, UuidV7};
 pub use error::LedgerError;
 pub use freshness::FreshnessConfig;
+pub use intake::{
+    GpcSignal, IntakeConfig, IntakeError, IntakeReceipt, OneClickRequest, SmsOutcome, TokenStatus,
+};
 pub use ledger::{Ledger, LedgerBuilder, LedgerConfig};
 pub use routing::Routing;
 pub use status::LedgerStatus;

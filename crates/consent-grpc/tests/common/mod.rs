@@ -45,6 +45,12 @@ impl Ledgers {
     }
 
     pub async fn start_with(config: LedgerConfig) -> Self {
+        Self::start_guarded(config, consent_grpc::Guard::Open).await
+    }
+
+    /// [`Ledgers::start_with`], with `guard` authenticating the callers of
+    /// both APIs (API keys), as `serve` does with a key file.
+    pub async fn start_guarded(config: LedgerConfig, guard: consent_grpc::Guard) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = EmbeddedLog::open(&dir.path().join("log"), LogLayout::new(PREFIX, 4))
             .expect("open log");
@@ -59,8 +65,15 @@ impl Ledgers {
             },
         );
         let projection = projector.handle();
+        let signer = consent_evidence::CheckpointSigner::from_seed("ledger.test/consent", &[6; 32])
+            .expect("a key");
+        let archive = consent_export::CheckpointArchive::open(&dir.path().join("checkpoints"))
+            .expect("archive");
+        let checkpointer = consent_export::Checkpointer::new(signer, projection.clone(), archive)
+            .expect("checkpointer");
         let ledger = Ledger::builder(log, store, projection.clone())
             .config(config)
+            .evidence(checkpointer)
             .build();
         let (stop_projector, stopping) = watch::channel(false);
         let projector = tokio::spawn(projector.run(stopping));
@@ -70,10 +83,11 @@ impl Ledgers {
             .await
             .expect("bind gRPC");
         let grpc_address = grpc_listener.local_addr().expect("gRPC address");
-        let grpc_server = tokio::spawn(consent_grpc::serve(
+        let grpc_server = tokio::spawn(consent_grpc::serve_guarded(
             grpc_listener,
             ledger.clone(),
             projection,
+            guard.clone(),
             stopped(stopping.clone()),
         ));
 
@@ -81,9 +95,11 @@ impl Ledgers {
             .await
             .expect("bind HTTP");
         let http_base = format!("http://{}", http_listener.local_addr().expect("address"));
-        let http_server = tokio::spawn(consent_http::serve(
+        let router =
+            consent_http::router_guarded(ledger, consent_http::Readiness::at_first_check(0), guard);
+        let http_server = tokio::spawn(consent_http::serve_router(
             http_listener,
-            ledger,
+            router,
             stopped(stopping),
         ));
 

@@ -19,6 +19,26 @@ use tokio::task::JoinHandle;
 
 pub const ORG: &str = "acme-cycles";
 pub const SUBJECT: &str = "customer-1842";
+/// Opt-out intake of the test server: links point at PUBLIC_URL, the SMS
+/// webhook is signed with SMS_SECRET, and SMS_NUMBER is ORG's.
+pub const PUBLIC_URL: &str = "https://consent.test";
+pub const SMS_SECRET: &[u8] = b"sms-webhook-test-secret";
+pub const SMS_NUMBER: &str = "+447700900999";
+
+pub fn test_intake() -> consent_service::IntakeConfig {
+    consent_service::IntakeConfig::new(
+        consent_intake::IntakeSecret::from_bytes([9; 32]),
+        PUBLIC_URL,
+    )
+    .sms_webhook(
+        SMS_SECRET.to_vec(),
+        [(
+            SMS_NUMBER.to_owned(),
+            consent_domain::OrganisationId::new(ORG),
+        )],
+    )
+    .expect("the test SMS number is valid")
+}
 
 pub struct Server {
     pub base: String,
@@ -42,6 +62,17 @@ impl Server {
         config: LedgerConfig,
         ownership: OwnedPartitions,
     ) -> Self {
+        Self::start_guarded(dir, config, ownership, consent_http::Guard::Open).await
+    }
+
+    /// [`Server::start_owning`] with `guard` authenticating callers (API
+    /// keys), as `serve` does with a key file.
+    pub async fn start_guarded(
+        dir: &Path,
+        config: LedgerConfig,
+        ownership: OwnedPartitions,
+        guard: consent_http::Guard,
+    ) -> Self {
         let log = EmbeddedLog::open(&dir.join("log"), LogLayout::new("test", 4)).expect("open log");
         let store = Arc::new(SledStore::open(&dir.join("view")).expect("open view"));
         let shared: Arc<dyn EventLog> = Arc::new(log.clone());
@@ -61,6 +92,7 @@ impl Server {
         let ledger = Ledger::builder(shared, store, projector.handle())
             .config(config)
             .evidence(checkpointer)
+            .intake(test_intake())
             .build();
         let (stop_projector, stopped) = watch::channel(false);
         let projector = tokio::spawn(projector.run(stopped));
@@ -70,7 +102,9 @@ impl Server {
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let (stop_server, stop) = oneshot::channel::<()>();
-        let server = tokio::spawn(consent_http::serve(listener, ledger, async {
+        let router =
+            consent_http::router_guarded(ledger, consent_http::Readiness::at_first_check(0), guard);
+        let server = tokio::spawn(consent_http::serve_router(listener, router, async {
             let _ = stop.await;
         }));
         Self {
