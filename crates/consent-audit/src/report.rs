@@ -104,11 +104,7 @@ fn checkpoint_summary(checkpoint: Option<&Checkpoint>) -> CheckpointSummary {
             origin: checkpoint.origin.clone(),
             tree_size: checkpoint.tree_size,
             root_base64: checkpoint.root_hash.to_base64(),
-            time: Timestamp::from_unix_micros(
-                i64::try_from(checkpoint.timestamp_ms)
-                    .unwrap_or(i64::MAX / 1000)
-                    .saturating_mul(1000),
-            ),
+            time: Timestamp::from_unix_millis(checkpoint.timestamp_ms),
         },
         None => CheckpointSummary {
             origin: "(unreadable checkpoint)".to_owned(),

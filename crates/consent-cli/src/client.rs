@@ -44,16 +44,7 @@ impl LedgerClient {
         path: &str,
         body: &T,
     ) -> anyhow::Result<Value> {
-        let url = format!("{}{path}", self.base);
-        let response = self
-            .http
-            .post(&url)
-            .json(body)
-            .send()
-            .await
-            .with_context(|| {
-                format!("cannot reach the ledger at {url}; is `consent-ledger serve` running?")
-            })?;
+        let (url, response) = self.send_post(path, body).await?;
         read_json(response, &url).await
     }
 
@@ -63,16 +54,7 @@ impl LedgerClient {
         path: &str,
         body: &T,
     ) -> anyhow::Result<String> {
-        let url = format!("{}{path}", self.base);
-        let response = self
-            .http
-            .post(&url)
-            .json(body)
-            .send()
-            .await
-            .with_context(|| {
-                format!("cannot reach the ledger at {url}; is `consent-ledger serve` running?")
-            })?;
+        let (url, response) = self.send_post(path, body).await?;
         if !response.status().is_success() {
             read_json(response, &url).await?;
             bail!("the ledger at {url} refused the request");
@@ -83,6 +65,22 @@ impl LedgerClient {
             .with_context(|| format!("reading the answer of {url}"))
     }
 
+    async fn send_post<T: serde::Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &T,
+    ) -> anyhow::Result<(String, reqwest::Response)> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .http
+            .post(&url)
+            .json(body)
+            .send()
+            .await
+            .with_context(|| unreachable(&url))?;
+        Ok((url, response))
+    }
+
     pub async fn get(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);
         let response = self
@@ -91,11 +89,13 @@ impl LedgerClient {
             .query(query)
             .send()
             .await
-            .with_context(|| {
-                format!("cannot reach the ledger at {url}; is `consent-ledger serve` running?")
-            })?;
+            .with_context(|| unreachable(&url))?;
         read_json(response, &url).await
     }
+}
+
+fn unreachable(url: &str) -> String {
+    format!("cannot reach the ledger at {url}; is `consent-ledger serve` running?")
 }
 
 async fn read_json(response: reqwest::Response, url: &str) -> anyhow::Result<Value> {

@@ -193,9 +193,6 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn now_rfc3339() -> String {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|since| i64::try_from(since.as_micros()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    consent_domain::Timestamp::from_unix_micros(micros).to_string()
+    use consent_service::Clock;
+    consent_service::SystemClock.now().to_string()
 }

@@ -6,11 +6,10 @@
 use anyhow::Context;
 use consent_audit::{audit_bundle_json, bundle_report_html};
 use consent_domain::rules::RuleCatalogue;
-use consent_domain::Timestamp;
 use consent_evidence::{EvidenceBundle, VerifierKey};
+use consent_service::{Clock, SystemClock};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Exit status of a bundle that does not verify.
 pub const EXIT_FAILED_VERIFICATION: u8 = 4;
@@ -51,7 +50,7 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.html {
         let bundle = EvidenceBundle::from_json(&bytes)
             .context("the bundle cannot be read, so no report can be drawn from it")?;
-        let page = bundle_report_html(&bundle, &report, &catalogue, now());
+        let page = bundle_report_html(&bundle, &report, &catalogue, SystemClock.now());
         std::fs::write(path, page)
             .with_context(|| format!("writing the report {}", path.display()))?;
         eprintln!("report written to {}", path.display());
@@ -75,12 +74,4 @@ fn read_key(key: &str) -> anyhow::Result<VerifierKey> {
             "`{key}` is not a verifier key (origin+keyid+base64) or a file holding one: {error}"
         )
     })
-}
-
-fn now() -> Timestamp {
-    let micros = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|since| i64::try_from(since.as_micros()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    Timestamp::from_unix_micros(micros)
 }

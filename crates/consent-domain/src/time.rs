@@ -19,6 +19,12 @@ impl Timestamp {
         self.0
     }
 
+    /// From milliseconds since the epoch (e.g. a checkpoint's `time-ms`),
+    /// saturating at the end of time.
+    pub fn from_unix_millis(millis: u64) -> Self {
+        Self(i64::try_from(millis).map_or(i64::MAX, |ms| ms.saturating_mul(1_000)))
+    }
+
     /// From seconds and nanoseconds (the protobuf `Timestamp` shape);
     /// sub-microsecond precision is dropped. `None` when out of range.
     pub fn from_unix_parts(seconds: i64, nanos: i32) -> Option<Self> {

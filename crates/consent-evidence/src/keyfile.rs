@@ -15,8 +15,7 @@
 //! Where the file lives and how keys rotate: see [`crate::key`].
 
 use crate::key::{CheckpointSigner, KeyError};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use consent_secret_file::{read_secret, write_new_secret, SecretFileError};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -26,20 +25,9 @@ const MAX_KEY_FILE_BYTES: u64 = 4096;
 /// Why a key file could not be created or used.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
-    #[error("key file {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("key file {0} already exists; refusing to overwrite a signing key")]
-    AlreadyExists(PathBuf),
-    #[error(
-        "key file {path} is accessible to group or others (mode {mode:o}); run chmod 600 on it"
-    )]
-    TooOpen { path: PathBuf, mode: u32 },
-    #[error("key file {0} is too large to be a key file")]
-    TooLarge(PathBuf),
+    /// Reading or writing the file, its permissions or its size.
+    #[error(transparent)]
+    File(#[from] SecretFileError),
     #[error("key file {path} does not hold a valid key: {source}")]
     Invalid {
         path: PathBuf,
@@ -61,72 +49,15 @@ pub fn generate_key_file(path: &Path, origin: &str) -> Result<CheckpointSigner, 
             path: path.to_owned(),
             source,
         })?;
-    let io_error = |source| KeyFileError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut file = create_private(path).map_err(|source| match source.kind() {
-        io::ErrorKind::AlreadyExists => KeyFileError::AlreadyExists(path.to_owned()),
-        _ => io_error(source),
-    })?;
-    let text = signer.to_private_key_text();
-    file.write_all(text.as_bytes()).map_err(io_error)?;
-    file.write_all(b"\n").map_err(io_error)?;
-    file.sync_all().map_err(io_error)?;
+    write_new_secret(path, &signer.to_private_key_text())?;
     Ok(signer)
 }
 
 /// Loads the signer from a key file made by [`generate_key_file`].
 pub fn load_key_file(path: &Path) -> Result<CheckpointSigner, KeyFileError> {
-    let io_error = |source| KeyFileError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let file = File::open(path).map_err(io_error)?;
-    let metadata = file.metadata().map_err(io_error)?;
-    check_private(path, &metadata)?;
-    if metadata.len() > MAX_KEY_FILE_BYTES {
-        return Err(KeyFileError::TooLarge(path.to_owned()));
-    }
-    let mut text = Zeroizing::new(String::new());
-    file.take(MAX_KEY_FILE_BYTES)
-        .read_to_string(&mut text)
-        .map_err(io_error)?;
+    let text = read_secret(path, MAX_KEY_FILE_BYTES)?;
     CheckpointSigner::from_private_key_text(&text).map_err(|source| KeyFileError::Invalid {
         path: path.to_owned(),
         source,
     })
-}
-
-#[cfg(unix)]
-fn create_private(path: &Path) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn create_private(path: &Path) -> io::Result<File> {
-    OpenOptions::new().write(true).create_new(true).open(path)
-}
-
-#[cfg(unix)]
-fn check_private(path: &Path, metadata: &fs::Metadata) -> Result<(), KeyFileError> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = metadata.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(KeyFileError::TooOpen {
-            path: path.to_owned(),
-            mode,
-        });
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_path: &Path, _metadata: &fs::Metadata) -> Result<(), KeyFileError> {
-    Ok(())
 }

@@ -4,6 +4,7 @@
 
 use consent_evidence::merkle::empty_root;
 use consent_evidence::{generate_key_file, load_key_file, Checkpoint, KeyFileError, VerifierKey};
+use consent_secret_file::SecretFileError;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
@@ -46,7 +47,7 @@ fn an_existing_key_file_is_never_overwritten() {
     let first = generate_key_file(&path, ORIGIN).unwrap();
     assert!(matches!(
         generate_key_file(&path, ORIGIN),
-        Err(KeyFileError::AlreadyExists(_))
+        Err(KeyFileError::File(SecretFileError::AlreadyExists(_)))
     ));
     assert_eq!(
         load_key_file(&path).unwrap().verifier_key(),
@@ -62,7 +63,10 @@ fn a_key_file_others_can_read_is_refused() {
     fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
     assert!(matches!(
         load_key_file(&path),
-        Err(KeyFileError::TooOpen { mode: 0o644, .. })
+        Err(KeyFileError::File(SecretFileError::TooOpen {
+            mode: 0o644,
+            ..
+        }))
     ));
 }
 
@@ -82,7 +86,7 @@ fn a_damaged_key_file_is_refused() {
 
     assert!(matches!(
         load_key_file(&dir.path().join("missing.key")),
-        Err(KeyFileError::Io { .. })
+        Err(KeyFileError::File(SecretFileError::Io { .. }))
     ));
 }
 

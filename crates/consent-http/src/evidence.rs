@@ -23,13 +23,7 @@ pub async fn sign_checkpoint(
     let ledger_for_task = authorized.for_admin("sign checkpoints")?.clone();
     let signed = tokio::task::spawn_blocking(move || ledger_for_task.sign_checkpoint())
         .await
-        .map_err(|error| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                error.to_string(),
-            )
-        })??;
+        .map_err(internal)??;
     Ok(ProtoJson(signed_checkpoint_to_proto(&signed)))
 }
 
@@ -91,27 +85,16 @@ pub async fn export(
     if html {
         let key = ledger.checkpoint_key()?;
         let catalogue = ledger.catalogue().clone();
+        let now = ledger.now();
         let page = tokio::task::spawn_blocking(move || {
             let report = audit_bundle(&bundle, &[key], &catalogue);
-            bundle_report_html(&bundle, &report, &catalogue, now())
+            bundle_report_html(&bundle, &report, &catalogue, now)
         })
         .await
-        .map_err(|error| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                error.to_string(),
-            )
-        })?;
+        .map_err(internal)?;
         return Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response());
     }
-    let body = bundle.to_json_pretty().map_err(|error| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            error.to_string(),
-        )
-    })?;
+    let body = bundle.to_json_pretty().map_err(internal)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
@@ -136,13 +119,7 @@ pub async fn eligibility(
             .map(|_| csv)
     })
     .await
-    .map_err(|error| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            error.to_string(),
-        )
-    })??;
+    .map_err(internal)??;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
 }
 
@@ -153,18 +130,17 @@ fn signed_checkpoint_to_proto(signed: &SignedCheckpoint) -> v1::SignedCheckpoint
         origin: checkpoint.origin.clone(),
         ledger_head: checkpoint.root_hash.to_base64(),
         records: checkpoint.records(),
-        signed_at: Some(timestamp_to_proto(Timestamp::from_unix_micros(
-            i64::try_from(checkpoint.timestamp_ms)
-                .unwrap_or(i64::MAX / 1000)
-                .saturating_mul(1000),
+        signed_at: Some(timestamp_to_proto(Timestamp::from_unix_millis(
+            checkpoint.timestamp_ms,
         ))),
     }
 }
 
-fn now() -> Timestamp {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|since| i64::try_from(since.as_micros()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    Timestamp::from_unix_micros(micros)
+/// A task that failed to run (a panic or a cancelled runtime): a 500.
+fn internal(error: impl ToString) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        error.to_string(),
+    )
 }

@@ -13,8 +13,7 @@
 use crate::token::{IntakeSecret, SECRET_BYTES};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use consent_secret_file::{read_secret, write_new_secret};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -24,16 +23,10 @@ const MAX_FILE_BYTES: u64 = 1024;
 /// Why the secret file could not be created or used.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretFileError {
-    #[error("intake secret file {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("intake secret file {0} already exists; refusing to overwrite it (every unsubscribe link sent would stop working)")]
-    AlreadyExists(PathBuf),
-    #[error("intake secret file {path} is accessible to group or others (mode {mode:o}); run chmod 600 on it")]
-    TooOpen { path: PathBuf, mode: u32 },
+    /// Reading or writing the file, its permissions or its size. A secret
+    /// is never overwritten: every unsubscribe link sent would stop working.
+    #[error("intake {0}")]
+    File(#[from] consent_secret_file::SecretFileError),
     #[error(
         "intake secret file {0} does not hold a secret: expected one line of base64url, 32 bytes"
     )]
@@ -48,34 +41,14 @@ pub fn generate_secret_file(path: &Path) -> Result<IntakeSecret, SecretFileError
     let mut bytes = Zeroizing::new([0u8; SECRET_BYTES]);
     getrandom::fill(bytes.as_mut_slice()).map_err(|e| SecretFileError::Random(e.to_string()))?;
     let secret = IntakeSecret::from_bytes(*bytes);
-    let io_error = |source| SecretFileError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut file = create_private(path).map_err(|source| match source.kind() {
-        io::ErrorKind::AlreadyExists => SecretFileError::AlreadyExists(path.to_owned()),
-        _ => io_error(source),
-    })?;
     let text = Zeroizing::new(URL_SAFE_NO_PAD.encode(secret.as_bytes()));
-    file.write_all(text.as_bytes()).map_err(io_error)?;
-    file.write_all(b"\n").map_err(io_error)?;
-    file.sync_all().map_err(io_error)?;
+    write_new_secret(path, &text)?;
     Ok(secret)
 }
 
 /// Loads the secret from a file made by [`generate_secret_file`].
 pub fn load_secret_file(path: &Path) -> Result<IntakeSecret, SecretFileError> {
-    let io_error = |source| SecretFileError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let file = File::open(path).map_err(io_error)?;
-    let metadata = file.metadata().map_err(io_error)?;
-    check_private(path, &metadata)?;
-    let mut text = Zeroizing::new(String::new());
-    file.take(MAX_FILE_BYTES)
-        .read_to_string(&mut text)
-        .map_err(io_error)?;
+    let text = read_secret(path, MAX_FILE_BYTES)?;
     let bytes = Zeroizing::new(
         URL_SAFE_NO_PAD
             .decode(text.trim())
@@ -95,45 +68,14 @@ pub fn load_or_generate_secret_file(path: &Path) -> Result<IntakeSecret, SecretF
         return load_secret_file(path);
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(|source| SecretFileError::Io {
-            path: dir.to_owned(),
-            source,
+        std::fs::create_dir_all(dir).map_err(|source| {
+            consent_secret_file::SecretFileError::Io {
+                path: dir.to_owned(),
+                source,
+            }
         })?;
     }
     generate_secret_file(path)
-}
-
-#[cfg(unix)]
-fn create_private(path: &Path) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn create_private(path: &Path) -> io::Result<File> {
-    OpenOptions::new().write(true).create_new(true).open(path)
-}
-
-#[cfg(unix)]
-fn check_private(path: &Path, metadata: &fs::Metadata) -> Result<(), SecretFileError> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = metadata.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(SecretFileError::TooOpen {
-            path: path.to_owned(),
-            mode,
-        });
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_path: &Path, _metadata: &fs::Metadata) -> Result<(), SecretFileError> {
-    Ok(())
 }
 
 #[cfg(test)]
@@ -142,6 +84,7 @@ mod tests {
     use crate::token::UnsubscribeClaim;
     use consent_domain::vocabulary::Channel;
     use consent_domain::{EventId, OrganisationId, SubjectId, Timestamp};
+    use std::fs;
 
     fn claim() -> UnsubscribeClaim {
         UnsubscribeClaim {
@@ -170,7 +113,9 @@ mod tests {
         assert_eq!(reloaded.verify(&token).map(|v| v.claim), Ok(claim()));
         assert!(matches!(
             generate_secret_file(&path),
-            Err(SecretFileError::AlreadyExists(_))
+            Err(SecretFileError::File(
+                consent_secret_file::SecretFileError::AlreadyExists(_)
+            ))
         ));
     }
 
@@ -184,7 +129,9 @@ mod tests {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
         assert!(matches!(
             load_secret_file(&path),
-            Err(SecretFileError::TooOpen { mode: 0o644, .. })
+            Err(SecretFileError::File(
+                consent_secret_file::SecretFileError::TooOpen { mode: 0o644, .. }
+            ))
         ));
     }
 
@@ -192,9 +139,7 @@ mod tests {
     fn a_file_without_a_secret_is_invalid() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("unsubscribe.key");
-        create_private(&path)
-            .and_then(|mut f| f.write_all(b"not a secret\n"))
-            .expect("written");
+        write_new_secret(&path, "not a secret").expect("written");
         assert!(matches!(
             load_secret_file(&path),
             Err(SecretFileError::Invalid(_))

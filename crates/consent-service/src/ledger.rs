@@ -91,6 +91,11 @@ impl Ledger {
         }
     }
 
+    /// "Now" by the ledger's clock.
+    pub fn now(&self) -> consent_domain::Timestamp {
+        self.inner.clock.now()
+    }
+
     /// The rule sets the ledger decides with.
     pub fn catalogue(&self) -> &RuleCatalogue {
         &self.inner.catalogue
