@@ -54,9 +54,12 @@ pub struct ReplayArgs {
     /// Do not replay the recorded sends (only the --as-of questions).
     #[arg(long)]
     pub skip_sends: bool,
-    /// Read no recorded send as solely for charitable purposes (the fact does not record it), so the charity soft opt-in never holds for a replayed send.
-    #[arg(long)]
+    /// Read no recorded send as solely for charitable purposes, so the charity soft opt-in never holds for a replayed send.
+    #[arg(long, conflicts_with = "charitable_purpose_is_sole")]
     pub charitable_sends_not_sole: bool,
+    /// Also read a send whose purpose is charitable as solely charitable (for sends recorded before `soleCharitablePurpose` existed).
+    #[arg(long)]
+    pub charitable_purpose_is_sole: bool,
     /// Samples kept per kind of change.
     #[arg(long, default_value_t = consent_replay::DEFAULT_SAMPLES_PER_KIND)]
     pub samples: usize,
@@ -102,8 +105,10 @@ impl ReplayArgs {
             sends: !self.skip_sends,
             charitable_sends: if self.charitable_sends_not_sole {
                 CharitableSendReading::NeverSole
-            } else {
+            } else if self.charitable_purpose_is_sole {
                 CharitableSendReading::RecordedPurposeIsSole
+            } else {
+                CharitableSendReading::Recorded
             },
             eligibility,
         };

@@ -243,6 +243,9 @@ pub struct MarketingMessageSent {
     pub message_id: String,
     pub campaign_id: String,
     pub contact_point: Option<ContactPoint>,
+    /// The message's sole purpose was furthering the sender's charitable
+    /// purposes (reg 22(3A)); false for sends recorded without it.
+    pub sole_charitable_purpose: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,7 +15,6 @@ use crate::scope::{ExportRequest, ExportScope};
 use consent_audit::{decide_recorded, EvidenceFacts, RecordedDecision, RULE_SET_IN_FORCE};
 use consent_domain::event::Fact;
 use consent_domain::rules::{CheckRequest, RuleCatalogue};
-use consent_domain::vocabulary::Purpose;
 use consent_domain::{SubjectId, Timestamp};
 use consent_evidence::merkle::{consistency_proof, inclusion_proof, NodeReadError, ProofError};
 use consent_evidence::{
@@ -201,14 +200,12 @@ impl Exporter {
                 {
                     continue;
                 }
-                // Sends do not record a sole charitable purpose: a
-                // charitable send is read as one (as replay does by default).
                 let mut question = CheckRequest::for_send(
                     organisation.clone(),
                     subject.clone(),
                     event.occurred_at,
                     send,
-                    send.purpose == Purpose::Charitable,
+                    send.sole_charitable_purpose,
                 );
                 question.rule_set = request.rule_set.clone();
                 sends.push((event.occurred_at, question));

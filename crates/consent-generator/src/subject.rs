@@ -400,6 +400,8 @@ fn send(
             v1::Channel::Email if rng.chance(300) => Some(person.contact(v1::ContactKind::Email)),
             _ => None,
         },
+        // A charity's appeals are solely charitable.
+        sole_charitable_purpose: org.kind == v1::OrganisationKind::Charity,
     })
 }
 

@@ -314,6 +314,7 @@ fn generate(subjects: usize, per_subject: usize) -> Vec<v1::Envelope> {
                     message_id: format!("msg-{s}-{n}"),
                     campaign_id: format!("campaign-{}", n % 12),
                     contact_point: Some(email.clone()),
+                    sole_charitable_purpose: false,
                 }),
             );
         }

@@ -60,16 +60,19 @@ impl fmt::Display for RuleSelection {
 
 /// How a recorded send's "sole charitable purpose" is read.
 ///
-/// `MarketingMessageSent` records one purpose per message but not whether
-/// furthering charitable purposes was the message's *sole* purpose, which
-/// the charity soft opt-in (R3c, reg 22(3A)) requires. The plan says how to
+/// The charity soft opt-in (R3c, reg 22(3A)) requires that furthering
+/// charitable purposes was the message's *sole* purpose.
+/// `MarketingMessageSent.sole_charitable_purpose` records it; sends
+/// recorded before that field existed read as false. The plan says how to
 /// read it; nothing else about a send is assumed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CharitableSendReading {
-    /// A send recorded with purpose `Charitable` (its only recorded
-    /// purpose) was sent solely for charitable purposes.
+    /// As recorded on the send.
     #[default]
+    Recorded,
+    /// As recorded, or when the send's purpose is `Charitable` (its only
+    /// recorded purpose): for logs written before the flag existed.
     RecordedPurposeIsSole,
     /// No recorded send is taken to be solely charitable (fail closed: R3c
     /// never holds for a replayed send).

@@ -69,7 +69,10 @@ impl RecordedSend {
     pub fn question(&self, reading: CharitableSendReading) -> Question {
         let send = &self.send;
         let sole_charitable_purpose = match reading {
-            CharitableSendReading::RecordedPurposeIsSole => send.purpose == Purpose::Charitable,
+            CharitableSendReading::Recorded => send.sole_charitable_purpose,
+            CharitableSendReading::RecordedPurposeIsSole => {
+                send.sole_charitable_purpose || send.purpose == Purpose::Charitable
+            }
             CharitableSendReading::NeverSole => false,
         };
         Question {

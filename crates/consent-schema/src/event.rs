@@ -431,6 +431,7 @@ fn marketing_message_sent(
             &format!("{F}.contact_point"),
             p.contact_point.as_ref(),
         )?,
+        sole_charitable_purpose: p.sole_charitable_purpose,
     })
 }
 
@@ -557,6 +558,7 @@ fn fact_to_proto(fact: &Fact) -> Payload {
             message_id: f.message_id.clone(),
             campaign_id: f.campaign_id.clone(),
             contact_point: f.contact_point.as_ref().map(contact_point_to_proto),
+            sole_charitable_purpose: f.sole_charitable_purpose,
         }),
         Fact::PreferenceServiceListing(f) => {
             Payload::PreferenceServiceListing(v1::PreferenceServiceListing {

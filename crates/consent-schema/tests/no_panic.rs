@@ -248,6 +248,7 @@ fn payload() -> BoxedStrategy<Payload> {
                         message_id,
                         campaign_id,
                         contact_point,
+                        sole_charitable_purpose: false,
                     })
                 },
             )

@@ -36,9 +36,9 @@ pub struct CheckRequest {
 
 impl CheckRequest {
     /// The question a recorded send answers: "was this message, as sent,
-    /// allowed at `at`?". Sends do not record whether their sole purpose
-    /// was charitable, so the caller says how to read that
-    /// (`sole_charitable_purpose`); calls are taken as general calls.
+    /// allowed at `at`?". The caller says how to read the send's sole
+    /// charitable purpose (`sole_charitable_purpose`: as recorded, unless a
+    /// replay reads old sends otherwise); calls are taken as general calls.
     pub fn for_send(
         organisation: OrganisationId,
         subject: SubjectId,

@@ -263,6 +263,7 @@ fn subject_fact() -> impl Strategy<Value = Fact> {
                     message_id: "m-1".to_owned(),
                     campaign_id: "c-1".to_owned(),
                     contact_point,
+                    sole_charitable_purpose: false,
                 })
             }),
         (

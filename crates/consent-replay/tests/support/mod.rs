@@ -279,6 +279,7 @@ impl History {
                 message_id: message_id.to_owned(),
                 campaign_id: format!("campaign-{date}"),
                 contact_point: None,
+                sole_charitable_purpose: purpose == Purpose::Charitable,
             }),
         );
         self

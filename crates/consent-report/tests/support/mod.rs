@@ -267,6 +267,7 @@ pub fn car_dealer_events() -> Vec<(EventPosition, Event)> {
                     message_id: "msg-0315".to_owned(),
                     campaign_id: "spring-service".to_owned(),
                     contact_point: Some(email("jo@example.com")),
+                    sole_charitable_purpose: false,
                 }),
             ),
         ),

@@ -153,6 +153,7 @@ pub fn every_payload() -> Vec<Payload> {
             message_id: "msg-1".to_owned(),
             campaign_id: "spring".to_owned(),
             contact_point: Some(email("ada@example.com")),
+            sole_charitable_purpose: false,
         }),
         Payload::PreferenceServiceListing(v1::PreferenceServiceListing {
             service: v1::PreferenceService::Tps.into(),

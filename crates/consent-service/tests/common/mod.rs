@@ -207,6 +207,7 @@ pub fn helmet_email_sent(subject: &str, occurred_at: &str, message_id: &str) -> 
             message_id: message_id.to_owned(),
             campaign_id: "spring-helmets".to_owned(),
             contact_point: None,
+            sole_charitable_purpose: false,
         }),
     )
 }
