@@ -235,7 +235,7 @@ pub fn outcomes(
         ("HTTP POST /v1/checks", &mut figures.http_unary),
         ("gRPC Check", &mut figures.grpc_unary),
     ] {
-        unary.figure(format!("{name}"), load.rate(), "checks/s");
+        unary.figure(name.to_string(), load.rate(), "checks/s");
         unary.figure(
             format!("{name} p50"),
             load.latencies.percentile_us(50.0),

@@ -122,7 +122,7 @@ pub async fn measure(
     let mut latencies = Latencies::with_capacity(sizes.opt_outs);
     let mut timeouts = 0;
     for (index, request) in requests.iter().take(sizes.opt_outs).enumerate() {
-        let at = request.at.clone().unwrap_or_default();
+        let at = request.at.unwrap_or_default();
         let envelope = v1::Envelope {
             organisation_id: request.organisation_id.clone(),
             subject_id: request.subject_id.clone(),

@@ -29,6 +29,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The `[from, to)` window of recorded sends an export decides.
+type SendWindow = (Timestamp, Timestamp);
+
 /// Builds evidence bundles from a ledger's view and log.
 #[derive(Clone)]
 pub struct Exporter {
@@ -150,7 +153,7 @@ impl Exporter {
     fn subjects_in_scope(
         &self,
         request: &ExportRequest,
-    ) -> Result<(Vec<SubjectId>, Option<(Timestamp, Timestamp)>), ExportError> {
+    ) -> Result<(Vec<SubjectId>, Option<SendWindow>), ExportError> {
         let everything = Some((
             Timestamp::from_unix_micros(i64::MIN),
             Timestamp::from_unix_micros(i64::MAX),
@@ -181,7 +184,7 @@ impl Exporter {
         request: &ExportRequest,
         facts: &EvidenceFacts,
         subjects: &[SubjectId],
-        sends_in: Option<(Timestamp, Timestamp)>,
+        sends_in: Option<SendWindow>,
     ) -> Vec<CheckRequest> {
         let organisation = &request.organisation;
         let in_scope: BTreeSet<&SubjectId> = subjects.iter().collect();

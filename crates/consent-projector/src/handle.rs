@@ -86,6 +86,19 @@ impl ProjectionHandle {
         self.status.borrow().clone()
     }
 
+    /// The total of [`ProjectionHandle::lag`]: records of `end` on the
+    /// followed topic-partitions the view has not applied yet. Allocates
+    /// nothing and clones nothing, so a check can afford it.
+    pub fn records_behind(&self, end: &EndOffsets) -> u64 {
+        let status = self.status.borrow();
+        end.iter()
+            .filter(|(partition, _)| self.follows(partition))
+            .map(|(partition, end)| {
+                end.saturating_sub(status.applied.get(partition).copied().unwrap_or(0))
+            })
+            .fold(0u64, u64::saturating_add)
+    }
+
     /// How far the view is behind `end` on the topic-partitions the
     /// projector reads (the others are not its to apply).
     pub fn lag(&self, end: &EndOffsets) -> Lag {

@@ -5,7 +5,6 @@ use crate::error::LedgerError;
 use crate::ledger::Ledger;
 use consent_domain::rules::{self, CheckRequest, Decision};
 use consent_log::{LogLayout, LogPosition};
-use consent_projector::lag;
 use consent_schema::{check_from_proto, decision_to_proto, v1, ValidationError};
 use std::collections::BTreeMap;
 
@@ -108,12 +107,11 @@ impl Ledger {
     /// what it reports.
     async fn freshness(&self) -> v1::ViewFreshness {
         let projection = &self.inner.projection;
-        let applied = projection.applied_offsets();
         match self.inner.end_offsets.current().await {
             Some(end) => v1::ViewFreshness {
                 // Only what this instance follows: other partitions are
                 // their owners' to apply.
-                records_behind: lag(&applied, &projection.followed_offsets(&end)).total,
+                records_behind: projection.records_behind(&end),
                 measured: true,
             },
             None => v1::ViewFreshness {

@@ -6,22 +6,30 @@
 //! ```text
 //! S org 0x1f subject                                  -> postcard(SubjectState)
 //! O org                                               -> postcard(OrganisationState)
-//! H org 0x1f subject 0x1f occurred_at(8) event_id(16) -> postcard((EventPosition, stored bytes))
-//! I org 0x1f subject 0x1f event_id(16)                -> occurred_at(8)
+//! H org 0x1f subject 0x1f event_id(16)               -> occurred_at(8) postcard((EventPosition, stored bytes))
 //! C kind(1) value 0x1f org 0x1f subject               -> (empty)
-//! T topic 0x1f partition(4) level(1) index(8)         -> hash(32)
+//! T topic 0x1f partition(4) level(1) chunk(8)         -> present(2) hash(32)...
 //! F topic 0x1f partition(4)                           -> postcard(Frontier)
 //! M name                                              -> meta (format version, offsets)
 //! ```
 //!
-//! `T` holds the completed nodes of each topic-partition's RFC 9162 tree
-//! (level and index as `NodeAddress::to_key`), `F` each tree's frontier.
+//! `T` holds the completed nodes of each topic-partition's RFC 9162 tree in
+//! chunks of [`MERKLE_CHUNK`] consecutive nodes of one level: the key names
+//! the level and `index / MERKLE_CHUNK` (big endian, so byte order is
+//! address order), the value is a 16-bit big-endian bitmap of the slots
+//! present (bit `i` = node `chunk * MERKLE_CHUNK + i`) followed by the
+//! present nodes' hashes in slot order. One write per chunk per batch
+//! instead of one per node: sled 0.34 copies a leaf page on every update,
+//! so the number of updates is what a batch costs. `F` holds each tree's
+//! frontier.
 //!
-//! `occurred_at` is the timestamp's `i64` with its sign bit flipped, big
-//! endian, so that byte order is time order (before-epoch times included)
-//! and a subject's history scans in `(occurred_at, event id)` order. `I` is
-//! the history's index by event id: it finds the entry a replacing copy of
-//! the same event must remove.
+//! A history entry is keyed by its event id, so a replacing copy of the
+//! same event overwrites it in place (there is at most one per event id
+//! and subject) and the projector's write needs no read. `occurred_at`
+//! (the timestamp's `i64` with its sign bit flipped, big endian, so that
+//! byte order is time order) starts the value; a subject's history is
+//! sorted by `(occurred_at, event id)` when read (a subject has few
+//! entries).
 //!
 //! Invariant: a component never contains a raw `0x1f`. Identifiers are
 //! escaped (`0x1e` becomes `0x1e 0x01`, `0x1f` becomes `0x1e 0x02`; every
@@ -38,7 +46,6 @@ use consent_log::TopicPartition;
 pub const SUBJECT: u8 = b'S';
 pub const ORGANISATION: u8 = b'O';
 pub const HISTORY: u8 = b'H';
-pub const HISTORY_BY_ID: u8 = b'I';
 pub const CONTACT: u8 = b'C';
 pub const META: u8 = b'M';
 pub const MERKLE_NODE: u8 = b'T';
@@ -51,6 +58,8 @@ const ESCAPE: u8 = 0x1e;
 pub const TIMESTAMP_LEN: usize = 8;
 /// Length of an encoded event id.
 pub const EVENT_ID_LEN: usize = 16;
+/// Tree nodes per stored chunk (one bit each in the chunk's bitmap).
+pub const MERKLE_CHUNK: u64 = 16;
 
 pub fn format_version() -> Vec<u8> {
     meta(b"format_version")
@@ -85,24 +94,8 @@ pub fn history_prefix(organisation: &OrganisationId, subject: &SubjectId) -> Vec
     subject_prefix(HISTORY, organisation, subject)
 }
 
-pub fn history(
-    organisation: &OrganisationId,
-    subject: &SubjectId,
-    occurred_at: Timestamp,
-    event: &EventId,
-) -> Vec<u8> {
+pub fn history(organisation: &OrganisationId, subject: &SubjectId, event: &EventId) -> Vec<u8> {
     let mut key = history_prefix(organisation, subject);
-    key.extend_from_slice(&encode_timestamp(occurred_at));
-    key.extend_from_slice(event.0.as_bytes());
-    key
-}
-
-pub fn history_by_id(
-    organisation: &OrganisationId,
-    subject: &SubjectId,
-    event: &EventId,
-) -> Vec<u8> {
-    let mut key = subject_prefix(HISTORY_BY_ID, organisation, subject);
     key.extend_from_slice(event.0.as_bytes());
     key
 }
@@ -181,10 +174,14 @@ fn contact_kind_byte(kind: ContactKind) -> u8 {
     }
 }
 
-pub fn merkle_node(partition: &TopicPartition, address: NodeAddress) -> Vec<u8> {
+/// The key of the chunk holding the node at `address`, and the node's
+/// slot in it.
+pub fn merkle_chunk(partition: &TopicPartition, address: NodeAddress) -> (Vec<u8>, u32) {
+    let chunk = NodeAddress::new(address.level, address.index / MERKLE_CHUNK);
+    let slot = u32::try_from(address.index % MERKLE_CHUNK).unwrap_or(0);
     let mut key = topic_partition(MERKLE_NODE, partition);
-    key.extend_from_slice(&address.to_key());
-    key
+    key.extend_from_slice(&chunk.to_key());
+    (key, slot)
 }
 
 pub fn merkle_frontier(partition: &TopicPartition) -> Vec<u8> {
@@ -281,8 +278,7 @@ mod tests {
             let key = history(
                 &OrganisationId::new(c.clone()),
                 &SubjectId::new(d.clone()),
-                Timestamp::from_unix_micros(micros),
-                &EventId(uuid::Uuid::nil()),
+                &EventId(uuid::Uuid::from_u64_pair(0, micros as u64)),
             );
             prop_assert_eq!(key.starts_with(&prefix), (a, b) == (c, d));
         }
@@ -307,9 +303,11 @@ mod tests {
     }
 
     #[test]
-    fn tree_node_keys_are_the_partition_then_the_node_address() {
-        let key = merkle_node(&TopicPartition::new("c.grants", 2), NodeAddress::new(1, 5));
-        assert_eq!(key, b"Tc.grants\x1f\0\0\0\x02\x01\0\0\0\0\0\0\0\x05");
+    fn tree_chunk_keys_are_the_partition_then_the_level_and_chunk() {
+        let (key, slot) =
+            merkle_chunk(&TopicPartition::new("c.grants", 2), NodeAddress::new(1, 37));
+        assert_eq!(key, b"Tc.grants\x1f\0\0\0\x02\x01\0\0\0\0\0\0\0\x02");
+        assert_eq!(slot, 5);
     }
 
     #[test]

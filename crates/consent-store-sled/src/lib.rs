@@ -25,7 +25,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 /// The format of the stored view. Bump it whenever a key layout or a stored
@@ -33,8 +33,10 @@ use std::time::{Duration, Instant};
 /// [`StoreError::FormatVersion`] and must be rebuilt. Version 2 added the
 /// per-partition Merkle trees (`T` and `F` keys). Version 3 stores a
 /// history entry as its position and stored bytes only (the rest is in its
-/// key, not repeated in the value).
-pub const VIEW_FORMAT_VERSION: u32 = 3;
+/// key, not repeated in the value). Version 4 keys a history entry by its
+/// event id (no separate index by id) and stores tree nodes in chunks of
+/// [`keys::MERKLE_CHUNK`] per level.
+pub const VIEW_FORMAT_VERSION: u32 = 4;
 
 /// Removes done per batch when clearing the view.
 const CLEAR_CHUNK: usize = 10_000;
@@ -56,8 +58,8 @@ const CLEAR_CHUNK: usize = 10_000;
 /// promise ("atomically apply multiple inserts and removes").
 ///
 /// `apply` and `clear` are serialised by a writer lock: `apply` reads the
-/// history-by-id index before building its batch, which is only correct
-/// with one writer.
+/// tree-node chunks it adds nodes to before building its batch, which is
+/// only correct with one writer.
 ///
 /// # Durability
 ///
@@ -69,7 +71,23 @@ pub struct SledStore {
     db: sled::Db,
     tree: sled::Tree,
     writer: Mutex<()>,
+    organisations: RwLock<OrganisationCache>,
 }
+
+/// Decoded organisation states, read on every check: one sled get and one
+/// decode fewer per check. [`ViewStore::apply`] replaces the entries of the
+/// organisations it writes and bumps `generation`; a reader that loaded a
+/// state from sled caches it only if no write happened meanwhile (same
+/// generation), so the cache never holds a state older than the tree.
+#[derive(Default)]
+struct OrganisationCache {
+    generation: u64,
+    states: HashMap<OrganisationId, Option<OrganisationState>>,
+}
+
+/// Entries beyond which the organisation cache starts again (checks may
+/// name organisations that do not exist; each is cached as `None`).
+const ORGANISATION_CACHE_LIMIT: usize = 10_000;
 
 impl fmt::Debug for SledStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -98,6 +116,7 @@ impl SledStore {
             db,
             tree,
             writer: Mutex::new(()),
+            organisations: RwLock::new(OrganisationCache::default()),
         };
         store.check_format_version()?;
         tracing::debug!(path = %path.display(), "opened the sled view store");
@@ -148,38 +167,22 @@ impl SledStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Forgets every cached organisation state (after writes the cache
+    /// cannot follow, such as a clear).
+    fn reset_organisation_cache(&self) {
+        let mut cache = self
+            .organisations
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        cache.generation += 1;
+        cache.states.clear();
+    }
+
     fn get_decoded<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
         match self.tree.get(key).map_err(engine)? {
             Some(bytes) => decode(key, &bytes).map(Some),
             None => Ok(None),
         }
-    }
-
-    /// Where the stored history entry of an event is, if any: its full key.
-    fn stored_history_key(
-        &self,
-        organisation: &OrganisationId,
-        subject: &SubjectId,
-        event: &EventId,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        let index_key = keys::history_by_id(organisation, subject, event);
-        let Some(occurred_at) = self.tree.get(&index_key).map_err(engine)? else {
-            return Ok(None);
-        };
-        let occurred_at =
-            keys::decode_timestamp(&occurred_at).ok_or_else(|| StoreError::Corrupt {
-                key: keys::display(&index_key),
-                reason: format!(
-                    "expected an 8-byte timestamp, found {} bytes",
-                    occurred_at.len()
-                ),
-            })?;
-        Ok(Some(keys::history(
-            organisation,
-            subject,
-            occurred_at,
-            event,
-        )))
     }
 }
 
@@ -196,7 +199,29 @@ impl ViewStore for SledStore {
         &self,
         organisation: &OrganisationId,
     ) -> Result<Option<OrganisationState>, StoreError> {
-        self.get_decoded(&keys::organisation(organisation))
+        let generation = {
+            let cache = self
+                .organisations
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(state) = cache.states.get(organisation) {
+                return Ok(state.clone());
+            }
+            cache.generation
+        };
+        let loaded: Option<OrganisationState> =
+            self.get_decoded(&keys::organisation(organisation))?;
+        let mut cache = self
+            .organisations
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if cache.generation == generation {
+            if cache.states.len() >= ORGANISATION_CACHE_LIMIT {
+                cache.states.clear();
+            }
+            cache.states.insert(organisation.clone(), loaded.clone());
+        }
+        Ok(loaded)
     }
 
     fn history(
@@ -208,14 +233,15 @@ impl ViewStore for SledStore {
         let mut entries = Vec::new();
         for item in self.tree.scan_prefix(&prefix) {
             let (key, value) = item.map_err(engine)?;
-            if key.len() != prefix.len() + keys::TIMESTAMP_LEN + keys::EVENT_ID_LEN {
+            if key.len() != prefix.len() + keys::EVENT_ID_LEN {
                 return Err(StoreError::Corrupt {
                     key: keys::display(&key),
-                    reason: "a history key ends with a timestamp and an event id".to_owned(),
+                    reason: "a history key ends with an event id".to_owned(),
                 });
             }
             entries.push(history_entry_from(organisation, subject, &key, &value)?);
         }
+        entries.sort_by_key(|entry| (entry.occurred_at, entry.event_id));
         Ok(entries)
     }
 
@@ -225,15 +251,10 @@ impl ViewStore for SledStore {
         subject: &SubjectId,
         event: &EventId,
     ) -> Result<Option<HistoryEntry>, StoreError> {
-        let Some(key) = self.stored_history_key(organisation, subject, event)? else {
-            return Ok(None);
-        };
+        let key = keys::history(organisation, subject, event);
         match self.tree.get(&key).map_err(engine)? {
             Some(value) => history_entry_from(organisation, subject, &key, &value).map(Some),
-            None => Err(StoreError::Corrupt {
-                key: keys::display(&key),
-                reason: "the history index names an entry that is missing".to_owned(),
-            }),
+            None => Ok(None),
         }
     }
 
@@ -293,19 +314,11 @@ impl ViewStore for SledStore {
         partition: &TopicPartition,
         address: NodeAddress,
     ) -> Result<Option<Hash>, StoreError> {
-        let key = keys::merkle_node(partition, address);
+        let (key, slot) = keys::merkle_chunk(partition, address);
         let Some(stored) = self.tree.get(&key).map_err(engine)? else {
             return Ok(None);
         };
-        let bytes: [u8; HASH_LEN] =
-            stored
-                .as_ref()
-                .try_into()
-                .map_err(|_| StoreError::Corrupt {
-                    key: keys::display(&key),
-                    reason: format!("a tree node is {HASH_LEN} bytes, found {}", stored.len()),
-                })?;
-        Ok(Some(Hash::from_bytes(bytes)))
+        Ok(NodeChunk::decode(&key, &stored)?.get(slot))
     }
 
     fn merkle_frontier(&self, partition: &TopicPartition) -> Result<Option<Frontier>, StoreError> {
@@ -321,40 +334,54 @@ impl ViewStore for SledStore {
         for (organisation, state) in &batch.organisations {
             writes.insert(keys::organisation(organisation), encode(state)?);
         }
-        // History key per event index key, as this batch leaves it.
-        let mut placed: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+        // Keyed by event id: a later entry of the same event replaces it.
         for entry in &batch.history {
-            let (organisation, subject) = (&entry.organisation, &entry.subject);
-            let index_key = keys::history_by_id(organisation, subject, &entry.event_id);
-            let key = keys::history(organisation, subject, entry.occurred_at, &entry.event_id);
-            let previous = match placed.get(&index_key) {
-                Some(previous) => Some(previous.clone()),
-                None => self.stored_history_key(organisation, subject, &entry.event_id)?,
-            };
-            if let Some(previous) = previous.filter(|previous| previous != &key) {
-                writes.remove(previous);
-            }
-            writes.insert(
-                key.clone(),
-                encode(&(&entry.position, &entry.stored_bytes))?,
-            );
-            writes.insert(
-                index_key.clone(),
-                &keys::encode_timestamp(entry.occurred_at)[..],
-            );
-            placed.insert(index_key, key);
+            let key = keys::history(&entry.organisation, &entry.subject, &entry.event_id);
+            let mut value = keys::encode_timestamp(entry.occurred_at).to_vec();
+            postcard::to_io(&(&entry.position, &entry.stored_bytes), &mut value)
+                .map_err(|error| StoreError::Engine(format!("encoding failed: {error}")))?;
+            writes.insert(key, value);
         }
         for (contact, organisation, subject) in &batch.contacts {
             writes.insert(keys::contact(contact, organisation, subject), &[][..]);
         }
+        // One read and one write per chunk the batch adds nodes to.
+        let mut chunks: HashMap<Vec<u8>, Vec<(u32, &Hash)>> = HashMap::new();
         for (partition, address, hash) in &batch.merkle_nodes {
-            writes.insert(keys::merkle_node(partition, *address), &hash.as_bytes()[..]);
+            let (key, slot) = keys::merkle_chunk(partition, *address);
+            chunks.entry(key).or_default().push((slot, hash));
+        }
+        for (key, nodes) in chunks {
+            let mut chunk = match self.tree.get(&key).map_err(engine)? {
+                Some(stored) => NodeChunk::decode(&key, &stored)?,
+                None => NodeChunk::default(),
+            };
+            for (slot, hash) in nodes {
+                chunk.set(slot, hash);
+            }
+            writes.insert(key, chunk.encode());
         }
         for (partition, frontier) in &batch.merkle_frontiers {
             writes.insert(keys::merkle_frontier(partition), encode(frontier)?);
         }
         writes.insert(keys::offsets(), encode(&batch.offsets)?);
-        self.tree.apply_batch(writes).map_err(engine)
+        if batch.organisations.is_empty() {
+            return self.tree.apply_batch(writes).map_err(engine);
+        }
+        let applied = self.tree.apply_batch(writes).map_err(engine);
+        let mut cache = self
+            .organisations
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        cache.generation += 1;
+        for (organisation, state) in batch.organisations {
+            if applied.is_ok() {
+                cache.states.insert(organisation, Some(state));
+            } else {
+                cache.states.remove(&organisation);
+            }
+        }
+        applied
     }
 
     /// Removes the offsets first, and makes that durable, before removing
@@ -363,6 +390,7 @@ impl ViewStore for SledStore {
     /// rebuilding), never offsets over partial data.
     fn clear(&self) -> Result<(), StoreError> {
         let _writer = self.write_lock();
+        self.reset_organisation_cache();
         self.tree.remove(keys::offsets()).map_err(engine)?;
         self.db.flush().map_err(engine)?;
         let version = keys::format_version();
@@ -383,6 +411,7 @@ impl ViewStore for SledStore {
             }
         }
         self.tree.apply_batch(removes).map_err(engine)?;
+        self.reset_organisation_cache();
         self.db.flush().map_err(engine)?;
         Ok(())
     }
@@ -420,26 +449,32 @@ fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
         .map_err(|error| StoreError::Engine(format!("encoding failed: {error}")))
 }
 
-/// A history entry from its key (`... occurred_at(8) event_id(16)`) and
-/// its value (postcard of the position and the stored bytes).
+/// A history entry from its key (`... event_id(16)`) and its value
+/// (`occurred_at(8)`, then postcard of the position and the stored bytes).
 fn history_entry_from(
     organisation: &OrganisationId,
     subject: &SubjectId,
     key: &[u8],
     value: &[u8],
 ) -> Result<HistoryEntry, StoreError> {
-    let tail = key
+    let id = key
         .len()
-        .checked_sub(keys::TIMESTAMP_LEN + keys::EVENT_ID_LEN)
+        .checked_sub(keys::EVENT_ID_LEN)
         .and_then(|start| key.get(start..))
         .ok_or_else(|| StoreError::Corrupt {
             key: keys::display(key),
-            reason: "a history key ends with a timestamp and an event id".to_owned(),
+            reason: "a history key ends with an event id".to_owned(),
         })?;
-    let (at, id) = tail.split_at(keys::TIMESTAMP_LEN);
+    let (at, value) =
+        value
+            .split_at_checked(keys::TIMESTAMP_LEN)
+            .ok_or_else(|| StoreError::Corrupt {
+                key: keys::display(key),
+                reason: "a history value starts with an 8-byte timestamp".to_owned(),
+            })?;
     let occurred_at = keys::decode_timestamp(at).ok_or_else(|| StoreError::Corrupt {
         key: keys::display(key),
-        reason: "a history key's timestamp is 8 bytes".to_owned(),
+        reason: "a history value starts with an 8-byte timestamp".to_owned(),
     })?;
     let event_id = uuid::Uuid::from_slice(id).map_err(|error| StoreError::Corrupt {
         key: keys::display(key),
@@ -454,6 +489,70 @@ fn history_entry_from(
         position,
         stored_bytes,
     })
+}
+
+/// One stored chunk of a tree level: up to [`keys::MERKLE_CHUNK`] nodes.
+#[derive(Default)]
+struct NodeChunk {
+    slots: [Option<Hash>; keys::MERKLE_CHUNK as usize],
+}
+
+impl NodeChunk {
+    /// `present(2)` (bit `i` = slot `i`), then the present hashes in slot
+    /// order.
+    fn decode(key: &[u8], bytes: &[u8]) -> Result<NodeChunk, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            key: keys::display(key),
+            reason,
+        };
+        let (present, hashes) = bytes
+            .split_first_chunk::<2>()
+            .ok_or_else(|| corrupt("a tree chunk starts with a 2-byte bitmap".to_owned()))?;
+        let present = u16::from_be_bytes(*present);
+        let count = present.count_ones() as usize;
+        if hashes.len() != count * HASH_LEN {
+            return Err(corrupt(format!(
+                "a tree chunk with {count} nodes has {} bytes of hashes, expected {}",
+                hashes.len(),
+                count * HASH_LEN
+            )));
+        }
+        let mut chunk = NodeChunk::default();
+        let mut hashes = hashes.chunks_exact(HASH_LEN);
+        for (slot, node) in chunk.slots.iter_mut().enumerate() {
+            if present & (1 << slot) != 0 {
+                let bytes: [u8; HASH_LEN] = hashes
+                    .next()
+                    .and_then(|hash| hash.try_into().ok())
+                    .ok_or_else(|| corrupt("a tree chunk is short of a hash".to_owned()))?;
+                *node = Some(Hash::from_bytes(bytes));
+            }
+        }
+        Ok(chunk)
+    }
+
+    fn get(&self, slot: u32) -> Option<Hash> {
+        self.slots.get(slot as usize).copied().flatten()
+    }
+
+    fn set(&mut self, slot: u32, hash: &Hash) {
+        if let Some(node) = self.slots.get_mut(slot as usize) {
+            *node = Some(*hash);
+        }
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut present = 0u16;
+        let mut bytes = vec![0, 0];
+        for (slot, node) in self.slots.iter().enumerate() {
+            if let Some(hash) = node {
+                present |= 1 << slot;
+                bytes.extend_from_slice(hash.as_bytes());
+            }
+        }
+        bytes[..2].copy_from_slice(&present.to_be_bytes());
+        bytes
+    }
 }
 
 fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
