@@ -27,6 +27,7 @@ use crate::status::{stream_item_auth_status, stream_item_status};
 use consent_auth::{Action, Caller, Guarded};
 use consent_domain::OrganisationId;
 use consent_schema::v1;
+use consent_service::metrics::Transport;
 use consent_service::Ledger;
 use futures::StreamExt;
 use std::time::Instant;
@@ -152,7 +153,7 @@ impl DecidingStream {
         }
         match self.ledger.check_batch(checks.clone()).await {
             Ok(decisions) => {
-                crate::metrics::record_decisions(&decisions);
+                consent_service::metrics::record_decisions(Transport::Grpc, &decisions);
                 for decision in decisions {
                     if self.decisions.send(Ok(decision)).await.is_err() {
                         return Outcome::Gone;
@@ -171,14 +172,17 @@ impl DecidingStream {
         for check in checks {
             match self.ledger.check(check).await {
                 Ok(decision) => {
-                    crate::metrics::record_decisions(std::slice::from_ref(&decision));
+                    consent_service::metrics::record_decisions(
+                        Transport::Grpc,
+                        std::slice::from_ref(&decision),
+                    );
                     if self.decisions.send(Ok(decision)).await.is_err() {
                         return Outcome::Gone;
                     }
                     self.decided += 1;
                 }
                 Err(error) => {
-                    crate::metrics::record_failed_checks(1);
+                    consent_service::metrics::record_failed_checks(Transport::Grpc, 1);
                     let status = stream_item_status(error, self.decided);
                     let code = status.code();
                     if self.decisions.send(Err(status)).await.is_err() {

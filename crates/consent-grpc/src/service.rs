@@ -17,6 +17,7 @@ use consent_auth::{Action, Guard, Guarded};
 use consent_domain::{OrganisationId, SubjectId};
 use consent_projector::ProjectionHandle;
 use consent_schema::{timestamp_from_proto, v1};
+use consent_service::metrics::Transport;
 use consent_service::Ledger;
 use std::future::Future;
 use std::time::Instant;
@@ -84,7 +85,7 @@ impl ConsentLedger for LedgerService {
                     .map_err(auth_status)?;
                 let count = events.len();
                 let appended = ledger.append_response(events).await;
-                crate::metrics::record_append(&appended);
+                consent_service::metrics::record_append(Transport::Grpc, &appended);
                 let appended = appended.map_err(status_from)?;
                 tracing::debug!(events = count, "appended");
                 Ok(v1::AppendResponse { appended })
@@ -108,7 +109,11 @@ impl ConsentLedger for LedgerService {
                     )
                     .map_err(auth_status)?;
                 let decided = ledger.check(request).await;
-                crate::metrics::record_checks(decided.as_ref().map(std::slice::from_ref), 1);
+                consent_service::metrics::record_checks(
+                    Transport::Grpc,
+                    decided.as_ref().map(std::slice::from_ref),
+                    1,
+                );
                 decided.map_err(status_from)
             })
             .await
@@ -131,7 +136,11 @@ impl ConsentLedger for LedgerService {
                     .map_err(auth_status)?;
                 let requested = checks.len();
                 let decided = ledger.check_batch(checks).await;
-                crate::metrics::record_checks(decided.as_deref(), requested);
+                consent_service::metrics::record_checks(
+                    Transport::Grpc,
+                    decided.as_deref(),
+                    requested,
+                );
                 let decisions = decided.map_err(status_from)?;
                 Ok(v1::CheckBatchResponse { decisions })
             })

@@ -1,8 +1,9 @@
 //! Prometheus metrics: what the HTTP adapter records, and `GET /metrics`.
 //!
 //! Recording goes through the `metrics` facade (like `tracing` for logs), so
-//! the gRPC adapter records its own calls under the same names without a
-//! registry threaded through its constructors. The process-wide recorder is
+//! the gRPC adapter records its own calls, and `consent_service::metrics`
+//! the checks and appends of both transports, without a registry threaded
+//! through their constructors. The process-wide recorder is
 //! the Prometheus exporter's, installed once by [`handle`]; `/metrics`
 //! renders it in the Prometheus text format.
 //!
@@ -33,8 +34,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use consent_schema::v1;
-use consent_service::{Ledger, LedgerError, LedgerStatus};
+use consent_service::{Ledger, LedgerStatus};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -44,9 +44,6 @@ use std::time::Instant;
 pub const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
-
-/// The transport label of what this crate records.
-const TRANSPORT: &str = "http";
 
 /// The process's Prometheus recorder, installed as the `metrics` facade's
 /// global recorder on first use. Should another recorder already be
@@ -148,46 +145,4 @@ pub async fn track(request: Request, next: Next) -> Response {
     metrics::counter!("consent_http_requests_total", &labels).increment(1);
     metrics::histogram!("consent_http_request_duration_seconds", &labels).record(elapsed);
     response
-}
-
-/// Counts the checks of one request by outcome: each decision as allowed or
-/// refused, or every check of a request that failed as failed.
-pub fn record_checks(decided: Result<&[v1::Decision], &LedgerError>, requested: usize) {
-    match decided {
-        Ok(decisions) => {
-            let (mut allowed, mut refused) = (0u64, 0u64);
-            for decision in decisions {
-                if decision.allowed {
-                    allowed += 1;
-                } else {
-                    refused += 1;
-                }
-            }
-            count_checks("allowed", allowed);
-            count_checks("refused", refused);
-        }
-        Err(_) => count_checks("failed", requested as u64),
-    }
-}
-
-fn count_checks(outcome: &'static str, count: u64) {
-    if count > 0 {
-        metrics::counter!("consent_checks_total", "transport" => TRANSPORT, "outcome" => outcome)
-            .increment(count);
-    }
-}
-
-/// Counts one append request by outcome, and the events it acknowledged.
-pub fn record_append<T>(appended: &Result<Vec<T>, LedgerError>) {
-    let outcome = match appended {
-        Ok(events) => {
-            metrics::counter!("consent_appended_events_total", "transport" => TRANSPORT)
-                .increment(events.len() as u64);
-            "acknowledged"
-        }
-        Err(LedgerError::Invalid { .. } | LedgerError::RecordTooLarge { .. }) => "invalid",
-        Err(_) => "failed",
-    };
-    metrics::counter!("consent_appends_total", "transport" => TRANSPORT, "outcome" => outcome)
-        .increment(1);
 }

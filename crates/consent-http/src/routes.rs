@@ -5,7 +5,6 @@ use crate::auth::Authorized;
 use crate::error::ApiError;
 use crate::history_query::HistoryQuery;
 use crate::json::ProtoJson;
-use crate::metrics;
 use crate::status::status_document;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query};
@@ -13,6 +12,7 @@ use axum::Json;
 use consent_auth::Action;
 use consent_domain::{OrganisationId, SubjectId};
 use consent_schema::v1;
+use consent_service::metrics::Transport;
 
 /// `POST /v1/events`: append facts (validated as a whole), every one of
 /// the caller's organisation.
@@ -29,7 +29,7 @@ pub async fn append(
             .map(|event| event.organisation_id.as_str()),
     )?;
     let appended = ledger.append_response(request.events).await;
-    metrics::record_append(&appended);
+    consent_service::metrics::record_append(Transport::Http, &appended);
     let appended = appended?;
     Ok(ProtoJson(v1::AppendResponse { appended }))
 }
@@ -45,7 +45,11 @@ pub async fn check(
         &OrganisationId::new(request.organisation_id.as_str()),
     )?;
     let decided = ledger.check(request).await;
-    metrics::record_checks(decided.as_ref().map(std::slice::from_ref), 1);
+    consent_service::metrics::record_checks(
+        Transport::Http,
+        decided.as_ref().map(std::slice::from_ref),
+        1,
+    );
     Ok(ProtoJson(decided?))
 }
 
@@ -64,7 +68,7 @@ pub async fn check_batch(
     )?;
     let requested = request.checks.len();
     let decided = ledger.check_batch(request.checks).await;
-    metrics::record_checks(decided.as_deref(), requested);
+    consent_service::metrics::record_checks(Transport::Http, decided.as_deref(), requested);
     let decisions = decided?;
     Ok(ProtoJson(v1::CheckBatchResponse { decisions }))
 }

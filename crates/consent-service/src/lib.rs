@@ -37,6 +37,7 @@ mod freshness;
 mod history;
 mod intake;
 mod ledger;
+pub mod metrics;
 mod routing;
 mod status;
 
