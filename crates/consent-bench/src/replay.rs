@@ -10,6 +10,9 @@ use consent_replay::{ReplayPlan, Replayer, RuleSelection};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The log size the replay target names.
+const TARGET_EVENTS: u64 = 10_000_000;
+
 pub const BASELINE_RULE_SET: &str = "uk-pecr-2003";
 pub const CANDIDATE_RULE_SET: &str = "uk-pecr-duaa-2026-02-05";
 
@@ -95,7 +98,18 @@ pub async fn replay(log: Arc<dyn EventLog>) -> anyhow::Result<Outcome> {
         raw_seconds / seconds,
         "reading the same records from the embedded log and doing nothing with them",
     );
-    outcome.target("at most 60 s for the log", seconds <= 60.0);
+    // The target names the 10M-event log; a smaller run is extrapolated
+    // linearly (the replay is linear in the log), never credited as is.
+    let seconds_for_10m = seconds * (TARGET_EVENTS as f64 / (read.max(1) as f64));
+    outcome.figure(
+        "replay time, extrapolated to 10M events",
+        seconds_for_10m,
+        "s",
+    );
+    outcome.target(
+        "at most 60 s for the 10M-event log",
+        seconds_for_10m <= 60.0,
+    );
     if !reset {
         outcome.note("the peak could not be reset (no /proc/self/clear_refs): it includes the earlier benchmarks");
     } else {

@@ -9,8 +9,11 @@ use consent_schema::v1::{self, envelope::Payload};
 
 /// 2024-01-01T00:00:00Z: subjects' histories start from here.
 pub const HISTORY_START: i64 = 1_704_067_200;
-/// Histories start within this many days of [`HISTORY_START`].
-const START_SPREAD_DAYS: u64 = 540;
+/// Histories start within this many days of [`HISTORY_START`] (to March
+/// 2026), so that some run past 5 February 2026, when the charity soft
+/// opt-in began: a replay under the other rule set then has decisions to
+/// change.
+const START_SPREAD_DAYS: u64 = 800;
 const DAY: u64 = 86_400;
 
 /// The kinds of later facts, with their weights per ten thousand.
