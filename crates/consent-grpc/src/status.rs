@@ -238,6 +238,11 @@ mod tests {
     use super::*;
     use consent_schema::ValidationError;
 
+    /// A metadata value of `status`, as text.
+    fn metadata<'a>(status: &'a Status, key: &str) -> Option<&'a str> {
+        status.metadata().get(key).and_then(|v| v.to_str().ok())
+    }
+
     fn invalid(field: &str) -> LedgerError {
         LedgerError::Invalid {
             index: None,
@@ -254,13 +259,7 @@ mod tests {
             "{}",
             status.message()
         );
-        assert_eq!(
-            status
-                .metadata()
-                .get(FIELD_METADATA)
-                .map(|v| v.to_str().ok()),
-            Some(Some("channel"))
-        );
+        assert_eq!(metadata(&status, FIELD_METADATA), Some("channel"));
         let violations = status
             .get_details_bad_request()
             .expect("BadRequest")
@@ -282,19 +281,10 @@ mod tests {
             status.message()
         );
         assert_eq!(
-            status
-                .metadata()
-                .get(FIELD_METADATA)
-                .map(|v| v.to_str().ok()),
-            Some(Some("checks[41].wait_for[0].topic"))
+            metadata(&status, FIELD_METADATA),
+            Some("checks[41].wait_for[0].topic")
         );
-        assert_eq!(
-            status
-                .metadata()
-                .get(ITEM_INDEX_METADATA)
-                .map(|v| v.to_str().ok()),
-            Some(Some("41"))
-        );
+        assert_eq!(metadata(&status, ITEM_INDEX_METADATA), Some("41"));
 
         let status = stream_item_status(
             LedgerError::UnknownRuleSet(UnknownRuleSet::NotInCatalogue {
@@ -309,11 +299,8 @@ mod tests {
             status.message()
         );
         assert_eq!(
-            status
-                .metadata()
-                .get(FIELD_METADATA)
-                .map(|v| v.to_str().ok()),
-            Some(Some("checks[7].rule_set_id"))
+            metadata(&status, FIELD_METADATA),
+            Some("checks[7].rule_set_id")
         );
     }
 
@@ -326,13 +313,7 @@ mod tests {
             owned: "0-3".to_owned(),
         });
         assert_eq!(status.code(), Code::FailedPrecondition);
-        assert_eq!(
-            status
-                .metadata()
-                .get(PARTITION_METADATA)
-                .map(|v| v.to_str().ok()),
-            Some(Some("5"))
-        );
+        assert_eq!(metadata(&status, PARTITION_METADATA), Some("5"));
         let info = status.get_details_error_info().expect("ErrorInfo");
         assert_eq!(info.reason, "WRONG_PARTITION");
         assert_eq!(

@@ -184,17 +184,18 @@ fn assert_refused(what: &str, body: &str, code: &str) {
     }
 }
 
+/// A server in `dir` that requires API keys, and its keys.
+async fn guarded_server(dir: &std::path::Path) -> (Server, Keys) {
+    let (guard, keys) = keys();
+    let server =
+        Server::start_guarded(dir, LedgerConfig::default(), OwnedPartitions::All, guard).await;
+    (server, keys)
+}
+
 #[tokio::test]
 async fn every_endpoint_serves_only_its_own_organisation() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (guard, keys) = keys();
-    let server = Server::start_guarded(
-        dir.path(),
-        LedgerConfig::default(),
-        OwnedPartitions::All,
-        guard,
-    )
-    .await;
+    let (server, keys) = guarded_server(dir.path()).await;
 
     // The organisation's facts, appended with its key, and a checkpoint
     // signed by the admin once the view has them.
@@ -340,14 +341,7 @@ async fn every_endpoint_serves_only_its_own_organisation() {
 #[tokio::test]
 async fn a_batch_mixing_organisations_is_refused_whole_and_the_admin_exports_any() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (guard, keys) = keys();
-    let server = Server::start_guarded(
-        dir.path(),
-        LedgerConfig::default(),
-        OwnedPartitions::All,
-        guard,
-    )
-    .await;
+    let (server, keys) = guarded_server(dir.path()).await;
     let before = server.end_offsets().await;
 
     // An append with one event of another organisation: nothing appended.
