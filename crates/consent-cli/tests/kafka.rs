@@ -687,16 +687,16 @@ async fn a_malformed_record_is_dead_lettered_with_its_origin_and_the_stream_goes
         (grants.as_str(), u64::from(partition))
     );
     assert!(consent_offset > garbage_offset);
+    // Read-your-writes covers the positions named: the organisation's
+    // registration (another topic) as well as the consent.
+    let mut wait_for = positions(&appended);
+    if let (Some(all), Some(more)) = (wait_for.as_array_mut(), positions(&consent).as_array()) {
+        all.extend(more.iter().cloned());
+    }
     let decision = ledger
         .post_ok(
             "/v1/checks",
-            &email_check(
-                ORG,
-                SUBJECT,
-                "insurance",
-                "2026-06-01T09:00:00Z",
-                positions(&consent),
-            ),
+            &email_check(ORG, SUBJECT, "insurance", "2026-06-01T09:00:00Z", wait_for),
         )
         .await;
     assert_eq!(
