@@ -250,7 +250,9 @@ fn subject_row(out: &mut String, envelope: &v1::Envelope, payload: &Payload) -> 
         Payload::SubscriberTypeDeclared(_) => "subscriber_type_declared",
         Payload::ContactPointRecorded(_) => "contact_point_recorded",
         Payload::ErasureRequested(_) => "erasure_requested",
-        Payload::OrganisationRegistered(_) | Payload::ProductCategoriesDefined(_) => return Ok(()),
+        Payload::OrganisationRegistered(_)
+        | Payload::ProductCategoriesDefined(_)
+        | Payload::ContactsSuppressed(_) => return Ok(()),
     };
     let at = envelope.occurred_at.as_ref().map_or(0, |t| t.seconds);
     writeln!(

@@ -120,6 +120,7 @@ impl CheckArgs {
                 v1::ContactKind::Landline as i32
             },
             value: number.clone(),
+            sealed: None,
         });
         let at = match &self.at {
             Some(text) => Some(parse_timestamp(text)?),

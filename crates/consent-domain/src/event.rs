@@ -66,6 +66,7 @@ pub enum Fact {
     ToldNotToCall(CallPreference),
     DoesNotObjectToCalls(CallPreference),
     ErasureRequested(ErasureRequested),
+    ContactsSuppressed(ContactsSuppressed),
 }
 
 /// Whom a fact is about.
@@ -100,14 +101,15 @@ impl Fact {
             Fact::ToldNotToCall(_) => "told_not_to_call",
             Fact::DoesNotObjectToCalls(_) => "does_not_object_to_calls",
             Fact::ErasureRequested(_) => "erasure_requested",
+            Fact::ContactsSuppressed(_) => "contacts_suppressed",
         }
     }
 
     pub fn scope(&self) -> FactScope {
         match self {
-            Fact::OrganisationRegistered(_) | Fact::ProductCategoriesDefined(_) => {
-                FactScope::Organisation
-            }
+            Fact::OrganisationRegistered(_)
+            | Fact::ProductCategoriesDefined(_)
+            | Fact::ContactsSuppressed(_) => FactScope::Organisation,
             Fact::MarketingMessageSent(_) => FactScope::SubjectHistoryOnly,
             _ => FactScope::Subject,
         }
@@ -269,4 +271,18 @@ pub struct CallPreference {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErasureRequested {
     pub reason: String,
+}
+
+/// Contact values the organisation must never market to again, whichever
+/// subject they are recorded under: its suppression list, one entry per
+/// erasure (UK GDPR Art 17, Art 21(3)). An organisation-level fact, so it
+/// reaches every state of the organisation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactsSuppressed {
+    /// The contact values as the ledger compares them: their keyed digests
+    /// (see [`crate::vocabulary::ContactPoint::value`]).
+    pub digests: Vec<String>,
+    /// The erasure request this follows from.
+    pub erasure: EventId,
+    pub erased_subject: SubjectId,
 }

@@ -18,6 +18,7 @@ use crate::event::{Event, EventPosition, Fact, FactScope};
 use crate::identity::EventId;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// A fact with what identifies it in the log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,16 +143,20 @@ impl SubjectState {
 }
 
 /// Everything known about one organisation: its registration (kind) and its
-/// product-similarity definitions, over time.
+/// product-similarity definitions, over time, and its suppression list.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrganisationState {
+    /// Registrations and product-similarity definitions.
     pub facts: FactSet,
+    /// `ContactsSuppressed` facts, indexed by the digests they suppress.
+    pub suppressions: Suppressions,
 }
 
 impl OrganisationState {
     pub fn apply(&mut self, event: &Event, position: Option<EventPosition>) -> Applied {
-        match event.fact.scope() {
-            FactScope::Organisation => self.facts.insert(event, position),
+        match (&event.fact, event.fact.scope()) {
+            (Fact::ContactsSuppressed(_), _) => self.suppressions.insert(event, position),
+            (_, FactScope::Organisation) => self.facts.insert(event, position),
             _ => Applied::NotApplicable,
         }
     }
@@ -172,5 +177,53 @@ impl OrganisationState {
             .iter()
             .rev()
             .find(|f| matches!(f.fact, Fact::ProductCategoriesDefined(_)))
+    }
+}
+
+/// An organisation's suppression list: each `ContactsSuppressed` fact under
+/// every digest it names, so that a check finds the entries for its contact
+/// without reading the others.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppressions {
+    by_digest: BTreeMap<String, FactSet>,
+}
+
+impl Suppressions {
+    /// The suppressions of `value` (a contact digest), in time order.
+    pub fn of(&self, value: &str) -> &[Recorded<Fact>] {
+        self.by_digest.get(value).map_or(&[], FactSet::facts)
+    }
+
+    /// Every suppression fact, once each, in time order.
+    pub fn facts(&self) -> Vec<&Recorded<Fact>> {
+        let mut all: Vec<&Recorded<Fact>> =
+            self.by_digest.values().flat_map(FactSet::facts).collect();
+        all.sort_by_key(|f| (f.occurred_at, f.id));
+        all.dedup_by_key(|f| f.id);
+        all
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_digest.is_empty()
+    }
+
+    fn insert(&mut self, event: &Event, position: Option<EventPosition>) -> Applied {
+        let Fact::ContactsSuppressed(suppressed) = &event.fact else {
+            return Applied::NotApplicable;
+        };
+        // Every digest's set sees the same event, so they agree on the
+        // outcome. (The edge refuses a suppression naming no digest.)
+        let mut applied = Applied::Duplicate;
+        for digest in &suppressed.digests {
+            let outcome = self
+                .by_digest
+                .entry(digest.clone())
+                .or_default()
+                .insert(event, position.clone());
+            if outcome != Applied::Duplicate {
+                applied = outcome;
+            }
+        }
+        applied
     }
 }

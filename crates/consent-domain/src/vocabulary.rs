@@ -43,9 +43,18 @@ pub enum ContactKind {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ContactPoint {
     pub kind: ContactKind,
-    /// Normalised by the edge: lower-case email, E.164 number.
+    /// What the rules compare. For a value the ledger sealed (every value
+    /// appended through it), the keyed digest in text form
+    /// ([`CONTACT_DIGEST_PREFIX`] then 64 hex digits): equal addresses of
+    /// one organisation have equal digests, and the address itself is not
+    /// in the state, the decisions or the evidence. Otherwise the address
+    /// as normalised by the edge (lower-case email, E.164 number).
     pub value: String,
 }
+
+/// How a sealed contact value's digest starts in [`ContactPoint::value`]
+/// (and in the numbers of TPS/CTPS listings and call preferences).
+pub const CONTACT_DIGEST_PREFIX: &str = "digest:";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Channel {

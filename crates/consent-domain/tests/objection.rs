@@ -182,3 +182,82 @@ fn r9_a_consent_after_erasure_does_not_lift_it() {
         .refused()
         .only_because(&[("R9", "erasure_requested")]);
 }
+
+/// The digest the ledger stores for an erased address (any sealed value
+/// reads as `digest:` and 64 hex digits).
+const ERASED_ADDRESS: &str =
+    "digest:5b1f2a0c9d3e4f60718293a4b5c6d7e8f90112233445566778899aabbccddeeff";
+const OTHER_ADDRESS: &str =
+    "digest:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+/// Bob, a new customer id whose consent names the erased address.
+fn erased_address_reimported_as_bob() -> Scenario {
+    Scenario::commercial()
+        .given_org(
+            "2025-03-01",
+            contacts_suppressed(&[ERASED_ADDRESS], SUBJECT),
+        )
+        .labelled("suppression")
+        .given_elsewhere(
+            ORG,
+            Some("bob"),
+            "2025-04-01",
+            consent(&[Email], &[Commercial]),
+        )
+}
+
+/// R9, Art 17(1)(c) and Art 21(3): erasure puts the subject's addresses on
+/// the organisation's suppression list; a message to one of them is
+/// refused whatever subject it is addressed to, consent included.
+#[test]
+fn r9_an_erased_address_stays_suppressed_under_a_new_customer_id() {
+    erased_address_reimported_as_bob()
+        .when(
+            email()
+                .about("bob")
+                .to(email_address(ERASED_ADDRESS))
+                .at("2025-06-01"),
+        )
+        .refused()
+        .fired("R9", Blocked)
+        .only_because(&[("R9", "contact_suppressed")])
+        .reason_names("contact_suppressed", &["suppression"])
+        .cites("R9", "contact_suppressed", "UK GDPR Art 17(1)(c)")
+        .reason_says("contact_suppressed", "suppression list");
+}
+
+/// R9: the suppression list holds addresses, not people: Bob's other
+/// address is his to consent for, and a check before the erasure is
+/// decided on what was known then.
+#[test]
+fn r9_suppression_covers_only_the_erased_addresses_from_the_erasure_on() {
+    let scenario = erased_address_reimported_as_bob();
+    scenario
+        .when(
+            email()
+                .about("bob")
+                .to(email_address(OTHER_ADDRESS))
+                .at("2025-06-01"),
+        )
+        .allowed(Consent)
+        .fired("R9", Satisfied);
+    Scenario::commercial()
+        .given_elsewhere(
+            ORG,
+            Some("bob"),
+            "2025-01-01",
+            consent(&[Email], &[Commercial]),
+        )
+        .given_org(
+            "2025-03-01",
+            contacts_suppressed(&[ERASED_ADDRESS], SUBJECT),
+        )
+        .when(
+            email()
+                .about("bob")
+                .to(email_address(ERASED_ADDRESS))
+                .at("2025-02-01"),
+        )
+        .allowed(Consent)
+        .fired("R9", Satisfied);
+}

@@ -98,6 +98,7 @@ impl Person {
         v1::ContactPoint {
             kind: kind.into(),
             value: value.clone(),
+            sealed: None,
         }
     }
 }
@@ -239,13 +240,16 @@ fn later(
                 },
                 listed_at: Some(seconds(at - rng.between(DAY, 400 * DAY) as i64)),
                 listed: rng.chance(850),
+                sealed_number: None,
             })
         }
         Later::ToldNotToCall => Payload::ToldNotToCall(v1::ToldNotToCall {
             number: person.landline.clone(),
+            sealed_number: None,
         }),
         Later::DoesNotObject => Payload::DoesNotObjectToCalls(v1::DoesNotObjectToCalls {
             number: person.landline.clone(),
+            sealed_number: None,
         }),
         Later::Erasure => Payload::ErasureRequested(v1::ErasureRequested {
             reason: "the subject asked".to_owned(),

@@ -104,6 +104,7 @@ async fn a_campaign_with_a_bad_recipient_deep_in_it_stops_there_and_names_it() {
             check.contact_point = Some(v1::ContactPoint {
                 kind: i32::from(v1::ContactKind::Unspecified),
                 value: "not an address".to_owned(),
+                sealed: None,
             });
         }
         check

@@ -257,6 +257,7 @@ fn generate(subjects: usize, per_subject: usize) -> Vec<v1::Envelope> {
         let email = v1::ContactPoint {
             kind: v1::ContactKind::Email.into(),
             value: format!("customer.{s}@example.com"),
+            sealed: None,
         };
         let at = |n: usize| base + 86_400 + (s as i64 % 86_400) + (n as i64) * 3_600;
         let push = |envelopes: &mut Vec<v1::Envelope>, n: usize, payload| {

@@ -214,6 +214,7 @@ pub fn contact_points(fact: &Fact) -> Vec<&ContactPoint> {
         | Fact::PreferenceServiceListing(_)
         | Fact::ToldNotToCall(_)
         | Fact::DoesNotObjectToCalls(_)
-        | Fact::ErasureRequested(_) => Vec::new(),
+        | Fact::ErasureRequested(_)
+        | Fact::ContactsSuppressed(_) => Vec::new(),
     }
 }

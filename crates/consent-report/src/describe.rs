@@ -186,9 +186,15 @@ pub fn describe(fact: &Fact) -> FactDescription {
         Fact::PreferenceServiceListing(f) => {
             let service = words::preference_service(f.service);
             let headline = if f.listed {
-                format!("{} listed on the {service}", f.number)
+                format!(
+                    "{} listed on the {service}",
+                    words::contact_value(&f.number)
+                )
             } else {
-                format!("{} no longer listed on the {service}", f.number)
+                format!(
+                    "{} no longer listed on the {service}",
+                    words::contact_value(&f.number)
+                )
             };
             (
                 headline,
@@ -198,13 +204,33 @@ pub fn describe(fact: &Fact) -> FactDescription {
                 )],
             )
         }
-        Fact::ToldNotToCall(f) => (format!("Told not to call {}", f.number), vec![]),
-        Fact::DoesNotObjectToCalls(f) => {
-            (format!("Does not object to calls to {}", f.number), vec![])
-        }
+        Fact::ToldNotToCall(f) => (
+            format!("Told not to call {}", words::contact_value(&f.number)),
+            vec![],
+        ),
+        Fact::DoesNotObjectToCalls(f) => (
+            format!(
+                "Does not object to calls to {}",
+                words::contact_value(&f.number)
+            ),
+            vec![],
+        ),
         Fact::ErasureRequested(f) => (
-            "Erasure requested".to_owned(),
+            "Erasure requested: the subject's key is destroyed, their sealed contact details \
+             can no longer be read"
+                .to_owned(),
             non_empty("Reason", &f.reason).into_iter().collect(),
+        ),
+        Fact::ContactsSuppressed(f) => (
+            format!(
+                "{} contact value(s) put on the suppression list after {} asked to be erased",
+                f.digests.len(),
+                f.erased_subject
+            ),
+            f.digests
+                .iter()
+                .map(|d| format!("Suppressed: {}", words::contact_value(d)))
+                .collect(),
         ),
     };
     FactDescription { headline, details }

@@ -85,7 +85,17 @@ pub fn contact_point(point: &ContactPoint) -> String {
         ContactKind::Landline => "landline",
         ContactKind::Postal => "postal address",
     };
-    format!("{kind} {}", point.value)
+    format!("{kind} {}", contact_value(&point.value))
+}
+
+/// A contact value as the report shows it. The ledger stores addresses
+/// sealed, so the report has their digest (shortened: enough to tell
+/// addresses apart on one page), never the address; docs/ERASURE.md.
+pub fn contact_value(value: &str) -> String {
+    match value.strip_prefix(CONTACT_DIGEST_PREFIX) {
+        Some(hex) => format!("(sealed, digest {}…)", hex.get(..12).unwrap_or(hex)),
+        None => value.to_owned(),
+    }
 }
 
 pub fn collection_method(method: CollectionMethod) -> &'static str {

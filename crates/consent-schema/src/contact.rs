@@ -7,12 +7,16 @@
 //!   whitespace removed, then E.164: `+`, a country code not starting with
 //!   0, 7 to 15 digits in all;
 //! * postal: trimmed, one line of free text.
+//!
+//! A value the ledger sealed (`SealedValue`, docs/ERASURE.md) is read as
+//! its digest, `digest:` and 64 hex digits: what the rules compare. The
+//! ciphertext beside it is never read here.
 
 use crate::error::ValidationError;
 use crate::fields::{self, MAX_ID_BYTES, MAX_TEXT_BYTES};
 use crate::v1;
 use crate::vocabulary::{decode, Vocabulary};
-use consent_domain::vocabulary::{ContactKind, ContactPoint};
+use consent_domain::vocabulary::{ContactKind, ContactPoint, CONTACT_DIGEST_PREFIX};
 
 /// Fewest digits accepted in an E.164 number (country code included).
 const MIN_E164_DIGITS: usize = 7;
@@ -26,15 +30,107 @@ pub fn contact_point_from_proto(
     contact: &v1::ContactPoint,
 ) -> Result<ContactPoint, ValidationError> {
     let kind: ContactKind = decode(&format!("{field}.kind"), contact.kind)?;
-    let value_field = format!("{field}.value");
-    let value = match kind {
-        ContactKind::Email => email(&value_field, &contact.value)?,
-        ContactKind::Mobile | ContactKind::Landline => {
-            telephone_number(&value_field, &contact.value)?
+    if let Some(sealed) = &contact.sealed {
+        let value = sealed_digest(&format!("{field}.sealed"), sealed)?;
+        if !contact.value.is_empty() {
+            return Err(ValidationError::new(
+                format!("{field}.value"),
+                "must be empty when `sealed` is set (a stored value is sealed, never in clear)",
+            ));
         }
-        ContactKind::Postal => postal_address(&value_field, &contact.value)?,
-    };
+        return Ok(ContactPoint { kind, value });
+    }
+    let value = normalised_value(&format!("{field}.value"), kind, &contact.value)?;
     Ok(ContactPoint { kind, value })
+}
+
+/// A contact kind from its wire value; `field` names it in errors.
+pub fn contact_kind(field: &str, value: i32) -> Result<ContactKind, ValidationError> {
+    decode(field, value)
+}
+
+/// A contact value of `kind`, validated and normalised: what the ledger
+/// digests and seals.
+pub fn normalised_value(
+    field: &str,
+    kind: ContactKind,
+    value: &str,
+) -> Result<String, ValidationError> {
+    match kind {
+        ContactKind::Email => email(field, value),
+        ContactKind::Mobile | ContactKind::Landline => telephone_number(field, value),
+        ContactKind::Postal => postal_address(field, value),
+    }
+}
+
+/// A telephone number field that may be sealed (`number` in clear, or
+/// `sealed_number`), as the rules compare it.
+pub(crate) fn number_or_sealed(
+    field: &str,
+    number: &str,
+    sealed: Option<&v1::SealedValue>,
+) -> Result<String, ValidationError> {
+    match sealed {
+        Some(sealed) => {
+            if !number.is_empty() {
+                return Err(ValidationError::new(
+                    format!("{field}.number"),
+                    "must be empty when `sealed_number` is set (a stored number is sealed, never in clear)",
+                ));
+            }
+            sealed_digest(&format!("{field}.sealed_number"), sealed)
+        }
+        None => telephone_number(&format!("{field}.number"), number),
+    }
+}
+
+/// Bytes in a contact digest (HMAC-SHA256).
+pub const CONTACT_DIGEST_BYTES: usize = 32;
+
+/// A sealed value's digest in the text form the rules compare.
+pub fn digest_text(digest: &[u8]) -> String {
+    format!("{CONTACT_DIGEST_PREFIX}{}", hex::encode(digest))
+}
+
+/// The digest bytes of a value in [`digest_text`] form; `None` for a value
+/// in clear.
+pub fn digest_bytes(value: &str) -> Option<Vec<u8>> {
+    let hex = value.strip_prefix(CONTACT_DIGEST_PREFIX)?;
+    hex::decode(hex)
+        .ok()
+        .filter(|bytes| bytes.len() == CONTACT_DIGEST_BYTES)
+}
+
+pub(crate) fn digest_from_bytes(field: &str, digest: &[u8]) -> Result<String, ValidationError> {
+    if digest.len() != CONTACT_DIGEST_BYTES {
+        return Err(ValidationError::new(
+            field,
+            format!(
+                "must be {CONTACT_DIGEST_BYTES} bytes (HMAC-SHA256), not {}",
+                digest.len()
+            ),
+        ));
+    }
+    Ok(digest_text(digest))
+}
+
+fn sealed_digest(field: &str, sealed: &v1::SealedValue) -> Result<String, ValidationError> {
+    digest_from_bytes(&format!("{field}.digest"), &sealed.digest)
+}
+
+/// The wire form of a value the rules compare: sealed (without ciphertext)
+/// when it is a digest, in clear otherwise: `(value, sealed)`.
+pub(crate) fn value_to_proto(value: &str) -> (String, Option<v1::SealedValue>) {
+    match digest_bytes(value) {
+        Some(digest) => (
+            String::new(),
+            Some(v1::SealedValue {
+                digest,
+                ciphertext: Vec::new(),
+            }),
+        ),
+        None => (value.to_owned(), None),
+    }
 }
 
 pub(crate) fn optional_contact_point(
@@ -46,10 +142,15 @@ pub(crate) fn optional_contact_point(
         .transpose()
 }
 
+/// The wire form of a domain contact point. A digest goes back as a sealed
+/// value without its ciphertext (the domain never holds it): re-encoding a
+/// decoded event never brings an address back.
 pub(crate) fn contact_point_to_proto(contact: &ContactPoint) -> v1::ContactPoint {
+    let (value, sealed) = value_to_proto(&contact.value);
     v1::ContactPoint {
         kind: contact.kind.to_wire(),
-        value: contact.value.clone(),
+        value,
+        sealed,
     }
 }
 

@@ -7,7 +7,8 @@
 //! `event_from_proto(&event_to_proto(&e)) == Ok(e)`.
 
 use crate::contact::{
-    contact_point_from_proto, contact_point_to_proto, optional_contact_point, telephone_number,
+    contact_point_from_proto, contact_point_to_proto, digest_bytes, digest_from_bytes,
+    number_or_sealed, optional_contact_point, value_to_proto,
 };
 use crate::error::ValidationError;
 use crate::fields::{
@@ -18,10 +19,10 @@ use crate::timestamp::{required_timestamp, timestamp_to_proto};
 use crate::v1::{self, envelope::Payload};
 use crate::vocabulary::{decode, decode_set, encode_set, Vocabulary};
 use consent_domain::event::{
-    CallPreference, CharitySupportRecorded, ConsentGiven, ConsentWithdrawn, ErasureRequested,
-    FactScope, MarketingMessageSent, NegotiationRecorded, ObjectionRecorded, OptOutRecorded,
-    OrganisationRegistered, PreferenceServiceListing, ProductCategoriesDefined, ProductCategory,
-    SaleRecorded, SubscriberTypeDeclared,
+    CallPreference, CharitySupportRecorded, ConsentGiven, ConsentWithdrawn, ContactsSuppressed,
+    ErasureRequested, FactScope, MarketingMessageSent, NegotiationRecorded, ObjectionRecorded,
+    OptOutRecorded, OrganisationRegistered, PreferenceServiceListing, ProductCategoriesDefined,
+    ProductCategory, SaleRecorded, SubscriberTypeDeclared,
 };
 use consent_domain::vocabulary::{ConsentCollector, DetailsCollection, OrganisationKind};
 use consent_domain::{Event, EventId, Fact, OrganisationId, ProductCategoryId, Source, SubjectId};
@@ -127,7 +128,7 @@ pub fn event_to_proto(event: &Event) -> v1::Envelope {
 }
 
 /// An event id: a UUID in text form.
-pub(crate) fn event_id(field: &str, value: &str) -> Result<EventId, ValidationError> {
+pub fn event_id(field: &str, value: &str) -> Result<EventId, ValidationError> {
     if value.is_empty() {
         return Err(ValidationError::new(field, "required"));
     }
@@ -245,20 +246,50 @@ fn fact_from_proto(payload: &Payload) -> Result<Fact, ValidationError> {
             const F: &str = "preference_service_listing";
             Fact::PreferenceServiceListing(PreferenceServiceListing {
                 service: decode(&format!("{F}.service"), p.service)?,
-                number: telephone_number(&format!("{F}.number"), &p.number)?,
+                number: number_or_sealed(F, &p.number, p.sealed_number.as_ref())?,
                 listed_at: required_timestamp(&format!("{F}.listed_at"), p.listed_at.as_ref())?,
                 listed: p.listed,
             })
         }
         Payload::ToldNotToCall(p) => Fact::ToldNotToCall(CallPreference {
-            number: telephone_number("told_not_to_call.number", &p.number)?,
+            number: number_or_sealed("told_not_to_call", &p.number, p.sealed_number.as_ref())?,
         }),
         Payload::DoesNotObjectToCalls(p) => Fact::DoesNotObjectToCalls(CallPreference {
-            number: telephone_number("does_not_object_to_calls.number", &p.number)?,
+            number: number_or_sealed(
+                "does_not_object_to_calls",
+                &p.number,
+                p.sealed_number.as_ref(),
+            )?,
         }),
         Payload::ErasureRequested(p) => Fact::ErasureRequested(ErasureRequested {
             reason: text("erasure_requested.reason", &p.reason)?,
         }),
+        Payload::ContactsSuppressed(p) => Fact::ContactsSuppressed(contacts_suppressed(p)?),
+    })
+}
+
+fn contacts_suppressed(p: &v1::ContactsSuppressed) -> Result<ContactsSuppressed, ValidationError> {
+    const F: &str = "contacts_suppressed";
+    if p.digests.is_empty() {
+        return Err(ValidationError::new(
+            format!("{F}.digests"),
+            "at least one digest: a suppression that names no contact suppresses nothing",
+        ));
+    }
+    crate::fields::max_items(&format!("{F}.digests"), p.digests.len())?;
+    let digests = p
+        .digests
+        .iter()
+        .enumerate()
+        .map(|(i, digest)| digest_from_bytes(&format!("{F}.digests[{i}]"), digest))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ContactsSuppressed {
+        digests,
+        erasure: event_id(&format!("{F}.erasure_event_id"), &p.erasure_event_id)?,
+        erased_subject: SubjectId::new(identifier(
+            &format!("{F}.erased_subject_id"),
+            &p.erased_subject_id,
+        )?),
     })
 }
 
@@ -561,21 +592,40 @@ fn fact_to_proto(fact: &Fact) -> Payload {
             sole_charitable_purpose: f.sole_charitable_purpose,
         }),
         Fact::PreferenceServiceListing(f) => {
+            let (number, sealed_number) = value_to_proto(&f.number);
             Payload::PreferenceServiceListing(v1::PreferenceServiceListing {
                 service: f.service.to_wire(),
-                number: f.number.clone(),
+                number,
                 listed_at: Some(timestamp_to_proto(f.listed_at)),
                 listed: f.listed,
+                sealed_number,
             })
         }
-        Fact::ToldNotToCall(f) => Payload::ToldNotToCall(v1::ToldNotToCall {
-            number: f.number.clone(),
-        }),
-        Fact::DoesNotObjectToCalls(f) => Payload::DoesNotObjectToCalls(v1::DoesNotObjectToCalls {
-            number: f.number.clone(),
-        }),
+        Fact::ToldNotToCall(f) => {
+            let (number, sealed_number) = value_to_proto(&f.number);
+            Payload::ToldNotToCall(v1::ToldNotToCall {
+                number,
+                sealed_number,
+            })
+        }
+        Fact::DoesNotObjectToCalls(f) => {
+            let (number, sealed_number) = value_to_proto(&f.number);
+            Payload::DoesNotObjectToCalls(v1::DoesNotObjectToCalls {
+                number,
+                sealed_number,
+            })
+        }
         Fact::ErasureRequested(f) => Payload::ErasureRequested(v1::ErasureRequested {
             reason: f.reason.clone(),
+        }),
+        Fact::ContactsSuppressed(f) => Payload::ContactsSuppressed(v1::ContactsSuppressed {
+            digests: f
+                .digests
+                .iter()
+                .map(|d| digest_bytes(d).unwrap_or_default())
+                .collect(),
+            erasure_event_id: f.erasure.to_string(),
+            erased_subject_id: f.erased_subject.as_str().to_owned(),
         }),
     }
 }

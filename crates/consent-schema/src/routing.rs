@@ -40,8 +40,8 @@ pub fn is_organisation_key(key: &[u8]) -> bool {
 /// * OptOuts: opt-outs, objections, told-not-to-call, does-not-object,
 ///   erasure requests;
 /// * Messages: marketing messages sent;
-/// * Reference: organisations, product categories, subscriber types,
-///   contact points, TPS/CTPS listings.
+/// * Reference: organisations, product categories, suppression lists,
+///   subscriber types, contact points, TPS/CTPS listings.
 pub fn family_of(fact: &Fact) -> EventFamily {
     match fact {
         Fact::ConsentGiven(_) | Fact::ConsentWithdrawn(_) => EventFamily::Grants,
@@ -56,6 +56,7 @@ pub fn family_of(fact: &Fact) -> EventFamily {
         Fact::MarketingMessageSent(_) => EventFamily::Messages,
         Fact::OrganisationRegistered(_)
         | Fact::ProductCategoriesDefined(_)
+        | Fact::ContactsSuppressed(_)
         | Fact::SubscriberTypeDeclared(_)
         | Fact::ContactPointRecorded(_)
         | Fact::PreferenceServiceListing(_) => EventFamily::Reference,

@@ -69,7 +69,11 @@ fn timestamp() -> BoxedStrategy<Option<pbjson_types::Timestamp>> {
 fn contact_point() -> BoxedStrategy<Option<v1::ContactPoint>> {
     let value = prop_oneof!["[ ]?[A-Za-z.]{1,6}@[A-Za-z.]{1,6}[ ]?", number(), text(),];
     prop::option::of(
-        (enum_value(), value).prop_map(|(kind, value)| v1::ContactPoint { kind, value }),
+        (enum_value(), value).prop_map(|(kind, value)| v1::ContactPoint {
+            kind,
+            value,
+            sealed: None,
+        }),
     )
     .boxed()
 }
@@ -260,14 +264,25 @@ fn payload() -> BoxedStrategy<Payload> {
                     number,
                     listed_at,
                     listed,
+                    sealed_number: None,
                 })
             })
             .boxed(),
         number()
-            .prop_map(|number| Payload::ToldNotToCall(v1::ToldNotToCall { number }))
+            .prop_map(|number| {
+                Payload::ToldNotToCall(v1::ToldNotToCall {
+                    number,
+                    sealed_number: None,
+                })
+            })
             .boxed(),
         number()
-            .prop_map(|number| Payload::DoesNotObjectToCalls(v1::DoesNotObjectToCalls { number }))
+            .prop_map(|number| {
+                Payload::DoesNotObjectToCalls(v1::DoesNotObjectToCalls {
+                    number,
+                    sealed_number: None,
+                })
+            })
             .boxed(),
         text()
             .prop_map(|reason| Payload::ErasureRequested(v1::ErasureRequested { reason }))

@@ -124,6 +124,7 @@ fn prepare_for_append_stores_the_normalised_form() {
             contact_point: Some(v1::ContactPoint {
                 kind: v1::ContactKind::Email.into(),
                 value: "  Ada.Lovelace@Example.COM ".to_owned(),
+                sealed: None,
             }),
         },
     ));

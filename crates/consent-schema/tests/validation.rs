@@ -377,6 +377,7 @@ fn contact_points_must_be_well_formed() {
             contact_point: Some(v1::ContactPoint {
                 kind: kind.into(),
                 value: value.into(),
+                sealed: None,
             }),
         }))
     };
@@ -412,6 +413,7 @@ fn contact_points_must_be_well_formed() {
             c.contact_point = Some(v1::ContactPoint {
                 kind: 0,
                 value: "x".into(),
+                sealed: None,
             })
         }),
         "consent_given.contact_point.kind",
@@ -436,6 +438,7 @@ fn numbers_must_be_e164() {
     refused(
         envelope(Payload::ToldNotToCall(v1::ToldNotToCall {
             number: "01632 960001".into(),
+            sealed_number: None,
         })),
         "told_not_to_call.number",
         "E.164",
@@ -447,6 +450,7 @@ fn numbers_must_be_e164() {
                 number: "+441632960001".into(),
                 listed_at: None,
                 listed: true,
+                sealed_number: None,
             },
         )),
         "preference_service_listing.listed_at",
@@ -456,6 +460,7 @@ fn numbers_must_be_e164() {
     let event = event_from_proto(&envelope(Payload::DoesNotObjectToCalls(
         v1::DoesNotObjectToCalls {
             number: " +44 1632 960001 ".into(),
+            sealed_number: None,
         },
     )))
     .expect("valid");
@@ -498,6 +503,7 @@ fn check_requests() {
             r.contact_point = Some(v1::ContactPoint {
                 kind: v1::ContactKind::Landline.into(),
                 value: "123".into(),
+                sealed: None,
             })
         },
         "contact_point.value",

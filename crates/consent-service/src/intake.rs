@@ -12,14 +12,14 @@
 
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
-use consent_domain::vocabulary::Channel;
+use consent_domain::vocabulary::{Channel, ContactKind};
 use consent_domain::{EventId, OrganisationId, SubjectId};
 use consent_intake::{
     check_one_click_form, derived_event_id, is_stop_keyword, parse_inbound_form, verify_webhook,
     FormError, IntakeSecret, TokenError, UnsubscribeClaim, VerifiedToken,
 };
 use consent_log::LogPosition;
-use consent_schema::{contact_point_from_proto, timestamp_to_proto, v1, ValidationError};
+use consent_schema::{normalised_value, timestamp_to_proto, v1, ValidationError};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
@@ -533,15 +533,7 @@ impl Ledger {
 }
 
 fn mobile_number(field: &str, value: &str) -> Result<String, ValidationError> {
-    contact_point_from_proto(
-        field,
-        &v1::ContactPoint {
-            kind: v1::ContactKind::Mobile as i32,
-            value: value.to_owned(),
-        },
-    )
-    .map(|contact| contact.value)
-    .map_err(|error| ValidationError::new(field, error.reason))
+    normalised_value(field, ContactKind::Mobile, value)
 }
 
 fn channel_to_wire(channel: Channel) -> i32 {

@@ -35,8 +35,9 @@ use std::time::{Duration, Instant};
 /// history entry as its position and stored bytes only (the rest is in its
 /// key, not repeated in the value). Version 4 keys a history entry by its
 /// event id (no separate index by id) and stores tree nodes in chunks of
-/// [`keys::MERKLE_CHUNK`] per level.
-pub const VIEW_FORMAT_VERSION: u32 = 4;
+/// [`keys::MERKLE_CHUNK`] per level. Version 5 adds the organisation's
+/// suppression list to its stored state.
+pub const VIEW_FORMAT_VERSION: u32 = 5;
 
 /// Removes done per batch when clearing the view.
 const CLEAR_CHUNK: usize = 10_000;

@@ -166,6 +166,7 @@ fn screen(ctx: &Ctx<'_>, number: &str) -> Screening {
         relied_on: Vec::new(),
     };
     let at = ctx.facts.at;
+    let shown = text::shown(number);
 
     // The latest call preference for this number decides.
     let preference = ctx.facts.subject.iter().rfind(|f| match &f.fact {
@@ -179,7 +180,7 @@ fn screen(ctx: &Ctx<'_>, number: &str) -> Screening {
             R4,
             "told_not_to_call",
             format!(
-                "{} told {} on {} not to call {number} (reg 21(1)(a)).",
+                "{} told {} on {} not to call {shown} (reg 21(1)(a)).",
                 ctx.subject(),
                 ctx.organisation(),
                 told.occurred_at
@@ -189,7 +190,7 @@ fn screen(ctx: &Ctx<'_>, number: &str) -> Screening {
     }
     if let Some(dno) = does_not_object {
         screening.notes.push(format!(
-            "On {} the subscriber told {} they do not object to its calls on {number} (reg 21(4)).",
+            "On {} the subscriber told {} they do not object to its calls on {shown} (reg 21(4)).",
             dno.occurred_at,
             ctx.organisation()
         ));
@@ -206,7 +207,7 @@ fn screen(ctx: &Ctx<'_>, number: &str) -> Screening {
         screening.relied_on.push(event.id);
         if !listing.listed {
             screening.notes.push(format!(
-                "{number} is no longer listed on the {name} (as of {}).",
+                "{shown} is no longer listed on the {name} (as of {}).",
                 event.occurred_at
             ));
             continue;
@@ -216,14 +217,14 @@ fn screen(ctx: &Ctx<'_>, number: &str) -> Screening {
             .plus_days(ctx.rule_set.preference_service_grace_days);
         if at < protected_from {
             screening.notes.push(format!(
-                "{number} was listed on the {name} on {} and is protected only from {protected_from} \
+                "{shown} was listed on the {name} on {} and is protected only from {protected_from} \
                  (reg 21(3)).",
                 listing.listed_at
             ));
         } else if let Some(dno) = does_not_object {
             screening.relied_on.push(dno.id);
             screening.notes.push(format!(
-                "{number} is on the {name}, but the subscriber's notice that they do not object \
+                "{shown} is on the {name}, but the subscriber's notice that they do not object \
                  lets {} call it (reg 21(4)).",
                 ctx.organisation()
             ));
@@ -236,7 +237,7 @@ fn screen(ctx: &Ctx<'_>, number: &str) -> Screening {
                 R4,
                 code,
                 format!(
-                    "{number} has been listed on the {name} since {}, protected from \
+                    "{shown} has been listed on the {name} since {}, protected from \
                      {protected_from} (reg 21(1)(b), 21(3)); the subscriber has not told {} they \
                      do not object (reg 21(4)).",
                     listing.listed_at,

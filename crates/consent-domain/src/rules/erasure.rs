@@ -4,9 +4,16 @@
 //! suppress the subject: nothing may be sent, on any channel, service
 //! messages included. No later fact about the same subject lifts it (fail
 //! closed).
+//!
+//! The suppression follows the person, not only the identifier: a message
+//! to a contact on the organisation's suppression list (`ContactsSuppressed`,
+//! appended with every erasure) is refused whatever subject it is addressed
+//! to, so re-importing an erased address under a new customer id does not
+//! bring it back.
 
 use super::finding::{Ctx, Finding};
 use super::ids::R9;
+use super::text;
 use crate::event::Fact;
 
 pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
@@ -18,10 +25,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
         })
         .collect();
     let Some(first) = requests.first() else {
-        return Finding::satisfied(
-            format!("No erasure request as of {}.", ctx.facts.at),
-            vec![],
-        );
+        return contact_suppression(ctx);
     };
     let reason = if first.fact.reason.trim().is_empty() {
         String::new()
@@ -41,6 +45,41 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
             "erasure_requested",
             message,
             requests.iter().map(|r| r.id()).collect(),
+        )],
+    )
+}
+
+/// No erasure of this subject: is the contact the message goes to on the
+/// organisation's suppression list?
+fn contact_suppression(ctx: &Ctx<'_>) -> Finding {
+    let suppressions = ctx
+        .request
+        .contact_point
+        .as_ref()
+        .map(|contact| (contact, ctx.facts.suppressions_of(contact)))
+        .filter(|(_, found)| !found.is_empty());
+    let Some((contact, found)) = suppressions else {
+        return Finding::satisfied(
+            format!("No erasure request as of {}.", ctx.facts.at),
+            vec![],
+        );
+    };
+    let first = found[0];
+    let message = format!(
+        "The {} was put on {}'s suppression list when another subject ({}) asked to be erased on {}: \
+         it is never marketed to again, under any subject.",
+        text::contact_point(contact),
+        ctx.organisation(),
+        first.fact.erased_subject,
+        first.at()
+    );
+    Finding::blocked(
+        message.clone(),
+        vec![ctx.reason(
+            R9,
+            "contact_suppressed",
+            message,
+            found.iter().map(|s| s.id()).collect(),
         )],
     )
 }

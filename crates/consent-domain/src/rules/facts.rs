@@ -4,11 +4,11 @@
 //! so no fact that occurred after the check's time can influence it.
 
 use crate::event::*;
-use crate::fold::{OrganisationState, Recorded, SubjectState};
+use crate::fold::{OrganisationState, Recorded, SubjectState, Suppressions};
 use crate::identity::EventId;
 use crate::rules::decision::EventReference;
 use crate::time::Timestamp;
-use crate::vocabulary::{Channel, Purpose};
+use crate::vocabulary::{Channel, ContactPoint, Purpose};
 
 /// One fact of a given kind, with the record that carries it.
 #[derive(Debug)]
@@ -40,6 +40,7 @@ pub(crate) struct Facts<'a> {
     pub at: Timestamp,
     pub subject: &'a [Recorded<Fact>],
     pub organisation: &'a [Recorded<Fact>],
+    suppressions: &'a Suppressions,
 }
 
 impl<'a> Facts<'a> {
@@ -52,7 +53,23 @@ impl<'a> Facts<'a> {
             at,
             subject: subject.facts.as_of(at),
             organisation: organisation.facts.as_of(at),
+            suppressions: &organisation.suppressions,
         }
+    }
+
+    /// The organisation's suppressions of `contact` (compared by value, the
+    /// digest for sealed contacts) that occurred by `at`, in time order.
+    pub fn suppressions_of(&self, contact: &ContactPoint) -> Vec<Known<'a, ContactsSuppressed>> {
+        let at = self.at;
+        self.suppressions
+            .of(&contact.value)
+            .iter()
+            .take_while(|event| event.occurred_at <= at)
+            .filter_map(|event| match &event.fact {
+                Fact::ContactsSuppressed(fact) => Some(Known { event, fact }),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The subject's facts of one kind, in time order.
@@ -131,6 +148,12 @@ impl<'a> Facts<'a> {
             .iter()
             .chain(self.organisation)
             .find(|f| f.id == id)
+            .or_else(|| {
+                self.suppressions
+                    .facts()
+                    .into_iter()
+                    .find(|f| f.id == id && f.occurred_at <= self.at)
+            })
             .map(|f| EventReference {
                 id: f.id,
                 position: f.position.clone(),

@@ -119,7 +119,17 @@ pub(crate) fn contact_point(point: &ContactPoint) -> String {
         ContactKind::Landline => "landline number",
         ContactKind::Postal => "postal address",
     };
-    format!("{kind} {}", point.value)
+    format!("{kind} {}", shown(&point.value))
+}
+
+/// A contact value as prose shows it: a sealed value's digest shortened
+/// to its first 12 hex digits (enough to tell addresses apart in one
+/// decision), anything else as it is.
+pub(crate) fn shown(value: &str) -> String {
+    match value.strip_prefix(CONTACT_DIGEST_PREFIX) {
+        Some(hex) => format!("{CONTACT_DIGEST_PREFIX}{}…", hex.get(..12).unwrap_or(hex)),
+        None => value.to_owned(),
+    }
 }
 
 /// The recorded contact point is a different address of the same kind as

@@ -289,6 +289,16 @@ pub fn erasure() -> Fact {
     })
 }
 
+/// `acme`'s suppression of `digests` after `erased_subject` asked to be
+/// erased (an organisation-level fact: give it with `given_org`).
+pub fn contacts_suppressed(digests: &[&str], erased_subject: &str) -> Fact {
+    Fact::ContactsSuppressed(ContactsSuppressed {
+        digests: digests.iter().map(|d| (*d).to_owned()).collect(),
+        erasure: consent_domain::EventId(uuid::Uuid::from_u128(0xe7a5e)),
+        erased_subject: consent_domain::SubjectId::from(erased_subject),
+    })
+}
+
 pub fn contact(point: ContactPoint) -> Fact {
     Fact::ContactPointRecorded(point)
 }

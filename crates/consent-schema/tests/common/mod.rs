@@ -13,6 +13,7 @@ pub fn email(value: &str) -> v1::ContactPoint {
     v1::ContactPoint {
         kind: v1::ContactKind::Email.into(),
         value: value.to_owned(),
+        sealed: None,
     }
 }
 
@@ -101,6 +102,7 @@ pub fn every_payload() -> Vec<Payload> {
             contact_point: Some(v1::ContactPoint {
                 kind: v1::ContactKind::Mobile.into(),
                 value: "+447700900123".to_owned(),
+                sealed: None,
             }),
         }),
         Payload::ConsentGiven(v1::ConsentGiven {
@@ -160,12 +162,15 @@ pub fn every_payload() -> Vec<Payload> {
             number: "+441632960001".to_owned(),
             listed_at: at(1_700_000_000),
             listed: true,
+            sealed_number: None,
         }),
         Payload::ToldNotToCall(v1::ToldNotToCall {
             number: "+441632960001".to_owned(),
+            sealed_number: None,
         }),
         Payload::DoesNotObjectToCalls(v1::DoesNotObjectToCalls {
             number: "+441632960001".to_owned(),
+            sealed_number: None,
         }),
         Payload::ErasureRequested(v1::ErasureRequested {
             reason: "asked by email".to_owned(),

@@ -1,0 +1,336 @@
+//! Sealing the contact values of envelopes at the append edge, and opening
+//! them again for the organisation's own reading.
+
+use crate::digest::ContactDigestKey;
+use crate::error::SealError;
+use crate::key_store::{Digest, KeyState, SealingBatch, SubjectKeyStore};
+use crate::subject_key::SubjectKey;
+use consent_domain::vocabulary::{ContactKind, ContactPoint};
+use consent_domain::{OrganisationId, SubjectId};
+use consent_schema::v1::envelope::Payload;
+use consent_schema::ValidationError;
+use consent_schema::{contact_kind, digest_bytes, digest_text, event_id, normalised_value, v1};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// Seals contact values with the ledger's digest key and the subjects'
+/// keys from a [`SubjectKeyStore`].
+pub struct Sealer {
+    digest_key: ContactDigestKey,
+    keys: Arc<dyn SubjectKeyStore>,
+}
+
+impl Sealer {
+    pub fn new(digest_key: ContactDigestKey, keys: Arc<dyn SubjectKeyStore>) -> Self {
+        Self { digest_key, keys }
+    }
+
+    pub fn key_store(&self) -> &dyn SubjectKeyStore {
+        self.keys.as_ref()
+    }
+
+    /// Seals, in place, every contact value of `envelopes` (completed and
+    /// validated envelopes of one append, in order): each value becomes its
+    /// digest and its ciphertext under the subject's key. Destroys the keys
+    /// of the subjects these envelopes erase, after recording the digests
+    /// of this append, so a value and its erasure in one append end
+    /// unreadable. Returns, by envelope index, each erasure's digests: what
+    /// the organisation's suppression list must gain.
+    ///
+    /// One key-store transaction per call. A value a producer sent already
+    /// sealed is refused (only the ledger seals: a digest from outside could
+    /// not be trusted to be of the address).
+    pub fn seal(
+        &self,
+        envelopes: &mut [v1::Envelope],
+    ) -> Result<BTreeMap<usize, BTreeSet<Digest>>, SealError> {
+        let mut batch = SealingBatch::default();
+        let mut normalised: Vec<Vec<(String, Digest)>> = Vec::with_capacity(envelopes.len());
+        let mut erasures = BTreeMap::new();
+        for (index, envelope) in envelopes.iter_mut().enumerate() {
+            let organisation = OrganisationId::from(envelope.organisation_id.as_str());
+            let subject = (!envelope.subject_id.is_empty())
+                .then(|| SubjectId::from(envelope.subject_id.as_str()));
+            let values = self
+                .digest_fields(&organisation, envelope)
+                .map_err(|error| error.within(&format!("events[{index}]")))?;
+            if let Some(subject) = &subject {
+                let id = (organisation.clone(), subject.clone());
+                if matches!(envelope.payload, Some(Payload::ErasureRequested(_))) {
+                    let erasure =
+                        event_id(&format!("events[{index}].event_id"), &envelope.event_id)?;
+                    batch.erasures.entry(id.clone()).or_insert(erasure);
+                    erasures.insert(index, id.clone());
+                }
+                if !values.is_empty() {
+                    batch
+                        .digests
+                        .entry(id)
+                        .or_default()
+                        .extend(values.iter().map(|(_, digest)| *digest));
+                }
+            }
+            normalised.push(values);
+        }
+        let prepared = self.keys.prepare(&batch)?;
+
+        for (envelope, values) in envelopes.iter_mut().zip(normalised) {
+            if values.is_empty() {
+                continue;
+            }
+            let organisation = OrganisationId::from(envelope.organisation_id.as_str());
+            let subject = SubjectId::from(envelope.subject_id.as_str());
+            let key = prepared
+                .keys
+                .get(&(organisation.clone(), subject.clone()))
+                .cloned()
+                .flatten();
+            let mut values = values.into_iter();
+            for field in fields(envelope.payload.as_mut()) {
+                let Some((value, digest)) = values.next() else {
+                    break;
+                };
+                let ciphertext = match &key {
+                    Some(key) => key.seal(&organisation, &subject, &value)?,
+                    None => Vec::new(),
+                };
+                field.seal(v1::SealedValue {
+                    digest: digest.to_vec(),
+                    ciphertext,
+                });
+            }
+        }
+        Ok(erasures
+            .into_iter()
+            .filter_map(|(index, subject)| {
+                prepared
+                    .suppressed
+                    .get(&subject)
+                    .filter(|digests| !digests.is_empty())
+                    .map(|digests| (index, digests.clone()))
+            })
+            .collect())
+    }
+
+    /// `contact` (an address as a check gives it, normalised) as the rules
+    /// compare it: its digest. A value already in digest form is kept.
+    pub fn digest_contact(
+        &self,
+        organisation: &OrganisationId,
+        contact: &ContactPoint,
+    ) -> ContactPoint {
+        if digest_bytes(&contact.value).is_some() {
+            return contact.clone();
+        }
+        ContactPoint {
+            kind: contact.kind,
+            value: digest_text(&self.digest_key.digest(organisation, &contact.value)),
+        }
+    }
+
+    /// The normalised value and digest of each contact field of `envelope`,
+    /// in [`fields`] order.
+    fn digest_fields(
+        &self,
+        organisation: &OrganisationId,
+        envelope: &mut v1::Envelope,
+    ) -> Result<Vec<(String, Digest)>, ValidationError> {
+        fields(envelope.payload.as_mut())
+            .into_iter()
+            .map(|field| {
+                let value = field.normalised()?;
+                let digest = self.digest_key.digest(organisation, &value);
+                Ok((value, digest))
+            })
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer(..)")
+    }
+}
+
+/// What opening an envelope's sealed values gave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unsealed {
+    /// No value was sealed in it.
+    NothingSealed,
+    /// Every sealed value is back in clear.
+    Opened,
+    /// The subject is erased (or its key is unknown here): the values stay
+    /// sealed, only their digests are shown.
+    Redacted,
+}
+
+/// Fills each sealed value of `envelope` back in clear (`value`, `number`)
+/// when `key` is the subject's live key; the sealed form stays beside it.
+pub fn unseal_envelope(envelope: &mut v1::Envelope, key: &KeyState) -> Unsealed {
+    let organisation = OrganisationId::from(envelope.organisation_id.as_str());
+    let subject = SubjectId::from(envelope.subject_id.as_str());
+    let mut outcome = Unsealed::NothingSealed;
+    for field in fields(envelope.payload.as_mut()) {
+        let Some(sealed) = field.sealed().cloned() else {
+            continue;
+        };
+        let opened = match key {
+            KeyState::Live(key) => open(key, &organisation, &subject, &sealed),
+            KeyState::Erased { .. } | KeyState::Unknown => None,
+        };
+        outcome = match (opened, outcome) {
+            (Some(value), Unsealed::NothingSealed | Unsealed::Opened) => {
+                field.show(value);
+                Unsealed::Opened
+            }
+            (Some(value), Unsealed::Redacted) => {
+                field.show(value);
+                Unsealed::Redacted
+            }
+            (None, _) => Unsealed::Redacted,
+        };
+    }
+    outcome
+}
+
+fn open(
+    key: &SubjectKey,
+    organisation: &OrganisationId,
+    subject: &SubjectId,
+    sealed: &v1::SealedValue,
+) -> Option<String> {
+    (!sealed.ciphertext.is_empty())
+        .then(|| key.open(organisation, subject, &sealed.ciphertext).ok())
+        .flatten()
+}
+
+/// One contact value of an event, wherever the payload keeps it.
+enum Field<'a> {
+    Point {
+        path: &'static str,
+        point: &'a mut v1::ContactPoint,
+    },
+    Number {
+        path: &'static str,
+        number: &'a mut String,
+        sealed: &'a mut Option<v1::SealedValue>,
+    },
+}
+
+impl Field<'_> {
+    /// The value, validated and normalised; refuses a value sent sealed.
+    fn normalised(&self) -> Result<String, ValidationError> {
+        match self {
+            Field::Point { path, point } => {
+                if point.sealed.is_some() {
+                    return Err(sent_sealed(&format!("{path}.sealed")));
+                }
+                let kind = contact_kind(&format!("{path}.kind"), point.kind)?;
+                normalised_value(&format!("{path}.value"), kind, &point.value)
+            }
+            Field::Number {
+                path,
+                number,
+                sealed,
+            } => {
+                if sealed.is_some() {
+                    return Err(sent_sealed(&format!("{path}.sealed_number")));
+                }
+                normalised_value(&format!("{path}.number"), ContactKind::Mobile, number)
+            }
+        }
+    }
+
+    fn seal(self, value: v1::SealedValue) {
+        match self {
+            Field::Point { point, .. } => {
+                point.value.clear();
+                point.sealed = Some(value);
+            }
+            Field::Number { number, sealed, .. } => {
+                number.clear();
+                *sealed = Some(value);
+            }
+        }
+    }
+
+    fn sealed(&self) -> Option<&v1::SealedValue> {
+        match self {
+            Field::Point { point, .. } => point.sealed.as_ref(),
+            Field::Number { sealed, .. } => sealed.as_ref(),
+        }
+    }
+
+    fn show(self, value: String) {
+        match self {
+            Field::Point { point, .. } => point.value = value,
+            Field::Number { number, .. } => *number = value,
+        }
+    }
+}
+
+fn sent_sealed(field: &str) -> ValidationError {
+    ValidationError::new(
+        field,
+        "set by the ledger, never by a producer: send the address in `value` (or `number`)",
+    )
+}
+
+/// Every contact value a payload carries, in a fixed order.
+fn fields(payload: Option<&mut Payload>) -> Vec<Field<'_>> {
+    fn point<'a>(path: &'static str, point: Option<&'a mut v1::ContactPoint>) -> Vec<Field<'a>> {
+        point
+            .map(|point| Field::Point { path, point })
+            .into_iter()
+            .collect()
+    }
+    let Some(payload) = payload else {
+        return Vec::new();
+    };
+    match payload {
+        Payload::ContactPointRecorded(p) => point(
+            "contact_point_recorded.contact_point",
+            p.contact_point.as_mut(),
+        ),
+        Payload::ConsentGiven(p) => point("consent_given.contact_point", p.contact_point.as_mut()),
+        Payload::SaleRecorded(p) => point(
+            "sale_recorded.collection.contact_point",
+            p.collection.as_mut().and_then(|c| c.contact_point.as_mut()),
+        ),
+        Payload::NegotiationRecorded(p) => point(
+            "negotiation_recorded.collection.contact_point",
+            p.collection.as_mut().and_then(|c| c.contact_point.as_mut()),
+        ),
+        Payload::CharitySupportRecorded(p) => point(
+            "charity_support_recorded.collection.contact_point",
+            p.collection.as_mut().and_then(|c| c.contact_point.as_mut()),
+        ),
+        Payload::MarketingMessageSent(p) => point(
+            "marketing_message_sent.contact_point",
+            p.contact_point.as_mut(),
+        ),
+        Payload::PreferenceServiceListing(p) => vec![Field::Number {
+            path: "preference_service_listing",
+            number: &mut p.number,
+            sealed: &mut p.sealed_number,
+        }],
+        Payload::ToldNotToCall(p) => vec![Field::Number {
+            path: "told_not_to_call",
+            number: &mut p.number,
+            sealed: &mut p.sealed_number,
+        }],
+        Payload::DoesNotObjectToCalls(p) => vec![Field::Number {
+            path: "does_not_object_to_calls",
+            number: &mut p.number,
+            sealed: &mut p.sealed_number,
+        }],
+        Payload::OrganisationRegistered(_)
+        | Payload::ProductCategoriesDefined(_)
+        | Payload::SubscriberTypeDeclared(_)
+        | Payload::ConsentWithdrawn(_)
+        | Payload::OptOutRecorded(_)
+        | Payload::ObjectionRecorded(_)
+        | Payload::ErasureRequested(_)
+        | Payload::ContactsSuppressed(_) => Vec::new(),
+    }
+}
