@@ -13,6 +13,7 @@ mod generate;
 mod history;
 mod intake_setup;
 mod rebuild;
+mod sealing_setup;
 mod replay;
 mod serve;
 mod settings;

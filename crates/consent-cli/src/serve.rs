@@ -145,9 +145,11 @@ pub async fn run(
         projection.clone(),
     )?;
     let intake = open_intake(&args.intake, &args.storage.data_dir, args.listen)?;
+    let sealer = crate::sealing_setup::open_sealer(&args.storage.data_dir)?;
     let ledger = Ledger::builder(log, store, projection.clone())
         .evidence(checkpointer)
         .intake(intake)
+        .sealing(sealer)
         .build();
     // The log's end now is what the view must reach before /readyz says
     // ready (the projector has not read anything yet).

@@ -21,6 +21,18 @@ pub struct ExportRequest {
     pub previous_checkpoint: Option<String>,
 }
 
+impl ExportRequest {
+    /// Every question the export asks, to adjust in place (the ledger puts
+    /// a check's contact point in the form the rules compare).
+    pub fn questions_mut(&mut self) -> Vec<&mut CheckRequest> {
+        match &mut self.scope {
+            ExportScope::Subject { checks, .. } => checks.iter_mut().collect(),
+            ExportScope::Campaign { message, .. } => vec![message],
+            ExportScope::TimeRange { .. } => Vec::new(),
+        }
+    }
+}
+
 /// What an export covers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExportScope {

@@ -224,6 +224,7 @@ impl From<LedgerError> for Failure {
             LedgerError::Export(ExportError::Invalid(error)) => Self::invalid(error.field, message),
             LedgerError::Store(_)
             | LedgerError::StoredRecord { .. }
+            | LedgerError::KeyStore(_)
             | LedgerError::Export(_)
             | LedgerError::Output(_) => {
                 tracing::error!(error = %message, "request failed");

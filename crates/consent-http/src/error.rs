@@ -120,7 +120,7 @@ impl From<LedgerError> for ApiError {
                 tracing::error!(error = %message, "evidence request failed");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
             }
-            LedgerError::Store(_) | LedgerError::StoredRecord { .. } => {
+            LedgerError::Store(_) | LedgerError::StoredRecord { .. } | LedgerError::KeyStore(_) => {
                 tracing::error!(error = %message, "request failed on the view store");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
             }

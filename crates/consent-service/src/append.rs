@@ -5,8 +5,13 @@ use crate::ledger::Ledger;
 use consent_domain::event::{Event, Fact};
 use consent_domain::{EventId, Timestamp};
 use consent_intake::UnsubscribeClaim;
-use consent_log::{AppendRecord, LogError, LogPosition};
-use consent_schema::{encode_envelope, family_of, prepare_for_append, routing_key, v1};
+use consent_log::{AppendRecord, LogError, LogLayout, LogPosition};
+use consent_schema::{
+    encode_envelope, family_of, prepare_for_append, routing_key, timestamp_to_proto, v1,
+};
+use consent_sealing::SealError;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 /// The record header naming the fact's kind (e.g. `sale_recorded`), so that
 /// consumers can route records without decoding them.
@@ -68,31 +73,35 @@ impl Ledger {
         let inner = &self.inner;
         let now = inner.clock.now();
         let layout = inner.log.layout();
-        let mut ids = Vec::with_capacity(events.len());
-        let mut records = Vec::with_capacity(events.len());
-        let mut sends = Vec::with_capacity(events.len());
+        let mut envelopes = Vec::with_capacity(events.len());
+        let mut requested = Vec::with_capacity(events.len());
         for (index, envelope) in events.into_iter().enumerate() {
             let (envelope, event) = prepare_for_append(envelope, now, || inner.ids.new_id().0)
                 .map_err(|error| {
                     LedgerError::invalid(Some(index), error.within(&format!("events[{index}]")))
                 })?;
-            records.push(AppendRecord {
-                topic: layout.topic(family_of(&event.fact)),
-                key: routing_key(&event.organisation, event.subject.as_ref()),
-                payload: encode_envelope(&envelope),
-                headers: vec![(
-                    EVENT_KIND_HEADER.to_owned(),
-                    event.fact.kind().as_bytes().to_vec(),
-                )],
-            });
-            sends.push(unsubscribe_claim(&event, now));
-            ids.push(event.id);
+            envelopes.push(envelope);
+            requested.push(event);
         }
-        if records.is_empty() {
+        if envelopes.is_empty() {
             return Ok(Vec::new());
+        }
+        // Sealing comes last before the log: it destroys the keys of erased
+        // subjects, which must not happen for a request refused as invalid.
+        let suppressions = self.seal(&mut envelopes, &requested, now)?;
+
+        let mut records = Vec::with_capacity(envelopes.len() + suppressions.len());
+        let mut answered = Vec::with_capacity(envelopes.len());
+        for (index, (envelope, event)) in envelopes.iter().zip(&requested).enumerate() {
+            answered.push(records.len());
+            records.push(append_record(layout, envelope, event));
+            if let Some((envelope, event)) = suppressions.get(&index) {
+                records.push(append_record(layout, envelope, event));
+            }
         }
 
         let sizes: Vec<usize> = records.iter().map(|r| r.payload.len()).collect();
+        let count = records.len();
         let timeout = inner.config.append_timeout;
         let appended = match tokio::time::timeout(timeout, inner.log.append(records)).await {
             Ok(appended) => appended,
@@ -112,25 +121,109 @@ impl Ledger {
                 LedgerError::RecordTooLarge { index, size, limit }
             }
             error => {
-                tracing::warn!(%error, events = ids.len(), "append not acknowledged by the log");
+                tracing::warn!(%error, events = count, "append not acknowledged by the log");
                 LedgerError::LogUnavailable(error)
             }
         })?;
-        if positions.len() != ids.len() {
+        if positions.len() != count {
             return Err(LedgerError::LogUnavailable(LogError::Backend(format!(
-                "the log returned {} positions for {} records",
+                "the log returned {} positions for {count} records",
                 positions.len(),
-                ids.len()
             ))));
         }
-        tracing::debug!(events = ids.len(), "appended events");
-        Ok(ids
-            .into_iter()
-            .zip(positions)
-            .zip(sends)
-            .map(|((id, position), send)| (id, position, send))
+        tracing::debug!(events = count, "appended events");
+        Ok(requested
+            .iter()
+            .zip(answered)
+            .map(|(event, record)| {
+                (
+                    event.id,
+                    positions[record].clone(),
+                    unsubscribe_claim(event, now),
+                )
+            })
             .collect())
     }
+
+    /// Seals the contact values of `envelopes` when this ledger seals, and
+    /// returns, after the index of each erasure that has contact digests,
+    /// the organisation-level `ContactsSuppressed` fact to append with it.
+    /// Its id is derived from the erasure's, so a retried erasure appends
+    /// the same fact (counted once).
+    fn seal(
+        &self,
+        envelopes: &mut [v1::Envelope],
+        events: &[Event],
+        now: Timestamp,
+    ) -> Result<BTreeMap<usize, (v1::Envelope, Event)>, LedgerError> {
+        let Some(sealer) = &self.inner.sealer else {
+            return Ok(BTreeMap::new());
+        };
+        let erased = sealer.seal(envelopes).map_err(|error| match error {
+            SealError::Invalid(error) => LedgerError::invalid(None, error),
+            other => LedgerError::KeyStore(other.to_string()),
+        })?;
+        let mut suppressions = BTreeMap::new();
+        for (index, digests) in erased {
+            let erasure = &events[index];
+            let Some(subject) = &erasure.subject else {
+                continue;
+            };
+            let envelope = v1::Envelope {
+                event_id: suppression_id(erasure.id).to_string(),
+                organisation_id: erasure.organisation.as_str().to_owned(),
+                occurred_at: Some(timestamp_to_proto(erasure.occurred_at)),
+                source: Some(v1::Source {
+                    system: "consent-ledger".to_owned(),
+                    actor: "erasure".to_owned(),
+                    evidence_ref: erasure.id.to_string(),
+                    ..v1::Source::default()
+                }),
+                payload: Some(v1::envelope::Payload::ContactsSuppressed(
+                    v1::ContactsSuppressed {
+                        digests: digests.iter().map(|d| d.to_vec()).collect(),
+                        erasure_event_id: erasure.id.to_string(),
+                        erased_subject_id: subject.as_str().to_owned(),
+                    },
+                )),
+                ..v1::Envelope::default()
+            };
+            let prepared = prepare_for_append(envelope, now, || {
+                // The id is set above; this is never asked for.
+                suppression_id(erasure.id).0
+            })
+            .map_err(|error| {
+                LedgerError::invalid(Some(index), error.within(&format!("events[{index}]")))
+            })?;
+            suppressions.insert(index, prepared);
+        }
+        Ok(suppressions)
+    }
+}
+
+/// The log record of a completed envelope.
+fn append_record(layout: &LogLayout, envelope: &v1::Envelope, event: &Event) -> AppendRecord {
+    AppendRecord {
+        topic: layout.topic(family_of(&event.fact)),
+        key: routing_key(&event.organisation, event.subject.as_ref()),
+        payload: encode_envelope(envelope),
+        headers: vec![(
+            EVENT_KIND_HEADER.to_owned(),
+            event.fact.kind().as_bytes().to_vec(),
+        )],
+    }
+}
+
+/// The id of the suppression that follows erasure `erasure`: a UUIDv8 of
+/// a SHA-256 of the erasure's id, so that it is the same on every retry.
+fn suppression_id(erasure: EventId) -> EventId {
+    let digest = Sha256::new()
+        .chain_update(b"contacts_suppressed\0")
+        .chain_update(erasure.0.as_bytes())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    EventId(uuid::Builder::from_custom_bytes(bytes).into_uuid())
 }
 
 /// What the unsubscribe token of a message sent says: the message, its

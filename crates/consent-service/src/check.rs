@@ -4,6 +4,8 @@
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
 use consent_domain::rules::{self, CheckRequest, Decision};
+use consent_domain::vocabulary::ContactPoint;
+use consent_domain::{OrganisationId, Timestamp};
 use consent_log::{LogLayout, LogPosition};
 use consent_schema::{check_from_proto, decision_to_proto, v1, ValidationError};
 use std::collections::BTreeMap;
@@ -23,8 +25,9 @@ impl Ledger {
     /// makes the check fail.
     pub async fn check(&self, request: v1::CheckRequest) -> Result<v1::Decision, LedgerError> {
         let now = self.inner.clock.now();
-        let question =
-            check_from_proto(&request, now).map_err(|error| LedgerError::invalid(None, error))?;
+        let question = self
+            .question(&request, now)
+            .map_err(|error| LedgerError::invalid(None, error))?;
         let awaited = wait_positions(self.inner.log.layout(), &request.wait_for, "")
             .map_err(|error| LedgerError::invalid(None, error))?;
         self.ensure_owned(&question.organisation, &question.subject, "")?;
@@ -48,7 +51,8 @@ impl Ledger {
         let mut awaited = Vec::new();
         for (index, request) in requests.iter().enumerate() {
             let prefix = format!("checks[{index}]");
-            let question = check_from_proto(request, now)
+            let question = self
+                .question(request, now)
                 .map_err(|error| LedgerError::invalid(Some(index), error.within(&prefix)))?;
             let positions = wait_positions(layout, &request.wait_for, &format!("{prefix}."))
                 .map_err(|error| LedgerError::invalid(Some(index), error))?;
@@ -70,6 +74,40 @@ impl Ledger {
             .iter()
             .map(|question| Ok(with_freshness(&self.decide(question)?, freshness)))
             .collect()
+    }
+
+    /// The validated question of `request`, its contact point in the form
+    /// the rules compare (see [`Ledger::compare_sealed`]).
+    pub(crate) fn question(
+        &self,
+        request: &v1::CheckRequest,
+        now: Timestamp,
+    ) -> Result<CheckRequest, ValidationError> {
+        let mut question = check_from_proto(request, now)?;
+        self.compare_sealed(&mut question);
+        Ok(question)
+    }
+
+    /// Puts the question's contact point in the form stored values have:
+    /// its digest, when this ledger seals contact values (docs/ERASURE.md).
+    /// The address itself goes no further than this function.
+    pub(crate) fn compare_sealed(&self, question: &mut CheckRequest) {
+        if let Some(contact) = &question.contact_point {
+            question.contact_point = Some(self.comparable(&question.organisation, contact));
+        }
+    }
+
+    /// `contact` of `organisation` as stored values compare: its digest
+    /// when this ledger seals, itself otherwise.
+    pub(crate) fn comparable(
+        &self,
+        organisation: &OrganisationId,
+        contact: &ContactPoint,
+    ) -> ContactPoint {
+        match &self.inner.sealer {
+            Some(sealer) => sealer.digest_contact(organisation, contact),
+            None => contact.clone(),
+        }
     }
 
     /// The pure decision over the view's current state.

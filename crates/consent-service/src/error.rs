@@ -69,6 +69,9 @@ pub enum LedgerError {
     /// Writing an answer (e.g. a CSV) failed.
     #[error("writing the output failed: {0}")]
     Output(String),
+    /// The subject key store failed: nothing was appended.
+    #[error("subject key store error: {0}")]
+    KeyStore(String),
     /// The view store failed to read.
     #[error("view store error: {0}")]
     Store(#[from] StoreError),

@@ -10,7 +10,7 @@ use consent_export::{
     eligibility_csv, Checkpointer, EligibilityError, ExportError, ExportRequest, ExportScope,
     Exporter, SignedCheckpoint,
 };
-use consent_schema::{check_from_proto, v1, ValidationError};
+use consent_schema::{v1, ValidationError};
 use std::io::Write;
 
 impl Ledger {
@@ -52,8 +52,11 @@ impl Ledger {
     /// (their records are in another instance's view).
     pub async fn export(&self, request: v1::ExportRequest) -> Result<EvidenceBundle, LedgerError> {
         let now = self.inner.clock.now();
-        let request = ExportRequest::from_proto(&request, now)
+        let mut request = ExportRequest::from_proto(&request, now)
             .map_err(|error| LedgerError::invalid(None, error))?;
+        for question in request.questions_mut() {
+            self.compare_sealed(question);
+        }
         match &request.scope {
             ExportScope::Subject { subject, .. } => {
                 self.ensure_owned(&request.organisation, subject, "")?
@@ -99,7 +102,8 @@ impl Ledger {
         let mut asked = message.clone();
         asked.organisation_id = organisation.to_owned();
         asked.subject_id = "-".to_owned();
-        let question = check_from_proto(&asked, self.inner.clock.now())
+        let question = self
+            .question(&asked, self.inner.clock.now())
             .map_err(|error| LedgerError::invalid(None, error))?;
         if !self.is_full_replica() {
             return Err(LedgerError::invalid(

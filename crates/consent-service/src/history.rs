@@ -5,6 +5,7 @@ use crate::error::LedgerError;
 use crate::ledger::Ledger;
 use consent_domain::{OrganisationId, SubjectId, Timestamp};
 use consent_schema::{decode_envelope, timestamp_to_proto, v1};
+use consent_sealing::unseal_envelope;
 
 impl Ledger {
     /// Every event recorded for `subject` of `organisation` (messages sent
@@ -19,6 +20,10 @@ impl Ledger {
     /// the events include every position its `wait_for` awaited. A subject
     /// on a partition this instance does not own is refused with
     /// [`LedgerError::WrongPartition`].
+    ///
+    /// Sealed contact values come back in clear (`value`, `number`) beside
+    /// their sealed form while the subject's key exists; after erasure only
+    /// the sealed form (digest and unreadable ciphertext) remains.
     pub async fn history(
         &self,
         organisation: &OrganisationId,
@@ -39,18 +44,30 @@ impl Ledger {
             None => None,
         };
         let entries = self.inner.store.history(organisation, subject)?;
+        let key = match &self.inner.sealer {
+            Some(sealer) => Some(
+                sealer
+                    .key_store()
+                    .key(organisation, subject)
+                    .map_err(|error| LedgerError::KeyStore(error.to_string()))?,
+            ),
+            None => None,
+        };
         let mut events = Vec::with_capacity(entries.len());
         for entry in entries {
             if at.is_some_and(|at| entry.occurred_at > at) {
                 continue;
             }
-            let envelope = decode_envelope(&entry.stored_bytes).map_err(|source| {
+            let mut envelope = decode_envelope(&entry.stored_bytes).map_err(|source| {
                 LedgerError::StoredRecord {
                     event_id: entry.event_id.to_string(),
                     position: entry.position.to_string(),
                     source,
                 }
             })?;
+            if let Some(key) = &key {
+                unseal_envelope(&mut envelope, key);
+            }
             events.push(v1::HistoryEntry {
                 event: Some(envelope),
                 position: Some(v1::LogPosition::from(&entry.position)),

@@ -346,10 +346,15 @@ impl Ledger {
                 "the sender's number is not an E.164 number: nothing recorded".to_owned();
             return Ok(outcome);
         };
-        let contact = consent_domain::vocabulary::ContactPoint {
-            kind: consent_domain::vocabulary::ContactKind::Mobile,
-            value: from.clone(),
-        };
+        // The sender's number as stored values compare (its digest when
+        // the ledger seals): it goes into the evidence in that form too.
+        let contact = self.comparable(
+            &organisation,
+            &consent_domain::vocabulary::ContactPoint {
+                kind: ContactKind::Mobile,
+                value: from,
+            },
+        );
         let subjects: Vec<SubjectId> = self
             .inner
             .store
@@ -367,7 +372,7 @@ impl Ledger {
         let received_at = self.inner.clock.now();
         let evidence = serde_json::json!({
             "method": "inbound SMS STOP",
-            "from": from,
+            "from": contact.value,
             "to": sms.to,
             "body": truncate_chars(&sms.body, 160),
             "providerMessageId": sms.provider_message_id,

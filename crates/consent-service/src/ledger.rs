@@ -1,6 +1,7 @@
 //! The ledger: the log, the view, the projector's progress and the rules,
 //! behind one cloneable handle.
 
+use consent_sealing::Sealer;
 use crate::clock::{Clock, IdGenerator, SystemClock, UuidV7};
 use crate::freshness::{EndOffsetsCache, FreshnessConfig};
 use crate::intake::IntakeConfig;
@@ -58,6 +59,7 @@ pub(crate) struct Inner {
     pub(crate) end_offsets: Arc<EndOffsetsCache>,
     pub(crate) checkpointer: Option<Checkpointer>,
     pub(crate) intake: Option<IntakeConfig>,
+    pub(crate) sealer: Option<Arc<Sealer>>,
 }
 
 impl Ledger {
@@ -88,6 +90,7 @@ impl Ledger {
             config: LedgerConfig::default(),
             checkpointer: None,
             intake: None,
+            sealer: None,
         }
     }
 
@@ -132,9 +135,21 @@ pub struct LedgerBuilder {
     config: LedgerConfig,
     checkpointer: Option<Checkpointer>,
     intake: Option<IntakeConfig>,
+    sealer: Option<Arc<Sealer>>,
 }
 
 impl LedgerBuilder {
+    /// Seals contact values at append and compares checks' contact points
+    /// by digest; appending an erasure destroys the subject's key and puts
+    /// its digests on the organisation's suppression list (docs/ERASURE.md).
+    /// Without it (tests, tools) contact values are stored as sent and an
+    /// erasure suppresses the subject id only: `consent-ledger serve`
+    /// always seals.
+    pub fn sealing(mut self, sealer: Sealer) -> Self {
+        self.sealer = Some(Arc::new(sealer));
+        self
+    }
+
     /// Enables checkpoints and evidence exports, signed by `checkpointer`.
     pub fn evidence(mut self, checkpointer: Checkpointer) -> Self {
         self.checkpointer = Some(checkpointer);
@@ -185,6 +200,7 @@ impl LedgerBuilder {
                 end_offsets,
                 checkpointer: self.checkpointer,
                 intake: self.intake,
+                sealer: self.sealer,
             }),
         }
     }
