@@ -105,6 +105,33 @@ impl Fact {
         }
     }
 
+    /// Every contact value the fact carries: its contact points' values
+    /// and telephone numbers (digests, for sealed values). What a
+    /// suppression list is looked up by.
+    pub fn contact_values(&self) -> Vec<&str> {
+        fn point(p: &Option<ContactPoint>) -> Vec<&str> {
+            p.iter().map(|p| p.value.as_str()).collect()
+        }
+        match self {
+            Fact::ContactPointRecorded(p) => vec![p.value.as_str()],
+            Fact::ConsentGiven(f) => point(&f.contact_point),
+            Fact::SaleRecorded(f) => point(&f.collection.contact_point),
+            Fact::NegotiationRecorded(f) => point(&f.collection.contact_point),
+            Fact::CharitySupportRecorded(f) => point(&f.collection.contact_point),
+            Fact::MarketingMessageSent(f) => point(&f.contact_point),
+            Fact::PreferenceServiceListing(f) => vec![f.number.as_str()],
+            Fact::ToldNotToCall(f) | Fact::DoesNotObjectToCalls(f) => vec![f.number.as_str()],
+            Fact::ContactsSuppressed(f) => f.digests.iter().map(String::as_str).collect(),
+            Fact::OrganisationRegistered(_)
+            | Fact::ProductCategoriesDefined(_)
+            | Fact::SubscriberTypeDeclared(_)
+            | Fact::ConsentWithdrawn(_)
+            | Fact::OptOutRecorded(_)
+            | Fact::ObjectionRecorded(_)
+            | Fact::ErasureRequested(_) => Vec::new(),
+        }
+    }
+
     pub fn scope(&self) -> FactScope {
         match self {
             Fact::OrganisationRegistered(_)

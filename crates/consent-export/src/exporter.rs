@@ -82,14 +82,34 @@ impl Exporter {
                 }
             }
         }
+        // The organisation's own facts, and the suppressions of every
+        // contact value the bundle's records use or its questions name (a
+        // decision the bundle shows may rest on one).
+        let in_bundle = EvidenceFacts::fold(records.iter().map(|(p, bytes)| (p, bytes.as_slice())));
+        let mut contacts: BTreeSet<&str> = in_bundle
+            .events()
+            .iter()
+            .flat_map(|(_, event)| event.fact.contact_values())
+            .collect();
+        contacts.extend(
+            request
+                .questions()
+                .into_iter()
+                .filter_map(|q| q.contact_point.as_ref())
+                .map(|c| c.value.as_str()),
+        );
         let organisation_facts: BTreeSet<LogPosition> = self
             .store
             .organisation_state(organisation)?
             .map(|state| {
+                let suppressions = contacts
+                    .iter()
+                    .flat_map(|value| state.suppressions.of(value).iter());
                 state
                     .facts
                     .facts()
                     .iter()
+                    .chain(suppressions)
                     .filter_map(|fact| fact.position.as_ref().map(log_position))
                     .filter(|position| is_covered(covered, position))
                     .collect()

@@ -22,6 +22,15 @@ pub struct ExportRequest {
 }
 
 impl ExportRequest {
+    /// Every question the export asks beyond the recorded sends.
+    pub fn questions(&self) -> Vec<&CheckRequest> {
+        match &self.scope {
+            ExportScope::Subject { checks, .. } => checks.iter().collect(),
+            ExportScope::Campaign { message, .. } => vec![message],
+            ExportScope::TimeRange { .. } => Vec::new(),
+        }
+    }
+
     /// Every question the export asks, to adjust in place (the ledger puts
     /// a check's contact point in the form the rules compare).
     pub fn questions_mut(&mut self) -> Vec<&mut CheckRequest> {

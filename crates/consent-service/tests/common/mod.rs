@@ -8,6 +8,7 @@ use consent_log::embedded::EmbeddedLog;
 use consent_log::{EventLog, LogLayout, LogPosition};
 use consent_projector::{OwnedPartitions, Projector, ProjectorConfig, ProjectorError};
 use consent_schema::v1;
+use consent_sealing::Sealer;
 use consent_service::{Ledger, LedgerConfig};
 use consent_store::ViewStore;
 use std::path::Path;
@@ -44,7 +45,7 @@ impl Running {
         config: LedgerConfig,
         ownership: OwnedPartitions,
     ) -> Self {
-        Self::start_with(dir, store, config, ownership, None)
+        Self::start_with(dir, store, config, ownership, None, None)
     }
 
     /// [`Running::start`] with evidence enabled: checkpoints signed by
@@ -60,6 +61,24 @@ impl Running {
             LedgerConfig::default(),
             OwnedPartitions::All,
             Some(signer),
+            None,
+        )
+    }
+
+    /// A ledger with evidence that seals contact values with `sealer`.
+    pub fn start_sealed(
+        dir: &Path,
+        store: Arc<dyn ViewStore>,
+        signer: CheckpointSigner,
+        sealer: Sealer,
+    ) -> Self {
+        Self::start_with(
+            dir,
+            store,
+            LedgerConfig::default(),
+            OwnedPartitions::All,
+            Some(signer),
+            Some(sealer),
         )
     }
 
@@ -69,6 +88,7 @@ impl Running {
         config: LedgerConfig,
         ownership: OwnedPartitions,
         signer: Option<CheckpointSigner>,
+        sealer: Option<Sealer>,
     ) -> Self {
         let log = EmbeddedLog::open(dir, layout()).expect("open the embedded log");
         let shared: Arc<dyn EventLog> = Arc::new(log.clone());
@@ -90,6 +110,9 @@ impl Running {
                 CheckpointArchive::open(&dir.join("checkpoints")).expect("open the archive");
             ledger =
                 ledger.evidence(Checkpointer::new(signer, handle, archive).expect("checkpointer"));
+        }
+        if let Some(sealer) = sealer {
+            ledger = ledger.sealing(sealer);
         }
         let ledger = ledger.build();
         Self {
