@@ -154,6 +154,26 @@ fn charity_support_negotiation_and_erasure_read_plainly() {
     let erasure = describe(&Fact::ErasureRequested(ErasureRequested {
         reason: "customer asked by phone".to_owned(),
     }));
-    assert_eq!(erasure.headline, "Erasure requested");
+    assert!(
+        erasure
+            .headline
+            .starts_with("Erasure requested: the subject's key is destroyed"),
+        "{}",
+        erasure.headline
+    );
     assert_eq!(erasure.details, ["Reason: customer asked by phone"]);
+    let digest = format!("digest:{}", "ab".repeat(32));
+    let suppressed = describe(&Fact::ContactsSuppressed(ContactsSuppressed {
+        digests: vec![digest],
+        erasure: consent_domain::EventId(uuid::Uuid::from_u128(1)),
+        erased_subject: "cust-42".into(),
+    }));
+    assert_eq!(
+        suppressed.headline,
+        "1 contact value(s) put on the suppression list after cust-42 asked to be erased"
+    );
+    assert_eq!(
+        suppressed.details,
+        ["Suppressed: (sealed, digest abababababab…)"]
+    );
 }

@@ -80,6 +80,7 @@ impl Ledger {
                 .map_err(|error| {
                     LedgerError::invalid(Some(index), error.within(&format!("events[{index}]")))
                 })?;
+            self.ensure_keyed_here(&event, index)?;
             envelopes.push(envelope);
             requested.push(event);
         }
@@ -143,6 +144,22 @@ impl Ledger {
                 )
             })
             .collect())
+    }
+
+    /// A subject's key lives in one instance's key store, the one owning
+    /// the subject's partition: facts that need the key (contact values to
+    /// seal, an erasure to destroy it) are refused elsewhere, naming the
+    /// partition, as checks are. Other facts are accepted by any instance.
+    fn ensure_keyed_here(&self, event: &Event, index: usize) -> Result<(), LedgerError> {
+        let Some(subject) = &event.subject else {
+            return Ok(());
+        };
+        let needs_key = matches!(event.fact, Fact::ErasureRequested(_))
+            || !event.fact.contact_values().is_empty();
+        if self.inner.sealer.is_none() || !needs_key {
+            return Ok(());
+        }
+        self.ensure_owned(&event.organisation, subject, &format!("events[{index}]: "))
     }
 
     /// Seals the contact values of `envelopes` when this ledger seals, and

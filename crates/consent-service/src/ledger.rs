@@ -1,7 +1,6 @@
 //! The ledger: the log, the view, the projector's progress and the rules,
 //! behind one cloneable handle.
 
-use consent_sealing::Sealer;
 use crate::clock::{Clock, IdGenerator, SystemClock, UuidV7};
 use crate::freshness::{EndOffsetsCache, FreshnessConfig};
 use crate::intake::IntakeConfig;
@@ -9,6 +8,7 @@ use consent_domain::rules::RuleCatalogue;
 use consent_export::Checkpointer;
 use consent_log::EventLog;
 use consent_projector::{OwnedPartitions, ProjectionHandle};
+use consent_sealing::Sealer;
 use consent_store::ViewStore;
 use std::fmt;
 use std::sync::Arc;

@@ -12,9 +12,10 @@ use consent_domain::rules::RuleCatalogue;
 use consent_evidence::CheckpointSigner;
 use consent_keystore_sqlite::{SqliteKeyStore, FILE_NAME};
 use consent_log::LogPosition;
+use consent_projector::OwnedPartitions;
 use consent_schema::v1;
 use consent_sealing::{ContactDigestKey, Sealer};
-use consent_service::Ledger;
+use consent_service::{Ledger, LedgerError};
 use consent_store::MemoryStore;
 use std::path::Path;
 use std::sync::Arc;
@@ -161,7 +162,11 @@ async fn an_erased_person_stays_suppressed_and_their_address_is_gone_for_good() 
         vec![
             organisation_registered(),
             categories_defined(),
-            consent_with_address(SUBJECT, "2026-01-10T10:00:00Z", "  Ada.Lovelace@Example.COM "),
+            consent_with_address(
+                SUBJECT,
+                "2026-01-10T10:00:00Z",
+                "  Ada.Lovelace@Example.COM ",
+            ),
         ],
     )
     .await;
@@ -250,7 +255,10 @@ async fn an_erased_person_stays_suppressed_and_their_address_is_gone_for_good() 
         let report = audit_bundle(&bundle, &[signer().verifier_key()], &RuleCatalogue::uk());
         assert!(report.passed(), "{subject}: {report:?}");
         let file = serde_json::to_vec(&bundle).expect("bundle json");
-        assert!(!contains(&file, ADDRESS), "{subject}: no address in the bundle");
+        assert!(
+            !contains(&file, ADDRESS),
+            "{subject}: no address in the bundle"
+        );
         let last = bundle.decisions.last().expect("the question asked");
         assert_eq!(last["decision"]["allowed"], false, "{subject}: {last}");
     }
@@ -303,4 +311,45 @@ async fn a_producer_cannot_send_a_value_already_sealed() {
         "{text}"
     );
     running.stop().await;
+}
+
+/// A subject's key lives with the instance owning its partition: another
+/// instance refuses the facts that need it (a contact value to seal, an
+/// erasure) naming the partition, and accepts the others.
+#[tokio::test]
+async fn only_the_owner_of_a_subjects_partition_seals_or_erases_for_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let probe = start(dir.path());
+    let partition = probe.ledger.routing(&ORG.into(), &SUBJECT.into()).partition;
+    probe.stop().await;
+    let elsewhere = Running::start_sealed_owning(
+        &dir.path().join("log"),
+        Arc::new(MemoryStore::new()),
+        OwnedPartitions::Only([(partition + 1) % layout().partitions].into()),
+        sealer(dir.path()),
+    );
+    for refused in [
+        consent_with_address(SUBJECT, "2026-01-10T10:00:00Z", ADDRESS),
+        erasure(SUBJECT, "2026-02-01T10:00:00Z"),
+    ] {
+        let error = elsewhere
+            .ledger
+            .append(vec![organisation_registered(), refused])
+            .await
+            .expect_err("refused by a non-owner");
+        assert!(
+            matches!(error, LedgerError::WrongPartition { partition: p, .. } if p == partition),
+            "{error}"
+        );
+        assert!(error.to_string().contains("events[1]"), "{error}");
+    }
+    elsewhere
+        .ledger
+        .append(vec![
+            organisation_registered(),
+            sale(SUBJECT, "2026-01-10T10:00:00Z"),
+        ])
+        .await
+        .expect("a fact without contact values is accepted anywhere");
+    elsewhere.stop().await;
 }

@@ -65,6 +65,23 @@ impl Running {
         )
     }
 
+    /// A sealing ledger (no evidence) that owns `ownership` only.
+    pub fn start_sealed_owning(
+        dir: &Path,
+        store: Arc<dyn ViewStore>,
+        ownership: OwnedPartitions,
+        sealer: Sealer,
+    ) -> Self {
+        Self::start_with(
+            dir,
+            store,
+            LedgerConfig::default(),
+            ownership,
+            None,
+            Some(sealer),
+        )
+    }
+
     /// A ledger with evidence that seals contact values with `sealer`.
     pub fn start_sealed(
         dir: &Path,
