@@ -798,12 +798,38 @@ async fn instances_owning_some_partitions_answer_for_their_subjects_and_refuse_t
                "partitions": PARTITIONS, "ownedHere": true, "ownedPartitions": "2-3"})
     );
 
-    // Any instance accepts appends: the log routes them. The routing
-    // endpoint names the partition the log put each subject's facts on.
+    // A fact carrying a contact value needs the subject's key, which the
+    // owner of its partition keeps (docs/ERASURE.md): another instance
+    // refuses it, naming the partition (421). Facts without one are
+    // accepted anywhere: the log routes them. The routing endpoint names
+    // the partition the log put each subject's facts on.
+    let (status, body) = low
+        .post("/v1/events", &dealer_and_sale(ORG, &[&theirs]))
+        .await
+        .expect("an answer");
+    assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{body}");
+    assert_eq!(
+        body["error"]["partition"],
+        json!(theirs_partition),
+        "{body}"
+    );
     let appended = low
-        .post_ok("/v1/events", &dealer_and_sale(ORG, &[&mine, &theirs]))
+        .post_ok("/v1/events", &dealer_and_sale(ORG, &[&mine]))
         .await;
-    let events = appended["appended"].as_array().expect("appended");
+    let theirs_sale = high
+        .post_ok(
+            "/v1/events",
+            &json!({"events": [sale(ORG, &theirs, "2026-03-01T14:30:00Z")]}),
+        )
+        .await;
+    let mut events = appended["appended"].as_array().expect("appended").clone();
+    events.extend(
+        theirs_sale["appended"]
+            .as_array()
+            .expect("appended")
+            .iter()
+            .cloned(),
+    );
     let org_positions: Vec<Value> = events[..2].iter().map(|e| e["position"].clone()).collect();
     assert_eq!(position_parts(&events[2]["position"]).1, mine_partition);
     assert_eq!(position_parts(&events[3]["position"]).1, theirs_partition);

@@ -114,11 +114,16 @@ impl Ledger {
         let positions = appended.map_err(|error| match error {
             LogError::RecordTooLarge { size, limit } => {
                 // The log does not say which record; the largest is one.
-                let index = sizes
+                // Named by its request index (a suppression record counts
+                // as the erasure it follows).
+                let record = sizes
                     .iter()
                     .enumerate()
                     .max_by_key(|(_, size)| **size)
-                    .map_or(0, |(index, _)| index);
+                    .map_or(0, |(record, _)| record);
+                let index = answered
+                    .partition_point(|first| *first <= record)
+                    .saturating_sub(1);
                 LedgerError::RecordTooLarge { index, size, limit }
             }
             error => {
