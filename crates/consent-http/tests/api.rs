@@ -310,7 +310,11 @@ async fn a_batch_without_texts_answers_the_same_without_prose() {
         );
         let prose = |d: &Value| -> Vec<Value> {
             let rules = d["rules"].as_array().expect("rules").iter().flat_map(|r| {
-                [r["title"].clone(), r["citation"].clone(), r["detail"].clone()]
+                [
+                    r["title"].clone(),
+                    r["citation"].clone(),
+                    r["detail"].clone(),
+                ]
             });
             let reasons = d["reasonsAgainst"]
                 .as_array()

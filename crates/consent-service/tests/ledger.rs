@@ -205,9 +205,10 @@ async fn a_check_without_texts_is_the_full_decision_without_its_prose() {
     assert!(reason_codes(&lean[1]).contains(&"no_opt_out_in_message"));
     for (full, lean) in full.iter().zip(lean) {
         assert!(full.rules.iter().all(|r| !r.title.is_empty()));
-        assert!(lean.rules.iter().all(|r| r.title.is_empty()
-            && r.citation.is_empty()
-            && r.detail.is_empty()));
+        assert!(lean
+            .rules
+            .iter()
+            .all(|r| r.title.is_empty() && r.citation.is_empty() && r.detail.is_empty()));
         assert!(lean
             .reasons_against
             .iter()

@@ -29,7 +29,9 @@ fn shared_reads_follow_every_write_and_clear() {
     let (acme, s1) = (OrganisationId::new("acme"), SubjectId::new("s1"));
     let shared = |store: &SledStore| {
         (
-            store.shared_organisation_state(&acme).expect("organisation"),
+            store
+                .shared_organisation_state(&acme)
+                .expect("organisation"),
             store.shared_subject_state(&acme, &s1).expect("subject"),
         )
     };
@@ -54,7 +56,9 @@ fn shared_reads_follow_every_write_and_clear() {
         "a second read is served from the cache"
     );
 
-    store.apply(subject_batch(&[(1, 0), (2, 5)])).expect("apply");
+    store
+        .apply(subject_batch(&[(1, 0), (2, 5)]))
+        .expect("apply");
     let (organisation, subject) = shared(&store);
     let expected = common::subject_state("acme", "s1", &[(1, 0), (2, 5)]);
     assert_eq!(subject.as_deref(), Some(&expected), "the written state");
