@@ -147,6 +147,7 @@ impl CheckArgs {
             at,
             rule_set_id: self.rule_set.clone().unwrap_or_default(),
             wait_for,
+            omit_texts: false,
         })
     }
 }

@@ -265,6 +265,71 @@ async fn a_batch_decides_every_check_in_order() {
     server.stop().await;
 }
 
+/// `"omitTexts": true`: the batch's decisions without their prose, the same
+/// verdicts, reasons and events otherwise.
+#[tokio::test]
+async fn a_batch_without_texts_answers_the_same_without_prose() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), LedgerConfig::default()).await;
+    let (_, appended) = server.post("/v1/events", &shop_and_sale()).await;
+    let allowed = helmet_email(&positions(&appended));
+    let mut stranger = helmet_email(&json!([]));
+    stranger["subjectId"] = json!("stranger");
+    let lean = |check: &Value| {
+        let mut check = check.clone();
+        check["omitTexts"] = json!(true);
+        check
+    };
+    let batch = json!({ "checks": [allowed, stranger, lean(&allowed), lean(&stranger)] });
+
+    let (status, body) = server.post("/v1/checks:batch", &batch).await;
+
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let decisions = body["decisions"].as_array().expect("decisions");
+    for (full, lean) in decisions[..2].iter().zip(&decisions[2..]) {
+        assert_eq!(lean["allowed"], full["allowed"]);
+        assert_eq!(lean["lawfulBasis"], full["lawfulBasis"]);
+        assert_eq!(lean["reliedOn"], full["reliedOn"]);
+        let codes = |d: &Value, field: &str, keys: &[&str]| -> Vec<Vec<Value>> {
+            d[field]
+                .as_array()
+                .expect(field)
+                .iter()
+                .map(|item| keys.iter().map(|key| item[*key].clone()).collect())
+                .collect()
+        };
+        let reason_keys = ["ruleId", "code", "eventIds"];
+        let rule_keys = ["ruleId", "outcome"];
+        assert_eq!(
+            codes(lean, "reasonsAgainst", &reason_keys),
+            codes(full, "reasonsAgainst", &reason_keys)
+        );
+        assert_eq!(
+            codes(lean, "rules", &rule_keys),
+            codes(full, "rules", &rule_keys)
+        );
+        let prose = |d: &Value| -> Vec<Value> {
+            let rules = d["rules"].as_array().expect("rules").iter().flat_map(|r| {
+                [
+                    r["title"].clone(),
+                    r["citation"].clone(),
+                    r["detail"].clone(),
+                ]
+            });
+            let reasons = d["reasonsAgainst"]
+                .as_array()
+                .expect("reasons")
+                .iter()
+                .flat_map(|r| [r["message"].clone(), r["citation"].clone()]);
+            rules.chain(reasons).collect()
+        };
+        assert!(prose(full).iter().all(|text| text != &json!("")));
+        assert!(prose(lean).iter().all(|text| text == &json!("")));
+    }
+    assert_eq!(decisions[3]["allowed"], json!(false));
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn rule_sets_health_and_status_describe_the_ledger() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -1,7 +1,8 @@
 //! `consent.v1.CheckRequest` <-> [`consent_domain::rules::CheckRequest`].
 //!
-//! `wait_for` (read-your-writes) is not part of the domain question; the
-//! server reads it from the wire message itself.
+//! `wait_for` (read-your-writes) and `omit_texts` are not part of the
+//! domain question; the server reads them from the wire message itself
+//! (`omit_texts` through [`check_texts`]).
 
 use crate::contact::{contact_point_to_proto, optional_contact_point};
 use crate::error::ValidationError;
@@ -9,7 +10,7 @@ use crate::fields::{identifier, optional_identifier};
 use crate::timestamp::{timestamp_from_proto, timestamp_to_proto};
 use crate::v1;
 use crate::vocabulary::{decode, Vocabulary};
-use consent_domain::rules::{CheckRequest, RuleSetId};
+use consent_domain::rules::{CheckRequest, DecisionTexts, RuleSetId};
 use consent_domain::vocabulary::CallCategory;
 use consent_domain::{OrganisationId, ProductCategoryId, SubjectId, Timestamp};
 
@@ -49,8 +50,17 @@ pub fn check_from_proto(
     })
 }
 
-/// The wire form of a check, with `at` and `call_category` explicit and no
-/// `wait_for`.
+/// Which texts the decision on `request` carries (`omit_texts`).
+pub fn check_texts(request: &v1::CheckRequest) -> DecisionTexts {
+    if request.omit_texts {
+        DecisionTexts::Omitted
+    } else {
+        DecisionTexts::Included
+    }
+}
+
+/// The wire form of a check, with `at` and `call_category` explicit, no
+/// `wait_for`, and the full decision asked for.
 pub fn check_to_proto(request: &CheckRequest) -> v1::CheckRequest {
     v1::CheckRequest {
         organisation_id: request.organisation.as_str().to_owned(),
@@ -76,5 +86,6 @@ pub fn check_to_proto(request: &CheckRequest) -> v1::CheckRequest {
             .map(|r| r.0.clone())
             .unwrap_or_default(),
         wait_for: Vec::new(),
+        omit_texts: false,
     }
 }

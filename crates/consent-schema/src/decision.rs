@@ -11,21 +11,31 @@ use consent_domain::rules::{Decision, EventReference, Reason, RuleFiring, RuleId
 /// The wire form of a decision. `freshness` is left unset: how far the view
 /// lags the log is known to the server, not to the rules.
 pub fn decision_to_proto(decision: &Decision) -> v1::Decision {
+    decision_into_proto(decision.clone())
+}
+
+/// [`decision_to_proto`] of a decision the caller no longer needs: its
+/// texts are moved, not copied.
+pub fn decision_into_proto(decision: Decision) -> v1::Decision {
     v1::Decision {
         allowed: decision.allowed,
         lawful_basis: decision.lawful_basis.to_wire(),
         reasons_against: decision
             .reasons_against
-            .iter()
+            .into_iter()
             .map(reason_to_proto)
             .collect(),
         relied_on: decision
             .relied_on
-            .iter()
+            .into_iter()
             .map(event_reference_to_proto)
             .collect(),
-        rule_set_id: decision.rule_set.0.clone(),
-        rules: decision.rules.iter().map(rule_firing_to_proto).collect(),
+        rule_set_id: decision.rule_set.0,
+        rules: decision
+            .rules
+            .into_iter()
+            .map(rule_firing_to_proto)
+            .collect(),
         evaluated_at: Some(timestamp_to_proto(decision.evaluated_at)),
         freshness: None,
     }
@@ -63,12 +73,12 @@ pub fn decision_from_proto(decision: &v1::Decision) -> Result<Decision, Validati
     })
 }
 
-fn reason_to_proto(reason: &Reason) -> v1::Reason {
+fn reason_to_proto(reason: Reason) -> v1::Reason {
     v1::Reason {
-        rule_id: reason.rule.0.clone(),
-        code: reason.code.clone(),
-        message: reason.message.clone(),
-        citation: reason.citation.clone(),
+        rule_id: reason.rule.0,
+        code: reason.code,
+        message: reason.message,
+        citation: reason.citation,
         event_ids: reason.events.iter().map(ToString::to_string).collect(),
     }
 }
@@ -90,11 +100,11 @@ fn reason_from_proto(field: &str, reason: &v1::Reason) -> Result<Reason, Validat
     })
 }
 
-fn event_reference_to_proto(reference: &EventReference) -> v1::EventReference {
+fn event_reference_to_proto(reference: EventReference) -> v1::EventReference {
     v1::EventReference {
         event_id: reference.id.to_string(),
         position: reference.position.as_ref().map(v1::LogPosition::from),
-        kind: reference.kind.clone(),
+        kind: reference.kind,
         occurred_at: Some(timestamp_to_proto(reference.occurred_at)),
     }
 }
@@ -114,13 +124,13 @@ fn event_reference_from_proto(
     })
 }
 
-fn rule_firing_to_proto(firing: &RuleFiring) -> v1::RuleFiring {
+fn rule_firing_to_proto(firing: RuleFiring) -> v1::RuleFiring {
     v1::RuleFiring {
-        rule_id: firing.rule.0.clone(),
-        title: firing.title.clone(),
-        citation: firing.citation.clone(),
+        rule_id: firing.rule.0,
+        title: firing.title,
+        citation: firing.citation,
         outcome: firing.outcome.to_wire(),
-        detail: firing.detail.clone(),
+        detail: firing.detail,
     }
 }
 

@@ -49,13 +49,13 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 pub use pbjson_types;
 
 pub use append::prepare_for_append;
-pub use check::{check_from_proto, check_to_proto};
+pub use check::{check_from_proto, check_texts, check_to_proto};
 pub use codec::{decode_envelope, encode_envelope};
 pub use contact::{
     contact_kind, contact_point_from_proto, digest_bytes, digest_text, normalised_value,
     CONTACT_DIGEST_BYTES,
 };
-pub use decision::{decision_from_proto, decision_to_proto};
+pub use decision::{decision_from_proto, decision_into_proto, decision_to_proto};
 pub use error::{DecodeError, ValidationError};
 pub use event::{event_from_proto, event_id, event_to_proto, SCHEMA_VERSION};
 pub use fields::{MAX_ENVELOPE_BYTES, MAX_ID_BYTES, MAX_LIST_ITEMS, MAX_TEXT_BYTES};

@@ -342,6 +342,7 @@ prop_compose! {
             organisation_id, subject_id, channel, purpose, product_category_id, message_class,
             promotional_content, sole_charitable_purpose, opt_out_included, sender_identified,
             call_category, contact_point, at: at.flatten(), rule_set_id, wait_for: vec![],
+            omit_texts: false,
         }
     }
 }

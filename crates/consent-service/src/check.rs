@@ -3,11 +3,11 @@
 
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
-use consent_domain::rules::{self, CheckRequest, Decision};
+use consent_domain::rules::{self, CheckRequest, Decision, DecisionTexts};
 use consent_domain::vocabulary::ContactPoint;
 use consent_domain::{OrganisationId, Timestamp};
 use consent_log::{LogLayout, LogPosition};
-use consent_schema::{check_from_proto, decision_to_proto, v1, ValidationError};
+use consent_schema::{check_from_proto, check_texts, decision_into_proto, v1, ValidationError};
 use std::collections::BTreeMap;
 
 impl Ledger {
@@ -22,7 +22,8 @@ impl Ledger {
     /// state once each (nothing known is the empty state, which refuses) and
     /// decides. The answer's `freshness` says how far the view was behind
     /// the log; a log that cannot be reached makes it unmeasured, never
-    /// makes the check fail.
+    /// makes the check fail. With `omit_texts` the decision carries no
+    /// texts ([`DecisionTexts::Omitted`]) and is otherwise the same.
     pub async fn check(&self, request: v1::CheckRequest) -> Result<v1::Decision, LedgerError> {
         let now = self.inner.clock.now();
         let question = self
@@ -34,20 +35,21 @@ impl Ledger {
         self.ensure_followed(&awaited, "")?;
         self.await_view(awaited).await?;
         let freshness = self.freshness().await;
-        let decision = self.decide(&question)?;
-        Ok(with_freshness(&decision, freshness))
+        let decision = self.decide(&question, check_texts(&request))?;
+        Ok(with_freshness(decision, freshness))
     }
 
     /// Decides several checks with one wait for all their `wait_for`
     /// positions. One invalid check fails the batch, naming its index
-    /// (`checks[1].channel`); decisions come back in request order.
+    /// (`checks[1].channel`); decisions come back in request order, each
+    /// with or without texts as its own request asks.
     pub async fn check_batch(
         &self,
         requests: Vec<v1::CheckRequest>,
     ) -> Result<Vec<v1::Decision>, LedgerError> {
         let now = self.inner.clock.now();
         let layout = self.inner.log.layout();
-        let mut questions = Vec::with_capacity(requests.len());
+        let mut questions: Vec<(CheckRequest, DecisionTexts)> = Vec::with_capacity(requests.len());
         let mut awaited = Vec::new();
         for (index, request) in requests.iter().enumerate() {
             let prefix = format!("checks[{index}]");
@@ -63,7 +65,7 @@ impl Ledger {
             )?;
             self.ensure_followed(&positions, &format!("{prefix}: "))?;
             awaited.extend(positions);
-            questions.push(question);
+            questions.push((question, check_texts(request)));
         }
         if questions.is_empty() {
             return Ok(Vec::new());
@@ -72,7 +74,7 @@ impl Ledger {
         let freshness = self.freshness().await;
         questions
             .iter()
-            .map(|question| Ok(with_freshness(&self.decide(question)?, freshness)))
+            .map(|(question, texts)| Ok(with_freshness(self.decide(question, *texts)?, freshness)))
             .collect()
     }
 
@@ -111,20 +113,30 @@ impl Ledger {
     }
 
     /// The pure decision over the view's current state.
-    pub(crate) fn decide(&self, question: &CheckRequest) -> Result<Decision, LedgerError> {
+    pub(crate) fn decide(
+        &self,
+        question: &CheckRequest,
+        texts: DecisionTexts,
+    ) -> Result<Decision, LedgerError> {
         let inner = &self.inner;
         let rule_set = inner
             .catalogue
             .select(question.rule_set.as_ref(), question.at)?;
         let organisation = inner
             .store
-            .organisation_state(&question.organisation)?
+            .shared_organisation_state(&question.organisation)?
             .unwrap_or_default();
         let subject = inner
             .store
-            .subject_state(&question.organisation, &question.subject)?
+            .shared_subject_state(&question.organisation, &question.subject)?
             .unwrap_or_default();
-        Ok(rules::decide(rule_set, &organisation, &subject, question))
+        Ok(rules::decide_with_texts(
+            rule_set,
+            &organisation,
+            &subject,
+            question,
+            texts,
+        ))
     }
 
     /// Waits until the view has applied `positions` (none: no wait).
@@ -160,8 +172,8 @@ impl Ledger {
     }
 }
 
-fn with_freshness(decision: &Decision, freshness: v1::ViewFreshness) -> v1::Decision {
-    let mut decision = decision_to_proto(decision);
+fn with_freshness(decision: Decision, freshness: v1::ViewFreshness) -> v1::Decision {
+    let mut decision = decision_into_proto(decision);
     decision.freshness = Some(freshness);
     decision
 }

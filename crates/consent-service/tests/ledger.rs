@@ -164,6 +164,82 @@ async fn a_batch_answers_each_check_in_order() {
     running.stop().await;
 }
 
+/// `omit_texts`: the same decision, without its prose.
+#[tokio::test]
+async fn a_check_without_texts_is_the_full_decision_without_its_prose() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let running = Running::start(dir.path(), memory(), LedgerConfig::default());
+    let appended = running
+        .ledger
+        .append(shop_and_sale())
+        .await
+        .expect("appended");
+    let positions: Vec<_> = appended.into_iter().map(|(_, p)| p).collect();
+    let without_texts = |check: v1::CheckRequest| v1::CheckRequest {
+        omit_texts: true,
+        ..check
+    };
+    let allowed = helmet_email(SUBJECT, &positions);
+    let mut refused = helmet_email(SUBJECT, &[]);
+    refused.opt_out_included = false;
+    let stranger = helmet_email("stranger", &[]);
+
+    let decisions = running
+        .ledger
+        .check_batch(vec![
+            allowed.clone(),
+            refused.clone(),
+            stranger.clone(),
+            without_texts(allowed.clone()),
+            without_texts(refused.clone()),
+            without_texts(stranger.clone()),
+        ])
+        .await
+        .expect("decisions");
+    let (full, lean) = decisions.split_at(3);
+
+    assert_eq!(
+        full.iter().map(|d| d.allowed).collect::<Vec<_>>(),
+        [true, false, false]
+    );
+    assert!(reason_codes(&lean[1]).contains(&"no_opt_out_in_message"));
+    for (full, lean) in full.iter().zip(lean) {
+        assert!(full.rules.iter().all(|r| !r.title.is_empty()));
+        assert!(lean
+            .rules
+            .iter()
+            .all(|r| r.title.is_empty() && r.citation.is_empty() && r.detail.is_empty()));
+        assert!(lean
+            .reasons_against
+            .iter()
+            .all(|r| r.message.is_empty() && r.citation.is_empty()));
+        assert_eq!(*lean, prose_removed(full.clone()));
+    }
+    let single = running
+        .ledger
+        .check(without_texts(refused))
+        .await
+        .expect("decision");
+    assert_eq!(single.reasons_against, lean[1].reasons_against);
+    assert_eq!(single.rules, lean[1].rules);
+    running.stop().await;
+}
+
+/// A wire decision with every rule's title, citation and detail and every
+/// reason's message and citation emptied.
+fn prose_removed(mut decision: v1::Decision) -> v1::Decision {
+    for rule in &mut decision.rules {
+        rule.title.clear();
+        rule.citation.clear();
+        rule.detail.clear();
+    }
+    for reason in &mut decision.reasons_against {
+        reason.message.clear();
+        reason.citation.clear();
+    }
+    decision
+}
+
 #[tokio::test]
 async fn waiting_for_a_position_the_view_never_reaches_times_out() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -11,8 +11,10 @@
 //! Values are postcard-encoded domain types; a value that does not decode is
 //! reported as [`StoreError::Corrupt`] naming its key, never a panic.
 
+mod cache;
 mod keys;
 
+use cache::StateCache;
 use consent_domain::vocabulary::ContactPoint;
 use consent_domain::{
     EventId, EventPosition, OrganisationId, OrganisationState, SubjectId, SubjectState,
@@ -25,7 +27,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// The format of the stored view. Bump it whenever a key layout or a stored
@@ -68,27 +70,34 @@ const CLEAR_CHUNK: usize = 10_000;
 /// [`ViewStore::flush`] and drop. A crash may lose the last batches; it
 /// never splits one, so the stored offsets always match the stored data and
 /// the projector resumes from them.
+///
+/// # Cached states
+///
+/// The decoded states that checks read ([`ViewStore::shared_subject_state`],
+/// [`ViewStore::shared_organisation_state`], and
+/// [`ViewStore::organisation_state`]) are kept in memory, bounded by
+/// [`SUBJECT_CACHE_BYTES`] and [`ORGANISATION_CACHE_BYTES`] of encoded
+/// state; `apply` replaces the cached states it writes, so a read never
+/// sees a state older than the tree (see `cache.rs`).
+/// [`ViewStore::subject_state`], the projector's read before it folds, is
+/// not cached.
 pub struct SledStore {
     db: sled::Db,
     tree: sled::Tree,
     writer: Mutex<()>,
-    organisations: RwLock<OrganisationCache>,
+    organisations: StateCache<OrganisationState>,
+    subjects: StateCache<SubjectState>,
 }
 
-/// Decoded organisation states, read on every check: one sled get and one
-/// decode fewer per check. [`ViewStore::apply`] replaces the entries of the
-/// organisations it writes and bumps `generation`; a reader that loaded a
-/// state from sled caches it only if no write happened meanwhile (same
-/// generation), so the cache never holds a state older than the tree.
-#[derive(Default)]
-struct OrganisationCache {
-    generation: u64,
-    states: HashMap<OrganisationId, Option<OrganisationState>>,
-}
+/// Encoded bytes of organisation states kept decoded in memory (every check
+/// reads one; checks may name organisations that do not exist, each cached
+/// as absent).
+pub const ORGANISATION_CACHE_BYTES: usize = 16 << 20;
 
-/// Entries beyond which the organisation cache starts again (checks may
-/// name organisations that do not exist; each is cached as `None`).
-const ORGANISATION_CACHE_LIMIT: usize = 10_000;
+/// Encoded bytes of subject states kept decoded in memory: about 20,000
+/// subjects of ten facts. Repeated checks of a subject skip the get and the
+/// decode; a campaign that checks each subject once gains nothing from it.
+pub const SUBJECT_CACHE_BYTES: usize = 32 << 20;
 
 impl fmt::Debug for SledStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -117,7 +126,8 @@ impl SledStore {
             db,
             tree,
             writer: Mutex::new(()),
-            organisations: RwLock::new(OrganisationCache::default()),
+            organisations: StateCache::new(ORGANISATION_CACHE_BYTES),
+            subjects: StateCache::new(SUBJECT_CACHE_BYTES),
         };
         store.check_format_version()?;
         tracing::debug!(path = %path.display(), "opened the sled view store");
@@ -168,22 +178,34 @@ impl SledStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Forgets every cached organisation state (after writes the cache
-    /// cannot follow, such as a clear).
-    fn reset_organisation_cache(&self) {
-        let mut cache = self
-            .organisations
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        cache.generation += 1;
-        cache.states.clear();
+    /// Forgets every cached state (after writes the caches cannot follow,
+    /// such as a clear).
+    fn reset_caches(&self) {
+        self.organisations.clear();
+        self.subjects.clear();
     }
 
     fn get_decoded<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+        Ok(self.get_decoded_sized(key)?.map(|(value, _)| value))
+    }
+
+    /// The decoded value of `key` and its encoded size.
+    fn get_decoded_sized<T: DeserializeOwned>(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<(T, usize)>, StoreError> {
         match self.tree.get(key).map_err(engine)? {
-            Some(bytes) => decode(key, &bytes).map(Some),
+            Some(bytes) => Ok(Some((decode(key, &bytes)?, bytes.len()))),
             None => Ok(None),
         }
+    }
+
+    fn cached<T: DeserializeOwned>(
+        &self,
+        cache: &StateCache<T>,
+        key: &[u8],
+    ) -> Result<Option<Arc<T>>, StoreError> {
+        cache.get_or_load(key, || self.get_decoded_sized(key))
     }
 }
 
@@ -200,29 +222,24 @@ impl ViewStore for SledStore {
         &self,
         organisation: &OrganisationId,
     ) -> Result<Option<OrganisationState>, StoreError> {
-        let generation = {
-            let cache = self
-                .organisations
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
-            if let Some(state) = cache.states.get(organisation) {
-                return Ok(state.clone());
-            }
-            cache.generation
-        };
-        let loaded: Option<OrganisationState> =
-            self.get_decoded(&keys::organisation(organisation))?;
-        let mut cache = self
-            .organisations
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        if cache.generation == generation {
-            if cache.states.len() >= ORGANISATION_CACHE_LIMIT {
-                cache.states.clear();
-            }
-            cache.states.insert(organisation.clone(), loaded.clone());
-        }
-        Ok(loaded)
+        Ok(self
+            .shared_organisation_state(organisation)?
+            .map(Arc::unwrap_or_clone))
+    }
+
+    fn shared_subject_state(
+        &self,
+        organisation: &OrganisationId,
+        subject: &SubjectId,
+    ) -> Result<Option<Arc<SubjectState>>, StoreError> {
+        self.cached(&self.subjects, &keys::subject(organisation, subject))
+    }
+
+    fn shared_organisation_state(
+        &self,
+        organisation: &OrganisationId,
+    ) -> Result<Option<Arc<OrganisationState>>, StoreError> {
+        self.cached(&self.organisations, &keys::organisation(organisation))
     }
 
     fn history(
@@ -329,11 +346,20 @@ impl ViewStore for SledStore {
     fn apply(&self, batch: ViewBatch) -> Result<(), StoreError> {
         let _writer = self.write_lock();
         let mut writes = sled::Batch::default();
+        // The states' keys and encoded sizes, in batch order, for the caches.
+        let mut subjects = Vec::with_capacity(batch.subjects.len());
         for ((organisation, subject), state) in &batch.subjects {
-            writes.insert(keys::subject(organisation, subject), encode(state)?);
+            let key = keys::subject(organisation, subject);
+            let value = encode(state)?;
+            subjects.push((key.clone(), value.len()));
+            writes.insert(key, value);
         }
+        let mut organisations = Vec::with_capacity(batch.organisations.len());
         for (organisation, state) in &batch.organisations {
-            writes.insert(keys::organisation(organisation), encode(state)?);
+            let key = keys::organisation(organisation);
+            let value = encode(state)?;
+            organisations.push((key.clone(), value.len()));
+            writes.insert(key, value);
         }
         // Keyed by event id: a later entry of the same event replaces it.
         for entry in &batch.history {
@@ -366,22 +392,11 @@ impl ViewStore for SledStore {
             writes.insert(keys::merkle_frontier(partition), encode(frontier)?);
         }
         writes.insert(keys::offsets(), encode(&batch.offsets)?);
-        if batch.organisations.is_empty() {
-            return self.tree.apply_batch(writes).map_err(engine);
-        }
         let applied = self.tree.apply_batch(writes).map_err(engine);
-        let mut cache = self
-            .organisations
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        cache.generation += 1;
-        for (organisation, state) in batch.organisations {
-            if applied.is_ok() {
-                cache.states.insert(organisation, Some(state));
-            } else {
-                cache.states.remove(&organisation);
-            }
-        }
+        let states = batch.subjects.into_iter().map(|(_, state)| state);
+        refresh(&self.subjects, subjects, states, applied.is_ok());
+        let states = batch.organisations.into_iter().map(|(_, state)| state);
+        refresh(&self.organisations, organisations, states, applied.is_ok());
         applied
     }
 
@@ -391,7 +406,7 @@ impl ViewStore for SledStore {
     /// rebuilding), never offsets over partial data.
     fn clear(&self) -> Result<(), StoreError> {
         let _writer = self.write_lock();
-        self.reset_organisation_cache();
+        self.reset_caches();
         self.tree.remove(keys::offsets()).map_err(engine)?;
         self.db.flush().map_err(engine)?;
         let version = keys::format_version();
@@ -412,7 +427,7 @@ impl ViewStore for SledStore {
             }
         }
         self.tree.apply_batch(removes).map_err(engine)?;
-        self.reset_organisation_cache();
+        self.reset_caches();
         self.db.flush().map_err(engine)?;
         Ok(())
     }
@@ -438,6 +453,20 @@ fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
             }
             Err(error) => return Err(engine(error)),
         }
+    }
+}
+
+/// Tells `cache` about the states a batch wrote (`keys` with their encoded
+/// sizes, in the order of `states`): the new values if the batch was
+/// applied, unknown if it was not.
+fn refresh<V>(
+    cache: &StateCache<V>,
+    keys: Vec<(Vec<u8>, usize)>,
+    states: impl Iterator<Item = V>,
+    applied: bool,
+) {
+    for ((key, bytes), state) in keys.into_iter().zip(states) {
+        cache.written(&key, applied.then_some((state, bytes)));
     }
 }
 

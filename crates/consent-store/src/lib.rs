@@ -32,6 +32,7 @@ use consent_domain::{EventId, OrganisationId, OrganisationState, SubjectId, Subj
 use consent_evidence::merkle::{Frontier, Hash, NodeAddress};
 use consent_log::TopicPartition;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Next offset to read per topic-partition, as recorded with the view.
 pub type StoredOffsets = BTreeMap<TopicPartition, u64>;
@@ -53,6 +54,26 @@ pub trait ViewStore: Send + Sync + 'static {
         &self,
         organisation: &OrganisationId,
     ) -> Result<Option<OrganisationState>, StoreError>;
+
+    /// [`ViewStore::subject_state`], shared, for readers that only read it
+    /// (checks). A store may serve it from a cache of decoded states, which
+    /// must never hold a state older than the last [`ViewStore::apply`].
+    fn shared_subject_state(
+        &self,
+        organisation: &OrganisationId,
+        subject: &SubjectId,
+    ) -> Result<Option<Arc<SubjectState>>, StoreError> {
+        Ok(self.subject_state(organisation, subject)?.map(Arc::new))
+    }
+
+    /// [`ViewStore::organisation_state`], shared, for readers that only
+    /// read it; cached like [`ViewStore::shared_subject_state`].
+    fn shared_organisation_state(
+        &self,
+        organisation: &OrganisationId,
+    ) -> Result<Option<Arc<OrganisationState>>, StoreError> {
+        Ok(self.organisation_state(organisation)?.map(Arc::new))
+    }
 
     /// Every event recorded for one subject of one organisation (messages
     /// sent included), in `(occurred_at, event id)` order.

@@ -13,7 +13,9 @@
 
 use super::check::CheckRequest;
 use super::consent::{self, Consents};
-use super::decision::{Decision, EventReference, LawfulBasis, Reason, RuleFiring, RuleOutcome};
+use super::decision::{
+    Decision, DecisionTexts, EventReference, LawfulBasis, Reason, RuleFiring, RuleOutcome,
+};
 use super::facts::Facts;
 use super::finding::{Ctx, Finding};
 use super::ids::*;
@@ -41,11 +43,31 @@ pub fn decide(
     subject: &SubjectState,
     request: &CheckRequest,
 ) -> Decision {
+    decide_with_texts(
+        rule_set,
+        organisation,
+        subject,
+        request,
+        DecisionTexts::Included,
+    )
+}
+
+/// [`decide`], with its texts or without them: with
+/// [`DecisionTexts::Omitted`] the decision is exactly
+/// [`Decision::without_texts`] of the full one, and its prose is not built.
+pub fn decide_with_texts(
+    rule_set: &RuleSet,
+    organisation: &OrganisationState,
+    subject: &SubjectState,
+    request: &CheckRequest,
+    texts: DecisionTexts,
+) -> Decision {
     let ctx = Ctx {
         rule_set,
         request,
         facts: Facts::as_of(organisation, subject, request.at),
         marketing: Classification::of(request).is_marketing(),
+        texts,
     };
     let findings = Findings::evaluate(&ctx, subject.facts.len(), organisation.facts.len());
 
@@ -71,10 +93,10 @@ pub fn decide(
         };
         firings.push(RuleFiring {
             rule: description.id.clone(),
-            title: description.title.clone(),
-            citation: description.citation.clone(),
+            title: ctx.text(|| description.title.clone()),
+            citation: ctx.text(|| description.citation.clone()),
             outcome: finding.outcome,
-            detail: finding.detail.clone(),
+            detail: ctx.text(|| finding.detail.clone()),
         });
         let alternative = matches!(id, R2 | R3A | R3B | R3C);
         let counts = if alternative {
@@ -84,22 +106,21 @@ pub fn decide(
         };
         if counts {
             if finding.reasons.is_empty() && !alternative {
-                reasons.push(ctx.reason(id, "rule_not_satisfied", finding.detail.clone(), vec![]));
+                let message = ctx.text(|| finding.detail.clone());
+                reasons.push(ctx.reason(id, "rule_not_satisfied", message, vec![]));
             }
             reasons.extend(finding.reasons.iter().cloned());
         }
     }
     if basis.is_none() && reasons.is_empty() {
-        reasons.push(ctx.reason(
-            basis_rule,
-            "no_lawful_basis",
+        let message = ctx.text(|| {
             format!(
                 "Rule set {} gives no basis for {} to this subject.",
                 rule_set.id,
                 super::text::channel(request.channel)
-            ),
-            vec![],
-        ));
+            )
+        });
+        reasons.push(ctx.reason(basis_rule, "no_lawful_basis", message, vec![]));
     }
 
     let allowed = reasons.is_empty();

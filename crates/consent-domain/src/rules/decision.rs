@@ -70,6 +70,32 @@ pub struct EventReference {
     pub occurred_at: Timestamp,
 }
 
+/// Which texts a [`Decision`] carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum DecisionTexts {
+    /// Every rule's title, citation and detail and every reason's message
+    /// and citation: the decision as a compliance officer reads it.
+    #[default]
+    Included,
+    /// None of those texts (each is empty), and no time spent building
+    /// them; everything else is the full decision's: the verdict, the
+    /// basis, each reason's rule, code and events, the events relied on,
+    /// the rule set and each rule's outcome. For callers that act on the
+    /// verdict alone, such as a campaign's batch of checks.
+    Omitted,
+}
+
+impl DecisionTexts {
+    /// `build()`, or an empty text (built for nothing) when texts are
+    /// omitted.
+    pub(crate) fn text(self, build: impl FnOnce() -> String) -> String {
+        match self {
+            DecisionTexts::Included => build(),
+            DecisionTexts::Omitted => String::new(),
+        }
+    }
+}
+
 /// The answer to a [`crate::rules::CheckRequest`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
@@ -85,4 +111,22 @@ pub struct Decision {
     pub rules: Vec<RuleFiring>,
     /// The check's time (`CheckRequest::at`).
     pub evaluated_at: Timestamp,
+}
+
+impl Decision {
+    /// This decision as [`DecisionTexts::Omitted`] gives it: every rule's
+    /// title, citation and detail and every reason's message and citation
+    /// emptied.
+    pub fn without_texts(mut self) -> Decision {
+        for reason in &mut self.reasons_against {
+            reason.message.clear();
+            reason.citation.clear();
+        }
+        for rule in &mut self.rules {
+            rule.title.clear();
+            rule.citation.clear();
+            rule.detail.clear();
+        }
+        self
+    }
 }

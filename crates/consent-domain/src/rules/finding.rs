@@ -1,7 +1,7 @@
 //! What evaluating one rule found, and the context every rule reads.
 
 use super::check::CheckRequest;
-use super::decision::{LawfulBasis, Reason, RuleOutcome};
+use super::decision::{DecisionTexts, LawfulBasis, Reason, RuleOutcome};
 use super::facts::Facts;
 use super::rule_set::{RuleId, RuleSet};
 use crate::identity::EventId;
@@ -14,16 +14,24 @@ pub(crate) struct Ctx<'a> {
     /// R0's classification: the message is direct marketing, so the
     /// marketing rules (R1 to R7) apply.
     pub marketing: bool,
+    /// Whether the decision carries its texts.
+    pub texts: DecisionTexts,
 }
 
 impl Ctx<'_> {
+    /// A detail or message, built only when the decision carries texts.
+    pub fn text(&self, build: impl FnOnce() -> String) -> String {
+        self.texts.text(build)
+    }
+
     /// A reason cited as the rule set cites `rule`.
     pub fn reason(&self, rule: &str, code: &str, message: String, events: Vec<EventId>) -> Reason {
-        let citation = self
-            .rule_set
-            .rule(rule)
-            .map(|r| r.citation.clone())
-            .unwrap_or_default();
+        let citation = self.text(|| {
+            self.rule_set
+                .rule(rule)
+                .map(|r| r.citation.clone())
+                .unwrap_or_default()
+        });
         self.reason_citing(rule, code, message, citation, events)
     }
 
@@ -38,6 +46,10 @@ impl Ctx<'_> {
         mut events: Vec<EventId>,
     ) -> Reason {
         events.dedup();
+        let (message, citation) = match self.texts {
+            DecisionTexts::Included => (message, citation),
+            DecisionTexts::Omitted => (String::new(), String::new()),
+        };
         Reason {
             rule: RuleId::from(rule),
             code: code.to_owned(),

@@ -32,8 +32,10 @@ mod soft_opt_in;
 mod text;
 
 pub use check::CheckRequest;
-pub use decide::decide;
-pub use decision::{Decision, EventReference, LawfulBasis, Reason, RuleFiring, RuleOutcome};
+pub use decide::{decide, decide_with_texts};
+pub use decision::{
+    Decision, DecisionTexts, EventReference, LawfulBasis, Reason, RuleFiring, RuleOutcome,
+};
 pub use rule_set::{
     CharitySoftOptIn, RuleCatalogue, RuleDescription, RuleId, RuleSet, RuleSetId, UnknownRuleSet,
 };

@@ -25,7 +25,8 @@ use consent_domain::event::{Event, EventPosition, Fact, Source};
 use consent_domain::fold::{OrganisationState, SubjectState};
 use consent_domain::identity::{EventId, OrganisationId, SubjectId};
 use consent_domain::rules::{
-    decide, CheckRequest, Decision, LawfulBasis, RuleCatalogue, RuleOutcome, RuleSet, RuleSetId,
+    decide, decide_with_texts, CheckRequest, Decision, DecisionTexts, LawfulBasis, RuleCatalogue,
+    RuleOutcome, RuleSet, RuleSetId,
 };
 use consent_domain::time::Timestamp;
 use consent_domain::vocabulary::*;
@@ -183,6 +184,11 @@ impl Scenario {
             decision,
             decide(&rule_set, &org, &subj, &request),
             "decide is deterministic"
+        );
+        assert_eq!(
+            decide_with_texts(&rule_set, &org, &subj, &request, DecisionTexts::Omitted),
+            decision.clone().without_texts(),
+            "without texts, the decision is the full one with its texts left out"
         );
         let then = Then {
             decision,
