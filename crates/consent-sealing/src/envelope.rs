@@ -334,3 +334,120 @@ fn fields(payload: Option<&mut Payload>) -> Vec<Field<'_>> {
         | Payload::ContactsSuppressed(_) => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key_store::MemoryKeyStore;
+    use consent_schema::v1::envelope::Payload;
+
+    fn sealer() -> (Sealer, Arc<MemoryKeyStore>) {
+        let keys = Arc::new(MemoryKeyStore::default());
+        let sealer = Sealer::new(ContactDigestKey::from_bytes([1; 32]), keys.clone());
+        (sealer, keys)
+    }
+
+    fn told_not_to_call(subject: &str, number: &str) -> v1::Envelope {
+        v1::Envelope {
+            event_id: "0190f2a4-7b3c-7d2e-9f10-1a2b3c4d5e6f".to_owned(),
+            organisation_id: "acme".to_owned(),
+            subject_id: subject.to_owned(),
+            payload: Some(Payload::ToldNotToCall(v1::ToldNotToCall {
+                number: number.to_owned(),
+                sealed_number: None,
+            })),
+            ..v1::Envelope::default()
+        }
+    }
+
+    fn erasure(subject: &str) -> v1::Envelope {
+        v1::Envelope {
+            event_id: "0190f2a4-7b3c-7d2e-9f10-1a2b3c4d5e70".to_owned(),
+            organisation_id: "acme".to_owned(),
+            subject_id: subject.to_owned(),
+            payload: Some(Payload::ErasureRequested(v1::ErasureRequested {
+                reason: String::new(),
+            })),
+            ..v1::Envelope::default()
+        }
+    }
+
+    fn sealed_number(envelope: &v1::Envelope) -> (String, v1::SealedValue) {
+        match &envelope.payload {
+            Some(Payload::ToldNotToCall(p)) => {
+                (p.number.clone(), p.sealed_number.clone().expect("sealed"))
+            }
+            other => panic!("not a told-not-to-call: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_number_is_sealed_normalised_and_opens_for_its_subject_only_until_erasure() {
+        let (sealer, keys) = sealer();
+        let mut envelopes = vec![told_not_to_call("alice", "+44 1632 960 001")];
+        assert!(sealer.seal(&mut envelopes).expect("sealed").is_empty());
+        let (clear, sealed) = sealed_number(&envelopes[0]);
+        assert_eq!(clear, "", "the number is not left in clear");
+        // The digest is the normalised number's: a check of it compares equal.
+        let check = sealer.digest_contact(
+            &OrganisationId::from("acme"),
+            &ContactPoint {
+                kind: ContactKind::Landline,
+                value: "+441632960001".to_owned(),
+            },
+        );
+        assert_eq!(check.value, digest_text(&sealed.digest));
+
+        let live = keys.key(&"acme".into(), &"alice".into()).expect("the key");
+        let mut read = envelopes[0].clone();
+        assert_eq!(unseal_envelope(&mut read, &live), Unsealed::Opened);
+        assert_eq!(sealed_number(&read).0, "+441632960001");
+        // Moved to another subject's record, it does not open.
+        let mut moved = envelopes[0].clone();
+        moved.subject_id = "bob".to_owned();
+        assert_eq!(unseal_envelope(&mut moved, &live), Unsealed::Redacted);
+
+        let mut erasing = vec![erasure("alice")];
+        let suppressed = sealer.seal(&mut erasing).expect("erased");
+        assert_eq!(
+            suppressed
+                .get(&0)
+                .map(|d| d.iter().map(|d| d.to_vec()).collect::<Vec<_>>()),
+            Some(vec![sealed.digest.clone()]),
+            "the erasure suppresses the number's digest"
+        );
+        let gone = keys
+            .key(&"acme".into(), &"alice".into())
+            .expect("the key state");
+        let mut read = envelopes[0].clone();
+        assert_eq!(unseal_envelope(&mut read, &gone), Unsealed::Redacted);
+        assert_eq!(sealed_number(&read).0, "");
+    }
+
+    #[test]
+    fn a_value_sent_sealed_or_malformed_is_refused_naming_the_field() {
+        let (sealer, _) = sealer();
+        let mut forged = vec![told_not_to_call("alice", "")];
+        if let Some(Payload::ToldNotToCall(p)) = &mut forged[0].payload {
+            p.sealed_number = Some(v1::SealedValue::default());
+        }
+        let error = sealer.seal(&mut forged).expect_err("refused");
+        assert!(
+            error
+                .to_string()
+                .contains("events[0].told_not_to_call.sealed_number"),
+            "{error}"
+        );
+        let mut malformed = vec![
+            told_not_to_call("alice", "+441632960001"),
+            told_not_to_call("alice", "01632 960001"),
+        ];
+        let error = sealer.seal(&mut malformed).expect_err("refused");
+        assert!(
+            error
+                .to_string()
+                .contains("events[1].told_not_to_call.number"),
+            "{error}"
+        );
+    }
+}
