@@ -233,40 +233,33 @@ impl<'a> Consents<'a> {
     /// with `missing_code` and the reason each consent on record does not
     /// count. Validity defects are R2's to report, refusals R1's; this
     /// rule reports the fit of a valid consent (sender, age, address).
+    /// `needed` says what consent the rule needs ("consent from ... to
+    /// ..."); it is called only when the decision carries texts.
     pub fn basis_for(
         &self,
         ctx: &Ctx<'_>,
         rule: &str,
         missing_code: &str,
-        needed: &str,
+        needed: impl Fn() -> String,
     ) -> Finding {
         if let Some(current) = self.current() {
             return Finding::grants(
                 LawfulBasis::Consent,
-                format!("{} is {needed}.", capitalise(&current.describe())),
+                ctx.text(|| format!("{} is {}.", capitalise(&current.describe()), needed())),
                 vec![current.consent.id()],
             );
         }
-        let mut events: Vec<EventId> = Vec::new();
-        let on_record: Vec<String> = self
-            .all
-            .iter()
-            .map(|a| {
-                events.extend(a.events());
-                a.why_not(ctx)
-            })
-            .collect();
-        let on_record = if on_record.is_empty() {
-            " No consent is on record.".to_owned()
-        } else {
-            format!(" On record: {}.", on_record.join("; "))
+        let events: Vec<EventId> = self.all.iter().flat_map(Assessed::events).collect();
+        let missing = || {
+            let on_record: Vec<String> = self.all.iter().map(|a| a.why_not(ctx)).collect();
+            let on_record = if on_record.is_empty() {
+                " No consent is on record.".to_owned()
+            } else {
+                format!(" On record: {}.", on_record.join("; "))
+            };
+            format!("There is no {}.{on_record}", needed())
         };
-        let mut reasons = vec![ctx.reason(
-            rule,
-            missing_code,
-            format!("There is no {needed}.{on_record}"),
-            events,
-        )];
+        let mut reasons = vec![ctx.reason(rule, missing_code, missing, events)];
         for assessed in self.in_scope() {
             for defect in assessed
                 .defects
@@ -281,16 +274,18 @@ impl<'a> Consents<'a> {
                 reasons.push(ctx.reason(
                     rule,
                     code,
-                    format!(
-                        "{} does not count: {}.",
-                        capitalise(&assessed.describe()),
-                        defect.describe(ctx)
-                    ),
+                    || {
+                        format!(
+                            "{} does not count: {}.",
+                            capitalise(&assessed.describe()),
+                            defect.describe(ctx)
+                        )
+                    },
                     assessed.events(),
                 ));
             }
         }
-        Finding::failed(format!("There is no {needed}."), reasons)
+        Finding::failed(ctx.text(|| format!("There is no {}.", needed())), reasons)
     }
 }
 
@@ -302,18 +297,22 @@ pub(crate) fn evaluate_r2(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
     }
     let in_scope: Vec<&Assessed<'_>> = consents.in_scope().collect();
     if in_scope.is_empty() {
-        return Finding::not_applicable(format!(
-            "No consent on record covers {} for {}.",
-            text::channel(consents.channel),
-            text::purpose(consents.purpose)
-        ));
+        return Finding::not_applicable(ctx.text(|| {
+            format!(
+                "No consent on record covers {} for {}.",
+                text::channel(consents.channel),
+                text::purpose(consents.purpose)
+            )
+        }));
     }
     if let Some(valid) = in_scope.iter().rev().find(|a| a.demonstrable()) {
         return Finding::satisfied(
-            format!(
-                "{} is a clear affirmative act with its wording recorded, not withdrawn.",
-                capitalise(&valid.describe())
-            ),
+            ctx.text(|| {
+                format!(
+                    "{} is a clear affirmative act with its wording recorded, not withdrawn.",
+                    capitalise(&valid.describe())
+                )
+            }),
             vec![valid.consent.id()],
         );
     }
@@ -335,21 +334,25 @@ pub(crate) fn evaluate_r2(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
             reasons.push(ctx.reason(
                 R2,
                 code,
-                format!(
-                    "{} is not valid consent: {}.",
-                    capitalise(&assessed.describe()),
-                    defect.describe(ctx)
-                ),
+                || {
+                    format!(
+                        "{} is not valid consent: {}.",
+                        capitalise(&assessed.describe()),
+                        defect.describe(ctx)
+                    )
+                },
                 events,
             ));
         }
     }
     Finding::failed(
-        format!(
-            "No consent covering {} for {} is valid, demonstrable consent.",
-            text::channel(consents.channel),
-            text::purpose(consents.purpose)
-        ),
+        ctx.text(|| {
+            format!(
+                "No consent covering {} for {} is valid, demonstrable consent.",
+                text::channel(consents.channel),
+                text::purpose(consents.purpose)
+            )
+        }),
         reasons,
     )
 }
@@ -429,7 +432,7 @@ fn defects(
     {
         defects.push(Defect::Refused {
             id: refusal.id(),
-            what: refusal.describe(),
+            what: ctx.text(|| refusal.describe()),
         });
     }
     defects

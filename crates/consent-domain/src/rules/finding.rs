@@ -24,37 +24,41 @@ impl Ctx<'_> {
         self.texts.text(build)
     }
 
-    /// A reason cited as the rule set cites `rule`.
-    pub fn reason(&self, rule: &str, code: &str, message: String, events: Vec<EventId>) -> Reason {
-        let citation = self.text(|| {
+    /// A reason cited as the rule set cites `rule`. Its message is built
+    /// only when the decision carries texts.
+    pub fn reason(
+        &self,
+        rule: &str,
+        code: &str,
+        message: impl FnOnce() -> String,
+        events: Vec<EventId>,
+    ) -> Reason {
+        let citation = || {
             self.rule_set
                 .rule(rule)
                 .map(|r| r.citation.clone())
                 .unwrap_or_default()
-        });
+        };
         self.reason_citing(rule, code, message, citation, events)
     }
 
     /// A reason with a citation of its own (for grounds outside the rule's
-    /// usual citation).
+    /// usual citation). Its message and citation are built only when the
+    /// decision carries texts.
     pub fn reason_citing(
         &self,
         rule: &str,
         code: &str,
-        message: String,
-        citation: String,
+        message: impl FnOnce() -> String,
+        citation: impl FnOnce() -> String,
         mut events: Vec<EventId>,
     ) -> Reason {
         events.dedup();
-        let (message, citation) = match self.texts {
-            DecisionTexts::Included => (message, citation),
-            DecisionTexts::Omitted => (String::new(), String::new()),
-        };
         Reason {
             rule: RuleId::from(rule),
             code: code.to_owned(),
-            message,
-            citation,
+            message: self.text(message),
+            citation: self.text(citation),
             events,
         }
     }
