@@ -92,7 +92,7 @@ pub(crate) fn evaluate_r4(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
     if let Some(consent) = consent {
         if consent.is_satisfied() {
             relied_on.extend(consent.relied_on);
-            notes.push(consent.detail);
+            notes.push(consent.detail.into_owned());
         } else {
             reasons.extend(consent.reasons);
         }

@@ -256,13 +256,11 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
         }
         reasons.extend(support_reasons);
     }
-    let detail = ctx.text(|| {
-        if registration.is_none() && reasons.is_empty() {
-            "The sender is not registered (R0), so it cannot be shown to be a charity.".to_owned()
-        } else {
-            "The charity soft opt-in does not hold.".to_owned()
-        }
-    });
+    let detail = if registration.is_none() && reasons.is_empty() {
+        "The sender is not registered (R0), so it cannot be shown to be a charity."
+    } else {
+        "The charity soft opt-in does not hold."
+    };
     Finding::failed(detail, reasons)
 }
 

@@ -96,7 +96,7 @@ pub fn decide_with_texts(
             title: ctx.text(|| description.title.clone()),
             citation: ctx.text(|| description.citation.clone()),
             outcome: finding.outcome,
-            detail: ctx.text(|| finding.detail.clone()),
+            detail: ctx.text(|| finding.detail.to_string()),
         });
         let alternative = matches!(id, R2 | R3A | R3B | R3C);
         let counts = if alternative {
@@ -106,7 +106,7 @@ pub fn decide_with_texts(
         };
         if counts {
             if finding.reasons.is_empty() && !alternative {
-                let message = || finding.detail.clone();
+                let message = || finding.detail.to_string();
                 reasons.push(ctx.reason(id, "rule_not_satisfied", message, vec![]));
             }
             reasons.extend(finding.reasons.iter().cloned());

@@ -218,13 +218,11 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
         }
         reasons.extend(candidate_reasons);
     }
-    let detail = ctx.text(|| {
-        if registration.is_none() && reasons.is_empty() {
-            "The sender is not registered (R0), so its soft opt-in cannot be shown.".to_owned()
-        } else {
-            "The commercial soft opt-in does not hold.".to_owned()
-        }
-    });
+    let detail = if registration.is_none() && reasons.is_empty() {
+        "The sender is not registered (R0), so its soft opt-in cannot be shown."
+    } else {
+        "The commercial soft opt-in does not hold."
+    };
     Finding::failed(detail, reasons)
 }
 
