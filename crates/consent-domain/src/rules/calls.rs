@@ -42,16 +42,16 @@ pub(crate) fn evaluate_r4(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
     let mut relied_on: Vec<EventId> = ctx.facts.subscriber().evidence();
 
     match called_number(ctx) {
-        None => reasons.push(
-            ctx.reason(
-                R4,
-                "number_required_for_screening",
+        None => reasons.push(ctx.reason(
+            R4,
+            "number_required_for_screening",
+            || {
                 "The check gives no telephone number, so the call cannot be screened against the \
-             TPS, the CTPS and told-not-to-call records."
-                    .to_owned(),
-                vec![],
-            ),
-        ),
+                 TPS, the CTPS and told-not-to-call records."
+                    .to_owned()
+            },
+            vec![],
+        )),
         Some(number) => {
             let screening = screen(ctx, number);
             blocked = !screening.reasons.is_empty();
@@ -65,61 +65,67 @@ pub(crate) fn evaluate_r4(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
         CallCategory::General => (LawfulBasis::LiveCallNotObjected, None),
         CallCategory::ClaimsManagement => (
             LawfulBasis::Consent,
-            Some(consents.basis_for(
-                ctx,
-                R4,
-                "claims_management_call_needs_consent",
-                &format!(
-                    "consent from {} to claims-management calls from {} (reg 21A)",
-                    ctx.subject(),
-                    ctx.organisation()
-                ),
-            )),
+            Some(
+                consents.basis_for(ctx, R4, "claims_management_call_needs_consent", || {
+                    format!(
+                        "consent from {} to claims-management calls from {} (reg 21A)",
+                        ctx.subject(),
+                        ctx.organisation()
+                    )
+                }),
+            ),
         ),
         CallCategory::PensionScheme => (
             LawfulBasis::Consent,
-            Some(consents.basis_for(
-                ctx,
-                R4,
-                "pension_scheme_call_needs_consent",
-                &format!(
-                    "consent from {} to pension-scheme calls from {} (reg 21B; the existing-client \
-                     alternative is not modelled)",
-                    ctx.subject(),
-                    ctx.organisation()
-                ),
-            )),
+            Some(
+                consents.basis_for(ctx, R4, "pension_scheme_call_needs_consent", || {
+                    format!(
+                        "consent from {} to pension-scheme calls from {} (reg 21B; the \
+                         existing-client alternative is not modelled)",
+                        ctx.subject(),
+                        ctx.organisation()
+                    )
+                }),
+            ),
         ),
     };
     if let Some(consent) = consent {
         if consent.is_satisfied() {
             relied_on.extend(consent.relied_on);
-            notes.push(consent.detail);
+            notes.push(consent.detail.into_owned());
         } else {
             reasons.extend(consent.reasons);
         }
     }
 
-    let notes = if notes.is_empty() {
-        String::new()
-    } else {
-        format!(" {}", notes.join(" "))
-    };
+    let notes = ctx.text(|| {
+        if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", notes.join(" "))
+        }
+    });
     if blocked {
-        return Finding::blocked(format!("The call may not be made.{notes}"), reasons);
+        return Finding::blocked(
+            ctx.text(|| format!("The call may not be made.{notes}")),
+            reasons,
+        );
     }
     if !reasons.is_empty() {
         return Finding::failed(
-            format!("The call cannot be shown to be allowed.{notes}"),
+            ctx.text(|| format!("The call cannot be shown to be allowed.{notes}")),
             reasons,
         );
     }
     Finding::grants(
         basis,
-        format!(
-            "The number is not screened out and the subscriber has not told {} not to call.{notes}",
-            ctx.organisation()
-        ),
+        ctx.text(|| {
+            format!(
+                "The number is not screened out and the subscriber has not told {} not to \
+                 call.{notes}",
+                ctx.organisation()
+            )
+        }),
         relied_on,
     )
 }
@@ -131,18 +137,15 @@ pub(crate) fn evaluate_r5(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
     if ctx.request.channel != Channel::AutomatedCall {
         return Finding::not_applicable("Not an automated call.");
     }
-    consents.basis_for(
-        ctx,
-        R5,
-        "no_automated_call_consent",
-        &format!(
+    consents.basis_for(ctx, R5, "no_automated_call_consent", || {
+        format!(
             "consent from {} to automated marketing calls for {} from {} (needed for individual \
              and corporate subscribers alike)",
             ctx.subject(),
             text::purpose(ctx.request.purpose),
             ctx.organisation()
-        ),
-    )
+        )
+    })
 }
 
 fn called_number<'a>(ctx: &Ctx<'a>) -> Option<&'a str> {
@@ -166,7 +169,7 @@ fn screen(ctx: &Ctx<'_>, number: &str) -> Screening {
         relied_on: Vec::new(),
     };
     let at = ctx.facts.at;
-    let shown = text::shown(number);
+    let shown = ctx.text(|| text::shown(number));
 
     // The latest call preference for this number decides.
     let preference = ctx.facts.subject.iter().rfind(|f| match &f.fact {
@@ -179,21 +182,26 @@ fn screen(ctx: &Ctx<'_>, number: &str) -> Screening {
         screening.reasons.push(ctx.reason(
             R4,
             "told_not_to_call",
-            format!(
-                "{} told {} on {} not to call {shown} (reg 21(1)(a)).",
-                ctx.subject(),
-                ctx.organisation(),
-                told.occurred_at
-            ),
+            || {
+                format!(
+                    "{} told {} on {} not to call {shown} (reg 21(1)(a)).",
+                    ctx.subject(),
+                    ctx.organisation(),
+                    told.occurred_at
+                )
+            },
             vec![told.id],
         ));
     }
     if let Some(dno) = does_not_object {
-        screening.notes.push(format!(
-            "On {} the subscriber told {} they do not object to its calls on {shown} (reg 21(4)).",
-            dno.occurred_at,
-            ctx.organisation()
-        ));
+        screening.notes.push(ctx.text(|| {
+            format!(
+                "On {} the subscriber told {} they do not object to its calls on {shown} (reg \
+                 21(4)).",
+                dno.occurred_at,
+                ctx.organisation()
+            )
+        }));
     }
 
     for service in [PreferenceService::Tps, PreferenceService::Ctps] {
@@ -206,28 +214,34 @@ fn screen(ctx: &Ctx<'_>, number: &str) -> Screening {
         };
         screening.relied_on.push(event.id);
         if !listing.listed {
-            screening.notes.push(format!(
-                "{shown} is no longer listed on the {name} (as of {}).",
-                event.occurred_at
-            ));
+            screening.notes.push(ctx.text(|| {
+                format!(
+                    "{shown} is no longer listed on the {name} (as of {}).",
+                    event.occurred_at
+                )
+            }));
             continue;
         }
         let protected_from = listing
             .listed_at
             .plus_days(ctx.rule_set.preference_service_grace_days);
         if at < protected_from {
-            screening.notes.push(format!(
-                "{shown} was listed on the {name} on {} and is protected only from {protected_from} \
-                 (reg 21(3)).",
-                listing.listed_at
-            ));
+            screening.notes.push(ctx.text(|| {
+                format!(
+                    "{shown} was listed on the {name} on {} and is protected only from \
+                     {protected_from} (reg 21(3)).",
+                    listing.listed_at
+                )
+            }));
         } else if let Some(dno) = does_not_object {
             screening.relied_on.push(dno.id);
-            screening.notes.push(format!(
-                "{shown} is on the {name}, but the subscriber's notice that they do not object \
-                 lets {} call it (reg 21(4)).",
-                ctx.organisation()
-            ));
+            screening.notes.push(ctx.text(|| {
+                format!(
+                    "{shown} is on the {name}, but the subscriber's notice that they do not object \
+                     lets {} call it (reg 21(4)).",
+                    ctx.organisation()
+                )
+            }));
         } else {
             let code = match service {
                 PreferenceService::Tps => "tps_listed",
@@ -236,13 +250,15 @@ fn screen(ctx: &Ctx<'_>, number: &str) -> Screening {
             screening.reasons.push(ctx.reason(
                 R4,
                 code,
-                format!(
-                    "{shown} has been listed on the {name} since {}, protected from \
-                     {protected_from} (reg 21(1)(b), 21(3)); the subscriber has not told {} they \
-                     do not object (reg 21(4)).",
-                    listing.listed_at,
-                    ctx.organisation()
-                ),
+                || {
+                    format!(
+                        "{shown} has been listed on the {name} since {}, protected from \
+                         {protected_from} (reg 21(1)(b), 21(3)); the subscriber has not told {} \
+                         they do not object (reg 21(4)).",
+                        listing.listed_at,
+                        ctx.organisation()
+                    )
+                },
                 vec![event.id],
             ));
         }

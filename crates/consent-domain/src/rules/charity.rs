@@ -29,13 +29,20 @@ use crate::vocabulary::{CollectionRoute, OrganisationKind, Purpose};
 pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     let request = ctx.request;
     let Some(offered) = ctx.rule_set.charity_soft_opt_in() else {
-        let message = format!(
-            "Rule set {} does not say from when the charity soft opt-in applies.",
-            ctx.rule_set.id
-        );
+        let message = ctx.text(|| {
+            format!(
+                "Rule set {} does not say from when the charity soft opt-in applies.",
+                ctx.rule_set.id
+            )
+        });
         return Finding::failed(
             message.clone(),
-            vec![ctx.reason(R3C, "charity_soft_opt_in_not_in_rule_set", message, vec![])],
+            vec![ctx.reason(
+                R3C,
+                "charity_soft_opt_in_not_in_rule_set",
+                || message,
+                vec![],
+            )],
         );
     };
     let from = offered.details_obtained_from;
@@ -45,13 +52,15 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     let registration = ctx.facts.registration();
     let charity = registration.is_some_and(|r| r.fact.kind == OrganisationKind::Charity);
     if !charity && request.purpose != Purpose::Charitable {
-        return Finding::not_applicable(format!(
-            "Neither a charity's message nor one for charitable purposes ({} by {}).",
-            text::purpose(request.purpose),
-            registration.map_or("an unregistered sender", |r| text::organisation_kind(
-                r.fact.kind
-            ))
-        ));
+        return Finding::not_applicable(ctx.text(|| {
+            format!(
+                "Neither a charity's message nor one for charitable purposes ({} by {}).",
+                text::purpose(request.purpose),
+                registration.map_or("an unregistered sender", |r| text::organisation_kind(
+                    r.fact.kind
+                ))
+            )
+        }));
     }
     match registration {
         // R0 reports the missing registration.
@@ -59,11 +68,13 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
         Some(r) if r.fact.kind != OrganisationKind::Charity => reasons.push(ctx.reason(
             R3C,
             "not_a_charity",
-            format!(
-                "{} is registered as {}; the charity soft opt-in is for charities only.",
-                ctx.organisation(),
-                text::organisation_kind(r.fact.kind)
-            ),
+            || {
+                format!(
+                    "{} is registered as {}; the charity soft opt-in is for charities only.",
+                    ctx.organisation(),
+                    text::organisation_kind(r.fact.kind)
+                )
+            },
             vec![r.id()],
         )),
         Some(r)
@@ -75,10 +86,12 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
             reasons.push(ctx.reason(
                 R3C,
                 "charity_register_number_missing",
-                format!(
-                    "{} is registered as a charity without a charity register number.",
-                    ctx.organisation()
-                ),
+                || {
+                    format!(
+                        "{} is registered as a charity without a charity register number.",
+                        ctx.organisation()
+                    )
+                },
                 vec![r.id()],
             ))
         }
@@ -88,20 +101,24 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
         reasons.push(ctx.reason(
             R3C,
             "charitable_purpose_only",
-            format!(
-                "The charity soft opt-in covers only messages furthering charitable purposes; this \
-                 message is for {}.",
-                text::purpose(request.purpose)
-            ),
+            || {
+                format!(
+                    "The charity soft opt-in covers only messages furthering charitable purposes; \
+                     this message is for {}.",
+                    text::purpose(request.purpose)
+                )
+            },
             vec![],
         ));
     } else if !request.sole_charitable_purpose {
         reasons.push(ctx.reason(
             R3C,
             "not_sole_charitable_purpose",
-            "The message's sole purpose must be furthering the charity's charitable purposes; this \
-             one is not declared so."
-                .to_owned(),
+            || {
+                "The message's sole purpose must be furthering the charity's charitable purposes; \
+                 this one is not declared so."
+                    .to_owned()
+            },
             vec![],
         ));
     }
@@ -109,9 +126,11 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
         reasons.push(ctx.reason(
             R3C,
             "no_opt_out_in_message",
-            "Every charity soft opt-in message must offer a simple means to refuse; this one does \
-             not."
-                .to_owned(),
+            || {
+                "Every charity soft opt-in message must offer a simple means to refuse; this one \
+                 does not."
+                    .to_owned()
+            },
             vec![],
         ));
     }
@@ -122,7 +141,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
             Fact::CharitySupportRecorded(s) => Some(s),
             _ => None,
         })
-        .map(|s| (s, describe(s.fact, s.at())))
+        .map(|s| (s, ctx.text(|| describe(s.fact, s.at()))))
         .collect();
     if !supports.is_empty() {
         reasons.extend(refusals(
@@ -143,11 +162,13 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
             support_reasons.push(ctx.reason(
                 R3C,
                 "support_not_collected_directly",
-                format!(
-                    "For {what} the details were obtained {}, not directly by {} itself.",
-                    text::route(collection.route),
-                    ctx.organisation()
-                ),
+                || {
+                    format!(
+                        "For {what} the details were obtained {}, not directly by {} itself.",
+                        text::route(collection.route),
+                        ctx.organisation()
+                    )
+                },
                 vec![support.id()],
             ));
         }
@@ -155,11 +176,14 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
             support_reasons.push(ctx.reason(
                 R3C,
                 "support_before_charity_soft_opt_in",
-                format!(
-                    "{} predates {from}: details obtained before the charity soft opt-in came into \
-                     force do not qualify; support given again on or after that date does.",
-                    capitalise(what)
-                ),
+                || {
+                    format!(
+                        "{} predates {from}: details obtained before the charity soft opt-in came \
+                         into force do not qualify; support given again on or after that date \
+                         does.",
+                        capitalise(what)
+                    )
+                },
                 vec![support.id()],
             ));
         }
@@ -167,9 +191,12 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
             support_reasons.push(ctx.reason(
                 R3C,
                 "no_opt_out_offered_at_collection",
-                format!(
-                    "No simple means to refuse was offered when the details were collected ({what})."
-                ),
+                || {
+                    format!(
+                        "No simple means to refuse was offered when the details were collected \
+                         ({what})."
+                    )
+                },
                 vec![support.id()],
             ));
         }
@@ -180,9 +207,12 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
             support_reasons.push(ctx.reason(
                 R3C,
                 "contact_point_not_collected",
-                format!(
-                    "The details collected with {what} are not the address this message goes to."
-                ),
+                || {
+                    format!(
+                        "The details collected with {what} are not the address this message goes \
+                         to."
+                    )
+                },
                 vec![support.id()],
             ));
         }
@@ -196,12 +226,14 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
             relied_on.insert(0, support.id());
             return Finding::grants(
                 LawfulBasis::CharitySoftOptIn,
-                format!(
-                    "{}: details obtained directly by the charity on or after {from}, an opt-out \
-                     offered then and not taken, and this message, solely for its charitable \
-                     purposes, offers one.",
-                    capitalise(what)
-                ),
+                ctx.text(|| {
+                    format!(
+                        "{}: details obtained directly by the charity on or after {from}, an \
+                         opt-out offered then and not taken, and this message, solely for its \
+                         charitable purposes, offers one.",
+                        capitalise(what)
+                    )
+                }),
                 relied_on,
             );
         }
@@ -211,21 +243,23 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
             reasons.push(ctx.reason(
                 R3C,
                 "no_charity_support_recorded",
-                format!(
-                    "{} has recorded no support or expression of interest from {} as of {}.",
-                    ctx.organisation(),
-                    ctx.subject(),
-                    ctx.facts.at
-                ),
+                || {
+                    format!(
+                        "{} has recorded no support or expression of interest from {} as of {}.",
+                        ctx.organisation(),
+                        ctx.subject(),
+                        ctx.facts.at
+                    )
+                },
                 vec![],
             ));
         }
         reasons.extend(support_reasons);
     }
     let detail = if registration.is_none() && reasons.is_empty() {
-        "The sender is not registered (R0), so it cannot be shown to be a charity.".to_owned()
+        "The sender is not registered (R0), so it cannot be shown to be a charity."
     } else {
-        "The charity soft opt-in does not hold.".to_owned()
+        "The charity soft opt-in does not hold."
     };
     Finding::failed(detail, reasons)
 }

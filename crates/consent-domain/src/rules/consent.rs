@@ -15,7 +15,7 @@
 //!   after it (a tie goes to the refusal: fail closed).
 
 use super::decision::LawfulBasis;
-use super::facts::Known;
+use super::facts::{Known, Refusal};
 use super::finding::{Ctx, Finding};
 use super::ids::R2;
 use super::text::{self, capitalise};
@@ -24,14 +24,16 @@ use crate::identity::{EventId, OrganisationId};
 use crate::time::Timestamp;
 use crate::vocabulary::{Channel, CollectionMethod, ConsentCollector, ContactPoint, Purpose};
 
-/// Why a consent on record does not count for this check.
-#[derive(Clone, Debug)]
-pub(crate) enum Defect {
+/// Why a consent on record does not count for this check. It borrows
+/// the facts it quotes: it is described only when the decision carries
+/// texts.
+#[derive(Clone, Copy)]
+pub(crate) enum Defect<'a> {
     ChannelNotCovered {
-        covered: Vec<Channel>,
+        covered: &'a [Channel],
     },
     PurposeNotCovered {
-        covered: Vec<Purpose>,
+        covered: &'a [Purpose],
     },
     NotAffirmative(CollectionMethod),
     ConditionOfService,
@@ -41,19 +43,16 @@ pub(crate) enum Defect {
         at: Timestamp,
     },
     NotNamingSender {
-        collected_by: OrganisationId,
+        collected_by: &'a OrganisationId,
     },
     TooOld {
-        collected_by: OrganisationId,
+        collected_by: &'a OrganisationId,
         age_days: i64,
     },
     ContactPointDiffers {
-        recorded: ContactPoint,
+        recorded: &'a ContactPoint,
     },
-    Refused {
-        id: EventId,
-        what: String,
-    },
+    Refused(Refusal<'a>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +68,7 @@ enum Family {
     Refusal,
 }
 
-impl Defect {
+impl Defect<'_> {
     fn family(&self) -> Family {
         match self {
             Defect::ChannelNotCovered { .. } | Defect::PurposeNotCovered { .. } => Family::Scope,
@@ -80,13 +79,14 @@ impl Defect {
             Defect::NotNamingSender { .. }
             | Defect::TooOld { .. }
             | Defect::ContactPointDiffers { .. } => Family::Fit,
-            Defect::Refused { .. } => Family::Refusal,
+            Defect::Refused(_) => Family::Refusal,
         }
     }
 
     fn events(&self) -> Vec<EventId> {
         match self {
-            Defect::Withdrawn { id, .. } | Defect::Refused { id, .. } => vec![*id],
+            Defect::Withdrawn { id, .. } => vec![*id],
+            Defect::Refused(refusal) => vec![refusal.id()],
             _ => vec![],
         }
     }
@@ -132,7 +132,7 @@ impl Defect {
                 "it was given for {}, not the address this message goes to",
                 text::contact_point(recorded)
             ),
-            Defect::Refused { what, .. } => format!("{what} came after it (R1)"),
+            Defect::Refused(refusal) => format!("{} came after it (R1)", refusal.describe()),
         }
     }
 }
@@ -140,7 +140,7 @@ impl Defect {
 /// One consent on record and what keeps it from counting.
 pub(crate) struct Assessed<'a> {
     pub consent: Known<'a, ConsentGiven>,
-    defects: Vec<Defect>,
+    defects: Vec<Defect<'a>>,
 }
 
 impl Assessed<'_> {
@@ -233,40 +233,33 @@ impl<'a> Consents<'a> {
     /// with `missing_code` and the reason each consent on record does not
     /// count. Validity defects are R2's to report, refusals R1's; this
     /// rule reports the fit of a valid consent (sender, age, address).
+    /// `needed` says what consent the rule needs ("consent from ... to
+    /// ..."); it is called only when the decision carries texts.
     pub fn basis_for(
         &self,
         ctx: &Ctx<'_>,
         rule: &str,
         missing_code: &str,
-        needed: &str,
+        needed: impl Fn() -> String,
     ) -> Finding {
         if let Some(current) = self.current() {
             return Finding::grants(
                 LawfulBasis::Consent,
-                format!("{} is {needed}.", capitalise(&current.describe())),
+                ctx.text(|| format!("{} is {}.", capitalise(&current.describe()), needed())),
                 vec![current.consent.id()],
             );
         }
-        let mut events: Vec<EventId> = Vec::new();
-        let on_record: Vec<String> = self
-            .all
-            .iter()
-            .map(|a| {
-                events.extend(a.events());
-                a.why_not(ctx)
-            })
-            .collect();
-        let on_record = if on_record.is_empty() {
-            " No consent is on record.".to_owned()
-        } else {
-            format!(" On record: {}.", on_record.join("; "))
+        let events: Vec<EventId> = self.all.iter().flat_map(Assessed::events).collect();
+        let missing = || {
+            let on_record: Vec<String> = self.all.iter().map(|a| a.why_not(ctx)).collect();
+            let on_record = if on_record.is_empty() {
+                " No consent is on record.".to_owned()
+            } else {
+                format!(" On record: {}.", on_record.join("; "))
+            };
+            format!("There is no {}.{on_record}", needed())
         };
-        let mut reasons = vec![ctx.reason(
-            rule,
-            missing_code,
-            format!("There is no {needed}.{on_record}"),
-            events,
-        )];
+        let mut reasons = vec![ctx.reason(rule, missing_code, missing, events)];
         for assessed in self.in_scope() {
             for defect in assessed
                 .defects
@@ -281,16 +274,18 @@ impl<'a> Consents<'a> {
                 reasons.push(ctx.reason(
                     rule,
                     code,
-                    format!(
-                        "{} does not count: {}.",
-                        capitalise(&assessed.describe()),
-                        defect.describe(ctx)
-                    ),
+                    || {
+                        format!(
+                            "{} does not count: {}.",
+                            capitalise(&assessed.describe()),
+                            defect.describe(ctx)
+                        )
+                    },
                     assessed.events(),
                 ));
             }
         }
-        Finding::failed(format!("There is no {needed}."), reasons)
+        Finding::failed(ctx.text(|| format!("There is no {}.", needed())), reasons)
     }
 }
 
@@ -302,18 +297,22 @@ pub(crate) fn evaluate_r2(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
     }
     let in_scope: Vec<&Assessed<'_>> = consents.in_scope().collect();
     if in_scope.is_empty() {
-        return Finding::not_applicable(format!(
-            "No consent on record covers {} for {}.",
-            text::channel(consents.channel),
-            text::purpose(consents.purpose)
-        ));
+        return Finding::not_applicable(ctx.text(|| {
+            format!(
+                "No consent on record covers {} for {}.",
+                text::channel(consents.channel),
+                text::purpose(consents.purpose)
+            )
+        }));
     }
     if let Some(valid) = in_scope.iter().rev().find(|a| a.demonstrable()) {
         return Finding::satisfied(
-            format!(
-                "{} is a clear affirmative act with its wording recorded, not withdrawn.",
-                capitalise(&valid.describe())
-            ),
+            ctx.text(|| {
+                format!(
+                    "{} is a clear affirmative act with its wording recorded, not withdrawn.",
+                    capitalise(&valid.describe())
+                )
+            }),
             vec![valid.consent.id()],
         );
     }
@@ -335,41 +334,45 @@ pub(crate) fn evaluate_r2(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
             reasons.push(ctx.reason(
                 R2,
                 code,
-                format!(
-                    "{} is not valid consent: {}.",
-                    capitalise(&assessed.describe()),
-                    defect.describe(ctx)
-                ),
+                || {
+                    format!(
+                        "{} is not valid consent: {}.",
+                        capitalise(&assessed.describe()),
+                        defect.describe(ctx)
+                    )
+                },
                 events,
             ));
         }
     }
     Finding::failed(
-        format!(
-            "No consent covering {} for {} is valid, demonstrable consent.",
-            text::channel(consents.channel),
-            text::purpose(consents.purpose)
-        ),
+        ctx.text(|| {
+            format!(
+                "No consent covering {} for {} is valid, demonstrable consent.",
+                text::channel(consents.channel),
+                text::purpose(consents.purpose)
+            )
+        }),
         reasons,
     )
 }
 
-fn defects(
-    ctx: &Ctx<'_>,
-    consent: Known<'_, ConsentGiven>,
+fn defects<'a>(
+    ctx: &Ctx<'a>,
+    consent: Known<'a, ConsentGiven>,
     channel: Channel,
     purpose: Purpose,
-) -> Vec<Defect> {
+) -> Vec<Defect<'a>> {
     let given = consent.fact;
     let mut defects = Vec::new();
     if !given.channels.contains(&channel) {
         defects.push(Defect::ChannelNotCovered {
-            covered: given.channels.clone(),
+            covered: &given.channels,
         });
     }
     if !given.purposes.contains(&purpose) {
         defects.push(Defect::PurposeNotCovered {
-            covered: given.purposes.clone(),
+            covered: &given.purposes,
         });
     }
     if !given.method.is_affirmative_act() {
@@ -398,14 +401,12 @@ fn defects(
                 .named_organisations
                 .contains(&ctx.request.organisation)
             {
-                defects.push(Defect::NotNamingSender {
-                    collected_by: collected_by.clone(),
-                });
+                defects.push(Defect::NotNamingSender { collected_by });
             }
             let max_age = ctx.rule_set.third_party_consent_max_age_days;
             if consent.at().plus_days(max_age) < ctx.facts.at {
                 defects.push(Defect::TooOld {
-                    collected_by: collected_by.clone(),
+                    collected_by,
                     age_days: days_between(consent.at(), ctx.facts.at),
                 });
             }
@@ -416,9 +417,7 @@ fn defects(
         ctx.request.contact_point.as_ref(),
     ) {
         if let Some(recorded) = &given.contact_point {
-            defects.push(Defect::ContactPointDiffers {
-                recorded: recorded.clone(),
-            });
+            defects.push(Defect::ContactPointDiffers { recorded });
         }
     }
     if let Some(refusal) = ctx
@@ -427,10 +426,7 @@ fn defects(
         .into_iter()
         .find(|r| r.at() >= consent.at())
     {
-        defects.push(Defect::Refused {
-            id: refusal.id(),
-            what: refusal.describe(),
-        });
+        defects.push(Defect::Refused(refusal));
     }
     defects
 }

@@ -96,7 +96,7 @@ pub fn decide_with_texts(
             title: ctx.text(|| description.title.clone()),
             citation: ctx.text(|| description.citation.clone()),
             outcome: finding.outcome,
-            detail: ctx.text(|| finding.detail.clone()),
+            detail: ctx.text(|| finding.detail.to_string()),
         });
         let alternative = matches!(id, R2 | R3A | R3B | R3C);
         let counts = if alternative {
@@ -106,20 +106,20 @@ pub fn decide_with_texts(
         };
         if counts {
             if finding.reasons.is_empty() && !alternative {
-                let message = ctx.text(|| finding.detail.clone());
+                let message = || finding.detail.to_string();
                 reasons.push(ctx.reason(id, "rule_not_satisfied", message, vec![]));
             }
             reasons.extend(finding.reasons.iter().cloned());
         }
     }
     if basis.is_none() && reasons.is_empty() {
-        let message = ctx.text(|| {
+        let message = || {
             format!(
                 "Rule set {} gives no basis for {} to this subject.",
                 rule_set.id,
                 super::text::channel(request.channel)
             )
-        });
+        };
         reasons.push(ctx.reason(basis_rule, "no_lawful_basis", message, vec![]));
     }
 
@@ -161,13 +161,15 @@ fn basis_rule(ctx: &Ctx<'_>) -> &'static str {
 /// A rule listed in a rule set that this engine does not know: it cannot be
 /// shown to be satisfied, so it fails (closed).
 fn not_implemented(ctx: &Ctx<'_>, id: &str) -> Finding {
-    let message = format!(
-        "Rule {id} of rule set {} is not known to this engine, so it cannot be satisfied.",
-        ctx.rule_set.id
-    );
+    let message = ctx.text(|| {
+        format!(
+            "Rule {id} of rule set {} is not known to this engine, so it cannot be satisfied.",
+            ctx.rule_set.id
+        )
+    });
     Finding::failed(
         message.clone(),
-        vec![ctx.reason(id, "rule_not_implemented", message, vec![])],
+        vec![ctx.reason(id, "rule_not_implemented", || message, vec![])],
     )
 }
 

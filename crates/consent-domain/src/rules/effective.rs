@@ -19,16 +19,18 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, subject_total: usize, organisation_total: 
         ""
     };
     Finding::satisfied(
-        format!(
-            "Decided under {} ({}), in effect from {}{requested}; only facts that occurred by {at} \
-             count: {} of {subject_total} about the subject, {} of {organisation_total} about the \
-             organisation.{replay}",
-            rule_set.id,
-            rule_set.title,
-            rule_set.effective_from,
-            ctx.facts.subject.len(),
-            ctx.facts.organisation.len(),
-        ),
+        ctx.text(|| {
+            format!(
+                "Decided under {} ({}), in effect from {}{requested}; only facts that occurred by \
+                 {at} count: {} of {subject_total} about the subject, {} of {organisation_total} \
+                 about the organisation.{replay}",
+                rule_set.id,
+                rule_set.title,
+                rule_set.effective_from,
+                ctx.facts.subject.len(),
+                ctx.facts.organisation.len(),
+            )
+        }),
         vec![],
     )
 }

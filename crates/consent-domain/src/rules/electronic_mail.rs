@@ -21,10 +21,12 @@ fn applies(ctx: &Ctx<'_>) -> bool {
 
 fn not_applicable(ctx: &Ctx<'_>) -> Finding {
     if ctx.marketing {
-        Finding::not_applicable(format!(
-            "{} is not electronic mail.",
-            text::capitalise(text::channel(ctx.request.channel))
-        ))
+        Finding::not_applicable(ctx.text(|| {
+            format!(
+                "{} is not electronic mail.",
+                text::capitalise(text::channel(ctx.request.channel))
+            )
+        }))
     } else {
         Finding::not_applicable("Not direct marketing.")
     }
@@ -37,10 +39,12 @@ fn alternatives_apply(ctx: &Ctx<'_>) -> Result<(), Finding> {
     }
     let subscriber = ctx.facts.subscriber();
     if !subscriber.is_individual() {
-        return Err(Finding::not_applicable(format!(
-            "The subject is {}: reg 22 does not require consent.",
-            subscriber.describe()
-        )));
+        return Err(Finding::not_applicable(ctx.text(|| {
+            format!(
+                "The subject is {}: reg 22 does not require consent.",
+                subscriber.describe()
+            )
+        })));
     }
     Ok(())
 }
@@ -51,18 +55,15 @@ pub(crate) fn evaluate_r3a(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
     if let Err(not_applicable) = alternatives_apply(ctx) {
         return not_applicable;
     }
-    consents.basis_for(
-        ctx,
-        R3A,
-        "no_consent",
-        &format!(
+    consents.basis_for(ctx, R3A, "no_consent", || {
+        format!(
             "consent from {} to {} for {} by {}",
             ctx.subject(),
             text::channel(ctx.request.channel),
             text::purpose(ctx.request.purpose),
             ctx.organisation()
-        ),
-    )
+        )
+    })
 }
 
 /// Runs an alternative only where R3 needs it.
@@ -83,12 +84,14 @@ pub(crate) fn evaluate_r3(ctx: &Ctx<'_>, alternatives: &[(&str, &Finding)]) -> F
     if !subscriber.is_individual() {
         return Finding::grants(
             LawfulBasis::CorporateSubscriber,
-            format!(
-                "The subject is {}: no consent is needed for {} (R1 and R6 still apply, and a named \
-                 employee's personal data still needs a UK GDPR basis).",
-                subscriber.describe(),
-                text::channel(ctx.request.channel)
-            ),
+            ctx.text(|| {
+                format!(
+                    "The subject is {}: no consent is needed for {} (R1 and R6 still apply, and a \
+                     named employee's personal data still needs a UK GDPR basis).",
+                    subscriber.describe(),
+                    text::channel(ctx.request.channel)
+                )
+            }),
             subscriber.evidence(),
         );
     }
@@ -101,45 +104,49 @@ pub(crate) fn evaluate_r3(ctx: &Ctx<'_>, alternatives: &[(&str, &Finding)]) -> F
         return Finding {
             basis: finding.basis,
             ..Finding::satisfied(
-                format!(
-                    "The subject is {}; {id} gives the basis for {}.",
-                    subscriber.describe(),
-                    text::channel(ctx.request.channel)
-                ),
+                ctx.text(|| {
+                    format!(
+                        "The subject is {}; {id} gives the basis for {}.",
+                        subscriber.describe(),
+                        text::channel(ctx.request.channel)
+                    )
+                }),
                 relied_on,
             )
         };
     }
-    let named: Vec<&str> = alternatives
-        .iter()
-        .map(|(id, _)| match *id {
-            R3A => "consent (R3a)",
-            R3B => "the commercial soft opt-in (R3b)",
-            R3C => "the charity soft opt-in (R3c)",
-            other => other,
-        })
-        .collect();
-    let options = match named.as_slice() {
-        [] => "a basis this rule set does not provide".to_owned(),
-        [one] => (*one).to_owned(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
-    };
-    let charity = if alternatives.iter().any(|(id, _)| *id == R3C) {
-        String::new()
-    } else {
-        format!(" (rule set {} has no charity soft opt-in)", ctx.rule_set.id)
-    };
-    let message = format!(
-        "{} marketing to {} needs {options}{charity}; none holds.",
-        text::capitalise(text::channel(ctx.request.channel)),
-        subscriber.describe()
-    );
+    let message = ctx.text(|| {
+        let named: Vec<&str> = alternatives
+            .iter()
+            .map(|(id, _)| match *id {
+                R3A => "consent (R3a)",
+                R3B => "the commercial soft opt-in (R3b)",
+                R3C => "the charity soft opt-in (R3c)",
+                other => other,
+            })
+            .collect();
+        let options = match named.as_slice() {
+            [] => "a basis this rule set does not provide".to_owned(),
+            [one] => (*one).to_owned(),
+            [init @ .., last] => format!("{} or {last}", init.join(", ")),
+        };
+        let charity = if alternatives.iter().any(|(id, _)| *id == R3C) {
+            String::new()
+        } else {
+            format!(" (rule set {} has no charity soft opt-in)", ctx.rule_set.id)
+        };
+        format!(
+            "{} marketing to {} needs {options}{charity}; none holds.",
+            text::capitalise(text::channel(ctx.request.channel)),
+            subscriber.describe()
+        )
+    });
     Finding::failed(
         message.clone(),
         vec![ctx.reason(
             R3,
             "no_basis_for_electronic_mail",
-            message,
+            || message,
             subscriber.evidence(),
         )],
     )
@@ -155,24 +162,26 @@ pub(crate) fn evaluate_r6(ctx: &Ctx<'_>) -> Finding {
         reasons.push(ctx.reason(
             R6,
             "sender_not_identified",
-            "The message does not identify the sender; every electronic marketing message must \
-             (reg 23)."
-                .to_owned(),
+            || {
+                "The message does not identify the sender; every electronic marketing message must \
+                 (reg 23)."
+                    .to_owned()
+            },
             vec![],
         ));
     }
     if !ctx.request.opt_out_included {
-        reasons.push(
-            ctx.reason(
-                R6,
-                "no_opt_out_in_message",
+        reasons.push(ctx.reason(
+            R6,
+            "no_opt_out_in_message",
+            || {
                 "The message gives no valid address or simple means to opt out; every electronic \
-             marketing message must (reg 23), and for a soft opt-in it is part of the message \
-             (reg 22(3)(c))."
-                    .to_owned(),
-                vec![],
-            ),
-        );
+                 marketing message must (reg 23), and for a soft opt-in it is part of the message \
+                 (reg 22(3)(c))."
+                    .to_owned()
+            },
+            vec![],
+        ));
     }
     if reasons.is_empty() {
         Finding::satisfied(

@@ -27,23 +27,26 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     let Some(first) = requests.first() else {
         return contact_suppression(ctx);
     };
-    let reason = if first.fact.reason.trim().is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", first.fact.reason.trim())
-    };
-    let message = format!(
-        "{} asked {} to erase their data on {}{reason}: the subject is suppressed on every channel.",
-        ctx.subject(),
-        ctx.organisation(),
-        first.at()
-    );
+    let message = ctx.text(|| {
+        let reason = if first.fact.reason.trim().is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", first.fact.reason.trim())
+        };
+        format!(
+            "{} asked {} to erase their data on {}{reason}: the subject is suppressed on every \
+             channel.",
+            ctx.subject(),
+            ctx.organisation(),
+            first.at()
+        )
+    });
     Finding::blocked(
         message.clone(),
         vec![ctx.reason(
             R9,
             "erasure_requested",
-            message,
+            || message,
             requests.iter().map(|r| r.id()).collect(),
         )],
     )
@@ -60,25 +63,27 @@ fn contact_suppression(ctx: &Ctx<'_>) -> Finding {
         .filter(|(_, found)| !found.is_empty());
     let Some((contact, found)) = suppressions else {
         return Finding::satisfied(
-            format!("No erasure request as of {}.", ctx.facts.at),
+            ctx.text(|| format!("No erasure request as of {}.", ctx.facts.at)),
             vec![],
         );
     };
     let first = found[0];
-    let message = format!(
-        "The {} was put on {}'s suppression list when another subject ({}) asked to be erased on {}: \
-         it is never marketed to again, under any subject.",
-        text::contact_point(contact),
-        ctx.organisation(),
-        first.fact.erased_subject,
-        first.at()
-    );
+    let message = ctx.text(|| {
+        format!(
+            "The {} was put on {}'s suppression list when another subject ({}) asked to be erased \
+             on {}: it is never marketed to again, under any subject.",
+            text::contact_point(contact),
+            ctx.organisation(),
+            first.fact.erased_subject,
+            first.at()
+        )
+    });
     Finding::blocked(
         message.clone(),
         vec![ctx.reason(
             R9,
             "contact_suppressed",
-            message,
+            || message,
             found.iter().map(|s| s.id()).collect(),
         )],
     )

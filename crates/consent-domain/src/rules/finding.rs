@@ -1,5 +1,7 @@
 //! What evaluating one rule found, and the context every rule reads.
 
+use std::borrow::Cow;
+
 use super::check::CheckRequest;
 use super::decision::{DecisionTexts, LawfulBasis, Reason, RuleOutcome};
 use super::facts::Facts;
@@ -24,37 +26,41 @@ impl Ctx<'_> {
         self.texts.text(build)
     }
 
-    /// A reason cited as the rule set cites `rule`.
-    pub fn reason(&self, rule: &str, code: &str, message: String, events: Vec<EventId>) -> Reason {
-        let citation = self.text(|| {
+    /// A reason cited as the rule set cites `rule`. Its message is built
+    /// only when the decision carries texts.
+    pub fn reason(
+        &self,
+        rule: &str,
+        code: &str,
+        message: impl FnOnce() -> String,
+        events: Vec<EventId>,
+    ) -> Reason {
+        let citation = || {
             self.rule_set
                 .rule(rule)
                 .map(|r| r.citation.clone())
                 .unwrap_or_default()
-        });
+        };
         self.reason_citing(rule, code, message, citation, events)
     }
 
     /// A reason with a citation of its own (for grounds outside the rule's
-    /// usual citation).
+    /// usual citation). Its message and citation are built only when the
+    /// decision carries texts.
     pub fn reason_citing(
         &self,
         rule: &str,
         code: &str,
-        message: String,
-        citation: String,
+        message: impl FnOnce() -> String,
+        citation: impl FnOnce() -> String,
         mut events: Vec<EventId>,
     ) -> Reason {
         events.dedup();
-        let (message, citation) = match self.texts {
-            DecisionTexts::Included => (message, citation),
-            DecisionTexts::Omitted => (String::new(), String::new()),
-        };
         Reason {
             rule: RuleId::from(rule),
             code: code.to_owned(),
-            message,
-            citation,
+            message: self.text(message),
+            citation: self.text(citation),
             events,
         }
     }
@@ -73,7 +79,9 @@ impl Ctx<'_> {
 #[derive(Clone, Debug)]
 pub(crate) struct Finding {
     pub outcome: RuleOutcome,
-    pub detail: String,
+    /// Borrowed when it is fixed text, so a finding that is not shown
+    /// allocates nothing for it.
+    pub detail: Cow<'static, str>,
     /// When the rule fails or blocks: every reason why.
     pub reasons: Vec<Reason>,
     /// When the rule grants a lawful basis.
@@ -83,11 +91,11 @@ pub(crate) struct Finding {
 }
 
 impl Finding {
-    pub fn not_applicable(detail: impl Into<String>) -> Self {
+    pub fn not_applicable(detail: impl Into<Cow<'static, str>>) -> Self {
         Self::new(RuleOutcome::NotApplicable, detail.into())
     }
 
-    pub fn satisfied(detail: impl Into<String>, relied_on: Vec<EventId>) -> Self {
+    pub fn satisfied(detail: impl Into<Cow<'static, str>>, relied_on: Vec<EventId>) -> Self {
         Self {
             relied_on,
             ..Self::new(RuleOutcome::Satisfied, detail.into())
@@ -95,28 +103,32 @@ impl Finding {
     }
 
     /// Satisfied, granting `basis`.
-    pub fn grants(basis: LawfulBasis, detail: impl Into<String>, relied_on: Vec<EventId>) -> Self {
+    pub fn grants(
+        basis: LawfulBasis,
+        detail: impl Into<Cow<'static, str>>,
+        relied_on: Vec<EventId>,
+    ) -> Self {
         Self {
             basis: Some(basis),
             ..Self::satisfied(detail, relied_on)
         }
     }
 
-    pub fn failed(detail: impl Into<String>, reasons: Vec<Reason>) -> Self {
+    pub fn failed(detail: impl Into<Cow<'static, str>>, reasons: Vec<Reason>) -> Self {
         Self {
             reasons,
             ..Self::new(RuleOutcome::Failed, detail.into())
         }
     }
 
-    pub fn blocked(detail: impl Into<String>, reasons: Vec<Reason>) -> Self {
+    pub fn blocked(detail: impl Into<Cow<'static, str>>, reasons: Vec<Reason>) -> Self {
         Self {
             reasons,
             ..Self::new(RuleOutcome::Blocked, detail.into())
         }
     }
 
-    fn new(outcome: RuleOutcome, detail: String) -> Self {
+    fn new(outcome: RuleOutcome, detail: Cow<'static, str>) -> Self {
         Self {
             outcome,
             detail,

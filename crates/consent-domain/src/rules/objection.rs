@@ -27,11 +27,13 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
     let refusals = ctx.facts.refusals(channel);
     let Some(latest) = refusals.last() else {
         return Finding::satisfied(
-            format!(
-                "No objection and no opt-out covering {} as of {}.",
-                text::channel(channel),
-                ctx.facts.at
-            ),
+            ctx.text(|| {
+                format!(
+                    "No objection and no opt-out covering {} as of {}.",
+                    text::channel(channel),
+                    ctx.facts.at
+                )
+            }),
             vec![],
         );
     };
@@ -39,13 +41,15 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
         // A current consent has no refusal at or after it, so every refusal
         // on record came before it.
         return Finding::satisfied(
-            format!(
-                "{} is superseded for {} and {} by the later {}.",
-                capitalise(&latest.describe()),
-                text::channel(channel),
-                text::purpose(ctx.request.purpose),
-                fresh.describe()
-            ),
+            ctx.text(|| {
+                format!(
+                    "{} is superseded for {} and {} by the later {}.",
+                    capitalise(&latest.describe()),
+                    text::channel(channel),
+                    text::purpose(ctx.request.purpose),
+                    fresh.describe()
+                )
+            }),
             vec![fresh.consent.id()],
         );
     }
@@ -58,13 +62,15 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
         reasons.push(ctx.reason(
             R1,
             "objection_recorded",
-            format!(
-                "{} recorded {}: an objection is absolute for {} on every channel, post included, \
-                 until a later consent covers the channel and purpose.",
-                ctx.subject(),
-                last.describe(),
-                ctx.organisation()
-            ),
+            || {
+                format!(
+                    "{} recorded {}: an objection is absolute for {} on every channel, post \
+                     included, until a later consent covers the channel and purpose.",
+                    ctx.subject(),
+                    last.describe(),
+                    ctx.organisation()
+                )
+            },
             objections.iter().map(|r| r.id()).collect(),
         ));
     }
@@ -76,23 +82,27 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
         reasons.push(ctx.reason(
             R1,
             "opted_out",
-            format!(
-                "{} recorded {}; no later consent covers {} for {}.",
-                ctx.subject(),
-                last.describe(),
-                text::channel(channel),
-                text::purpose(ctx.request.purpose)
-            ),
+            || {
+                format!(
+                    "{} recorded {}; no later consent covers {} for {}.",
+                    ctx.subject(),
+                    last.describe(),
+                    text::channel(channel),
+                    text::purpose(ctx.request.purpose)
+                )
+            },
             opt_outs.iter().map(|r| r.id()).collect(),
         ));
     }
     Finding::blocked(
-        format!(
-            "{} refused marketing ({}); nothing since restores {}.",
-            ctx.subject(),
-            latest.describe(),
-            text::channel(channel)
-        ),
+        ctx.text(|| {
+            format!(
+                "{} refused marketing ({}); nothing since restores {}.",
+                ctx.subject(),
+                latest.describe(),
+                text::channel(channel)
+            )
+        }),
         reasons,
     )
 }

@@ -20,11 +20,13 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
     if let Some(consent) = consents.current() {
         return Finding::grants(
             LawfulBasis::Consent,
-            format!(
-                "{} covers post for {}.",
-                capitalise(&consent.describe()),
-                text::purpose(ctx.request.purpose)
-            ),
+            ctx.text(|| {
+                format!(
+                    "{} covers post for {}.",
+                    capitalise(&consent.describe()),
+                    text::purpose(ctx.request.purpose)
+                )
+            }),
             vec![consent.consent.id()],
         );
     }

@@ -46,10 +46,10 @@ impl Classification {
 pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     let request = ctx.request;
     let classification = Classification::of(request);
-    let what = match classification {
+    let what = ctx.text(|| match classification {
         Classification::ServiceMessage => format!(
-            "A service message by {} without promotion is not direct marketing: the PECR \
-             marketing rules and the right to object to marketing do not apply (erasure still does).",
+            "A service message by {} without promotion is not direct marketing: the PECR marketing \
+             rules and the right to object to marketing do not apply (erasure still does).",
             text::channel(request.channel)
         ),
         Classification::ServiceMessageWithPromotion => format!(
@@ -63,12 +63,14 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
             text::channel(request.channel),
             text::purpose(request.purpose)
         ),
-    };
+    });
 
     let reasons = unknown_parties(ctx);
     if !reasons.is_empty() {
         return Finding::blocked(
-            format!("{what} The ledger cannot answer for this question as asked (fail closed)."),
+            ctx.text(|| {
+                format!("{what} The ledger cannot answer for this question as asked (fail closed).")
+            }),
             reasons,
         );
     }
@@ -89,13 +91,15 @@ fn unknown_parties(ctx: &Ctx<'_>) -> Vec<Reason> {
         reasons.push(ctx.reason_citing(
             R0,
             "organisation_not_registered",
-            format!(
-                "Organisation {} is not registered in the ledger as of {}: the ledger does not know \
-                 what kind of sender it is, so it refuses.",
+            || {
+                format!(
+                "Organisation {} is not registered in the ledger as of {}: the ledger does not \
+                 know what kind of sender it is, so it refuses.",
                 ctx.organisation(),
                 facts.at
-            ),
-            ACCOUNTABILITY.to_owned(),
+            )
+            },
+            || ACCOUNTABILITY.to_owned(),
             vec![],
         ));
     }
@@ -103,14 +107,16 @@ fn unknown_parties(ctx: &Ctx<'_>) -> Vec<Reason> {
         reasons.push(ctx.reason_citing(
             R0,
             "subject_unknown",
-            format!(
-                "The ledger holds no facts about subject {} of {} as of {}: it cannot show that the \
-                 subject has not objected or asked for erasure, so it refuses.",
+            || {
+                format!(
+                "The ledger holds no facts about subject {} of {} as of {}: it cannot show that \
+                 the subject has not objected or asked for erasure, so it refuses.",
                 ctx.subject(),
                 ctx.organisation(),
                 facts.at
-            ),
-            ACCOUNTABILITY.to_owned(),
+            )
+            },
+            || ACCOUNTABILITY.to_owned(),
             vec![],
         ));
     }
@@ -119,11 +125,13 @@ fn unknown_parties(ctx: &Ctx<'_>) -> Vec<Reason> {
             reasons.push(ctx.reason(
                 R0,
                 "contact_point_not_for_channel",
-                format!(
-                    "The contact point ({}) cannot receive {}.",
-                    text::contact_point(point),
-                    text::channel(ctx.request.channel)
-                ),
+                || {
+                    format!(
+                        "The contact point ({}) cannot receive {}.",
+                        text::contact_point(point),
+                        text::channel(ctx.request.channel)
+                    )
+                },
                 vec![],
             ));
         }

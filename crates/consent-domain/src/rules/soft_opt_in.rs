@@ -53,7 +53,8 @@ fn candidates<'a>(ctx: &Ctx<'a>) -> Vec<Candidate<'a>> {
                 ..
             }) => Some(Candidate {
                 event,
-                what: format!("the sale of {product_category} on {}", event.occurred_at),
+                what: ctx
+                    .text(|| format!("the sale of {product_category} on {}", event.occurred_at)),
                 category: product_category,
                 collection,
                 negotiation_for_sale: true,
@@ -64,11 +65,13 @@ fn candidates<'a>(ctx: &Ctx<'a>) -> Vec<Candidate<'a>> {
                 collection,
             }) => Some(Candidate {
                 event,
-                what: format!(
-                    "{} about {product_category} on {}",
-                    text::negotiation(*kind),
-                    event.occurred_at
-                ),
+                what: ctx.text(|| {
+                    format!(
+                        "{} about {product_category} on {}",
+                        text::negotiation(*kind),
+                        event.occurred_at
+                    )
+                }),
                 category: product_category,
                 collection,
                 negotiation_for_sale: kind.is_negotiation_for_sale(),
@@ -87,11 +90,13 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
         reasons.push(ctx.reason(
             R3B,
             "soft_opt_in_commercial_only",
-            format!(
-                "The soft opt-in covers only marketing of products or services; this message is \
-                 for {}.",
-                text::purpose(request.purpose)
-            ),
+            || {
+                format!(
+                    "The soft opt-in covers only marketing of products or services; this message \
+                     is for {}.",
+                    text::purpose(request.purpose)
+                )
+            },
             vec![],
         ));
     }
@@ -103,11 +108,13 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
         Some(r) if r.fact.kind == OrganisationKind::PoliticalParty => reasons.push(ctx.reason(
             R3B,
             "soft_opt_in_not_for_political_parties",
-            format!(
-                "{} is a political party: its marketing promotes its aims and ideals, which the soft \
-                 opt-in never covers.",
+            || {
+                format!(
+                "{} is a political party: its marketing promotes its aims and ideals, which the \
+                 soft opt-in never covers.",
                 ctx.organisation()
-            ),
+            )
+            },
             vec![r.id()],
         )),
         Some(r) => relied_on.push(r.id()),
@@ -116,9 +123,11 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
         reasons.push(ctx.reason(
             R3B,
             "no_opt_out_in_message",
-            "Condition 5: every soft opt-in message must offer a simple means to refuse; this one \
-             does not."
-                .to_owned(),
+            || {
+                "Condition 5: every soft opt-in message must offer a simple means to refuse; this \
+                 one does not."
+                    .to_owned()
+            },
             vec![],
         ));
     }
@@ -128,24 +137,26 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     let categories = ctx.facts.categories();
     match (&request.product_category, categories) {
         _ if candidates.is_empty() => {}
-        (None, _) => reasons.push(
-            ctx.reason(
-                R3B,
-                "product_category_missing",
+        (None, _) => reasons.push(ctx.reason(
+            R3B,
+            "product_category_missing",
+            || {
                 "The check names no product category, so the message cannot be shown to market \
-             similar products or services."
-                    .to_owned(),
-                vec![],
-            ),
-        ),
+                 similar products or services."
+                    .to_owned()
+            },
+            vec![],
+        )),
         (Some(_), None) => reasons.push(ctx.reason(
             R3B,
             "product_categories_undefined",
-            format!(
-                "{} has defined no product categories as of {}, so similarity cannot be shown.",
-                ctx.organisation(),
-                ctx.facts.at
-            ),
+            || {
+                format!(
+                    "{} has defined no product categories as of {}, so similarity cannot be shown.",
+                    ctx.organisation(),
+                    ctx.facts.at
+                )
+            },
             vec![],
         )),
         (Some(_), Some(c)) => relied_on.push(c.id()),
@@ -175,14 +186,16 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
             relied_on.insert(0, candidate.event.id);
             return Finding::grants(
                 LawfulBasis::SoftOptIn,
-                format!(
-                    "{}: details obtained directly by {}, {marketed} is similar to {} in its category \
-                     map, an opt-out was offered at collection and not taken, and this message \
-                     offers one.",
-                    capitalise(&candidate.what),
-                    ctx.organisation(),
-                    candidate.category
-                ),
+                ctx.text(|| {
+                    format!(
+                        "{}: details obtained directly by {}, {marketed} is similar to {} in its \
+                         category map, an opt-out was offered at collection and not taken, and \
+                         this message offers one.",
+                        capitalise(&candidate.what),
+                        ctx.organisation(),
+                        candidate.category
+                    )
+                }),
                 relied_on,
             );
         }
@@ -192,21 +205,23 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
             reasons.push(ctx.reason(
                 R3B,
                 "no_sale_or_negotiation",
-                format!(
-                    "{} has recorded no sale to, or negotiation for a sale with, {} as of {}.",
-                    ctx.organisation(),
-                    ctx.subject(),
-                    ctx.facts.at
-                ),
+                || {
+                    format!(
+                        "{} has recorded no sale to, or negotiation for a sale with, {} as of {}.",
+                        ctx.organisation(),
+                        ctx.subject(),
+                        ctx.facts.at
+                    )
+                },
                 vec![],
             ));
         }
         reasons.extend(candidate_reasons);
     }
     let detail = if registration.is_none() && reasons.is_empty() {
-        "The sender is not registered (R0), so its soft opt-in cannot be shown.".to_owned()
+        "The sender is not registered (R0), so its soft opt-in cannot be shown."
     } else {
-        "The commercial soft opt-in does not hold.".to_owned()
+        "The commercial soft opt-in does not hold."
     };
     Finding::failed(detail, reasons)
 }
@@ -225,13 +240,15 @@ fn candidate_defects(
         reasons.push(ctx.reason(
             R3B,
             "details_not_collected_directly",
-            format!(
-                "Condition 1: for {} the details were obtained {}, not directly from {} by {}.",
-                candidate.what,
-                text::route(collection.route),
-                ctx.subject(),
-                ctx.organisation()
-            ),
+            || {
+                format!(
+                    "Condition 1: for {} the details were obtained {}, not directly from {} by {}.",
+                    candidate.what,
+                    text::route(collection.route),
+                    ctx.subject(),
+                    ctx.organisation()
+                )
+            },
             vec![id],
         ));
     }
@@ -239,11 +256,13 @@ fn candidate_defects(
         reasons.push(ctx.reason(
             R3B,
             "not_negotiation_for_sale",
-            format!(
-                "Condition 2: {} was not a negotiation for a sale (a quote or details of what is \
-                 offered), and any query is not enough.",
-                candidate.what
-            ),
+            || {
+                format!(
+                    "Condition 2: {} was not a negotiation for a sale (a quote or details of what \
+                     is offered), and any query is not enough.",
+                    candidate.what
+                )
+            },
             vec![id],
         ));
     }
@@ -252,15 +271,17 @@ fn candidate_defects(
             reasons.push(ctx.reason(
                 R3B,
                 "category_not_similar",
-                format!(
-                    "Condition 3: {marketed} is not similar to {} in {}'s category map of {}: a \
-                     customer for {} would not reasonably expect it ({}).",
-                    candidate.category,
-                    ctx.organisation(),
-                    categories.at(),
-                    candidate.category,
-                    candidate.what
-                ),
+                || {
+                    format!(
+                        "Condition 3: {marketed} is not similar to {} in {}'s category map of {}: \
+                         a customer for {} would not reasonably expect it ({}).",
+                        candidate.category,
+                        ctx.organisation(),
+                        categories.at(),
+                        candidate.category,
+                        candidate.what
+                    )
+                },
                 vec![id, categories.id()],
             ));
         }
@@ -269,11 +290,13 @@ fn candidate_defects(
         reasons.push(ctx.reason(
             R3B,
             "no_opt_out_offered_at_collection",
-            format!(
-                "Condition 4: no simple means to refuse was offered when the details were collected \
-                 ({}).",
-                candidate.what
-            ),
+            || {
+                format!(
+                    "Condition 4: no simple means to refuse was offered when the details were \
+                     collected ({}).",
+                    candidate.what
+                )
+            },
             vec![id],
         ));
     }
@@ -284,10 +307,12 @@ fn candidate_defects(
         reasons.push(ctx.reason(
             R3B,
             "contact_point_not_collected",
-            format!(
-                "The details collected with {} are not the address this message goes to.",
-                candidate.what
-            ),
+            || {
+                format!(
+                    "The details collected with {} are not the address this message goes to.",
+                    candidate.what
+                )
+            },
             vec![id],
         ));
     }
@@ -308,11 +333,13 @@ pub(crate) fn refusals<'a>(
             reasons.push(ctx.reason(
                 rule,
                 "opt_out_taken_at_collection",
-                format!(
-                    "{} took the opt-out offered when the details were collected ({what}); that \
-                     refusal stands against every later soft opt-in.",
-                    ctx.subject()
-                ),
+                || {
+                    format!(
+                        "{} took the opt-out offered when the details were collected ({what}); \
+                         that refusal stands against every later soft opt-in.",
+                        ctx.subject()
+                    )
+                },
                 vec![event.id],
             ));
         }
@@ -322,7 +349,7 @@ pub(crate) fn refusals<'a>(
         .facts
         .refusals(channel)
         .iter()
-        .map(|r| (r.at(), r.id(), r.describe()))
+        .map(|r| (r.at(), r.id(), ctx.text(|| r.describe())))
         .collect();
     later.extend(
         ctx.facts
@@ -331,7 +358,7 @@ pub(crate) fn refusals<'a>(
                 (
                     w.at(),
                     w.id(),
-                    format!("a withdrawal of consent on {}", w.at()),
+                    ctx.text(|| format!("a withdrawal of consent on {}", w.at())),
                 )
             }),
     );
@@ -340,12 +367,14 @@ pub(crate) fn refusals<'a>(
         reasons.push(ctx.reason(
             rule,
             "refused_marketing",
-            format!(
-                "{} refused {} marketing: {latest}. A sale or support, before or after, does not \
-                 restore a soft opt-in.",
-                ctx.subject(),
-                text::channel(channel)
-            ),
+            || {
+                format!(
+                    "{} refused {} marketing: {latest}. A sale or support, before or after, does \
+                     not restore a soft opt-in.",
+                    ctx.subject(),
+                    text::channel(channel)
+                )
+            },
             later.iter().map(|(_, id, _)| *id).collect(),
         ));
     }
