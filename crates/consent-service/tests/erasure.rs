@@ -35,11 +35,14 @@ fn sealer(dir: &Path) -> Sealer {
 }
 
 fn start(dir: &Path) -> Running {
-    Running::start_sealed(
+    Running::start_with(
         &dir.join("log"),
         Arc::new(MemoryStore::new()),
-        signer(),
-        sealer(dir),
+        Parts {
+            signer: Some(signer()),
+            sealer: Some(sealer(dir)),
+            ..Parts::default()
+        },
     )
 }
 
@@ -322,11 +325,14 @@ async fn only_the_owner_of_a_subjects_partition_seals_or_erases_for_it() {
     let probe = start(dir.path());
     let partition = probe.ledger.routing(&ORG.into(), &SUBJECT.into()).partition;
     probe.stop().await;
-    let elsewhere = Running::start_sealed_owning(
+    let elsewhere = Running::start_with(
         &dir.path().join("log"),
         Arc::new(MemoryStore::new()),
-        OwnedPartitions::Only([(partition + 1) % layout().partitions].into()),
-        sealer(dir.path()),
+        Parts {
+            ownership: OwnedPartitions::Only([(partition + 1) % layout().partitions].into()),
+            sealer: Some(sealer(dir.path())),
+            ..Parts::default()
+        },
     );
     for refused in [
         consent_with_address(SUBJECT, "2026-01-10T10:00:00Z", ADDRESS),

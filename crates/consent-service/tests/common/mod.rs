@@ -25,6 +25,27 @@ pub fn layout() -> LogLayout {
 }
 
 /// A ledger with its projector running.
+/// What a test ledger is built with beyond the log and the view.
+pub struct Parts {
+    pub config: LedgerConfig,
+    pub ownership: OwnedPartitions,
+    /// Evidence: checkpoints signed with this key, archived in `dir/checkpoints`.
+    pub signer: Option<CheckpointSigner>,
+    /// Contact values sealed with this sealer.
+    pub sealer: Option<Sealer>,
+}
+
+impl Default for Parts {
+    fn default() -> Self {
+        Self {
+            config: LedgerConfig::default(),
+            ownership: OwnedPartitions::All,
+            signer: None,
+            sealer: None,
+        }
+    }
+}
+
 pub struct Running {
     pub ledger: Ledger,
     pub log: EmbeddedLog,
@@ -45,7 +66,15 @@ impl Running {
         config: LedgerConfig,
         ownership: OwnedPartitions,
     ) -> Self {
-        Self::start_with(dir, store, config, ownership, None, None)
+        Self::start_with(
+            dir,
+            store,
+            Parts {
+                config,
+                ownership,
+                ..Parts::default()
+            },
+        )
     }
 
     /// [`Running::start`] with evidence enabled: checkpoints signed by
@@ -58,55 +87,21 @@ impl Running {
         Self::start_with(
             dir,
             store,
-            LedgerConfig::default(),
-            OwnedPartitions::All,
-            Some(signer),
-            None,
+            Parts {
+                signer: Some(signer),
+                ..Parts::default()
+            },
         )
     }
 
-    /// A sealing ledger (no evidence) that owns `ownership` only.
-    pub fn start_sealed_owning(
-        dir: &Path,
-        store: Arc<dyn ViewStore>,
-        ownership: OwnedPartitions,
-        sealer: Sealer,
-    ) -> Self {
-        Self::start_with(
-            dir,
-            store,
-            LedgerConfig::default(),
+    /// A ledger over the log in `dir` and `store` with the optional `parts`.
+    pub fn start_with(dir: &Path, store: Arc<dyn ViewStore>, parts: Parts) -> Self {
+        let Parts {
+            config,
             ownership,
-            None,
-            Some(sealer),
-        )
-    }
-
-    /// A ledger with evidence that seals contact values with `sealer`.
-    pub fn start_sealed(
-        dir: &Path,
-        store: Arc<dyn ViewStore>,
-        signer: CheckpointSigner,
-        sealer: Sealer,
-    ) -> Self {
-        Self::start_with(
-            dir,
-            store,
-            LedgerConfig::default(),
-            OwnedPartitions::All,
-            Some(signer),
-            Some(sealer),
-        )
-    }
-
-    fn start_with(
-        dir: &Path,
-        store: Arc<dyn ViewStore>,
-        config: LedgerConfig,
-        ownership: OwnedPartitions,
-        signer: Option<CheckpointSigner>,
-        sealer: Option<Sealer>,
-    ) -> Self {
+            signer,
+            sealer,
+        } = parts;
         let log = EmbeddedLog::open(dir, layout()).expect("open the embedded log");
         let shared: Arc<dyn EventLog> = Arc::new(log.clone());
         let projector = Projector::new(
