@@ -323,6 +323,19 @@ impl ViewStore for SledStore {
         Ok(subjects)
     }
 
+    /// One exact-key lookup, where [`ViewStore::subjects_by_contact`] scans
+    /// every subject of the contact point (a shared address may have many).
+    fn contact_recorded(
+        &self,
+        contact: &ContactPoint,
+        organisation: &OrganisationId,
+        subject: &SubjectId,
+    ) -> Result<bool, StoreError> {
+        self.tree
+            .contains_key(keys::contact(contact, organisation, subject))
+            .map_err(engine)
+    }
+
     fn offsets(&self) -> Result<Option<StoredOffsets>, StoreError> {
         self.get_decoded(&keys::offsets())
     }
