@@ -266,3 +266,122 @@ pub fn contact_points(fact: &Fact) -> Vec<&ContactPoint> {
         | Fact::ContactsSuppressed(_) => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consent_domain::event::{ErasureRequested, MarketingMessageSent};
+    use consent_domain::vocabulary::{Channel, ContactKind, MessageClass, Purpose};
+    use consent_domain::{Event, Source, Timestamp};
+    use consent_store::MemoryStore;
+    use consent_store_sled::SledStore;
+
+    fn decoded(id: u128, fact: Fact, offset: u64) -> DecodedEvent {
+        DecodedEvent {
+            event: Event {
+                id: EventId(uuid::Uuid::from_u128(id)),
+                organisation: OrganisationId::new("acme"),
+                subject: Some(SubjectId::new("s-1")),
+                occurred_at: Timestamp::from_unix_micros(1_000),
+                recorded_at: Timestamp::from_unix_micros(1_000),
+                source: Source::default(),
+                fact,
+            },
+            position: EventPosition {
+                topic: "t".to_owned(),
+                partition: 0,
+                offset,
+            },
+            stored_bytes: vec![u8::try_from(offset).unwrap_or(0)],
+        }
+    }
+
+    fn erasure() -> Fact {
+        Fact::ErasureRequested(ErasureRequested {
+            reason: "asked".to_owned(),
+        })
+    }
+
+    fn sent() -> Fact {
+        Fact::MarketingMessageSent(MarketingMessageSent {
+            channel: Channel::Email,
+            purpose: Purpose::Commercial,
+            product_category: None,
+            message_class: MessageClass::Marketing,
+            promotional_content: true,
+            opt_out_included: true,
+            sender_identified: true,
+            message_id: "m-1".to_owned(),
+            campaign_id: "c-1".to_owned(),
+            contact_point: Some(ContactPoint {
+                kind: ContactKind::Email,
+                value: "a@example.com".to_owned(),
+            }),
+            sole_charitable_purpose: false,
+        })
+    }
+
+    /// Folds `events` as one batch and applies it; returns what it wrote.
+    fn step(store: &dyn ViewStore, events: &[DecodedEvent]) -> ViewBatch {
+        let outcome = fold_batch(store, events, StoredOffsets::new()).expect("fold");
+        store.apply(outcome.batch.clone()).expect("apply");
+        outcome.batch
+    }
+
+    /// Without the history get, the stored entry's position comes from the
+    /// stored state (subject facts) or the store (messages sent): a copy
+    /// delivered again at a higher position writes nothing, one at a lower
+    /// position replaces the stored entry, in both cases.
+    fn a_later_batchs_lower_copy_wins(store: &dyn ViewStore) {
+        let (organisation, subject) = (OrganisationId::new("acme"), SubjectId::new("s-1"));
+        step(store, &[decoded(1, erasure(), 5), decoded(2, sent(), 6)]);
+
+        let higher = step(store, &[decoded(1, erasure(), 9), decoded(2, sent(), 9)]);
+        assert!(higher.history.is_empty(), "{higher:?}");
+        assert!(higher.subjects.is_empty());
+        assert!(higher.contacts.is_empty(), "the contact is indexed already");
+
+        let lower = step(store, &[decoded(1, erasure(), 2), decoded(2, sent(), 3)]);
+        let offsets: Vec<u64> = lower.history.iter().map(|e| e.position.offset).collect();
+        assert_eq!(offsets, vec![2, 3]);
+        let history = store.history(&organisation, &subject).expect("history");
+        let mut stored: Vec<(u128, u64)> = history
+            .iter()
+            .map(|e| (e.event_id.0.as_u128(), e.position.offset))
+            .collect();
+        stored.sort_unstable();
+        assert_eq!(stored, vec![(1, 2), (2, 3)]);
+        let state = store
+            .subject_state(&organisation, &subject)
+            .expect("read")
+            .expect("state");
+        let positions: Vec<_> = state
+            .facts
+            .facts()
+            .iter()
+            .map(|f| f.position.as_ref().map(|p| p.offset))
+            .collect();
+        assert_eq!(positions, vec![Some(2)], "the state follows the history");
+    }
+
+    #[test]
+    fn a_lower_copy_in_a_later_batch_wins_in_memory() {
+        a_later_batchs_lower_copy_wins(&MemoryStore::new());
+    }
+
+    #[test]
+    fn a_lower_copy_in_a_later_batch_wins_in_sled() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        a_later_batchs_lower_copy_wins(&store);
+    }
+
+    #[test]
+    fn a_contact_is_indexed_once_per_subject() {
+        let store = MemoryStore::new();
+        let first = step(&store, &[decoded(1, sent(), 0), decoded(2, sent(), 1)]);
+        assert_eq!(first.contacts.len(), 1);
+        let again = step(&store, &[decoded(3, sent(), 2)]);
+        assert!(again.contacts.is_empty());
+    }
+}
