@@ -4,14 +4,19 @@
 //! identifier components separated by `0x1f` (the ASCII unit separator):
 //!
 //! ```text
-//! S org 0x1f subject                                  -> postcard(SubjectState)
-//! O org                                               -> postcard(OrganisationState)
+//! S org 0x1f subject                                  -> zstd(postcard(SubjectState))
+//! O org                                               -> zstd(postcard(OrganisationState))
 //! H org 0x1f subject 0x1f event_id(16)               -> occurred_at(8) postcard((EventPosition, stored bytes))
 //! C kind(1) value 0x1f org 0x1f subject               -> (empty)
 //! T topic 0x1f partition(4) level(1) chunk(8)         -> present(2) hash(32)...
 //! F topic 0x1f partition(4)                           -> postcard(Frontier)
 //! M name                                              -> meta (format version, offsets)
 //! ```
+//!
+//! States are zstd frames (level 1, naming their decoded size) of their
+//! postcard bytes: they are rewritten whole on every batch that touches
+//! them (see `state_codec.rs`). `C` keys are looked up by exact key when
+//! projecting, and scanned by prefix for `subjects_by_contact`.
 //!
 //! `T` holds the completed nodes of each topic-partition's RFC 9162 tree in
 //! chunks of [`MERKLE_CHUNK`] consecutive nodes of one level: the key names

@@ -8,11 +8,13 @@
 //! [`StoreError::FormatVersion`] and [`StoreError::Corrupt`].
 //!
 //! [`SledStore`] implements [`ViewStore`]; the key layout is in `keys.rs`.
-//! Values are postcard-encoded domain types; a value that does not decode is
-//! reported as [`StoreError::Corrupt`] naming its key, never a panic.
+//! Values are postcard-encoded domain types (states also compressed, see
+//! `state_codec.rs`); a value that does not decode is reported as
+//! [`StoreError::Corrupt`] naming its key, never a panic.
 
 mod cache;
 mod keys;
+mod state_codec;
 
 use cache::StateCache;
 use consent_domain::vocabulary::ContactPoint;
@@ -38,8 +40,9 @@ use std::time::{Duration, Instant};
 /// key, not repeated in the value). Version 4 keys a history entry by its
 /// event id (no separate index by id) and stores tree nodes in chunks of
 /// [`keys::MERKLE_CHUNK`] per level. Version 5 adds the organisation's
-/// suppression list to its stored state.
-pub const VIEW_FORMAT_VERSION: u32 = 5;
+/// suppression list to its stored state. Version 6 compresses subject and
+/// organisation states (zstd frames of their postcard bytes).
+pub const VIEW_FORMAT_VERSION: u32 = 6;
 
 /// Removes done per batch when clearing the view.
 const CLEAR_CHUNK: usize = 10_000;
@@ -185,17 +188,19 @@ impl SledStore {
         self.subjects.clear();
     }
 
+    /// The decoded postcard value of `key` (not a state: see `get_state`).
     fn get_decoded<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
-        Ok(self.get_decoded_sized(key)?.map(|(value, _)| value))
+        match self.tree.get(key).map_err(engine)? {
+            Some(bytes) => decode(key, &bytes).map(Some),
+            None => Ok(None),
+        }
     }
 
-    /// The decoded value of `key` and its encoded size.
-    fn get_decoded_sized<T: DeserializeOwned>(
-        &self,
-        key: &[u8],
-    ) -> Result<Option<(T, usize)>, StoreError> {
+    /// The decoded state stored at `key` and its encoded (uncompressed)
+    /// size.
+    fn get_state<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<(T, usize)>, StoreError> {
         match self.tree.get(key).map_err(engine)? {
-            Some(bytes) => Ok(Some((decode(key, &bytes)?, bytes.len()))),
+            Some(bytes) => state_codec::decode(key, &bytes).map(Some),
             None => Ok(None),
         }
     }
@@ -205,7 +210,7 @@ impl SledStore {
         cache: &StateCache<T>,
         key: &[u8],
     ) -> Result<Option<Arc<T>>, StoreError> {
-        cache.get_or_load(key, || self.get_decoded_sized(key))
+        cache.get_or_load(key, || self.get_state(key))
     }
 }
 
@@ -215,7 +220,9 @@ impl ViewStore for SledStore {
         organisation: &OrganisationId,
         subject: &SubjectId,
     ) -> Result<Option<SubjectState>, StoreError> {
-        self.get_decoded(&keys::subject(organisation, subject))
+        Ok(self
+            .get_state(&keys::subject(organisation, subject))?
+            .map(|(state, _)| state))
     }
 
     fn organisation_state(
@@ -323,6 +330,19 @@ impl ViewStore for SledStore {
         Ok(subjects)
     }
 
+    /// One exact-key lookup, where [`ViewStore::subjects_by_contact`] scans
+    /// every subject of the contact point (a shared address may have many).
+    fn contact_recorded(
+        &self,
+        contact: &ContactPoint,
+        organisation: &OrganisationId,
+        subject: &SubjectId,
+    ) -> Result<bool, StoreError> {
+        self.tree
+            .contains_key(keys::contact(contact, organisation, subject))
+            .map_err(engine)
+    }
+
     fn offsets(&self) -> Result<Option<StoredOffsets>, StoreError> {
         self.get_decoded(&keys::offsets())
     }
@@ -350,15 +370,15 @@ impl ViewStore for SledStore {
         let mut subjects = Vec::with_capacity(batch.subjects.len());
         for ((organisation, subject), state) in &batch.subjects {
             let key = keys::subject(organisation, subject);
-            let value = encode(state)?;
-            subjects.push((key.clone(), value.len()));
+            let (value, size) = state_codec::encode(state)?;
+            subjects.push((key.clone(), size));
             writes.insert(key, value);
         }
         let mut organisations = Vec::with_capacity(batch.organisations.len());
         for (organisation, state) in &batch.organisations {
             let key = keys::organisation(organisation);
-            let value = encode(state)?;
-            organisations.push((key.clone(), value.len()));
+            let (value, size) = state_codec::encode(state)?;
+            organisations.push((key.clone(), size));
             writes.insert(key, value);
         }
         // Keyed by event id: a later entry of the same event replaces it.

@@ -102,6 +102,23 @@ pub trait ViewStore: Send + Sync + 'static {
         contact: &ContactPoint,
     ) -> Result<Vec<(OrganisationId, SubjectId)>, StoreError>;
 
+    /// Whether `contact` was recorded for (`organisation`, `subject`): the
+    /// same answer as looking for the pair in
+    /// [`ViewStore::subjects_by_contact`], which a store may give with one
+    /// exact lookup instead of reading every subject of the contact point
+    /// (the projector asks once per contact point and subject it folds).
+    fn contact_recorded(
+        &self,
+        contact: &ContactPoint,
+        organisation: &OrganisationId,
+        subject: &SubjectId,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .subjects_by_contact(contact)?
+            .iter()
+            .any(|(o, s)| o == organisation && s == subject))
+    }
+
     /// The log offsets the view has consumed (next offset to read), or
     /// `None` for a view that has never been initialised.
     fn offsets(&self) -> Result<Option<StoredOffsets>, StoreError>;
