@@ -7,12 +7,13 @@ use crate::plan::ReplayPlan;
 use crate::question::{eligibility_questions, Question, RecordedSend};
 use crate::report::{Answer, InputCounts, RejectedRecord, ReplayReport, ReportBuilder};
 use crate::similarity::with_override;
-use consent_domain::event::{FactScope, MarketingMessageSent};
+use consent_domain::event::FactScope;
 use consent_domain::fold::Applied;
 use consent_domain::rules::{decide_with_texts, DecisionTexts, RuleCatalogue, UnknownRuleSet};
 use consent_domain::{
-    Event, EventId, EventPosition, Fact, OrganisationId, OrganisationState, SubjectId, SubjectState,
+    Event, EventId, EventPosition, OrganisationId, OrganisationState, SubjectId, SubjectState,
 };
+use std::borrow::Cow;
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -102,33 +103,49 @@ impl Replayer {
     /// fact without a subject, which validation never lets through); it is
     /// counted as rejected.
     pub fn apply(&mut self, event: &Event, position: Option<EventPosition>) -> Applied {
+        self.fold(Cow::Borrowed(event), position)
+    }
+
+    /// [`Replayer::apply`] of a borrowed event (its facts copied into the
+    /// states) or of an owned one (moved, as a decoded record is).
+    fn fold(&mut self, event: Cow<'_, Event>, position: Option<EventPosition>) -> Applied {
         self.input.deliveries += 1;
-        let applied = match (&event.fact, event.fact.scope(), &event.subject) {
-            (_, FactScope::Organisation, _) => {
-                apply_to(&mut self.organisations, &event.organisation, |state| {
-                    state.apply(event, position.clone())
-                })
+        let kind = event.fact.kind();
+        let applied = match (event.fact.scope(), event.subject.is_some()) {
+            (FactScope::Organisation, _) => {
+                match state_of(&mut self.organisations, &event.organisation) {
+                    Some(state) => match event {
+                        Cow::Borrowed(event) => state.apply(event, position.clone()),
+                        Cow::Owned(event) => state.apply_owned(event, position.clone()),
+                    },
+                    None => Applied::NotApplicable,
+                }
             }
-            (_, FactScope::Subject, Some(subject)) => {
-                apply_to(&mut self.subjects, &event.organisation, |subjects| {
-                    apply_to(subjects, subject, |state| {
-                        state.apply(event, position.clone())
-                    })
-                })
+            (FactScope::Subject, true) => {
+                let state =
+                    state_of(&mut self.subjects, &event.organisation).and_then(|subjects| {
+                        let subject = event.subject.as_ref()?;
+                        state_of(subjects, subject)
+                    });
+                match (state, event) {
+                    (Some(state), Cow::Borrowed(event)) => state.apply(event, position.clone()),
+                    (Some(state), Cow::Owned(event)) => state.apply_owned(event, position.clone()),
+                    (None, _) => Applied::NotApplicable,
+                }
             }
-            (Fact::MarketingMessageSent(send), FactScope::SubjectHistoryOnly, Some(subject)) => {
-                self.keep_send(event, subject, send, position.clone())
-            }
+            (FactScope::SubjectHistoryOnly, true) => match RecordedSend::of(event, &position) {
+                Some(send) => self.keep_send(send),
+                None => Applied::NotApplicable,
+            },
             _ => Applied::NotApplicable,
         };
         match applied {
             Applied::Added => {}
             Applied::Duplicate => self.input.duplicates += 1,
             Applied::Conflict => self.input.conflicts += 1,
-            Applied::NotApplicable => self.reject(
-                position,
-                format!("invalid: `{}` without a subject", event.fact.kind()),
-            ),
+            Applied::NotApplicable => {
+                self.reject(position, format!("invalid: `{kind}` without a subject"))
+            }
         }
         applied
     }
@@ -149,7 +166,7 @@ impl Replayer {
                     .map_err(|error| format!("invalid: {error}"))
             });
         match event {
-            Ok(event) => Ok(self.apply(&event, Some(position))),
+            Ok(event) => Ok(self.fold(Cow::Owned(event), Some(position))),
             Err(reason) => {
                 self.input.deliveries += 1;
                 self.reject(Some(position.clone()), reason.clone());
@@ -233,22 +250,8 @@ impl Replayer {
     }
 
     /// Keeps a send by event id, resolving repeats as the fold does.
-    fn keep_send(
-        &mut self,
-        event: &Event,
-        subject: &SubjectId,
-        send: &MarketingMessageSent,
-        position: Option<EventPosition>,
-    ) -> Applied {
-        let incoming = RecordedSend {
-            id: event.id,
-            organisation: event.organisation.clone(),
-            subject: subject.clone(),
-            occurred_at: event.occurred_at,
-            position,
-            send: send.clone(),
-        };
-        match self.sends.entry(event.id) {
+    fn keep_send(&mut self, incoming: RecordedSend) -> Applied {
+        match self.sends.entry(incoming.id) {
             Entry::Vacant(slot) => {
                 slot.insert(incoming);
                 Applied::Added
@@ -400,17 +403,17 @@ fn in_parallel<I: Sync, T: Send>(
     })
 }
 
-/// `apply` to the value of `key`, a default one inserted when the key is
-/// new (the key is cloned only then).
-fn apply_to<K: Ord + Clone, V: Default, R>(
-    map: &mut BTreeMap<K, V>,
+/// The value of `key`, a default one inserted when the key is new (the key
+/// is cloned only then). Always `Some`; an `Option` only because the
+/// borrow checker cannot yet see that a value just found may be returned.
+fn state_of<'m, K: Ord + Clone, V: Default>(
+    map: &'m mut BTreeMap<K, V>,
     key: &K,
-    apply: impl FnOnce(&mut V) -> R,
-) -> R {
-    match map.get_mut(key) {
-        Some(value) => apply(value),
-        None => apply(map.entry(key.clone()).or_default()),
+) -> Option<&'m mut V> {
+    if !map.contains_key(key) {
+        map.insert(key.clone(), V::default());
     }
+    map.get_mut(key)
 }
 
 fn count(n: usize) -> u64 {
