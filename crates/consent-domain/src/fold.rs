@@ -18,6 +18,7 @@ use crate::event::{Event, EventPosition, Fact, FactScope};
 use crate::identity::EventId;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// A fact with what identifies it in the log.
@@ -72,18 +73,34 @@ impl FactSet {
     }
 
     fn insert(&mut self, event: &Event, position: Option<EventPosition>) -> Applied {
-        if let Some(index) = self.facts.iter().position(|f| f.id == event.id) {
-            return self.merge_duplicate(index, event, position);
+        self.insert_fact(
+            event.id,
+            event.occurred_at,
+            Cow::Borrowed(&event.fact),
+            position,
+        )
+    }
+
+    /// Inserts a fact, copying a borrowed one only when it is kept.
+    fn insert_fact(
+        &mut self,
+        id: EventId,
+        occurred_at: Timestamp,
+        fact: Cow<'_, Fact>,
+        position: Option<EventPosition>,
+    ) -> Applied {
+        if let Some(index) = self.facts.iter().position(|f| f.id == id) {
+            return self.merge_duplicate(index, id, occurred_at, fact, position);
         }
-        let key = (event.occurred_at, event.id);
+        let key = (occurred_at, id);
         let at = self.facts.partition_point(|f| (f.occurred_at, f.id) < key);
         self.facts.insert(
             at,
             Recorded {
-                id: event.id,
-                occurred_at: event.occurred_at,
+                id,
+                occurred_at,
                 position,
-                fact: event.fact.clone(),
+                fact: fact.into_owned(),
             },
         );
         Applied::Added
@@ -92,11 +109,13 @@ impl FactSet {
     fn merge_duplicate(
         &mut self,
         index: usize,
-        event: &Event,
+        id: EventId,
+        occurred_at: Timestamp,
+        fact: Cow<'_, Fact>,
         position: Option<EventPosition>,
     ) -> Applied {
         let existing = &self.facts[index];
-        let same_content = existing.occurred_at == event.occurred_at && existing.fact == event.fact;
+        let same_content = existing.occurred_at == occurred_at && existing.fact == *fact;
         if !is_lower(&position, &existing.position) {
             return if same_content {
                 Applied::Duplicate
@@ -111,7 +130,7 @@ impl FactSet {
         // Conflicting content: the copy at the lower position wins, so the
         // result does not depend on which copy arrived first.
         self.facts.remove(index);
-        self.insert(event, position);
+        self.insert_fact(id, occurred_at, fact, position);
         Applied::Conflict
     }
 }
@@ -140,6 +159,20 @@ impl SubjectState {
             _ => Applied::NotApplicable,
         }
     }
+
+    /// [`SubjectState::apply`] for a caller done with the event: its fact
+    /// is moved into the state, not copied. The same outcome and state.
+    pub fn apply_owned(&mut self, event: Event, position: Option<EventPosition>) -> Applied {
+        match event.fact.scope() {
+            FactScope::Subject if event.subject.is_some() => self.facts.insert_fact(
+                event.id,
+                event.occurred_at,
+                Cow::Owned(event.fact),
+                position,
+            ),
+            _ => Applied::NotApplicable,
+        }
+    }
 }
 
 /// Everything known about one organisation: its registration (kind) and its
@@ -157,6 +190,22 @@ impl OrganisationState {
         match (&event.fact, event.fact.scope()) {
             (Fact::ContactsSuppressed(_), _) => self.suppressions.insert(event, position),
             (_, FactScope::Organisation) => self.facts.insert(event, position),
+            _ => Applied::NotApplicable,
+        }
+    }
+
+    /// [`OrganisationState::apply`] for a caller done with the event: an
+    /// organisation-level fact is moved into the state, not copied. The
+    /// same outcome and state.
+    pub fn apply_owned(&mut self, event: Event, position: Option<EventPosition>) -> Applied {
+        match (&event.fact, event.fact.scope()) {
+            (Fact::ContactsSuppressed(_), _) => self.suppressions.insert(&event, position),
+            (_, FactScope::Organisation) => self.facts.insert_fact(
+                event.id,
+                event.occurred_at,
+                Cow::Owned(event.fact),
+                position,
+            ),
             _ => Applied::NotApplicable,
         }
     }

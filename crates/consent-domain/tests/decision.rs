@@ -43,7 +43,7 @@ fn relied_on_events_carry_their_log_positions() {
         .iter()
         .map(|r| {
             (
-                r.kind.clone(),
+                r.kind.to_string(),
                 r.position.as_ref().map_or(u64::MAX, |p| p.offset),
             )
         })

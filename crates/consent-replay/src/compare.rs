@@ -90,11 +90,24 @@ impl Comparison {
             }
             _ => ChangeKind::Unchanged,
         };
+        let rules_changed = if same_outcomes(baseline, candidate) {
+            Vec::new()
+        } else {
+            rules_changed(baseline, candidate)
+        };
+        if same_reasons(baseline, candidate) {
+            return Self {
+                kind,
+                rules_changed,
+                reasons_no_longer_against: BTreeSet::new(),
+                reasons_newly_against: BTreeSet::new(),
+            };
+        }
         let baseline_reasons = reason_codes(baseline);
         let candidate_reasons = reason_codes(candidate);
         Self {
             kind,
-            rules_changed: rules_changed(baseline, candidate),
+            rules_changed,
             reasons_no_longer_against: baseline_reasons
                 .difference(&candidate_reasons)
                 .cloned()
@@ -120,6 +133,29 @@ pub fn reason_codes(decision: &Decision) -> BTreeSet<String> {
         .iter()
         .map(|r| format!("{}:{}", r.rule, r.code))
         .collect()
+}
+
+/// The same reasons against, rule and code, in the same order: then their
+/// `rule:code` sets are equal too (the usual case, decided without building
+/// them).
+fn same_reasons(baseline: &Decision, candidate: &Decision) -> bool {
+    baseline.reasons_against.len() == candidate.reasons_against.len()
+        && baseline
+            .reasons_against
+            .iter()
+            .zip(&candidate.reasons_against)
+            .all(|(b, c)| b.rule == c.rule && b.code == c.code)
+}
+
+/// The same rules with the same outcomes, in the same order: then no rule's
+/// outcome changed (the usual case, decided without a map).
+fn same_outcomes(baseline: &Decision, candidate: &Decision) -> bool {
+    baseline.rules.len() == candidate.rules.len()
+        && baseline
+            .rules
+            .iter()
+            .zip(&candidate.rules)
+            .all(|(b, c)| b.rule == c.rule && b.outcome == c.outcome)
 }
 
 fn rules_changed(baseline: &Decision, candidate: &Decision) -> Vec<RuleChange> {

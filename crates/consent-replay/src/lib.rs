@@ -11,15 +11,20 @@
 //!    keeping every `MarketingMessageSent` aside;
 //! 2. for each question of the [`ReplayPlan`] (every recorded send: "was it
 //!    lawful?"; optionally every subject's current eligibility per channel)
-//!    it calls [`consent_domain::rules::decide`] twice, under the plan's
-//!    baseline and under its candidate (which may also carry similarity
-//!    overrides);
+//!    it decides twice, under the plan's baseline and under its candidate
+//!    (which may also carry similarity overrides), with
+//!    [`consent_domain::rules::decide_with_texts`] and the texts omitted
+//!    (the report reads none of them; the rest is the full decision);
+//!    questions are shared out between [`DEFAULT_DECISION_THREADS`] threads
+//!    ([`Replayer::with_decision_threads`]) round by round, and the answers
+//!    recorded in question order;
 //! 3. it compares the two decisions ([`compare`]) and aggregates the
 //!    differences into a [`ReplayReport`] (JSON with serde, and a plain-text
 //!    summary with [`render_summary`]).
 //!
 //! Architecture invariant: pure, like the domain. No IO, no clock, no
-//! randomness; the replayer never writes anything, so replaying cannot
+//! randomness; the decision threads compute only (scoped to
+//! [`Replayer::report`], sharing read-only state); the replayer never writes anything, so replaying cannot
 //! change a stored event or the live view. The same set of events gives
 //! the same report whatever order they arrive in (the fold is a sorted
 //! set; questions are evaluated in a sorted order; every map in the report
@@ -47,7 +52,7 @@ pub use plan::{
     DEFAULT_SAMPLES_PER_KIND,
 };
 pub use question::QuestionRef;
-pub use replayer::Replayer;
+pub use replayer::{Replayer, DEFAULT_DECISION_THREADS};
 pub use report::{
     ChangeCounts, ChangeSample, DecisionDigest, InputCounts, ReasonShift, RejectedRecord,
     ReplayReport, Samples,

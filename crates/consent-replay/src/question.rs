@@ -8,10 +8,11 @@ use consent_domain::vocabulary::{
     CallCategory, Channel, ContactKind, ContactPoint, MessageClass, OrganisationKind, Purpose,
 };
 use consent_domain::{
-    EventId, EventPosition, OrganisationId, OrganisationState, ProductCategoryId, SubjectId,
+    Event, EventId, EventPosition, OrganisationId, OrganisationState, ProductCategoryId, SubjectId,
     SubjectState, Timestamp,
 };
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// Which question a replayed decision answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +66,44 @@ pub(crate) struct RecordedSend {
 }
 
 impl RecordedSend {
+    /// The send an event records, read from `position`: moved out of an
+    /// owned event, copied from a borrowed one. `None` for any other fact
+    /// or a send without a subject.
+    pub fn of(event: Cow<'_, Event>, position: &Option<EventPosition>) -> Option<Self> {
+        let recorded = |event: Event| match event {
+            Event {
+                id,
+                organisation,
+                subject: Some(subject),
+                occurred_at,
+                fact: Fact::MarketingMessageSent(send),
+                ..
+            } => Some(RecordedSend {
+                id,
+                organisation,
+                subject,
+                occurred_at,
+                position: position.clone(),
+                send,
+            }),
+            _ => None,
+        };
+        match event {
+            Cow::Owned(event) => recorded(event),
+            Cow::Borrowed(event) => match (&event.fact, &event.subject) {
+                (Fact::MarketingMessageSent(send), Some(subject)) => Some(RecordedSend {
+                    id: event.id,
+                    organisation: event.organisation.clone(),
+                    subject: subject.clone(),
+                    occurred_at: event.occurred_at,
+                    position: position.clone(),
+                    send: send.clone(),
+                }),
+                _ => None,
+            },
+        }
+    }
+
     /// The send as it happened, asked again at its `occurred_at`.
     pub fn question(&self, reading: CharitableSendReading) -> Question {
         let send = &self.send;

@@ -1,19 +1,32 @@
 //! [`Replayer`]: folds events as the ledger does, then decides every
 //! question of the plan under the baseline and the candidate.
 
+use crate::compare::{ChangeKind, Comparison};
 use crate::error::{RecordRejected, ReplayError};
 use crate::plan::ReplayPlan;
 use crate::question::{eligibility_questions, Question, RecordedSend};
-use crate::report::{InputCounts, RejectedRecord, ReplayReport, ReportBuilder};
+use crate::report::{Answer, InputCounts, RejectedRecord, ReplayReport, ReportBuilder};
 use crate::similarity::with_override;
-use consent_domain::event::{FactScope, MarketingMessageSent};
+use consent_domain::event::FactScope;
 use consent_domain::fold::Applied;
-use consent_domain::rules::{decide, RuleCatalogue, UnknownRuleSet};
+use consent_domain::rules::{decide_with_texts, DecisionTexts, RuleCatalogue, UnknownRuleSet};
 use consent_domain::{
-    Event, EventId, EventPosition, Fact, OrganisationId, OrganisationState, SubjectId, SubjectState,
+    Event, EventId, EventPosition, OrganisationId, OrganisationState, SubjectId, SubjectState,
 };
+use std::borrow::Cow;
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Threads that decide a report's questions unless told otherwise
+/// ([`Replayer::with_decision_threads`]): the two cores the replay is sized
+/// for.
+pub const DEFAULT_DECISION_THREADS: usize = 2;
+
+/// Questions decided per round: every round's questions are shared out
+/// between the decision threads, then recorded in question order. Large
+/// enough that starting the threads costs little, small enough that the
+/// round's answers take little memory.
+const QUESTIONS_PER_ROUND: usize = 4096;
 
 /// Replays the events it is given under a [`ReplayPlan`].
 ///
@@ -29,12 +42,20 @@ use std::collections::{BTreeMap, BTreeSet};
 /// [`OrganisationState`] per organisation, holding all their facts, plus
 /// every recorded send: proportional to the events replayed. Nothing is
 /// written anywhere; the replayer owns no IO.
+///
+/// Threads: [`Replayer::report`] decides its questions on
+/// [`DEFAULT_DECISION_THREADS`] threads (computation only, scoped to the
+/// call), round by round, and records the answers in question order, so
+/// the report is the same whatever the number of threads.
 #[derive(Debug)]
 pub struct Replayer {
     plan: ReplayPlan,
     catalogue: RuleCatalogue,
+    decision_threads: usize,
     organisations: BTreeMap<OrganisationId, OrganisationState>,
-    subjects: BTreeMap<(OrganisationId, SubjectId), SubjectState>,
+    /// By organisation, then subject: the (organisation, subject) order the
+    /// eligibility questions are asked in.
+    subjects: BTreeMap<OrganisationId, BTreeMap<SubjectId, SubjectState>>,
     sends: BTreeMap<EventId, RecordedSend>,
     input: InputCounts,
     /// The lowest-positioned rejected records, at most
@@ -57,12 +78,20 @@ impl Replayer {
         Ok(Self {
             plan,
             catalogue,
+            decision_threads: DEFAULT_DECISION_THREADS,
             organisations: BTreeMap::new(),
             subjects: BTreeMap::new(),
             sends: BTreeMap::new(),
             input: InputCounts::default(),
             rejected: BTreeSet::new(),
         })
+    }
+
+    /// Decides the report's questions on `threads` threads (at least one;
+    /// `0` reads as `1`). The report does not depend on it.
+    pub fn with_decision_threads(mut self, threads: usize) -> Self {
+        self.decision_threads = threads.max(1);
+        self
     }
 
     pub fn plan(&self) -> &ReplayPlan {
@@ -74,31 +103,49 @@ impl Replayer {
     /// fact without a subject, which validation never lets through); it is
     /// counted as rejected.
     pub fn apply(&mut self, event: &Event, position: Option<EventPosition>) -> Applied {
+        self.fold(Cow::Borrowed(event), position)
+    }
+
+    /// [`Replayer::apply`] of a borrowed event (its facts copied into the
+    /// states) or of an owned one (moved, as a decoded record is).
+    fn fold(&mut self, event: Cow<'_, Event>, position: Option<EventPosition>) -> Applied {
         self.input.deliveries += 1;
-        let applied = match (&event.fact, event.fact.scope(), &event.subject) {
-            (_, FactScope::Organisation, _) => self
-                .organisations
-                .entry(event.organisation.clone())
-                .or_default()
-                .apply(event, position.clone()),
-            (_, FactScope::Subject, Some(subject)) => self
-                .subjects
-                .entry((event.organisation.clone(), subject.clone()))
-                .or_default()
-                .apply(event, position.clone()),
-            (Fact::MarketingMessageSent(send), FactScope::SubjectHistoryOnly, Some(subject)) => {
-                self.keep_send(event, subject, send, position.clone())
+        let kind = event.fact.kind();
+        let applied = match (event.fact.scope(), event.subject.is_some()) {
+            (FactScope::Organisation, _) => {
+                match state_of(&mut self.organisations, &event.organisation) {
+                    Some(state) => match event {
+                        Cow::Borrowed(event) => state.apply(event, position.clone()),
+                        Cow::Owned(event) => state.apply_owned(event, position.clone()),
+                    },
+                    None => Applied::NotApplicable,
+                }
             }
+            (FactScope::Subject, true) => {
+                let state =
+                    state_of(&mut self.subjects, &event.organisation).and_then(|subjects| {
+                        let subject = event.subject.as_ref()?;
+                        state_of(subjects, subject)
+                    });
+                match (state, event) {
+                    (Some(state), Cow::Borrowed(event)) => state.apply(event, position.clone()),
+                    (Some(state), Cow::Owned(event)) => state.apply_owned(event, position.clone()),
+                    (None, _) => Applied::NotApplicable,
+                }
+            }
+            (FactScope::SubjectHistoryOnly, true) => match RecordedSend::of(event, &position) {
+                Some(send) => self.keep_send(send),
+                None => Applied::NotApplicable,
+            },
             _ => Applied::NotApplicable,
         };
         match applied {
             Applied::Added => {}
             Applied::Duplicate => self.input.duplicates += 1,
             Applied::Conflict => self.input.conflicts += 1,
-            Applied::NotApplicable => self.reject(
-                position,
-                format!("invalid: `{}` without a subject", event.fact.kind()),
-            ),
+            Applied::NotApplicable => {
+                self.reject(position, format!("invalid: `{kind}` without a subject"))
+            }
         }
         applied
     }
@@ -119,7 +166,7 @@ impl Replayer {
                     .map_err(|error| format!("invalid: {error}"))
             });
         match event {
-            Ok(event) => Ok(self.apply(&event, Some(position))),
+            Ok(event) => Ok(self.fold(Cow::Owned(event), Some(position))),
             Err(reason) => {
                 self.input.deliveries += 1;
                 self.reject(Some(position.clone()), reason.clone());
@@ -131,6 +178,11 @@ impl Replayer {
     /// Decides every question of the plan under the baseline and the
     /// candidate and reports the differences. Reads only; may be called
     /// again after more events.
+    ///
+    /// Both decisions are taken without their texts
+    /// ([`DecisionTexts::Omitted`]): the report reads only the verdict, the
+    /// basis, the reasons' rules and codes, the rules' outcomes and the
+    /// events relied on, which are the full decision's.
     pub fn report(&self) -> ReplayReport {
         let mut builder =
             ReportBuilder::new(&self.plan, self.input_counts(), self.rejected_samples());
@@ -146,82 +198,60 @@ impl Replayer {
                 )
             })
             .collect();
+        let deciding = Deciding {
+            replayer: self,
+            candidate_organisations: &candidate_organisations,
+        };
+        let threads = self.decision_threads;
         let questions = &self.plan.questions;
         if questions.sends {
             let mut sends: Vec<&RecordedSend> = self.sends.values().collect();
             sends.sort_by_key(|s| (s.occurred_at, s.id));
-            for send in sends {
-                let question = send.question(questions.charitable_sends);
-                self.evaluate(&mut builder, &question, &candidate_organisations);
+            let reading = questions.charitable_sends;
+            for round in sends.chunks(QUESTIONS_PER_ROUND) {
+                let answered = in_parallel(round, threads, |send| {
+                    let mut question = send.question(reading);
+                    let answer = deciding.answer(&mut question);
+                    (question, answer)
+                });
+                for (question, answer) in answered {
+                    builder.record(&question, answer);
+                }
             }
         }
         if let Some(asked) = &questions.eligibility {
-            for ((organisation, subject), state) in &self.subjects {
-                let organisation_state = self.organisations.get(organisation);
-                for question in
+            let pairs: Vec<(&OrganisationId, &SubjectId, &SubjectState)> = self
+                .subjects
+                .iter()
+                .flat_map(|(organisation, subjects)| {
+                    subjects
+                        .iter()
+                        .map(move |(subject, state)| (organisation, subject, state))
+                })
+                .collect();
+            let pairs_per_round = (QUESTIONS_PER_ROUND / asked.channels.len().max(1)).max(1);
+            for round in pairs.chunks(pairs_per_round) {
+                let answered = in_parallel(round, threads, |&(organisation, subject, state)| {
+                    let organisation_state = self.organisations.get(organisation);
                     eligibility_questions(organisation, subject, organisation_state, state, asked)
-                {
-                    self.evaluate(&mut builder, &question, &candidate_organisations);
+                        .into_iter()
+                        .map(|mut question| {
+                            let answer = deciding.answer(&mut question);
+                            (question, answer)
+                        })
+                        .collect::<Vec<_>>()
+                });
+                for (question, answer) in answered.into_iter().flatten() {
+                    builder.record(&question, answer);
                 }
             }
         }
         builder.finish()
     }
 
-    fn evaluate(
-        &self,
-        builder: &mut ReportBuilder,
-        question: &Question,
-        candidate_organisations: &BTreeMap<OrganisationId, OrganisationState>,
-    ) {
-        let request = &question.request;
-        let Ok(baseline_rules) = self.plan.baseline.select(&self.catalogue, request.at) else {
-            builder.not_evaluated("no baseline rule set in force at the decision's time".into());
-            return;
-        };
-        let Ok(candidate_rules) = self.plan.candidate.select(&self.catalogue, request.at) else {
-            builder.not_evaluated("no candidate rule set in force at the decision's time".into());
-            return;
-        };
-        let empty_organisation = OrganisationState::default();
-        let empty_subject = SubjectState::default();
-        let organisation = self
-            .organisations
-            .get(&request.organisation)
-            .unwrap_or(&empty_organisation);
-        let candidate_organisation = candidate_organisations
-            .get(&request.organisation)
-            .unwrap_or(organisation);
-        let subject = self
-            .subjects
-            .get(&(request.organisation.clone(), request.subject.clone()))
-            .unwrap_or(&empty_subject);
-
-        let mut asked = request.clone();
-        asked.rule_set = self.plan.baseline.requested().cloned();
-        let baseline = decide(baseline_rules, organisation, subject, &asked);
-        asked.rule_set = self.plan.candidate.requested().cloned();
-        let candidate = decide(candidate_rules, candidate_organisation, subject, &asked);
-        builder.record(question, &baseline, &candidate);
-    }
-
     /// Keeps a send by event id, resolving repeats as the fold does.
-    fn keep_send(
-        &mut self,
-        event: &Event,
-        subject: &SubjectId,
-        send: &MarketingMessageSent,
-        position: Option<EventPosition>,
-    ) -> Applied {
-        let incoming = RecordedSend {
-            id: event.id,
-            organisation: event.organisation.clone(),
-            subject: subject.clone(),
-            occurred_at: event.occurred_at,
-            position,
-            send: send.clone(),
-        };
-        match self.sends.entry(event.id) {
+    fn keep_send(&mut self, incoming: RecordedSend) -> Applied {
+        match self.sends.entry(incoming.id) {
             Entry::Vacant(slot) => {
                 slot.insert(incoming);
                 Applied::Added
@@ -255,11 +285,17 @@ impl Replayer {
 
     fn input_counts(&self) -> InputCounts {
         let organisation_facts: usize = self.organisations.values().map(|o| o.facts.len()).sum();
-        let subject_facts: usize = self.subjects.values().map(|s| s.facts.len()).sum();
+        let subject_facts: usize = self
+            .subjects
+            .values()
+            .flat_map(BTreeMap::values)
+            .map(|s| s.facts.len())
+            .sum();
+        let subjects: usize = self.subjects.values().map(BTreeMap::len).sum();
         InputCounts {
             events: count(organisation_facts + subject_facts + self.sends.len()),
             organisations: count(self.organisations.len()),
-            subjects: count(self.subjects.len()),
+            subjects: count(subjects),
             sends: count(self.sends.len()),
             ..self.input.clone()
         }
@@ -268,6 +304,116 @@ impl Replayer {
     fn rejected_samples(&self) -> Vec<RejectedRecord> {
         self.rejected.iter().cloned().collect()
     }
+}
+
+/// What deciding a question reads: the folded states and the candidate's
+/// organisations with their similarity overrides.
+struct Deciding<'r> {
+    replayer: &'r Replayer,
+    candidate_organisations: &'r BTreeMap<OrganisationId, OrganisationState>,
+}
+
+impl Deciding<'_> {
+    /// Decides `question` under the baseline and the candidate and compares
+    /// the decisions. `question.request.rule_set` is set per side and left
+    /// as the candidate's.
+    fn answer(&self, question: &mut Question) -> Answer {
+        let replayer = self.replayer;
+        let plan = &replayer.plan;
+        let request = &mut question.request;
+        let Ok(baseline_rules) = plan.baseline.select(&replayer.catalogue, request.at) else {
+            return Answer::NotEvaluated("no baseline rule set in force at the decision's time");
+        };
+        let Ok(candidate_rules) = plan.candidate.select(&replayer.catalogue, request.at) else {
+            return Answer::NotEvaluated("no candidate rule set in force at the decision's time");
+        };
+        let empty_organisation = OrganisationState::default();
+        let empty_subject = SubjectState::default();
+        let organisation = replayer
+            .organisations
+            .get(&request.organisation)
+            .unwrap_or(&empty_organisation);
+        let candidate_organisation = self
+            .candidate_organisations
+            .get(&request.organisation)
+            .unwrap_or(organisation);
+        let subject = replayer
+            .subjects
+            .get(&request.organisation)
+            .and_then(|subjects| subjects.get(&request.subject))
+            .unwrap_or(&empty_subject);
+
+        request.rule_set = plan.baseline.requested().cloned();
+        let baseline = decide_with_texts(
+            baseline_rules,
+            organisation,
+            subject,
+            request,
+            DecisionTexts::Omitted,
+        );
+        request.rule_set = plan.candidate.requested().cloned();
+        let candidate = decide_with_texts(
+            candidate_rules,
+            candidate_organisation,
+            subject,
+            request,
+            DecisionTexts::Omitted,
+        );
+        let comparison = Comparison::of(&baseline, &candidate);
+        let decisions = match comparison.kind {
+            ChangeKind::Unchanged => None,
+            _ => Some(Box::new((baseline, candidate))),
+        };
+        Answer::Compared {
+            comparison,
+            decisions,
+        }
+    }
+}
+
+/// `decide` applied to every item, on up to `threads` threads (the calling
+/// one and scoped others), each taking a contiguous share; the results in
+/// the items' order.
+fn in_parallel<I: Sync, T: Send>(
+    items: &[I],
+    threads: usize,
+    decide: impl Fn(&I) -> T + Sync,
+) -> Vec<T> {
+    let share = items.len().div_ceil(threads.max(1)).max(1);
+    let mut shares = items.chunks(share);
+    let Some(first) = shares.next() else {
+        return Vec::new();
+    };
+    let decide = &decide;
+    std::thread::scope(|scope| {
+        let others: Vec<_> = shares
+            .map(|share| scope.spawn(move || share.iter().map(decide).collect::<Vec<T>>()))
+            .collect();
+        let mut results: Vec<T> = Vec::with_capacity(items.len());
+        results.extend(first.iter().map(decide));
+        for other in others {
+            // A panic on a decision thread is carried on to the caller as
+            // it would have been on one thread.
+            match other.join() {
+                Ok(decided) => results.extend(decided),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        results
+    })
+}
+
+/// The value of `key`, a default one inserted when the key is new (the key
+/// is cloned only then). Always `Some`; an `Option` only because the
+/// borrow checker cannot yet see that a value just found may be returned.
+fn state_of<'m, K: Ord + Clone, V: Default>(
+    map: &'m mut BTreeMap<K, V>,
+    key: &K,
+) -> Option<&'m mut V> {
+    if !map.contains_key(key) {
+        map.insert(key.clone(), V::default());
+    }
+    map.get_mut(key)
 }
 
 fn count(n: usize) -> u64 {

@@ -164,6 +164,28 @@ pub struct ReplayReport {
     pub samples: Samples,
 }
 
+/// One question's answer, as the decision threads give it to the
+/// [`ReportBuilder`].
+pub(crate) enum Answer {
+    /// Not decided, and why.
+    NotEvaluated(&'static str),
+    /// Decided under both sides and compared; the decisions are kept when
+    /// the answer changed (a sample may need them).
+    Compared {
+        comparison: Comparison,
+        decisions: Option<Box<(Decision, Decision)>>,
+    },
+}
+
+/// `add` to the value under `key`, a default one inserted when the key is
+/// new (the key is allocated only then).
+fn add_to<V: Default>(map: &mut BTreeMap<String, V>, key: &str, add: impl FnOnce(&mut V)) {
+    match map.get_mut(key) {
+        Some(value) => add(value),
+        None => add(map.entry(key.to_owned()).or_default()),
+    }
+}
+
 /// Accumulates decisions into a report.
 pub(crate) struct ReportBuilder {
     report: ReplayReport,
@@ -193,31 +215,47 @@ impl ReportBuilder {
         }
     }
 
-    pub fn not_evaluated(&mut self, why: String) {
-        *self.report.not_evaluated.entry(why).or_default() += 1;
+    /// Records one question's answer. Answers are recorded in question
+    /// order, which decides the samples kept.
+    pub fn record(&mut self, question: &Question, answer: Answer) {
+        match answer {
+            Answer::NotEvaluated(why) => self.not_evaluated(why),
+            Answer::Compared {
+                comparison,
+                decisions,
+            } => self.compared(question, &comparison, decisions.as_deref()),
+        }
     }
 
-    pub fn record(&mut self, question: &Question, baseline: &Decision, candidate: &Decision) {
-        let comparison = Comparison::of(baseline, candidate);
+    fn not_evaluated(&mut self, why: &str) {
+        add_to(&mut self.report.not_evaluated, why, |n| *n += 1);
+    }
+
+    fn compared(
+        &mut self,
+        question: &Question,
+        comparison: &Comparison,
+        decisions: Option<&(Decision, Decision)>,
+    ) {
         let request = &question.request;
         let report = &mut self.report;
-        report.totals.add(&comparison);
-        for counts in [
-            report
-                .by_question
-                .entry(question.reference.kind().to_owned())
-                .or_default(),
-            report
+        report.totals.add(comparison);
+        add_to(
+            &mut report.by_question,
+            question.reference.kind(),
+            |counts| counts.add(comparison),
+        );
+        match report.by_organisation.get_mut(&request.organisation) {
+            Some(counts) => counts.add(comparison),
+            None => report
                 .by_organisation
                 .entry(request.organisation.clone())
-                .or_default(),
-            report
-                .by_channel
-                .entry(request.channel.as_str().to_owned())
-                .or_default(),
-        ] {
-            counts.add(&comparison);
+                .or_default()
+                .add(comparison),
         }
+        add_to(&mut report.by_channel, request.channel.as_str(), |counts| {
+            counts.add(comparison)
+        });
         let samples = match comparison.kind {
             ChangeKind::Unchanged => return,
             ChangeKind::AllowedToRefused => &mut report.samples.allowed_to_refused,
@@ -246,6 +284,9 @@ impl ReportBuilder {
                 .or_default()
                 .newly_against += 1;
         }
+        let Some((baseline, candidate)) = decisions else {
+            return;
+        };
         if samples.len() < self.samples_per_kind {
             samples.push(ChangeSample {
                 question: question.reference.clone(),

@@ -1,13 +1,15 @@
 //! Properties every replay keeps, whatever the history:
 //! * the same rules on both sides change nothing;
 //! * the order events arrive in, and their re-delivery, do not change the
-//!   report.
+//!   report;
+//! * nor does the number of threads the questions are decided on.
 
 mod support;
 
+use consent_domain::rules::RuleCatalogue;
 use consent_domain::vocabulary::Channel;
 use consent_domain::{Event, OrganisationId};
-use consent_replay::{EligibilityQuestions, ReplayPlan, RuleSelection};
+use consent_replay::{EligibilityQuestions, ReplayPlan, Replayer, RuleSelection};
 use proptest::prelude::*;
 use support::*;
 
@@ -88,5 +90,32 @@ proptest! {
         prop_assert_eq!(&in_order, &any_order);
         prop_assert_eq!(in_order.input.duplicates, (told.len() - everything().len()) as u64);
         prop_assert!(in_order.totals.changed() > 0);
+    }
+
+    /// One decision thread or several: the same report, samples in the
+    /// same order.
+    #[test]
+    fn the_number_of_decision_threads_does_not_change_the_report(
+        threads in 2_usize..6,
+        keep in proptest::collection::vec(any::<bool>(), everything().len()),
+    ) {
+        let events: Vec<Event> = everything()
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(event, kept)| kept.then_some(event))
+            .collect();
+        let on = |threads: usize| {
+            let replayer = Replayer::new(full_plan(), RuleCatalogue::uk())
+                .map(|replayer| replayer.with_decision_threads(threads));
+            let mut replayer = match replayer {
+                Ok(replayer) => replayer,
+                Err(error) => panic!("plan refused: {error}"),
+            };
+            for event in &events {
+                replayer.apply(event, None);
+            }
+            replayer.report()
+        };
+        prop_assert_eq!(on(1), on(threads));
     }
 }

@@ -184,7 +184,7 @@ fn each_decision_shows_its_question_answer_basis_and_rules() {
             reason.message
         );
         assert!(june.contains(&escaped(&reason.citation)));
-        assert!(june.contains(&reason.code));
+        assert!(june.contains(&*reason.code));
     }
     assert!(june.contains("UK GDPR Art 21(2), 21(3), 21(5); PECR 2003 reg 22(3)(c)"));
     assert!(june.contains(&format!(

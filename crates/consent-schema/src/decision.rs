@@ -75,8 +75,8 @@ pub fn decision_from_proto(decision: &v1::Decision) -> Result<Decision, Validati
 
 fn reason_to_proto(reason: Reason) -> v1::Reason {
     v1::Reason {
-        rule_id: reason.rule.0,
-        code: reason.code,
+        rule_id: reason.rule.0.into_owned(),
+        code: reason.code.into_owned(),
         message: reason.message,
         citation: reason.citation,
         event_ids: reason.events.iter().map(ToString::to_string).collect(),
@@ -87,8 +87,10 @@ fn reason_from_proto(field: &str, reason: &v1::Reason) -> Result<Reason, Validat
     let events_field = format!("{field}.event_ids");
     max_items(&events_field, reason.event_ids.len())?;
     Ok(Reason {
-        rule: RuleId(identifier(&format!("{field}.rule_id"), &reason.rule_id)?.to_owned()),
-        code: identifier(&format!("{field}.code"), &reason.code)?.to_owned(),
+        rule: RuleId::from(identifier(&format!("{field}.rule_id"), &reason.rule_id)?),
+        code: identifier(&format!("{field}.code"), &reason.code)?
+            .to_owned()
+            .into(),
         message: text(&format!("{field}.message"), &reason.message)?,
         citation: text(&format!("{field}.citation"), &reason.citation)?,
         events: reason
@@ -104,7 +106,7 @@ fn event_reference_to_proto(reference: EventReference) -> v1::EventReference {
     v1::EventReference {
         event_id: reference.id.to_string(),
         position: reference.position.as_ref().map(v1::LogPosition::from),
-        kind: reference.kind,
+        kind: reference.kind.into_owned(),
         occurred_at: Some(timestamp_to_proto(reference.occurred_at)),
     }
 }
@@ -116,7 +118,9 @@ fn event_reference_from_proto(
     Ok(EventReference {
         id: event_id(&format!("{field}.event_id"), &reference.event_id)?,
         position: reference.position.clone().map(Into::into),
-        kind: identifier(&format!("{field}.kind"), &reference.kind)?.to_owned(),
+        kind: identifier(&format!("{field}.kind"), &reference.kind)?
+            .to_owned()
+            .into(),
         occurred_at: required_timestamp(
             &format!("{field}.occurred_at"),
             reference.occurred_at.as_ref(),
@@ -126,7 +130,7 @@ fn event_reference_from_proto(
 
 fn rule_firing_to_proto(firing: RuleFiring) -> v1::RuleFiring {
     v1::RuleFiring {
-        rule_id: firing.rule.0,
+        rule_id: firing.rule.0.into_owned(),
         title: firing.title,
         citation: firing.citation,
         outcome: firing.outcome.to_wire(),
@@ -139,7 +143,7 @@ fn rule_firing_from_proto(
     firing: &v1::RuleFiring,
 ) -> Result<RuleFiring, ValidationError> {
     Ok(RuleFiring {
-        rule: RuleId(identifier(&format!("{field}.rule_id"), &firing.rule_id)?.to_owned()),
+        rule: RuleId::from(identifier(&format!("{field}.rule_id"), &firing.rule_id)?),
         title: text(&format!("{field}.title"), &firing.title)?,
         citation: text(&format!("{field}.citation"), &firing.citation)?,
         outcome: decode(&format!("{field}.outcome"), firing.outcome)?,

@@ -21,7 +21,7 @@ pub fn rule_set_to_proto(rule_set: &RuleSet) -> v1::RuleSetDescription {
 
 fn rule_description_to_proto(rule: &RuleDescription) -> v1::RuleDescription {
     v1::RuleDescription {
-        rule_id: rule.id.0.clone(),
+        rule_id: rule.id.0.to_string(),
         title: rule.title.clone(),
         citation: rule.citation.clone(),
     }

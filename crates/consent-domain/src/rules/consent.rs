@@ -239,7 +239,7 @@ impl<'a> Consents<'a> {
         &self,
         ctx: &Ctx<'_>,
         rule: &str,
-        missing_code: &str,
+        missing_code: &'static str,
         needed: impl Fn() -> String,
     ) -> Finding {
         if let Some(current) = self.current() {
@@ -420,12 +420,7 @@ fn defects<'a>(
             defects.push(Defect::ContactPointDiffers { recorded });
         }
     }
-    if let Some(refusal) = ctx
-        .facts
-        .refusals(channel)
-        .into_iter()
-        .find(|r| r.at() >= consent.at())
-    {
+    if let Some(refusal) = ctx.facts.refusals(channel).find(|r| r.at() >= consent.at()) {
         defects.push(Defect::Refused(refusal));
     }
     defects

@@ -174,9 +174,11 @@ fn not_implemented(ctx: &Ctx<'_>, id: &str) -> Finding {
 }
 
 /// The events, deduplicated, in time order, with their log positions.
+/// (Deduplicated in place: the result is sorted by time and id whatever
+/// order the ids come in.)
 fn references(facts: &Facts<'_>, mut ids: Vec<EventId>) -> Vec<EventReference> {
-    let mut seen = std::collections::BTreeSet::new();
-    ids.retain(|id| seen.insert(*id));
+    ids.sort_unstable();
+    ids.dedup();
     let mut references: Vec<EventReference> = ids
         .into_iter()
         .filter_map(|id| facts.reference(id))

@@ -3,6 +3,7 @@ use crate::identity::EventId;
 use crate::rules::{RuleId, RuleSetId};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// The lawful basis a decision relies on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -29,8 +30,10 @@ pub enum LawfulBasis {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
     pub rule: RuleId,
-    /// Stable machine-readable code, e.g. `objection_recorded`.
-    pub code: String,
+    /// Stable machine-readable code, e.g. `objection_recorded`: borrowed
+    /// from the rules that give it (no allocation per reason), owned when
+    /// read from elsewhere.
+    pub code: Cow<'static, str>,
     /// A sentence a compliance officer can read.
     pub message: String,
     pub citation: String,
@@ -65,8 +68,9 @@ pub struct RuleFiring {
 pub struct EventReference {
     pub id: EventId,
     pub position: Option<EventPosition>,
-    /// The fact's kind, as [`crate::Fact::kind`].
-    pub kind: String,
+    /// The fact's kind, as [`crate::Fact::kind`] (borrowed from it when
+    /// the domain builds the reference).
+    pub kind: Cow<'static, str>,
     pub occurred_at: Timestamp,
 }
 

@@ -116,18 +116,21 @@ impl<'a> Facts<'a> {
         }
     }
 
-    /// Objections, and opt-outs that cover `channel`, in time order.
-    pub fn refusals(&self, channel: Channel) -> Vec<Refusal<'a>> {
+    /// Objections, and opt-outs that cover `channel`, in time order (read
+    /// as they are iterated, nothing collected).
+    pub fn refusals(
+        &self,
+        channel: Channel,
+    ) -> impl DoubleEndedIterator<Item = Refusal<'a>> + Clone + 'a {
         self.subject
             .iter()
-            .filter_map(|event| match &event.fact {
+            .filter_map(move |event| match &event.fact {
                 Fact::ObjectionRecorded(fact) => Some(Refusal::Objection(Known { event, fact })),
                 Fact::OptOutRecorded(fact) if fact.covers(channel) => {
                     Some(Refusal::OptOut(Known { event, fact }))
                 }
                 _ => None,
             })
-            .collect()
     }
 
     /// Consent withdrawals that cover `channel` and `purpose`.
@@ -157,7 +160,7 @@ impl<'a> Facts<'a> {
             .map(|f| EventReference {
                 id: f.id,
                 position: f.position.clone(),
-                kind: f.fact.kind().to_owned(),
+                kind: std::borrow::Cow::Borrowed(f.fact.kind()),
                 occurred_at: f.occurred_at,
             })
     }

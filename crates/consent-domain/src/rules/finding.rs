@@ -31,7 +31,7 @@ impl Ctx<'_> {
     pub fn reason(
         &self,
         rule: &str,
-        code: &str,
+        code: &'static str,
         message: impl FnOnce() -> String,
         events: Vec<EventId>,
     ) -> Reason {
@@ -50,7 +50,7 @@ impl Ctx<'_> {
     pub fn reason_citing(
         &self,
         rule: &str,
-        code: &str,
+        code: &'static str,
         message: impl FnOnce() -> String,
         citation: impl FnOnce() -> String,
         mut events: Vec<EventId>,
@@ -58,7 +58,7 @@ impl Ctx<'_> {
         events.dedup();
         Reason {
             rule: RuleId::from(rule),
-            code: code.to_owned(),
+            code: Cow::Borrowed(code),
             message: self.text(message),
             citation: self.text(citation),
             events,

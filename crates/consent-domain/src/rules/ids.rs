@@ -28,3 +28,11 @@ pub const R7: &str = "R7";
 pub const R8: &str = "R8";
 /// Erasure suppresses the subject.
 pub const R9: &str = "R9";
+
+/// Every published id.
+pub const PUBLISHED: [&str; 13] = [R0, R1, R2, R3, R3A, R3B, R3C, R4, R5, R6, R7, R8, R9];
+
+/// The published id equal to `id`, if it is one.
+pub(crate) fn published(id: &str) -> Option<&'static str> {
+    PUBLISHED.iter().copied().find(|published| *published == id)
+}

@@ -25,7 +25,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
     }
     let channel = ctx.request.channel;
     let refusals = ctx.facts.refusals(channel);
-    let Some(latest) = refusals.last() else {
+    let Some(latest) = refusals.clone().next_back() else {
         return Finding::satisfied(
             ctx.text(|| {
                 format!(
@@ -54,11 +54,10 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
         );
     }
     let mut reasons = Vec::new();
-    let objections: Vec<_> = refusals
-        .iter()
-        .filter(|r| matches!(r, Refusal::Objection(_)))
-        .collect();
-    if let Some(last) = objections.last() {
+    let objections = refusals
+        .clone()
+        .filter(|r| matches!(r, Refusal::Objection(_)));
+    if let Some(last) = objections.clone().next_back() {
         reasons.push(ctx.reason(
             R1,
             "objection_recorded",
@@ -71,14 +70,11 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
                     ctx.organisation()
                 )
             },
-            objections.iter().map(|r| r.id()).collect(),
+            objections.map(|r| r.id()).collect(),
         ));
     }
-    let opt_outs: Vec<_> = refusals
-        .iter()
-        .filter(|r| matches!(r, Refusal::OptOut(_)))
-        .collect();
-    if let Some(last) = opt_outs.last() {
+    let opt_outs = refusals.filter(|r| matches!(r, Refusal::OptOut(_)));
+    if let Some(last) = opt_outs.clone().next_back() {
         reasons.push(ctx.reason(
             R1,
             "opted_out",
@@ -91,7 +87,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
                     text::purpose(ctx.request.purpose)
                 )
             },
-            opt_outs.iter().map(|r| r.id()).collect(),
+            opt_outs.map(|r| r.id()).collect(),
         ));
     }
     Finding::blocked(

@@ -7,12 +7,18 @@
 
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 
 /// A rule's stable id (RULES.md: R0 ... R9, R3a, R3b, R3c). Published ids
 /// never change meaning.
+///
+/// A published id is held borrowed from [`super::ids`], so that a decision
+/// naming its rules (every rule, every reason) allocates nothing for them;
+/// any other id (a rule this engine does not know) is held owned. Either
+/// way it compares, orders, hashes and serialises as its text.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct RuleId(pub String);
+pub struct RuleId(pub Cow<'static, str>);
 
 impl RuleId {
     pub fn as_str(&self) -> &str {
@@ -21,8 +27,12 @@ impl RuleId {
 }
 
 impl From<&str> for RuleId {
+    /// Borrowed when `id` is a published id, owned otherwise.
     fn from(id: &str) -> Self {
-        Self(id.to_owned())
+        match super::ids::published(id) {
+            Some(published) => Self(Cow::Borrowed(published)),
+            None => Self(Cow::Owned(id.to_owned())),
+        }
     }
 }
 

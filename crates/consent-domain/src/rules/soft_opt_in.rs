@@ -348,7 +348,6 @@ pub(crate) fn refusals<'a>(
     let mut later: Vec<(Timestamp, EventId, String)> = ctx
         .facts
         .refusals(channel)
-        .iter()
         .map(|r| (r.at(), r.id(), ctx.text(|| r.describe())))
         .collect();
     later.extend(

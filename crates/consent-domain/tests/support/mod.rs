@@ -401,7 +401,7 @@ impl Then {
             .decision
             .reasons_against
             .iter()
-            .map(|r| (r.rule.to_string(), r.code.clone()))
+            .map(|r| (r.rule.to_string(), r.code.to_string()))
             .collect();
         actual.sort();
         actual.dedup();
@@ -516,7 +516,7 @@ impl Then {
             .decision
             .relied_on
             .iter()
-            .map(|r| r.kind.as_str())
+            .map(|r| r.kind.as_ref())
             .collect();
         self.assert(
             actual == kinds,
