@@ -105,30 +105,57 @@ impl Fact {
         }
     }
 
-    /// Every contact value the fact carries: its contact points' values
-    /// and telephone numbers (digests, for sealed values). What a
-    /// suppression list is looked up by.
-    pub fn contact_values(&self) -> Vec<&str> {
-        fn point(p: &Option<ContactPoint>) -> Vec<&str> {
-            p.iter().map(|p| p.value.as_str()).collect()
-        }
+    /// The contact point the fact was recorded with, if it names one (a
+    /// fact names at most one). Telephone numbers of TPS/CTPS listings and
+    /// call preferences are not contact points: they carry no contact kind
+    /// (mobile or landline).
+    pub fn contact_point(&self) -> Option<&ContactPoint> {
         match self {
-            Fact::ContactPointRecorded(p) => vec![p.value.as_str()],
-            Fact::ConsentGiven(f) => point(&f.contact_point),
-            Fact::SaleRecorded(f) => point(&f.collection.contact_point),
-            Fact::NegotiationRecorded(f) => point(&f.collection.contact_point),
-            Fact::CharitySupportRecorded(f) => point(&f.collection.contact_point),
-            Fact::MarketingMessageSent(f) => point(&f.contact_point),
-            Fact::PreferenceServiceListing(f) => vec![f.number.as_str()],
-            Fact::ToldNotToCall(f) | Fact::DoesNotObjectToCalls(f) => vec![f.number.as_str()],
-            Fact::ContactsSuppressed(f) => f.digests.iter().map(String::as_str).collect(),
+            Fact::ContactPointRecorded(p) => Some(p),
+            Fact::ConsentGiven(f) => f.contact_point.as_ref(),
+            Fact::SaleRecorded(f) => f.collection.contact_point.as_ref(),
+            Fact::NegotiationRecorded(f) => f.collection.contact_point.as_ref(),
+            Fact::CharitySupportRecorded(f) => f.collection.contact_point.as_ref(),
+            Fact::MarketingMessageSent(f) => f.contact_point.as_ref(),
             Fact::OrganisationRegistered(_)
             | Fact::ProductCategoriesDefined(_)
             | Fact::SubscriberTypeDeclared(_)
             | Fact::ConsentWithdrawn(_)
             | Fact::OptOutRecorded(_)
             | Fact::ObjectionRecorded(_)
-            | Fact::ErasureRequested(_) => Vec::new(),
+            | Fact::PreferenceServiceListing(_)
+            | Fact::ToldNotToCall(_)
+            | Fact::DoesNotObjectToCalls(_)
+            | Fact::ErasureRequested(_)
+            | Fact::ContactsSuppressed(_) => None,
+        }
+    }
+
+    /// Every contact value the fact carries: its contact point's value
+    /// and telephone numbers (digests, for sealed values). What a
+    /// suppression list is looked up by.
+    pub fn contact_values(&self) -> Vec<&str> {
+        match self {
+            Fact::PreferenceServiceListing(f) => vec![f.number.as_str()],
+            Fact::ToldNotToCall(f) | Fact::DoesNotObjectToCalls(f) => vec![f.number.as_str()],
+            Fact::ContactsSuppressed(f) => f.digests.iter().map(String::as_str).collect(),
+            Fact::ContactPointRecorded(_)
+            | Fact::ConsentGiven(_)
+            | Fact::SaleRecorded(_)
+            | Fact::NegotiationRecorded(_)
+            | Fact::CharitySupportRecorded(_)
+            | Fact::MarketingMessageSent(_)
+            | Fact::OrganisationRegistered(_)
+            | Fact::ProductCategoriesDefined(_)
+            | Fact::SubscriberTypeDeclared(_)
+            | Fact::ConsentWithdrawn(_)
+            | Fact::OptOutRecorded(_)
+            | Fact::ObjectionRecorded(_)
+            | Fact::ErasureRequested(_) => self
+                .contact_point()
+                .map(|point| point.value.as_str())
+                .into_iter()
+                .collect(),
         }
     }
 

@@ -24,7 +24,7 @@ use consent_domain::event::FactScope;
 use consent_domain::fold::Applied;
 use consent_domain::vocabulary::ContactPoint;
 use consent_domain::{
-    EventId, EventPosition, Fact, OrganisationId, OrganisationState, SubjectId, SubjectState,
+    EventId, EventPosition, OrganisationId, OrganisationState, SubjectId, SubjectState,
 };
 use consent_store::{HistoryEntry, StoreError, StoredOffsets, ViewBatch, ViewStore};
 use std::collections::{BTreeMap, BTreeSet};
@@ -120,15 +120,16 @@ pub fn fold_batch(
             .then(|| subjects.get(&key).map(|touched| &touched.loaded))
             .flatten();
         record_history(store, &mut history, &key, loaded, decoded)?;
-        for contact in contact_points(&event.fact) {
+        // The contact index: TPS/CTPS and call-preference numbers are not
+        // contact points (`Fact::contact_point`) and are not indexed.
+        if let Some(contact) = event.fact.contact_point() {
             let seen = (contact.clone(), key.clone());
-            if contacts.contains(&seen) {
-                continue;
+            if !contacts.contains(&seen) {
+                if !store.contact_recorded(contact, &key.0, &key.1)? {
+                    new_contacts.insert((contact.clone(), key.0.clone(), key.1.clone()));
+                }
+                contacts.insert(seen);
             }
-            if !store.contact_recorded(contact, &key.0, &key.1)? {
-                new_contacts.insert((contact.clone(), key.0.clone(), key.1.clone()));
-            }
-            contacts.insert(seen);
         }
     }
 
@@ -239,40 +240,12 @@ fn is_lower(candidate: &EventPosition, current: &EventPosition) -> bool {
     candidate < current
 }
 
-/// Every contact point a fact carries.
-///
-/// Telephone numbers of TPS/CTPS listings and call preferences are not
-/// indexed: they carry no contact kind (mobile or landline).
-pub fn contact_points(fact: &Fact) -> Vec<&ContactPoint> {
-    match fact {
-        Fact::ContactPointRecorded(contact) => vec![contact],
-        Fact::ConsentGiven(given) => given.contact_point.iter().collect(),
-        Fact::SaleRecorded(sale) => sale.collection.contact_point.iter().collect(),
-        Fact::NegotiationRecorded(negotiation) => {
-            negotiation.collection.contact_point.iter().collect()
-        }
-        Fact::CharitySupportRecorded(support) => support.collection.contact_point.iter().collect(),
-        Fact::MarketingMessageSent(sent) => sent.contact_point.iter().collect(),
-        Fact::OrganisationRegistered(_)
-        | Fact::ProductCategoriesDefined(_)
-        | Fact::SubscriberTypeDeclared(_)
-        | Fact::ConsentWithdrawn(_)
-        | Fact::OptOutRecorded(_)
-        | Fact::ObjectionRecorded(_)
-        | Fact::PreferenceServiceListing(_)
-        | Fact::ToldNotToCall(_)
-        | Fact::DoesNotObjectToCalls(_)
-        | Fact::ErasureRequested(_)
-        | Fact::ContactsSuppressed(_) => Vec::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use consent_domain::event::{ErasureRequested, MarketingMessageSent};
     use consent_domain::vocabulary::{Channel, ContactKind, MessageClass, Purpose};
-    use consent_domain::{Event, Source, Timestamp};
+    use consent_domain::{Event, Fact, Source, Timestamp};
     use consent_store::MemoryStore;
     use consent_store_sled::SledStore;
 

@@ -35,7 +35,6 @@ mod trees;
 
 pub use config::ProjectorConfig;
 pub use error::ProjectorError;
-pub use fold::contact_points;
 pub use handle::{ProjectionHandle, WaitTimeout};
 pub use ownership::{OwnedPartitions, ParseOwnedPartitionsError};
 pub use projector::{BatchSummary, Projector, StepOutcome};
