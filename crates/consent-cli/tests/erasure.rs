@@ -16,18 +16,13 @@ const NEW_ID: &str = "cust-4242";
 const ADDRESS: &str = "ada.lovelace@example.com";
 
 fn dealer_and_sale(subject: &str, at: &str) -> Value {
-    json!({ "events": [
-        {"organisationId": ORG, "occurredAt": "2026-01-10T09:00:00Z",
-         "organisationRegistered": {"name": "Acme Motors Ltd", "kind": "ORGANISATION_KIND_COMMERCIAL"}},
-        {"organisationId": ORG, "occurredAt": "2026-01-10T09:00:00Z",
-         "productCategoriesDefined": {"categories": [
-             {"id": "cars", "name": "Cars", "similarCategoryIds": ["servicing"]},
-             {"id": "servicing", "name": "Servicing"}]}},
+    let mut events = car_dealer(ORG);
+    events.push(json!(
         {"organisationId": ORG, "subjectId": subject, "occurredAt": at,
          "saleRecorded": {"productCategoryId": "cars", "orderRef": "7781",
              "collection": {"route": "COLLECTION_ROUTE_DIRECT", "optOutOffered": true, "formVersion": "sale-form-v3",
-                            "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": ADDRESS}}}}
-    ]})
+                            "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": ADDRESS}}}}));
+    json!({ "events": events })
 }
 
 fn servicing_email(subject: &str, wait_for: Value) -> Value {

@@ -15,31 +15,27 @@ const ORG: &str = "acme-motors";
 const SUBJECT: &str = "cust-42";
 
 fn history() -> Value {
-    json!({ "events": [
-        {"organisationId": ORG, "occurredAt": "2026-01-10T09:00:00Z",
-         "organisationRegistered": {"name": "Acme Motors Ltd", "kind": "ORGANISATION_KIND_COMMERCIAL"}},
-        {"organisationId": ORG, "occurredAt": "2026-01-10T09:00:00Z",
-         "productCategoriesDefined": {"categories": [
-             {"id": "cars", "name": "Cars", "similarCategoryIds": ["servicing"]},
-             {"id": "servicing", "name": "Servicing"}]}},
-        {"organisationId": ORG, "subjectId": SUBJECT, "occurredAt": "2026-03-01T14:30:00Z",
+    let mut events = car_dealer(ORG);
+    events.extend([
+        json!({"organisationId": ORG, "subjectId": SUBJECT, "occurredAt": "2026-03-01T14:30:00Z",
          "source": {"system": "dealer-pos", "evidenceRef": "order 7781"},
          "saleRecorded": {"productCategoryId": "cars", "orderRef": "7781",
              "collection": {"route": "COLLECTION_ROUTE_DIRECT", "optOutOffered": true, "formVersion": "sale-form-v3",
-                            "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": "jo@example.com"}}}},
-        {"organisationId": ORG, "subjectId": SUBJECT, "occurredAt": "2026-04-01T09:00:00Z",
+                            "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": "jo@example.com"}}}}),
+        json!({"organisationId": ORG, "subjectId": SUBJECT, "occurredAt": "2026-04-01T09:00:00Z",
          "marketingMessageSent": {"channel": "CHANNEL_EMAIL", "purpose": "PURPOSE_COMMERCIAL",
              "productCategoryId": "servicing", "messageClass": "MESSAGE_CLASS_MARKETING",
              "promotionalContent": true, "optOutIncluded": true, "senderIdentified": true,
-             "messageId": "msg-1", "campaignId": "spring"}},
-        {"organisationId": ORG, "subjectId": SUBJECT, "occurredAt": "2026-05-01T12:00:00Z",
-         "optOutRecorded": {"channels": ["CHANNEL_EMAIL"], "receivedVia": "OPT_OUT_METHOD_UNSUBSCRIBE_LINK"}},
-        {"organisationId": ORG, "subjectId": SUBJECT, "occurredAt": "2026-06-01T09:00:00Z",
+             "messageId": "msg-1", "campaignId": "spring"}}),
+        json!({"organisationId": ORG, "subjectId": SUBJECT, "occurredAt": "2026-05-01T12:00:00Z",
+         "optOutRecorded": {"channels": ["CHANNEL_EMAIL"], "receivedVia": "OPT_OUT_METHOD_UNSUBSCRIBE_LINK"}}),
+        json!({"organisationId": ORG, "subjectId": SUBJECT, "occurredAt": "2026-06-01T09:00:00Z",
          "marketingMessageSent": {"channel": "CHANNEL_EMAIL", "purpose": "PURPOSE_COMMERCIAL",
              "productCategoryId": "servicing", "messageClass": "MESSAGE_CLASS_MARKETING",
              "promotionalContent": true, "optOutIncluded": true, "senderIdentified": true,
-             "messageId": "msg-2", "campaignId": "summer"}}
-    ]})
+             "messageId": "msg-2", "campaignId": "summer"}}),
+    ]);
+    json!({ "events": events })
 }
 
 fn args(parts: &[&str]) -> Vec<String> {

@@ -340,3 +340,17 @@ pub fn position_parts(position: &Value) -> (String, u64, u64) {
             .map_or(0, |o| o.parse().expect("offset is a decimal string")),
     )
 }
+
+/// A car dealer's own facts, as the README's example records them: its
+/// registration as a commercial organisation, and servicing as similar to
+/// cars (so a car buyer's soft opt-in covers servicing emails).
+pub fn car_dealer(organisation: &str) -> Vec<Value> {
+    vec![
+        json!({"organisationId": organisation, "occurredAt": "2026-01-10T09:00:00Z",
+               "organisationRegistered": {"name": "Acme Motors Ltd", "kind": "ORGANISATION_KIND_COMMERCIAL"}}),
+        json!({"organisationId": organisation, "occurredAt": "2026-01-10T09:00:00Z",
+               "productCategoriesDefined": {"categories": [
+                   {"id": "cars", "name": "Cars", "similarCategoryIds": ["servicing"]},
+                   {"id": "servicing", "name": "Servicing"}]}}),
+    ]
+}
