@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # System packages the build and tests need: bundled librdkafka builds with
-# the first six; the HTML report's browser test (crates/consent-report)
-# opens the report in chromium and reads its screenshot with tesseract
-# (English data and DejaVu fonts named explicitly, so OCR sees the same
-# glyphs on every machine). Skips what is already installed.
+# the first seven (OpenSSL for TLS and SASL, libcurl for OAUTHBEARER/OIDC);
+# the HTML report's browser test (crates/consent-report) opens the report in
+# chromium and reads its screenshot with tesseract (English data and DejaVu
+# fonts named explicitly, so OCR sees the same glyphs on every machine).
+# The production tests (tests/) start a TLS terminator (stunnel4) in front of
+# the test broker, a PostgreSQL server for the shared subject-key store,
+# inject faults with fiu-utils, and check deploy/ with promtool (prometheus)
+# and yamllint. Skips what is already installed.
 set -euo pipefail
 needed=()
-for pkg in build-essential pkg-config zlib1g-dev libssl-dev perl python3 \
-           chromium tesseract-ocr tesseract-ocr-eng fonts-dejavu-core; do
+for pkg in build-essential pkg-config zlib1g-dev libssl-dev libcurl4-openssl-dev perl python3 \
+           chromium tesseract-ocr tesseract-ocr-eng fonts-dejavu-core \
+           stunnel4 postgresql fiu-utils prometheus yamllint; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || needed+=("$pkg")
 done
 if [ "${#needed[@]}" -gt 0 ]; then
