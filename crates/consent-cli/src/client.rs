@@ -11,6 +11,27 @@ pub struct ServerArgs {
     /// The API key to send (`Authorization: Bearer`), when the ledger has a key file.
     #[arg(long, env = "CONSENT_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// A file holding the API key (mode 0600), instead of `--api-key`, which `ps` shows.
+    #[arg(long, env = "CONSENT_API_KEY_FILE", conflicts_with = "api_key")]
+    pub api_key_file: Option<std::path::PathBuf>,
+    /// For an `https://` ledger: a PEM file of CA certificates to trust besides the system's (a private CA).
+    #[arg(long, env = "CONSENT_CA_CERT")]
+    pub ca_cert: Option<std::path::PathBuf>,
+}
+
+impl ServerArgs {
+    /// The API key to send, from `--api-key` or `--api-key-file`.
+    fn key(&self) -> anyhow::Result<Option<zeroize::Zeroizing<String>>> {
+        if let Some(path) = &self.api_key_file {
+            let text = consent_secret_file::read_secret(path, 4096)
+                .with_context(|| format!("--api-key-file {}", path.display()))?;
+            return Ok(Some(zeroize::Zeroizing::new(text.trim().to_owned())));
+        }
+        Ok(self
+            .api_key
+            .as_ref()
+            .map(|key| zeroize::Zeroizing::new(key.trim().to_owned())))
+    }
 }
 
 pub struct LedgerClient {
@@ -21,18 +42,29 @@ pub struct LedgerClient {
 impl LedgerClient {
     pub fn new(args: &ServerArgs) -> anyhow::Result<Self> {
         let mut headers = reqwest::header::HeaderMap::new();
-        if let Some(key) = &args.api_key {
-            let mut value =
-                reqwest::header::HeaderValue::try_from(format!("Bearer {}", key.trim()))
-                    .context("the API key is not valid header text")?;
+        if let Some(key) = args.key()? {
+            let mut value = reqwest::header::HeaderValue::try_from(format!("Bearer {}", *key))
+                .context("the API key is not valid header text")?;
             value.set_sensitive(true);
             headers.insert(reqwest::header::AUTHORIZATION, value);
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(60))
-            .default_headers(headers)
-            .build()
-            .context("building the HTTP client")?;
+            .default_headers(headers);
+        if let Some(path) = &args.ca_cert {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("--ca-cert {}: cannot read it", path.display()))?;
+            let certificates = reqwest::Certificate::from_pem_bundle(&pem).with_context(|| {
+                format!("--ca-cert {}: not a PEM file of certificates", path.display())
+            })?;
+            if certificates.is_empty() {
+                bail!("--ca-cert {}: holds no certificate", path.display());
+            }
+            for certificate in certificates {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let http = builder.build().context("building the HTTP client")?;
         Ok(Self {
             base: args.server.trim_end_matches('/').to_owned(),
             http,

@@ -78,6 +78,10 @@ fn main() -> std::process::ExitCode {
     restore_default_sigpipe();
     // The matches say where each setting came from (flag, environment or
     // default), which `serve` needs to layer its config file under them.
+    if let Err(error) = settings::refuse_secrets_on_command_line(std::env::args_os()) {
+        eprintln!("error: {error:#}");
+        return std::process::ExitCode::FAILURE;
+    }
     let matches = <Cli as clap::CommandFactory>::command().get_matches();
     let cli =
         <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());

@@ -33,6 +33,11 @@ pub struct StorageArgs {
     /// variable takes several, separated by `;`.
     #[arg(long = "kafka-setting", env = "CONSENT_KAFKA_SETTINGS", value_delimiter = ';', value_parser = parse_setting)]
     pub kafka_settings: Vec<(String, String)>,
+    /// A file of librdkafka settings that hold secrets, one `KEY=VALUE` per line (`sasl.password=...`,
+    /// `ssl.key.password=...`; `#` starts a comment), mode 0600 (a mounted Kubernetes Secret). Applied after
+    /// `--kafka-setting`. Secrets are refused as flags, which every user of `ps` can read.
+    #[arg(long, env = "CONSENT_KAFKA_SECRETS_FILE")]
+    pub kafka_secrets_file: Option<PathBuf>,
     /// Bound on one append's acknowledgement by Kafka, in seconds.
     #[arg(
         long,
@@ -45,6 +50,62 @@ pub struct StorageArgs {
     /// are accepted for any subject). A view is built for one set: changing it needs `rebuild`.
     #[arg(long, env = "CONSENT_OWN_PARTITIONS", default_value_t = OwnedPartitions::All)]
     pub own_partitions: OwnedPartitions,
+}
+
+/// The largest Kafka secrets file read (it holds a few settings, perhaps
+/// a PEM key).
+const MAX_SECRETS_FILE_BYTES: u64 = 64 * 1024;
+
+/// Refuses a secret librdkafka setting (`sasl.password`, `ssl.key.pem`,
+/// ...) given as a `--kafka-setting` flag: the command line of a process is
+/// visible to every user of the machine (`ps`, `/proc/PID/cmdline`).
+pub fn refuse_secrets_on_command_line(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> anyhow::Result<()> {
+    let args: Vec<String> = args
+        .into_iter()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    let values = args.iter().enumerate().filter_map(|(index, arg)| {
+        if let Some(value) = arg.strip_prefix("--kafka-setting=") {
+            Some(value)
+        } else if arg == "--kafka-setting" {
+            args.get(index + 1).map(String::as_str)
+        } else {
+            None
+        }
+    });
+    for value in values {
+        let key = value.split_once('=').map_or(value, |(key, _)| key).trim();
+        if consent_kafka::is_secret_setting(key) {
+            anyhow::bail!(
+                "--kafka-setting {key}=...: a secret on the command line can be read by every user \
+                 of this machine (ps); put it in the file named by --kafka-secrets-file \
+                 (CONSENT_KAFKA_SECRETS_FILE) or in the environment variable CONSENT_KAFKA_SETTINGS"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Parses a Kafka secrets file: `KEY=VALUE` lines, blank lines and `#`
+/// comments. An error names the line.
+fn parse_secrets_file(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut settings = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let setting = parse_setting(line).map_err(|_| {
+            format!(
+                "line {}: not KEY=VALUE (the value is not shown: it may be a secret)",
+                index + 1
+            )
+        })?;
+        settings.push(setting);
+    }
+    Ok(settings)
 }
 
 fn parse_setting(text: &str) -> Result<(String, String), String> {
@@ -90,6 +151,16 @@ impl StorageArgs {
                 let mut config = KafkaConfig::new(brokers.clone(), layout);
                 config.replication_factor = self.kafka_replication;
                 config.extra = self.kafka_settings.clone();
+                if let Some(path) = &self.kafka_secrets_file {
+                    let text = consent_secret_file::read_secret(path, MAX_SECRETS_FILE_BYTES)
+                        .with_context(|| {
+                            format!("--kafka-secrets-file {}", path.display())
+                        })?;
+                    let secrets = parse_secrets_file(&text).map_err(|error| {
+                        anyhow::anyhow!("--kafka-secrets-file {}: {error}", path.display())
+                    })?;
+                    config.extra.extend(secrets);
+                }
                 config.delivery_timeout = Duration::from_secs(self.kafka_delivery_timeout_secs);
                 tracing::info!(brokers = %brokers, "using the Kafka log");
                 let log = KafkaLog::open(config)
@@ -139,6 +210,8 @@ pub struct ConfigFile {
     /// librdkafka settings, as a table: `kafka_settings = { "security.protocol" = "ssl" }`.
     pub kafka_settings: Option<std::collections::BTreeMap<String, String>>,
     pub kafka_delivery_timeout_secs: Option<u64>,
+    /// The file of secret librdkafka settings (never the secrets themselves).
+    pub kafka_secrets_file: Option<PathBuf>,
     pub own_partitions: Option<String>,
     pub checkpoint_key: Option<PathBuf>,
     pub checkpoint_origin: Option<String>,
@@ -213,11 +286,97 @@ impl StorageArgs {
         ) {
             self.kafka_delivery_timeout_secs = value;
         }
+        if let (Some(value), true) = (&file.kafka_secrets_file, may("kafka_secrets_file")) {
+            self.kafka_secrets_file = Some(value.clone());
+        }
+        if let Some(secret) = file
+            .kafka_settings
+            .iter()
+            .flatten()
+            .map(|(key, _)| key)
+            .find(|key| consent_kafka::is_secret_setting(key))
+        {
+            anyhow::bail!(
+                "kafka_settings.{secret:?}: a secret does not belong in the config file; put it in \
+                 the file named by kafka_secrets_file (mode 0600) or in CONSENT_KAFKA_SETTINGS"
+            );
+        }
         if let (Some(value), true) = (&file.own_partitions, may("own_partitions")) {
             self.own_partitions = value
                 .parse()
                 .map_err(|error| anyhow::anyhow!("own_partitions = {value:?}: {error}"))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<std::ffi::OsString> {
+        list.iter().map(|arg| (*arg).into()).collect()
+    }
+
+    #[test]
+    fn a_secret_flag_is_refused_naming_where_secrets_go() {
+        for line in [
+            &["consent-ledger", "serve", "--kafka-setting", "sasl.password=hunter2"][..],
+            &["consent-ledger", "serve", "--kafka-setting=ssl.key.password=x"][..],
+            &["consent-ledger", "rebuild", "--kafka-setting", "sasl.oauthbearer.client.secret=s"][..],
+        ] {
+            let error = refuse_secrets_on_command_line(args(line))
+                .expect_err("a secret flag is refused")
+                .to_string();
+            assert!(error.contains("--kafka-secrets-file"), "{error}");
+            assert!(!error.contains("hunter2"), "{error}");
+        }
+        refuse_secrets_on_command_line(args(&[
+            "consent-ledger",
+            "serve",
+            "--kafka-setting",
+            "security.protocol=sasl_ssl",
+            "--kafka-setting=sasl.username=ledger",
+        ]))
+        .expect("settings that are not secret are taken as flags");
+    }
+
+    #[test]
+    fn a_secrets_file_is_key_value_lines_with_comments() {
+        let settings = parse_secrets_file(
+            "# the ledger's Kafka login\n\nsasl.password = p=ss\nssl.key.password=k\n",
+        )
+        .expect("parsed");
+        assert_eq!(
+            settings,
+            vec![
+                ("sasl.password".to_owned(), "p=ss".to_owned()),
+                ("ssl.key.password".to_owned(), "k".to_owned()),
+            ]
+        );
+        let error = parse_secrets_file("sasl.password=x\nhunter2\n").expect_err("refused");
+        assert!(error.starts_with("line 2:"), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn a_config_file_may_not_hold_a_secret_setting() {
+        let file = ConfigFile::parse(
+            "kafka_brokers = \"b:9093\"\nkafka_settings = { \"sasl.password\" = \"x\" }\n",
+        )
+        .expect("parsed");
+        let mut storage = StorageArgs {
+            data_dir: PathBuf::from("data"),
+            kafka_brokers: None,
+            topic_prefix: "consent".to_owned(),
+            partitions: 8,
+            kafka_replication: 1,
+            kafka_settings: Vec::new(),
+            kafka_secrets_file: None,
+            kafka_delivery_timeout_secs: 10,
+            own_partitions: OwnedPartitions::All,
+        };
+        let error = storage.apply_file(&file, None).expect_err("refused");
+        assert!(error.to_string().contains("kafka_secrets_file"), "{error}");
     }
 }

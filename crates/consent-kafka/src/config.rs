@@ -10,7 +10,10 @@ use std::time::Duration;
 /// manual offsets) are set by this crate; `extra` is applied after them, so
 /// an operator can tune librdkafka (security, buffering) but can also break
 /// those guarantees: keep `extra` to settings the guarantees do not rest on.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Its `Debug` form never shows the value of a secret setting
+/// ([`is_secret_setting`]), so a config can be logged.
+#[derive(Clone, PartialEq, Eq)]
 pub struct KafkaConfig {
     /// Bootstrap servers: a comma-separated `host:port` list.
     pub brokers: String,
@@ -30,6 +33,44 @@ pub struct KafkaConfig {
     /// flight, for its acknowledgement (librdkafka `message.timeout.ms`).
     /// An append to an unreachable cluster fails after about this long.
     pub delivery_timeout: Duration,
+}
+
+/// Whether the librdkafka setting `key` holds a secret (a password, a
+/// private key, an OAuth client secret): its value must come from a file or
+/// the environment, and is never logged.
+pub fn is_secret_setting(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.contains("password")
+        || key.contains("secret")
+        || key == "ssl.key.pem"
+        || key == "ssl_key"
+        || key == "sasl.oauthbearer.config"
+}
+
+impl std::fmt::Debug for KafkaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let extra: Vec<(&str, &str)> = self
+            .extra
+            .iter()
+            .map(|(key, value)| {
+                let shown = if is_secret_setting(key) {
+                    "<redacted>"
+                } else {
+                    value.as_str()
+                };
+                (key.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("KafkaConfig")
+            .field("brokers", &self.brokers)
+            .field("layout", &self.layout)
+            .field("replication_factor", &self.replication_factor)
+            .field("client_id", &self.client_id)
+            .field("extra", &extra)
+            .field("request_timeout", &self.request_timeout)
+            .field("delivery_timeout", &self.delivery_timeout)
+            .finish()
+    }
 }
 
 impl KafkaConfig {
@@ -211,6 +252,22 @@ mod tests {
             config.consumer_config().get("fetch.wait.max.ms"),
             Some("500")
         );
+    }
+
+    #[test]
+    fn secrets_are_never_shown_by_debug() {
+        let mut config = config();
+        config.extra = vec![
+            ("sasl.username".to_owned(), "ledger".to_owned()),
+            ("sasl.password".to_owned(), "hunter2".to_owned()),
+            ("ssl.key.pem".to_owned(), "-----BEGIN PRIVATE KEY-----".to_owned()),
+            ("sasl.oauthbearer.client.secret".to_owned(), "s3cret".to_owned()),
+        ];
+        let shown = format!("{config:?}");
+        assert!(shown.contains("ledger"), "{shown}");
+        for secret in ["hunter2", "BEGIN PRIVATE KEY", "s3cret"] {
+            assert!(!shown.contains(secret), "{secret} shown in {shown}");
+        }
     }
 
     #[test]

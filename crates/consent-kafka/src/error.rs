@@ -31,6 +31,11 @@ pub(crate) fn is_unavailable(code: RDKafkaErrorCode) -> bool {
 
 /// Converts an rdkafka error met while doing `what` against `brokers`.
 pub(crate) fn log_error(what: &str, brokers: &str, error: &KafkaError) -> LogError {
+    if let KafkaError::ClientCreation(reason) = error {
+        // librdkafka refused a setting (an unknown key, a value it does not
+        // take, a certificate file it cannot read); its reason names it.
+        return LogError::Settings(format!("{what}: {reason}"));
+    }
     match error.rdkafka_error_code() {
         Some(code) if is_unavailable(code) => LogError::Unavailable(format!(
             "{what}: Kafka at {brokers} did not answer: {error}"

@@ -23,6 +23,7 @@
 //!   byte.
 
 mod config;
+mod connection;
 mod context;
 mod error;
 mod log;
@@ -32,6 +33,6 @@ mod reader;
 pub mod test_support;
 mod topics;
 
-pub use config::KafkaConfig;
+pub use config::{is_secret_setting, KafkaConfig};
 pub use log::KafkaLog;
 pub use reader::KafkaReader;

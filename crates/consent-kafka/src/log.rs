@@ -46,7 +46,9 @@ impl KafkaLog {
     /// and checks their partition counts (see [`crate::KafkaConfig`]).
     ///
     /// Fails with [`LogError::Unavailable`] when the cluster does not answer
-    /// within the request timeout, and [`LogError::LayoutMismatch`] when an
+    /// within the request timeout, [`LogError::Settings`] (naming the
+    /// setting) when the settings cannot connect (TLS trust, SASL login or
+    /// mechanism, protocol), and [`LogError::LayoutMismatch`] when an
     /// existing topic has another partition count than the layout.
     pub async fn open(config: KafkaConfig) -> Result<Self, LogError> {
         if config.layout.partitions == 0 {
@@ -59,6 +61,7 @@ impl KafkaLog {
                 "the replication factor must be at least 1".to_owned(),
             ));
         }
+        crate::connection::probe(&config).await?;
         ensure_topics(&config).await?;
         let producer = create_producer(&config)?;
         tracing::info!(
@@ -244,7 +247,7 @@ fn record_size(record: &AppendRecord) -> usize {
 fn create_producer(config: &KafkaConfig) -> Result<FutureProducer<LogContext>, LogError> {
     config
         .producer_config()
-        .create_with_context(LogContext { role: "producer" })
+        .create_with_context(LogContext::new("producer"))
         .map_err(|error| log_error("creating the Kafka producer", &config.brokers, &error))
 }
 

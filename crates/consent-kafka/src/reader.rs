@@ -55,7 +55,7 @@ impl KafkaReader {
     ) -> Result<Self, LogError> {
         let consumer: BaseConsumer<LogContext> = config
             .consumer_config()
-            .create_with_context(LogContext { role: "reader" })
+            .create_with_context(LogContext::new("reader"))
             .map_err(|error| log_error("creating a Kafka reader", &config.brokers, &error))?;
         let consumer = Arc::new(consumer);
         let task_consumer = Arc::clone(&consumer);

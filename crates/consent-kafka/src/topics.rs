@@ -43,7 +43,7 @@ struct TopicState {
 pub(crate) async fn ensure_topics(config: &KafkaConfig) -> Result<(), LogError> {
     let admin: AdminClient<LogContext> = config
         .admin_config()
-        .create_with_context(LogContext { role: "admin" })
+        .create_with_context(LogContext::new("admin"))
         .map_err(|error| log_error("creating the Kafka admin client", &config.brokers, &error))?;
     let admin = Arc::new(admin);
     let wanted = wanted_topics(config);

@@ -27,6 +27,11 @@ pub enum LogError {
     RecordTooLarge { size: usize, limit: usize },
     #[error("log unavailable: {0}")]
     Unavailable(String),
+    /// The log cannot be reached with the settings given (a TLS certificate
+    /// not trusted, a login refused, a mechanism not offered): no retry
+    /// cures it; the message names the setting to change.
+    #[error("log connection settings: {0}")]
+    Settings(String),
     #[error("log backend error: {0}")]
     Backend(String),
 }

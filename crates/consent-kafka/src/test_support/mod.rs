@@ -8,6 +8,16 @@
 //! tansu does not auto-create topics and has no transactions, which suits
 //! the ledger: [`crate::KafkaLog::open`] creates its topics itself, and it
 //! uses an idempotent (not transactional) producer.
+//!
+//! TLS: tansu 0.6's own `--cert`/`--key` do not answer a TLS handshake, so
+//! [`TlsBroker`] puts a TLS terminator (Debian's stunnel4) in front of a
+//! broker that advertises the terminator's address, with certificates from
+//! a throwaway [`TestCa`]. SASL: [`BrokerOptions::authentication`] turns on
+//! tansu's `--authentication`, and [`TestBroker::create_scram_user`] adds a
+//! SCRAM user with `tansu user create`.
+
+mod tls;
+pub use tls::{TestCa, TlsBroker, TlsTerminator, STUNNEL_ENV};
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
@@ -22,7 +32,7 @@ pub const SKIP_ENV: &str = "CONSENT_SKIP_KAFKA_TESTS";
 pub const BIN_ENV: &str = "CONSENT_TANSU_BIN";
 
 /// How long a starting broker may take to accept connections.
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The broker's log file in its directory (appended to across restarts).
 const LOG_FILE: &str = "tansu.log";
 /// The broker's sqlite database in its directory.
@@ -53,7 +63,7 @@ pub enum TestBrokerError {
     },
 }
 
-fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> TestBrokerError {
+pub(crate) fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> TestBrokerError {
     let what = what.into();
     move |source| TestBrokerError::Io { what, source }
 }
@@ -67,14 +77,30 @@ fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> TestBroke
 pub struct TestBroker {
     dir: tempfile::TempDir,
     addr: SocketAddr,
+    options: BrokerOptions,
     binary: PathBuf,
     child: Option<Child>,
+}
+
+/// How a [`TestBroker`] listens.
+#[derive(Clone, Debug, Default)]
+pub struct BrokerOptions {
+    /// The address the broker tells clients to use (its metadata's broker
+    /// address), when not the one it listens on: a TLS terminator's.
+    pub advertised: Option<SocketAddr>,
+    /// Require a SASL login (tansu `--authentication`).
+    pub authentication: bool,
 }
 
 impl TestBroker {
     /// Starts a broker on a free loopback port with a fresh data directory,
     /// and waits until it accepts connections.
     pub fn launch() -> Result<Self, TestBrokerError> {
+        Self::launch_with(BrokerOptions::default())
+    }
+
+    /// [`Self::launch`] with `options`.
+    pub fn launch_with(options: BrokerOptions) -> Result<Self, TestBrokerError> {
         let binary = find_tansu()?;
         let dir = tempfile::Builder::new()
             .prefix("consent-tansu-")
@@ -84,11 +110,71 @@ impl TestBroker {
         let mut broker = Self {
             dir,
             addr,
+            options,
             binary,
             child: None,
         };
         broker.start()?;
         Ok(broker)
+    }
+
+    /// For tests: a broker launched with `options`, or `None` when
+    /// `CONSENT_SKIP_KAFKA_TESTS=1`. Panics as [`Self::for_test`] does.
+    pub fn for_test_with(options: BrokerOptions) -> Option<Self> {
+        if skip_requested() {
+            eprintln!("{SKIP_ENV}=1: skipping a test that needs a Kafka broker");
+            return None;
+        }
+        match Self::launch_with(options) {
+            Ok(broker) => Some(broker),
+            Err(error) => panic!("cannot start the test Kafka broker: {error}"),
+        }
+    }
+
+    /// The address the broker listens on (plain TCP).
+    pub fn listen_address(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Adds a SCRAM user (`mechanism` `SCRAM-SHA-256` or `SCRAM-SHA-512`)
+    /// with `tansu user create`, talking to the broker's plain listener.
+    pub fn create_scram_user(
+        &self,
+        name: &str,
+        password: &str,
+        mechanism: &str,
+    ) -> Result<(), TestBrokerError> {
+        let mode = match mechanism {
+            "SCRAM-SHA-256" => "scram256",
+            "SCRAM-SHA-512" => "scram512",
+            other => {
+                return Err(TestBrokerError::Io {
+                    what: format!("creating a SCRAM user: tansu has no mechanism {other}"),
+                    source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
+                })
+            }
+        };
+        let output = Command::new(&self.binary)
+            .args(["user", "create"])
+            .args(["--broker", &format!("tcp://{}", self.addr)])
+            .args(["--mechanism", mode])
+            .args([name, password])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(io_error("running tansu user create"))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(TestBrokerError::Io {
+                what: format!(
+                    "tansu user create {name} exited with {}: {}{}",
+                    output.status,
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                ),
+                source: std::io::Error::other("tansu user create failed"),
+            })
+        }
     }
 
     /// For tests: a running broker, or `None` when `CONSENT_SKIP_KAFKA_TESTS=1`.
@@ -97,14 +183,7 @@ impl TestBroker {
     /// When the broker cannot be started, tansu's absence included, so a
     /// test run without a broker fails loudly instead of passing vacuously.
     pub fn for_test() -> Option<Self> {
-        if skip_requested() {
-            eprintln!("{SKIP_ENV}=1: skipping a test that needs a Kafka broker");
-            return None;
-        }
-        match Self::launch() {
-            Ok(broker) => Some(broker),
-            Err(error) => panic!("cannot start the test Kafka broker: {error}"),
-        }
+        Self::for_test_with(BrokerOptions::default())
     }
 
     /// The bootstrap servers string, e.g. `127.0.0.1:40123`.
@@ -138,10 +217,16 @@ impl TestBroker {
             .try_clone()
             .map_err(io_error("duplicating the log handle"))?;
         let url = format!("tcp://{}", self.addr);
-        let child = Command::new(&self.binary)
+        let advertised = format!("tcp://{}", self.options.advertised.unwrap_or(self.addr));
+        let mut command = Command::new(&self.binary);
+        command
             .arg("broker")
             .args(["--listener-url", &url])
-            .args(["--advertised-listener-url", &url])
+            .args(["--advertised-listener-url", &advertised]);
+        if self.options.authentication {
+            command.arg("--authentication");
+        }
+        let child = command
             .args(["--storage-engine", &format!("sqlite://{DATABASE_FILE}")])
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
@@ -230,12 +315,12 @@ pub fn skip_requested() -> bool {
     std::env::var(SKIP_ENV).is_ok_and(|value| value == "1")
 }
 
-fn accepts_connections(addr: SocketAddr) -> bool {
+pub(crate) fn accepts_connections(addr: SocketAddr) -> bool {
     TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
 }
 
 /// A loopback port nothing listens on right now.
-fn free_loopback_port() -> Result<SocketAddr, TestBrokerError> {
+pub(crate) fn free_loopback_port() -> Result<SocketAddr, TestBrokerError> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .map_err(io_error("finding a free loopback port"))?;
     listener
