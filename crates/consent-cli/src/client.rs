@@ -55,7 +55,10 @@ impl LedgerClient {
             let pem = std::fs::read(path)
                 .with_context(|| format!("--ca-cert {}: cannot read it", path.display()))?;
             let certificates = reqwest::Certificate::from_pem_bundle(&pem).with_context(|| {
-                format!("--ca-cert {}: not a PEM file of certificates", path.display())
+                format!(
+                    "--ca-cert {}: not a PEM file of certificates",
+                    path.display()
+                )
             })?;
             if certificates.is_empty() {
                 bail!("--ca-cert {}: holds no certificate", path.display());

@@ -153,9 +153,7 @@ impl StorageArgs {
                 config.extra = self.kafka_settings.clone();
                 if let Some(path) = &self.kafka_secrets_file {
                     let text = consent_secret_file::read_secret(path, MAX_SECRETS_FILE_BYTES)
-                        .with_context(|| {
-                            format!("--kafka-secrets-file {}", path.display())
-                        })?;
+                        .with_context(|| format!("--kafka-secrets-file {}", path.display()))?;
                     let secrets = parse_secrets_file(&text).map_err(|error| {
                         anyhow::anyhow!("--kafka-secrets-file {}: {error}", path.display())
                     })?;
@@ -321,9 +319,23 @@ mod tests {
     #[test]
     fn a_secret_flag_is_refused_naming_where_secrets_go() {
         for line in [
-            &["consent-ledger", "serve", "--kafka-setting", "sasl.password=hunter2"][..],
-            &["consent-ledger", "serve", "--kafka-setting=ssl.key.password=x"][..],
-            &["consent-ledger", "rebuild", "--kafka-setting", "sasl.oauthbearer.client.secret=s"][..],
+            &[
+                "consent-ledger",
+                "serve",
+                "--kafka-setting",
+                "sasl.password=hunter2",
+            ][..],
+            &[
+                "consent-ledger",
+                "serve",
+                "--kafka-setting=ssl.key.password=x",
+            ][..],
+            &[
+                "consent-ledger",
+                "rebuild",
+                "--kafka-setting",
+                "sasl.oauthbearer.client.secret=s",
+            ][..],
         ] {
             let error = refuse_secrets_on_command_line(args(line))
                 .expect_err("a secret flag is refused")

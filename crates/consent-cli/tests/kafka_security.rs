@@ -7,7 +7,7 @@
 
 mod support;
 
-use consent_kafka::test_support::{BrokerOptions, TestCa, TlsBroker, TlsTerminator};
+use consent_kafka::test_support::{BrokerOptions, ScramUser, TestCa, TlsBroker, TlsTerminator};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -54,15 +54,11 @@ fn secure_log_args(broker: &TlsBroker, prefix: &str, ca: &Path, secrets: &Path) 
 }
 
 fn secured_broker() -> Option<TlsBroker> {
-    let broker = TlsBroker::for_test(BrokerOptions {
+    TlsBroker::for_test(BrokerOptions {
         authentication: true,
+        scram_users: vec![ScramUser::new(USER, PASSWORD, "SCRAM-SHA-512")],
         ..BrokerOptions::default()
-    })?;
-    broker
-        .broker
-        .create_scram_user(USER, PASSWORD, "SCRAM-SHA-512")
-        .expect("create the ledger's SCRAM user");
-    Some(broker)
+    })
 }
 
 fn sale(subject: &str) -> Value {
@@ -97,13 +93,19 @@ async fn serve_appends_projects_and_checks_through_tls_with_a_scram_login() {
         return;
     };
     let dir = tempfile::tempdir().expect("temporary directory");
-    let secrets = private_file(dir.path(), "kafka.secrets", &format!("sasl.password={PASSWORD}\n"));
+    let secrets = private_file(
+        dir.path(),
+        "kafka.secrets",
+        &format!("sasl.password={PASSWORD}\n"),
+    );
     let args = secure_log_args(&broker, "secured", &broker.ca.ca_certificate(), &secrets);
     let ledger = Ledger::serve(&dir.path().join("data"), &args, &[]).await;
 
     let mut events = car_dealer(ORG);
     events.push(sale("cust-42"));
-    let appended = ledger.post_ok("/v1/events", &json!({ "events": events })).await;
+    let appended = ledger
+        .post_ok("/v1/events", &json!({ "events": events }))
+        .await;
     let decision = ledger
         .post_ok(
             "/v1/checks",
@@ -115,7 +117,11 @@ async fn serve_appends_projects_and_checks_through_tls_with_a_scram_login() {
         )
         .await;
     assert_eq!(decision["allowed"], json!(true), "{decision}");
-    assert_eq!(decision["lawfulBasis"], json!("LAWFUL_BASIS_SOFT_OPT_IN"), "{decision}");
+    assert_eq!(
+        decision["lawfulBasis"],
+        json!("LAWFUL_BASIS_SOFT_OPT_IN"),
+        "{decision}"
+    );
 
     // The password never reaches the log output.
     assert!(
@@ -130,7 +136,11 @@ async fn a_wrong_password_stops_startup_naming_the_credentials() {
         return;
     };
     let dir = tempfile::tempdir().expect("temporary directory");
-    let secrets = private_file(dir.path(), "kafka.secrets", "sasl.password=not the password\n");
+    let secrets = private_file(
+        dir.path(),
+        "kafka.secrets",
+        "sasl.password=not the password\n",
+    );
     let args = secure_log_args(&broker, "wrongpw", &broker.ca.ca_certificate(), &secrets);
     let output = refused_start(&dir.path().join("data"), &args).await;
     assert!(output.contains("sasl.password"), "{output}");
@@ -144,7 +154,11 @@ async fn a_wrong_ca_stops_startup_naming_the_ca_setting() {
     };
     let dir = tempfile::tempdir().expect("temporary directory");
     let other = TestCa::generate().expect("another CA");
-    let secrets = private_file(dir.path(), "kafka.secrets", &format!("sasl.password={PASSWORD}\n"));
+    let secrets = private_file(
+        dir.path(),
+        "kafka.secrets",
+        &format!("sasl.password={PASSWORD}\n"),
+    );
     let args = secure_log_args(&broker, "wrongca", &other.ca_certificate(), &secrets);
     let output = refused_start(&dir.path().join("data"), &args).await;
     assert!(output.contains("ssl.ca.location"), "{output}");
@@ -156,9 +170,17 @@ async fn a_mechanism_the_broker_does_not_offer_stops_startup_naming_it() {
         return;
     };
     let dir = tempfile::tempdir().expect("temporary directory");
-    let secrets = private_file(dir.path(), "kafka.secrets", &format!("sasl.password={PASSWORD}\n"));
+    let secrets = private_file(
+        dir.path(),
+        "kafka.secrets",
+        &format!("sasl.password={PASSWORD}\n"),
+    );
     let mut args = secure_log_args(&broker, "mech", &broker.ca.ca_certificate(), &secrets);
-    args.extend(["--kafka-setting".to_owned(), "sasl.mechanisms=GSSAPI".to_owned()]);
+    // tansu 0.6 offers SCRAM only.
+    args.extend([
+        "--kafka-setting".to_owned(),
+        "sasl.mechanisms=PLAIN".to_owned(),
+    ]);
     let output = refused_start(&dir.path().join("data"), &args).await;
     assert!(output.contains("sasl.mechanisms"), "{output}");
 }
@@ -206,7 +228,9 @@ async fn the_cli_talks_to_a_ledger_behind_https() {
     let ledger = Ledger::serve(&dir.path().join("data"), &[], &[]).await;
     let mut events = car_dealer(ORG);
     events.push(sale("cust-7"));
-    let appended = ledger.post_ok("/v1/events", &json!({ "events": events })).await;
+    let appended = ledger
+        .post_ok("/v1/events", &json!({ "events": events }))
+        .await;
     ledger.wait_caught_up(Duration::from_secs(30)).await;
     assert_eq!(appended["appended"].as_array().map(Vec::len), Some(3));
 
@@ -220,8 +244,20 @@ async fn the_cli_talks_to_a_ledger_behind_https() {
     let https = format!("https://{}", terminator.address());
     let check = |extra: &[&str]| {
         let mut args: Vec<String> = [
-            "check", "--server", &https, "--org", ORG, "--subject", "cust-7", "--channel",
-            "email", "--category", "servicing", "--at", "2026-06-01T10:00:00Z", "--json",
+            "check",
+            "--server",
+            &https,
+            "--org",
+            ORG,
+            "--subject",
+            "cust-7",
+            "--channel",
+            "email",
+            "--category",
+            "servicing",
+            "--at",
+            "2026-06-01T10:00:00Z",
+            "--json",
         ]
         .iter()
         .map(|s| (*s).to_owned())

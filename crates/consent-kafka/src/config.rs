@@ -260,8 +260,14 @@ mod tests {
         config.extra = vec![
             ("sasl.username".to_owned(), "ledger".to_owned()),
             ("sasl.password".to_owned(), "hunter2".to_owned()),
-            ("ssl.key.pem".to_owned(), "-----BEGIN PRIVATE KEY-----".to_owned()),
-            ("sasl.oauthbearer.client.secret".to_owned(), "s3cret".to_owned()),
+            (
+                "ssl.key.pem".to_owned(),
+                "-----BEGIN PRIVATE KEY-----".to_owned(),
+            ),
+            (
+                "sasl.oauthbearer.client.secret".to_owned(),
+                "s3cret".to_owned(),
+            ),
         ];
         let shown = format!("{config:?}");
         assert!(shown.contains("ledger"), "{shown}");

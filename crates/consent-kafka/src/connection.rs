@@ -143,7 +143,10 @@ pub(crate) fn diagnose(report: &str) -> Option<&'static str> {
              `security.protocol` to `ssl` or `sasl_ssl`",
         );
     }
-    if has("unsupported sasl mechanism") || has("sasl mechanism") && has("not supported") {
+    if has("unsupported sasl mechanism")
+        || has("sasl mechanism") && has("not supported")
+        || has("unsupported hash function")
+    {
         return Some(
             "the broker does not offer the SASL mechanism asked for: check `sasl.mechanisms` \
              against the mechanisms the listener enables",
@@ -203,7 +206,8 @@ mod tests {
 
     #[test]
     fn plain_text_to_a_tls_listener_names_the_protocol() {
-        let report = "127.0.0.1:9093/bootstrap: Disconnected while requesting ApiVersion: might be \
+        let report =
+            "127.0.0.1:9093/bootstrap: Disconnected while requesting ApiVersion: might be \
                       caused by incorrect security.protocol configuration (connecting to a SSL \
                       listener?) or broker version is < 0.10 (see api.version.request) (after \
                       2ms in state APIVERSION_QUERY)";

@@ -34,7 +34,10 @@ pub(crate) fn log_error(what: &str, brokers: &str, error: &KafkaError) -> LogErr
     if let KafkaError::ClientCreation(reason) = error {
         // librdkafka refused a setting (an unknown key, a value it does not
         // take, a certificate file it cannot read); its reason names it.
-        return LogError::Settings(format!("{what}: {reason}"));
+        return LogError::Settings(match crate::connection::diagnose(reason) {
+            Some(hint) => format!("{what}: {hint} (librdkafka: {reason})"),
+            None => format!("{what}: {reason}"),
+        });
     }
     match error.rdkafka_error_code() {
         Some(code) if is_unavailable(code) => LogError::Unavailable(format!(

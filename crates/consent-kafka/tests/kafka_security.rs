@@ -8,7 +8,7 @@
 //!
 //! Needs tansu (`.ci/install-tansu.sh`) and stunnel4 (`.ci/install-deps.sh`).
 
-use consent_kafka::test_support::{BrokerOptions, TestCa, TlsBroker};
+use consent_kafka::test_support::{BrokerOptions, ScramUser, TestCa, TlsBroker};
 use consent_kafka::{KafkaConfig, KafkaLog};
 use consent_log::{AppendRecord, EventFamily, EventLog, LogError, LogLayout, StartOffsets};
 use std::time::{Duration, Instant};
@@ -165,6 +165,96 @@ async fn a_missing_ca_file_is_refused_naming_it() {
             ],
         ),
         "ssl.ca.location",
+    )
+    .await;
+}
+
+// ------------------------------------------------------------------ SASL
+
+const USER: &str = "ledger";
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A TLS broker requiring a SASL login, with the user `ledger` for both
+/// SCRAM mechanisms.
+fn sasl_broker() -> Option<TlsBroker> {
+    TlsBroker::for_test(BrokerOptions {
+        authentication: true,
+        scram_users: vec![
+            ScramUser::new(USER, PASSWORD, "SCRAM-SHA-256"),
+            ScramUser::new(USER, PASSWORD, "SCRAM-SHA-512"),
+        ],
+        ..BrokerOptions::default()
+    })
+}
+
+fn sasl_settings(
+    broker: &TlsBroker,
+    mechanism: &str,
+    password: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("security.protocol", "sasl_ssl".to_owned()),
+        (
+            "ssl.ca.location",
+            broker.ca.ca_certificate().display().to_string(),
+        ),
+        ("sasl.mechanisms", mechanism.to_owned()),
+        ("sasl.username", USER.to_owned()),
+        ("sasl.password", password.to_owned()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scram_sha_256_and_512_logins_append_and_read_over_tls() {
+    let Some(broker) = sasl_broker() else {
+        return;
+    };
+    for (mechanism, prefix) in [("SCRAM-SHA-256", "scram256"), ("SCRAM-SHA-512", "scram512")] {
+        let settings = sasl_settings(&broker, mechanism, PASSWORD);
+        let log = KafkaLog::open(config(broker.bootstrap(), prefix, &as_refs(&settings)))
+            .await
+            .unwrap_or_else(|error| panic!("open with {mechanism}: {error}"));
+        append_and_read_back(&log).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_refused_naming_the_credentials() {
+    let Some(broker) = sasl_broker() else {
+        return;
+    };
+    let settings = sasl_settings(&broker, "SCRAM-SHA-512", "not the password");
+    let reason = expect_settings_error(
+        config(broker.bootstrap(), "wrongpw", &as_refs(&settings)),
+        "sasl.password",
+    )
+    .await;
+    assert!(!reason.contains("not the password"), "{reason}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mechanism_the_broker_does_not_offer_is_refused_naming_it() {
+    let Some(broker) = sasl_broker() else {
+        return;
+    };
+    // tansu 0.6 does not offer PLAIN.
+    let settings = sasl_settings(&broker, "PLAIN", PASSWORD);
+    expect_settings_error(
+        config(broker.bootstrap(), "plainmech", &as_refs(&settings)),
+        "sasl.mechanisms",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mechanism_librdkafka_does_not_know_is_refused_naming_it() {
+    let Some(broker) = sasl_broker() else {
+        return;
+    };
+    let settings = sasl_settings(&broker, "SCRAM-SHA-1024", PASSWORD);
+    expect_settings_error(
+        config(broker.bootstrap(), "unknownmech", &as_refs(&settings)),
+        "sasl.mechanisms",
     )
     .await;
 }

@@ -13,8 +13,10 @@
 //! [`TlsBroker`] puts a TLS terminator (Debian's stunnel4) in front of a
 //! broker that advertises the terminator's address, with certificates from
 //! a throwaway [`TestCa`]. SASL: [`BrokerOptions::authentication`] turns on
-//! tansu's `--authentication`, and [`TestBroker::create_scram_user`] adds a
-//! SCRAM user with `tansu user create`.
+//! tansu's `--authentication`, and [`BrokerOptions::scram_users`] are
+//! created with `tansu user create` before it is on. tansu 0.6 offers
+//! SCRAM-SHA-256 and SCRAM-SHA-512 (checked against the stored
+//! credentials); it does not offer PLAIN, and refuses OAUTHBEARER logins.
 
 mod tls;
 pub use tls::{TestCa, TlsBroker, TlsTerminator, STUNNEL_ENV};
@@ -90,6 +92,27 @@ pub struct BrokerOptions {
     pub advertised: Option<SocketAddr>,
     /// Require a SASL login (tansu `--authentication`).
     pub authentication: bool,
+    /// SCRAM users to create before the broker first serves clients.
+    pub scram_users: Vec<ScramUser>,
+}
+
+/// A SCRAM user of a test broker.
+#[derive(Clone, Debug)]
+pub struct ScramUser {
+    pub name: String,
+    pub password: String,
+    /// `SCRAM-SHA-256` or `SCRAM-SHA-512`.
+    pub mechanism: String,
+}
+
+impl ScramUser {
+    pub fn new(name: &str, password: &str, mechanism: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            password: password.to_owned(),
+            mechanism: mechanism.to_owned(),
+        }
+    }
 }
 
 impl TestBroker {
@@ -107,6 +130,8 @@ impl TestBroker {
             .tempdir()
             .map_err(io_error("creating the broker's data directory"))?;
         let addr = free_loopback_port()?;
+        let users = options.scram_users.clone();
+        let authentication = options.authentication;
         let mut broker = Self {
             dir,
             addr,
@@ -114,6 +139,18 @@ impl TestBroker {
             binary,
             child: None,
         };
+        if !users.is_empty() {
+            // tansu answers a user's creation only from an authenticated
+            // client once `--authentication` is on: create the users on
+            // the same storage first, then restart with it on.
+            broker.options.authentication = false;
+            broker.start()?;
+            for user in &users {
+                broker.create_scram_user(&user.name, &user.password, &user.mechanism)?;
+            }
+            broker.stop()?;
+            broker.options.authentication = authentication;
+        }
         broker.start()?;
         Ok(broker)
     }
@@ -138,6 +175,8 @@ impl TestBroker {
 
     /// Adds a SCRAM user (`mechanism` `SCRAM-SHA-256` or `SCRAM-SHA-512`)
     /// with `tansu user create`, talking to the broker's plain listener.
+    /// With authentication on, tansu refuses this: give the users in
+    /// [`BrokerOptions::scram_users`] instead.
     pub fn create_scram_user(
         &self,
         name: &str,

@@ -201,10 +201,7 @@ impl TlsTerminator {
         let started = Instant::now();
         loop {
             if let Some(child) = &mut self.child {
-                if let Some(status) = child
-                    .try_wait()
-                    .map_err(io_error("checking on stunnel"))?
-                {
+                if let Some(status) = child.try_wait().map_err(io_error("checking on stunnel"))? {
                     self.child = None;
                     return Err(TestBrokerError::Exited {
                         status,
@@ -294,7 +291,10 @@ impl TlsBroker {
     /// `CONSENT_SKIP_KAFKA_TESTS=1`; panics when it cannot start.
     pub fn for_test(options: BrokerOptions) -> Option<Self> {
         if super::skip_requested() {
-            eprintln!("{}=1: skipping a test that needs a Kafka broker", super::SKIP_ENV);
+            eprintln!(
+                "{}=1: skipping a test that needs a Kafka broker",
+                super::SKIP_ENV
+            );
             return None;
         }
         match Self::launch(options) {
