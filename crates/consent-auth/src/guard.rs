@@ -4,7 +4,7 @@
 use crate::key_file::KeyRing;
 use crate::principal::{Action, AuthError, Caller, Principal};
 use consent_domain::OrganisationId;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// How a server authenticates its callers.
 #[derive(Clone, Debug)]
@@ -12,22 +12,47 @@ pub enum Guard {
     /// No key file: every caller may do everything. The server runs so
     /// only on loopback addresses, or when told `--insecure-no-auth`.
     Open,
-    /// Every caller presents one of these keys.
-    Keys(Arc<KeyRing>),
+    /// Every caller presents one of these keys. Every clone of the guard
+    /// shares them, and [`Guard::replace_keys`] swaps them for all at
+    /// once: keys are rotated without a restart.
+    Keys(Arc<RwLock<Arc<KeyRing>>>),
 }
 
 impl Guard {
     pub fn keys(ring: KeyRing) -> Self {
-        Self::Keys(Arc::new(ring))
+        Self::Keys(Arc::new(RwLock::new(Arc::new(ring))))
+    }
+
+    /// Replaces the keys every clone of this guard accepts, from the next
+    /// request on (requests already authenticated keep their caller).
+    /// Returns `false`, changing nothing, for an open guard: a server
+    /// started without keys does not start requiring them.
+    pub fn replace_keys(&self, ring: KeyRing) -> bool {
+        match self {
+            Guard::Open => false,
+            Guard::Keys(keys) => {
+                *keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(ring);
+                true
+            }
+        }
+    }
+
+    /// The keys accepted now (`None` for an open guard).
+    pub fn current_keys(&self) -> Option<Arc<KeyRing>> {
+        match self {
+            Guard::Open => None,
+            Guard::Keys(keys) => Some(Arc::clone(
+                &keys.read().unwrap_or_else(PoisonError::into_inner),
+            )),
+        }
     }
 
     /// The caller of a request whose `Authorization` header (gRPC:
     /// `authorization` metadata) is `authorization`: `Bearer <key>`, the
     /// scheme in any case.
     pub fn authenticate(&self, authorization: Option<&[u8]>) -> Result<Caller, AuthError> {
-        let ring = match self {
-            Guard::Open => return Ok(Caller::Open),
-            Guard::Keys(ring) => ring,
+        let Some(ring) = self.current_keys() else {
+            return Ok(Caller::Open);
         };
         let value = authorization.ok_or(AuthError::Missing)?;
         let value = std::str::from_utf8(value).map_err(|_| AuthError::Malformed)?;
@@ -187,6 +212,54 @@ mod tests {
             guard.authenticate(Some(&[b'B', 0xff])),
             Err(AuthError::Malformed)
         );
+    }
+
+    #[test]
+    fn replaced_keys_apply_to_every_clone_from_the_next_request() {
+        let (guard, acme, admin) = guard();
+        let served_by_http = guard.clone();
+        let bearer = |key: &ApiKey| format!("Bearer {}", key.secret());
+        // Rotation: the admin key stays, acme's old key goes, a new one comes.
+        let rotated = ApiKey::from_random_bytes(&[3; 32]);
+        let text = [
+            KeyEntry {
+                hash: rotated.hash(),
+                principal: Principal::Organisation(OrganisationId::new("acme")),
+                created: None,
+                note: None,
+            },
+            KeyEntry {
+                hash: admin.hash(),
+                principal: Principal::Admin,
+                created: None,
+                note: None,
+            },
+        ]
+        .iter()
+        .map(KeyEntry::to_toml)
+        .collect::<Vec<_>>()
+        .join("\n");
+        assert!(guard.replace_keys(KeyRing::parse(&text).expect("ring")));
+        assert_eq!(
+            served_by_http.authenticate(Some(bearer(&acme).as_bytes())),
+            Err(AuthError::UnknownKey)
+        );
+        assert_eq!(
+            served_by_http.authenticate(Some(bearer(&rotated).as_bytes())),
+            Ok(Caller::Key(Principal::Organisation(OrganisationId::new(
+                "acme"
+            ))))
+        );
+        assert_eq!(
+            served_by_http.authenticate(Some(bearer(&admin).as_bytes())),
+            Ok(Caller::Key(Principal::Admin))
+        );
+    }
+
+    #[test]
+    fn an_open_guard_never_starts_requiring_keys() {
+        assert!(!Guard::Open.replace_keys(KeyRing::default()));
+        assert_eq!(Guard::Open.authenticate(None), Ok(Caller::Open));
     }
 
     #[test]

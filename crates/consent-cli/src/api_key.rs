@@ -26,7 +26,7 @@ enum ApiKeyCommand {
     Create(CreateArgs),
     /// List the key file's keys: id, principal, creation time, note (no secret: none is stored).
     List(KeyFileArgs),
-    /// Remove a key, by the id `list` shows, from the key file; restart `serve` to apply.
+    /// Remove a key, by the id `list` shows, from the key file; a running `serve` stops accepting it within --api-keys-reload-secs.
     Revoke(RevokeArgs),
 }
 
@@ -184,7 +184,7 @@ fn revoke(args: RevokeArgs) -> anyhow::Result<ExitCode> {
     std::fs::rename(&temporary, &path)
         .with_context(|| format!("cannot replace the key file {}", path.display()))?;
     eprintln!(
-        "revoked API key {} in {}; restart `consent-ledger serve` to stop accepting it",
+        "revoked API key {} in {}; a running `consent-ledger serve` stops accepting it at its next reading of the file (--api-keys-reload-secs, or at once on SIGHUP)",
         args.id,
         path.display()
     );
@@ -221,13 +221,18 @@ fn open_private(path: &Path, truncate: bool) -> anyhow::Result<std::fs::File> {
 /// How `serve` authenticates: the keys of the key file when there is one
 /// (`--api-keys`, else DATA_DIR/api-keys.toml); without one, open mode, but
 /// only on loopback addresses or when `insecure_no_auth` says so.
+/// The key file `serve` reads: the one named, else the data directory's.
+pub fn key_file_path(api_keys: Option<&Path>, data_dir: &Path) -> PathBuf {
+    api_keys.map_or_else(|| default_key_file(data_dir), Path::to_path_buf)
+}
+
 pub fn serve_guard(
     api_keys: Option<&Path>,
     data_dir: &Path,
     insecure_no_auth: bool,
     addresses: &[SocketAddr],
 ) -> anyhow::Result<Guard> {
-    let path = api_keys.map_or_else(|| default_key_file(data_dir), Path::to_path_buf);
+    let path = key_file_path(api_keys, data_dir);
     if api_keys.is_some() || path.exists() {
         let ring = KeyRing::read(&path)?;
         if ring.is_empty() {

@@ -4,6 +4,7 @@
 //! embedded log or Kafka, the sled view) from configuration.
 
 mod api_key;
+mod api_key_reload;
 mod append;
 mod check;
 mod client;

@@ -47,6 +47,9 @@ pub struct ServeArgs {
     /// Without a key file, serve unauthenticated even on a non-loopback address (never turns off a key file's keys).
     #[arg(long, env = "CONSENT_INSECURE_NO_AUTH")]
     pub insecure_no_auth: bool,
+    /// How often the API key file is read again, so keys are added and revoked without a restart (0: only on SIGHUP).
+    #[arg(long, env = "CONSENT_API_KEYS_RELOAD_SECS", default_value_t = 10)]
+    pub api_keys_reload_secs: u64,
     #[command(flatten)]
     pub intake: IntakeArgs,
 }
@@ -90,6 +93,9 @@ impl ServeArgs {
         }
         if let (Some(value), true) = (file.insecure_no_auth, may("insecure_no_auth")) {
             self.insecure_no_auth = value;
+        }
+        if let (Some(value), true) = (file.api_keys_reload_secs, may("api_keys_reload_secs")) {
+            self.api_keys_reload_secs = value;
         }
         if let (Some(value), true) = (file.public_url.clone(), may("public_url")) {
             self.intake.public_url = Some(value);
@@ -187,6 +193,12 @@ pub async fn run(
         shutdown_signal().await;
         let _ = stop_serving.send(true);
     });
+    let key_reloader = crate::api_key_reload::spawn(
+        guard.clone(),
+        crate::api_key::key_file_path(args.api_keys.as_deref(), &args.storage.data_dir),
+        Duration::from_secs(args.api_keys_reload_secs),
+        stopping.clone(),
+    );
     let router = consent_http::router_guarded(ledger.clone(), readiness, guard.clone());
     let serving = async {
         tokio::try_join!(
@@ -229,6 +241,7 @@ pub async fn run(
         }
     };
     signal.abort();
+    key_reloader.abort();
     served?;
 
     // Requests in flight have finished; everything acknowledged is in the

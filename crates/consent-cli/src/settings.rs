@@ -216,6 +216,7 @@ pub struct ConfigFile {
     pub checkpoint_interval_secs: Option<u64>,
     pub api_keys: Option<PathBuf>,
     pub insecure_no_auth: Option<bool>,
+    pub api_keys_reload_secs: Option<u64>,
     pub public_url: Option<String>,
     pub unsubscribe_key: Option<PathBuf>,
     pub sms_webhook_secret: Option<String>,

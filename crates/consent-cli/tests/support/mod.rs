@@ -117,6 +117,11 @@ impl Ledger {
         self.child = Some(child);
     }
 
+    /// The serve process's id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Waits until `/healthz` answers; panics with the process's output if
     /// it exits or does not answer in time.
     pub async fn wait_ready(&mut self) {
