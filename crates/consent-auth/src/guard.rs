@@ -148,32 +148,33 @@ mod tests {
     use crate::key_file::KeyEntry;
     use crate::ApiKey;
 
+    /// A key ring of these keys and principals.
+    fn ring(keys: &[(&ApiKey, Principal)]) -> KeyRing {
+        let text = keys
+            .iter()
+            .map(|(key, principal)| {
+                KeyEntry {
+                    hash: key.hash(),
+                    principal: principal.clone(),
+                    created: None,
+                    note: None,
+                }
+                .to_toml()
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        KeyRing::parse(&text).expect("ring")
+    }
+
+    fn acme_org() -> Principal {
+        Principal::Organisation(OrganisationId::new("acme"))
+    }
+
     fn guard() -> (Guard, ApiKey, ApiKey) {
-        let acme = ApiKey::from_random_bytes(&[1; 32]);
+        let acme_key = ApiKey::from_random_bytes(&[1; 32]);
         let admin = ApiKey::from_random_bytes(&[2; 32]);
-        let text = [
-            KeyEntry {
-                hash: acme.hash(),
-                principal: Principal::Organisation(OrganisationId::new("acme")),
-                created: None,
-                note: None,
-            },
-            KeyEntry {
-                hash: admin.hash(),
-                principal: Principal::Admin,
-                created: None,
-                note: None,
-            },
-        ]
-        .iter()
-        .map(KeyEntry::to_toml)
-        .collect::<Vec<_>>()
-        .join("\n");
-        (
-            Guard::keys(KeyRing::parse(&text).expect("ring")),
-            acme,
-            admin,
-        )
+        let guard = Guard::keys(ring(&[(&acme_key, acme_org()), (&admin, Principal::Admin)]));
+        (guard, acme_key, admin)
     }
 
     #[test]
@@ -221,25 +222,7 @@ mod tests {
         let bearer = |key: &ApiKey| format!("Bearer {}", key.secret());
         // Rotation: the admin key stays, acme's old key goes, a new one comes.
         let rotated = ApiKey::from_random_bytes(&[3; 32]);
-        let text = [
-            KeyEntry {
-                hash: rotated.hash(),
-                principal: Principal::Organisation(OrganisationId::new("acme")),
-                created: None,
-                note: None,
-            },
-            KeyEntry {
-                hash: admin.hash(),
-                principal: Principal::Admin,
-                created: None,
-                note: None,
-            },
-        ]
-        .iter()
-        .map(KeyEntry::to_toml)
-        .collect::<Vec<_>>()
-        .join("\n");
-        assert!(guard.replace_keys(KeyRing::parse(&text).expect("ring")));
+        assert!(guard.replace_keys(ring(&[(&rotated, acme_org()), (&admin, Principal::Admin)])));
         assert_eq!(
             served_by_http.authenticate(Some(bearer(&acme).as_bytes())),
             Err(AuthError::UnknownKey)

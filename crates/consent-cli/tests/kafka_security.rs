@@ -26,9 +26,17 @@ fn private_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// The log options for `broker` over TLS with a SCRAM-SHA-512 login, the
-/// password in `secrets` (a file), the CA `ca`.
-fn secure_log_args(broker: &TlsBroker, prefix: &str, ca: &Path, secrets: &Path) -> Vec<String> {
+/// The log options for `broker` over TLS trusting the CA `ca`, with a
+/// SCRAM-SHA-512 login whose `password` is in a secrets file written to
+/// `dir`.
+fn secure_log_args(
+    broker: &TlsBroker,
+    dir: &Path,
+    prefix: &str,
+    ca: &Path,
+    password: &str,
+) -> Vec<String> {
+    let secrets = private_file(dir, "kafka.secrets", &format!("sasl.password={password}\n"));
     let mut args = vec![
         "--kafka-brokers".to_owned(),
         broker.bootstrap(),
@@ -93,12 +101,13 @@ async fn serve_appends_projects_and_checks_through_tls_with_a_scram_login() {
         return;
     };
     let dir = tempfile::tempdir().expect("temporary directory");
-    let secrets = private_file(
+    let args = secure_log_args(
+        &broker,
         dir.path(),
-        "kafka.secrets",
-        &format!("sasl.password={PASSWORD}\n"),
+        "secured",
+        &broker.ca.ca_certificate(),
+        PASSWORD,
     );
-    let args = secure_log_args(&broker, "secured", &broker.ca.ca_certificate(), &secrets);
     let ledger = Ledger::serve(&dir.path().join("data"), &args, &[]).await;
 
     let mut events = car_dealer(ORG);
@@ -136,12 +145,13 @@ async fn a_wrong_password_stops_startup_naming_the_credentials() {
         return;
     };
     let dir = tempfile::tempdir().expect("temporary directory");
-    let secrets = private_file(
+    let args = secure_log_args(
+        &broker,
         dir.path(),
-        "kafka.secrets",
-        "sasl.password=not the password\n",
+        "wrongpw",
+        &broker.ca.ca_certificate(),
+        "not the password",
     );
-    let args = secure_log_args(&broker, "wrongpw", &broker.ca.ca_certificate(), &secrets);
     let output = refused_start(&dir.path().join("data"), &args).await;
     assert!(output.contains("sasl.password"), "{output}");
     assert!(!output.contains("not the password"), "{output}");
@@ -154,12 +164,13 @@ async fn a_wrong_ca_stops_startup_naming_the_ca_setting() {
     };
     let dir = tempfile::tempdir().expect("temporary directory");
     let other = TestCa::generate().expect("another CA");
-    let secrets = private_file(
+    let args = secure_log_args(
+        &broker,
         dir.path(),
-        "kafka.secrets",
-        &format!("sasl.password={PASSWORD}\n"),
+        "wrongca",
+        &other.ca_certificate(),
+        PASSWORD,
     );
-    let args = secure_log_args(&broker, "wrongca", &other.ca_certificate(), &secrets);
     let output = refused_start(&dir.path().join("data"), &args).await;
     assert!(output.contains("ssl.ca.location"), "{output}");
 }
@@ -170,12 +181,13 @@ async fn a_mechanism_the_broker_does_not_offer_stops_startup_naming_it() {
         return;
     };
     let dir = tempfile::tempdir().expect("temporary directory");
-    let secrets = private_file(
+    let mut args = secure_log_args(
+        &broker,
         dir.path(),
-        "kafka.secrets",
-        &format!("sasl.password={PASSWORD}\n"),
+        "mech",
+        &broker.ca.ca_certificate(),
+        PASSWORD,
     );
-    let mut args = secure_log_args(&broker, "mech", &broker.ca.ca_certificate(), &secrets);
     // tansu 0.6 offers SCRAM only.
     args.extend([
         "--kafka-setting".to_owned(),
