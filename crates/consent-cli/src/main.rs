@@ -135,10 +135,7 @@ fn main() -> std::process::ExitCode {
 
 /// The tracing subscriber: logs on stderr filtered by `CONSENT_LOG`, and
 /// the OpenTelemetry layer when traces are on ([`traces`]).
-fn init_tracing(
-    format: LogFormat,
-    otlp_endpoint: Option<&str>,
-) -> anyhow::Result<traces::Traces> {
+fn init_tracing(format: LogFormat, otlp_endpoint: Option<&str>) -> anyhow::Result<traces::Traces> {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::{Layer, Registry};

@@ -40,6 +40,9 @@ pub const SERVICE_NAME: &str = "consent-ledger";
 /// The OTLP/HTTP path of traces under a base URL.
 const TRACES_PATH: &str = "/v1/traces";
 
+/// The layer that turns the ledger's spans into OpenTelemetry spans.
+pub type SpanLayer<S> = Box<dyn Layer<S> + Send + Sync>;
+
 /// Where traces go, once the settings are resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TracesEndpoint {
@@ -93,9 +96,13 @@ impl Traces {
     /// (`None` when off).
     pub fn start<S>(
         endpoint: &TracesEndpoint,
-    ) -> anyhow::Result<(Self, Option<Box<dyn Layer<S> + Send + Sync>>)>
+    ) -> anyhow::Result<(Self, Option<SpanLayer<S>>)>
     where
-        S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span> + Send + Sync + 'static,
+        S: tracing::Subscriber
+            + for<'span> tracing_subscriber::registry::LookupSpan<'span>
+            + Send
+            + Sync
+            + 'static,
     {
         let TracesEndpoint::Url(url) = endpoint else {
             return Ok((Self { provider: None }, None));
@@ -144,10 +151,8 @@ fn resource() -> Resource {
     let named = std::env::var("OTEL_SERVICE_NAME").is_ok_and(|name| !name.trim().is_empty())
         || std::env::var("OTEL_RESOURCE_ATTRIBUTES")
             .is_ok_and(|attributes| attributes.contains("service.name="));
-    let builder = Resource::builder().with_attribute(KeyValue::new(
-        "service.version",
-        env!("CARGO_PKG_VERSION"),
-    ));
+    let builder = Resource::builder()
+        .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")));
     if named {
         builder.build()
     } else {
@@ -188,7 +193,11 @@ mod tests {
             url("http://collector:4318/v1/traces")
         );
         assert_eq!(
-            resolve(None, &[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://otel.example")]).unwrap(),
+            resolve(
+                None,
+                &[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://otel.example")]
+            )
+            .unwrap(),
             url("https://otel.example/v1/traces")
         );
         assert_eq!(
@@ -209,7 +218,10 @@ mod tests {
         assert_eq!(
             resolve(
                 Some("http://flag:4318"),
-                &[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://env:4318/v1/traces")]
+                &[(
+                    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                    "http://env:4318/v1/traces"
+                )]
             )
             .unwrap(),
             url("http://flag:4318/v1/traces")
@@ -226,7 +238,9 @@ mod tests {
 
     #[test]
     fn a_bad_url_names_the_setting() {
-        let error = resolve(Some("collector:4318"), &[]).unwrap_err().to_string();
+        let error = resolve(Some("collector:4318"), &[])
+            .unwrap_err()
+            .to_string();
         assert!(error.starts_with("--otlp-endpoint:"), "{error}");
         let error = resolve(None, &[("OTEL_EXPORTER_OTLP_ENDPOINT", "grpc://x:4317")])
             .unwrap_err()

@@ -3,10 +3,12 @@
 //! ([`support::otlp_receiver`]). A caller's W3C `traceparent`, over HTTP
 //! and over gRPC, continues through the request span, the log append, the
 //! record's headers in the log and the projector's span for that record.
-//! With no endpoint nothing is sent and the records are as before.
+//! With no endpoint nothing is sent and the records are as before. The
+//! context survives both logs: the embedded one and Kafka (tansu).
 
 mod support;
 
+use consent_kafka::test_support::TestBroker;
 use consent_log::embedded::EmbeddedLog;
 use consent_log::{EventLog, LogLayout, LogRecord, StartOffsets};
 use consent_schema::v1;
@@ -53,8 +55,11 @@ struct Serve {
 }
 
 impl Serve {
+    /// Starts serve on `data_dir` with the `log` options (see
+    /// [`embedded_log`]), and waits until it answers.
     async fn start(
         data_dir: &Path,
+        log: &[String],
         grpc: Option<SocketAddr>,
         extra: &[&str],
         env: &[(&str, &str)],
@@ -66,11 +71,8 @@ impl Serve {
             data_dir.display().to_string(),
             "--listen".to_owned(),
             listen.to_string(),
-            "--topic-prefix".to_owned(),
-            TOPIC_PREFIX.to_owned(),
-            "--partitions".to_owned(),
-            PARTITIONS.to_string(),
         ];
+        args.extend(log.iter().cloned());
         if let Some(grpc) = grpc {
             args.extend(["--grpc-listen".to_owned(), grpc.to_string()]);
         }
@@ -115,7 +117,12 @@ impl Serve {
             if let Some(status) = self.child.try_wait().expect("check process") {
                 panic!("serve exited with {status}:\n{}", self.output());
             }
-            if let Ok(response) = self.client.get(format!("{}/healthz", self.base)).send().await {
+            if let Ok(response) = self
+                .client
+                .get(format!("{}/healthz", self.base))
+                .send()
+                .await
+            {
                 if response.status() == StatusCode::OK {
                     return;
                 }
@@ -131,7 +138,10 @@ impl Serve {
 
     /// POSTs an append with `headers`, expecting 200.
     async fn append(&self, body: &Value, headers: &[(&str, &str)]) -> Value {
-        let mut request = self.client.post(format!("{}/v1/events", self.base)).json(body);
+        let mut request = self
+            .client
+            .post(format!("{}/v1/events", self.base))
+            .json(body);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -196,6 +206,16 @@ impl Drop for Serve {
     }
 }
 
+/// The options of the embedded log these tests read back.
+fn embedded_log() -> Vec<String> {
+    vec![
+        "--topic-prefix".to_owned(),
+        TOPIC_PREFIX.to_owned(),
+        "--partitions".to_owned(),
+        PARTITIONS.to_string(),
+    ]
+}
+
 /// An organisation registering, with its product categories (two records).
 fn organisation(id: &str) -> Value {
     json!({ "events": [
@@ -258,6 +278,22 @@ fn one<'a>(spans: &'a [ReceivedSpan], name: &str, trace: &str) -> &'a ReceivedSp
     found[0]
 }
 
+/// How many `project_record` spans of `trace` arrived along with the
+/// `projector_batch` span they link to.
+fn projected_with_their_batches(spans: &[ReceivedSpan], trace: &str) -> usize {
+    spans
+        .iter()
+        .filter(|s| s.name == "project_record" && s.trace_id == trace)
+        .filter(|record| {
+            record.links.iter().any(|(_, link)| {
+                spans
+                    .iter()
+                    .any(|s| s.name == "projector_batch" && &s.span_id == link)
+            })
+        })
+        .count()
+}
+
 /// Asserts the chain of `trace`: the request span (`request_span`) is a
 /// child of the caller's span, the append a child of the request, and each
 /// of the `records` projected records has a `project_record` span, child of
@@ -314,6 +350,7 @@ async fn an_append_over_http_and_grpc_is_one_trace_from_request_to_projection() 
     // flush at shutdown, which is what this test checks.
     let mut serve = Serve::start(
         &data_dir,
+        &embedded_log(),
         Some(grpc),
         &["--otlp-endpoint", &endpoint],
         &[("OTEL_BSP_SCHEDULE_DELAY", "600000")],
@@ -322,7 +359,10 @@ async fn an_append_over_http_and_grpc_is_one_trace_from_request_to_projection() 
 
     let http_parent = traceparent(HTTP_TRACE, HTTP_CALLER_SPAN);
     serve
-        .append(&organisation("acme-cycles"), &[("traceparent", &http_parent)])
+        .append(
+            &organisation("acme-cycles"),
+            &[("traceparent", &http_parent)],
+        )
         .await;
 
     let mut client = consent_grpc::ConsentLedgerClient::connect(format!("http://{grpc}"))
@@ -346,11 +386,7 @@ async fn an_append_over_http_and_grpc_is_one_trace_from_request_to_projection() 
 
     let spans = receiver
         .wait_for(Duration::from_secs(10), "the projections", |spans| {
-            spans
-                .iter()
-                .filter(|s| s.name == "project_record")
-                .count()
-                >= 4
+            spans.iter().filter(|s| s.name == "project_record").count() >= 4
         })
         .await;
     assert_eq!(receiver.undecodable(), 0);
@@ -397,7 +433,7 @@ async fn without_an_endpoint_nothing_is_sent_and_records_carry_no_trace() {
     ];
     for (name, env) in runs {
         let data_dir = dir.path().join(name);
-        let mut serve = Serve::start(&data_dir, None, &[], env).await;
+        let mut serve = Serve::start(&data_dir, &embedded_log(), None, &[], env).await;
         serve
             .append(
                 &organisation("acme-cycles"),
@@ -417,11 +453,49 @@ async fn without_an_endpoint_nothing_is_sent_and_records_carry_no_trace() {
         assert_eq!(records.len(), 2, "{name}: {records:?}");
         for record in &records {
             let names: Vec<&str> = record.headers.iter().map(|(n, _)| n.as_str()).collect();
-            assert_eq!(names, ["event-kind"], "{name}: the records are as without traces");
+            assert_eq!(
+                names,
+                ["event-kind"],
+                "{name}: the records are as without traces"
+            );
         }
     }
     assert_eq!(receiver.requests(), 0, "{}", describe(&receiver.spans()));
     if let Some(default_receiver) = default_receiver {
         assert_eq!(default_receiver.requests(), 0);
     }
+}
+
+#[tokio::test]
+async fn the_trace_context_goes_through_kafka_record_headers() {
+    let Some(broker) = TestBroker::for_test() else {
+        return;
+    };
+    let receiver = OtlpReceiver::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let endpoint = receiver.base_url();
+    let mut serve = Serve::start(
+        &dir.path().join("data"),
+        &support::log_args(&broker, "traced"),
+        None,
+        &["--otlp-endpoint", &endpoint],
+        &[("OTEL_BSP_SCHEDULE_DELAY", "100")],
+    )
+    .await;
+    serve
+        .append(
+            &organisation("acme-cycles"),
+            &[("traceparent", &traceparent(HTTP_TRACE, HTTP_CALLER_SPAN))],
+        )
+        .await;
+    serve.wait_caught_up().await;
+    // Exported while running (a short export delay), not only at shutdown.
+    let spans = receiver
+        .wait_for(Duration::from_secs(20), "the projections", |spans| {
+            projected_with_their_batches(spans, HTTP_TRACE) >= 2
+        })
+        .await;
+    assert_one_trace(&spans, HTTP_TRACE, HTTP_CALLER_SPAN, "http_request", 2);
+    let status = serve.terminate().await;
+    assert!(status.success(), "{status}:\n{}", serve.output());
 }

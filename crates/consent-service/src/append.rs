@@ -95,10 +95,8 @@ impl Ledger {
         // The append's span: its trace context (when traces are on) goes
         // into every record's headers, so the projector's span for each
         // record continues this trace.
-        let span = tracing::info_span!(
-            "log_append",
-            records = envelopes.len() + suppressions.len()
-        );
+        let span =
+            tracing::info_span!("log_append", records = envelopes.len() + suppressions.len());
         let trace_headers = consent_trace_context::record_headers(&span);
         let mut records = Vec::with_capacity(envelopes.len() + suppressions.len());
         let mut answered = Vec::with_capacity(envelopes.len());
@@ -113,15 +111,14 @@ impl Ledger {
         let sizes: Vec<usize> = records.iter().map(|r| r.payload.len()).collect();
         let count = records.len();
         let timeout = inner.config.append_timeout;
-        let appended = match tokio::time::timeout(timeout, inner.log.append(records).instrument(span))
-            .await
-        {
-            Ok(appended) => appended,
-            Err(_elapsed) => Err(LogError::Unavailable(format!(
-                "the append was not acknowledged within {} ms",
-                timeout.as_millis()
-            ))),
-        };
+        let appended =
+            match tokio::time::timeout(timeout, inner.log.append(records).instrument(span)).await {
+                Ok(appended) => appended,
+                Err(_elapsed) => Err(LogError::Unavailable(format!(
+                    "the append was not acknowledged within {} ms",
+                    timeout.as_millis()
+                ))),
+            };
         let positions = appended.map_err(|error| match error {
             LogError::RecordTooLarge { size, limit } => {
                 // The log does not say which record; the largest is one.

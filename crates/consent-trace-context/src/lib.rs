@@ -177,7 +177,12 @@ mod tests {
     fn a_malformed_traceparent_is_ignored() {
         with_traces_on(|| {
             let span = tracing::info_span!("http_request");
-            for bad in ["", "00-zz-00f067aa0ba902b7-01", "garbage", "00-00000000000000000000000000000000-00f067aa0ba902b7-01"] {
+            for bad in [
+                "",
+                "00-zz-00f067aa0ba902b7-01",
+                "garbage",
+                "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            ] {
                 assert!(!continue_trace(&span, |_| Some(bad)), "{bad:?}");
             }
         });
