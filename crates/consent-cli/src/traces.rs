@@ -94,9 +94,7 @@ impl Traces {
     /// Starts the exporter and its batch processor for `endpoint`, and
     /// returns them with the tracing layer to add to the subscriber
     /// (`None` when off).
-    pub fn start<S>(
-        endpoint: &TracesEndpoint,
-    ) -> anyhow::Result<(Self, Option<SpanLayer<S>>)>
+    pub fn start<S>(endpoint: &TracesEndpoint) -> anyhow::Result<(Self, Option<SpanLayer<S>>)>
     where
         S: tracing::Subscriber
             + for<'span> tracing_subscriber::registry::LookupSpan<'span>
