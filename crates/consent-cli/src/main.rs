@@ -19,6 +19,7 @@ mod sealing_setup;
 mod serve;
 mod settings;
 mod side_view;
+mod traces;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,10 @@ struct Cli {
     /// Log output format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "CONSENT_LOG_FORMAT")]
     log_format: LogFormat,
+
+    /// Send OpenTelemetry traces over OTLP/HTTP (protobuf) to this collector base URL (`/v1/traces` is appended). Off when neither this nor OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set.
+    #[arg(long, global = true, value_name = "URL")]
+    otlp_endpoint: Option<String>,
 
     #[command(subcommand)]
     command: Command,
@@ -87,7 +92,13 @@ fn main() -> std::process::ExitCode {
     let cli =
         <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let serve_matches = matches.subcommand_matches("serve").cloned();
-    init_tracing(cli.log_format);
+    let traces = match init_tracing(cli.log_format, cli.otlp_endpoint.as_deref()) {
+        Ok(traces) => traces,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -115,6 +126,9 @@ fn main() -> std::process::ExitCode {
             Command::ApiKey(args) => api_key::run(args).await,
         }
     });
+    // Everything has stopped: export the spans still buffered.
+    drop(runtime);
+    traces.shutdown();
     match result {
         Ok(code) => code,
         Err(error) => {
@@ -124,15 +138,28 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn init_tracing(format: LogFormat) {
+/// The tracing subscriber: logs on stderr filtered by `CONSENT_LOG`, and
+/// the OpenTelemetry layer when traces are on ([`traces`]).
+fn init_tracing(format: LogFormat, otlp_endpoint: Option<&str>) -> anyhow::Result<traces::Traces> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{Layer, Registry};
+
+    let endpoint = traces::resolve_endpoint(otlp_endpoint, |name| std::env::var(name).ok())?;
     let filter = EnvFilter::try_from_env("CONSENT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let logs: Box<dyn Layer<Registry> + Send + Sync> = match format {
+        LogFormat::Text => logs.with_filter(filter).boxed(),
+        LogFormat::Json => logs.json().with_filter(filter).boxed(),
+    };
+    let (traces, spans) = traces::Traces::start::<Registry>(&endpoint)?;
+    let layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> =
+        std::iter::once(logs).chain(spans).collect();
+    tracing_subscriber::registry().with(layers).init();
+    if let traces::TracesEndpoint::Url(url) = &endpoint {
+        tracing::info!(endpoint = %url, "sending traces over OTLP/HTTP");
     }
+    Ok(traces)
 }
 
 /// Rust ignores SIGPIPE, so `consent-ledger check ... | head -1` would make

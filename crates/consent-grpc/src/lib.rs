@@ -18,7 +18,9 @@
 //! HTTP API does.
 //! Every call runs in a `grpc_request` span with its request id (the
 //! caller's `x-request-id` metadata, else a new one, echoed in the
-//! response's metadata) and is counted and timed ([`metrics`]).
+//! response's metadata) and is counted and timed ([`metrics`]); with
+//! traces on, that span continues the caller's W3C `traceparent` metadata
+//! (`consent-trace-context`).
 //!
 //! Invariants:
 //! * one set of message types: the generated client and server ([`proto`])

@@ -299,9 +299,14 @@ impl Call {
             .map(|address| address.to_string())
             .unwrap_or_default();
         let request_id = request_id(request);
+        let span = tracing::info_span!("grpc_request", request_id = %request_id, method, peer);
+        // The caller's W3C `traceparent` metadata, when traces are on.
+        consent_trace_context::continue_trace(&span, |name| {
+            request.metadata().get(name).and_then(|v| v.to_str().ok())
+        });
         Self {
             method,
-            span: tracing::info_span!("grpc_request", request_id = %request_id, method, peer),
+            span,
             request_id,
             started: Instant::now(),
         }

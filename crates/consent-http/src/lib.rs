@@ -37,7 +37,8 @@
 //! those, and `docs/openapi.json` documents exactly those (a test holds
 //! both to it). Every request gets a request id ([`request_id`]: the
 //! caller's `x-request-id`, else a new one, echoed in the response) and
-//! runs in an `http_request` span carrying it.
+//! runs in an `http_request` span carrying it; with traces on, that span
+//! continues the caller's W3C `traceparent` (`consent-trace-context`).
 //!
 //! Every error is `{"error": {"code", "field", "message"}}` ([`ApiError`]):
 //! 400 `invalid_argument` (validation, malformed JSON, bad query), 404
@@ -207,14 +208,19 @@ pub fn router_guarded(ledger: Ledger, readiness: Readiness, guard: Guard) -> Rou
                         .get(&request_id::REQUEST_ID_HEADER)
                         .and_then(|id| id.to_str().ok())
                         .unwrap_or_default();
-                    tracing::info_span!(
+                    let span = tracing::info_span!(
                         "http_request",
                         request_id,
                         method = %request.method(),
                         path = %request.uri().path(),
                         status = tracing::field::Empty,
                         latency_ms = tracing::field::Empty,
-                    )
+                    );
+                    // The caller's W3C `traceparent`, when traces are on.
+                    consent_trace_context::continue_trace(&span, |name| {
+                        request.headers().get(name).and_then(|v| v.to_str().ok())
+                    });
+                    span
                 })
                 .on_request(())
                 .on_response(

@@ -265,19 +265,40 @@ impl Projector {
         let mut events = Vec::with_capacity(records.len());
         let mut dead_letters = Vec::new();
         let dead_letter_topic = self.log.layout().dead_letter_topic();
+        // One span per record that carries the trace context of its append
+        // (traces on): open until the batch is committed, so it shows when
+        // the record became visible to checks.
+        let mut record_spans = Vec::new();
         for record in &records {
             let partition = record.position.topic_partition();
             let next = record.position.offset.saturating_add(1);
             let slot = offsets.entry(partition.clone()).or_insert(0);
             *slot = (*slot).max(next);
             partitions.insert(partition);
+            let record_span = record_span(record, span);
             let owned = self.config.ownership.owns(record.position.partition);
             if !owned && !consent_schema::is_organisation_key(&record.key) {
                 // A subject's fact on the reference topic of a partition
                 // this instance does not own: its owner folds it.
+                if let Some(record_span) = record_span {
+                    record_span.record("outcome", "read_past");
+                    record_spans.push(record_span);
+                }
                 continue;
             }
-            match decode_record(record) {
+            let decoded = decode_record(record);
+            if let Some(record_span) = record_span {
+                let outcome = match &decoded {
+                    Ok(event) if owned || event.event.fact.scope() == FactScope::Organisation => {
+                        "folded"
+                    }
+                    Ok(_) => "read_past",
+                    Err(_) => "dead_lettered",
+                };
+                record_span.record("outcome", outcome);
+                record_spans.push(record_span);
+            }
+            match decoded {
                 Ok(event) => {
                     if owned || event.event.fact.scope() == FactScope::Organisation {
                         events.push(event);
@@ -318,6 +339,8 @@ impl Projector {
         })
         .await?;
 
+        // The records are visible to checks now: their spans end.
+        drop(record_spans);
         self.committed = Some(committed.clone());
         self.trees.commit(frontiers);
         let (heads, ledger_head) = self.trees.ledger_head()?;
@@ -541,6 +564,25 @@ where
 
 fn count(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// The `project_record` span of `record` when its headers carry the trace
+/// context of its append (see `consent-trace-context`): a child of the
+/// appending span, following from the batch's span. `None` for records
+/// without one (traces off), which cost no span.
+fn record_span(record: &LogRecord, batch: &tracing::Span) -> Option<tracing::Span> {
+    if !consent_trace_context::has_trace_context(&record.headers) {
+        return None;
+    }
+    let span = tracing::info_span!(
+        parent: batch,
+        "project_record",
+        position = %record.position,
+        outcome = tracing::field::Empty,
+    );
+    consent_trace_context::continue_record_trace(&span, &record.headers);
+    span.follows_from(batch);
+    Some(span)
 }
 
 fn millis(duration: Duration) -> u64 {

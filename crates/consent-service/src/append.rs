@@ -12,6 +12,7 @@ use consent_schema::{
 use consent_sealing::SealError;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use tracing::Instrument;
 
 /// The record header naming the fact's kind (e.g. `sale_recorded`), so that
 /// consumers can route records without decoding them.
@@ -91,26 +92,33 @@ impl Ledger {
         // subjects, which must not happen for a request refused as invalid.
         let suppressions = self.seal(&mut envelopes, &requested, now)?;
 
+        // The append's span: its trace context (when traces are on) goes
+        // into every record's headers, so the projector's span for each
+        // record continues this trace.
+        let span =
+            tracing::info_span!("log_append", records = envelopes.len() + suppressions.len());
+        let trace_headers = consent_trace_context::record_headers(&span);
         let mut records = Vec::with_capacity(envelopes.len() + suppressions.len());
         let mut answered = Vec::with_capacity(envelopes.len());
         for (index, (envelope, event)) in envelopes.iter().zip(&requested).enumerate() {
             answered.push(records.len());
-            records.push(append_record(layout, envelope, event));
+            records.push(append_record(layout, envelope, event, &trace_headers));
             if let Some((envelope, event)) = suppressions.get(&index) {
-                records.push(append_record(layout, envelope, event));
+                records.push(append_record(layout, envelope, event, &trace_headers));
             }
         }
 
         let sizes: Vec<usize> = records.iter().map(|r| r.payload.len()).collect();
         let count = records.len();
         let timeout = inner.config.append_timeout;
-        let appended = match tokio::time::timeout(timeout, inner.log.append(records)).await {
-            Ok(appended) => appended,
-            Err(_elapsed) => Err(LogError::Unavailable(format!(
-                "the append was not acknowledged within {} ms",
-                timeout.as_millis()
-            ))),
-        };
+        let appended =
+            match tokio::time::timeout(timeout, inner.log.append(records).instrument(span)).await {
+                Ok(appended) => appended,
+                Err(_elapsed) => Err(LogError::Unavailable(format!(
+                    "the append was not acknowledged within {} ms",
+                    timeout.as_millis()
+                ))),
+            };
         let positions = appended.map_err(|error| match error {
             LogError::RecordTooLarge { size, limit } => {
                 // The log does not say which record; the largest is one.
@@ -223,16 +231,25 @@ impl Ledger {
     }
 }
 
-/// The log record of a completed envelope.
-fn append_record(layout: &LogLayout, envelope: &v1::Envelope, event: &Event) -> AppendRecord {
+/// The log record of a completed envelope, with the append's trace
+/// context headers (none when traces are off).
+fn append_record(
+    layout: &LogLayout,
+    envelope: &v1::Envelope,
+    event: &Event,
+    trace_headers: &[(String, Vec<u8>)],
+) -> AppendRecord {
+    let mut headers = Vec::with_capacity(1 + trace_headers.len());
+    headers.push((
+        EVENT_KIND_HEADER.to_owned(),
+        event.fact.kind().as_bytes().to_vec(),
+    ));
+    headers.extend_from_slice(trace_headers);
     AppendRecord {
         topic: layout.topic(family_of(&event.fact)),
         key: routing_key(&event.organisation, event.subject.as_ref()),
         payload: encode_envelope(envelope),
-        headers: vec![(
-            EVENT_KIND_HEADER.to_owned(),
-            event.fact.kind().as_bytes().to_vec(),
-        )],
+        headers,
     }
 }
 
