@@ -329,6 +329,9 @@ impl Projector {
             status.conflicts = status.conflicts.saturating_add(conflicts);
             status.events_applied = status.events_applied.saturating_add(event_count);
             status.batches = status.batches.saturating_add(1);
+            // A committed batch ends any failure, in the same update that
+            // shows its offsets.
+            status.failure = None;
         });
         let summary = BatchSummary {
             records: records.len(),
