@@ -15,7 +15,7 @@ use crate::intake_setup::{open_intake, IntakeArgs};
 use crate::settings::{file_may_set, ConfigFile, StorageArgs};
 use anyhow::Context;
 use consent_projector::Projector;
-use consent_service::Ledger;
+use consent_service::{HealthConfig, Ledger, LedgerConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -39,6 +39,10 @@ pub struct ServeArgs {
     /// `/readyz` answers ready once the view is at most this many records short of the log's end as measured at start.
     #[arg(long, env = "CONSENT_READY_MAX_LAG", default_value_t = 0)]
     pub ready_max_lag: u64,
+    /// `/healthz` fails (so the orchestrator restarts the instance) once a fault that may pass by itself has
+    /// lasted this long: appends to a log partition failing, the view not writable, the log unreachable.
+    #[arg(long, env = "CONSENT_UNHEALTHY_AFTER_SECS", default_value_t = 30)]
+    pub unhealthy_after_secs: u64,
     #[command(flatten)]
     pub checkpoints: CheckpointArgs,
     /// The API key file (`consent-ledger api-key create`); default DATA_DIR/api-keys.toml when it exists. With one, every API call needs a key.
@@ -75,6 +79,9 @@ impl ServeArgs {
         }
         if let (Some(value), true) = (file.ready_max_lag, may("ready_max_lag")) {
             self.ready_max_lag = value;
+        }
+        if let (Some(value), true) = (file.unhealthy_after_secs, may("unhealthy_after_secs")) {
+            self.unhealthy_after_secs = value;
         }
         if let (Some(value), true) = (file.checkpoint_key.clone(), may("checkpoint_key")) {
             self.checkpoints.checkpoint_key = Some(value);
@@ -152,7 +159,14 @@ pub async fn run(
     )?;
     let intake = open_intake(&args.intake, &args.storage.data_dir, args.listen)?;
     let sealer = crate::sealing_setup::open_sealer(&args.storage.data_dir)?;
+    let ledger_config = LedgerConfig {
+        health: HealthConfig {
+            unhealthy_after: Duration::from_secs(args.unhealthy_after_secs),
+        },
+        ..LedgerConfig::default()
+    };
     let ledger = Ledger::builder(log, store, projection.clone())
+        .config(ledger_config)
         .evidence(checkpointer)
         .intake(intake)
         .sealing(sealer)

@@ -3,11 +3,11 @@
 
 use anyhow::Context;
 use consent_kafka::{KafkaConfig, KafkaLog};
-use consent_log::embedded::EmbeddedLog;
+use consent_log::embedded::{EmbeddedLog, EmbeddedLogConfig};
 use consent_log::{EventLog, LogLayout};
 use consent_projector::{OwnedPartitions, ProjectorConfig};
 use consent_store::ViewStore;
-use consent_store_sled::SledStore;
+use consent_store_sled::{SledStore, StoreMemory};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,6 +50,25 @@ pub struct StorageArgs {
     /// are accepted for any subject). A view is built for one set: changing it needs `rebuild`.
     #[arg(long, env = "CONSENT_OWN_PARTITIONS", default_value_t = OwnedPartitions::All)]
     pub own_partitions: OwnedPartitions,
+    /// sled's page cache for the view, in MiB (sled's own default is 1024).
+    #[arg(long, env = "CONSENT_VIEW_CACHE_MIB", default_value_t = 256)]
+    pub view_cache_mib: u64,
+    /// Decoded subject and organisation states kept in memory for checks, in MiB of encoded state.
+    #[arg(long, env = "CONSENT_STATE_CACHE_MIB", default_value_t = 48)]
+    pub state_cache_mib: u64,
+    /// The embedded log's offset index, in MiB over all its partition files (sparser when full).
+    #[arg(long, env = "CONSENT_LOG_INDEX_MIB", default_value_t = 16)]
+    pub log_index_mib: u64,
+}
+
+/// `value` MiB in bytes, or an error naming the setting.
+fn mib_to_bytes(setting: &str, value: u64) -> anyhow::Result<usize> {
+    value
+        .checked_mul(1 << 20)
+        .and_then(|bytes| usize::try_from(bytes).ok())
+        .ok_or_else(|| {
+            anyhow::anyhow!("{setting} = {value} MiB is more than this machine can address")
+        })
 }
 
 /// The largest Kafka secrets file read (it holds a few settings, perhaps
@@ -169,17 +188,28 @@ impl StorageArgs {
             None => {
                 let dir = self.data_dir.join("log");
                 tracing::info!(dir = %dir.display(), "no Kafka configured: using the embedded log");
-                let log = EmbeddedLog::open(&dir, layout)
+                let config = EmbeddedLogConfig {
+                    index_memory_bytes: mib_to_bytes("log_index_mib", self.log_index_mib)?,
+                };
+                let log = EmbeddedLog::open_with(&dir, layout, config)
                     .with_context(|| format!("opening the embedded log in {}", dir.display()))?;
                 Ok(Arc::new(log))
             }
         }
     }
 
+    /// The view's cache sizes from the settings.
+    pub fn store_memory(&self) -> anyhow::Result<StoreMemory> {
+        let view = mib_to_bytes("view_cache_mib", self.view_cache_mib)?;
+        let states = mib_to_bytes("state_cache_mib", self.state_cache_mib)?;
+        Ok(StoreMemory::new(view as u64, states))
+    }
+
     /// Opens the sled view under `DATA_DIR/view`.
     pub fn open_view(&self) -> anyhow::Result<Arc<dyn ViewStore>> {
         let dir = self.view_dir();
-        let store = SledStore::open(&dir).with_context(|| {
+        let memory = self.store_memory()?;
+        let store = SledStore::open_with(&dir, memory).with_context(|| {
             format!(
                 "opening the view in {} (is another consent-ledger using this data directory?)",
                 dir.display()
@@ -211,6 +241,10 @@ pub struct ConfigFile {
     /// The file of secret librdkafka settings (never the secrets themselves).
     pub kafka_secrets_file: Option<PathBuf>,
     pub own_partitions: Option<String>,
+    pub view_cache_mib: Option<u64>,
+    pub state_cache_mib: Option<u64>,
+    pub log_index_mib: Option<u64>,
+    pub unhealthy_after_secs: Option<u64>,
     pub checkpoint_key: Option<PathBuf>,
     pub checkpoint_origin: Option<String>,
     pub checkpoint_interval_secs: Option<u64>,
@@ -300,6 +334,15 @@ impl StorageArgs {
                  the file named by kafka_secrets_file (mode 0600) or in CONSENT_KAFKA_SETTINGS"
             );
         }
+        if let (Some(value), true) = (file.view_cache_mib, may("view_cache_mib")) {
+            self.view_cache_mib = value;
+        }
+        if let (Some(value), true) = (file.state_cache_mib, may("state_cache_mib")) {
+            self.state_cache_mib = value;
+        }
+        if let (Some(value), true) = (file.log_index_mib, may("log_index_mib")) {
+            self.log_index_mib = value;
+        }
         if let (Some(value), true) = (&file.own_partitions, may("own_partitions")) {
             self.own_partitions = value
                 .parse()
@@ -378,17 +421,12 @@ mod tests {
             "kafka_brokers = \"b:9093\"\nkafka_settings = { \"sasl.password\" = \"x\" }\n",
         )
         .expect("parsed");
-        let mut storage = StorageArgs {
-            data_dir: PathBuf::from("data"),
-            kafka_brokers: None,
-            topic_prefix: "consent".to_owned(),
-            partitions: 8,
-            kafka_replication: 1,
-            kafka_settings: Vec::new(),
-            kafka_secrets_file: None,
-            kafka_delivery_timeout_secs: 10,
-            own_partitions: OwnedPartitions::All,
-        };
+        #[derive(clap::Parser)]
+        struct Storage {
+            #[command(flatten)]
+            storage: StorageArgs,
+        }
+        let mut storage = <Storage as clap::Parser>::parse_from(["consent-ledger"]).storage;
         let error = storage.apply_file(&file, None).expect_err("refused");
         assert!(error.to_string().contains("kafka_secrets_file"), "{error}");
     }

@@ -18,8 +18,8 @@
 //! | `GET /v1/checkpoint-key` | | the verifier key, as text |
 //! | `POST /v1/exports[?format=html]` | `ExportRequest` | the evidence bundle file (JSON), or its HTML report |
 //! | `POST /v1/eligibility` | `EligibilityRequest` | CSV, one row per subject |
-//! | `GET /healthz` | | `{"status": "ok"}`: the process is up |
-//! | `GET /readyz` | | 200 when caught up with the log's end at start, else 503 with a reason ([`Readiness`]) |
+//! | `GET /healthz` | | 200 `{"status": "ok"}` unless a fault calls for a restart, else 503 naming it ([`consent_service::Ledger::health`]) |
+//! | `GET /readyz` | | 200 when caught up with the log's end at start and no fault is known, else 503 with a reason ([`Readiness`]) |
 //! | `GET /metrics` | | Prometheus text format ([`metrics`]) |
 //! | `GET /u/{token}` | | HTML confirmation page of a one-click unsubscribe ([`intake`]) |
 //! | `POST /u/{token}` | `List-Unsubscribe=One-Click` (form) | records the opt-out (RFC 8058) |
@@ -55,6 +55,7 @@
 pub mod auth;
 mod error;
 mod evidence;
+pub mod health;
 mod history_query;
 pub mod intake;
 mod json;
@@ -150,7 +151,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ),
         Endpoint::new(Method::POST, "/v1/exports", post(evidence::export)),
         Endpoint::new(Method::POST, "/v1/eligibility", post(evidence::eligibility)),
-        Endpoint::public(Method::GET, "/healthz", get(routes::healthz)),
+        Endpoint::public(Method::GET, "/healthz", get(health::healthz)),
         Endpoint::public(Method::GET, "/readyz", get(readiness::readyz)),
         Endpoint::public(Method::GET, "/metrics", get(crate::metrics::metrics)),
         // Opt-out intake (docs/OPT-OUTS.md). `/u/` and the SMS webhook are

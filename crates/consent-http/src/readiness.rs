@@ -1,6 +1,8 @@
 //! `GET /readyz`: whether this instance should be sent traffic.
 //!
-//! Ready means: the log answers, and the view has caught up (within
+//! Ready means: no fault is known (see `consent_service::Ledger::health`:
+//! a failing log partition, a view that cannot be written, ...), the log
+//! answers, and the view has caught up (within
 //! `max_lag` records) with the log's end offsets as measured when the
 //! instance started. A freshly started instance replaying a long log is
 //! alive (`/healthz`) but not ready; once it has reached the log's end of
@@ -64,10 +66,17 @@ impl Readiness {
         }
     }
 
-    /// Asks the ledger how it is doing and judges it.
+    /// Asks the ledger how it is doing and judges it: not ready while any
+    /// fault is known ([`Ledger::health`], also those not yet due for a
+    /// restart), else by the view's progress.
     pub async fn check(&self, ledger: &Ledger) -> ReadinessReport {
         let status = ledger.status().await;
-        self.judge(&status)
+        let mut report = self.judge(&status);
+        if let Some(faults) = ledger.health().await.reason() {
+            report.ready = false;
+            report.reason = Some(format!("faulty: {faults}"));
+        }
+        report
     }
 
     /// Judges a status against the target.

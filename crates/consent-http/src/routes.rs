@@ -159,11 +159,6 @@ pub async fn rule_sets(authorized: Authorized) -> ProtoJson<Vec<v1::RuleSetDescr
     ProtoJson(authorized.for_any_caller().rule_sets())
 }
 
-/// `GET /healthz`: the process is up and serving.
-pub async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
-}
-
 /// `GET /v1/status`: projection offsets, lag, dead letters, log reachability.
 /// Counters and offsets over all organisations, as `/metrics` shows them:
 /// any authenticated caller.

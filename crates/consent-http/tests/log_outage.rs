@@ -10,7 +10,7 @@ use consent_kafka::test_support::TestBroker;
 use consent_kafka::{KafkaConfig, KafkaLog};
 use consent_log::{EventLog, LogLayout};
 use consent_projector::{Projector, ProjectorConfig};
-use consent_service::{FreshnessConfig, Ledger, LedgerConfig};
+use consent_service::{FreshnessConfig, HealthConfig, Ledger, LedgerConfig};
 use consent_store::MemoryStore;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -55,6 +55,9 @@ async fn with_the_log_down_appends_fail_with_503_and_checks_keep_answering_from_
         freshness: FreshnessConfig {
             probe_timeout: Duration::from_secs(1),
             ..FreshnessConfig::default()
+        },
+        health: HealthConfig {
+            unhealthy_after: Duration::from_secs(2),
         },
         ..LedgerConfig::default()
     };
@@ -132,6 +135,39 @@ async fn with_the_log_down_appends_fail_with_503_and_checks_keep_answering_from_
     let status: Value = response.json().await.expect("JSON");
     assert_eq!(status["logReachable"], json!(false), "{status}");
     assert!(status["logError"].is_string(), "{status}");
+
+    // Beyond the bound, liveness fails naming the unreachable log, so an
+    // orchestrator restarts the instance; readiness fails with it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let health = loop {
+        let response = client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .expect("healthz");
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            break response.json::<Value>().await.expect("JSON");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/healthz still {} with the broker down",
+            response.status()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(health["status"], json!("unhealthy"), "{health}");
+    assert!(
+        health["faults"]
+            .as_array()
+            .is_some_and(|faults| faults.iter().any(|f| f["kind"] == json!("log_unreachable"))),
+        "{health}"
+    );
+    let response = client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
 
     let _ = stop_server.send(());
     server.await.expect("server task").expect("server ran");

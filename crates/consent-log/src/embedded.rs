@@ -17,7 +17,7 @@ use crate::layout::LogLayout;
 use crate::partitioner::partition_for;
 use crate::position::{LogPosition, TopicPartition};
 use crate::record::AppendRecord;
-use crate::{EndOffsets, EventLog, LogReader, StartOffsets};
+use crate::{EndOffsets, EventLog, LogFault, LogReader, StartOffsets};
 use directory::DataDir;
 use partition::Partition;
 use reader::{Cursor, EmbeddedReader};
@@ -79,7 +79,17 @@ use tokio::sync::watch;
 /// with a warning naming the file and the bytes dropped; a damaged record
 /// followed by records of a later append is [`LogError::Corrupt`]. A sparse
 /// in-memory index (an entry per 4 KiB) built by the scan lets readers start
-/// at any offset without reading the file from its start.
+/// at any offset without reading the file from its start. Its memory is
+/// bounded by [`EmbeddedLogConfig::index_memory_bytes`], shared by every
+/// partition file: a partition whose index is full drops every other entry
+/// and indexes half as often, so reads walk further but memory stays put.
+///
+/// # Faults
+///
+/// A partition whose last append failed reports it through
+/// [`EventLog::faults`] until an append there succeeds; one whose failed
+/// append could not be rolled back is reported `fenced`: it refuses
+/// appends until the log is reopened (a restart recovers it).
 ///
 /// `open` blocks while it scans; append and read do their file IO on
 /// tokio's blocking pool. The handle is cheap to clone and shared: all
@@ -104,17 +114,53 @@ struct Topic {
     partitions: Vec<Arc<Partition>>,
 }
 
+/// How the embedded log uses memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EmbeddedLogConfig {
+    /// Bytes the sparse offset indexes of all partition files may take
+    /// together (16 bytes an entry).
+    pub index_memory_bytes: usize,
+}
+
+impl EmbeddedLogConfig {
+    /// 16 MiB: an entry per 4 KiB of log up to 4 GiB of log, sparser after.
+    pub const DEFAULT_INDEX_MEMORY_BYTES: usize = 16 << 20;
+}
+
+impl Default for EmbeddedLogConfig {
+    fn default() -> Self {
+        Self {
+            index_memory_bytes: Self::DEFAULT_INDEX_MEMORY_BYTES,
+        }
+    }
+}
+
 impl EmbeddedLog {
     /// Opens the log in `dir`, creating the directory, the stored layout and
     /// the partition files on first open, and recovering every partition
     /// (see the type's documentation). Blocks on file IO: from async code,
     /// call it inside `tokio::task::spawn_blocking`, or before serving.
     pub fn open(dir: &Path, layout: LogLayout) -> Result<Self, LogError> {
+        Self::open_with(dir, layout, EmbeddedLogConfig::default())
+    }
+
+    /// [`EmbeddedLog::open`] with the given memory settings.
+    pub fn open_with(
+        dir: &Path,
+        layout: LogLayout,
+        config: EmbeddedLogConfig,
+    ) -> Result<Self, LogError> {
         let dir = DataDir::open(dir, &layout)?;
-        let topic_names = layout
+        let topic_names: Vec<String> = layout
             .topics()
             .into_iter()
-            .chain([layout.dead_letter_topic()]);
+            .chain([layout.dead_letter_topic()])
+            .collect();
+        let files = topic_names
+            .len()
+            .saturating_mul(usize::try_from(layout.partitions).unwrap_or(usize::MAX))
+            .max(1);
+        let max_index_entries = config.index_memory_bytes / index::ENTRY_BYTES / files;
         let mut topics = Vec::new();
         let mut created_files = false;
         for name in topic_names {
@@ -122,7 +168,8 @@ impl EmbeddedLog {
             for number in 0..layout.partitions {
                 let topic_partition = TopicPartition::new(name.clone(), number);
                 let path = dir.partition_path(&topic_partition);
-                let (partition, created) = Partition::open(path, topic_partition)?;
+                let (partition, created) =
+                    Partition::open(path, topic_partition, max_index_entries)?;
                 created_files |= created;
                 partitions.push(Arc::new(partition));
             }
@@ -312,6 +359,15 @@ impl EventLog for EmbeddedLog {
             ends.insert(topic_partition, end);
         }
         Ok(ends)
+    }
+
+    fn faults(&self) -> Vec<LogFault> {
+        self.inner
+            .topics
+            .iter()
+            .flat_map(|topic| &topic.partitions)
+            .filter_map(|partition| partition.fault())
+            .collect()
     }
 }
 

@@ -19,12 +19,14 @@
 
 pub mod embedded;
 mod error;
+mod fault;
 mod layout;
 pub mod partitioner;
 mod position;
 mod record;
 
 pub use error::LogError;
+pub use fault::LogFault;
 pub use layout::{EventFamily, LogLayout};
 pub use position::{LogPosition, TopicPartition};
 pub use record::{AppendRecord, LogRecord};
@@ -68,6 +70,14 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// The current end offset of every topic-partition in the layout.
     async fn end_offsets(&self) -> Result<EndOffsets, LogError>;
+
+    /// The topic-partitions whose appends fail now, as far as the log
+    /// knows without asking anything (it must not block): a health check
+    /// reports them. A log that keeps no such state (Kafka, whose producer
+    /// retries by itself) reports none.
+    fn faults(&self) -> Vec<LogFault> {
+        Vec::new()
+    }
 }
 
 /// Reads records from a set of topic-partitions, in offset order within each

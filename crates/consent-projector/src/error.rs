@@ -74,6 +74,16 @@ pub enum ProjectorError {
 }
 
 impl ProjectorError {
+    /// Which part failed: the log, the view store, or the records read.
+    pub fn cause(&self) -> crate::status::FailureCause {
+        use crate::status::FailureCause;
+        match self {
+            ProjectorError::Log(_) | ProjectorError::DeadLetter(_) => FailureCause::Log,
+            ProjectorError::Store(_) | ProjectorError::Task(_) => FailureCause::View,
+            _ => FailureCause::Records,
+        }
+    }
+
     /// The view cannot be used until it is rebuilt from the log; retrying
     /// will not help.
     pub fn requires_rebuild(&self) -> bool {

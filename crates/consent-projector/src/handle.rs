@@ -86,6 +86,12 @@ impl ProjectionHandle {
         self.status.borrow().clone()
     }
 
+    /// Whether the projector is gone (it stopped, on an error or when told
+    /// to): the view will not move any more.
+    pub fn projector_stopped(&self) -> bool {
+        self.status.has_changed().is_err()
+    }
+
     /// The total of [`ProjectionHandle::lag`]: records of `end` on the
     /// followed topic-partitions the view has not applied yet. Allocates
     /// nothing and clones nothing, so a check can afford it.

@@ -38,4 +38,4 @@ pub use error::ProjectorError;
 pub use handle::{ProjectionHandle, WaitTimeout};
 pub use ownership::{OwnedPartitions, ParseOwnedPartitionsError};
 pub use projector::{BatchSummary, Projector, StepOutcome};
-pub use status::{lag, Lag, ProjectionProgress, ProjectionStatus};
+pub use status::{lag, FailureCause, Lag, ProjectionFailure, ProjectionProgress, ProjectionStatus};

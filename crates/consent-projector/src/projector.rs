@@ -5,7 +5,7 @@ use crate::error::ProjectorError;
 use crate::fold::fold_batch;
 use crate::handle::ProjectionHandle;
 use crate::ownership::OwnedPartitions;
-use crate::status::{lag, ProjectionProgress, ProjectionStatus};
+use crate::status::{lag, ProjectionFailure, ProjectionProgress, ProjectionStatus};
 use crate::trees::PartitionTrees;
 use consent_domain::event::FactScope;
 use consent_log::{
@@ -352,6 +352,9 @@ impl Projector {
             status.conflicts = status.conflicts.saturating_add(conflicts);
             status.events_applied = status.events_applied.saturating_add(event_count);
             status.batches = status.batches.saturating_add(1);
+            // A committed batch ends any failure, in the same update that
+            // shows its offsets.
+            status.failure = None;
         });
         let summary = BatchSummary {
             records: records.len(),
@@ -378,6 +381,25 @@ impl Projector {
         Ok(summary)
     }
 
+    /// Publishes a failed step in the status (keeping when the failures
+    /// began).
+    fn record_failure(&self, error: &ProjectorError, stopped: bool) {
+        let cause = error.cause();
+        let error = error.to_string();
+        self.status.send_modify(|status| {
+            let since = status
+                .failure
+                .as_ref()
+                .map_or_else(Instant::now, |failure| failure.since);
+            status.failure = Some(ProjectionFailure {
+                cause,
+                error,
+                since,
+                stopped,
+            });
+        });
+    }
+
     /// Steps until `shutdown` becomes true (or its sender is dropped), then
     /// flushes the store.
     ///
@@ -394,12 +416,20 @@ impl Projector {
                 break;
             }
             match self.step().await {
-                Ok(_) => backoff = self.config.retry_initial,
+                Ok(_) => {
+                    backoff = self.config.retry_initial;
+                    if self.status.borrow().failure.is_some() {
+                        tracing::info!("a projector step succeeded again");
+                        self.status.send_modify(|status| status.failure = None);
+                    }
+                }
                 Err(error) if error.is_permanent() => {
                     tracing::error!(%error, "the view cannot be projected; the projector stops");
+                    self.record_failure(&error, true);
                     return Err(error);
                 }
                 Err(error) => {
+                    self.record_failure(&error, false);
                     tracing::warn!(
                         %error,
                         retry_in_ms = millis(backoff),

@@ -4,6 +4,7 @@ use consent_evidence::{Hash, PartitionHead};
 use consent_log::{EndOffsets, LogPosition, TopicPartition};
 use consent_store::StoredOffsets;
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 /// The projector's progress and counters since it started.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -26,6 +27,34 @@ pub struct ProjectionStatus {
     /// The ledger head over `partition_heads`
     /// ([`consent_evidence::ledger_head`]); `None` until started.
     pub ledger_head: Option<Hash>,
+    /// Set while the projector's steps fail (cleared by the next step that
+    /// succeeds), and for good when it stopped on a permanent error.
+    pub failure: Option<ProjectionFailure>,
+}
+
+/// The projector cannot make progress.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProjectionFailure {
+    /// What failed last.
+    pub cause: FailureCause,
+    /// The last error.
+    pub error: String,
+    /// When the first of the failed steps since the last success failed.
+    pub since: Instant,
+    /// The projector stopped on an error retrying cannot fix (the view must
+    /// be rebuilt or the configuration fixed): no further step will run.
+    pub stopped: bool,
+}
+
+/// Which part failed a projector step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureCause {
+    /// Reading the log (or appending a dead letter to it).
+    Log,
+    /// Reading or writing the view store: the view cannot be written.
+    View,
+    /// The records themselves (an offset gap, a tree that does not fit).
+    Records,
 }
 
 impl ProjectionStatus {

@@ -7,7 +7,7 @@ use consent_domain::{OrganisationId, SubjectId};
 use consent_log::{
     AppendRecord, EndOffsets, EventLog, LogError, LogLayout, LogPosition, LogReader, StartOffsets,
 };
-use consent_projector::{dead_letter, ProjectorError, StepOutcome};
+use consent_projector::{dead_letter, FailureCause, ProjectorError, StepOutcome};
 use consent_store::{MemoryStore, ViewStore};
 use consent_store_sled::SledStore;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -240,6 +240,13 @@ async fn the_running_projector_retries_until_the_dead_letter_topic_is_back() {
         "a transient error does not stop the projector"
     );
     assert!(!handle.status().has_applied(&positions[0]));
+    // The failure is published for health checks: the log's, since when,
+    // and not a stop.
+    let failure = handle.status().failure.expect("a failure is published");
+    assert_eq!(failure.cause, FailureCause::Log);
+    assert!(!failure.stopped);
+    assert!(failure.error.contains("dead-letter"), "{}", failure.error);
+    assert!(!handle.projector_stopped());
 
     log.refuse.store(false, Ordering::SeqCst);
     handle
@@ -247,8 +254,10 @@ async fn the_running_projector_retries_until_the_dead_letter_topic_is_back() {
         .await
         .expect("applied once the topic is back");
     assert_eq!(handle.status().dead_letters, 1);
+    assert_eq!(handle.status().failure, None, "cleared by the next success");
     stop.send(true).expect("signal shutdown");
     running.await.expect("join").expect("stops cleanly");
+    assert!(handle.projector_stopped());
     let dead = read_topics(inner.as_ref(), &[layout().dead_letter_topic()]).await;
     assert_eq!(dead.len(), 1);
 }

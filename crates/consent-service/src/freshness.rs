@@ -56,6 +56,9 @@ struct Latest {
     /// When the last probe finished, successful or not: refreshes are at
     /// least the refresh interval apart, also while the log is down.
     probed_at: Option<Instant>,
+    /// While probes fail: when the first failed probe since the last
+    /// success finished, and the last error.
+    unreachable: Option<(Instant, String)>,
 }
 
 impl EndOffsetsCache {
@@ -108,6 +111,18 @@ impl EndOffsetsCache {
         value
     }
 
+    /// While the log's last probes failed: since when, and the last error.
+    /// Starts a refresh first if one is due (without waiting for it), so
+    /// that repeated calls follow the log even when no check runs.
+    pub(crate) async fn unreachable_since(self: &Arc<Self>) -> Option<(Instant, String)> {
+        let _ = self.current().await;
+        self.latest
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .unreachable
+            .clone()
+    }
+
     /// Asks the log for its end offsets now (bounded by the probe timeout)
     /// and records the outcome in the cache.
     pub(crate) async fn probe(&self) -> Result<EndOffsets, LogError> {
@@ -125,12 +140,18 @@ impl EndOffsetsCache {
             Ok(offsets) => {
                 latest.measured = Some((Instant::now(), Arc::new(offsets.clone())));
                 latest.last_failed = false;
+                latest.unreachable = None;
             }
             Err(error) => {
                 if !latest.last_failed {
                     tracing::warn!(%error, "cannot read the log's end offsets; view lag is not measured");
                 }
                 latest.last_failed = true;
+                let since = latest
+                    .unreachable
+                    .as_ref()
+                    .map_or_else(Instant::now, |(since, _)| *since);
+                latest.unreachable = Some((since, error.to_string()));
             }
         }
         outcome

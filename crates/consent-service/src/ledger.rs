@@ -3,6 +3,7 @@
 
 use crate::clock::{Clock, IdGenerator, SystemClock, UuidV7};
 use crate::freshness::{EndOffsetsCache, FreshnessConfig};
+use crate::health::HealthConfig;
 use crate::intake::IntakeConfig;
 use consent_domain::rules::RuleCatalogue;
 use consent_export::Checkpointer;
@@ -25,6 +26,8 @@ pub struct LedgerConfig {
     pub append_timeout: Duration,
     /// How the view's lag behind the log is measured for checks.
     pub freshness: FreshnessConfig,
+    /// When a lasting fault makes the instance unhealthy.
+    pub health: HealthConfig,
 }
 
 impl Default for LedgerConfig {
@@ -33,6 +36,7 @@ impl Default for LedgerConfig {
             wait_timeout: Duration::from_secs(5),
             append_timeout: Duration::from_secs(30),
             freshness: FreshnessConfig::default(),
+            health: HealthConfig::default(),
         }
     }
 }

@@ -10,6 +10,8 @@
 //! * [`Ledger::history`]: a subject's stored events, as of a time, with the
 //!   decision at that time;
 //! * [`Ledger::rule_sets`] and [`Ledger::status`];
+//! * [`Ledger::health`]: the faults that call for a restart (liveness) or
+//!   keep traffic away (readiness);
 //! * evidence, with a checkpoint key: [`Ledger::sign_checkpoint`],
 //!   [`Ledger::export`] (a sealed bundle) and [`Ledger::eligibility_csv`];
 //! * opt-out intake ([`IntakeConfig`]): one-click unsubscribe URLs on
@@ -34,6 +36,7 @@ mod clock;
 mod error;
 mod evidence;
 mod freshness;
+mod health;
 mod history;
 mod intake;
 mod ledger;
@@ -45,6 +48,7 @@ pub use append::EVENT_KIND_HEADER;
 pub use clock::{Clock, IdGenerator, SystemClock, UuidV7};
 pub use error::LedgerError;
 pub use freshness::FreshnessConfig;
+pub use health::{judge, Fault, FaultKind, Health, HealthConfig, HealthInputs};
 pub use intake::{
     GpcSignal, IntakeConfig, IntakeError, IntakeReceipt, OneClickRequest, SmsOutcome, TokenStatus,
 };

@@ -79,8 +79,8 @@ const CLEAR_CHUNK: usize = 10_000;
 /// The decoded states that checks read ([`ViewStore::shared_subject_state`],
 /// [`ViewStore::shared_organisation_state`], and
 /// [`ViewStore::organisation_state`]) are kept in memory, bounded by
-/// [`SUBJECT_CACHE_BYTES`] and [`ORGANISATION_CACHE_BYTES`] of encoded
-/// state; `apply` replaces the cached states it writes, so a read never
+/// [`StoreMemory`] (by default [`SUBJECT_CACHE_BYTES`] and
+/// [`ORGANISATION_CACHE_BYTES`] of encoded state); `apply` replaces the cached states it writes, so a read never
 /// sees a state older than the tree (see `cache.rs`).
 /// [`ViewStore::subject_state`], the projector's read before it folds, is
 /// not cached.
@@ -92,15 +92,54 @@ pub struct SledStore {
     subjects: StateCache<SubjectState>,
 }
 
-/// Encoded bytes of organisation states kept decoded in memory (every check
-/// reads one; checks may name organisations that do not exist, each cached
-/// as absent).
+/// Encoded bytes of organisation states kept decoded in memory by default
+/// (every check reads one; checks may name organisations that do not
+/// exist, each cached as absent).
 pub const ORGANISATION_CACHE_BYTES: usize = 16 << 20;
 
-/// Encoded bytes of subject states kept decoded in memory: about 20,000
-/// subjects of ten facts. Repeated checks of a subject skip the get and the
-/// decode; a campaign that checks each subject once gains nothing from it.
+/// Encoded bytes of subject states kept decoded in memory by default: about
+/// 20,000 subjects of ten facts. Repeated checks of a subject skip the get
+/// and the decode; a campaign that checks each subject once gains nothing
+/// from it.
 pub const SUBJECT_CACHE_BYTES: usize = 32 << 20;
+
+/// sled's page cache by default (sled's own default is 1 GiB).
+pub const SLED_CACHE_BYTES: u64 = 256 << 20;
+
+/// The memory a [`SledStore`] may use for caches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreMemory {
+    /// sled's page cache (`sled::Config::cache_capacity`).
+    pub sled_cache_bytes: u64,
+    /// Encoded bytes of decoded subject states kept for checks.
+    pub subject_cache_bytes: usize,
+    /// Encoded bytes of decoded organisation states kept for checks.
+    pub organisation_cache_bytes: usize,
+}
+
+impl Default for StoreMemory {
+    fn default() -> Self {
+        Self {
+            sled_cache_bytes: SLED_CACHE_BYTES,
+            subject_cache_bytes: SUBJECT_CACHE_BYTES,
+            organisation_cache_bytes: ORGANISATION_CACHE_BYTES,
+        }
+    }
+}
+
+impl StoreMemory {
+    /// sled's cache of `view_cache_bytes`, and `state_cache_bytes` of
+    /// decoded states, two thirds for subjects and one third for
+    /// organisations (the default split).
+    pub fn new(view_cache_bytes: u64, state_cache_bytes: usize) -> Self {
+        let organisation_cache_bytes = state_cache_bytes / 3;
+        Self {
+            sled_cache_bytes: view_cache_bytes,
+            subject_cache_bytes: state_cache_bytes - organisation_cache_bytes,
+            organisation_cache_bytes,
+        }
+    }
+}
 
 impl fmt::Debug for SledStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -123,14 +162,19 @@ impl SledStore {
     /// [`LOCK_RETRY_FOR`] before reporting the lock error (which is also
     /// what a second process opening the same view gets).
     pub fn open(path: &Path) -> Result<SledStore, StoreError> {
-        let db = open_db(path)?;
+        Self::open_with(path, StoreMemory::default())
+    }
+
+    /// [`SledStore::open`] with the given cache sizes.
+    pub fn open_with(path: &Path, memory: StoreMemory) -> Result<SledStore, StoreError> {
+        let db = open_db(path, memory.sled_cache_bytes)?;
         let tree = db.open_tree("view").map_err(engine)?;
         let store = SledStore {
             db,
             tree,
             writer: Mutex::new(()),
-            organisations: StateCache::new(ORGANISATION_CACHE_BYTES),
-            subjects: StateCache::new(SUBJECT_CACHE_BYTES),
+            organisations: StateCache::new(memory.organisation_cache_bytes),
+            subjects: StateCache::new(memory.subject_cache_bytes),
         };
         store.check_format_version()?;
         tracing::debug!(path = %path.display(), "opened the sled view store");
@@ -460,10 +504,14 @@ impl ViewStore for SledStore {
 /// How long [`SledStore::open`] waits for a just-dropped handle's lock.
 pub const LOCK_RETRY_FOR: Duration = Duration::from_secs(3);
 
-fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
+fn open_db(path: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
     let started = Instant::now();
     loop {
-        match sled::Config::new().path(path).open() {
+        match sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_bytes)
+            .open()
+        {
             Ok(db) => return Ok(db),
             Err(sled::Error::Io(error))
                 if error.kind() == std::io::ErrorKind::WouldBlock

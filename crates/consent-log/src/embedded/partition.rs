@@ -5,12 +5,14 @@ use super::index::SparseIndex;
 use super::recovery;
 use super::window::FileWindow;
 use crate::error::LogError;
+use crate::fault::LogFault;
 use crate::position::TopicPartition;
 use crate::record::AppendRecord;
 use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError, RwLock};
+use std::time::Instant;
 
 /// The durable end of a partition: everything before it is fsynced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +35,9 @@ pub(super) struct Partition {
     path: PathBuf,
     writer: Mutex<Writer>,
     committed: RwLock<Committed>,
+    /// Set by a failed append, cleared by the next one that succeeds; kept
+    /// apart from `writer` so that health checks never wait for an append.
+    fault: Mutex<Option<LogFault>>,
 }
 
 #[derive(Debug)]
@@ -52,8 +57,13 @@ struct Committed {
 
 impl Partition {
     /// Opens (creating if needed) and recovers the file of `topic_partition`
-    /// at `path`. Returns whether the file was created.
-    pub fn open(path: PathBuf, topic_partition: TopicPartition) -> Result<(Self, bool), LogError> {
+    /// at `path`, with an index of at most `max_index_entries` entries.
+    /// Returns whether the file was created.
+    pub fn open(
+        path: PathBuf,
+        topic_partition: TopicPartition,
+        max_index_entries: usize,
+    ) -> Result<(Self, bool), LogError> {
         let io_error = |source| LogError::Io {
             path: path.display().to_string(),
             source,
@@ -66,7 +76,7 @@ impl Partition {
             .truncate(false)
             .open(&path)
             .map_err(io_error)?;
-        let recovered = recovery::recover(&path, &file)?;
+        let recovered = recovery::recover(&path, &file, max_index_entries)?;
         let partition = Self {
             topic_partition,
             path,
@@ -78,6 +88,7 @@ impl Partition {
                 },
                 index: recovered.index,
             }),
+            fault: Mutex::new(None),
         };
         Ok((partition, created))
     }
@@ -114,10 +125,53 @@ impl Partition {
             .map_err(|source| self.io_error(source))
     }
 
+    /// Why the last append failed, when it did and none succeeded since.
+    pub fn fault(&self) -> Option<LogFault> {
+        self.fault
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// Appends `records` with one write and one fsync, and returns the offset
     /// of the first. On error nothing is committed and the file is rolled
-    /// back to the committed end.
+    /// back to the committed end; the error is kept as the partition's
+    /// [`LogFault`] until an append succeeds.
     pub fn append(&self, records: &[AppendRecord], timestamp_ms: i64) -> Result<u64, LogError> {
+        let appended = self.append_unrecorded(records, timestamp_ms);
+        // Asked before taking `fault`, so a health check never waits on it
+        // while another append holds the writer.
+        let fenced = appended.is_err() && self.is_fenced();
+        let mut fault = self.fault.lock().unwrap_or_else(PoisonError::into_inner);
+        match &appended {
+            Ok(_) => *fault = None,
+            Err(LogError::RecordTooLarge { .. }) => {}
+            Err(error) => {
+                let since = fault.as_ref().map_or_else(Instant::now, |f| f.since);
+                *fault = Some(LogFault {
+                    partition: self.topic_partition.clone(),
+                    fenced,
+                    since,
+                    error: error.to_string(),
+                });
+            }
+        }
+        appended
+    }
+
+    /// Whether the partition refuses appends until the log is reopened.
+    fn is_fenced(&self) -> bool {
+        match self.writer.lock() {
+            Ok(writer) => writer.broken.is_some(),
+            Err(_) => true,
+        }
+    }
+
+    fn append_unrecorded(
+        &self,
+        records: &[AppendRecord],
+        timestamp_ms: i64,
+    ) -> Result<u64, LogError> {
         let mut writer = self.writer.lock().map_err(|_| {
             LogError::Unavailable(format!(
                 "{}: an append panicked while writing; reopen the log to recover",
@@ -158,7 +212,7 @@ impl Partition {
             })?;
         }
 
-        if let Err(source) = write_and_sync(&mut writer.file, start.end_pos, &bytes) {
+        if let Err(source) = write_and_sync(&writer.file, start.end_pos, &bytes) {
             if let Err(rollback) = roll_back(&writer.file, start.end_pos) {
                 tracing::error!(
                     path = %self.path.display(),
@@ -202,9 +256,10 @@ impl Partition {
     }
 }
 
-fn write_and_sync(file: &mut File, at: u64, bytes: &[u8]) -> std::io::Result<()> {
-    file.seek(SeekFrom::Start(at))?;
-    file.write_all(bytes)?;
+/// One positioned write (`pwrite`, so no file cursor to keep in step) and
+/// one `fdatasync`.
+fn write_and_sync(file: &File, at: u64, bytes: &[u8]) -> std::io::Result<()> {
+    file.write_all_at(bytes, at)?;
     file.sync_data()
 }
 

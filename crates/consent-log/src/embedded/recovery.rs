@@ -36,8 +36,13 @@ pub(super) struct Recovered {
 }
 
 /// Validates the partition file open in `file` (read and write) at `path`,
-/// truncating a torn last write.
-pub(super) fn recover(path: &Path, file: &File) -> Result<Recovered, LogError> {
+/// truncating a torn last write; its index keeps at most
+/// `max_index_entries` entries.
+pub(super) fn recover(
+    path: &Path,
+    file: &File,
+    max_index_entries: usize,
+) -> Result<Recovered, LogError> {
     let io_error = |source| LogError::Io {
         path: path.display().to_string(),
         source,
@@ -49,7 +54,7 @@ pub(super) fn recover(path: &Path, file: &File) -> Result<Recovered, LogError> {
 
     let file_len = file.metadata().map_err(io_error)?.len();
     let mut window = FileWindow::new(file.try_clone().map_err(io_error)?);
-    let mut index = SparseIndex::default();
+    let mut index = SparseIndex::with_max_entries(max_index_entries);
     let mut pos = 0u64;
     let mut next_offset = 0u64;
     // The write span of the last good record: tells whether the first bad
