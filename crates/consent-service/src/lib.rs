@@ -44,6 +44,7 @@ mod status;
 pub use append::EVENT_KIND_HEADER;
 pub use clock::{Clock, IdGenerator, SystemClock, UuidV7};
 pub use error::LedgerError;
+pub use evidence::CheckpointProgress;
 pub use freshness::FreshnessConfig;
 pub use intake::{
     GpcSignal, IntakeConfig, IntakeError, IntakeReceipt, OneClickRequest, SmsOutcome, TokenStatus,

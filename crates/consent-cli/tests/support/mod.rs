@@ -4,6 +4,8 @@
 //! HTTP calls a client makes.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod deployed;
+
 use consent_kafka::test_support::TestBroker;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
