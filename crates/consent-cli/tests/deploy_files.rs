@@ -589,6 +589,7 @@ fn container_paths_and_ports_are_mapped_only_where_whole() {
     let mut mapping = Mapping::default();
     mapping.path("/var/lib/consent-ledger", Path::new("/tmp/x/data"));
     mapping.path("/etc/consent-ledger/keys", Path::new("/tmp/x/keys"));
+    mapping.path("/tmp", Path::new("/tmp/x/tmp"));
     mapping.port(8080, 41000);
     assert_eq!(
         mapping.apply("--data-dir /var/lib/consent-ledger /var/lib/consent-ledger-old"),
@@ -597,5 +598,10 @@ fn container_paths_and_ports_are_mapped_only_where_whole() {
     assert_eq!(
         mapping.apply("cp \"$f\" /etc/consent-ledger/keys/a http://127.0.0.1:8080/readyz :80801"),
         "cp \"$f\" /tmp/x/keys/a http://127.0.0.1:41000/readyz :80801"
+    );
+    // A host path under a mapped container path is not mapped again.
+    assert_eq!(
+        mapping.apply("/tmp/a KEY=/tmp /var/tmp x/tmp"),
+        "/tmp/x/tmp/a KEY=/tmp/x/tmp /var/tmp x/tmp"
     );
 }

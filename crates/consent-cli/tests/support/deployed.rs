@@ -47,35 +47,40 @@ impl Mapping {
             .map(|(_, outside)| *outside)
     }
 
-    /// The text with every mapped path and `:PORT` rewritten.
+    /// The text with every mapped path and `:PORT` rewritten, in one pass
+    /// (a host path is never mapped again, even when it lies under a
+    /// mapped container path such as `/tmp`).
     pub fn apply(&self, text: &str) -> String {
-        let mut mapped = text.to_owned();
-        for (inside, outside) in &self.paths {
-            mapped = replace_path(&mapped, inside, &outside.display().to_string());
+        let mut mapped = String::with_capacity(text.len());
+        let mut at = 0;
+        while at < text.len() {
+            let rest = &text[at..];
+            let starts_path = text[..at]
+                .chars()
+                .last()
+                .is_none_or(|c| !(c.is_ascii_alphanumeric() || "/._-".contains(c)));
+            let found = self.paths.iter().find(|(inside, _)| {
+                starts_path
+                    && rest.starts_with(inside.as_str())
+                    && rest[inside.len()..]
+                        .chars()
+                        .next()
+                        .is_none_or(|c| "/\"': ;".contains(c) || c.is_whitespace())
+            });
+            if let Some((inside, outside)) = found {
+                mapped.push_str(&outside.display().to_string());
+                at += inside.len();
+            } else {
+                let c = rest.chars().next().expect("not at the end");
+                mapped.push(c);
+                at += c.len_utf8();
+            }
         }
         for (inside, outside) in &self.ports {
             mapped = replace_port(&mapped, *inside, *outside);
         }
         mapped
     }
-}
-
-/// Replaces `inside` where it is a whole path or a path's prefix (followed
-/// by `/`, a quote, whitespace or the end), never inside a longer name.
-fn replace_path(text: &str, inside: &str, outside: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(inside) {
-        let after = &rest[at + inside.len()..];
-        let ends = after.chars().next().is_none_or(|c| {
-            c == '/' || c == '"' || c == '\'' || c.is_whitespace() || c == ':' || c == ';'
-        });
-        out.push_str(&rest[..at]);
-        out.push_str(if ends { outside } else { inside });
-        rest = after;
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Replaces `:inside` where it is a whole port number.
