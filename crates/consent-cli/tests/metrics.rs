@@ -1,7 +1,8 @@
 //! What `GET /metrics` of the real binary shows an operator: opt-outs by
 //! the method they were received by, refusals by rule and code, and the
 //! checkpoints; and that every metric deploy/grafana's dashboard and
-//! deploy/prometheus' alert rules query is one the ledger exports.
+//! deploy/prometheus' alert rules query is one the ledger exports, and
+//! every one it exports is in docs/OPERATIONS.md.
 
 mod support;
 
@@ -293,6 +294,17 @@ async fn the_dashboard_and_the_alerts_query_only_metrics_the_ledger_exports() {
             "the dashboard or alerts use {name}"
         );
     }
+    // And the operator's list of metrics names every one exported.
+    let operations = std::fs::read_to_string(deploy.join("../docs/OPERATIONS.md")).expect("docs");
+    let undocumented: Vec<&String> = scrape
+        .types
+        .keys()
+        .filter(|name| name.starts_with("consent_") && !operations.contains(&format!("`{name}`")))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "docs/OPERATIONS.md (Metrics) does not list {undocumented:?}"
+    );
     let unknown: Vec<&String> = referenced.iter().filter(|n| !scrape.exports(n)).collect();
     assert!(
         unknown.is_empty(),
