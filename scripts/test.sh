@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The test command of the README: installs the test broker if it is missing
 # (tansu, a Kafka-protocol broker, from crates.io; cached in ~/.cargo/bin),
-# then runs every test of the workspace. Kafka integration tests start their
-# own broker on loopback.
+# and the Python tools (kubernetes-validate, in a venv under
+# ~/.cache/consent-ledger/venv, put on PATH), then runs every test of the
+# workspace. Kafka integration tests start their own broker on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash .ci/install-deps.sh
 bash .ci/install-tansu.sh
-export PATH="$HOME/.cargo/bin:$PATH"
+bash .ci/install-python-tools.sh
+# The venv last: its python3 must not shadow the system one.
+export PATH="$HOME/.cargo/bin:$PATH:${CONSENT_PYTHON_VENV:-$HOME/.cache/consent-ledger/venv}/bin"
 
 cargo test --workspace --locked "$@"

@@ -49,8 +49,11 @@ pub fn open_checkpointer(
         .unwrap_or_else(|| data_dir.join("checkpoint.key"));
     let signer = load_or_create_key(&key_path, &args.checkpoint_origin)?;
     let public = key_path.with_extension("pub");
-    std::fs::write(&public, format!("{}\n", signer.verifier_key()))
-        .with_context(|| format!("writing the verifier key to {}", public.display()))?;
+    // The key may live in a read-only mount (a Kubernetes Secret, a compose
+    // secret): the verifier key is logged below either way.
+    if let Err(error) = std::fs::write(&public, format!("{}\n", signer.verifier_key())) {
+        tracing::warn!(%error, file = %public.display(), "cannot write the verifier key next to the checkpoint key");
+    }
     tracing::info!(
         verifier_key = %signer.verifier_key(),
         key_file = %key_path.display(),

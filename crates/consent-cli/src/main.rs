@@ -13,6 +13,8 @@ mod export;
 mod generate;
 mod history;
 mod intake_setup;
+mod keys;
+mod probe;
 mod rebuild;
 mod replay;
 mod sealing_setup;
@@ -78,6 +80,10 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Create, list or revoke API keys (per organisation, or the admin) in the key file `serve` reads.
     ApiKey(api_key::ApiKeyArgs),
+    /// Create the shared secret key files (checkpoint key, unsubscribe token secret) in a directory.
+    Keys(keys::KeysArgs),
+    /// GET a URL and exit 0 when it answers 2xx, 1 otherwise (a container health check without curl).
+    Probe(probe::ProbeArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -124,6 +130,8 @@ fn main() -> std::process::ExitCode {
             Command::Verify(args) => verify::run(args).await,
             Command::Generate(args) => generate::run(args).await,
             Command::ApiKey(args) => api_key::run(args).await,
+            Command::Keys(args) => keys::run(args).await,
+            Command::Probe(args) => probe::run(args).await,
         }
     });
     // Everything has stopped: export the spans still buffered.

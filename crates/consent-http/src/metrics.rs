@@ -29,12 +29,17 @@
 //! | `consent_projection_events_applied_total` | counter | |
 //! | `consent_projection_conflicts_total` | counter | |
 //! | `consent_projection_batches_total` | counter | |
+//! | `consent_refusals_total` | counter | `rule`, `code` (each reason against a refused check) |
+//! | `consent_opt_outs_recorded_total` | counter | `method` (`one_click`, `reply_stop`, ...), `fact` (`opt_out_recorded`, `objection_recorded`), `entry` (`api`, `intake`) |
+//! | `consent_checkpoint_failures_total` | counter | |
+//! | `consent_checkpoint_latest_timestamp_seconds` | gauge (absent before the first checkpoint) | |
+//! | `consent_checkpoint_unsigned_records` | gauge | |
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use consent_service::{Ledger, LedgerStatus};
+use consent_service::{CheckpointProgress, Ledger, LedgerStatus};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -61,7 +66,10 @@ pub fn handle() -> &'static PrometheusHandle {
                 .expect("the latency buckets are not empty")
         };
         match builder().install_recorder() {
-            Ok(handle) => handle,
+            Ok(handle) => {
+                consent_service::metrics::register_zero_counters();
+                handle
+            }
             Err(error) => {
                 tracing::warn!(%error, "cannot install the Prometheus recorder; /metrics will miss request metrics");
                 builder().build_recorder().handle()
@@ -75,6 +83,9 @@ pub fn handle() -> &'static PrometheusHandle {
 pub async fn metrics(State(ledger): State<Ledger>) -> Response {
     let handle = handle();
     record_status(&ledger.status().await);
+    if let Some(progress) = ledger.checkpoint_progress() {
+        record_checkpoints(&progress);
+    }
     handle.run_upkeep();
     (
         [(
@@ -126,6 +137,17 @@ pub fn record_status(status: &LedgerStatus) {
         .absolute(projection.events_applied);
     metrics::counter!("consent_projection_conflicts_total").absolute(projection.conflicts);
     metrics::counter!("consent_projection_batches_total").absolute(projection.batches);
+}
+
+/// Sets the checkpoint gauges: when the latest checkpoint was signed, and
+/// how many records the view has committed that none covers yet (a
+/// checkpoint that stays behind means evidence cannot be proven to date).
+pub fn record_checkpoints(progress: &CheckpointProgress) {
+    if let Some(timestamp_ms) = progress.latest_timestamp_ms {
+        metrics::gauge!("consent_checkpoint_latest_timestamp_seconds")
+            .set(timestamp_ms as f64 / 1000.0);
+    }
+    metrics::gauge!("consent_checkpoint_unsigned_records").set(progress.unsigned_records() as f64);
 }
 
 /// Middleware on the routes: counts each request and records its latency,

@@ -2,6 +2,7 @@
 
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
+use crate::metrics::Entry;
 use consent_domain::event::{Event, Fact};
 use consent_domain::{EventId, Timestamp};
 use consent_intake::UnsubscribeClaim;
@@ -37,7 +38,16 @@ impl Ledger {
         &self,
         events: Vec<v1::Envelope>,
     ) -> Result<Vec<(EventId, LogPosition)>, LedgerError> {
-        let appended = self.append_sends(events).await?;
+        self.append_from(events, Entry::Api).await
+    }
+
+    /// [`Ledger::append`], counting opt-outs under `entry`.
+    pub(crate) async fn append_from(
+        &self,
+        events: Vec<v1::Envelope>,
+        entry: Entry,
+    ) -> Result<Vec<(EventId, LogPosition)>, LedgerError> {
+        let appended = self.append_sends(events, entry).await?;
         Ok(appended
             .into_iter()
             .map(|(id, position, _)| (id, position))
@@ -52,7 +62,7 @@ impl Ledger {
         &self,
         events: Vec<v1::Envelope>,
     ) -> Result<Vec<v1::AppendedEvent>, LedgerError> {
-        let appended = self.append_sends(events).await?;
+        let appended = self.append_sends(events, Entry::Api).await?;
         Ok(appended
             .into_iter()
             .map(|(event_id, position, send)| v1::AppendedEvent {
@@ -70,6 +80,7 @@ impl Ledger {
     async fn append_sends(
         &self,
         events: Vec<v1::Envelope>,
+        entry: Entry,
     ) -> Result<Vec<(EventId, LogPosition, Option<UnsubscribeClaim>)>, LedgerError> {
         let inner = &self.inner;
         let now = inner.clock.now();
@@ -146,6 +157,7 @@ impl Ledger {
             ))));
         }
         tracing::debug!(events = count, "appended events");
+        crate::metrics::record_opt_outs(entry, &requested);
         Ok(requested
             .iter()
             .zip(answered)

@@ -13,6 +13,24 @@ use consent_export::{
 use consent_schema::{v1, ValidationError};
 use std::io::Write;
 
+/// The latest signed checkpoint against the view's committed records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckpointProgress {
+    /// When the latest checkpoint (this run or an earlier one) was signed.
+    pub latest_timestamp_ms: Option<u64>,
+    /// The records the latest checkpoint covers (0 without one).
+    pub latest_records: u64,
+    /// The records the view has committed now, over every followed partition.
+    pub committed_records: u64,
+}
+
+impl CheckpointProgress {
+    /// Records committed to the view that no signed checkpoint covers yet.
+    pub fn unsigned_records(&self) -> u64 {
+        self.committed_records.saturating_sub(self.latest_records)
+    }
+}
+
 impl Ledger {
     fn checkpointer(&self) -> Result<&Checkpointer, LedgerError> {
         self.inner
@@ -31,10 +49,30 @@ impl Ledger {
     /// one, if nothing changed since).
     pub fn sign_checkpoint(&self) -> Result<SignedCheckpoint, LedgerError> {
         let now_ms = now_ms(self.inner.clock.now());
-        Ok(self
-            .checkpointer()?
-            .sign(now_ms)
-            .map_err(ExportError::from)?)
+        let signed = self.checkpointer()?.sign(now_ms).map_err(ExportError::from);
+        if signed.is_err() {
+            crate::metrics::record_checkpoint_failure();
+        }
+        Ok(signed?)
+    }
+
+    /// How far the signed checkpoints are behind the view, for monitoring;
+    /// `None` when this ledger signs no checkpoints.
+    pub fn checkpoint_progress(&self) -> Option<CheckpointProgress> {
+        let checkpointer = self.inner.checkpointer.as_ref()?;
+        let latest = checkpointer.latest();
+        let committed_records = self
+            .inner
+            .projection
+            .partition_heads()
+            .iter()
+            .map(|head| head.tree_size)
+            .sum();
+        Some(CheckpointProgress {
+            latest_timestamp_ms: latest.as_ref().map(|l| l.checkpoint.timestamp_ms),
+            latest_records: latest.as_ref().map_or(0, |l| l.checkpoint.records()),
+            committed_records,
+        })
     }
 
     /// The latest signed checkpoint, if any.

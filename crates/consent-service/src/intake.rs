@@ -509,7 +509,9 @@ impl Ledger {
             .into_iter()
             .map(|(envelope, organisation, subject)| (envelope, (organisation, subject)))
             .unzip();
-        let appended = self.append(envelopes).await?;
+        let appended = self
+            .append_from(envelopes, crate::metrics::Entry::Intake)
+            .await?;
         let positions: Vec<LogPosition> = appended.iter().map(|(_, p)| p.clone()).collect();
         let followed: Vec<LogPosition> = positions
             .iter()

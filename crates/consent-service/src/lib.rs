@@ -47,6 +47,7 @@ mod status;
 pub use append::EVENT_KIND_HEADER;
 pub use clock::{Clock, IdGenerator, SystemClock, UuidV7};
 pub use error::LedgerError;
+pub use evidence::CheckpointProgress;
 pub use freshness::FreshnessConfig;
 pub use health::{judge, Fault, FaultKind, Health, HealthConfig, HealthInputs};
 pub use intake::{

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod otlp_receiver;
+pub mod deployed;
 
 use consent_kafka::test_support::TestBroker;
 use reqwest::StatusCode;
