@@ -12,6 +12,7 @@ mod export;
 mod generate;
 mod history;
 mod intake_setup;
+mod key_source;
 mod rebuild;
 mod replay;
 mod sealing_setup;

@@ -151,17 +151,24 @@ impl Ledger {
             .collect())
     }
 
-    /// A subject's key lives in one instance's key store, the one owning
-    /// the subject's partition: facts that need the key (contact values to
-    /// seal, an erasure to destroy it) are refused elsewhere, naming the
-    /// partition, as checks are. Other facts are accepted by any instance.
+    /// With a key store private to this instance (the SQLite file), a
+    /// subject's key lives only on the instance owning the subject's
+    /// partition: facts that need the key (contact values to seal, an
+    /// erasure to destroy it) are refused elsewhere, naming the partition,
+    /// as checks are, so that no second key is made and no erasure misses
+    /// the key. With a shared key store (PostgreSQL) every instance holds
+    /// every key, and any instance seals and erases. Other facts are
+    /// accepted by any instance.
     fn ensure_keyed_here(&self, event: &Event, index: usize) -> Result<(), LedgerError> {
         let Some(subject) = &event.subject else {
             return Ok(());
         };
         let needs_key = matches!(event.fact, Fact::ErasureRequested(_))
             || !event.fact.contact_values().is_empty();
-        if self.inner.sealer.is_none() || !needs_key {
+        let Some(sealer) = &self.inner.sealer else {
+            return Ok(());
+        };
+        if !needs_key || sealer.key_store().is_shared() {
             return Ok(());
         }
         self.ensure_owned(&event.organisation, subject, &format!("events[{index}]: "))
