@@ -12,6 +12,7 @@ use consent_schema::{
 use consent_sealing::SealError;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The record header naming the fact's kind (e.g. `sale_recorded`), so that
 /// consumers can route records without decoding them.
@@ -89,7 +90,7 @@ impl Ledger {
         }
         // Sealing comes last before the log: it destroys the keys of erased
         // subjects, which must not happen for a request refused as invalid.
-        let suppressions = self.seal(&mut envelopes, &requested, now)?;
+        let suppressions = self.seal(&mut envelopes, &requested, now).await?;
 
         let mut records = Vec::with_capacity(envelopes.len() + suppressions.len());
         let mut answered = Vec::with_capacity(envelopes.len());
@@ -179,16 +180,28 @@ impl Ledger {
     /// the organisation-level `ContactsSuppressed` fact to append with it.
     /// Its id is derived from the erasure's, so a retried erasure appends
     /// the same fact (counted once).
-    fn seal(
+    ///
+    /// The key store is synchronous and may wait on a disk or a database:
+    /// it runs on the blocking pool, not on the runtime's workers.
+    async fn seal(
         &self,
-        envelopes: &mut [v1::Envelope],
+        envelopes: &mut Vec<v1::Envelope>,
         events: &[Event],
         now: Timestamp,
     ) -> Result<BTreeMap<usize, (v1::Envelope, Event)>, LedgerError> {
         let Some(sealer) = &self.inner.sealer else {
             return Ok(BTreeMap::new());
         };
-        let erased = sealer.seal(envelopes).map_err(|error| match error {
+        let sealer = Arc::clone(sealer);
+        let mut owned = std::mem::take(envelopes);
+        let (owned, sealed) = tokio::task::spawn_blocking(move || {
+            let sealed = sealer.seal(&mut owned);
+            (owned, sealed)
+        })
+        .await
+        .map_err(|error| LedgerError::KeyStore(format!("the sealing task failed: {error}")))?;
+        *envelopes = owned;
+        let erased = sealed.map_err(|error| match error {
             SealError::Invalid(error) => LedgerError::invalid(None, error),
             other => LedgerError::KeyStore(other.to_string()),
         })?;

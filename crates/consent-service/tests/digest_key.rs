@@ -72,6 +72,68 @@ async fn of_two_first_starts_at_once_exactly_one_wins() {
     assert_eq!((accepted, refused), (1, 1), "{a:?} {b:?}");
 }
 
+/// The log as a second instance starting at the same moment makes it:
+/// its fingerprint record lands between this instance's read (none yet)
+/// and its own append.
+struct RacedLog {
+    inner: EmbeddedLog,
+    rival: std::sync::Mutex<Option<[u8; 32]>>,
+}
+
+#[async_trait::async_trait]
+impl EventLog for RacedLog {
+    fn layout(&self) -> &consent_log::LogLayout {
+        self.inner.layout()
+    }
+
+    async fn append(
+        &self,
+        records: Vec<consent_log::AppendRecord>,
+    ) -> Result<Vec<consent_log::LogPosition>, consent_log::LogError> {
+        let rival = self.rival.lock().expect("lock").take();
+        if let Some(rival) = rival {
+            settle_contact_digest_key(&self.inner, &rival, WAIT)
+                .await
+                .expect("the rival records its key");
+        }
+        self.inner.append(records).await
+    }
+
+    async fn reader(
+        &self,
+        start: consent_log::StartOffsets,
+    ) -> Result<Box<dyn consent_log::LogReader>, consent_log::LogError> {
+        self.inner.reader(start).await
+    }
+
+    async fn end_offsets(&self) -> Result<consent_log::EndOffsets, consent_log::LogError> {
+        self.inner.end_offsets().await
+    }
+}
+
+#[tokio::test]
+async fn an_instance_that_lost_the_race_to_record_its_key_refuses() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = RacedLog {
+        inner: EmbeddedLog::open(dir.path(), layout()).expect("open the log"),
+        rival: std::sync::Mutex::new(Some(fingerprint(2))),
+    };
+    match settle_contact_digest_key(&log, &fingerprint(1), WAIT).await {
+        Err(DigestKeyError::Mismatch { recorded, ours, .. }) => {
+            assert_eq!(recorded, hex(&fingerprint(2)), "the first record wins");
+            assert_eq!(ours, hex(&fingerprint(1)));
+        }
+        other => panic!("expected the loser to refuse, got {other:?}"),
+    }
+    // Both records are in the log; the winner's is the one read.
+    let end = log.end_offsets().await.expect("end offsets");
+    assert_eq!(end.values().sum::<u64>(), 2);
+    assert!(matches!(
+        settle_contact_digest_key(&log.inner, &fingerprint(2), WAIT).await,
+        Ok(DigestKeyCheck::Matches(_))
+    ));
+}
+
 #[tokio::test]
 async fn the_projector_reads_past_the_record() {
     let dir = tempfile::tempdir().expect("tempdir");
