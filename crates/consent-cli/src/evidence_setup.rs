@@ -8,8 +8,8 @@
 //! regulators fetch it (see `consent_evidence::key` on publishing and
 //! rotation). Signed checkpoints are archived in `<data dir>/checkpoints`.
 
-use anyhow::Context;
 use crate::key_source::{KeySource, CHECKPOINT_KEY};
+use anyhow::Context;
 use consent_evidence::{generate_key_file, load_key_file, CheckpointSigner};
 use consent_export::{CheckpointArchive, Checkpointer};
 use consent_projector::ProjectionHandle;

@@ -4,9 +4,9 @@
 //! docs/OPERATIONS.md "Keys"), the public URL the links point at, and the SMS webhook's
 //! shared secret and receiving numbers.
 
+use crate::key_source::{KeySource, UNSUBSCRIBE_KEY};
 use anyhow::Context;
 use consent_domain::OrganisationId;
-use crate::key_source::{KeySource, UNSUBSCRIBE_KEY};
 use consent_intake::{load_or_generate_secret_file, load_secret_file, parse_secret};
 use consent_service::IntakeConfig;
 use std::net::SocketAddr;
@@ -58,9 +58,8 @@ pub fn open_intake(
         data_dir.join("unsubscribe.key"),
     )?;
     let secret = match &source {
-        KeySource::Value { text, .. } => parse_secret(text).ok_or_else(|| {
-            UNSUBSCRIBE_KEY.not_a_key(&source, "one line of base64url, 32 bytes")
-        })?,
+        KeySource::Value { text, .. } => parse_secret(text)
+            .ok_or_else(|| UNSUBSCRIBE_KEY.not_a_key(&source, "one line of base64url, 32 bytes"))?,
         KeySource::Named { path } => load_secret_file(path)
             .with_context(|| format!("cannot use {}", UNSUBSCRIBE_KEY.describe(&source)))?,
         KeySource::Default { path } => {

@@ -200,8 +200,13 @@ mod tests {
         let source = setting
             .resolve_from(value("ab"), None, default.clone())
             .expect("the value");
-        assert!(matches!(&source, KeySource::Value { variable: "CONSENT_CONTACT_DIGEST_KEY", text } if text.as_str() == "ab"));
-        assert_eq!(setting.describe(&source), "CONSENT_CONTACT_DIGEST_KEY (environment)");
+        assert!(
+            matches!(&source, KeySource::Value { variable: "CONSENT_CONTACT_DIGEST_KEY", text } if text.as_str() == "ab")
+        );
+        assert_eq!(
+            setting.describe(&source),
+            "CONSENT_CONTACT_DIGEST_KEY (environment)"
+        );
         assert!(
             matches!(
                 setting.resolve_from(value("  "), None, default.clone()),

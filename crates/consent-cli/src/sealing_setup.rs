@@ -83,19 +83,14 @@ pub async fn open_sealer(
             CONTACT_DIGEST_KEY.file_env,
             CONTACT_DIGEST_KEY.value_env
         ),
-        Err(error) => {
-            return Err(error).context("checking the contact-digest key against the log")
-        }
+        Err(error) => return Err(error).context("checking the contact-digest key against the log"),
     }
     let keys = open_key_store(args, data_dir)?;
     Ok(Sealer::new(digest_key, keys))
 }
 
 /// The subject key store the settings name.
-fn open_key_store(
-    args: &SealingArgs,
-    data_dir: &Path,
-) -> anyhow::Result<Arc<dyn SubjectKeyStore>> {
+fn open_key_store(args: &SealingArgs, data_dir: &Path) -> anyhow::Result<Arc<dyn SubjectKeyStore>> {
     let named = args
         .subject_key_store
         .as_deref()
@@ -127,7 +122,10 @@ fn open_key_store(
         KeySource::Value { text, .. } => settings = settings.password(text.trim()),
         KeySource::Named { path } => {
             let text = read_secret(path, 4096).with_context(|| {
-                format!("cannot use {}", SUBJECT_KEY_STORE_PASSWORD.describe(&password))
+                format!(
+                    "cannot use {}",
+                    SUBJECT_KEY_STORE_PASSWORD.describe(&password)
+                )
             })?;
             settings = settings.password(text.trim_end_matches(['\n', '\r']));
         }
@@ -152,8 +150,9 @@ fn load_digest_key(source: &KeySource) -> anyhow::Result<ContactDigestKey> {
         KeySource::Value { text, .. } => text.clone(),
         KeySource::Named { path } => read_secret(path, 1024)
             .with_context(|| format!("cannot use {}", CONTACT_DIGEST_KEY.describe(source)))?,
-        KeySource::Default { path } if path.exists() => read_secret(path, 1024)
-            .with_context(|| format!("cannot use {}", path.display()))?,
+        KeySource::Default { path } if path.exists() => {
+            read_secret(path, 1024).with_context(|| format!("cannot use {}", path.display()))?
+        }
         KeySource::Default { path } => return generate_digest_key(path),
     };
     let bytes = Zeroizing::new(hex::decode(text.trim()).ok().unwrap_or_default());

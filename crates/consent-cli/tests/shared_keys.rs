@@ -196,27 +196,16 @@ async fn two_instances_share_one_set_of_keys_and_agree_on_contacts_and_erasure()
         );
         // The suppression holds on both.
         let old = ledger
-            .post_ok(
-                "/v1/checks",
-                &servicing_email(SUBJECT, ADDRESS, json!([])),
-            )
+            .post_ok("/v1/checks", &servicing_email(SUBJECT, ADDRESS, json!([])))
             .await;
-        assert_eq!(
-            reasons(&old),
-            ["R9/erasure_requested"],
-            "{name}: {old:#}"
-        );
+        assert_eq!(reasons(&old), ["R9/erasure_requested"], "{name}: {old:#}");
         let new = ledger
             .post_ok(
                 "/v1/checks",
                 &servicing_email(NEW_ID, ADDRESS, positions(&reimported)),
             )
             .await;
-        assert_eq!(
-            reasons(&new),
-            ["R9/contact_suppressed"],
-            "{name}: {new:#}"
-        );
+        assert_eq!(reasons(&new), ["R9/contact_suppressed"], "{name}: {new:#}");
     }
 
     // An instance with another contact-digest key refuses to start.
@@ -232,10 +221,7 @@ async fn two_instances_share_one_set_of_keys_and_agree_on_contacts_and_erasure()
     );
     // The two running instances are not disturbed by it.
     let still = a
-        .post_ok(
-            "/v1/checks",
-            &servicing_email(NEW_ID, ADDRESS, json!([])),
-        )
+        .post_ok("/v1/checks", &servicing_email(NEW_ID, ADDRESS, json!([])))
         .await;
     assert_eq!(reasons(&still), ["R9/contact_suppressed"], "{still:#}");
 }

@@ -180,6 +180,9 @@ mod tests {
         );
         let settings = ConnectSettings::new("postgres://u:pw@h/d").password("other");
         let shown = format!("{settings:?}");
-        assert!(!shown.contains("pw@") && !shown.contains("other"), "{shown}");
+        assert!(
+            !shown.contains("pw@") && !shown.contains("other"),
+            "{shown}"
+        );
     }
 }

@@ -60,7 +60,10 @@ impl TestPostgres {
         if as_postgres {
             ensure_postgres_user()?;
             run(
-                Command::new("chown").arg("-R").arg("postgres").arg(dir.path()),
+                Command::new("chown")
+                    .arg("-R")
+                    .arg("postgres")
+                    .arg(dir.path()),
                 "chown the cluster directory to postgres",
             )?;
         }
@@ -77,7 +80,12 @@ impl TestPostgres {
                 .command("initdb")
                 .arg("-D")
                 .arg(&data)
-                .args(["-U", USER, "--auth-local=trust", "--auth-host=scram-sha-256"])
+                .args([
+                    "-U",
+                    USER,
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                ])
                 .arg(format!("--pwfile={}", password_file.display()))
                 .args(["--no-sync", "-E", "UTF8", "--locale=C"]),
             "initdb",
@@ -166,7 +174,8 @@ fn find_bin() -> Option<PathBuf> {
         return Some(bin);
     }
     std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path).find(|dir| dir.join("initdb").exists() && dir.join("pg_ctl").exists())
+        std::env::split_paths(&path)
+            .find(|dir| dir.join("initdb").exists() && dir.join("pg_ctl").exists())
     })
 }
 

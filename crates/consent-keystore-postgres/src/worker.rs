@@ -111,11 +111,7 @@ impl Worker {
 
     /// Sends a request and waits (up to `timeout`, plus the database's own
     /// statement timeout) for its answer.
-    pub(crate) fn call(
-        &self,
-        what: What,
-        timeout: Duration,
-    ) -> Result<Answer, KeyStoreError> {
+    pub(crate) fn call(&self, what: What, timeout: Duration) -> Result<Answer, KeyStoreError> {
         let (reply, answer) = std_mpsc::channel();
         self.requests
             .as_ref()
@@ -169,7 +165,10 @@ async fn run(
         }
     };
     while let Some(request) = requests.recv().await {
-        if client.as_ref().is_none_or(tokio_postgres::Client::is_closed) {
+        if client
+            .as_ref()
+            .is_none_or(tokio_postgres::Client::is_closed)
+        {
             client = match connect(&config, &shown_url).await {
                 Ok(client) => Some(client),
                 Err(error) => {
@@ -199,15 +198,16 @@ async fn connect(
     config: &tokio_postgres::Config,
     shown_url: &str,
 ) -> Result<tokio_postgres::Client, KeyStoreError> {
-    let (mut client, connection) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .map_err(|error| {
-            KeyStoreError::Backend(format!(
-                "cannot connect to the subject key store {shown_url}: {}",
-                describe(&error)
-            ))
-        })?;
+    let (mut client, connection) =
+        config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|error| {
+                KeyStoreError::Backend(format!(
+                    "cannot connect to the subject key store {shown_url}: {}",
+                    describe(&error)
+                ))
+            })?;
     let url = shown_url.to_owned();
     tokio::spawn(async move {
         if let Err(error) = connection.await {

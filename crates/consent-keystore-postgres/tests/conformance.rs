@@ -23,7 +23,10 @@ fn connect(cluster: &TestPostgres) -> PostgresKeyStore {
 fn keys_are_kept_until_erased_and_never_recreated() {
     let cluster = cluster();
     let store = connect(&cluster);
-    assert!(store.is_shared(), "the PostgreSQL store is shared by every instance");
+    assert!(
+        store.is_shared(),
+        "the PostgreSQL store is shared by every instance"
+    );
     conformance::a_key_is_kept_until_erased_and_never_recreated(&store);
     conformance::a_value_and_its_erasure_in_one_batch_leave_no_key(&store);
 }
@@ -57,7 +60,10 @@ fn keys_survive_a_reconnect_and_a_wrong_password_is_refused() {
         .expect("a wrong password is refused")
         .to_string();
     assert!(error.contains("password"), "{error}");
-    assert!(!error.contains("wrong"), "the password is not shown: {error}");
+    assert!(
+        !error.contains("wrong"),
+        "the password is not shown: {error}"
+    );
 }
 
 #[test]

@@ -62,11 +62,11 @@ pub use decision::{decision_from_proto, decision_into_proto, decision_to_proto};
 pub use error::{DecodeError, ValidationError};
 pub use event::{event_from_proto, event_id, event_to_proto, SCHEMA_VERSION};
 pub use fields::{MAX_ENVELOPE_BYTES, MAX_ID_BYTES, MAX_LIST_ITEMS, MAX_TEXT_BYTES};
-pub use position::{event_position, log_position};
 pub use ledger_record::{
     contact_digest_key_fingerprint, contact_digest_key_payload, is_ledger_record_key,
     CONTACT_DIGEST_KEY_RECORD, LEDGER_RECORD_KEY_PREFIX,
 };
+pub use position::{event_position, log_position};
 pub use routing::{family_of, is_organisation_key, routing_key, ROUTING_KEY_SEPARATOR};
 pub use rule_set::rule_set_to_proto;
 pub use timestamp::{timestamp_from_proto, timestamp_to_proto};

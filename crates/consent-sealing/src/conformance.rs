@@ -93,9 +93,16 @@ pub fn a_key_is_kept_until_erased_and_never_recreated(store: &dyn SubjectKeyStor
         matches!(state(store, &alice), KeyState::Erased { erasure } if erasure == EventId(uuid_from_u128(9)))
     );
     let retried = prepare(store, &erasing(&alice, 9));
-    assert_eq!(retried.suppressed, erased.suppressed, "a retry suppresses the same");
+    assert_eq!(
+        retried.suppressed, erased.suppressed,
+        "a retry suppresses the same"
+    );
     let after = prepare(store, &sealing(&alice, &[[4; 32]]));
-    assert_eq!(key_bytes(&after, &alice), None, "an erased subject gets no key");
+    assert_eq!(
+        key_bytes(&after, &alice),
+        None,
+        "an erased subject gets no key"
+    );
     assert!(matches!(state(store, &alice), KeyState::Erased { .. }));
     assert!(
         matches!(state(store, &bob), KeyState::Live(_)),
@@ -208,10 +215,9 @@ pub fn behaves_like_the_model(store: &dyn SubjectKeyStore, organisation: &str, s
         let mut batch = SealingBatch::default();
         match step {
             Step::Seal { subject, digests } => {
-                batch.digests.insert(
-                    who(*subject),
-                    digests.iter().map(|d| [*d; 32]).collect(),
-                );
+                batch
+                    .digests
+                    .insert(who(*subject), digests.iter().map(|d| [*d; 32]).collect());
             }
             Step::Erase { subject, erasure } => {
                 batch
@@ -239,7 +245,10 @@ pub fn behaves_like_the_model(store: &dyn SubjectKeyStore, organisation: &str, s
             "step {index} {step:?}: suppressions"
         );
         let presence = |p: &Prepared| -> BTreeMap<SubjectOf, bool> {
-            p.keys.iter().map(|(k, v)| (k.clone(), v.is_some())).collect()
+            p.keys
+                .iter()
+                .map(|(k, v)| (k.clone(), v.is_some()))
+                .collect()
         };
         assert_eq!(
             presence(&got),
@@ -249,7 +258,11 @@ pub fn behaves_like_the_model(store: &dyn SubjectKeyStore, organisation: &str, s
         for (subject, key) in &got.keys {
             if let Some(key) = key {
                 let kept = keys.entry(subject.clone()).or_insert(*key.as_bytes());
-                assert_eq!(kept, key.as_bytes(), "step {index}: {subject:?}'s key changed");
+                assert_eq!(
+                    kept,
+                    key.as_bytes(),
+                    "step {index}: {subject:?}'s key changed"
+                );
             }
         }
         for i in 0..4u8 {

@@ -123,7 +123,12 @@ async fn first_recorded(
     partition: &TopicPartition,
     wait: Duration,
 ) -> Result<Option<([u8; 32], LogPosition)>, DigestKeyError> {
-    let end = log.end_offsets().await?.get(partition).copied().unwrap_or(0);
+    let end = log
+        .end_offsets()
+        .await?
+        .get(partition)
+        .copied()
+        .unwrap_or(0);
     if end == 0 {
         return Ok(None);
     }
