@@ -342,10 +342,10 @@ mod tests {
                 default_key_file(dir.path()),
             )
             .expect("the value");
-        let error = format!(
-            "{:#}",
-            guard_for(&broken, false, &exposed).err().expect("refused")
-        );
+        let Err(error) = guard_for(&broken, false, &exposed) else {
+            panic!("a key file that is not TOML is refused");
+        };
+        let error = format!("{error:#}");
         assert!(error.contains("CONSENT_API_KEYS"), "{error}");
     }
 

@@ -9,7 +9,7 @@ pub const FORMAT_VERSION: i32 = 1;
 
 /// The advisory lock taken while creating the tables (an arbitrary
 /// constant: "consent" in ASCII).
-const MIGRATION_LOCK: i64 = 0x636f_6e73_656e_74;
+const MIGRATION_LOCK: i64 = 0x0063_6f6e_7365_6e74;
 
 const CREATE: &str = "
 CREATE TABLE IF NOT EXISTS consent_keystore_format (
