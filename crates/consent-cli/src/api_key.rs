@@ -241,9 +241,9 @@ fn guard_for(
 ) -> anyhow::Result<Guard> {
     let shown = API_KEYS.describe(source);
     let ring = match source {
-        KeySource::Value { text, .. } => {
-            Some(KeyRing::parse(text).with_context(|| format!("in {shown}"))?)
-        }
+        KeySource::Value { text, .. } => Some(KeyRing::parse(text).map_err(|error| {
+            API_KEYS.not_a_key(source, &format!("the TOML text of a key file ({error})"))
+        })?),
         KeySource::Named { path } => Some(KeyRing::read(path)?),
         KeySource::Default { path } if path.exists() => Some(KeyRing::read(path)?),
         KeySource::Default { .. } => None,
