@@ -6,6 +6,7 @@
 //! the file can be backed up and read without revealing any key
 //! (docs/OPERATIONS.md, "API keys").
 
+use crate::key_source::{KeySource, API_KEYS};
 use anyhow::{bail, Context};
 use consent_auth::{ApiKey, Guard, KeyEntry, KeyRing, Principal};
 use consent_domain::OrganisationId;
@@ -36,7 +37,7 @@ pub struct KeyFileArgs {
     #[arg(long, env = "CONSENT_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
     /// The key file (default: DATA_DIR/api-keys.toml).
-    #[arg(long, env = "CONSENT_API_KEYS")]
+    #[arg(long, env = "CONSENT_API_KEYS_FILE")]
     pub api_keys: Option<PathBuf>,
 }
 
@@ -218,41 +219,68 @@ fn open_private(path: &Path, truncate: bool) -> anyhow::Result<std::fs::File> {
         .with_context(|| format!("cannot open the key file {}", path.display()))
 }
 
-/// How `serve` authenticates: the keys of the key file when there is one
-/// (`--api-keys`, else DATA_DIR/api-keys.toml); without one, open mode, but
-/// only on loopback addresses or when `insecure_no_auth` says so.
-/// The key file `serve` reads: the one named, else the data directory's.
-pub fn key_file_path(api_keys: Option<&Path>, data_dir: &Path) -> PathBuf {
-    api_keys.map_or_else(|| default_key_file(data_dir), Path::to_path_buf)
+/// The key file `serve` reads again to rotate keys without a restart
+/// ([`crate::api_key_reload`]): the one named or the data directory's;
+/// none when the keys came as text in the environment (a restart applies
+/// a new value there).
+pub fn key_file_to_watch(
+    api_keys: Option<&Path>,
+    data_dir: &Path,
+) -> anyhow::Result<Option<PathBuf>> {
+    let source = API_KEYS.resolve(api_keys, default_key_file(data_dir))?;
+    Ok(source.path().map(Path::to_path_buf))
 }
 
+/// How `serve` authenticates: the keys of the key file when there is one
+/// (`--api-keys` / `CONSENT_API_KEYS_FILE`, the file's text in
+/// `CONSENT_API_KEYS`, else DATA_DIR/api-keys.toml when it exists);
+/// without one, open mode, but only on loopback addresses or when
+/// `insecure_no_auth` says so.
 pub fn serve_guard(
     api_keys: Option<&Path>,
     data_dir: &Path,
     insecure_no_auth: bool,
     addresses: &[SocketAddr],
 ) -> anyhow::Result<Guard> {
-    let path = key_file_path(api_keys, data_dir);
-    if api_keys.is_some() || path.exists() {
-        let ring = KeyRing::read(&path)?;
+    let source = API_KEYS.resolve(api_keys, default_key_file(data_dir))?;
+    guard_for(&source, insecure_no_auth, addresses)
+}
+
+fn guard_for(
+    source: &KeySource,
+    insecure_no_auth: bool,
+    addresses: &[SocketAddr],
+) -> anyhow::Result<Guard> {
+    let shown = API_KEYS.describe(source);
+    let ring = match source {
+        KeySource::Value { text, .. } => Some(KeyRing::parse(text).map_err(|error| {
+            API_KEYS.not_a_key(source, &format!("the TOML text of a key file ({error})"))
+        })?),
+        KeySource::Named { path } => Some(KeyRing::read(path)?),
+        KeySource::Default { path } if path.exists() => Some(KeyRing::read(path)?),
+        KeySource::Default { .. } => None,
+    };
+    if let Some(ring) = ring {
         if ring.is_empty() {
             tracing::warn!(
-                file = %path.display(),
+                keys = %shown,
                 "the API key file holds no key: every API call is refused until one is created"
             );
         }
         if insecure_no_auth {
             tracing::warn!("--insecure-no-auth is ignored: the key file's keys are enforced");
         }
-        tracing::info!(file = %path.display(), keys = ring.entries().len(), "API keys required");
+        tracing::info!(keys = %shown, count = ring.entries().len(), "API keys required");
         return Ok(Guard::keys(ring));
     }
+    let path = source.path().unwrap_or(Path::new("api-keys.toml"));
     if let Some(exposed) = addresses.iter().find(|address| !address.ip().is_loopback()) {
         if !insecure_no_auth {
             bail!(
                 "no API key file at {} and {exposed} is not a loopback address: create keys with \
                  `consent-ledger api-key create --organisation ORG` (and `--admin`), name a key \
-                 file with --api-keys, or pass --insecure-no-auth to serve without authentication",
+                 file with --api-keys (CONSENT_API_KEYS_FILE) or give its text in \
+                 CONSENT_API_KEYS, or pass --insecure-no-auth to serve without authentication",
                 path.display()
             );
         }
@@ -297,6 +325,40 @@ mod tests {
             serve_guard(None, dir.path(), true, &exposed),
             Ok(Guard::Open)
         ));
+    }
+
+    #[test]
+    fn the_key_files_text_may_come_from_the_environment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = format!(
+            "[[key]]\nsha256 = \"{}\"\norganisation = \"acme\"\n",
+            "ab".repeat(32)
+        );
+        let source = API_KEYS
+            .resolve_from(
+                Some(zeroize::Zeroizing::new(text)),
+                None,
+                default_key_file(dir.path()),
+            )
+            .expect("the value");
+        let exposed = [address("0.0.0.0:8080")];
+        match guard_for(&source, false, &exposed).map(|guard| guard.current_keys()) {
+            Ok(Some(ring)) => assert_eq!(ring.entries().len(), 1),
+            Ok(None) => panic!("expected the keys to be enforced"),
+            Err(error) => panic!("{error:#}"),
+        }
+        let broken = API_KEYS
+            .resolve_from(
+                Some(zeroize::Zeroizing::new("not toml [".to_owned())),
+                None,
+                default_key_file(dir.path()),
+            )
+            .expect("the value");
+        let Err(error) = guard_for(&broken, false, &exposed) else {
+            panic!("a key file that is not TOML is refused");
+        };
+        let error = format!("{error:#}");
+        assert!(error.contains("CONSENT_API_KEYS"), "{error}");
     }
 
     #[test]

@@ -12,19 +12,20 @@ use consent_auth::{Guard, KeyRing};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Watches `path` for `guard` until `stopping` says stop. Does nothing for
-/// an open guard (a server started without keys does not start requiring
-/// them) or when `every` is zero and no SIGHUP comes.
+/// Watches `path` for `guard` until `stopping` says stop. Does nothing
+/// without a file (keys given as text in the environment), for an open
+/// guard (a server started without keys does not start requiring them), or
+/// when `every` is zero and no SIGHUP comes.
 pub fn spawn(
     guard: Guard,
-    path: PathBuf,
+    path: Option<PathBuf>,
     every: Duration,
     mut stopping: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        if guard.current_keys().is_none() {
+        let Some(path) = path.filter(|_| guard.current_keys().is_some()) else {
             return;
-        }
+        };
         let mut last = std::fs::read(&path).ok();
         let mut hangup = hangup_signal();
         let mut ticks = (!every.is_zero()).then(|| {

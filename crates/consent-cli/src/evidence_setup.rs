@@ -1,11 +1,14 @@
 //! The ledger's checkpoint key and checkpoint schedule, for `serve`.
 //!
 //! The signing key lives in a key file (`<data dir>/checkpoint.key` by
-//! default, mode 0600), generated on first start; its verifier key is
+//! default, mode 0600, generated on first start; or a file named by
+//! `--checkpoint-key` / `CONSENT_CHECKPOINT_KEY_FILE`, or the value in
+//! `CONSENT_CHECKPOINT_KEY`: docs/OPERATIONS.md "Keys"); its verifier key is
 //! written next to it (`checkpoint.pub`) and logged, to be published where
 //! regulators fetch it (see `consent_evidence::key` on publishing and
 //! rotation). Signed checkpoints are archived in `<data dir>/checkpoints`.
 
+use crate::key_source::{KeySource, CHECKPOINT_KEY};
 use anyhow::Context;
 use consent_evidence::{generate_key_file, load_key_file, CheckpointSigner};
 use consent_export::{CheckpointArchive, Checkpointer};
@@ -18,9 +21,10 @@ use tokio::sync::watch;
 /// The checkpoint settings of `serve`.
 #[derive(clap::Args, Clone, Debug)]
 pub struct CheckpointArgs {
-    /// The checkpoint signing key file (created on first start if absent).
-    /// Default: `<data dir>/checkpoint.key`.
-    #[arg(long, env = "CONSENT_CHECKPOINT_KEY")]
+    /// The checkpoint signing key file. Or the value itself (the file's text) in the environment
+    /// variable CONSENT_CHECKPOINT_KEY. Default: `<data dir>/checkpoint.key`, generated on first
+    /// start; a file named here is never generated.
+    #[arg(long, env = "CONSENT_CHECKPOINT_KEY_FILE")]
     pub checkpoint_key: Option<PathBuf>,
     /// The log's name in checkpoints, and the key's name, used only when a
     /// key is created (e.g. `ledger.example.org/consent`).
@@ -37,26 +41,36 @@ pub struct CheckpointArgs {
     pub checkpoint_interval_secs: u64,
 }
 
-/// Loads (or creates) the key and opens the archive.
+/// Loads (or, by default, creates) the key and opens the archive.
 pub fn open_checkpointer(
     args: &CheckpointArgs,
     data_dir: &Path,
     projection: ProjectionHandle,
 ) -> anyhow::Result<Checkpointer> {
-    let key_path = args
-        .checkpoint_key
-        .clone()
-        .unwrap_or_else(|| data_dir.join("checkpoint.key"));
-    let signer = load_or_create_key(&key_path, &args.checkpoint_origin)?;
-    let public = key_path.with_extension("pub");
-    // The key may live in a read-only mount (a Kubernetes Secret, a compose
-    // secret): the verifier key is logged below either way.
-    if let Err(error) = std::fs::write(&public, format!("{}\n", signer.verifier_key())) {
-        tracing::warn!(%error, file = %public.display(), "cannot write the verifier key next to the checkpoint key");
-    }
+    let source = CHECKPOINT_KEY.resolve(
+        args.checkpoint_key.as_deref(),
+        data_dir.join("checkpoint.key"),
+    )?;
+    let signer = match &source {
+        KeySource::Value { text, .. } => CheckpointSigner::from_private_key_text(text.trim())
+            .map_err(|error| {
+                CHECKPOINT_KEY.not_a_key(&source, &format!("a signed-note private key ({error})"))
+            })?,
+        KeySource::Named { path } => load_key_file(path)
+            .with_context(|| format!("cannot use {}", CHECKPOINT_KEY.describe(&source)))?,
+        KeySource::Default { path } => load_or_create_key(path, &args.checkpoint_origin)?,
+    };
+    // The verifier key beside a key file the ledger made; in the data
+    // directory otherwise (a mounted secret is often read-only).
+    let public = match &source {
+        KeySource::Default { path } => path.with_extension("pub"),
+        _ => data_dir.join("checkpoint.pub"),
+    };
+    std::fs::write(&public, format!("{}\n", signer.verifier_key()))
+        .with_context(|| format!("writing the verifier key to {}", public.display()))?;
     tracing::info!(
         verifier_key = %signer.verifier_key(),
-        key_file = %key_path.display(),
+        key = %CHECKPOINT_KEY.describe(&source),
         "checkpoints are signed with this key; publish the verifier key"
     );
     let archive = CheckpointArchive::open(&data_dir.join("checkpoints"))?;

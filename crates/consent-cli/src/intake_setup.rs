@@ -1,11 +1,13 @@
 //! Opt-out intake for `serve` (docs/OPT-OUTS.md): the unsubscribe token
 //! secret (`<data dir>/unsubscribe.key` by default, mode 0600, generated on
-//! first start), the public URL the links point at, and the SMS webhook's
+//! first start; or a named file, or the value in `CONSENT_UNSUBSCRIBE_KEY`:
+//! docs/OPERATIONS.md "Keys"), the public URL the links point at, and the SMS webhook's
 //! shared secret and receiving numbers.
 
+use crate::key_source::{KeySource, UNSUBSCRIBE_KEY};
 use anyhow::Context;
 use consent_domain::OrganisationId;
-use consent_intake::load_or_generate_secret_file;
+use consent_intake::{load_or_generate_secret_file, load_secret_file, parse_secret};
 use consent_service::IntakeConfig;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,9 +19,11 @@ pub struct IntakeArgs {
     /// internet (e.g. https://consent.example.org). Default: http://<listen address>, for trials only.
     #[arg(long, env = "CONSENT_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// The secret that signs unsubscribe tokens (created on first start if absent; never replace it:
-    /// every link already sent would stop working). Default: `<data dir>/unsubscribe.key`.
-    #[arg(long, env = "CONSENT_UNSUBSCRIBE_KEY")]
+    /// The file of the secret that signs unsubscribe tokens (never replace it: every link already sent
+    /// would stop working; every instance needs the same one). Or the value itself in the environment
+    /// variable CONSENT_UNSUBSCRIBE_KEY. Default: `<data dir>/unsubscribe.key`, generated on first start;
+    /// a file named here is never generated.
+    #[arg(long, env = "CONSENT_UNSUBSCRIBE_KEY_FILE")]
     pub unsubscribe_key: Option<PathBuf>,
     /// The secret shared with the SMS provider (or relay) that signs `POST /v1/webhooks/sms`
     /// (`x-consent-signature: sha256=<hex HMAC-SHA256 of the body>`). Without it the webhook answers 404.
@@ -49,15 +53,24 @@ pub fn open_intake(
         args.sms_numbers.is_empty() || args.sms_webhook_secret.is_some(),
         "--sms-number needs --sms-webhook-secret (CONSENT_SMS_WEBHOOK_SECRET): the webhook is authenticated by it"
     );
-    let key_path = args
-        .unsubscribe_key
-        .clone()
-        .unwrap_or_else(|| data_dir.join("unsubscribe.key"));
-    let existed = key_path.exists();
-    let secret = load_or_generate_secret_file(&key_path)?;
-    if !existed {
-        tracing::warn!(key_file = %key_path.display(), "no unsubscribe token secret: generated one");
-    }
+    let source = UNSUBSCRIBE_KEY.resolve(
+        args.unsubscribe_key.as_deref(),
+        data_dir.join("unsubscribe.key"),
+    )?;
+    let secret = match &source {
+        KeySource::Value { text, .. } => parse_secret(text)
+            .ok_or_else(|| UNSUBSCRIBE_KEY.not_a_key(&source, "one line of base64url, 32 bytes"))?,
+        KeySource::Named { path } => load_secret_file(path)
+            .with_context(|| format!("cannot use {}", UNSUBSCRIBE_KEY.describe(&source)))?,
+        KeySource::Default { path } => {
+            let existed = path.exists();
+            let secret = load_or_generate_secret_file(path)?;
+            if !existed {
+                tracing::warn!(key_file = %path.display(), "no unsubscribe token secret: generated one");
+            }
+            secret
+        }
+    };
     let public_url = match &args.public_url {
         Some(url) => {
             anyhow::ensure!(

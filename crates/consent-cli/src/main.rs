@@ -13,6 +13,7 @@ mod export;
 mod generate;
 mod history;
 mod intake_setup;
+mod key_source;
 mod keys;
 mod probe;
 mod rebuild;

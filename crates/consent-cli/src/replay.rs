@@ -215,7 +215,9 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<std::process::ExitCode> {
                     continue;
                 }
                 let position = consent_schema::event_position(&record.position);
-                if let Err(error) = replayer.apply_stored(position, &record.payload) {
+                if consent_schema::is_ledger_record_key(&record.key) {
+                    // Not a fact (the contact-digest key's fingerprint).
+                } else if let Err(error) = replayer.apply_stored(position, &record.payload) {
                     rejected += 1;
                     tracing::warn!(%error, "record skipped");
                 }

@@ -12,6 +12,7 @@
 
 use crate::evidence_setup::{open_checkpointer, spawn_schedule, CheckpointArgs};
 use crate::intake_setup::{open_intake, IntakeArgs};
+use crate::sealing_setup::{open_sealer, SealingArgs};
 use crate::settings::{file_may_set, ConfigFile, StorageArgs};
 use anyhow::Context;
 use consent_projector::Projector;
@@ -45,8 +46,9 @@ pub struct ServeArgs {
     pub unhealthy_after_secs: u64,
     #[command(flatten)]
     pub checkpoints: CheckpointArgs,
-    /// The API key file (`consent-ledger api-key create`); default DATA_DIR/api-keys.toml when it exists. With one, every API call needs a key.
-    #[arg(long, env = "CONSENT_API_KEYS")]
+    /// The API key file (`consent-ledger api-key create`), or its text in the environment variable CONSENT_API_KEYS;
+    /// default DATA_DIR/api-keys.toml when it exists. With one, every API call needs a key.
+    #[arg(long, env = "CONSENT_API_KEYS_FILE")]
     pub api_keys: Option<PathBuf>,
     /// Without a key file, serve unauthenticated even on a non-loopback address (never turns off a key file's keys).
     #[arg(long, env = "CONSENT_INSECURE_NO_AUTH")]
@@ -56,6 +58,8 @@ pub struct ServeArgs {
     pub api_keys_reload_secs: u64,
     #[command(flatten)]
     pub intake: IntakeArgs,
+    #[command(flatten)]
+    pub sealing: SealingArgs,
 }
 
 impl ServeArgs {
@@ -113,6 +117,18 @@ impl ServeArgs {
         if let (Some(value), true) = (file.sms_webhook_secret.clone(), may("sms_webhook_secret")) {
             self.intake.sms_webhook_secret = Some(value);
         }
+        if let (Some(value), true) = (file.contact_digest_key.clone(), may("contact_digest_key")) {
+            self.sealing.contact_digest_key = Some(value);
+        }
+        if let (Some(value), true) = (file.subject_key_store.clone(), may("subject_key_store")) {
+            self.sealing.subject_key_store = Some(value);
+        }
+        if let (Some(value), true) = (
+            file.subject_key_store_password_file.clone(),
+            may("subject_key_store_password_file"),
+        ) {
+            self.sealing.subject_key_store_password_file = Some(value);
+        }
         if let (Some(value), true) = (&file.sms_numbers, may("sms_numbers")) {
             self.intake.sms_numbers = value
                 .iter()
@@ -141,6 +157,9 @@ pub async fn run(
     )?;
     let config = args.storage.projector_config()?;
     let log = args.storage.open_log().await?;
+    // Before anything reads or writes the view: an instance whose digest
+    // key is not the log's refuses to start.
+    let sealer = open_sealer(&args.sealing, &args.storage.data_dir, log.as_ref()).await?;
     let store = args.storage.open_view()?;
     let mut projector = Projector::new(log.clone(), store.clone(), config);
     projector.start().await.map_err(|error| {
@@ -158,7 +177,6 @@ pub async fn run(
         projection.clone(),
     )?;
     let intake = open_intake(&args.intake, &args.storage.data_dir, args.listen)?;
-    let sealer = crate::sealing_setup::open_sealer(&args.storage.data_dir)?;
     let ledger_config = LedgerConfig {
         health: HealthConfig {
             unhealthy_after: Duration::from_secs(args.unhealthy_after_secs),
@@ -209,7 +227,7 @@ pub async fn run(
     });
     let key_reloader = crate::api_key_reload::spawn(
         guard.clone(),
-        crate::api_key::key_file_path(args.api_keys.as_deref(), &args.storage.data_dir),
+        crate::api_key::key_file_to_watch(args.api_keys.as_deref(), &args.storage.data_dir)?,
         Duration::from_secs(args.api_keys_reload_secs),
         stopping.clone(),
     );

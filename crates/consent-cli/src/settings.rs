@@ -257,6 +257,11 @@ pub struct ConfigFile {
     /// Receiving numbers and their organisations, as a table:
     /// `sms_numbers = { "+447700900999" = "acme-cycles" }`.
     pub sms_numbers: Option<std::collections::BTreeMap<String, String>>,
+    /// The keys (docs/OPERATIONS.md, "Keys"): a file's path, never a value.
+    pub contact_digest_key: Option<PathBuf>,
+    /// `sqlite` or a `postgres://` URL (no password in it).
+    pub subject_key_store: Option<String>,
+    pub subject_key_store_password_file: Option<PathBuf>,
 }
 
 impl ConfigFile {

@@ -447,7 +447,13 @@ async fn a_ledger_killed_at_random_moments_comes_back_to_what_a_rebuild_gives() 
         "{}",
         describe(&output)
     );
-    let rebuilt = Ledger::serve(&rebuilt_dir, &log, &[]).await;
+    // Every instance on one log seals under the log's contact-digest key.
+    let digest_key = ledger
+        .data_dir
+        .join("contact-digest.key")
+        .display()
+        .to_string();
+    let rebuilt = Ledger::serve(&rebuilt_dir, &log, &["--contact-digest-key", &digest_key]).await;
     let rebuilt_status = rebuilt.wait_caught_up(Duration::from_secs(30)).await;
     assert_eq!(
         status["partitions"], rebuilt_status["partitions"],
@@ -783,7 +789,23 @@ async fn instances_owning_some_partitions_answer_for_their_subjects_and_refuse_t
     let dir = tempfile::tempdir().expect("tempdir");
     let log = log_args(&broker, "e2e-owners");
     let mut low = Ledger::serve(&dir.path().join("low"), &log, &["--own-partitions", "0-1"]).await;
-    let high = Ledger::serve(&dir.path().join("high"), &log, &["--own-partitions", "2-3"]).await;
+    // Every instance on one log seals under the log's contact-digest key.
+    let digest_key = low
+        .data_dir
+        .join("contact-digest.key")
+        .display()
+        .to_string();
+    let high = Ledger::serve(
+        &dir.path().join("high"),
+        &log,
+        &[
+            "--own-partitions",
+            "2-3",
+            "--contact-digest-key",
+            &digest_key,
+        ],
+    )
+    .await;
 
     let (mine, mine_partition) = subject_where(&low, |p| p <= 1).await;
     let (theirs, theirs_partition) = subject_where(&low, |p| p >= 2).await;

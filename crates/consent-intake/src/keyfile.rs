@@ -49,16 +49,16 @@ pub fn generate_secret_file(path: &Path) -> Result<IntakeSecret, SecretFileError
 /// Loads the secret from a file made by [`generate_secret_file`].
 pub fn load_secret_file(path: &Path) -> Result<IntakeSecret, SecretFileError> {
     let text = read_secret(path, MAX_FILE_BYTES)?;
-    let bytes = Zeroizing::new(
-        URL_SAFE_NO_PAD
-            .decode(text.trim())
-            .map_err(|_| SecretFileError::Invalid(path.to_owned()))?,
-    );
-    let bytes: [u8; SECRET_BYTES] = bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| SecretFileError::Invalid(path.to_owned()))?;
-    Ok(IntakeSecret::from_bytes(bytes))
+    parse_secret(&text).ok_or_else(|| SecretFileError::Invalid(path.to_owned()))
+}
+
+/// The secret in the text of a secret file (one line of base64url, 32
+/// bytes; surrounding white space ignored), e.g. from an environment
+/// variable; `None` when it is not one.
+pub fn parse_secret(text: &str) -> Option<IntakeSecret> {
+    let bytes = Zeroizing::new(URL_SAFE_NO_PAD.decode(text.trim()).ok()?);
+    let bytes: [u8; SECRET_BYTES] = bytes.as_slice().try_into().ok()?;
+    Some(IntakeSecret::from_bytes(bytes))
 }
 
 /// Loads the secret at `path`, or creates it (and its directory) when

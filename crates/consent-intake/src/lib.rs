@@ -18,7 +18,8 @@ pub mod token;
 
 pub use form::{check_one_click_form, FormError};
 pub use keyfile::{
-    generate_secret_file, load_or_generate_secret_file, load_secret_file, SecretFileError,
+    generate_secret_file, load_or_generate_secret_file, load_secret_file, parse_secret,
+    SecretFileError,
 };
 pub use sms::{is_stop_keyword, parse_inbound_form, sign_webhook, verify_webhook, InboundSms};
 pub use token::{

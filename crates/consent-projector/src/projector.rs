@@ -35,7 +35,8 @@ use tracing::Instrument;
 /// * It follows the topic-partitions [`OwnedPartitions::followed`] names
 ///   (all of them by default). From the reference topic on a partition it
 ///   does not own it folds only organisation-level records, consuming the
-///   others unread: their owner folds them.
+///   others unread: their owner folds them. The ledger's own records
+///   ([`consent_schema::is_ledger_record_key`]) are read past everywhere.
 /// * A failed step commits nothing; the next step reads the same records
 ///   again from the committed offsets (as stored).
 /// * Every consumed record (folded, dead-lettered or read past) is the
@@ -275,6 +276,11 @@ impl Projector {
             let slot = offsets.entry(partition.clone()).or_insert(0);
             *slot = (*slot).max(next);
             partitions.insert(partition);
+            if consent_schema::is_ledger_record_key(&record.key) {
+                // The ledger's own record (the contact-digest key's
+                // fingerprint), not a fact: read past, a leaf like any.
+                continue;
+            }
             let record_span = record_span(record, span);
             let owned = self.config.ownership.owns(record.position.partition);
             if !owned && !consent_schema::is_organisation_key(&record.key) {

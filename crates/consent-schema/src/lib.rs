@@ -11,6 +11,8 @@
 //!   [`check_from_proto`] / [`check_to_proto`], [`decision_to_proto`] /
 //!   [`decision_from_proto`], [`rule_set_to_proto`], and log positions;
 //! * where a fact goes in the log: [`routing_key`] and [`family_of`];
+//! * the ledger's own records that are not facts ([`is_ledger_record_key`]:
+//!   the contact-digest key's fingerprint);
 //! * the stored bytes: [`encode_envelope`] / [`decode_envelope`].
 //!
 //! API boundary: this crate is the only place where wire data becomes
@@ -25,6 +27,7 @@ mod decision;
 mod error;
 mod event;
 mod fields;
+mod ledger_record;
 mod position;
 mod routing;
 mod rule_set;
@@ -59,6 +62,10 @@ pub use decision::{decision_from_proto, decision_into_proto, decision_to_proto};
 pub use error::{DecodeError, ValidationError};
 pub use event::{event_from_proto, event_id, event_to_proto, SCHEMA_VERSION};
 pub use fields::{MAX_ENVELOPE_BYTES, MAX_ID_BYTES, MAX_LIST_ITEMS, MAX_TEXT_BYTES};
+pub use ledger_record::{
+    contact_digest_key_fingerprint, contact_digest_key_payload, is_ledger_record_key,
+    CONTACT_DIGEST_KEY_RECORD, LEDGER_RECORD_KEY_PREFIX,
+};
 pub use position::{event_position, log_position};
 pub use routing::{family_of, is_organisation_key, routing_key, ROUTING_KEY_SEPARATOR};
 pub use rule_set::rule_set_to_proto;

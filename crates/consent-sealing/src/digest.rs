@@ -12,6 +12,9 @@ pub const CONTACT_DIGEST_KEY_BYTES: usize = 32;
 /// ledger computes under another key.
 const CONTEXT: &[u8] = b"consent-ledger contact digest v1\0";
 
+/// Domain separation of the key's fingerprint from every contact digest.
+const FINGERPRINT_CONTEXT: &[u8] = b"consent-ledger contact-digest-key fingerprint v1\0";
+
 /// The ledger's key for contact digests (one per ledger, never rotated
 /// while suppressions made under it must hold: a new key gives new
 /// digests, and suppression compares digests).
@@ -33,6 +36,18 @@ impl ContactDigestKey {
         mac.update(organisation.as_str().as_bytes());
         mac.update(b"\0");
         mac.update(normalised.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// What the log records to tell this key from another without holding
+    /// it: HMAC-SHA256 under the key of a fixed, domain-separated message.
+    /// Two instances with the same key compute the same fingerprint; the
+    /// fingerprint reveals nothing of the key (HMAC is a PRF), and it is
+    /// never equal to a contact digest (different context).
+    pub fn fingerprint(&self) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.0.as_slice())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(FINGERPRINT_CONTEXT);
         mac.finalize().into_bytes().into()
     }
 }
@@ -70,6 +85,11 @@ mod tests {
             key.digest(&OrganisationId::from("a\0b"), "@c")
         );
         let another_key = ContactDigestKey::from_bytes([8; 32]);
+        assert_eq!(
+            key.fingerprint(),
+            ContactDigestKey::from_bytes([7; 32]).fingerprint()
+        );
+        assert_ne!(key.fingerprint(), another_key.fingerprint());
         assert_ne!(
             key.digest(&acme, "ada@example.com"),
             another_key.digest(&acme, "ada@example.com")

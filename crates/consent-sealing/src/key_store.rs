@@ -33,7 +33,7 @@ pub enum KeyState {
 }
 
 /// What one append asks of the key store, in one transaction.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct SealingBatch {
     /// The digests each subject's events in the append carry.
     pub digests: BTreeMap<SubjectOf, BTreeSet<Digest>>,
@@ -71,6 +71,15 @@ pub trait SubjectKeyStore: Send + Sync {
         organisation: &OrganisationId,
         subject: &SubjectId,
     ) -> Result<KeyState, KeyStoreError>;
+
+    /// Whether every instance of the ledger on the same log uses this one
+    /// store (a shared database), so that any instance may seal and erase
+    /// for any subject. `false` (the default) for a store private to one
+    /// instance (the SQLite file, memory): then only the instance owning a
+    /// subject's partition holds its key.
+    fn is_shared(&self) -> bool {
+        false
+    }
 }
 
 /// A key store in memory: for tests and tools that must not persist keys.

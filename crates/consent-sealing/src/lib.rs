@@ -27,6 +27,8 @@
 //!
 //! Pure apart from drawing random keys and nonces from the OS.
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod digest;
 mod envelope;
 mod error;

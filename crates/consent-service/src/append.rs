@@ -13,6 +13,7 @@ use consent_schema::{
 use consent_sealing::SealError;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use tracing::Instrument;
 
 /// The record header naming the fact's kind (e.g. `sale_recorded`), so that
@@ -101,7 +102,7 @@ impl Ledger {
         }
         // Sealing comes last before the log: it destroys the keys of erased
         // subjects, which must not happen for a request refused as invalid.
-        let suppressions = self.seal(&mut envelopes, &requested, now)?;
+        let suppressions = self.seal(&mut envelopes, &requested, now).await?;
 
         // The append's span: its trace context (when traces are on) goes
         // into every record's headers, so the projector's span for each
@@ -171,17 +172,24 @@ impl Ledger {
             .collect())
     }
 
-    /// A subject's key lives in one instance's key store, the one owning
-    /// the subject's partition: facts that need the key (contact values to
-    /// seal, an erasure to destroy it) are refused elsewhere, naming the
-    /// partition, as checks are. Other facts are accepted by any instance.
+    /// With a key store private to this instance (the SQLite file), a
+    /// subject's key lives only on the instance owning the subject's
+    /// partition: facts that need the key (contact values to seal, an
+    /// erasure to destroy it) are refused elsewhere, naming the partition,
+    /// as checks are, so that no second key is made and no erasure misses
+    /// the key. With a shared key store (PostgreSQL) every instance holds
+    /// every key, and any instance seals and erases. Other facts are
+    /// accepted by any instance.
     fn ensure_keyed_here(&self, event: &Event, index: usize) -> Result<(), LedgerError> {
         let Some(subject) = &event.subject else {
             return Ok(());
         };
         let needs_key = matches!(event.fact, Fact::ErasureRequested(_))
             || !event.fact.contact_values().is_empty();
-        if self.inner.sealer.is_none() || !needs_key {
+        let Some(sealer) = &self.inner.sealer else {
+            return Ok(());
+        };
+        if !needs_key || sealer.key_store().is_shared() {
             return Ok(());
         }
         self.ensure_owned(&event.organisation, subject, &format!("events[{index}]: "))
@@ -192,16 +200,28 @@ impl Ledger {
     /// the organisation-level `ContactsSuppressed` fact to append with it.
     /// Its id is derived from the erasure's, so a retried erasure appends
     /// the same fact (counted once).
-    fn seal(
+    ///
+    /// The key store is synchronous and may wait on a disk or a database:
+    /// it runs on the blocking pool, not on the runtime's workers.
+    async fn seal(
         &self,
-        envelopes: &mut [v1::Envelope],
+        envelopes: &mut Vec<v1::Envelope>,
         events: &[Event],
         now: Timestamp,
     ) -> Result<BTreeMap<usize, (v1::Envelope, Event)>, LedgerError> {
         let Some(sealer) = &self.inner.sealer else {
             return Ok(BTreeMap::new());
         };
-        let erased = sealer.seal(envelopes).map_err(|error| match error {
+        let sealer = Arc::clone(sealer);
+        let mut owned = std::mem::take(envelopes);
+        let (owned, sealed) = tokio::task::spawn_blocking(move || {
+            let sealed = sealer.seal(&mut owned);
+            (owned, sealed)
+        })
+        .await
+        .map_err(|error| LedgerError::KeyStore(format!("the sealing task failed: {error}")))?;
+        *envelopes = owned;
+        let erased = sealed.map_err(|error| match error {
             SealError::Invalid(error) => LedgerError::invalid(None, error),
             other => LedgerError::KeyStore(other.to_string()),
         })?;

@@ -6,6 +6,7 @@ use crate::ledger::Ledger;
 use consent_domain::{OrganisationId, SubjectId, Timestamp};
 use consent_schema::{decode_envelope, timestamp_to_proto, v1};
 use consent_sealing::unseal_envelope;
+use std::sync::Arc;
 
 impl Ledger {
     /// Every event recorded for `subject` of `organisation` (messages sent
@@ -45,12 +46,20 @@ impl Ledger {
         };
         let entries = self.inner.store.history(organisation, subject)?;
         let key = match &self.inner.sealer {
-            Some(sealer) => Some(
-                sealer
-                    .key_store()
-                    .key(organisation, subject)
-                    .map_err(|error| LedgerError::KeyStore(error.to_string()))?,
-            ),
+            // On the blocking pool: the key store may wait on a database.
+            Some(sealer) => {
+                let (sealer, organisation, subject) =
+                    (Arc::clone(sealer), organisation.clone(), subject.clone());
+                let key = tokio::task::spawn_blocking(move || {
+                    sealer.key_store().key(&organisation, &subject)
+                })
+                .await
+                .map_err(|error| {
+                    LedgerError::KeyStore(format!("the key lookup task failed: {error}"))
+                })?
+                .map_err(|error| LedgerError::KeyStore(error.to_string()))?;
+                Some(key)
+            }
             None => None,
         };
         let mut events = Vec::with_capacity(entries.len());

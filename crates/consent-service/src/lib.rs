@@ -33,6 +33,7 @@
 mod append;
 mod check;
 mod clock;
+mod digest_key;
 mod error;
 mod evidence;
 mod freshness;
@@ -46,6 +47,7 @@ mod status;
 
 pub use append::EVENT_KIND_HEADER;
 pub use clock::{Clock, IdGenerator, SystemClock, UuidV7};
+pub use digest_key::{settle_contact_digest_key, DigestKeyCheck, DigestKeyError};
 pub use error::LedgerError;
 pub use evidence::CheckpointProgress;
 pub use freshness::FreshnessConfig;

@@ -359,3 +359,73 @@ async fn only_the_owner_of_a_subjects_partition_seals_or_erases_for_it() {
         .expect("a fact without contact values is accepted anywhere");
     elsewhere.stop().await;
 }
+
+/// A key store every instance shares (as PostgreSQL is), over the memory
+/// store: the instance needs no partition of its own to seal or erase.
+struct SharedKeys(consent_sealing::MemoryKeyStore);
+
+impl consent_sealing::SubjectKeyStore for SharedKeys {
+    fn prepare(
+        &self,
+        batch: &consent_sealing::SealingBatch,
+    ) -> Result<consent_sealing::Prepared, consent_sealing::KeyStoreError> {
+        self.0.prepare(batch)
+    }
+
+    fn key(
+        &self,
+        organisation: &consent_domain::OrganisationId,
+        subject: &consent_domain::SubjectId,
+    ) -> Result<consent_sealing::KeyState, consent_sealing::KeyStoreError> {
+        self.0.key(organisation, subject)
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+}
+
+/// With a shared key store any instance seals and erases for any subject:
+/// no 421 for contact values or erasures on partitions it does not own.
+#[tokio::test]
+async fn with_a_shared_key_store_any_instance_seals_and_erases() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let probe = start(dir.path());
+    let partition = probe.ledger.routing(&ORG.into(), &SUBJECT.into()).partition;
+    probe.stop().await;
+    let keys = Arc::new(SharedKeys(consent_sealing::MemoryKeyStore::default()));
+    let elsewhere = Running::start_with(
+        &dir.path().join("log"),
+        Arc::new(MemoryStore::new()),
+        Parts {
+            ownership: OwnedPartitions::Only([(partition + 1) % layout().partitions].into()),
+            sealer: Some(Sealer::new(
+                ContactDigestKey::from_bytes([3; 32]),
+                Arc::clone(&keys) as Arc<dyn consent_sealing::SubjectKeyStore>,
+            )),
+            ..Parts::default()
+        },
+    );
+    elsewhere
+        .ledger
+        .append(vec![
+            organisation_registered(),
+            consent_with_address(SUBJECT, "2026-01-10T10:00:00Z", ADDRESS),
+        ])
+        .await
+        .expect("a contact value is sealed by a non-owner");
+    assert!(matches!(
+        consent_sealing::SubjectKeyStore::key(&*keys, &ORG.into(), &SUBJECT.into()),
+        Ok(consent_sealing::KeyState::Live(_))
+    ));
+    elsewhere
+        .ledger
+        .append(vec![erasure(SUBJECT, "2026-02-01T10:00:00Z")])
+        .await
+        .expect("an erasure is carried out by a non-owner");
+    assert!(matches!(
+        consent_sealing::SubjectKeyStore::key(&*keys, &ORG.into(), &SUBJECT.into()),
+        Ok(consent_sealing::KeyState::Erased { .. })
+    ));
+    elsewhere.stop().await;
+}

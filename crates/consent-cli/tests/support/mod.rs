@@ -4,8 +4,8 @@
 //! HTTP calls a client makes.
 #![allow(dead_code)] // each test binary uses a different subset
 
-pub mod otlp_receiver;
 pub mod deployed;
+pub mod otlp_receiver;
 
 use consent_kafka::test_support::TestBroker;
 use reqwest::StatusCode;
@@ -61,6 +61,8 @@ pub struct Ledger {
     output: PathBuf,
     child: Option<Child>,
     pub client: reqwest::Client,
+    /// Environment variables the process gets beyond the test's own.
+    env: Vec<(String, String)>,
 }
 
 impl Ledger {
@@ -74,6 +76,16 @@ impl Ledger {
 
     /// Starts the process without waiting for it.
     pub fn spawn(data_dir: &Path, log_args: &[String], extra: &[&str]) -> Self {
+        Self::spawn_with_env(data_dir, log_args, extra, &[])
+    }
+
+    /// [`Ledger::spawn`] with environment variables (e.g. keys).
+    pub fn spawn_with_env(
+        data_dir: &Path,
+        log_args: &[String],
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let listen = free_address();
         let mut args = vec![
             "serve".to_owned(),
@@ -97,6 +109,10 @@ impl Ledger {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("HTTP client"),
+            env: env
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
         };
         ledger.start_process();
         ledger
@@ -112,6 +128,7 @@ impl Ledger {
         let child = Command::new(BIN)
             .args(&self.args)
             .env("CONSENT_LOG", "info")
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
