@@ -233,6 +233,8 @@ fn organisation(id: &str) -> Value {
 }
 
 /// Every record in the embedded log under `data_dir` (the ledger stopped).
+/// The facts stored in the embedded log (not the ledger's own records,
+/// such as the contact-digest key's fingerprint, which no request carries).
 async fn stored_records(data_dir: &Path) -> Vec<LogRecord> {
     let layout = LogLayout::new(TOPIC_PREFIX, PARTITIONS);
     let log = EmbeddedLog::open(&data_dir.join("log"), layout.clone()).expect("open the log");
@@ -251,7 +253,11 @@ async fn stored_records(data_dir: &Path) -> Vec<LogRecord> {
         if batch.is_empty() {
             return records;
         }
-        records.extend(batch);
+        records.extend(
+            batch
+                .into_iter()
+                .filter(|record| !consent_schema::is_ledger_record_key(&record.key)),
+        );
     }
 }
 
