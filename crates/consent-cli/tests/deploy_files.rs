@@ -602,14 +602,46 @@ async fn check_status(pod: &Pod, key: &str) -> StatusCode {
         .status()
 }
 
-/// Writes `content` to the Secret's file `name` as the kubelet updates a
-/// mounted Secret: complete, then swapped in at once, group-readable.
+/// Sets the Secret's file `name` to `content` in its volume as the kubelet
+/// projects a Secret (its atomic writer): every file written, mode 0440
+/// (`defaultMode` with fsGroup's group read), into a new hidden directory;
+/// the `..data` symlink swapped to it at once; each file a symlink through
+/// `..data`; the previous directory removed.
 fn kubelet_writes(secret_dir: &Path, name: &str, content: &[u8]) {
-    use std::os::unix::fs::PermissionsExt;
-    let staged = secret_dir.join(format!("..{name}.new"));
-    std::fs::write(&staged, content).expect("the Secret's new file");
-    std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o440)).expect("chmod");
-    std::fs::rename(&staged, secret_dir.join(name)).expect("swap the Secret's file");
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static GENERATION: AtomicUsize = AtomicUsize::new(0);
+    let data = secret_dir.join("..data");
+    let previous = std::fs::read_link(&data).ok();
+    let generation = format!("..generation-{}", GENERATION.fetch_add(1, Ordering::SeqCst));
+    let next = secret_dir.join(&generation);
+    std::fs::create_dir(&next).expect("the Secret's new generation");
+    if let Some(previous) = &previous {
+        for entry in std::fs::read_dir(secret_dir.join(previous)).expect("the Secret's files") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), next.join(entry.file_name())).expect("copy");
+        }
+    }
+    let file = next.join(name);
+    let _ = std::fs::remove_file(&file);
+    std::fs::write(&file, content).expect("the Secret's file");
+    for entry in std::fs::read_dir(&next).expect("the new generation") {
+        std::fs::set_permissions(
+            entry.expect("entry").path(),
+            std::fs::Permissions::from_mode(0o440),
+        )
+        .expect("chmod");
+    }
+    let staged = secret_dir.join("..data_tmp");
+    symlink(&generation, &staged).expect("the new ..data");
+    std::fs::rename(&staged, &data).expect("swap ..data");
+    let visible = secret_dir.join(name);
+    if std::fs::symlink_metadata(&visible).is_err() {
+        symlink(Path::new("..data").join(name), &visible).expect("the file's symlink");
+    }
+    if let Some(previous) = previous {
+        std::fs::remove_dir_all(secret_dir.join(previous)).expect("remove the old generation");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
