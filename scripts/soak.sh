@@ -5,7 +5,7 @@
 # non-zero when the maximum exceeds the bound the memory settings give
 # (docs/OPERATIONS.md, "Memory"):
 #
-#   bound = view_cache_mib + 4 x state_cache_mib + log_index_mib + overhead_mib
+#   bound = 3 x view_cache_mib + 4 x state_cache_mib + log_index_mib + overhead_mib
 #
 #   bash scripts/soak.sh                                  5 minutes, small settings
 #   bash scripts/soak.sh --minutes 30 --view-cache-mib 256 --state-cache-mib 48
@@ -37,7 +37,7 @@ if [[ -z "${BIN:-}" ]]; then
     cargo build --release --locked -p consent-cli
     BIN="${CARGO_TARGET_DIR:-target}/release/consent-ledger"
 fi
-bound=$((view_cache + 4 * state_cache + log_index + overhead))
+bound=$((3 * view_cache + 4 * state_cache + log_index + overhead))
 
 work=$(mktemp -d /tmp/consent-soak.XXXXXX)
 port=$((20000 + RANDOM % 20000))
@@ -118,7 +118,7 @@ printf '%8d %10d %10d %9d\n' "$SECONDS" "$events" "$checks" "$rss"
 
 echo
 echo "settings: view_cache_mib=$view_cache state_cache_mib=$state_cache log_index_mib=$log_index"
-echo "bound: $view_cache + 4 x $state_cache + $log_index + $overhead (overhead) = $bound MiB"
+echo "bound: 3 x $view_cache + 4 x $state_cache + $log_index + $overhead (overhead) = $bound MiB"
 echo "max RSS: $max MiB over $minutes min; $events events appended, $checks checks, $failures failed requests"
 if ((failures > 0)); then
     tail -20 "$work/serve.out" >&2

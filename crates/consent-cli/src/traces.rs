@@ -63,19 +63,25 @@ pub fn resolve_endpoint(
     if set("OTEL_SDK_DISABLED").is_some_and(|value| value.trim().eq_ignore_ascii_case("true")) {
         return Ok(TracesEndpoint::Off);
     }
-    let (setting, url) = if let Some(base) = flag.filter(|value| !value.trim().is_empty()) {
-        ("--otlp-endpoint", traces_url(base))
+    let (setting, given, url) = if let Some(base) = flag.filter(|value| !value.trim().is_empty()) {
+        ("--otlp-endpoint", base.to_owned(), traces_url(base))
     } else if let Some(url) = set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
-        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", url.trim().to_owned())
+        let url = url.trim().to_owned();
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", url.clone(), url)
     } else if let Some(base) = set("OTEL_EXPORTER_OTLP_ENDPOINT") {
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", traces_url(&base))
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            base.clone(),
+            traces_url(&base),
+        )
     } else {
         return Ok(TracesEndpoint::Off);
     };
-    let parsed = reqwest::Url::parse(&url)
-        .with_context(|| format!("{setting}: `{url}` is not a URL (expected http://HOST:PORT)"))?;
+    let parsed = reqwest::Url::parse(&url).with_context(|| {
+        format!("{setting}: `{given}` is not a URL (expected http://HOST:PORT)")
+    })?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        bail!("{setting}: `{url}` is not an http:// or https:// URL with a host (OTLP/HTTP is the only transport)");
+        bail!("{setting}: `{given}` is not an http:// or https:// URL with a host (OTLP/HTTP is the only transport)");
     }
     Ok(TracesEndpoint::Url(url))
 }

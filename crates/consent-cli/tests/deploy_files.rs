@@ -3,15 +3,21 @@
 //! (the image's entrypoint and environment from deploy/Dockerfile, the
 //! init steps that provision its keys, the Secret's and ConfigMap's
 //! values), on a real broker. Container paths are mapped to temporary
-//! directories, container ports to free loopback ports, and the Kafka
-//! brokers to the test broker; nothing else is changed. Each reaches
-//! ready, refuses an unauthenticated call with 401, answers a check made
-//! with an API key the deploy files provisioned, and passes the health
-//! checks the files declare.
+//! directories, container ports to free loopback ports, the Kafka brokers
+//! to the test broker and (Kubernetes) the subject key store to a
+//! throwaway PostgreSQL; nothing else is changed. Each reaches ready,
+//! refuses an unauthenticated call with 401, answers a check made with an
+//! API key the deploy files provisioned, passes the health checks the
+//! files declare, and uses the keys they provision, none generated. The
+//! Kubernetes replicas (all of them, started together) share the
+//! contact-digest key and the subject key store (an address appended
+//! through one pod is matched and opened through another), and an API key
+//! added to the Secret works on every pod without a restart.
 
 mod support;
 
 use consent_kafka::test_support::TestBroker;
+use consent_keystore_postgres::test_support::{TestPostgres, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -25,6 +31,7 @@ use support::deployed::{
 /// How long the ledger may take to be ready (topics created, view caught up).
 const READY_WITHIN: Duration = Duration::from_secs(90);
 const ORGANISATION: &str = "example-org";
+const ADDRESS: &str = "ada.lovelace@example.com";
 
 /// A YAML file as JSON values, one per document, YAML merge keys applied.
 fn read_yaml_documents(path: &Path) -> Vec<Value> {
@@ -251,8 +258,23 @@ async fn the_compose_ledger_starts_with_the_keys_its_init_step_creates() {
         .join("ledger-keys")
         .join(format!("{organisation}.api-key"));
     let key = std::fs::read_to_string(&key_file).expect("the organisation's API key");
+    let digest_key_file = root.path().join("ledger-keys/contact-digest.key");
+    let digest_key = std::fs::read_to_string(&digest_key_file).expect("the contact-digest key");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&digest_key_file)
+            .expect("metadata")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", digest_key_file.display());
+    }
     run_to_success(&init[0], &init[1..], &environment(&init_env));
     assert_eq!(std::fs::read_to_string(&key_file).expect("key"), key);
+    assert_eq!(
+        std::fs::read_to_string(&digest_key_file).expect("digest key"),
+        digest_key,
+        "the contact-digest key is kept"
+    );
     assert_eq!(organisation, ORGANISATION);
 
     // The ledger, as compose runs it.
@@ -278,6 +300,24 @@ async fn the_compose_ledger_starts_with_the_keys_its_init_step_creates() {
         .wait_for_ok(&format!("http://127.0.0.1:{http}/readyz"), READY_WITHIN)
         .await;
     answers_as_deployed(&ledger, http, grpc, &key).await;
+    // The keys the init step created are the ledger's, none generated in
+    // its data volume; subject keys stay in that volume (one instance).
+    let data = root.path().join("ledger-data");
+    for generated in ["contact-digest.key", "checkpoint.key", "unsubscribe.key"] {
+        assert!(
+            !data.join(generated).exists(),
+            "{generated} generated in ledger-data: the ledger-keys volume's is not used"
+        );
+    }
+    let output = ledger.output();
+    assert!(
+        output.contains("CONSENT_CONTACT_DIGEST_KEY_FILE"),
+        "the digest key from ledger-keys:\n{output}"
+    );
+    assert!(
+        data.join("subject-keys.sqlite").exists(),
+        "the SQLite subject key store in ledger-data"
+    );
 
     // The healthcheck compose runs in the container.
     let healthcheck = strings(&ledger_service["healthcheck"]["test"]);
@@ -369,50 +409,65 @@ fn k8s_environment(objects: &[Value], container: &Value) -> BTreeMap<String, Str
     env
 }
 
-#[tokio::test]
-async fn the_kubernetes_ledger_starts_with_the_secrets_keys_and_passes_its_probes() {
-    let Some(broker) = TestBroker::for_test() else {
-        return;
-    };
-    let objects = k8s_objects();
-    let statefulset = k8s_object(&objects, "StatefulSet", "consent-ledger");
+/// One pod of the StatefulSet, started as the kubelet starts it.
+struct Pod {
+    ledger: Deployed,
+    http: u16,
+    grpc: u16,
+    /// The pod's view volume (its claim).
+    view: PathBuf,
+    /// The startup, readiness and liveness probes' URLs.
+    startup: String,
+    readiness: String,
+    liveness: String,
+}
+
+/// Starts pod `ordinal` of the StatefulSet: its own empty directories and
+/// claim under `root`, the Secret's volume in `secrets` (one Secret for
+/// every pod, as the kubelet projects it), its init containers run in
+/// order, then the ledger container with the ConfigMap's environment and
+/// `overrides` (the test's broker and database).
+fn start_pod(
+    objects: &[Value],
+    root: &Path,
+    secrets: &Path,
+    ordinal: usize,
+    overrides: &BTreeMap<String, String>,
+) -> Pod {
+    let statefulset = k8s_object(objects, "StatefulSet", "consent-ledger");
     let pod = &statefulset["spec"]["template"]["spec"];
     let ledger_container = named(&pod["containers"], "ledger");
     let image = image();
-    let root = tempfile::tempdir().expect("temp dir");
-
-    // Volumes: the Secret's files as the kubelet writes them, empty
-    // directories, and the view's claim.
+    let pod_dir = root.join(format!("consent-ledger-{ordinal}"));
+    let mut volumes = BTreeMap::new();
     for volume in pod["volumes"].as_array().expect("volumes") {
-        let dir = root.path().join(text(&volume["name"]));
+        let name = text(&volume["name"]);
+        let dir = if volume["secret"]["secretName"].is_string() {
+            secrets.join(&name)
+        } else {
+            pod_dir.join(&name)
+        };
         std::fs::create_dir_all(&dir).expect("volume dir");
-        if let Some(secret) = volume["secret"]["secretName"].as_str() {
-            let secret = k8s_object(&objects, "Secret", secret);
-            for (file, content) in secret["stringData"].as_object().expect("stringData") {
-                let path = dir.join(file);
-                std::fs::write(&path, text(content)).expect("secret file");
-                // Group-readable, as with fsGroup: the init step must fix that.
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o440))
-                    .expect("chmod");
-            }
-        }
+        volumes.insert(name, dir);
     }
     for claim in statefulset["spec"]["volumeClaimTemplates"]
         .as_array()
         .expect("claims")
     {
-        std::fs::create_dir_all(root.path().join(text(&claim["metadata"]["name"])))
-            .expect("claim dir");
+        let name = text(&claim["metadata"]["name"]);
+        let dir = pod_dir.join(&name);
+        std::fs::create_dir_all(&dir).expect("claim dir");
+        volumes.insert(name, dir);
     }
     let mut mapping = Mapping::default();
     let init_containers = pod["initContainers"].as_array().expect("init containers");
     for container in init_containers.iter().chain([ledger_container]) {
         for mount in container["volumeMounts"].as_array().into_iter().flatten() {
-            mapping.path(
-                &text(&mount["mountPath"]),
-                &root.path().join(text(&mount["name"])),
-            );
+            let volume = text(&mount["name"]);
+            let dir = volumes
+                .get(&volume)
+                .unwrap_or_else(|| panic!("a mount of the undeclared volume {volume}"));
+            mapping.path(&text(&mount["mountPath"]), dir);
         }
     }
     let mut port_names = BTreeMap::new();
@@ -434,27 +489,6 @@ async fn the_kubernetes_ledger_starts_with_the_secrets_keys_and_passes_its_probe
             );
         }
     }
-    let (http, grpc) = (port_names["http"], port_names["grpc"]);
-
-    // What the Secret's comment tells the operator to do: add a key for
-    // an organisation to the key file (the ledger keeps only its hash).
-    let secret_dir = root.path().join("key-secret");
-    let api_keys = secret_dir.join("api-keys.toml");
-    let created = run_to_success(
-        support::BIN,
-        &[
-            "api-key".to_owned(),
-            "create".to_owned(),
-            "--organisation".to_owned(),
-            ORGANISATION.to_owned(),
-            "--api-keys".to_owned(),
-            api_keys.display().to_string(),
-        ],
-        &environment(&BTreeMap::new()),
-    );
-    let key = String::from_utf8(created.stdout).expect("the key");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&api_keys, std::fs::Permissions::from_mode(0o440)).expect("chmod");
 
     // The init containers, in order.
     for init in init_containers {
@@ -466,7 +500,7 @@ async fn the_kubernetes_ledger_starts_with_the_secrets_keys_and_passes_its_probe
                 .unwrap_or_default(),
         );
         let command: Vec<String> = command.iter().map(|part| mapping.apply(part)).collect();
-        let env: BTreeMap<_, _> = k8s_environment(&objects, init)
+        let env: BTreeMap<_, _> = k8s_environment(objects, init)
             .iter()
             .map(|(k, v)| (k.clone(), mapping.apply(v)))
             .collect();
@@ -484,17 +518,19 @@ async fn the_kubernetes_ledger_starts_with_the_secrets_keys_and_passes_its_probe
         .map(|arg| mapping.apply(arg))
         .collect();
     let mut env = image.env.clone();
-    env.extend(k8s_environment(&objects, ledger_container));
-    assert!(
-        env.contains_key("CONSENT_KAFKA_BROKERS"),
-        "the manifests name the Kafka brokers"
-    );
-    env.insert("CONSENT_KAFKA_BROKERS".to_owned(), broker.bootstrap());
-    let env: BTreeMap<_, _> = env
+    env.extend(k8s_environment(objects, ledger_container));
+    let mut env: BTreeMap<_, _> = env
         .iter()
         .map(|(k, v)| (k.clone(), mapping.apply(v)))
         .collect();
-    let mut ledger = Deployed::start(&args, &environment(&env), &root.path().join("ledger.out"));
+    for (name, value) in overrides {
+        assert!(
+            env.contains_key(name),
+            "the manifests set {name}, which the test replaces"
+        );
+        env.insert(name.clone(), value.clone());
+    }
+    let ledger = Deployed::start(&args, &environment(&env), &pod_dir.join("ledger.out"));
 
     // The probes, as the kubelet makes them.
     let probe_url = |probe: &str| -> String {
@@ -508,18 +544,294 @@ async fn the_kubernetes_ledger_starts_with_the_secrets_keys_and_passes_its_probe
         };
         format!("http://127.0.0.1:{port}{}", text(&get["path"]))
     };
-    assert!(probe_url("readinessProbe").ends_with("/readyz"));
-    assert!(probe_url("livenessProbe").ends_with("/healthz"));
-    ledger
-        .wait_for_ok(&probe_url("startupProbe"), READY_WITHIN)
-        .await;
-    ledger
-        .wait_for_ok(&probe_url("readinessProbe"), READY_WITHIN)
-        .await;
-    ledger
-        .wait_for_ok(&probe_url("livenessProbe"), Duration::from_secs(5))
-        .await;
-    answers_as_deployed(&ledger, http, grpc, &key).await;
+    Pod {
+        ledger,
+        http: port_names["http"],
+        grpc: port_names["grpc"],
+        view: volumes["view"].clone(),
+        startup: probe_url("startupProbe"),
+        readiness: probe_url("readinessProbe"),
+        liveness: probe_url("livenessProbe"),
+    }
+}
+
+/// A sale that records the customer's address (collected with the chance
+/// to opt out: the soft opt-in for similar products).
+fn sale_with_address(subject: &str) -> Value {
+    json!({"organisationId": ORGANISATION, "subjectId": subject, "occurredAt": "2026-03-01T14:30:00Z",
+           "saleRecorded": {"productCategoryId": "cars", "orderRef": "7781",
+               "collection": {"route": "COLLECTION_ROUTE_DIRECT", "optOutOffered": true, "formVersion": "sale-form-v3",
+                              "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": ADDRESS}}}})
+}
+
+fn servicing_email(subject: &str, wait_for: Value) -> Value {
+    json!({"organisationId": ORGANISATION, "subjectId": subject,
+           "channel": "CHANNEL_EMAIL", "purpose": "PURPOSE_COMMERCIAL", "productCategoryId": "servicing",
+           "messageClass": "MESSAGE_CLASS_MARKETING", "promotionalContent": true,
+           "optOutIncluded": true, "senderIdentified": true, "at": "2026-06-01T09:00:00Z",
+           "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": ADDRESS}, "waitFor": wait_for})
+}
+
+/// `POST path` with `key`; panics unless 200.
+async fn post_ok(pod: &Pod, path: &str, key: &str, body: &Value) -> Value {
+    let response = pod
+        .ledger
+        .client
+        .post(format!("http://127.0.0.1:{}{path}", pod.http))
+        .bearer_auth(key.trim())
+        .json(body)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("POST {path}: {error}"));
+    let status = response.status();
+    let answer: Value = response.json().await.expect("a JSON answer");
+    assert_eq!(status, StatusCode::OK, "POST {path}: {answer}");
+    answer
+}
+
+/// The status a check made with `key` gets.
+async fn check_status(pod: &Pod, key: &str) -> StatusCode {
+    pod.ledger
+        .client
+        .post(format!("http://127.0.0.1:{}/v1/checks", pod.http))
+        .bearer_auth(key.trim())
+        .json(&check_request())
+        .send()
+        .await
+        .expect("POST /v1/checks")
+        .status()
+}
+
+/// Sets the Secret's file `name` to `content` in its volume as the kubelet
+/// projects a Secret (its atomic writer): every file written, mode 0440
+/// (`defaultMode` with fsGroup's group read), into a new hidden directory;
+/// the `..data` symlink swapped to it at once; each file a symlink through
+/// `..data`; the previous directory removed.
+fn kubelet_writes(secret_dir: &Path, name: &str, content: &[u8]) {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static GENERATION: AtomicUsize = AtomicUsize::new(0);
+    let data = secret_dir.join("..data");
+    let previous = std::fs::read_link(&data).ok();
+    let generation = format!("..generation-{}", GENERATION.fetch_add(1, Ordering::SeqCst));
+    let next = secret_dir.join(&generation);
+    std::fs::create_dir(&next).expect("the Secret's new generation");
+    if let Some(previous) = &previous {
+        for entry in std::fs::read_dir(secret_dir.join(previous)).expect("the Secret's files") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), next.join(entry.file_name())).expect("copy");
+        }
+    }
+    let file = next.join(name);
+    let _ = std::fs::remove_file(&file);
+    std::fs::write(&file, content).expect("the Secret's file");
+    for entry in std::fs::read_dir(&next).expect("the new generation") {
+        std::fs::set_permissions(
+            entry.expect("entry").path(),
+            std::fs::Permissions::from_mode(0o440),
+        )
+        .expect("chmod");
+    }
+    let staged = secret_dir.join("..data_tmp");
+    symlink(&generation, &staged).expect("the new ..data");
+    std::fs::rename(&staged, &data).expect("swap ..data");
+    let visible = secret_dir.join(name);
+    if std::fs::symlink_metadata(&visible).is_err() {
+        symlink(Path::new("..data").join(name), &visible).expect("the file's symlink");
+    }
+    if let Some(previous) = previous {
+        std::fs::remove_dir_all(secret_dir.join(previous)).expect("remove the old generation");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kubernetes_replicas_share_the_secrets_keys_and_key_store_and_rotate_api_keys() {
+    let Some(broker) = TestBroker::for_test() else {
+        return;
+    };
+    let postgres = TestPostgres::start().unwrap_or_else(|error| panic!("{error}"));
+    let objects = k8s_objects();
+    let statefulset = k8s_object(&objects, "StatefulSet", "consent-ledger");
+    let replicas = statefulset["spec"]["replicas"].as_u64().expect("replicas") as usize;
+    assert!(replicas >= 2, "the StatefulSet runs full replicas");
+    let config = &k8s_object(&objects, "ConfigMap", "consent-ledger")["data"];
+    let store = text(&config["CONSENT_SUBJECT_KEY_STORE_URL"]);
+    assert!(store.starts_with("postgres://"), "{store}");
+    let user = store["postgres://".len()..]
+        .split_once('@')
+        .map_or("", |(user, _)| user);
+    assert!(
+        !user.contains(':'),
+        "no password in the key store's URL: {store}"
+    );
+    let root = tempfile::tempdir().expect("temp dir");
+
+    // The Secret's files as the kubelet writes them: group-readable, as
+    // with fsGroup (the init container must fix that for the keys).
+    let secrets = root.path().join("secrets");
+    let pod_spec = &statefulset["spec"]["template"]["spec"];
+    let secret_volume = pod_spec["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .find(|v| v["secret"]["secretName"].is_string())
+        .expect("a Secret volume");
+    let secret_dir = secrets.join(text(&secret_volume["name"]));
+    std::fs::create_dir_all(&secret_dir).expect("secret dir");
+    let secret = k8s_object(
+        &objects,
+        "Secret",
+        secret_volume["secret"]["secretName"]
+            .as_str()
+            .expect("name"),
+    );
+    let secret_data = secret["stringData"].as_object().expect("stringData");
+    for (file, content) in secret_data {
+        kubelet_writes(&secret_dir, file, text(content).as_bytes());
+    }
+    // The Secret holds the test database's password.
+    assert!(secret_data.contains_key("subject-key-store-password"));
+    kubelet_writes(
+        &secret_dir,
+        "subject-key-store-password",
+        PASSWORD.as_bytes(),
+    );
+    // What the Secret's comment tells the operator to do: add a key for
+    // an organisation to the key file (the ledger keeps only its hash).
+    let staging = root.path().join("api-keys.toml");
+    let key = add_api_key(&secret_dir, &staging);
+    kubelet_writes(
+        &secret_dir,
+        "api-keys.toml",
+        &std::fs::read(&staging).expect("the key file"),
+    );
+
+    let overrides = BTreeMap::from([
+        ("CONSENT_KAFKA_BROKERS".to_owned(), broker.bootstrap()),
+        ("CONSENT_SUBJECT_KEY_STORE_URL".to_owned(), postgres.url()),
+    ]);
+    // Started together (podManagementPolicy: Parallel), on a new log.
+    let mut pods: Vec<Pod> = (0..replicas)
+        .map(|ordinal| start_pod(&objects, root.path(), &secrets, ordinal, &overrides))
+        .collect();
+    for pod in &mut pods {
+        pod.ledger.wait_for_ok(&pod.startup, READY_WITHIN).await;
+        pod.ledger.wait_for_ok(&pod.readiness, READY_WITHIN).await;
+        pod.ledger
+            .wait_for_ok(&pod.liveness, Duration::from_secs(5))
+            .await;
+        assert!(pod.readiness.ends_with("/readyz"));
+        assert!(pod.liveness.ends_with("/healthz"));
+        answers_as_deployed(&pod.ledger, pod.http, pod.grpc, &key).await;
+        // The Secret's keys are used, none generated in the view's volume.
+        let output = pod.ledger.output();
+        for generated in ["contact-digest.key", "checkpoint.key", "unsubscribe.key"] {
+            assert!(
+                !pod.view.join(generated).exists(),
+                "{generated} generated in the view volume: the Secret's is not used"
+            );
+        }
+        assert!(
+            output.contains("CONSENT_CONTACT_DIGEST_KEY_FILE"),
+            "the digest key from the Secret:\n{output}"
+        );
+        assert!(
+            !pod.view.join("subject-keys.sqlite").exists()
+                && output.contains("subject keys are shared by every instance"),
+            "the PostgreSQL key store:\n{output}"
+        );
+    }
+
+    // An address appended through one pod matches a check through another
+    // (one digest key), which also opens the sealed value (one key store:
+    // with a store per pod it could not).
+    let (first, last) = (&pods[0], &pods[replicas - 1]);
+    let mut events = support::car_dealer(ORGANISATION);
+    events.push(sale_with_address("cust-sold"));
+    let sold = post_ok(first, "/v1/events", &key, &json!({ "events": events })).await;
+    let decision = post_ok(
+        last,
+        "/v1/checks",
+        &key,
+        &servicing_email("cust-sold", support::positions(&sold)),
+    )
+    .await;
+    assert_eq!(decision["allowed"], json!(true), "{decision:#}");
+    let history: Value = last
+        .ledger
+        .client
+        .get(format!(
+            "http://127.0.0.1:{}/v1/organisations/{ORGANISATION}/subjects/cust-sold/history",
+            last.http
+        ))
+        .bearer_auth(key.trim())
+        .send()
+        .await
+        .expect("GET history")
+        .json()
+        .await
+        .expect("JSON history");
+    let contact = history["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find_map(|e| {
+            let point = &e["event"]["saleRecorded"]["collection"]["contactPoint"];
+            (!point.is_null()).then(|| point.clone())
+        })
+        .unwrap_or_else(|| panic!("no sale in {history}"));
+    assert_eq!(contact["value"], json!(ADDRESS), "{history:#}");
+
+    // An API key added to the Secret works on every pod without a
+    // restart: the key file is read from the Secret's volume again every
+    // CONSENT_API_KEYS_RELOAD_SECS.
+    let reload: u64 = text(&config["CONSENT_API_KEYS_RELOAD_SECS"])
+        .parse()
+        .expect("seconds");
+    assert!(reload > 0, "the key file is read again");
+    let new_key = add_api_key(&secret_dir, &staging);
+    for pod in &pods {
+        assert_eq!(check_status(pod, &new_key).await, StatusCode::UNAUTHORIZED);
+    }
+    kubelet_writes(
+        &secret_dir,
+        "api-keys.toml",
+        &std::fs::read(&staging).expect("the key file"),
+    );
+    let within = Duration::from_secs(reload * 3 + 5);
+    let started = std::time::Instant::now();
+    for pod in &pods {
+        while check_status(pod, &new_key).await != StatusCode::OK {
+            assert!(
+                started.elapsed() < within,
+                "the new API key is not accepted within {within:?}:\n{}",
+                pod.ledger.output_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        assert_eq!(check_status(pod, &key).await, StatusCode::OK);
+    }
+}
+
+/// `api-key create` for the organisation on a private copy of the
+/// Secret's key file (`staging`); returns the key.
+fn add_api_key(secret_dir: &Path, staging: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::copy(secret_dir.join("api-keys.toml"), staging).expect("copy the key file");
+    std::fs::set_permissions(staging, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let created = run_to_success(
+        support::BIN,
+        &[
+            "api-key".to_owned(),
+            "create".to_owned(),
+            "--organisation".to_owned(),
+            ORGANISATION.to_owned(),
+            "--api-keys".to_owned(),
+            staging.display().to_string(),
+        ],
+        &environment(&BTreeMap::new()),
+    );
+    String::from_utf8(created.stdout).expect("the key")
 }
 
 #[test]
@@ -542,6 +854,69 @@ fn the_kubernetes_objects_fit_together() {
         !ledger["resources"]["requests"]["memory"].is_null()
             && !ledger["resources"]["limits"]["memory"].is_null(),
         "memory requests and limits"
+    );
+    // The caches fit the limit, by docs/OPERATIONS.md "Memory":
+    // view + 4 x state + log index + 160, plus librdkafka's producer queue
+    // and read-ahead (bounded in the ConfigMap: their defaults would not fit).
+    let config = &k8s_object(&objects, "ConfigMap", "consent-ledger")["data"];
+    let mib = |name: &str| -> u64 {
+        text(&config[name])
+            .parse()
+            .unwrap_or_else(|_| panic!("the ConfigMap sets {name} in MiB"))
+    };
+    let kafka: BTreeMap<String, u64> = text(&config["CONSENT_KAFKA_SETTINGS"])
+        .split(';')
+        .filter_map(|s| s.trim().split_once('='))
+        .filter_map(|(k, v)| Some((k.to_owned(), v.parse().ok()?)))
+        .collect();
+    let kib = |name: &str| -> u64 {
+        *kafka
+            .get(name)
+            .unwrap_or_else(|| panic!("CONSENT_KAFKA_SETTINGS bounds {name}"))
+    };
+    let needed = mib("CONSENT_VIEW_CACHE_MIB")
+        + 4 * mib("CONSENT_STATE_CACHE_MIB")
+        + mib("CONSENT_LOG_INDEX_MIB")
+        + 160
+        + kib("queue.buffering.max.kbytes") / 1024
+        + kib("queued.max.messages.kbytes") / 1024;
+    let limit = text(&ledger["resources"]["limits"]["memory"]);
+    let limit_mib = if let Some(gib) = limit.strip_suffix("Gi") {
+        gib.parse::<u64>().expect("GiB") * 1024
+    } else if let Some(mib) = limit.strip_suffix("Mi") {
+        mib.parse::<u64>().expect("MiB")
+    } else {
+        panic!("a memory limit in Gi or Mi: {limit}")
+    };
+    // And room for at least two concurrent 16 MiB batches (48 MiB each).
+    assert!(
+        needed + 2 * 48 <= limit_mib,
+        "the ConfigMap's caches need {needed} MiB (+96 for batches) of the {limit_mib} MiB limit"
+    );
+    // Every key comes from the Secret, through the _FILE variables.
+    let secret = k8s_object(&objects, "Secret", "consent-ledger-keys");
+    for variable in [
+        "CONSENT_CONTACT_DIGEST_KEY_FILE",
+        "CONSENT_CHECKPOINT_KEY_FILE",
+        "CONSENT_UNSUBSCRIBE_KEY_FILE",
+        "CONSENT_API_KEYS_FILE",
+        "CONSENT_SUBJECT_KEY_STORE_PASSWORD_FILE",
+    ] {
+        let path = text(&config[variable]);
+        let file = path.rsplit('/').next().expect("a file name");
+        assert!(
+            !secret["stringData"][file].is_null(),
+            "{variable} names {file}, which the Secret holds"
+        );
+    }
+    // The PodDisruptionBudget keeps one full replica answering.
+    let replicas = statefulset["spec"]["replicas"].as_u64().expect("replicas");
+    let unavailable = budget["spec"]["maxUnavailable"]
+        .as_u64()
+        .expect("maxUnavailable");
+    assert!(
+        replicas > unavailable,
+        "{replicas} replicas, {unavailable} may go"
     );
     // The pod's user is the image's.
     let dockerfile = std::fs::read_to_string(deploy_dir().join("Dockerfile")).expect("Dockerfile");

@@ -164,8 +164,8 @@ async fn run(scenario: Scenario) {
     for (subject, id) in &acknowledged {
         let ids = ledger.history_ids(subject).await;
         assert_eq!(
-            ids,
-            [id.clone()],
+            ids.as_slice(),
+            std::slice::from_ref(id),
             "{}: acknowledged event {id} of {subject}",
             scenario.name
         );
@@ -177,7 +177,7 @@ async fn run(scenario: Scenario) {
     for (subject, id) in &refused {
         let ids = ledger.history_ids(subject).await;
         assert!(
-            ids.is_empty() || ids == [id.clone()],
+            ids.is_empty() || ids.as_slice() == std::slice::from_ref(id),
             "{}: refused event {id} of {subject}: {ids:?}",
             scenario.name
         );

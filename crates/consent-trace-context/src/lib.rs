@@ -146,10 +146,18 @@ mod tests {
         let given = traceparent();
         let headers = with_traces_on(|| {
             let span = tracing::info_span!("http_request");
-            assert!(continue_trace(&span, |name| (name == TRACEPARENT)
-                .then_some(given.as_str())));
+            assert!(continue_trace(&span, |name| match name {
+                TRACEPARENT => Some(given.as_str()),
+                TRACESTATE => Some("vendor=abc"),
+                _ => None,
+            }));
             record_headers(&span)
         });
+        // The vendor's state is passed on as given.
+        assert_eq!(
+            header_value(&headers, TRACESTATE).as_deref(),
+            Some("vendor=abc")
+        );
         let stored = header_value(&headers, TRACEPARENT).expect("a traceparent header");
         // Same trace, a new span id (the request span's), sampled.
         assert!(stored.starts_with(&format!("00-{TRACE_ID}-")), "{stored}");

@@ -168,6 +168,11 @@ impl Deployed {
         }
     }
 
+    /// Everything the process has written so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.output).unwrap_or_default()
+    }
+
     pub fn output_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.output).unwrap_or_default();
         let mut start = text.len().saturating_sub(6000);
