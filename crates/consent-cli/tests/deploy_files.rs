@@ -557,20 +557,6 @@ fn start_pod(
 
 /// A sale that records the customer's address (collected with the chance
 /// to opt out: the soft opt-in for similar products).
-fn sale_with_address(subject: &str) -> Value {
-    json!({"organisationId": ORGANISATION, "subjectId": subject, "occurredAt": "2026-03-01T14:30:00Z",
-           "saleRecorded": {"productCategoryId": "cars", "orderRef": "7781",
-               "collection": {"route": "COLLECTION_ROUTE_DIRECT", "optOutOffered": true, "formVersion": "sale-form-v3",
-                              "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": ADDRESS}}}})
-}
-
-fn servicing_email(subject: &str, wait_for: Value) -> Value {
-    json!({"organisationId": ORGANISATION, "subjectId": subject,
-           "channel": "CHANNEL_EMAIL", "purpose": "PURPOSE_COMMERCIAL", "productCategoryId": "servicing",
-           "messageClass": "MESSAGE_CLASS_MARKETING", "promotionalContent": true,
-           "optOutIncluded": true, "senderIdentified": true, "at": "2026-06-01T09:00:00Z",
-           "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": ADDRESS}, "waitFor": wait_for})
-}
 
 /// `POST path` with `key`; panics unless 200.
 async fn post_ok(pod: &Pod, path: &str, key: &str, body: &Value) -> Value {
@@ -747,13 +733,23 @@ async fn the_kubernetes_replicas_share_the_secrets_keys_and_key_store_and_rotate
     // with a store per pod it could not).
     let (first, last) = (&pods[0], &pods[replicas - 1]);
     let mut events = support::car_dealer(ORGANISATION);
-    events.push(sale_with_address("cust-sold"));
+    events.push(support::car_sale(
+        ORGANISATION,
+        "cust-sold",
+        ADDRESS,
+        "2026-03-01T14:30:00Z",
+    ));
     let sold = post_ok(first, "/v1/events", &key, &json!({ "events": events })).await;
     let decision = post_ok(
         last,
         "/v1/checks",
         &key,
-        &servicing_email("cust-sold", support::positions(&sold)),
+        &support::servicing_email(
+            ORGANISATION,
+            "cust-sold",
+            ADDRESS,
+            support::positions(&sold),
+        ),
     )
     .await;
     assert_eq!(decision["allowed"], json!(true), "{decision:#}");

@@ -69,13 +69,6 @@ fn secured_broker() -> Option<TlsBroker> {
     })
 }
 
-fn sale(subject: &str) -> Value {
-    json!({"organisationId": ORG, "subjectId": subject, "occurredAt": "2026-03-01T14:30:00Z",
-           "saleRecorded": {"productCategoryId": "cars", "orderRef": "7781",
-               "collection": {"route": "COLLECTION_ROUTE_DIRECT", "optOutOffered": true, "formVersion": "v3",
-                              "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": format!("{subject}@example.com")}}}})
-}
-
 /// `serve` with `args` must exit on its own, unsuccessfully; its output.
 async fn refused_start(data_dir: &Path, args: &[String]) -> String {
     let mut command = vec![
@@ -111,18 +104,19 @@ async fn serve_appends_projects_and_checks_through_tls_with_a_scram_login() {
     let ledger = Ledger::serve(&dir.path().join("data"), &args, &[]).await;
 
     let mut events = car_dealer(ORG);
-    events.push(sale("cust-42"));
+    events.push(car_sale(
+        ORG,
+        "cust-42",
+        "jo@example.com",
+        "2026-03-01T14:30:00Z",
+    ));
     let appended = ledger
         .post_ok("/v1/events", &json!({ "events": events }))
         .await;
     let decision = ledger
         .post_ok(
             "/v1/checks",
-            &json!({"organisationId": ORG, "subjectId": "cust-42", "channel": "CHANNEL_EMAIL",
-                    "purpose": "PURPOSE_COMMERCIAL", "productCategoryId": "servicing",
-                    "messageClass": "MESSAGE_CLASS_MARKETING", "promotionalContent": true,
-                    "optOutIncluded": true, "senderIdentified": true,
-                    "at": "2026-06-01T10:00:00Z", "waitFor": positions(&appended)}),
+            &servicing_email(ORG, "cust-42", "jo@example.com", positions(&appended)),
         )
         .await;
     assert_eq!(decision["allowed"], json!(true), "{decision}");
@@ -239,7 +233,12 @@ async fn the_cli_talks_to_a_ledger_behind_https() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let ledger = Ledger::serve(&dir.path().join("data"), &[], &[]).await;
     let mut events = car_dealer(ORG);
-    events.push(sale("cust-7"));
+    events.push(car_sale(
+        ORG,
+        "cust-7",
+        "jo@example.com",
+        "2026-03-01T14:30:00Z",
+    ));
     let appended = ledger
         .post_ok("/v1/events", &json!({ "events": events }))
         .await;

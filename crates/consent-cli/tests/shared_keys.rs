@@ -13,7 +13,7 @@ use consent_domain::OrganisationId;
 use consent_evidence::CheckpointSigner;
 use consent_kafka::test_support::TestBroker;
 use consent_keystore_postgres::test_support::{TestPostgres, PASSWORD};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 use support::*;
 
@@ -61,54 +61,6 @@ fn authorise(ledger: &mut Ledger, key: &ApiKey) {
         .expect("HTTP client");
 }
 
-fn sale(subject: &str, at: &str) -> Value {
-    json!({"organisationId": ORG, "subjectId": subject, "occurredAt": at,
-           "saleRecorded": {"productCategoryId": "cars", "orderRef": "7781",
-               "collection": {"route": "COLLECTION_ROUTE_DIRECT", "optOutOffered": true, "formVersion": "sale-form-v3",
-                              "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": ADDRESS}}}})
-}
-
-fn servicing_email(subject: &str, address: &str, wait_for: Value) -> Value {
-    json!({"organisationId": ORG, "subjectId": subject,
-           "channel": "CHANNEL_EMAIL", "purpose": "PURPOSE_COMMERCIAL", "productCategoryId": "servicing",
-           "messageClass": "MESSAGE_CLASS_MARKETING", "promotionalContent": true,
-           "optOutIncluded": true, "senderIdentified": true, "at": "2026-06-01T09:00:00Z",
-           "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": address}, "waitFor": wait_for})
-}
-
-fn reasons(decision: &Value) -> Vec<String> {
-    decision["reasonsAgainst"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| {
-            format!(
-                "{}/{}",
-                r["ruleId"].as_str().unwrap_or(""),
-                r["code"].as_str().unwrap_or("")
-            )
-        })
-        .collect()
-}
-
-/// The sale's contact point as `ledger`'s history shows it.
-async fn sale_contact(ledger: &Ledger, subject: &str) -> Value {
-    let history = ledger
-        .get_ok(&format!(
-            "/v1/organisations/{ORG}/subjects/{subject}/history"
-        ))
-        .await;
-    history["events"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find_map(|e| {
-            let point = &e["event"]["saleRecorded"]["collection"]["contactPoint"];
-            (!point.is_null()).then(|| point.clone())
-        })
-        .unwrap_or_else(|| panic!("no sale in {history}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_one_set_of_keys_and_agree_on_contacts_and_erasure() {
     let Some(broker) = TestBroker::for_test() else {
@@ -135,34 +87,43 @@ async fn two_instances_share_one_set_of_keys_and_agree_on_contacts_and_erasure()
     authorise(&mut a, &api_key);
     authorise(&mut b, &api_key);
     let (status, _) = a
-        .post("/v1/checks", &servicing_email(SUBJECT, ADDRESS, json!([])))
+        .post(
+            "/v1/checks",
+            &servicing_email(ORG, SUBJECT, ADDRESS, json!([])),
+        )
         .await
         .expect("a call");
     assert_eq!(status, 200, "the API key from CONSENT_API_KEYS is accepted");
 
     // An address appended through A...
     let mut events = car_dealer(ORG);
-    events.push(sale(SUBJECT, "2026-03-01T14:30:00Z"));
+    events.push(car_sale(ORG, SUBJECT, ADDRESS, "2026-03-01T14:30:00Z"));
     let sold = a.post_ok("/v1/events", &json!({ "events": events })).await;
     // ... matches a check through B (the soft opt-in holds only for the
     // address collected at the sale, compared by digest).
     let allowed = b
         .post_ok(
             "/v1/checks",
-            &servicing_email(SUBJECT, ADDRESS, positions(&sold)),
+            &servicing_email(ORG, SUBJECT, ADDRESS, positions(&sold)),
         )
         .await;
     assert_eq!(allowed["allowed"], json!(true), "{allowed:#}");
     let elsewhere = b
         .post_ok(
             "/v1/checks",
-            &servicing_email(SUBJECT, "someone.else@example.com", json!([])),
+            &servicing_email(ORG, SUBJECT, "someone.else@example.com", json!([])),
         )
         .await;
     assert_eq!(elsewhere["allowed"], json!(false), "{elsewhere:#}");
     // B opens what A sealed: one key per subject, in the shared store.
-    assert_eq!(sale_contact(&b, SUBJECT).await["value"], json!(ADDRESS));
-    assert_eq!(sale_contact(&a, SUBJECT).await["value"], json!(ADDRESS));
+    assert_eq!(
+        sale_contact(&b, ORG, SUBJECT).await["value"],
+        json!(ADDRESS)
+    );
+    assert_eq!(
+        sale_contact(&a, ORG, SUBJECT).await["value"],
+        json!(ADDRESS)
+    );
 
     // An erasure through B...
     b.post_ok(
@@ -176,7 +137,7 @@ async fn two_instances_share_one_set_of_keys_and_agree_on_contacts_and_erasure()
     let reimported = a
         .post_ok(
             "/v1/events",
-            &json!({"events": [sale(NEW_ID, "2026-05-01T10:00:00Z")]}),
+            &json!({"events": [car_sale(ORG, NEW_ID, ADDRESS, "2026-05-01T10:00:00Z")]}),
         )
         .await;
     a.wait_caught_up(Duration::from_secs(30)).await;
@@ -184,7 +145,7 @@ async fn two_instances_share_one_set_of_keys_and_agree_on_contacts_and_erasure()
 
     for (name, ledger) in [("A", &a), ("B", &b)] {
         // A (and B) can no longer open the values: only their seals are left.
-        let redacted = sale_contact(ledger, SUBJECT).await;
+        let redacted = sale_contact(ledger, ORG, SUBJECT).await;
         assert_eq!(
             redacted["value"].as_str().unwrap_or(""),
             "",
@@ -196,16 +157,27 @@ async fn two_instances_share_one_set_of_keys_and_agree_on_contacts_and_erasure()
         );
         // The suppression holds on both.
         let old = ledger
-            .post_ok("/v1/checks", &servicing_email(SUBJECT, ADDRESS, json!([])))
+            .post_ok(
+                "/v1/checks",
+                &servicing_email(ORG, SUBJECT, ADDRESS, json!([])),
+            )
             .await;
-        assert_eq!(reasons(&old), ["R9/erasure_requested"], "{name}: {old:#}");
+        assert_eq!(
+            reasons_against(&old),
+            ["R9/erasure_requested"],
+            "{name}: {old:#}"
+        );
         let new = ledger
             .post_ok(
                 "/v1/checks",
-                &servicing_email(NEW_ID, ADDRESS, positions(&reimported)),
+                &servicing_email(ORG, NEW_ID, ADDRESS, positions(&reimported)),
             )
             .await;
-        assert_eq!(reasons(&new), ["R9/contact_suppressed"], "{name}: {new:#}");
+        assert_eq!(
+            reasons_against(&new),
+            ["R9/contact_suppressed"],
+            "{name}: {new:#}"
+        );
     }
 
     // An instance with another contact-digest key refuses to start.
@@ -221,9 +193,16 @@ async fn two_instances_share_one_set_of_keys_and_agree_on_contacts_and_erasure()
     );
     // The two running instances are not disturbed by it.
     let still = a
-        .post_ok("/v1/checks", &servicing_email(NEW_ID, ADDRESS, json!([])))
+        .post_ok(
+            "/v1/checks",
+            &servicing_email(ORG, NEW_ID, ADDRESS, json!([])),
+        )
         .await;
-    assert_eq!(reasons(&still), ["R9/contact_suppressed"], "{still:#}");
+    assert_eq!(
+        reasons_against(&still),
+        ["R9/contact_suppressed"],
+        "{still:#}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

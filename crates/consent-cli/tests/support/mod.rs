@@ -379,3 +379,59 @@ pub fn car_dealer(organisation: &str) -> Vec<Value> {
                    {"id": "servicing", "name": "Servicing"}]}}),
     ]
 }
+
+/// A sale of a car by `organisation` to `subject` at `at`, the customer
+/// giving the email `address` and offered an opt-out: the soft opt-in's
+/// facts.
+pub fn car_sale(organisation: &str, subject: &str, address: &str, at: &str) -> Value {
+    json!({"organisationId": organisation, "subjectId": subject, "occurredAt": at,
+           "saleRecorded": {"productCategoryId": "cars", "orderRef": "7781",
+               "collection": {"route": "COLLECTION_ROUTE_DIRECT", "optOutOffered": true, "formVersion": "sale-form-v3",
+                              "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": address}}}})
+}
+
+/// The README's question: may `organisation` email `subject` at `address`
+/// about servicing on 1 June 2026 (a marketing message, opt-out included,
+/// sender identified), once the view has `wait_for`.
+pub fn servicing_email(organisation: &str, subject: &str, address: &str, wait_for: Value) -> Value {
+    json!({"organisationId": organisation, "subjectId": subject,
+           "channel": "CHANNEL_EMAIL", "purpose": "PURPOSE_COMMERCIAL", "productCategoryId": "servicing",
+           "messageClass": "MESSAGE_CLASS_MARKETING", "promotionalContent": true,
+           "optOutIncluded": true, "senderIdentified": true, "at": "2026-06-01T09:00:00Z",
+           "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": address}, "waitFor": wait_for})
+}
+
+/// A decision's reasons against, as `RULE/code`.
+pub fn reasons_against(decision: &Value) -> Vec<String> {
+    decision["reasonsAgainst"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["ruleId"].as_str().unwrap_or(""),
+                r["code"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+/// The contact point of `subject`'s sale as `ledger`'s history of
+/// `organisation` shows it (sealed values opened, or redacted).
+pub async fn sale_contact(ledger: &Ledger, organisation: &str, subject: &str) -> Value {
+    let history = ledger
+        .get_ok(&format!(
+            "/v1/organisations/{organisation}/subjects/{subject}/history"
+        ))
+        .await;
+    history["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find_map(|e| {
+            let point = &e["event"]["saleRecorded"]["collection"]["contactPoint"];
+            (!point.is_null()).then(|| point.clone())
+        })
+        .unwrap_or_else(|| panic!("no sale in {history}"))
+}
