@@ -116,6 +116,8 @@ async fn two_instances_share_one_set_of_keys_and_agree_on_contacts_and_erasure()
         .await;
     assert_eq!(elsewhere["allowed"], json!(false), "{elsewhere:#}");
     // B opens what A sealed: one key per subject, in the shared store.
+    // (B has the sale: its check waited for it; A is made to catch up.)
+    a.wait_caught_up(Duration::from_secs(30)).await;
     assert_eq!(
         sale_contact(&b, ORG, SUBJECT).await["value"],
         json!(ADDRESS)
