@@ -555,9 +555,6 @@ fn start_pod(
     }
 }
 
-/// A sale that records the customer's address (collected with the chance
-/// to opt out: the soft opt-in for similar products).
-
 /// `POST path` with `key`; panics unless 200.
 async fn post_ok(pod: &Pod, path: &str, key: &str, body: &Value) -> Value {
     let response = pod

@@ -143,7 +143,8 @@ async fn an_export_made_by_the_server_verifies_with_only_the_cli_and_tampering_i
     let original: Value =
         serde_json::from_slice(&std::fs::read(&bundle).expect("bundle")).expect("bundle JSON");
     let tampered = elsewhere.path().join("tampered.json");
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    type Tamper = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Tamper, &str)> = vec![
         (
             "a flipped byte in a stored event",
             Box::new(|b: &mut Value| {
