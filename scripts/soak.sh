@@ -12,13 +12,13 @@
 #   BIN=target/debug/consent-ledger bash scripts/soak.sh  a binary already built
 #
 # Options: --minutes N (5), --sample-secs N (5), --view-cache-mib N (64),
-# --state-cache-mib N (16), --log-index-mib N (4), --overhead-mib N (160),
+# --state-cache-mib N (16), --log-index-mib N (4), --overhead-mib N (200),
 # --batch N events per append and checks per batch check (100).
 # Traffic goes to a loopback port only; the loop stops by itself at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-minutes=5 sample_secs=5 view_cache=64 state_cache=16 log_index=4 overhead=160 batch=100
+minutes=5 sample_secs=5 view_cache=64 state_cache=16 log_index=4 overhead=200 batch=100
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --minutes) minutes=$2; shift 2 ;;

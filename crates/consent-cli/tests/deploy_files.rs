@@ -849,7 +849,7 @@ fn the_kubernetes_objects_fit_together() {
         "memory requests and limits"
     );
     // The caches fit the limit, by docs/OPERATIONS.md "Memory":
-    // view + 4 x state + log index + 160, plus librdkafka's producer queue
+    // 3 x view + 4 x state + log index + 200, plus librdkafka's producer queue
     // and read-ahead (bounded in the ConfigMap: their defaults would not fit).
     let config = &k8s_object(&objects, "ConfigMap", "consent-ledger")["data"];
     let mib = |name: &str| -> u64 {
@@ -867,10 +867,10 @@ fn the_kubernetes_objects_fit_together() {
             .get(name)
             .unwrap_or_else(|| panic!("CONSENT_KAFKA_SETTINGS bounds {name}"))
     };
-    let needed = mib("CONSENT_VIEW_CACHE_MIB")
+    let needed = 3 * mib("CONSENT_VIEW_CACHE_MIB")
         + 4 * mib("CONSENT_STATE_CACHE_MIB")
         + mib("CONSENT_LOG_INDEX_MIB")
-        + 160
+        + 200
         + kib("queue.buffering.max.kbytes") / 1024
         + kib("queued.max.messages.kbytes") / 1024;
     let limit = text(&ledger["resources"]["limits"]["memory"]);
