@@ -29,7 +29,9 @@ use opentelemetry::KeyValue;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
-use tracing_subscriber::filter::Targets;
+use tracing::subscriber::Interest;
+use tracing::Metadata;
+use tracing_subscriber::filter::DynFilterFn;
 use tracing_subscriber::Layer;
 
 /// The service name spans are reported under when neither
@@ -122,11 +124,9 @@ impl Traces {
             .with_resource(resource())
             .build();
         let tracer = provider.tracer(SERVICE_NAME);
-        // The ledger's own spans and events, not those of its libraries
-        // (and never the exporter's own HTTP client).
         let layer = tracing_opentelemetry::layer()
             .with_tracer(tracer)
-            .with_filter(Targets::new().with_target("consent", tracing::Level::INFO))
+            .with_filter(ledger_spans_only())
             .boxed();
         Ok((
             Self {
@@ -145,6 +145,37 @@ impl Traces {
             }
         }
     }
+}
+
+/// The filter of the OpenTelemetry layer: the ledger's own spans and events
+/// at INFO and above, not those of its libraries (and never the exporter's
+/// own HTTP client).
+///
+/// Its callsites are `sometimes` interesting, never `always`, so that the
+/// filter is asked at every span. A per-layer filter's answer travels to
+/// the span's creation in a thread-local, and a callsite cached as
+/// `always` skips the question and reads whatever the last question on
+/// that thread left there: a `log` record from a library (librdkafka's,
+/// bridged by tracing-log) that this filter refused made the next request
+/// span vanish from the trace, and the append below it start a trace of
+/// its own (tokio-rs/tracing#2519).
+fn ledger_spans_only<S>() -> DynFilterFn<
+    S,
+    impl Fn(&Metadata<'_>, &tracing_subscriber::layer::Context<'_, S>) -> bool,
+    impl Fn(&'static Metadata<'static>) -> Interest,
+> {
+    fn is_ledger_span(metadata: &Metadata<'_>) -> bool {
+        metadata.target().starts_with("consent") && *metadata.level() <= tracing::Level::INFO
+    }
+    DynFilterFn::new(|metadata, _| is_ledger_span(metadata))
+        .with_max_level_hint(tracing::Level::INFO)
+        .with_callsite_filter(|metadata| {
+            if is_ledger_span(metadata) {
+                Interest::sometimes()
+            } else {
+                Interest::never()
+            }
+        })
 }
 
 /// The resource spans are reported with: the SDK's (from
