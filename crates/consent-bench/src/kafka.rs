@@ -131,6 +131,7 @@ pub async fn measure(
                 nanos: 0,
             }),
             payload: Some(v1::envelope::Payload::OptOutRecorded(v1::OptOutRecorded {
+                contact_point: None,
                 channels: Vec::new(),
                 all_channels: true,
                 received_via: v1::OptOutMethod::OneClick.into(),

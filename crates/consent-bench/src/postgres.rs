@@ -252,7 +252,8 @@ fn subject_row(out: &mut String, envelope: &v1::Envelope, payload: &Payload) -> 
         Payload::ErasureRequested(_) => "erasure_requested",
         Payload::OrganisationRegistered(_)
         | Payload::ProductCategoriesDefined(_)
-        | Payload::ContactsSuppressed(_) => return Ok(()),
+        | Payload::ContactsSuppressed(_)
+        | Payload::PreferenceServiceScreened(_) => return Ok(()),
     };
     let at = envelope.occurred_at.as_ref().map_or(0, |t| t.seconds);
     writeln!(

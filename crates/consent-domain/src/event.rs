@@ -67,6 +67,7 @@ pub enum Fact {
     DoesNotObjectToCalls(CallPreference),
     ErasureRequested(ErasureRequested),
     ContactsSuppressed(ContactsSuppressed),
+    PreferenceServiceScreened(PreferenceServiceScreened),
 }
 
 /// Whom a fact is about.
@@ -79,6 +80,12 @@ pub enum FactScope {
     /// About one subject, kept in history and evidence but not needed to
     /// decide (messages sent).
     SubjectHistoryOnly,
+    /// About an address of the organisation ([`Fact::address`]), and about
+    /// a subject too when it names one: an opt-out or objection received
+    /// for an email address or number, a TPS/CTPS listing, a call
+    /// preference. Without a subject (an imported suppression list, a TPS
+    /// file) it is about the address alone. Decides eligibility.
+    SubjectOrAddress,
 }
 
 impl Fact {
@@ -102,6 +109,7 @@ impl Fact {
             Fact::DoesNotObjectToCalls(_) => "does_not_object_to_calls",
             Fact::ErasureRequested(_) => "erasure_requested",
             Fact::ContactsSuppressed(_) => "contacts_suppressed",
+            Fact::PreferenceServiceScreened(_) => "preference_service_screened",
         }
     }
 
@@ -127,7 +135,23 @@ impl Fact {
             | Fact::ToldNotToCall(_)
             | Fact::DoesNotObjectToCalls(_)
             | Fact::ErasureRequested(_)
-            | Fact::ContactsSuppressed(_) => None,
+            | Fact::ContactsSuppressed(_)
+            | Fact::PreferenceServiceScreened(_) => None,
+        }
+    }
+
+    /// The address (a contact value as the ledger compares it: normalised,
+    /// or its digest once sealed) under which the organisation keeps this
+    /// fact whichever subject it concerns: the contact point an opt-out or
+    /// objection was received for, the number of a TPS/CTPS listing or of
+    /// a call preference. `None` for every other fact.
+    pub fn address(&self) -> Option<&str> {
+        match self {
+            Fact::OptOutRecorded(f) => f.contact_point.as_ref().map(|p| p.value.as_str()),
+            Fact::ObjectionRecorded(f) => f.contact_point.as_ref().map(|p| p.value.as_str()),
+            Fact::PreferenceServiceListing(f) => Some(f.number.as_str()),
+            Fact::ToldNotToCall(f) | Fact::DoesNotObjectToCalls(f) => Some(f.number.as_str()),
+            _ => None,
         }
     }
 
@@ -139,6 +163,10 @@ impl Fact {
             Fact::PreferenceServiceListing(f) => vec![f.number.as_str()],
             Fact::ToldNotToCall(f) | Fact::DoesNotObjectToCalls(f) => vec![f.number.as_str()],
             Fact::ContactsSuppressed(f) => f.digests.iter().map(String::as_str).collect(),
+            Fact::OptOutRecorded(_) | Fact::ObjectionRecorded(_) => {
+                self.address().into_iter().collect()
+            }
+            Fact::PreferenceServiceScreened(_) => Vec::new(),
             Fact::ContactPointRecorded(_)
             | Fact::ConsentGiven(_)
             | Fact::SaleRecorded(_)
@@ -149,8 +177,6 @@ impl Fact {
             | Fact::ProductCategoriesDefined(_)
             | Fact::SubscriberTypeDeclared(_)
             | Fact::ConsentWithdrawn(_)
-            | Fact::OptOutRecorded(_)
-            | Fact::ObjectionRecorded(_)
             | Fact::ErasureRequested(_) => self
                 .contact_point()
                 .map(|point| point.value.as_str())
@@ -163,8 +189,10 @@ impl Fact {
         match self {
             Fact::OrganisationRegistered(_)
             | Fact::ProductCategoriesDefined(_)
-            | Fact::ContactsSuppressed(_) => FactScope::Organisation,
+            | Fact::ContactsSuppressed(_)
+            | Fact::PreferenceServiceScreened(_) => FactScope::Organisation,
             Fact::MarketingMessageSent(_) => FactScope::SubjectHistoryOnly,
+            _ if self.address().is_some() => FactScope::SubjectOrAddress,
             _ => FactScope::Subject,
         }
     }
@@ -273,6 +301,9 @@ pub struct OptOutRecorded {
     pub channels: Vec<Channel>,
     pub all_channels: bool,
     pub received_via: OptOutMethod,
+    /// The address the opt-out was received for: suppressed for the
+    /// organisation on these channels whatever subject it is used for.
+    pub contact_point: Option<ContactPoint>,
 }
 
 impl OptOutRecorded {
@@ -285,6 +316,9 @@ impl OptOutRecorded {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectionRecorded {
     pub received_via: OptOutMethod,
+    /// The address the objection was received for: suppressed for the
+    /// organisation on every channel whatever subject it is used for.
+    pub contact_point: Option<ContactPoint>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,6 +347,28 @@ pub struct PreferenceServiceListing {
     pub listed_at: Timestamp,
     /// False: the number is no longer listed.
     pub listed: bool,
+    /// The screening ([`PreferenceServiceScreened::snapshot_ref`]) this
+    /// listing was imported with; `None` for a listing recorded on its own.
+    pub snapshot_ref: Option<String>,
+}
+
+/// The organisation screened its numbers against a TPS or CTPS file (PECR
+/// reg 21(3), 26), every row of which is recorded as a
+/// [`PreferenceServiceListing`] with the same `snapshot_ref`. Appended
+/// after the rows, so an interrupted import is no screening. A full file
+/// replaces the list; a delta adds and removes listings on top of the
+/// latest full one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreferenceServiceScreened {
+    pub service: PreferenceService,
+    /// A full file (true) or a delta (false).
+    pub full: bool,
+    /// The date the file describes (the service's extract date).
+    pub taken_at: Timestamp,
+    /// Identifies the file (hex SHA-256 of its bytes).
+    pub snapshot_ref: String,
+    /// Numbers listed in the file.
+    pub numbers: u64,
 }
 
 /// A number-scoped call preference told to this caller: told-not-to-call

@@ -155,7 +155,9 @@ pub struct SubjectState {
 impl SubjectState {
     pub fn apply(&mut self, event: &Event, position: Option<EventPosition>) -> Applied {
         match event.fact.scope() {
-            FactScope::Subject if event.subject.is_some() => self.facts.insert(event, position),
+            FactScope::Subject | FactScope::SubjectOrAddress if event.subject.is_some() => {
+                self.facts.insert(event, position)
+            }
             _ => Applied::NotApplicable,
         }
     }
@@ -164,14 +166,38 @@ impl SubjectState {
     /// is moved into the state, not copied. The same outcome and state.
     pub fn apply_owned(&mut self, event: Event, position: Option<EventPosition>) -> Applied {
         match event.fact.scope() {
-            FactScope::Subject if event.subject.is_some() => self.facts.insert_fact(
-                event.id,
-                event.occurred_at,
-                Cow::Owned(event.fact),
-                position,
-            ),
+            FactScope::Subject | FactScope::SubjectOrAddress if event.subject.is_some() => {
+                self.facts.insert_fact(
+                    event.id,
+                    event.occurred_at,
+                    Cow::Owned(event.fact),
+                    position,
+                )
+            }
             _ => Applied::NotApplicable,
         }
+    }
+}
+
+/// Everything an organisation knows about one of its addresses (an email
+/// address or a number, as [`Fact::address`] gives it), whichever subject
+/// each fact was recorded under, or none: opt-outs and objections received
+/// for the address, TPS/CTPS listings and call preferences of a number.
+/// What suppresses an address for every subject id that uses it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressState {
+    pub facts: FactSet,
+}
+
+impl AddressState {
+    /// Applies an event that names an address ([`Fact::address`]); any
+    /// other is [`Applied::NotApplicable`]. The caller routes the event to
+    /// the state of that address.
+    pub fn apply(&mut self, event: &Event, position: Option<EventPosition>) -> Applied {
+        if event.fact.address().is_none() {
+            return Applied::NotApplicable;
+        }
+        self.facts.insert(event, position)
     }
 }
 

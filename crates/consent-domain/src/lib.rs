@@ -20,6 +20,6 @@ pub mod time;
 pub mod vocabulary;
 
 pub use event::{Event, EventPosition, Fact, Source};
-pub use fold::{OrganisationState, Recorded, SubjectState, Suppressions};
+pub use fold::{AddressState, OrganisationState, Recorded, SubjectState, Suppressions};
 pub use identity::{EventId, OrganisationId, ProductCategoryId, SubjectId};
 pub use time::Timestamp;

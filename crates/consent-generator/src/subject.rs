@@ -212,6 +212,7 @@ fn later(
         Later::OptOut => {
             let all_channels = rng.chance(200);
             Payload::OptOutRecorded(v1::OptOutRecorded {
+                contact_point: None,
                 channels: if all_channels {
                     Vec::new()
                 } else {
@@ -222,11 +223,13 @@ fn later(
             })
         }
         Later::Objection => Payload::ObjectionRecorded(v1::ObjectionRecorded {
+            contact_point: None,
             received_via: (*rng.pick(&METHODS)).into(),
         }),
         Later::PreferenceListing => {
             let corporate = rng.chance(150);
             Payload::PreferenceServiceListing(v1::PreferenceServiceListing {
+                snapshot_ref: String::new(),
                 service: if corporate {
                     v1::PreferenceService::Ctps
                 } else {

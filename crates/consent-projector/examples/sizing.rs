@@ -321,6 +321,7 @@ fn generate(subjects: usize, per_subject: usize) -> Vec<v1::Envelope> {
         }
         let last = if s % 2 == 0 {
             v1::envelope::Payload::OptOutRecorded(v1::OptOutRecorded {
+                contact_point: None,
                 channels: vec![v1::Channel::Email.into()],
                 all_channels: false,
                 received_via: v1::OptOutMethod::UnsubscribeLink.into(),

@@ -77,7 +77,7 @@ pub fn fold_batch(
                 };
                 touched.current.apply(event, position)
             }
-            (FactScope::Subject, Some(subject)) => {
+            (FactScope::Subject | FactScope::SubjectOrAddress, Some(subject)) => {
                 let key = (event.organisation.clone(), subject.clone());
                 let touched = match subjects.get_mut(&key) {
                     Some(touched) => touched,
@@ -94,6 +94,8 @@ pub fn fold_batch(
             (FactScope::SubjectHistoryOnly, _) | (FactScope::Subject, None) => {
                 Applied::NotApplicable
             }
+            // An address-only fact: not yet kept in the view.
+            (FactScope::SubjectOrAddress, None) => Applied::NotApplicable,
         };
         if applied == Applied::Conflict {
             conflicts += 1;
@@ -116,9 +118,12 @@ pub fn fold_batch(
         let key = (event.organisation.clone(), subject.clone());
         // Only a subject fact's stored history follows its stored state;
         // messages sent are in history alone.
-        let loaded = (event.fact.scope() == FactScope::Subject)
-            .then(|| subjects.get(&key).map(|touched| &touched.loaded))
-            .flatten();
+        let loaded = matches!(
+            event.fact.scope(),
+            FactScope::Subject | FactScope::SubjectOrAddress
+        )
+        .then(|| subjects.get(&key).map(|touched| &touched.loaded))
+        .flatten();
         record_history(store, &mut history, &key, loaded, decoded)?;
         // The contact index: TPS/CTPS and call-preference numbers are not
         // contact points (`Fact::contact_point`) and are not indexed.

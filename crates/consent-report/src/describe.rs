@@ -143,7 +143,7 @@ pub fn describe(fact: &Fact) -> FactDescription {
                     "Opt-out of {channels}, by {}",
                     words::opt_out_method(f.received_via)
                 ),
-                vec![],
+                address_details(f.contact_point.as_ref()),
             )
         }
         Fact::ObjectionRecorded(f) => (
@@ -151,7 +151,7 @@ pub fn describe(fact: &Fact) -> FactDescription {
                 "Objection to direct marketing on every channel, by {}",
                 words::opt_out_method(f.received_via)
             ),
-            vec![],
+            address_details(f.contact_point.as_ref()),
         ),
         Fact::MarketingMessageSent(f) => {
             let mut what = vec![words::purpose(f.purpose)];
@@ -232,8 +232,32 @@ pub fn describe(fact: &Fact) -> FactDescription {
                 .map(|d| format!("Suppressed: {}", words::contact_value(d)))
                 .collect(),
         ),
+        Fact::PreferenceServiceScreened(f) => (
+            format!(
+                "Numbers screened against a {} {} file of {} ({} numbers listed)",
+                if f.full { "full" } else { "delta" },
+                words::preference_service(f.service),
+                f.taken_at,
+                f.numbers
+            ),
+            vec![format!("File SHA-256: {}", f.snapshot_ref)],
+        ),
     };
     FactDescription { headline, details }
+}
+
+/// The address an opt-out or objection was received for, suppressed for
+/// every subject that uses it.
+fn address_details(contact: Option<&consent_domain::vocabulary::ContactPoint>) -> Vec<String> {
+    contact
+        .map(|point| {
+            format!(
+                "Received for {}: suppressed whichever subject it is used for",
+                words::contact_value(&point.value)
+            )
+        })
+        .into_iter()
+        .collect()
 }
 
 /// The provenance of a fact, as `label: value` pairs that are present.

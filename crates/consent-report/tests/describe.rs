@@ -82,6 +82,7 @@ fn consent_names_channels_purposes_method_and_wording() {
 fn opt_outs_objections_and_withdrawals_say_what_they_cover() {
     assert_eq!(
         headline(Fact::OptOutRecorded(OptOutRecorded {
+            contact_point: None,
             channels: vec![],
             all_channels: true,
             received_via: OptOutMethod::Letter,
@@ -90,6 +91,7 @@ fn opt_outs_objections_and_withdrawals_say_what_they_cover() {
     );
     assert_eq!(
         headline(Fact::OptOutRecorded(OptOutRecorded {
+            contact_point: None,
             channels: vec![Channel::Sms],
             all_channels: false,
             received_via: OptOutMethod::ReplyStop,
@@ -106,6 +108,7 @@ fn opt_outs_objections_and_withdrawals_say_what_they_cover() {
     );
     assert_eq!(
         headline(Fact::ObjectionRecorded(ObjectionRecorded {
+            contact_point: None,
             received_via: OptOutMethod::GpcSignal,
         })),
         "Objection to direct marketing on every channel, by Global Privacy Control signal"
@@ -115,6 +118,7 @@ fn opt_outs_objections_and_withdrawals_say_what_they_cover() {
 #[test]
 fn calls_and_preference_services_name_the_number() {
     let listing = Fact::PreferenceServiceListing(PreferenceServiceListing {
+        snapshot_ref: None,
         service: PreferenceService::Tps,
         number: "+447700900123".to_owned(),
         listed_at: Timestamp::from_date(2025, 11, 3).expect("date"),

@@ -21,8 +21,8 @@ use crate::vocabulary::{decode, decode_set, encode_set, Vocabulary};
 use consent_domain::event::{
     CallPreference, CharitySupportRecorded, ConsentGiven, ConsentWithdrawn, ContactsSuppressed,
     ErasureRequested, FactScope, MarketingMessageSent, NegotiationRecorded, ObjectionRecorded,
-    OptOutRecorded, OrganisationRegistered, PreferenceServiceListing, ProductCategoriesDefined,
-    ProductCategory, SaleRecorded, SubscriberTypeDeclared,
+    OptOutRecorded, OrganisationRegistered, PreferenceServiceListing, PreferenceServiceScreened,
+    ProductCategoriesDefined, ProductCategory, SaleRecorded, SubscriberTypeDeclared,
 };
 use consent_domain::vocabulary::{ConsentCollector, DetailsCollection, OrganisationKind};
 use consent_domain::{Event, EventId, Fact, OrganisationId, ProductCategoryId, Source, SubjectId};
@@ -90,6 +90,17 @@ pub fn event_from_proto(envelope: &v1::Envelope) -> Result<Event, ValidationErro
                 "subject_id",
                 &envelope.subject_id,
             )?))
+        }
+        // About an address, and about a subject when one is named.
+        FactScope::SubjectOrAddress => {
+            if envelope.subject_id.is_empty() {
+                None
+            } else {
+                Some(SubjectId::new(identifier(
+                    "subject_id",
+                    &envelope.subject_id,
+                )?))
+            }
         }
     };
     let occurred_at = required_timestamp("occurred_at", envelope.occurred_at.as_ref())?;
@@ -236,10 +247,18 @@ fn fact_from_proto(payload: &Payload) -> Result<Fact, ValidationError> {
                 channels,
                 all_channels: p.all_channels,
                 received_via: decode(&format!("{F}.received_via"), p.received_via)?,
+                contact_point: optional_contact_point(
+                    &format!("{F}.contact_point"),
+                    p.contact_point.as_ref(),
+                )?,
             })
         }
         Payload::ObjectionRecorded(p) => Fact::ObjectionRecorded(ObjectionRecorded {
             received_via: decode("objection_recorded.received_via", p.received_via)?,
+            contact_point: optional_contact_point(
+                "objection_recorded.contact_point",
+                p.contact_point.as_ref(),
+            )?,
         }),
         Payload::MarketingMessageSent(p) => Fact::MarketingMessageSent(marketing_message_sent(p)?),
         Payload::PreferenceServiceListing(p) => {
@@ -249,6 +268,7 @@ fn fact_from_proto(payload: &Payload) -> Result<Fact, ValidationError> {
                 number: number_or_sealed(F, &p.number, p.sealed_number.as_ref())?,
                 listed_at: required_timestamp(&format!("{F}.listed_at"), p.listed_at.as_ref())?,
                 listed: p.listed,
+                snapshot_ref: optional_identifier(&format!("{F}.snapshot_ref"), &p.snapshot_ref)?,
             })
         }
         Payload::ToldNotToCall(p) => Fact::ToldNotToCall(CallPreference {
@@ -265,6 +285,16 @@ fn fact_from_proto(payload: &Payload) -> Result<Fact, ValidationError> {
             reason: text("erasure_requested.reason", &p.reason)?,
         }),
         Payload::ContactsSuppressed(p) => Fact::ContactsSuppressed(contacts_suppressed(p)?),
+        Payload::PreferenceServiceScreened(p) => {
+            const F: &str = "preference_service_screened";
+            Fact::PreferenceServiceScreened(PreferenceServiceScreened {
+                service: decode(&format!("{F}.service"), p.service)?,
+                full: p.full,
+                taken_at: required_timestamp(&format!("{F}.taken_at"), p.taken_at.as_ref())?,
+                snapshot_ref: identifier(&format!("{F}.snapshot_ref"), &p.snapshot_ref)?.to_owned(),
+                numbers: p.numbers,
+            })
+        }
     })
 }
 
@@ -570,9 +600,11 @@ fn fact_to_proto(fact: &Fact) -> Payload {
             channels: encode_set(&f.channels),
             all_channels: f.all_channels,
             received_via: f.received_via.to_wire(),
+            contact_point: f.contact_point.as_ref().map(contact_point_to_proto),
         }),
         Fact::ObjectionRecorded(f) => Payload::ObjectionRecorded(v1::ObjectionRecorded {
             received_via: f.received_via.to_wire(),
+            contact_point: f.contact_point.as_ref().map(contact_point_to_proto),
         }),
         Fact::MarketingMessageSent(f) => Payload::MarketingMessageSent(v1::MarketingMessageSent {
             channel: f.channel.to_wire(),
@@ -599,6 +631,7 @@ fn fact_to_proto(fact: &Fact) -> Payload {
                 listed_at: Some(timestamp_to_proto(f.listed_at)),
                 listed: f.listed,
                 sealed_number,
+                snapshot_ref: f.snapshot_ref.clone().unwrap_or_default(),
             })
         }
         Fact::ToldNotToCall(f) => {
@@ -627,6 +660,15 @@ fn fact_to_proto(fact: &Fact) -> Payload {
             erasure_event_id: f.erasure.to_string(),
             erased_subject_id: f.erased_subject.as_str().to_owned(),
         }),
+        Fact::PreferenceServiceScreened(f) => {
+            Payload::PreferenceServiceScreened(v1::PreferenceServiceScreened {
+                service: f.service.to_wire(),
+                full: f.full,
+                taken_at: Some(timestamp_to_proto(f.taken_at)),
+                snapshot_ref: f.snapshot_ref.clone(),
+                numbers: f.numbers,
+            })
+        }
     }
 }
 

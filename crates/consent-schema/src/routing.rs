@@ -41,7 +41,7 @@ pub fn is_organisation_key(key: &[u8]) -> bool {
 ///   erasure requests;
 /// * Messages: marketing messages sent;
 /// * Reference: organisations, product categories, suppression lists,
-///   subscriber types, contact points, TPS/CTPS listings.
+///   subscriber types, contact points, TPS/CTPS listings and screenings.
 pub fn family_of(fact: &Fact) -> EventFamily {
     match fact {
         Fact::ConsentGiven(_) | Fact::ConsentWithdrawn(_) => EventFamily::Grants,
@@ -59,7 +59,8 @@ pub fn family_of(fact: &Fact) -> EventFamily {
         | Fact::ContactsSuppressed(_)
         | Fact::SubscriberTypeDeclared(_)
         | Fact::ContactPointRecorded(_)
-        | Fact::PreferenceServiceListing(_) => EventFamily::Reference,
+        | Fact::PreferenceServiceListing(_)
+        | Fact::PreferenceServiceScreened(_) => EventFamily::Reference,
     }
 }
 

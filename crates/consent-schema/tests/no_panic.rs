@@ -216,6 +216,7 @@ fn payload() -> BoxedStrategy<Payload> {
         (enum_list(), any::<bool>(), enum_value())
             .prop_map(|(channels, all_channels, received_via)| {
                 Payload::OptOutRecorded(v1::OptOutRecorded {
+                    contact_point: None,
                     channels,
                     all_channels,
                     received_via,
@@ -224,7 +225,10 @@ fn payload() -> BoxedStrategy<Payload> {
             .boxed(),
         enum_value()
             .prop_map(|received_via| {
-                Payload::ObjectionRecorded(v1::ObjectionRecorded { received_via })
+                Payload::ObjectionRecorded(v1::ObjectionRecorded {
+                    contact_point: None,
+                    received_via,
+                })
             })
             .boxed(),
         (
@@ -260,6 +264,7 @@ fn payload() -> BoxedStrategy<Payload> {
         (enum_value(), number(), timestamp(), any::<bool>())
             .prop_map(|(service, number, listed_at, listed)| {
                 Payload::PreferenceServiceListing(v1::PreferenceServiceListing {
+                    snapshot_ref: String::new(),
                     service,
                     number,
                     listed_at,

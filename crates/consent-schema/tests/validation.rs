@@ -38,6 +38,7 @@ fn consent(change: impl FnOnce(&mut v1::ConsentGiven)) -> v1::Envelope {
 
 fn objection() -> Payload {
     Payload::ObjectionRecorded(v1::ObjectionRecorded {
+        contact_point: None,
         received_via: v1::OptOutMethod::Letter.into(),
     })
 }
@@ -211,7 +212,10 @@ fn enums_must_be_specified_and_known() {
     );
     refused(
         with(
-            Payload::ObjectionRecorded(v1::ObjectionRecorded { received_via: 0 }),
+            Payload::ObjectionRecorded(v1::ObjectionRecorded {
+                contact_point: None,
+                received_via: 0,
+            }),
             |_| {},
         ),
         "objection_recorded.received_via",
@@ -282,6 +286,7 @@ fn consent_given_rules() {
 fn opt_out_needs_channels_or_all_channels() {
     let opt_out = |channels: Vec<i32>, all_channels| {
         envelope(Payload::OptOutRecorded(v1::OptOutRecorded {
+            contact_point: None,
             channels,
             all_channels,
             received_via: v1::OptOutMethod::UnsubscribeLink.into(),
@@ -446,6 +451,7 @@ fn numbers_must_be_e164() {
     refused(
         envelope(Payload::PreferenceServiceListing(
             v1::PreferenceServiceListing {
+                snapshot_ref: String::new(),
                 service: v1::PreferenceService::Tps.into(),
                 number: "+441632960001".into(),
                 listed_at: None,

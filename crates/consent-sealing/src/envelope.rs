@@ -331,7 +331,8 @@ fn fields(payload: Option<&mut Payload>) -> Vec<Field<'_>> {
         | Payload::OptOutRecorded(_)
         | Payload::ObjectionRecorded(_)
         | Payload::ErasureRequested(_)
-        | Payload::ContactsSuppressed(_) => Vec::new(),
+        | Payload::ContactsSuppressed(_)
+        | Payload::PreferenceServiceScreened(_) => Vec::new(),
     }
 }
 

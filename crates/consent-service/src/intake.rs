@@ -274,6 +274,7 @@ impl Ledger {
                 url: String::new(),
             }),
             payload: Some(v1::envelope::Payload::OptOutRecorded(v1::OptOutRecorded {
+                contact_point: None,
                 channels: vec![channel_to_wire(claim.channel)],
                 all_channels: false,
                 received_via: v1::OptOutMethod::OneClick as i32,
@@ -408,6 +409,7 @@ impl Ledger {
                         url: String::new(),
                     }),
                     payload: Some(v1::envelope::Payload::OptOutRecorded(v1::OptOutRecorded {
+                        contact_point: None,
                         channels: vec![v1::Channel::Sms as i32],
                         all_channels: false,
                         received_via: v1::OptOutMethod::ReplyStop as i32,
@@ -486,6 +488,7 @@ impl Ledger {
             }),
             payload: Some(v1::envelope::Payload::ObjectionRecorded(
                 v1::ObjectionRecorded {
+                    contact_point: None,
                     received_via: v1::OptOutMethod::GpcSignal as i32,
                 },
             )),

@@ -41,8 +41,10 @@ use std::time::{Duration, Instant};
 /// event id (no separate index by id) and stores tree nodes in chunks of
 /// [`keys::MERKLE_CHUNK`] per level. Version 5 adds the organisation's
 /// suppression list to its stored state. Version 6 compresses subject and
-/// organisation states (zstd frames of their postcard bytes).
-pub const VIEW_FORMAT_VERSION: u32 = 6;
+/// organisation states (zstd frames of their postcard bytes). Version 7:
+/// opt-outs and objections carry the address they were received for, TPS
+/// listings their screening, and screenings are a fact of their own.
+pub const VIEW_FORMAT_VERSION: u32 = 7;
 
 /// Removes done per batch when clearing the view.
 const CLEAR_CHUNK: usize = 10_000;

@@ -231,6 +231,7 @@ impl From<Collected> for Fact {
 
 pub fn opt_out(channels: &[Channel]) -> Fact {
     Fact::OptOutRecorded(OptOutRecorded {
+        contact_point: None,
         channels: channels.to_vec(),
         all_channels: false,
         received_via: OptOutMethod::UnsubscribeLink,
@@ -239,6 +240,7 @@ pub fn opt_out(channels: &[Channel]) -> Fact {
 
 pub fn opt_out_of_everything() -> Fact {
     Fact::OptOutRecorded(OptOutRecorded {
+        contact_point: None,
         channels: vec![],
         all_channels: true,
         received_via: OptOutMethod::ReplyStop,
@@ -247,7 +249,10 @@ pub fn opt_out_of_everything() -> Fact {
 
 /// An objection to direct marketing (UK GDPR Art 21(2)-(3)).
 pub fn objection(via: OptOutMethod) -> Fact {
-    Fact::ObjectionRecorded(ObjectionRecorded { received_via: via })
+    Fact::ObjectionRecorded(ObjectionRecorded {
+        contact_point: None,
+        received_via: via,
+    })
 }
 
 pub fn tps(number: &str, listed_at: Timestamp) -> Fact {
@@ -264,6 +269,7 @@ pub fn delisted(service: PreferenceService, number: &str, listed_at: Timestamp) 
 
 fn listing(service: PreferenceService, number: &str, listed_at: Timestamp, listed: bool) -> Fact {
     Fact::PreferenceServiceListing(PreferenceServiceListing {
+        snapshot_ref: None,
         service,
         number: number.to_owned(),
         listed_at,

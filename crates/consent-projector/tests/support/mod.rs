@@ -237,14 +237,17 @@ fn subject_fact() -> impl Strategy<Value = Fact> {
         (channels(), any::<bool>(), opt_out_method()).prop_map(
             |(channels, all_channels, received_via)| {
                 Fact::OptOutRecorded(OptOutRecorded {
+                    contact_point: None,
                     channels,
                     all_channels,
                     received_via,
                 })
             }
         ),
-        opt_out_method()
-            .prop_map(|received_via| Fact::ObjectionRecorded(ObjectionRecorded { received_via })),
+        opt_out_method().prop_map(|received_via| Fact::ObjectionRecorded(ObjectionRecorded {
+            contact_point: None,
+            received_via
+        })),
         (
             channel(),
             proptest::option::of(category()),
@@ -274,6 +277,7 @@ fn subject_fact() -> impl Strategy<Value = Fact> {
         )
             .prop_map(|(service, number, listed_day, listed)| {
                 Fact::PreferenceServiceListing(PreferenceServiceListing {
+                    snapshot_ref: None,
                     service,
                     number,
                     listed_at: day(listed_day),

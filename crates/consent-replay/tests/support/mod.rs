@@ -204,6 +204,7 @@ impl History {
             Some(subject),
             date,
             Fact::OptOutRecorded(OptOutRecorded {
+                contact_point: None,
                 channels: vec![Channel::Email],
                 all_channels: false,
                 received_via: OptOutMethod::UnsubscribeLink,

@@ -278,6 +278,7 @@ pub fn car_dealer_events() -> Vec<(EventPosition, Event)> {
                 Some(SUBJECT),
                 "2026-04-02T08:00:00Z",
                 Fact::OptOutRecorded(OptOutRecorded {
+                    contact_point: None,
                     channels: vec![Channel::Email],
                     all_channels: false,
                     received_via: OptOutMethod::UnsubscribeLink,

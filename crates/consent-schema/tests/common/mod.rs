@@ -137,11 +137,13 @@ pub fn every_payload() -> Vec<Payload> {
             }),
         }),
         Payload::OptOutRecorded(v1::OptOutRecorded {
+            contact_point: None,
             channels: vec![],
             all_channels: true,
             received_via: v1::OptOutMethod::OneClick.into(),
         }),
         Payload::ObjectionRecorded(v1::ObjectionRecorded {
+            contact_point: None,
             received_via: v1::OptOutMethod::GpcSignal.into(),
         }),
         Payload::MarketingMessageSent(v1::MarketingMessageSent {
@@ -158,6 +160,7 @@ pub fn every_payload() -> Vec<Payload> {
             sole_charitable_purpose: false,
         }),
         Payload::PreferenceServiceListing(v1::PreferenceServiceListing {
+            snapshot_ref: String::new(),
             service: v1::PreferenceService::Tps.into(),
             number: "+441632960001".to_owned(),
             listed_at: at(1_700_000_000),

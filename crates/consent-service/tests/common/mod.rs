@@ -252,6 +252,7 @@ pub fn objection(subject: &str, occurred_at: &str) -> v1::Envelope {
         subject,
         occurred_at,
         v1::envelope::Payload::ObjectionRecorded(v1::ObjectionRecorded {
+            contact_point: None,
             received_via: v1::OptOutMethod::OneClick.into(),
         }),
     )
