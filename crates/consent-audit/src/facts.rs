@@ -3,7 +3,10 @@
 //! into one state per organisation and per (organisation, subject).
 
 use consent_domain::event::FactScope;
-use consent_domain::{Event, OrganisationId, OrganisationState, SubjectId, SubjectState};
+use consent_domain::rules::CheckRequest;
+use consent_domain::{
+    AddressState, Event, OrganisationId, OrganisationState, SubjectId, SubjectState,
+};
 use consent_log::LogPosition;
 use consent_schema::{decode_envelope, event_from_proto, event_position};
 use std::collections::BTreeMap;
@@ -21,6 +24,7 @@ pub struct UndecodableRecord {
 pub struct EvidenceFacts {
     organisations: BTreeMap<OrganisationId, OrganisationState>,
     subjects: BTreeMap<(OrganisationId, SubjectId), SubjectState>,
+    addresses: BTreeMap<(OrganisationId, String), AddressState>,
     events: Vec<(LogPosition, Event)>,
     undecodable: Vec<UndecodableRecord>,
 }
@@ -57,6 +61,20 @@ impl EvidenceFacts {
                     .or_default()
                     .apply(&event, at);
             }
+            (FactScope::SubjectOrAddress, subject) => {
+                if let Some(subject) = subject {
+                    self.subjects
+                        .entry((event.organisation.clone(), subject.clone()))
+                        .or_default()
+                        .apply(&event, at.clone());
+                }
+                if let Some(address) = event.fact.address() {
+                    self.addresses
+                        .entry((event.organisation.clone(), address.to_owned()))
+                        .or_default()
+                        .apply(&event, at);
+                }
+            }
             // Sends are evidence of what happened, not facts a decision
             // reads.
             _ => {}
@@ -78,6 +96,23 @@ impl EvidenceFacts {
             .get(&(organisation.clone(), subject.clone()))
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// The states of the addresses a decision on `question` reads (see
+    /// [`consent_domain::rules::addresses_to_consult`]).
+    pub fn addresses_for(
+        &self,
+        subject: &SubjectState,
+        question: &CheckRequest,
+    ) -> Vec<AddressState> {
+        consent_domain::rules::addresses_to_consult(subject, question)
+            .into_iter()
+            .filter_map(|address| {
+                self.addresses
+                    .get(&(question.organisation.clone(), address))
+                    .cloned()
+            })
+            .collect()
     }
 
     /// Every decoded event with its position, in the order given.

@@ -12,7 +12,7 @@
 
 use crate::facts::EvidenceFacts;
 use consent_domain::rules::{self, CheckRequest, RuleCatalogue, UnknownRuleSet};
-use consent_domain::Timestamp;
+use consent_domain::{SubjectState, Timestamp};
 use consent_schema::{check_from_proto, check_to_proto, decision_to_proto, v1, ValidationError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -71,10 +71,16 @@ pub fn decide_recorded(
     question: &CheckRequest,
 ) -> Result<RecordedDecision, UnknownRuleSet> {
     let rule_set = catalogue.select(question.rule_set.as_ref(), question.at)?;
+    let subject = match &question.subject {
+        Some(subject) => facts.subject(&question.organisation, subject),
+        None => SubjectState::default(),
+    };
+    let addresses = facts.addresses_for(&subject, question);
     let decision = rules::decide(
         rule_set,
         &facts.organisation(&question.organisation),
-        &facts.subject(&question.organisation, &question.subject),
+        &subject,
+        &addresses,
         question,
     );
     Ok(RecordedDecision {

@@ -53,13 +53,14 @@ pub fn eligibility_csv<W: Write>(
     for (row, subject) in subjects.iter().enumerate() {
         let question = CheckRequest {
             organisation: organisation.clone(),
-            subject: subject.clone(),
+            subject: Some(subject.clone()),
             ..message.clone()
         };
         let state = store
             .subject_state(organisation, subject)?
             .unwrap_or_default();
-        let decision = rules::decide(rule_set, &organisation_state, &state, &question);
+        let addresses = crate::addresses::states_for(store, &state, &question)?;
+        let decision = rules::decide(rule_set, &organisation_state, &state, &addresses, &question);
         csv.write_record(row_of(&question, &decision))?;
         progress(row + 1, subjects.len());
     }
@@ -73,7 +74,7 @@ fn row_of(question: &CheckRequest, decision: &Decision) -> [String; 11] {
     let name = |value: Result<&'static str, ()>| value.unwrap_or("UNKNOWN").to_owned();
     [
         question.organisation.as_str().to_owned(),
-        question.subject.as_str().to_owned(),
+        question.addressee().to_owned(),
         name(
             v1::Channel::try_from(request.channel)
                 .map(|c| c.as_str_name())

@@ -234,13 +234,13 @@ impl Exporter {
                 sends.push((event.occurred_at, question));
             }
         }
-        sends.sort_by(|a, b| (a.0, a.1.subject.as_str()).cmp(&(b.0, b.1.subject.as_str())));
+        sends.sort_by(|a, b| (a.0, a.1.addressee()).cmp(&(b.0, b.1.addressee())));
         let mut questions: Vec<CheckRequest> = sends.into_iter().map(|(_, q)| q).collect();
         match &request.scope {
             ExportScope::Subject { checks, .. } => questions.extend(checks.iter().cloned()),
             ExportScope::Campaign { subjects, message } => {
                 questions.extend(subjects.iter().map(|subject| CheckRequest {
-                    subject: subject.clone(),
+                    subject: Some(subject.clone()),
                     ..message.clone()
                 }))
             }

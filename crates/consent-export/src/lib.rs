@@ -14,6 +14,7 @@
 //! with `consent-audit`, so that what the ledger exports is what a verifier
 //! recomputes.
 
+pub mod addresses;
 pub mod archive;
 pub mod checkpoints;
 pub mod eligibility;

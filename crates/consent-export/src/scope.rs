@@ -90,11 +90,9 @@ impl ExportRequest {
                 ))
             }
             Some(v1::export_request::Scope::Subject(subject)) => {
-                let subject_id = SubjectId::new(
-                    question(&placeholder_check(), &subject.subject_id, "subject")?
-                        .subject
-                        .as_str(),
-                );
+                let subject_id = question(&placeholder_check(), &subject.subject_id, "subject")?
+                    .subject
+                    .ok_or_else(|| ValidationError::new("subject.subject_id", "required"))?;
                 let checks = subject
                     .checks
                     .iter()
@@ -140,7 +138,9 @@ impl ExportRequest {
                                 error.to_string(),
                             )
                         })?;
-                    subjects.push(asked.subject.clone());
+                    subjects.push(asked.subject.clone().ok_or_else(|| {
+                        ValidationError::new("campaign.subject_ids", "a subject id is required")
+                    })?);
                     template.get_or_insert(asked);
                 }
                 subjects.sort();

@@ -166,7 +166,7 @@ pub(crate) fn eligibility_questions(
             reference: QuestionRef::Eligibility { as_of: at },
             request: CheckRequest {
                 organisation: organisation.clone(),
-                subject: subject.clone(),
+                subject: Some(subject.clone()),
                 channel,
                 purpose,
                 product_category: product_category.clone(),

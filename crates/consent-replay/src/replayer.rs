@@ -9,9 +9,12 @@ use crate::report::{Answer, InputCounts, RejectedRecord, ReplayReport, ReportBui
 use crate::similarity::with_override;
 use consent_domain::event::FactScope;
 use consent_domain::fold::Applied;
-use consent_domain::rules::{decide_with_texts, DecisionTexts, RuleCatalogue, UnknownRuleSet};
+use consent_domain::rules::{
+    addresses_to_consult, decide_with_texts, DecisionTexts, RuleCatalogue, UnknownRuleSet,
+};
 use consent_domain::{
-    Event, EventId, EventPosition, OrganisationId, OrganisationState, SubjectId, SubjectState,
+    AddressState, Event, EventId, EventPosition, OrganisationId, OrganisationState, SubjectId,
+    SubjectState,
 };
 use std::borrow::Cow;
 use std::collections::btree_map::Entry;
@@ -56,6 +59,9 @@ pub struct Replayer {
     /// By organisation, then subject: the (organisation, subject) order the
     /// eligibility questions are asked in.
     subjects: BTreeMap<OrganisationId, BTreeMap<SubjectId, SubjectState>>,
+    /// By (organisation, address): what suppresses an address whichever
+    /// subject it is used for.
+    addresses: BTreeMap<(OrganisationId, String), AddressState>,
     sends: BTreeMap<EventId, RecordedSend>,
     input: InputCounts,
     /// The lowest-positioned rejected records, at most
@@ -81,6 +87,7 @@ impl Replayer {
             decision_threads: DEFAULT_DECISION_THREADS,
             organisations: BTreeMap::new(),
             subjects: BTreeMap::new(),
+            addresses: BTreeMap::new(),
             sends: BTreeMap::new(),
             input: InputCounts::default(),
             rejected: BTreeSet::new(),
@@ -119,6 +126,23 @@ impl Replayer {
                         Cow::Owned(event) => state.apply_owned(event, position.clone()),
                     },
                     None => Applied::NotApplicable,
+                }
+            }
+            (FactScope::SubjectOrAddress, has_subject) => {
+                let address = event.fact.address().unwrap_or_default().to_owned();
+                let in_address = self
+                    .addresses
+                    .entry((event.organisation.clone(), address))
+                    .or_default()
+                    .apply(&event, position.clone());
+                let subject = event.subject.as_ref().filter(|_| has_subject);
+                match subject {
+                    Some(subject) => state_of(&mut self.subjects, &event.organisation)
+                        .and_then(|subjects| state_of(subjects, subject))
+                        .map_or(Applied::NotApplicable, |state| {
+                            state.apply(&event, position.clone())
+                        }),
+                    None => in_address,
                 }
             }
             (FactScope::Subject, true) => {
@@ -337,17 +361,27 @@ impl Deciding<'_> {
             .candidate_organisations
             .get(&request.organisation)
             .unwrap_or(organisation);
-        let subject = replayer
-            .subjects
-            .get(&request.organisation)
-            .and_then(|subjects| subjects.get(&request.subject))
+        let subject = request
+            .subject
+            .as_ref()
+            .and_then(|subject| replayer.subjects.get(&request.organisation)?.get(subject))
             .unwrap_or(&empty_subject);
+        let addresses: Vec<AddressState> = addresses_to_consult(subject, request)
+            .into_iter()
+            .filter_map(|address| {
+                replayer
+                    .addresses
+                    .get(&(request.organisation.clone(), address))
+                    .cloned()
+            })
+            .collect();
 
         request.rule_set = plan.baseline.requested().cloned();
         let baseline = decide_with_texts(
             baseline_rules,
             organisation,
             subject,
+            &addresses,
             request,
             DecisionTexts::Omitted,
         );
@@ -356,6 +390,7 @@ impl Deciding<'_> {
             candidate_rules,
             candidate_organisation,
             subject,
+            &addresses,
             request,
             DecisionTexts::Omitted,
         );

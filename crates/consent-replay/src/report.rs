@@ -291,7 +291,12 @@ impl ReportBuilder {
             samples.push(ChangeSample {
                 question: question.reference.clone(),
                 organisation: request.organisation.clone(),
-                subject: request.subject.clone(),
+                // Replay asks only about subjects (their sends and their
+                // eligibility), never about a bare address.
+                subject: request
+                    .subject
+                    .clone()
+                    .unwrap_or_else(|| SubjectId::new("")),
                 channel: request.channel.as_str().to_owned(),
                 purpose: request.purpose.as_str().to_owned(),
                 product_category: request

@@ -162,7 +162,7 @@ fn at_a_glance(report: &EvidenceReport<'_>) -> Markup {
                             a href={ "#" (anchor::decision(number)) } { "Decision " (number) }
                             ": may " (entry.request.organisation) " send "
                             (words::channel(entry.request.channel)) " to "
-                            strong { (entry.request.subject) } " on "
+                            strong { (entry.request.addressee()) } " on "
                             (time_element(entry.request.at)) "?"
                         }
                         @if entry.decision.allowed {
@@ -354,14 +354,14 @@ fn decision_section(
         .find(|r| r.id == decision.rule_set);
     html! {
         section.decision id=(anchor::decision(number)) {
-            h3 { "Decision " (number) ": " (words::channel(request.channel)) " to subject " (request.subject) " on " (when(request.at)) }
+            h3 { "Decision " (number) ": " (words::channel(request.channel)) " to subject " (request.addressee()) " on " (when(request.at)) }
             (answer(decision))
             p { "Lawful basis: " strong { (words::lawful_basis(decision.lawful_basis)) } }
             (recomputed_line(entry.recomputed))
             h4 { "The question" }
             dl.facts {
                 dt { "Organisation" } dd { (request.organisation) }
-                dt { "Subject" } dd { (request.subject) }
+                dt { "Subject" } dd { (request.addressee()) }
                 dt { "Channel" } dd { (words::channel(request.channel)) }
                 dt { "Purpose" } dd { (words::purpose(request.purpose)) }
                 dt { "Product category" }

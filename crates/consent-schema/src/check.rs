@@ -28,9 +28,18 @@ pub fn check_from_proto(
     } else {
         decode("call_category", request.call_category)?
     };
+    let contact_point = optional_contact_point("contact_point", request.contact_point.as_ref())?;
+    // A sender that knows only the address (an ESP) names no subject.
+    let subject = optional_identifier("subject_id", &request.subject_id)?.map(SubjectId::new);
+    if subject.is_none() && contact_point.is_none() {
+        return Err(ValidationError::new(
+            "subject_id",
+            "required when no `contact_point` is given: name the subject, the address, or both",
+        ));
+    }
     Ok(CheckRequest {
         organisation: OrganisationId::new(identifier("organisation_id", &request.organisation_id)?),
-        subject: SubjectId::new(identifier("subject_id", &request.subject_id)?),
+        subject,
         channel: decode("channel", request.channel)?,
         purpose: decode("purpose", request.purpose)?,
         product_category: optional_identifier("product_category_id", &request.product_category_id)?
@@ -41,7 +50,7 @@ pub fn check_from_proto(
         opt_out_included: request.opt_out_included,
         sender_identified: request.sender_identified,
         call_category,
-        contact_point: optional_contact_point("contact_point", request.contact_point.as_ref())?,
+        contact_point,
         at: match &request.at {
             Some(at) => timestamp_from_proto("at", at)?,
             None => now,
@@ -64,7 +73,11 @@ pub fn check_texts(request: &v1::CheckRequest) -> DecisionTexts {
 pub fn check_to_proto(request: &CheckRequest) -> v1::CheckRequest {
     v1::CheckRequest {
         organisation_id: request.organisation.as_str().to_owned(),
-        subject_id: request.subject.as_str().to_owned(),
+        subject_id: request
+            .subject
+            .as_ref()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
         channel: request.channel.to_wire(),
         purpose: request.purpose.to_wire(),
         product_category_id: request

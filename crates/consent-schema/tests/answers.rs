@@ -29,7 +29,7 @@ fn event_id(n: u128) -> EventId {
 fn a_check_converts_both_ways_unchanged() {
     let check = CheckRequest {
         organisation: OrganisationId::new("acme"),
-        subject: SubjectId::new("s-1"),
+        subject: Some(SubjectId::new("s-1")),
         channel: Channel::LiveCall,
         purpose: Purpose::Commercial,
         product_category: Some(ProductCategoryId::new("boots")),

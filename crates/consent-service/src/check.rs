@@ -31,7 +31,9 @@ impl Ledger {
             .map_err(|error| LedgerError::invalid(None, error))?;
         let awaited = wait_positions(self.inner.log.layout(), &request.wait_for, "")
             .map_err(|error| LedgerError::invalid(None, error))?;
-        self.ensure_owned(&question.organisation, &question.subject, "")?;
+        if let Some(subject) = &question.subject {
+            self.ensure_owned(&question.organisation, subject, "")?;
+        }
         self.ensure_followed(&awaited, "")?;
         self.await_view(awaited).await?;
         let freshness = self.freshness().await;
@@ -58,11 +60,9 @@ impl Ledger {
                 .map_err(|error| LedgerError::invalid(Some(index), error.within(&prefix)))?;
             let positions = wait_positions(layout, &request.wait_for, &format!("{prefix}."))
                 .map_err(|error| LedgerError::invalid(Some(index), error))?;
-            self.ensure_owned(
-                &question.organisation,
-                &question.subject,
-                &format!("{prefix}: "),
-            )?;
+            if let Some(subject) = &question.subject {
+                self.ensure_owned(&question.organisation, subject, &format!("{prefix}: "))?;
+            }
             self.ensure_followed(&positions, &format!("{prefix}: "))?;
             awaited.extend(positions);
             questions.push((question, check_texts(request)));
@@ -126,14 +126,27 @@ impl Ledger {
             .store
             .shared_organisation_state(&question.organisation)?
             .unwrap_or_default();
-        let subject = inner
-            .store
-            .shared_subject_state(&question.organisation, &question.subject)?
-            .unwrap_or_default();
+        let subject = match &question.subject {
+            Some(subject) => inner
+                .store
+                .shared_subject_state(&question.organisation, subject)?
+                .unwrap_or_default(),
+            None => Default::default(),
+        };
+        let mut addresses = Vec::new();
+        for address in rules::addresses_to_consult(&subject, question) {
+            if let Some(state) = inner
+                .store
+                .address_state(&question.organisation, &address)?
+            {
+                addresses.push(state);
+            }
+        }
         Ok(rules::decide_with_texts(
             rule_set,
             &organisation,
             &subject,
+            &addresses,
             question,
             texts,
         ))

@@ -19,7 +19,8 @@ mod state_codec;
 use cache::StateCache;
 use consent_domain::vocabulary::ContactPoint;
 use consent_domain::{
-    EventId, EventPosition, OrganisationId, OrganisationState, SubjectId, SubjectState,
+    AddressState, EventId, EventPosition, OrganisationId, OrganisationState, SubjectId,
+    SubjectState,
 };
 use consent_evidence::merkle::{Frontier, Hash, NodeAddress, HASH_LEN};
 use consent_log::TopicPartition;
@@ -269,6 +270,15 @@ impl ViewStore for SledStore {
         Ok(self
             .get_state(&keys::subject(organisation, subject))?
             .map(|(state, _)| state))
+    }
+
+    fn address_state(
+        &self,
+        _organisation: &OrganisationId,
+        _address: &str,
+    ) -> Result<Option<AddressState>, StoreError> {
+        // Address states are not yet part of the view batch.
+        Ok(None)
     }
 
     fn organisation_state(

@@ -28,7 +28,9 @@ pub use memory::MemoryStore;
 pub use merkle::PartitionNodes;
 
 use consent_domain::vocabulary::ContactPoint;
-use consent_domain::{EventId, OrganisationId, OrganisationState, SubjectId, SubjectState};
+use consent_domain::{
+    AddressState, EventId, OrganisationId, OrganisationState, SubjectId, SubjectState,
+};
 use consent_evidence::merkle::{Frontier, Hash, NodeAddress};
 use consent_log::TopicPartition;
 use std::collections::BTreeMap;
@@ -54,6 +56,15 @@ pub trait ViewStore: Send + Sync + 'static {
         &self,
         organisation: &OrganisationId,
     ) -> Result<Option<OrganisationState>, StoreError>;
+
+    /// State of one address of one organisation (an address as
+    /// [`consent_domain::Fact::address`] gives it); `None` if nothing is
+    /// known.
+    fn address_state(
+        &self,
+        organisation: &OrganisationId,
+        address: &str,
+    ) -> Result<Option<AddressState>, StoreError>;
 
     /// [`ViewStore::subject_state`], shared, for readers that only read it
     /// (checks). A store may serve it from a cache of decoded states, which

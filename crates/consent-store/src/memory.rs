@@ -4,7 +4,7 @@
 use crate::{HistoryEntry, StoreError, StoredOffsets, ViewBatch, ViewStore};
 use consent_domain::vocabulary::ContactPoint;
 use consent_domain::{
-    EventId, OrganisationId, OrganisationState, SubjectId, SubjectState, Timestamp,
+    AddressState, EventId, OrganisationId, OrganisationState, SubjectId, SubjectState, Timestamp,
 };
 use consent_evidence::merkle::{Frontier, Hash, NodeAddress};
 use consent_log::TopicPartition;
@@ -67,6 +67,15 @@ impl ViewStore for MemoryStore {
         organisation: &OrganisationId,
     ) -> Result<Option<OrganisationState>, StoreError> {
         Ok(self.read().organisations.get(organisation).cloned())
+    }
+
+    fn address_state(
+        &self,
+        _organisation: &OrganisationId,
+        _address: &str,
+    ) -> Result<Option<AddressState>, StoreError> {
+        // Address states are not yet part of the view batch.
+        Ok(None)
     }
 
     fn subjects_of(&self, organisation: &OrganisationId) -> Result<Vec<SubjectId>, StoreError> {

@@ -8,7 +8,9 @@ use crate::vocabulary::{CallCategory, Channel, ContactPoint, MessageClass, Purpo
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckRequest {
     pub organisation: OrganisationId,
-    pub subject: SubjectId,
+    /// The subject the message goes to; `None` when the sender knows only
+    /// the address (`contact_point`), as an ESP does.
+    pub subject: Option<SubjectId>,
     pub channel: Channel,
     pub purpose: Purpose,
     /// The category the message markets (soft opt-in similarity).
@@ -35,6 +37,15 @@ pub struct CheckRequest {
 }
 
 impl CheckRequest {
+    /// Who the message goes to, in words: the subject id, or, for a check
+    /// that names only an address, that the subject is not named.
+    pub fn addressee(&self) -> &str {
+        match &self.subject {
+            Some(subject) => subject.as_str(),
+            None => "(not named: the address only)",
+        }
+    }
+
     /// The question a recorded send answers: "was this message, as sent,
     /// allowed at `at`?". The caller says how to read the send's sole
     /// charitable purpose (`sole_charitable_purpose`: as recorded, unless a
@@ -48,7 +59,7 @@ impl CheckRequest {
     ) -> Self {
         CheckRequest {
             organisation,
-            subject,
+            subject: Some(subject),
             channel: send.channel,
             purpose: send.purpose,
             product_category: send.product_category.clone(),

@@ -24,15 +24,18 @@ use super::scope::Classification;
 use super::{
     calls, charity, effective, electronic_mail, erasure, objection, post, scope, soft_opt_in,
 };
-use crate::fold::{OrganisationState, SubjectState};
+use crate::fold::{AddressState, OrganisationState, SubjectState};
 use crate::identity::EventId;
 use crate::vocabulary::Channel;
 
 /// May `request.organisation` send this message to `request.subject` at
 /// `request.at`, under `rule_set`?
 ///
-/// Pure and deterministic: reads only the facts of `organisation` and
-/// `subject` with `occurred_at <= request.at`, and no clock. Either state
+/// Pure and deterministic: reads only the facts of `organisation`,
+/// `subject` and the `addresses` the message may go to (the check's contact
+/// point, or else the subject's addresses for the channel: see
+/// [`super::addresses_to_consult`]) with `occurred_at <= request.at`, and no
+/// clock. Either state
 /// may be empty; the answer is then no, with the reasons (fail closed).
 /// The caller chooses `rule_set` (see [`super::RuleCatalogue::select`]) and
 /// the decision names it; `request.rule_set` only lets R8 say it was asked
@@ -41,12 +44,14 @@ pub fn decide(
     rule_set: &RuleSet,
     organisation: &OrganisationState,
     subject: &SubjectState,
+    addresses: &[AddressState],
     request: &CheckRequest,
 ) -> Decision {
     decide_with_texts(
         rule_set,
         organisation,
         subject,
+        addresses,
         request,
         DecisionTexts::Included,
     )
@@ -59,13 +64,14 @@ pub fn decide_with_texts(
     rule_set: &RuleSet,
     organisation: &OrganisationState,
     subject: &SubjectState,
+    addresses: &[AddressState],
     request: &CheckRequest,
     texts: DecisionTexts,
 ) -> Decision {
     let ctx = Ctx {
         rule_set,
         request,
-        facts: Facts::as_of(organisation, subject, request.at),
+        facts: Facts::as_of(organisation, subject, addresses, request.at),
         marketing: Classification::of(request).is_marketing(),
         texts,
     };

@@ -4,7 +4,7 @@
 //! so no fact that occurred after the check's time can influence it.
 
 use crate::event::*;
-use crate::fold::{OrganisationState, Recorded, SubjectState, Suppressions};
+use crate::fold::{AddressState, OrganisationState, Recorded, SubjectState, Suppressions};
 use crate::identity::EventId;
 use crate::rules::decision::EventReference;
 use crate::time::Timestamp;
@@ -40,6 +40,9 @@ pub(crate) struct Facts<'a> {
     pub at: Timestamp,
     pub subject: &'a [Recorded<Fact>],
     pub organisation: &'a [Recorded<Fact>],
+    /// The facts of each address the message may go to, whichever subject
+    /// they were recorded under.
+    pub addresses: Vec<&'a [Recorded<Fact>]>,
     suppressions: &'a Suppressions,
 }
 
@@ -47,12 +50,14 @@ impl<'a> Facts<'a> {
     pub fn as_of(
         organisation: &'a OrganisationState,
         subject: &'a SubjectState,
+        addresses: &'a [AddressState],
         at: Timestamp,
     ) -> Self {
         Self {
             at,
             subject: subject.facts.as_of(at),
             organisation: organisation.facts.as_of(at),
+            addresses: addresses.iter().map(|a| a.facts.as_of(at)).collect(),
             suppressions: &organisation.suppressions,
         }
     }

@@ -69,8 +69,9 @@ impl Ctx<'_> {
         self.request.organisation.as_str()
     }
 
+    /// The subject as a decision names it (see [`CheckRequest::addressee`]).
     pub fn subject(&self) -> &str {
-        self.request.subject.as_str()
+        self.request.addressee()
     }
 }
 

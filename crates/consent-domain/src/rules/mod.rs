@@ -11,6 +11,7 @@
 //! R3a, R6), `soft_opt_in` (R3b), `charity` (R3c), `calls` (R4, R5), `post`
 //! (R7), `effective` (R8), `erasure` (R9); `decide` combines them.
 
+mod addresses;
 mod calls;
 pub mod catalogue;
 mod charity;
@@ -31,6 +32,7 @@ mod scope;
 mod soft_opt_in;
 mod text;
 
+pub use addresses::addresses_to_consult;
 pub use check::CheckRequest;
 pub use decide::{decide, decide_with_texts};
 pub use decision::{

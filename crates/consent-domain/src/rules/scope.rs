@@ -140,7 +140,7 @@ fn unknown_parties(ctx: &Ctx<'_>) -> Vec<Reason> {
 }
 
 /// Which contact points a channel can use.
-fn fits(channel: Channel, kind: ContactKind) -> bool {
+pub(crate) fn fits(channel: Channel, kind: ContactKind) -> bool {
     match channel {
         Channel::Email => kind == ContactKind::Email,
         Channel::Sms => kind == ContactKind::Mobile,

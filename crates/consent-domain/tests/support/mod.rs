@@ -22,14 +22,15 @@
 pub mod facts;
 
 use consent_domain::event::{Event, EventPosition, Fact, Source};
-use consent_domain::fold::{OrganisationState, SubjectState};
+use consent_domain::fold::{AddressState, OrganisationState, SubjectState};
 use consent_domain::identity::{EventId, OrganisationId, SubjectId};
 use consent_domain::rules::{
-    decide, decide_with_texts, CheckRequest, Decision, DecisionTexts, LawfulBasis, RuleCatalogue,
-    RuleOutcome, RuleSet, RuleSetId,
+    addresses_to_consult, decide, decide_with_texts, CheckRequest, Decision, DecisionTexts,
+    LawfulBasis, RuleCatalogue, RuleOutcome, RuleSet, RuleSetId,
 };
 use consent_domain::time::Timestamp;
 use consent_domain::vocabulary::*;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 pub use consent_domain::rules::LawfulBasis::{
@@ -144,11 +145,21 @@ impl Scenario {
         self
     }
 
-    /// The states the projector would hold for `organisation` and
-    /// (`organisation`, `subject`): every event, each at its own offset.
-    pub fn states(&self, organisation: &str, subject: &str) -> (OrganisationState, SubjectState) {
+    /// The states the projector would hold for `organisation`,
+    /// (`organisation`, `subject`) and each of the organisation's
+    /// addresses: every event, each at its own offset.
+    pub fn states(
+        &self,
+        organisation: &str,
+        subject: Option<&str>,
+    ) -> (
+        OrganisationState,
+        SubjectState,
+        BTreeMap<String, AddressState>,
+    ) {
         let mut org = OrganisationState::default();
         let mut subj = SubjectState::default();
+        let mut addresses: BTreeMap<String, AddressState> = BTreeMap::new();
         for (offset, event) in self.events.iter().enumerate() {
             let position = Some(EventPosition {
                 topic: "test.facts".to_owned(),
@@ -159,15 +170,21 @@ impl Scenario {
                 continue;
             }
             org.apply(event, position.clone());
+            if let Some(address) = event.fact.address() {
+                addresses
+                    .entry(address.to_owned())
+                    .or_default()
+                    .apply(event, position.clone());
+            }
             if event
                 .subject
                 .as_ref()
-                .is_some_and(|s| s.as_str() == subject)
+                .is_some_and(|s| Some(s.as_str()) == subject)
             {
                 subj.apply(event, position);
             }
         }
-        (org, subj)
+        (org, subj, addresses)
     }
 
     /// Decide `check` against these facts.
@@ -178,15 +195,29 @@ impl Scenario {
             .select(request.rule_set.as_ref(), request.at)
             .unwrap_or_else(|e| panic!("rule set: {e}"))
             .clone();
-        let (org, subj) = self.states(request.organisation.as_str(), request.subject.as_str());
-        let decision = decide(&rule_set, &org, &subj, &request);
+        let (org, subj, all_addresses) = self.states(
+            request.organisation.as_str(),
+            request.subject.as_ref().map(|s| s.as_str()),
+        );
+        let addresses: Vec<AddressState> = addresses_to_consult(&subj, &request)
+            .into_iter()
+            .filter_map(|address| all_addresses.get(&address).cloned())
+            .collect();
+        let decision = decide(&rule_set, &org, &subj, &addresses, &request);
         assert_eq!(
             decision,
-            decide(&rule_set, &org, &subj, &request),
+            decide(&rule_set, &org, &subj, &addresses, &request),
             "decide is deterministic"
         );
         assert_eq!(
-            decide_with_texts(&rule_set, &org, &subj, &request, DecisionTexts::Omitted),
+            decide_with_texts(
+                &rule_set,
+                &org,
+                &subj,
+                &addresses,
+                &request,
+                DecisionTexts::Omitted
+            ),
             decision.clone().without_texts(),
             "without texts, the decision is the full one with its texts left out"
         );
@@ -213,7 +244,7 @@ fn check(channel: Channel, contact_point: Option<ContactPoint>) -> Check {
     Check {
         request: CheckRequest {
             organisation: OrganisationId::from(ORG),
-            subject: SubjectId::from(SUBJECT),
+            subject: Some(SubjectId::from(SUBJECT)),
             channel,
             purpose: Purpose::Commercial,
             product_category: None,
@@ -348,7 +379,7 @@ impl Check {
 
     /// Sent to another subject.
     pub fn about(mut self, subject: &str) -> Self {
-        self.request.subject = SubjectId::from(subject);
+        self.request.subject = Some(SubjectId::from(subject));
         self
     }
 

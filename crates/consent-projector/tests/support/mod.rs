@@ -596,7 +596,7 @@ pub fn checks() -> Vec<CheckRequest> {
                     for at in [day(200), day(420)] {
                         checks.push(CheckRequest {
                             organisation: OrganisationId::new(o),
-                            subject: SubjectId::new(s),
+                            subject: Some(SubjectId::new(s)),
                             channel,
                             purpose,
                             product_category: Some(ProductCategoryId::new("socks")),
@@ -642,12 +642,13 @@ pub fn decisions(view: &View) -> Vec<Decision> {
                 .get(&check.organisation)
                 .cloned()
                 .unwrap_or_default();
-            let subject = view
-                .subjects
-                .get(&(check.organisation.clone(), check.subject.clone()))
+            let subject = check
+                .subject
+                .as_ref()
+                .and_then(|s| view.subjects.get(&(check.organisation.clone(), s.clone())))
                 .cloned()
                 .unwrap_or_default();
-            decide(rule_set, &organisation, &subject, check)
+            decide(rule_set, &organisation, &subject, &[], check)
         })
         .collect()
 }

@@ -94,7 +94,7 @@ impl Example {
             .map(|request| {
                 let in_force = catalogue.select(None, request.at).expect("in force");
                 assert_eq!(in_force.id, rule_set.id, "both checks under one rule set");
-                decide(in_force, &organisation, &subject, request)
+                decide(in_force, &organisation, &subject, &[], request)
             })
             .collect();
         Self {
@@ -167,7 +167,7 @@ impl Example {
 pub fn servicing_email(when: &str) -> CheckRequest {
     CheckRequest {
         organisation: OrganisationId::from(ORG),
-        subject: SubjectId::from(SUBJECT),
+        subject: Some(SubjectId::from(SUBJECT)),
         channel: Channel::Email,
         purpose: Purpose::Commercial,
         product_category: Some(ProductCategoryId::from("servicing")),
