@@ -211,25 +211,26 @@ fn not_after(
     Ok(())
 }
 
-/// A duration for people: `3 h`, `2 h 5 min`, `5 min`, `90 s` as `1 min 30 s`.
+/// A duration for people, to the second and in its two largest units:
+/// `3 h`, `2 h 5 min`, `5 min`, `1 min 30 s`, `91 d 20 h`.
 fn span(duration: Duration) -> String {
-    let seconds = duration.as_secs();
-    let (days, hours, minutes, seconds) = (
-        seconds / 86_400,
-        seconds / 3_600 % 24,
-        seconds / 60 % 60,
-        seconds % 60,
-    );
-    let parts: Vec<String> = [(days, "d"), (hours, "h"), (minutes, "min"), (seconds, "s")]
-        .into_iter()
+    let seconds = (duration.as_micros() + 500_000) / 1_000_000;
+    let parts = [
+        (seconds / 86_400, "d"),
+        (seconds / 3_600 % 24, "h"),
+        (seconds / 60 % 60, "min"),
+        (seconds % 60, "s"),
+    ];
+    let Some(first) = parts.iter().position(|(n, _)| *n > 0) else {
+        return "0 s".to_owned();
+    };
+    parts[first..]
+        .iter()
+        .take(2)
         .filter(|(n, _)| *n > 0)
         .map(|(n, unit)| format!("{n} {unit}"))
-        .collect();
-    if parts.is_empty() {
-        "0 s".to_owned()
-    } else {
-        parts.join(" ")
-    }
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -240,7 +241,10 @@ mod tests {
     fn durations_read_as_people_write_them() {
         assert_eq!(span(Duration::from_secs(300)), "5 min");
         assert_eq!(span(Duration::from_secs(3 * 3600)), "3 h");
-        assert_eq!(span(Duration::from_secs(3 * 3600 + 61)), "3 h 1 min 1 s");
+        assert_eq!(span(Duration::from_secs(3 * 3600 + 61)), "3 h 1 min");
+        assert_eq!(span(Duration::from_secs(3 * 3600 + 5)), "3 h");
+        assert_eq!(span(Duration::from_millis(3 * 3_600_000 - 20)), "3 h");
+        assert_eq!(span(Duration::from_secs(91 * 86_400 + 20 * 3600 + 59)), "91 d 20 h");
         assert_eq!(span(Duration::from_secs(90)), "1 min 30 s");
         assert_eq!(span(Duration::from_secs(2 * 86_400)), "2 d");
         assert_eq!(span(Duration::ZERO), "0 s");
