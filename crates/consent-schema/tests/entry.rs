@@ -96,9 +96,12 @@ fn the_region_decides_what_a_national_number_means() {
     assert_eq!(EntryRules::default().phone_region, PhoneRegion::GB);
 }
 
-/// Every field that holds a telephone number, with a national number in
-/// it, and where the stored E.164 form is read back.
-fn every_telephone_field() -> Vec<(&'static str, Payload, fn(&Payload) -> String)> {
+/// A field's path, a payload with a national number in it, and how to read
+/// the stored number back.
+type TelephoneField = (&'static str, Payload, fn(&Payload) -> String);
+
+/// Every field that holds a telephone number.
+fn every_telephone_field() -> Vec<TelephoneField> {
     let payloads = every_payload();
     let find = |kind: &str| {
         payloads
@@ -107,7 +110,7 @@ fn every_telephone_field() -> Vec<(&'static str, Payload, fn(&Payload) -> String
             .cloned()
             .expect(kind)
     };
-    let mut fields: Vec<(&'static str, Payload, fn(&Payload) -> String)> = Vec::new();
+    let mut fields: Vec<TelephoneField> = Vec::new();
     fields.push((
         "contact_point_recorded.contact_point.value",
         Payload::ContactPointRecorded(v1::ContactPointRecorded {
