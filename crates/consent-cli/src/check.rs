@@ -35,7 +35,7 @@ pub struct CheckArgs {
     pub anonymous: bool,
     #[arg(long, value_enum, default_value_t = CallCategoryArg::General)]
     pub call_category: CallCategoryArg,
-    /// The number to call (for TPS/CTPS screening), E.164.
+    /// The number to call (for TPS/CTPS screening): E.164, or national format in the server's `--phone-region` (`07700 900123`).
     #[arg(long)]
     pub number: Option<String>,
     /// Decide as of this time (RFC 3339); default now.

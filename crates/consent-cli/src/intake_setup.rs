@@ -8,6 +8,7 @@ use crate::key_source::{KeySource, UNSUBSCRIBE_KEY};
 use anyhow::Context;
 use consent_domain::OrganisationId;
 use consent_intake::{load_or_generate_secret_file, load_secret_file, parse_secret};
+use consent_schema::PhoneRegion;
 use consent_service::IntakeConfig;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -48,6 +49,7 @@ pub fn open_intake(
     args: &IntakeArgs,
     data_dir: &Path,
     listen: SocketAddr,
+    phone_region: PhoneRegion,
 ) -> anyhow::Result<IntakeConfig> {
     anyhow::ensure!(
         args.sms_numbers.is_empty() || args.sms_webhook_secret.is_some(),
@@ -95,7 +97,7 @@ pub fn open_intake(
             .iter()
             .map(|(number, organisation)| (number.clone(), OrganisationId::new(organisation)));
         intake = intake
-            .sms_webhook(shared.as_bytes().to_vec(), numbers)
+            .sms_webhook(shared.as_bytes().to_vec(), numbers, phone_region)
             .map_err(|error| anyhow::anyhow!("{}: {}", error.field, error.reason))
             .context("the SMS webhook settings")?;
         tracing::info!(

@@ -16,6 +16,7 @@ use crate::sealing_setup::{open_sealer, SealingArgs};
 use crate::settings::{file_may_set, ConfigFile, StorageArgs};
 use anyhow::Context;
 use consent_projector::Projector;
+use consent_schema::{EntryRules, PhoneRegion};
 use consent_service::{HealthConfig, Ledger, LedgerConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,6 +45,14 @@ pub struct ServeArgs {
     /// lasted this long: appends to a log partition failing, the view not writable, the log unreachable.
     #[arg(long, env = "CONSENT_UNHEALTHY_AFTER_SECS", default_value_t = 30)]
     pub unhealthy_after_secs: u64,
+    /// The region whose national format telephone numbers are read in (ISO 3166-1 alpha-2): in GB `07700 900123`
+    /// is +447700900123. Numbers are stored, digested and compared in E.164 whatever the region.
+    #[arg(long, env = "CONSENT_PHONE_REGION", default_value_t = PhoneRegion::GB)]
+    pub phone_region: PhoneRegion,
+    /// How far an event's occurredAt may lie after the time the ledger receives it, in seconds (clocks disagree a
+    /// little); later is refused as a fact from the future.
+    #[arg(long, env = "CONSENT_MAX_CLOCK_SKEW_SECS", default_value_t = EntryRules::DEFAULT_MAX_CLOCK_SKEW.as_secs())]
+    pub max_clock_skew_secs: u64,
     #[command(flatten)]
     pub checkpoints: CheckpointArgs,
     /// The API key file (`consent-ledger api-key create`), or its text in the environment variable CONSENT_API_KEYS;
@@ -86,6 +95,15 @@ impl ServeArgs {
         }
         if let (Some(value), true) = (file.unhealthy_after_secs, may("unhealthy_after_secs")) {
             self.unhealthy_after_secs = value;
+        }
+        if let (Some(value), true) = (&file.phone_region, may("phone_region")) {
+            self.phone_region = value
+                .parse()
+                .with_context(|| format!("phone_region = {value:?}"))
+                .with_context(|| format!("in the config file {}", path.display()))?;
+        }
+        if let (Some(value), true) = (file.max_clock_skew_secs, may("max_clock_skew_secs")) {
+            self.max_clock_skew_secs = value;
         }
         if let (Some(value), true) = (file.checkpoint_key.clone(), may("checkpoint_key")) {
             self.checkpoints.checkpoint_key = Some(value);
@@ -176,10 +194,19 @@ pub async fn run(
         &args.storage.data_dir,
         projection.clone(),
     )?;
-    let intake = open_intake(&args.intake, &args.storage.data_dir, args.listen)?;
+    let intake = open_intake(
+        &args.intake,
+        &args.storage.data_dir,
+        args.listen,
+        args.phone_region,
+    )?;
     let ledger_config = LedgerConfig {
         health: HealthConfig {
             unhealthy_after: Duration::from_secs(args.unhealthy_after_secs),
+        },
+        entry: EntryRules {
+            phone_region: args.phone_region,
+            max_clock_skew: Duration::from_secs(args.max_clock_skew_secs),
         },
         ..LedgerConfig::default()
     };

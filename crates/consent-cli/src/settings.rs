@@ -245,6 +245,9 @@ pub struct ConfigFile {
     pub state_cache_mib: Option<u64>,
     pub log_index_mib: Option<u64>,
     pub unhealthy_after_secs: Option<u64>,
+    /// An ISO 3166-1 alpha-2 code: `phone_region = "GB"`.
+    pub phone_region: Option<String>,
+    pub max_clock_skew_secs: Option<u64>,
     pub checkpoint_key: Option<PathBuf>,
     pub checkpoint_origin: Option<String>,
     pub checkpoint_interval_secs: Option<u64>,

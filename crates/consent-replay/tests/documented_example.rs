@@ -24,9 +24,12 @@ fn events(names: &[&str]) -> Vec<Event> {
                 .unwrap_or_else(|error| panic!("{name}: {error}: {line}"));
             let id = u128::try_from(events.len()).unwrap_or(u128::MAX) + 1;
             let appended_at = at("2026-11-01");
-            let (_, event) = consent_schema::prepare_for_append(envelope, appended_at, || {
-                uuid::Uuid::from_u128(id)
-            })
+            let (_, event) = consent_schema::prepare_for_append(
+                envelope,
+                appended_at,
+                || uuid::Uuid::from_u128(id),
+                &consent_schema::EntryRules::default(),
+            )
             .unwrap_or_else(|error| panic!("{name}: {error}: {line}"));
             events.push(event);
         }

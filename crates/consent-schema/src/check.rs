@@ -5,6 +5,7 @@
 //! (`omit_texts` through [`check_texts`]).
 
 use crate::contact::{contact_point_to_proto, optional_contact_point};
+use crate::entry::{plausible, point, EntryRules};
 use crate::error::ValidationError;
 use crate::fields::{identifier, optional_identifier};
 use crate::timestamp::{timestamp_from_proto, timestamp_to_proto};
@@ -57,6 +58,32 @@ pub fn check_from_proto(
         },
         rule_set: optional_identifier("rule_set_id", &request.rule_set_id)?.map(RuleSetId),
     })
+}
+
+/// Validates a check as it enters the ledger: [`check_from_proto`], with
+/// a telephone contact point in the national format of
+/// `rules.phone_region` read as E.164, and `at` refused outside
+/// [`crate::EARLIEST`]..[`crate::LATEST`].
+pub fn check_for_entry(
+    request: &v1::CheckRequest,
+    now: Timestamp,
+    rules: &EntryRules,
+) -> Result<CheckRequest, ValidationError> {
+    let mut contact = request.contact_point.clone();
+    point("contact_point", contact.as_mut(), rules.phone_region)?;
+    let check = if contact == request.contact_point {
+        check_from_proto(request, now)?
+    } else {
+        check_from_proto(
+            &v1::CheckRequest {
+                contact_point: contact,
+                ..request.clone()
+            },
+            now,
+        )?
+    };
+    plausible("at", check.at)?;
+    Ok(check)
 }
 
 /// Which texts the decision on `request` carries (`omit_texts`).

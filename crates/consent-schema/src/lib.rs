@@ -10,6 +10,9 @@
 //!   [`event_from_proto`] / [`event_to_proto`], [`prepare_for_append`],
 //!   [`check_from_proto`] / [`check_to_proto`], [`decision_to_proto`] /
 //!   [`decision_from_proto`], [`rule_set_to_proto`], and log positions;
+//! * what the ledger asks of values as they enter it ([`EntryRules`]):
+//!   telephone numbers in national format to E.164 ([`number_to_e164`],
+//!   [`PhoneRegion`]), no fact from the future, no absurd dates;
 //! * where a fact goes in the log: [`routing_key`] and [`family_of`];
 //! * the ledger's own records that are not facts ([`is_ledger_record_key`]:
 //!   the contact-digest key's fingerprint);
@@ -24,6 +27,7 @@ mod check;
 mod codec;
 mod contact;
 mod decision;
+mod entry;
 mod error;
 mod event;
 mod fields;
@@ -31,6 +35,7 @@ mod ledger_record;
 mod position;
 mod routing;
 mod rule_set;
+mod telephone;
 mod timestamp;
 mod vocabulary;
 
@@ -52,13 +57,14 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 pub use pbjson_types;
 
 pub use append::prepare_for_append;
-pub use check::{check_from_proto, check_texts, check_to_proto};
+pub use check::{check_for_entry, check_from_proto, check_texts, check_to_proto};
 pub use codec::{decode_envelope, encode_envelope};
 pub use contact::{
     contact_kind, contact_point_from_proto, digest_bytes, digest_text, normalised_value,
     CONTACT_DIGEST_BYTES,
 };
 pub use decision::{decision_from_proto, decision_into_proto, decision_to_proto};
+pub use entry::{EntryRules, EARLIEST, LATEST};
 pub use error::{DecodeError, ValidationError};
 pub use event::{event_from_proto, event_id, event_to_proto, SCHEMA_VERSION};
 pub use fields::{MAX_ENVELOPE_BYTES, MAX_ID_BYTES, MAX_LIST_ITEMS, MAX_TEXT_BYTES};
@@ -69,4 +75,5 @@ pub use ledger_record::{
 pub use position::{event_position, log_position};
 pub use routing::{family_of, is_organisation_key, routing_key, ROUTING_KEY_SEPARATOR};
 pub use rule_set::rule_set_to_proto;
+pub use telephone::{number_to_e164, PhoneRegion, UnknownPhoneRegion};
 pub use timestamp::{timestamp_from_proto, timestamp_to_proto};

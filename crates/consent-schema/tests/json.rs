@@ -6,7 +6,7 @@ mod common;
 
 use consent_domain::vocabulary::{Channel, CollectionMethod, ContactKind, ContactPoint, Purpose};
 use consent_domain::{Fact, Timestamp};
-use consent_schema::{event_from_proto, prepare_for_append, v1};
+use consent_schema::{event_from_proto, prepare_for_append, v1, EntryRules};
 use serde_json::json;
 
 /// What a producer would POST: no event id, no recorded_at, no schema
@@ -36,7 +36,8 @@ fn a_posted_json_event_becomes_a_domain_fact() {
     let posted: v1::Envelope = serde_json::from_str(POSTED).expect("valid proto3 JSON");
     let now = Timestamp::parse_rfc3339("2026-01-15T10:30:02Z").expect("time");
 
-    let (_, event) = prepare_for_append(posted, now, ledger_id).expect("valid event");
+    let (_, event) =
+        prepare_for_append(posted, now, ledger_id, &EntryRules::default()).expect("valid event");
 
     assert_eq!(event.organisation.as_str(), "acme");
     assert_eq!(
@@ -65,7 +66,8 @@ fn a_posted_json_event_becomes_a_domain_fact() {
 fn the_stored_event_reads_back_as_this_json() {
     let posted: v1::Envelope = serde_json::from_str(POSTED).expect("valid proto3 JSON");
     let now = Timestamp::parse_rfc3339("2026-01-15T10:30:02.250Z").expect("time");
-    let (stored, _) = prepare_for_append(posted, now, ledger_id).expect("valid event");
+    let (stored, _) =
+        prepare_for_append(posted, now, ledger_id, &EntryRules::default()).expect("valid event");
 
     let json = serde_json::to_value(&stored).expect("serialises");
 

@@ -6,7 +6,7 @@ use consent_domain::Timestamp;
 use consent_schema::v1::{self, envelope::Payload};
 use consent_schema::{
     check_from_proto, decode_envelope, encode_envelope, event_from_proto, event_to_proto,
-    prepare_for_append,
+    prepare_for_append, EntryRules,
 };
 use proptest::prelude::*;
 use proptest::strategy::Union;
@@ -33,10 +33,16 @@ fn id() -> BoxedStrategy<String> {
     prop_oneof![6 => "[a-z0-9][a-z0-9-]{0,11}", 1 => text()].boxed()
 }
 
-/// Mostly E.164 numbers, with or without spaces, sometimes anything.
+/// Mostly E.164 numbers, with or without spaces, some in UK national
+/// format, sometimes anything.
 fn number() -> BoxedStrategy<String> {
-    prop_oneof![6 => "[ ]?\\+[1-9][0-9]{6,13}[ ]?", 1 => "\\+44 [0-9]{4} [0-9]{6}", 1 => text()]
-        .boxed()
+    prop_oneof![
+        6 => "[ ]?\\+[1-9][0-9]{6,13}[ ]?",
+        1 => "\\+44 [0-9]{4} [0-9]{6}",
+        2 => "0[0-9 ()-]{6,14}",
+        1 => text(),
+    ]
+    .boxed()
 }
 
 fn optional_id() -> BoxedStrategy<String> {
@@ -370,7 +376,7 @@ proptest! {
     #[test]
     fn prepare_for_append_never_panics_and_stores_what_it_validated(wire in envelope(), id in any::<u128>()) {
         let now = Timestamp::from_unix_micros(1_767_225_600_000_000);
-        if let Ok((stored, event)) = prepare_for_append(wire, now, || uuid::Uuid::from_u128(id)) {
+        if let Ok((stored, event)) = prepare_for_append(wire, now, || uuid::Uuid::from_u128(id), &EntryRules::default()) {
             let reread = decode_envelope(&encode_envelope(&stored)).expect("own encoding decodes");
             prop_assert_eq!(event_from_proto(&reread), Ok(event));
             // A stored event always has a JSON form (timestamps in range).
@@ -405,6 +411,23 @@ proptest! {
         if let Ok(check) = check_from_proto(&request, now) {
             prop_assert_eq!(check_from_proto(&consent_schema::check_to_proto(&check), now), Ok(check));
         }
+    }
+
+    #[test]
+    fn arbitrary_numbers_never_panic_and_what_is_accepted_is_stable(
+        written in prop_oneof![number(), "[0-9 +()./-]{0,24}", "\\PC{0,24}"],
+    ) {
+        let region = consent_schema::PhoneRegion::GB;
+        if let Ok(e164) = consent_schema::number_to_e164("n", &written, region) {
+            prop_assert!(e164.starts_with('+'));
+            prop_assert_eq!(consent_schema::number_to_e164("n", &e164, region), Ok(e164.clone()));
+        }
+    }
+
+    #[test]
+    fn arbitrary_checks_entering_never_panic(request in check_request()) {
+        let now = Timestamp::from_unix_micros(1_767_225_600_000_000);
+        let _ = consent_schema::check_for_entry(&request, now, &EntryRules::default());
     }
 
     #[test]

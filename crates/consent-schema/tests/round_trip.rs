@@ -7,7 +7,7 @@ use common::{envelope, every_payload};
 use consent_domain::{Fact, Timestamp};
 use consent_schema::{
     decode_envelope, encode_envelope, event_from_proto, event_to_proto, family_of,
-    prepare_for_append, v1,
+    prepare_for_append, v1, EntryRules,
 };
 
 #[test]
@@ -89,7 +89,8 @@ fn prepare_for_append_fills_what_the_ledger_owns() {
     let now = Timestamp::from_unix_micros(1_767_225_700_123_456);
     let id = uuid::Uuid::parse_str("01900000-0000-7000-8000-000000000001").expect("uuid");
 
-    let (stored, event) = prepare_for_append(wire, now, || id).expect("valid");
+    let (stored, event) =
+        prepare_for_append(wire, now, || id, &EntryRules::default()).expect("valid");
 
     assert_eq!(stored.event_id, "01900000-0000-7000-8000-000000000001");
     assert_eq!(event.id.0, id);
@@ -104,10 +105,14 @@ fn prepare_for_append_fills_what_the_ledger_owns() {
 #[test]
 fn prepare_for_append_keeps_a_producer_id_and_time() {
     let wire = envelope(every_payload().remove(4));
-    let now = Timestamp::from_unix_micros(0);
-    let (stored, event) = prepare_for_append(wire.clone(), now, || {
-        panic!("id generator must not be called")
-    })
+    // Received a day after the producer recorded it.
+    let now = Timestamp::from_unix_micros(1_767_312_001_000_000);
+    let (stored, event) = prepare_for_append(
+        wire.clone(),
+        now,
+        || panic!("id generator must not be called"),
+        &EntryRules::default(),
+    )
     .expect("valid");
     assert_eq!(stored.event_id, wire.event_id);
     assert_eq!(stored.recorded_at, wire.recorded_at);
@@ -129,8 +134,13 @@ fn prepare_for_append_stores_the_normalised_form() {
         },
     ));
     wire.event_id = "0190F2A4-7B3C-7D2E-9F10-1A2B3C4D5E6F".to_owned();
-    let (stored, _) =
-        prepare_for_append(wire, Timestamp::from_unix_micros(0), uuid::Uuid::nil).expect("valid");
+    let (stored, _) = prepare_for_append(
+        wire,
+        Timestamp::from_unix_micros(1_767_225_601_000_000),
+        uuid::Uuid::nil,
+        &EntryRules::default(),
+    )
+    .expect("valid");
     assert_eq!(stored.event_id, common::EVENT_ID);
     match stored.payload {
         Some(v1::envelope::Payload::ContactPointRecorded(c)) => {

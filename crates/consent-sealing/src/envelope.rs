@@ -426,6 +426,42 @@ mod tests {
     }
 
     #[test]
+    fn a_national_number_entering_is_one_address_with_its_e164_form() {
+        use consent_schema::{prepare_for_append, timestamp_to_proto, EntryRules};
+        let (sealer, _) = sealer();
+        let received = consent_domain::Timestamp::from_unix_micros(1_767_225_600_000_000);
+        let e164 = sealer.digest_contact(
+            &OrganisationId::from("acme"),
+            &ContactPoint {
+                kind: ContactKind::Mobile,
+                value: "+447700900123".to_owned(),
+            },
+        );
+        for spelling in [
+            "07700 900123",
+            "07700900123",
+            "0044 7700 900123",
+            "+447700900123",
+        ] {
+            let mut wire = told_not_to_call("alice", spelling);
+            wire.occurred_at = Some(timestamp_to_proto(received));
+            // The append edge: numbers to E.164, then sealing.
+            let (prepared, _) = prepare_for_append(
+                wire,
+                received,
+                || unreachable!("the id is given"),
+                &EntryRules::default(),
+            )
+            .expect(spelling);
+            let mut envelopes = vec![prepared];
+            sealer.seal(&mut envelopes).expect("sealed");
+            let (clear, sealed) = sealed_number(&envelopes[0]);
+            assert_eq!(clear, "", "{spelling}");
+            assert_eq!(digest_text(&sealed.digest), e164.value, "{spelling}");
+        }
+    }
+
+    #[test]
     fn a_value_sent_sealed_or_malformed_is_refused_naming_the_field() {
         let (sealer, _) = sealer();
         let mut forged = vec![told_not_to_call("alice", "")];
@@ -439,6 +475,8 @@ mod tests {
                 .contains("events[0].told_not_to_call.sealed_number"),
             "{error}"
         );
+        // Sealing reads stored form: a national number has been made E.164
+        // before it (`prepare_for_append`), so one here is malformed.
         let mut malformed = vec![
             told_not_to_call("alice", "+441632960001"),
             told_not_to_call("alice", "01632 960001"),

@@ -24,8 +24,10 @@ impl Ledger {
     /// Appends `events` to the log and returns each one's id and position,
     /// in request order.
     ///
-    /// Every event is completed (id, `recorded_at`, schema version) and
-    /// validated before anything is written: one invalid event rejects the
+    /// Every event is completed (id, `recorded_at`, schema version, its
+    /// telephone numbers in E.164) and validated, a fact from the future
+    /// refused (see [`consent_schema::EntryRules`]), before anything is
+    /// written: one invalid event rejects the
     /// whole request with [`LedgerError::Invalid`] naming its index and
     /// field (`events[2].consent_given.channels[0]`), and nothing is
     /// appended. The valid events then go to the log in one append; the
@@ -89,10 +91,11 @@ impl Ledger {
         let mut envelopes = Vec::with_capacity(events.len());
         let mut requested = Vec::with_capacity(events.len());
         for (index, envelope) in events.into_iter().enumerate() {
-            let (envelope, event) = prepare_for_append(envelope, now, || inner.ids.new_id().0)
-                .map_err(|error| {
-                    LedgerError::invalid(Some(index), error.within(&format!("events[{index}]")))
-                })?;
+            let (envelope, event) =
+                prepare_for_append(envelope, now, || inner.ids.new_id().0, &inner.config.entry)
+                    .map_err(|error| {
+                        LedgerError::invalid(Some(index), error.within(&format!("events[{index}]")))
+                    })?;
             self.ensure_keyed_here(&event, index)?;
             envelopes.push(envelope);
             requested.push(event);
@@ -250,10 +253,15 @@ impl Ledger {
                 )),
                 ..v1::Envelope::default()
             };
-            let prepared = prepare_for_append(envelope, now, || {
-                // The id is set above; this is never asked for.
-                suppression_id(erasure.id).0
-            })
+            let prepared = prepare_for_append(
+                envelope,
+                now,
+                || {
+                    // The id is set above; this is never asked for.
+                    suppression_id(erasure.id).0
+                },
+                &self.inner.config.entry,
+            )
             .map_err(|error| {
                 LedgerError::invalid(Some(index), error.within(&format!("events[{index}]")))
             })?;

@@ -7,7 +7,7 @@ use consent_domain::rules::{self, CheckRequest, Decision, DecisionTexts};
 use consent_domain::vocabulary::ContactPoint;
 use consent_domain::{OrganisationId, Timestamp};
 use consent_log::{LogLayout, LogPosition};
-use consent_schema::{check_from_proto, check_texts, decision_into_proto, v1, ValidationError};
+use consent_schema::{check_for_entry, check_texts, decision_into_proto, v1, ValidationError};
 use std::collections::BTreeMap;
 
 impl Ledger {
@@ -78,14 +78,15 @@ impl Ledger {
             .collect()
     }
 
-    /// The validated question of `request`, its contact point in the form
-    /// the rules compare (see [`Ledger::compare_sealed`]).
+    /// The validated question of `request` (a national telephone number
+    /// read as E.164, see [`consent_schema::check_for_entry`]), its contact
+    /// point in the form the rules compare (see [`Ledger::compare_sealed`]).
     pub(crate) fn question(
         &self,
         request: &v1::CheckRequest,
         now: Timestamp,
     ) -> Result<CheckRequest, ValidationError> {
-        let mut question = check_from_proto(request, now)?;
+        let mut question = check_for_entry(request, now, &self.inner.config.entry)?;
         self.compare_sealed(&mut question);
         Ok(question)
     }

@@ -19,7 +19,7 @@ use consent_intake::{
     FormError, IntakeSecret, TokenError, UnsubscribeClaim, VerifiedToken,
 };
 use consent_log::LogPosition;
-use consent_schema::{normalised_value, timestamp_to_proto, v1, ValidationError};
+use consent_schema::{number_to_e164, timestamp_to_proto, v1, PhoneRegion, ValidationError};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
@@ -54,13 +54,15 @@ impl IntakeConfig {
     }
 
     /// Enables the inbound SMS webhook: requests are signed with
-    /// `shared_secret`, and `numbers` maps each receiving number to the
-    /// organisation that owns it. A number that is not a valid E.164
-    /// number is refused, naming it.
+    /// `shared_secret`, and `numbers` maps each receiving number (in
+    /// E.164, or in the national format of `region`) to the organisation
+    /// that owns it. A number that is not a valid telephone number is
+    /// refused, naming it.
     pub fn sms_webhook(
         mut self,
         shared_secret: impl Into<Vec<u8>>,
         numbers: impl IntoIterator<Item = (String, OrganisationId)>,
+        region: PhoneRegion,
     ) -> Result<Self, ValidationError> {
         let shared_secret = shared_secret.into();
         if shared_secret.is_empty() {
@@ -71,7 +73,7 @@ impl IntakeConfig {
         }
         self.sms_webhook_secret = Some(Zeroizing::new(shared_secret));
         for (number, organisation) in numbers {
-            let normalised = mobile_number(&format!("sms_numbers[{number}]"), &number)?;
+            let normalised = number_to_e164(&format!("sms_numbers[{number}]"), &number, region)?;
             self.sms_numbers.insert(normalised, organisation);
         }
         Ok(self)
@@ -330,7 +332,8 @@ impl Ledger {
             outcome.note = "not an opt-out keyword (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT): nothing recorded".to_owned();
             return Ok(outcome);
         }
-        let Some(organisation) = mobile_number("To", &sms.to)
+        let region = self.inner.config.entry.phone_region;
+        let Some(organisation) = number_to_e164("To", &sms.to, region)
             .ok()
             .and_then(|to| intake.sms_numbers.get(&to).cloned())
         else {
@@ -342,9 +345,11 @@ impl Ledger {
             return Ok(outcome);
         };
         outcome.organisation = Some(organisation.clone());
-        let Ok(from) = mobile_number("From", &sms.from) else {
-            outcome.note =
-                "the sender's number is not an E.164 number: nothing recorded".to_owned();
+        let Ok(from) = number_to_e164("From", &sms.from, region) else {
+            outcome.note = format!(
+                "the sender's number is not a telephone number (E.164, or {region} national \
+                 format): nothing recorded"
+            );
             return Ok(outcome);
         };
         // The sender's number as stored values compare (its digest when
@@ -540,10 +545,6 @@ impl Ledger {
             )
             .collect())
     }
-}
-
-fn mobile_number(field: &str, value: &str) -> Result<String, ValidationError> {
-    normalised_value(field, ContactKind::Mobile, value)
 }
 
 fn channel_to_wire(channel: Channel) -> i32 {

@@ -9,6 +9,7 @@ use consent_domain::rules::RuleCatalogue;
 use consent_export::Checkpointer;
 use consent_log::EventLog;
 use consent_projector::{OwnedPartitions, ProjectionHandle};
+use consent_schema::EntryRules;
 use consent_sealing::Sealer;
 use consent_store::ViewStore;
 use std::fmt;
@@ -28,6 +29,10 @@ pub struct LedgerConfig {
     pub freshness: FreshnessConfig,
     /// When a lasting fault makes the instance unhealthy.
     pub health: HealthConfig,
+    /// How values entering the ledger are read: the region of national
+    /// telephone numbers, and how far ahead of its receipt a fact may be
+    /// stamped.
+    pub entry: EntryRules,
 }
 
 impl Default for LedgerConfig {
@@ -37,6 +42,7 @@ impl Default for LedgerConfig {
             append_timeout: Duration::from_secs(30),
             freshness: FreshnessConfig::default(),
             health: HealthConfig::default(),
+            entry: EntryRules::default(),
         }
     }
 }

@@ -385,9 +385,11 @@ async fn the_ledger_stamps_missing_ids_and_recorded_at_and_keeps_given_ones() {
         .ids(Arc::new(FixedId(assigned)))
         .build();
     let given = "0190f2a4-0000-7000-8000-000000000001";
-    let mut objection = objection(SUBJECT, "2025-06-01T09:00:00Z");
+    // A producer's own recording time, before the ledger received it (an
+    // import); one after would be a fact from the future, refused.
+    let mut objection = objection(SUBJECT, "2025-02-01T09:00:00Z");
     objection.event_id = given.to_owned();
-    objection.recorded_at = Some(at("2025-06-01T09:00:01Z"));
+    objection.recorded_at = Some(at("2025-02-01T09:00:01Z"));
 
     let appended = ledger
         .append(vec![sale(SUBJECT, "2025-03-01T12:00:00Z"), objection])
@@ -415,8 +417,8 @@ async fn the_ledger_stamps_missing_ids_and_recorded_at_and_keeps_given_ones() {
     assert_eq!(
         recorded,
         [
-            Some(at("2025-03-01T12:00:05Z")),
-            Some(at("2025-06-01T09:00:01Z"))
+            Some(at("2025-02-01T09:00:01Z")),
+            Some(at("2025-03-01T12:00:05Z"))
         ]
     );
     let versions: Vec<_> = history

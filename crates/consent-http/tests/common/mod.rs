@@ -36,6 +36,7 @@ pub fn test_intake() -> consent_service::IntakeConfig {
             SMS_NUMBER.to_owned(),
             consent_domain::OrganisationId::new(ORG),
         )],
+        consent_schema::PhoneRegion::GB,
     )
     .expect("the test SMS number is valid")
 }
