@@ -105,14 +105,23 @@ pub(crate) fn numbers_to_e164(
         Payload::DoesNotObjectToCalls(p) => {
             number("does_not_object_to_calls.number", &mut p.number, region)
         }
+        Payload::OptOutRecorded(p) => point(
+            "opt_out_recorded.contact_point",
+            p.contact_point.as_mut(),
+            region,
+        ),
+        Payload::ObjectionRecorded(p) => point(
+            "objection_recorded.contact_point",
+            p.contact_point.as_mut(),
+            region,
+        ),
         Payload::OrganisationRegistered(_)
         | Payload::ProductCategoriesDefined(_)
         | Payload::SubscriberTypeDeclared(_)
         | Payload::ConsentWithdrawn(_)
-        | Payload::OptOutRecorded(_)
-        | Payload::ObjectionRecorded(_)
         | Payload::ErasureRequested(_)
-        | Payload::ContactsSuppressed(_) => Ok(()),
+        | Payload::ContactsSuppressed(_)
+        | Payload::PreferenceServiceScreened(_) => Ok(()),
     }
 }
 

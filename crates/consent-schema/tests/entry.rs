@@ -339,6 +339,7 @@ fn absurd_dates_are_refused_wherever_they_are() {
 
     let mut listing = posted(envelope(Payload::PreferenceServiceListing(
         v1::PreferenceServiceListing {
+            snapshot_ref: String::new(),
             service: v1::PreferenceService::Tps.into(),
             number: "+441632960001".to_owned(),
             listed_at: at(start_of_time),
