@@ -19,8 +19,11 @@ fn customer() -> Scenario {
 #[test]
 fn r4_a_screened_number_may_be_called() {
     customer()
+        .tps_screened_before("2025-06-01")
         .when(live_call(NUMBER).at("2025-06-01"))
         .allowed(LiveCallNotObjected)
+        .relies_on(&["TPS file 2025-05-31"])
+        .explains("R4", "not listed on the TPS file taken 2025-05-31")
         .fired("R4", Satisfied)
         .fired("R3", NotApplicable)
         .fired("R6", NotApplicable);
@@ -33,7 +36,9 @@ fn r4_tps_protects_from_the_28th_day_after_listing() {
     let listed_at = day("2025-05-01");
     let listed = customer()
         .given_at(listed_at, tps(NUMBER, listed_at))
-        .labelled("tps");
+        .labelled("tps")
+        .tps_screened_before_time(days_after(listed_at, 27))
+        .tps_screened_before_time(days_after(listed_at, 100));
     listed
         .when(live_call(NUMBER).at_time(days_after(listed_at, 27)))
         .allowed(LiveCallNotObjected)
@@ -60,6 +65,7 @@ fn r4_a_number_no_longer_listed_may_be_called() {
             "2025-01-01",
             delisted(PreferenceService::Tps, NUMBER, listed_at),
         )
+        .tps_screened_before("2025-06-01")
         .when(live_call(NUMBER).at("2025-06-01"))
         .allowed(LiveCallNotObjected)
         .explains("R4", "no longer listed");
@@ -73,6 +79,7 @@ fn r4_ctps_protects_a_corporate_subscriber() {
     customer()
         .given("2024-02-01", subscriber(SubscriberType::Corporate))
         .given_at(listed_at, ctps(NUMBER, listed_at))
+        .screened_full(PreferenceService::Ctps, "2025-05-20", &[])
         .when(live_call(NUMBER).at("2025-06-01"))
         .refused()
         .only_because(&[("R4", "ctps_listed")]);
@@ -84,7 +91,8 @@ fn r4_ctps_protects_a_corporate_subscriber() {
 fn r4_told_not_to_call() {
     let told = customer()
         .given("2025-02-01", told_not_to_call(NUMBER))
-        .labelled("told");
+        .labelled("told")
+        .tps_screened_before("2025-06-01");
     told.when(live_call(NUMBER).at("2025-06-01"))
         .refused()
         .only_because(&[("R4", "told_not_to_call")])
@@ -94,7 +102,9 @@ fn r4_told_not_to_call() {
 }
 
 /// R4, reg 21(4): a subscriber on the TPS who told acme they do not object
-/// may be called; a later told-not-to-call withdraws that.
+/// may be called (and there is nothing to screen for); a later
+/// told-not-to-call withdraws that, and then the number needs screening
+/// again.
 #[test]
 fn r4_does_not_object_overrides_tps_until_withdrawn() {
     let listed_at = day("2024-01-01");
@@ -115,7 +125,11 @@ fn r4_does_not_object_overrides_tps_until_withdrawn() {
         .clone()
         .when(live_call(NUMBER).at("2025-08-01"))
         .refused()
-        .only_because(&[("R4", "told_not_to_call"), ("R4", "tps_listed")]);
+        .only_because(&[
+            ("R4", "told_not_to_call"),
+            ("R4", "tps_listed"),
+            ("R4", "tps_screening_missing"),
+        ]);
     withdrawn
         .given("2025-09-01", does_not_object(NUMBER))
         .when(live_call(NUMBER).at("2025-10-01"))
@@ -136,6 +150,7 @@ fn r4_a_call_needs_a_number_to_screen() {
 /// this caller.
 #[test]
 fn r4_claims_management_calls_need_consent() {
+    let customer = || customer().tps_screened_before("2025-06-01");
     customer()
         .when(
             live_call(NUMBER)
@@ -154,13 +169,14 @@ fn r4_claims_management_calls_need_consent() {
                 .at("2025-06-01"),
         )
         .allowed(Consent)
-        .relies_on(&["consent"]);
+        .relies_on(&["consent", "TPS file 2025-05-31"]);
 }
 
 /// R4, reg 21B: pension-scheme calls need consent; the existing-client
 /// alternative is not modelled, so without consent the ledger says no.
 #[test]
 fn r4_pension_scheme_calls_need_consent() {
+    let customer = || customer().tps_screened_before("2025-06-01");
     customer()
         .given("2020-01-01", sale("pension"))
         .when(
@@ -188,7 +204,8 @@ fn r4_claims_consent_does_not_lift_tps_without_does_not_object() {
     let listed_at = day("2024-01-01");
     let consenting = customer()
         .given_at(listed_at, tps(NUMBER, listed_at))
-        .given("2025-02-01", consent(&[LiveCall], &[Commercial]));
+        .given("2025-02-01", consent(&[LiveCall], &[Commercial]))
+        .tps_screened_before("2025-06-01");
     let claims_call = || {
         live_call(NUMBER)
             .call_category(CallCategory::ClaimsManagement)
