@@ -114,13 +114,13 @@ fn explain(ctx: &Ctx<'_>, last: &Refusal<'_>, code: &str) -> String {
     let by_address = last.address().filter(|_| last.by_address);
     let lifting = || match by_address {
         Some(address) => format!(
-            "a later consent given for the {} covering {} for {}",
+            "later consent given for the {} covering {} for {}",
             text::contact_point(address),
             text::channel(channel),
             text::purpose(ctx.request.purpose)
         ),
         None => format!(
-            "a later consent covering {} for {}",
+            "later consent covering {} for {}",
             text::channel(channel),
             text::purpose(ctx.request.purpose)
         ),
@@ -136,7 +136,7 @@ fn explain(ctx: &Ctx<'_>, last: &Refusal<'_>, code: &str) -> String {
         "objection_recorded" => format!(
             "{} recorded {}: an objection is absolute for {} on every channel, post included, \
              and one received for an address holds for it whichever subject it is used for, \
-             until {}.",
+             until a {}.",
             ctx.subject(),
             last.describe(),
             ctx.organisation(),
@@ -159,7 +159,7 @@ fn explain(ctx: &Ctx<'_>, last: &Refusal<'_>, code: &str) -> String {
         "address_objected" => format!(
             "{} was recorded for that address, not for {}: an objection received for an address \
              suppresses it for {} on every channel, post included, whichever subject the message \
-             is addressed to (Art 21(3)), until {}.",
+             is addressed to (Art 21(3)), until a {}.",
             capitalise(&last.describe()),
             ctx.subject(),
             ctx.organisation(),
