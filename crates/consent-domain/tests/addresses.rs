@@ -105,11 +105,7 @@ fn r1_an_imported_suppression_with_no_subject_suppresses_the_address() {
         ])
         .reason_names("address_opted_out", &["suppression row"]);
     imported
-        .when(
-            email()
-                .to_address_only(email_address(ADDRESS))
-                .at("2025-06-01"),
-        )
+        .when(email().only_to(email_address(ADDRESS)).at("2025-06-01"))
         .refused()
         .because("R1", "address_opted_out")
         .because("R3", "no_basis_for_electronic_mail");
@@ -261,13 +257,9 @@ fn r4_call_preferences_hold_for_the_number_whoever_the_call_is_for() {
         .only_because(&[("R4", "told_not_to_call")])
         .reason_names("told_not_to_call", &["told"])
         .reason_says("told_not_to_call", "recorded for the number");
-    told.when(
-        live_call(NUMBER)
-            .to_address_only(mobile(NUMBER))
-            .at("2025-06-01"),
-    )
-    .refused()
-    .only_because(&[("R4", "told_not_to_call")]);
+    told.when(live_call(NUMBER).only_to(mobile(NUMBER)).at("2025-06-01"))
+        .refused()
+        .only_because(&[("R4", "told_not_to_call")]);
     told.given_for_address("2025-03-01", does_not_object(NUMBER))
         .when(live_call(NUMBER).about("bob").at("2025-06-01"))
         .allowed(LiveCallNotObjected);

@@ -274,3 +274,164 @@ fn r5_third_party_consent_must_name_the_caller() {
             ("R5", "third_party_consent_not_naming_sender"),
         ]);
 }
+
+/// R4, reg 21(1)(b), 21(3): a number absent from every listing counts as
+/// not listed only when acme holds a full TPS file; without one the call is
+/// refused, naming the missing screening.
+#[test]
+fn r4_a_live_call_needs_a_tps_screening() {
+    customer()
+        .when(live_call(NUMBER).at("2025-06-01"))
+        .refused()
+        .fired("R4", Failed)
+        .only_because(&[("R4", "tps_screening_missing")])
+        .reason_says("tps_screening_missing", "no full TPS file")
+        .cites("R4", "tps_screening_missing", "PECR 2003 reg 21");
+}
+
+/// R4, reg 21(3): a full TPS file covers calls for 27 days after the date
+/// it was taken: a number registered the day after is protected from day
+/// 28, so from then on the screening is out of date.
+#[test]
+fn r4_a_tps_file_is_current_for_27_days() {
+    let screened = customer().screened_full(PreferenceService::Tps, "2025-05-01", &[]);
+    screened
+        .when(live_call(NUMBER).at_time(days_after(day("2025-05-01"), 27)))
+        .allowed(LiveCallNotObjected)
+        .relies_on(&["TPS file 2025-05-01"]);
+    screened
+        .when(live_call(NUMBER).at_time(days_after(day("2025-05-01"), 28)))
+        .refused()
+        .only_because(&[("R4", "tps_screening_out_of_date")])
+        .reason_names("tps_screening_out_of_date", &["TPS file 2025-05-01"])
+        .reason_says("tps_screening_out_of_date", "taken on 2025-05-01");
+}
+
+/// R4, reg 21(1)(b): a number on acme's latest full TPS file may not be
+/// called; the reason names the file and its row. A file row carries no
+/// listing date, so the number is protected at once (fail closed).
+#[test]
+fn r4_a_number_on_the_latest_full_tps_file_is_refused() {
+    let screened = customer().screened_full(PreferenceService::Tps, "2025-05-25", &[NUMBER]);
+    screened
+        .when(live_call(NUMBER).at("2025-06-01"))
+        .refused()
+        .fired("R4", Blocked)
+        .only_because(&[("R4", "tps_listed")])
+        .reason_names("tps_listed", &["TPS file 2025-05-25"])
+        .reason_says("tps_listed", "on the TPS file taken 2025-05-25");
+    screened
+        .when(live_call(OTHER_NUMBER).at("2025-06-01"))
+        .allowed(LiveCallNotObjected);
+    // A later full file without the number replaces the list.
+    screened
+        .screened_full(PreferenceService::Tps, "2025-05-30", &[])
+        .when(live_call(NUMBER).at("2025-06-01"))
+        .allowed(LiveCallNotObjected);
+}
+
+/// R4, reg 21(3): a row of a file that gives the number's listing date
+/// protects it from 28 days after that date.
+#[test]
+fn r4_a_dated_row_protects_from_the_28th_day_after_listing() {
+    let listed_at = day("2025-05-10");
+    let file = "TPS-with-dates";
+    let screened = customer()
+        .given_for_address(
+            "2025-05-20",
+            file_row(PreferenceService::Tps, file, NUMBER, listed_at, true),
+        )
+        .given_org(
+            "2025-05-20",
+            screened(PreferenceService::Tps, file, true, day("2025-05-20"), 1),
+        );
+    screened
+        .when(live_call(NUMBER).at_time(days_after(listed_at, 27)))
+        .allowed(LiveCallNotObjected)
+        .explains("R4", "protected only from");
+    screened
+        .when(live_call(NUMBER).at_time(days_after(listed_at, 28)))
+        .refused()
+        .only_because(&[("R4", "tps_listed")]);
+}
+
+/// R4, reg 21(3): change files taken after the latest full file add and
+/// remove numbers (the latest wins); a change file taken before the full
+/// one is already in it.
+#[test]
+fn r4_change_files_add_and_remove_numbers() {
+    let full = customer().screened_full(PreferenceService::Tps, "2025-05-01", &[]);
+    let added =
+        full.clone()
+            .screened_changes(PreferenceService::Tps, "2025-05-10", &[(NUMBER, true)]);
+    added
+        .clone()
+        .when(live_call(NUMBER).at("2025-05-20"))
+        .refused()
+        .only_because(&[("R4", "tps_listed")])
+        .reason_names("tps_listed", &["TPS changes 2025-05-10"]);
+    added
+        .screened_changes(PreferenceService::Tps, "2025-05-15", &[(NUMBER, false)])
+        .when(live_call(NUMBER).at("2025-05-20"))
+        .allowed(LiveCallNotObjected)
+        .relies_on_kinds(&[
+            "preference_service_screened",
+            "preference_service_screened",
+            "preference_service_listing",
+            "preference_service_screened",
+        ]);
+    // Imported late, a change file taken before the full file is ignored.
+    full.screened_changes(PreferenceService::Tps, "2025-04-20", &[(NUMBER, true)])
+        .when(live_call(NUMBER).at("2025-05-20"))
+        .allowed(LiveCallNotObjected);
+}
+
+/// R4, reg 21(3): change files do not make an old full file current: they
+/// cannot show that every change since was imported.
+#[test]
+fn r4_change_files_do_not_refresh_an_old_full_file() {
+    customer()
+        .screened_full(PreferenceService::Tps, "2025-04-01", &[])
+        .screened_changes(PreferenceService::Tps, "2025-05-30", &[])
+        .when(live_call(NUMBER).at("2025-06-01"))
+        .refused()
+        .only_because(&[("R4", "tps_screening_out_of_date")]);
+}
+
+/// R4, reg 21(1)(b), 26: a corporate subscriber's number needs a current
+/// CTPS file; the TPS one does not do. Both registers are checked whatever
+/// the subscriber: a number on the CTPS file is refused for an individual
+/// too.
+#[test]
+fn r4_a_corporate_subscriber_needs_a_ctps_screening() {
+    let corporate = customer()
+        .given("2024-02-01", subscriber(SubscriberType::Corporate))
+        .screened_full(PreferenceService::Tps, "2025-05-25", &[]);
+    corporate
+        .clone()
+        .when(live_call(NUMBER).at("2025-06-01"))
+        .refused()
+        .only_because(&[("R4", "ctps_screening_missing")]);
+    corporate
+        .screened_full(PreferenceService::Ctps, "2025-05-25", &[])
+        .when(live_call(NUMBER).at("2025-06-01"))
+        .allowed(LiveCallNotObjected);
+    customer()
+        .screened_full(PreferenceService::Tps, "2025-05-25", &[])
+        .screened_full(PreferenceService::Ctps, "2025-05-25", &[NUMBER])
+        .when(live_call(NUMBER).at("2025-06-01"))
+        .refused()
+        .only_because(&[("R4", "ctps_listed")]);
+}
+
+/// R4, reg 21(4): a subscriber who told acme they do not object may be
+/// called without a screening, even on a listed number.
+#[test]
+fn r4_does_not_object_needs_no_screening() {
+    customer()
+        .screened_full(PreferenceService::Tps, "2025-01-01", &[NUMBER])
+        .given("2025-02-01", does_not_object(NUMBER))
+        .when(live_call(NUMBER).at("2025-06-01"))
+        .allowed(LiveCallNotObjected)
+        .explains("R4", "reg 21(4)");
+}

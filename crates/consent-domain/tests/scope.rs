@@ -102,7 +102,7 @@ fn r0_a_check_must_name_a_subject_or_an_address() {
     Scenario::commercial()
         .when(
             post()
-                .to_address_only(postal("1 High St, Leeds LS1 1AA"))
+                .only_to(postal("1 High St, Leeds LS1 1AA"))
                 .without_contact_point()
                 .at("2025-06-01"),
         )

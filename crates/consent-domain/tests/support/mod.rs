@@ -470,7 +470,7 @@ impl Check {
 
     /// Addressed to the contact point only: the sender names no subject
     /// (as an ESP does).
-    pub fn to_address_only(mut self, point: ContactPoint) -> Self {
+    pub fn only_to(mut self, point: ContactPoint) -> Self {
         self.request.subject = None;
         self.request.contact_point = Some(point);
         self
