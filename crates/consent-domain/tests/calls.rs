@@ -19,8 +19,11 @@ fn customer() -> Scenario {
 #[test]
 fn r4_a_screened_number_may_be_called() {
     customer()
+        .tps_screened_before("2025-06-01")
         .when(live_call(NUMBER).at("2025-06-01"))
         .allowed(LiveCallNotObjected)
+        .relies_on(&["TPS file 2025-05-31"])
+        .explains("R4", "not listed on the TPS file taken 2025-05-31")
         .fired("R4", Satisfied)
         .fired("R3", NotApplicable)
         .fired("R6", NotApplicable);
@@ -33,7 +36,9 @@ fn r4_tps_protects_from_the_28th_day_after_listing() {
     let listed_at = day("2025-05-01");
     let listed = customer()
         .given_at(listed_at, tps(NUMBER, listed_at))
-        .labelled("tps");
+        .labelled("tps")
+        .tps_screened_before_time(days_after(listed_at, 27))
+        .tps_screened_before_time(days_after(listed_at, 100));
     listed
         .when(live_call(NUMBER).at_time(days_after(listed_at, 27)))
         .allowed(LiveCallNotObjected)
@@ -60,6 +65,7 @@ fn r4_a_number_no_longer_listed_may_be_called() {
             "2025-01-01",
             delisted(PreferenceService::Tps, NUMBER, listed_at),
         )
+        .tps_screened_before("2025-06-01")
         .when(live_call(NUMBER).at("2025-06-01"))
         .allowed(LiveCallNotObjected)
         .explains("R4", "no longer listed");
@@ -73,6 +79,7 @@ fn r4_ctps_protects_a_corporate_subscriber() {
     customer()
         .given("2024-02-01", subscriber(SubscriberType::Corporate))
         .given_at(listed_at, ctps(NUMBER, listed_at))
+        .screened_full(PreferenceService::Ctps, "2025-05-20", &[])
         .when(live_call(NUMBER).at("2025-06-01"))
         .refused()
         .only_because(&[("R4", "ctps_listed")]);
@@ -84,7 +91,8 @@ fn r4_ctps_protects_a_corporate_subscriber() {
 fn r4_told_not_to_call() {
     let told = customer()
         .given("2025-02-01", told_not_to_call(NUMBER))
-        .labelled("told");
+        .labelled("told")
+        .tps_screened_before("2025-06-01");
     told.when(live_call(NUMBER).at("2025-06-01"))
         .refused()
         .only_because(&[("R4", "told_not_to_call")])
@@ -94,7 +102,9 @@ fn r4_told_not_to_call() {
 }
 
 /// R4, reg 21(4): a subscriber on the TPS who told acme they do not object
-/// may be called; a later told-not-to-call withdraws that.
+/// may be called (and there is nothing to screen for); a later
+/// told-not-to-call withdraws that, and then the number needs screening
+/// again.
 #[test]
 fn r4_does_not_object_overrides_tps_until_withdrawn() {
     let listed_at = day("2024-01-01");
@@ -115,7 +125,11 @@ fn r4_does_not_object_overrides_tps_until_withdrawn() {
         .clone()
         .when(live_call(NUMBER).at("2025-08-01"))
         .refused()
-        .only_because(&[("R4", "told_not_to_call"), ("R4", "tps_listed")]);
+        .only_because(&[
+            ("R4", "told_not_to_call"),
+            ("R4", "tps_listed"),
+            ("R4", "tps_screening_missing"),
+        ]);
     withdrawn
         .given("2025-09-01", does_not_object(NUMBER))
         .when(live_call(NUMBER).at("2025-10-01"))
@@ -136,6 +150,7 @@ fn r4_a_call_needs_a_number_to_screen() {
 /// this caller.
 #[test]
 fn r4_claims_management_calls_need_consent() {
+    let customer = || customer().tps_screened_before("2025-06-01");
     customer()
         .when(
             live_call(NUMBER)
@@ -154,13 +169,14 @@ fn r4_claims_management_calls_need_consent() {
                 .at("2025-06-01"),
         )
         .allowed(Consent)
-        .relies_on(&["consent"]);
+        .relies_on(&["consent", "TPS file 2025-05-31"]);
 }
 
 /// R4, reg 21B: pension-scheme calls need consent; the existing-client
 /// alternative is not modelled, so without consent the ledger says no.
 #[test]
 fn r4_pension_scheme_calls_need_consent() {
+    let customer = || customer().tps_screened_before("2025-06-01");
     customer()
         .given("2020-01-01", sale("pension"))
         .when(
@@ -188,7 +204,8 @@ fn r4_claims_consent_does_not_lift_tps_without_does_not_object() {
     let listed_at = day("2024-01-01");
     let consenting = customer()
         .given_at(listed_at, tps(NUMBER, listed_at))
-        .given("2025-02-01", consent(&[LiveCall], &[Commercial]));
+        .given("2025-02-01", consent(&[LiveCall], &[Commercial]))
+        .tps_screened_before("2025-06-01");
     let claims_call = || {
         live_call(NUMBER)
             .call_category(CallCategory::ClaimsManagement)
@@ -256,4 +273,165 @@ fn r5_third_party_consent_must_name_the_caller() {
             ("R5", "no_automated_call_consent"),
             ("R5", "third_party_consent_not_naming_sender"),
         ]);
+}
+
+/// R4, reg 21(1)(b), 21(3): a number absent from every listing counts as
+/// not listed only when acme holds a full TPS file; without one the call is
+/// refused, naming the missing screening.
+#[test]
+fn r4_a_live_call_needs_a_tps_screening() {
+    customer()
+        .when(live_call(NUMBER).at("2025-06-01"))
+        .refused()
+        .fired("R4", Failed)
+        .only_because(&[("R4", "tps_screening_missing")])
+        .reason_says("tps_screening_missing", "no full TPS file")
+        .cites("R4", "tps_screening_missing", "PECR 2003 reg 21");
+}
+
+/// R4, reg 21(3): a full TPS file covers calls for 27 days after the date
+/// it was taken: a number registered the day after is protected from day
+/// 28, so from then on the screening is out of date.
+#[test]
+fn r4_a_tps_file_is_current_for_27_days() {
+    let screened = customer().screened_full(PreferenceService::Tps, "2025-05-01", &[]);
+    screened
+        .when(live_call(NUMBER).at_time(days_after(day("2025-05-01"), 27)))
+        .allowed(LiveCallNotObjected)
+        .relies_on(&["TPS file 2025-05-01"]);
+    screened
+        .when(live_call(NUMBER).at_time(days_after(day("2025-05-01"), 28)))
+        .refused()
+        .only_because(&[("R4", "tps_screening_out_of_date")])
+        .reason_names("tps_screening_out_of_date", &["TPS file 2025-05-01"])
+        .reason_says("tps_screening_out_of_date", "taken on 2025-05-01");
+}
+
+/// R4, reg 21(1)(b): a number on acme's latest full TPS file may not be
+/// called; the reason names the file and its row. A file row carries no
+/// listing date, so the number is protected at once (fail closed).
+#[test]
+fn r4_a_number_on_the_latest_full_tps_file_is_refused() {
+    let screened = customer().screened_full(PreferenceService::Tps, "2025-05-25", &[NUMBER]);
+    screened
+        .when(live_call(NUMBER).at("2025-06-01"))
+        .refused()
+        .fired("R4", Blocked)
+        .only_because(&[("R4", "tps_listed")])
+        .reason_names("tps_listed", &["TPS file 2025-05-25"])
+        .reason_says("tps_listed", "on the TPS file taken 2025-05-25");
+    screened
+        .when(live_call(OTHER_NUMBER).at("2025-06-01"))
+        .allowed(LiveCallNotObjected);
+    // A later full file without the number replaces the list.
+    screened
+        .screened_full(PreferenceService::Tps, "2025-05-30", &[])
+        .when(live_call(NUMBER).at("2025-06-01"))
+        .allowed(LiveCallNotObjected);
+}
+
+/// R4, reg 21(3): a row of a file that gives the number's listing date
+/// protects it from 28 days after that date.
+#[test]
+fn r4_a_dated_row_protects_from_the_28th_day_after_listing() {
+    let listed_at = day("2025-05-10");
+    let file = "TPS-with-dates";
+    let screened = customer()
+        .given_for_address(
+            "2025-05-20",
+            file_row(PreferenceService::Tps, file, NUMBER, listed_at, true),
+        )
+        .given_org(
+            "2025-05-20",
+            screened(PreferenceService::Tps, file, true, day("2025-05-20"), 1),
+        );
+    screened
+        .when(live_call(NUMBER).at_time(days_after(listed_at, 27)))
+        .allowed(LiveCallNotObjected)
+        .explains("R4", "protected only from");
+    screened
+        .when(live_call(NUMBER).at_time(days_after(listed_at, 28)))
+        .refused()
+        .only_because(&[("R4", "tps_listed")]);
+}
+
+/// R4, reg 21(3): change files taken after the latest full file add and
+/// remove numbers (the latest wins); a change file taken before the full
+/// one is already in it.
+#[test]
+fn r4_change_files_add_and_remove_numbers() {
+    let full = customer().screened_full(PreferenceService::Tps, "2025-05-01", &[]);
+    let added =
+        full.clone()
+            .screened_changes(PreferenceService::Tps, "2025-05-10", &[(NUMBER, true)]);
+    added
+        .clone()
+        .when(live_call(NUMBER).at("2025-05-20"))
+        .refused()
+        .only_because(&[("R4", "tps_listed")])
+        .reason_names("tps_listed", &["TPS changes 2025-05-10"]);
+    added
+        .screened_changes(PreferenceService::Tps, "2025-05-15", &[(NUMBER, false)])
+        .when(live_call(NUMBER).at("2025-05-20"))
+        .allowed(LiveCallNotObjected)
+        .relies_on_kinds(&[
+            "preference_service_screened",
+            "preference_service_screened",
+            "preference_service_listing",
+            "preference_service_screened",
+        ]);
+    // Imported late, a change file taken before the full file is ignored.
+    full.screened_changes(PreferenceService::Tps, "2025-04-20", &[(NUMBER, true)])
+        .when(live_call(NUMBER).at("2025-05-20"))
+        .allowed(LiveCallNotObjected);
+}
+
+/// R4, reg 21(3): change files do not make an old full file current: they
+/// cannot show that every change since was imported.
+#[test]
+fn r4_change_files_do_not_refresh_an_old_full_file() {
+    customer()
+        .screened_full(PreferenceService::Tps, "2025-04-01", &[])
+        .screened_changes(PreferenceService::Tps, "2025-05-30", &[])
+        .when(live_call(NUMBER).at("2025-06-01"))
+        .refused()
+        .only_because(&[("R4", "tps_screening_out_of_date")]);
+}
+
+/// R4, reg 21(1)(b), 26: a corporate subscriber's number needs a current
+/// CTPS file; the TPS one does not do. Both registers are checked whatever
+/// the subscriber: a number on the CTPS file is refused for an individual
+/// too.
+#[test]
+fn r4_a_corporate_subscriber_needs_a_ctps_screening() {
+    let corporate = customer()
+        .given("2024-02-01", subscriber(SubscriberType::Corporate))
+        .screened_full(PreferenceService::Tps, "2025-05-25", &[]);
+    corporate
+        .clone()
+        .when(live_call(NUMBER).at("2025-06-01"))
+        .refused()
+        .only_because(&[("R4", "ctps_screening_missing")]);
+    corporate
+        .screened_full(PreferenceService::Ctps, "2025-05-25", &[])
+        .when(live_call(NUMBER).at("2025-06-01"))
+        .allowed(LiveCallNotObjected);
+    customer()
+        .screened_full(PreferenceService::Tps, "2025-05-25", &[])
+        .screened_full(PreferenceService::Ctps, "2025-05-25", &[NUMBER])
+        .when(live_call(NUMBER).at("2025-06-01"))
+        .refused()
+        .only_because(&[("R4", "ctps_listed")]);
+}
+
+/// R4, reg 21(4): a subscriber who told acme they do not object may be
+/// called without a screening, even on a listed number.
+#[test]
+fn r4_does_not_object_needs_no_screening() {
+    customer()
+        .screened_full(PreferenceService::Tps, "2025-01-01", &[NUMBER])
+        .given("2025-02-01", does_not_object(NUMBER))
+        .when(live_call(NUMBER).at("2025-06-01"))
+        .allowed(LiveCallNotObjected)
+        .explains("R4", "reg 21(4)");
 }

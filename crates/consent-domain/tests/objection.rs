@@ -149,7 +149,8 @@ fn r1_does_not_apply_to_a_service_message() {
 fn r9_erasure_refuses_every_channel() {
     let erased = consenting_customer()
         .given("2025-03-01", erasure())
-        .labelled("erasure");
+        .labelled("erasure")
+        .tps_screened_before("2025-06-01");
     for channel in Channel::ALL {
         let check = match channel {
             Channel::Email => email(),

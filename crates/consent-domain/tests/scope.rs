@@ -79,18 +79,9 @@ fn r0_an_unregistered_organisation_is_refused() {
         .only_because(&[("R0", "organisation_not_registered")]);
 }
 
-/// R0, fail closed: a subject the ledger holds no facts about is refused,
-/// even by post where legitimate interests would otherwise do.
-#[test]
-fn r0_an_unknown_subject_is_refused() {
-    Scenario::commercial()
-        .when(post().at("2025-06-01"))
-        .refused()
-        .fired("R7", Satisfied)
-        .only_because(&[("R0", "subject_unknown")]);
-}
-
-/// R0: with both states empty every reason is given.
+/// R0: with both states empty every reason is given: the unregistered
+/// sender (R0) and, for email, no basis (R3). A subject with no fact on
+/// record is not by itself a reason.
 #[test]
 fn r0_an_empty_ledger_gives_every_reason() {
     Scenario::empty()
@@ -98,11 +89,26 @@ fn r0_an_empty_ledger_gives_every_reason() {
         .refused()
         .only_because(&[
             ("R0", "organisation_not_registered"),
-            ("R0", "subject_unknown"),
             ("R3", "no_basis_for_electronic_mail"),
             ("R3a", "no_consent"),
             ("R3b", "no_sale_or_negotiation"),
         ]);
+}
+
+/// R0, fail closed: a check that names neither a subject nor an address
+/// cannot be answered (the API refuses it before it gets here).
+#[test]
+fn r0_a_check_must_name_a_subject_or_an_address() {
+    Scenario::commercial()
+        .when(
+            post()
+                .only_to(postal("1 High St, Leeds LS1 1AA"))
+                .without_contact_point()
+                .at("2025-06-01"),
+        )
+        .refused()
+        .only_because(&[("R0", "addressee_unknown")])
+        .cites("R0", "addressee_unknown", "UK GDPR Art 5(2)");
 }
 
 /// R0: a contact point that cannot receive the channel (an SMS to an email

@@ -234,8 +234,11 @@ fn r3b_a_sister_company_cannot_rely_on_another_companys_sale() {
                 .at("2025-06-01"),
         )
         .refused()
-        .because("R0", "subject_unknown")
-        .because("R3b", "no_sale_or_negotiation");
+        .only_because(&[
+            ("R3", "no_basis_for_electronic_mail"),
+            ("R3a", "no_consent"),
+            ("R3b", "no_sale_or_negotiation"),
+        ]);
 }
 
 fn registered_commercial() -> consent_domain::event::Fact {

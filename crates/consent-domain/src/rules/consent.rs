@@ -225,6 +225,19 @@ impl<'a> Consents<'a> {
         self.all.iter().rev().find(|a| a.current())
     }
 
+    /// The latest consent that counts and was given for the address
+    /// `value`: what lifts a refusal received for that address (R1).
+    pub fn current_naming(&self, value: &str) -> Option<&Assessed<'a>> {
+        self.all.iter().rev().find(|a| {
+            a.current()
+                && a.consent
+                    .fact
+                    .contact_point
+                    .as_ref()
+                    .is_some_and(|p| p.value == value)
+        })
+    }
+
     fn in_scope(&self) -> impl Iterator<Item = &Assessed<'a>> {
         self.all.iter().filter(|a| a.in_scope())
     }

@@ -71,7 +71,7 @@ pub fn decide_with_texts(
     let ctx = Ctx {
         rule_set,
         request,
-        facts: Facts::as_of(organisation, subject, addresses, request.at),
+        facts: Facts::as_of(organisation, subject, addresses, request),
         marketing: Classification::of(request).is_marketing(),
         texts,
     };

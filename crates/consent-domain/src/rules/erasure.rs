@@ -52,15 +52,16 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     )
 }
 
-/// No erasure of this subject: is the contact the message goes to on the
-/// organisation's suppression list?
+/// No erasure of this subject: is an address the message may go to (the
+/// check's contact point, or else the subject's recorded addresses for the
+/// channel) on the organisation's suppression list?
 fn contact_suppression(ctx: &Ctx<'_>) -> Finding {
     let suppressions = ctx
-        .request
-        .contact_point
-        .as_ref()
-        .map(|contact| (contact, ctx.facts.suppressions_of(contact)))
-        .filter(|(_, found)| !found.is_empty());
+        .facts
+        .destinations
+        .iter()
+        .map(|contact| (*contact, ctx.facts.suppressions_of(contact)))
+        .find(|(_, found)| !found.is_empty());
     let Some((contact, found)) = suppressions else {
         return Finding::satisfied(
             ctx.text(|| format!("No erasure request as of {}.", ctx.facts.at)),

@@ -10,11 +10,12 @@
 //!   eligibility, and only for that consent's channels and purposes; a new
 //!   sale never does (that is R3b's to say).
 
-use super::consent::Consents;
+use super::consent::{Assessed, Consents};
 use super::finding::{Ctx, Finding};
 use super::ids::R1;
 use super::text;
 use super::text::capitalise;
+use crate::identity::EventId;
 use crate::rules::facts::Refusal;
 
 pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
@@ -25,7 +26,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
     }
     let channel = ctx.request.channel;
     let refusals = ctx.facts.refusals(channel);
-    let Some(latest) = refusals.clone().next_back() else {
+    let Some(latest) = Refusal::latest(refusals.clone()) else {
         return Finding::satisfied(
             ctx.text(|| {
                 format!(
@@ -37,9 +38,25 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
             vec![],
         );
     };
-    if let Some(fresh) = consents.current() {
-        // A current consent has no refusal at or after it, so every refusal
-        // on record came before it.
+    // A consent that counts has no refusal at or after it, so every
+    // refusal on record came before it. One received for an address the
+    // message may go to is lifted only by a consent given for that address.
+    let lifted_by = |refusal: &Refusal<'_>| -> Option<&Assessed<'_>> {
+        match refusal.address().filter(|_| refusal.by_address) {
+            Some(address) => consents.current_naming(&address.value),
+            None => consents.current(),
+        }
+    };
+    let standing = refusals.clone().filter(|r| lifted_by(r).is_none());
+    if standing.clone().next().is_none() {
+        let mut lifting: Vec<EventId> = refusals
+            .filter_map(|r| lifted_by(&r).map(|c| c.consent.id()))
+            .collect();
+        lifting.sort_unstable();
+        lifting.dedup();
+        let fresh = consents
+            .current()
+            .expect("a refusal is lifted only by a consent that counts");
         return Finding::satisfied(
             ctx.text(|| {
                 format!(
@@ -50,55 +67,112 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
                     fresh.describe()
                 )
             }),
-            vec![fresh.consent.id()],
+            lifting,
         );
     }
     let mut reasons = Vec::new();
-    let objections = refusals
-        .clone()
-        .filter(|r| matches!(r, Refusal::Objection(_)));
-    if let Some(last) = objections.clone().next_back() {
-        reasons.push(ctx.reason(
-            R1,
-            "objection_recorded",
-            || {
-                format!(
-                    "{} recorded {}: an objection is absolute for {} on every channel, post \
-                     included, until a later consent covers the channel and purpose.",
-                    ctx.subject(),
-                    last.describe(),
-                    ctx.organisation()
-                )
-            },
-            objections.map(|r| r.id()).collect(),
-        ));
+    let kinds: [(bool, bool, &'static str); 4] = [
+        (true, true, "objection_recorded"),
+        (true, false, "opted_out"),
+        (false, true, "address_objected"),
+        (false, false, "address_opted_out"),
+    ];
+    for (under_subject, objection, code) in kinds {
+        let these = standing
+            .clone()
+            .filter(|r| r.under_subject == under_subject && r.is_objection() == objection);
+        let Some(last) = Refusal::latest(these.clone()) else {
+            continue;
+        };
+        let mut events: Vec<(crate::time::Timestamp, EventId)> =
+            these.map(|r| (r.at(), r.id())).collect();
+        events.sort_unstable();
+        let events = events.into_iter().map(|(_, id)| id).collect();
+        reasons.push(ctx.reason(R1, code, || explain(ctx, &last, code), events));
     }
-    let opt_outs = refusals.filter(|r| matches!(r, Refusal::OptOut(_)));
-    if let Some(last) = opt_outs.clone().next_back() {
-        reasons.push(ctx.reason(
-            R1,
-            "opted_out",
-            || {
-                format!(
-                    "{} recorded {}; no later consent covers {} for {}.",
-                    ctx.subject(),
-                    last.describe(),
-                    text::channel(channel),
-                    text::purpose(ctx.request.purpose)
-                )
-            },
-            opt_outs.map(|r| r.id()).collect(),
-        ));
-    }
+    let last = Refusal::latest(standing).unwrap_or(latest);
     Finding::blocked(
         ctx.text(|| {
+            let who = if last.under_subject {
+                ctx.subject().to_owned()
+            } else {
+                "The address".to_owned()
+            };
             format!(
-                "{} refused marketing ({}); nothing since restores {}.",
-                ctx.subject(),
-                latest.describe(),
+                "{who} refused marketing ({}); nothing since restores {}.",
+                last.describe(),
                 text::channel(channel)
             )
         }),
         reasons,
     )
+}
+
+/// The sentence of a reason against, for the latest refusal of its kind.
+fn explain(ctx: &Ctx<'_>, last: &Refusal<'_>, code: &str) -> String {
+    let channel = ctx.request.channel;
+    let by_address = last.address().filter(|_| last.by_address);
+    let lifting = || match by_address {
+        Some(address) => format!(
+            "later consent given for the {} covering {} for {}",
+            text::contact_point(address),
+            text::channel(channel),
+            text::purpose(ctx.request.purpose)
+        ),
+        None => format!(
+            "later consent covering {} for {}",
+            text::channel(channel),
+            text::purpose(ctx.request.purpose)
+        ),
+    };
+    match code {
+        "objection_recorded" if by_address.is_none() => format!(
+            "{} recorded {}: an objection is absolute for {} on every channel, post included, \
+             until a later consent covers the channel and purpose.",
+            ctx.subject(),
+            last.describe(),
+            ctx.organisation()
+        ),
+        "objection_recorded" => format!(
+            "{} recorded {}: an objection is absolute for {} on every channel, post included, \
+             and one received for an address holds for it whichever subject it is used for, \
+             until a {}.",
+            ctx.subject(),
+            last.describe(),
+            ctx.organisation(),
+            lifting()
+        ),
+        "opted_out" if by_address.is_none() => format!(
+            "{} recorded {}; no later consent covers {} for {}.",
+            ctx.subject(),
+            last.describe(),
+            text::channel(channel),
+            text::purpose(ctx.request.purpose)
+        ),
+        "opted_out" => format!(
+            "{} recorded {}, which holds for that address whichever subject it is used for; there \
+             is no {}.",
+            ctx.subject(),
+            last.describe(),
+            lifting()
+        ),
+        "address_objected" => format!(
+            "{} was recorded for that address, not for {}: an objection received for an address \
+             suppresses it for {} on every channel, post included, whichever subject the message \
+             is addressed to (Art 21(3)), until a {}.",
+            capitalise(&last.describe()),
+            ctx.subject(),
+            ctx.organisation(),
+            lifting()
+        ),
+        _ => format!(
+            "{} was recorded for that address, not for {}: an opt-out received for an address \
+             suppresses it for {} on the channels it names, whichever subject the message is \
+             addressed to; there is no {}.",
+            capitalise(&last.describe()),
+            ctx.subject(),
+            ctx.organisation(),
+            lifting()
+        ),
+    }
 }

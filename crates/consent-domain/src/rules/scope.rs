@@ -1,5 +1,5 @@
 //! R0 Scope: is the message direct marketing, and does the ledger know the
-//! sender and the subject well enough to answer at all?
+//! sender and the addressee well enough to answer at all?
 //!
 //! Direct marketing is advertising or marketing material directed at
 //! particular individuals, including promoting aims and ideals (PECR reg 2
@@ -82,8 +82,11 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     }
 }
 
-/// Reasons the ledger cannot answer: an unregistered organisation, a
-/// subject it holds no facts about, a contact point unfit for the channel.
+/// Reasons the ledger cannot answer: an unregistered organisation, a check
+/// naming neither a subject nor an address, a contact point unfit for the
+/// channel. A subject with no fact on record is not one: its check is
+/// decided on the record (the address's facts, the organisation's
+/// screening), like any other.
 fn unknown_parties(ctx: &Ctx<'_>) -> Vec<Reason> {
     let mut reasons = Vec::new();
     let facts: &Facts<'_> = &ctx.facts;
@@ -103,18 +106,14 @@ fn unknown_parties(ctx: &Ctx<'_>) -> Vec<Reason> {
             vec![],
         ));
     }
-    if facts.subject.is_empty() {
+    if ctx.request.subject.is_none() && ctx.request.contact_point.is_none() {
         reasons.push(ctx.reason_citing(
             R0,
-            "subject_unknown",
+            "addressee_unknown",
             || {
-                format!(
-                "The ledger holds no facts about subject {} of {} as of {}: it cannot show that \
-                 the subject has not objected or asked for erasure, so it refuses.",
-                ctx.subject(),
-                ctx.organisation(),
-                facts.at
-            )
+                "The check names neither a subject nor an address: the ledger cannot tell whom \
+                 the message goes to, so it refuses."
+                    .to_owned()
             },
             || ACCOUNTABILITY.to_owned(),
             vec![],

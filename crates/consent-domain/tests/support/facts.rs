@@ -238,6 +238,25 @@ pub fn opt_out(channels: &[Channel]) -> Fact {
     })
 }
 
+/// An opt-out of `channels` received for `point` (an unsubscribe from
+/// that address, a row of an imported suppression list).
+pub fn opt_out_for(point: ContactPoint, channels: &[Channel]) -> Fact {
+    Fact::OptOutRecorded(OptOutRecorded {
+        contact_point: Some(point),
+        channels: channels.to_vec(),
+        all_channels: false,
+        received_via: OptOutMethod::UnsubscribeLink,
+    })
+}
+
+/// An objection to direct marketing received for `point` (Art 21(3)).
+pub fn objection_for(point: ContactPoint, via: OptOutMethod) -> Fact {
+    Fact::ObjectionRecorded(ObjectionRecorded {
+        contact_point: Some(point),
+        received_via: via,
+    })
+}
+
 pub fn opt_out_of_everything() -> Fact {
     Fact::OptOutRecorded(OptOutRecorded {
         contact_point: None,
@@ -274,6 +293,44 @@ fn listing(service: PreferenceService, number: &str, listed_at: Timestamp, liste
         number: number.to_owned(),
         listed_at,
         listed,
+    })
+}
+
+/// A row of the TPS/CTPS file `reference`: the number is listed (or, in a
+/// change file, `listed: false` takes it off). `listed_at` as the importer
+/// recorded it: a file with no listing dates gives its own date.
+pub fn file_row(
+    service: PreferenceService,
+    reference: &str,
+    number: &str,
+    listed_at: Timestamp,
+    listed: bool,
+) -> Fact {
+    Fact::PreferenceServiceListing(PreferenceServiceListing {
+        snapshot_ref: Some(reference.to_owned()),
+        service,
+        number: number.to_owned(),
+        listed_at,
+        listed,
+    })
+}
+
+/// The organisation screened against the TPS/CTPS file `reference`
+/// (full, or a change file), taken at `taken_at` (an organisation-level
+/// fact).
+pub fn screened(
+    service: PreferenceService,
+    reference: &str,
+    full: bool,
+    taken_at: Timestamp,
+    numbers: u64,
+) -> Fact {
+    Fact::PreferenceServiceScreened(PreferenceServiceScreened {
+        service,
+        full,
+        taken_at,
+        snapshot_ref: reference.to_owned(),
+        numbers,
     })
 }
 

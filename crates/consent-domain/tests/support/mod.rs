@@ -101,6 +101,97 @@ impl Scenario {
         self.record(ORG, Some(SUBJECT), at, fact.into())
     }
 
+    /// A fact recorded by `acme` about `subject`.
+    pub fn given_about(self, subject: &str, at: &str, fact: impl Into<Fact>) -> Self {
+        self.record(ORG, Some(subject), day(at), fact.into())
+    }
+
+    /// A fact recorded by `acme` for an address with no subject (a row of
+    /// an imported suppression list or TPS file).
+    pub fn given_for_address(self, at: &str, fact: impl Into<Fact>) -> Self {
+        self.record(ORG, None, day(at), fact.into())
+    }
+
+    /// `acme` screened against a full file of `service` taken on `taken_at`
+    /// (and imported the same day), listing `numbers`. Its rows carry no
+    /// listing date, so each gives the file's date. The file is labelled
+    /// "<TPS|CTPS> file <taken_at>".
+    pub fn screened_full(
+        self,
+        service: PreferenceService,
+        taken_at: &str,
+        numbers: &[&str],
+    ) -> Self {
+        self.screening(
+            service,
+            taken_at,
+            true,
+            &numbers.iter().map(|n| (*n, true)).collect::<Vec<_>>(),
+        )
+    }
+
+    /// A current TPS screening listing no number (`acme` screened
+    /// against a full TPS file the day before `at`).
+    pub fn tps_screened_before(self, at: &str) -> Self {
+        self.tps_screened_before_time(day(at))
+    }
+
+    pub fn tps_screened_before_time(self, at: Timestamp) -> Self {
+        self.screening_at(PreferenceService::Tps, at.plus_days(-1), true, &[])
+    }
+
+    /// `acme` screened against a change file of `service` taken on
+    /// `taken_at`: each number listed (`true`) or taken off (`false`).
+    pub fn screened_changes(
+        self,
+        service: PreferenceService,
+        taken_at: &str,
+        changes: &[(&str, bool)],
+    ) -> Self {
+        self.screening(service, taken_at, false, changes)
+    }
+
+    fn screening(
+        self,
+        service: PreferenceService,
+        taken_at: &str,
+        full: bool,
+        rows: &[(&str, bool)],
+    ) -> Self {
+        self.screening_at(service, day(taken_at), full, rows)
+    }
+
+    fn screening_at(
+        mut self,
+        service: PreferenceService,
+        taken_at: Timestamp,
+        full: bool,
+        rows: &[(&str, bool)],
+    ) -> Self {
+        let name = match service {
+            PreferenceService::Tps => "TPS",
+            PreferenceService::Ctps => "CTPS",
+        };
+        let kind = if full { "file" } else { "changes" };
+        let reference = format!("{name}-{kind}-{}", taken_at.unix_micros());
+        for (number, listed) in rows {
+            self = self.record(
+                ORG,
+                None,
+                taken_at,
+                file_row(service, &reference, number, taken_at, *listed),
+            );
+        }
+        let label = format!("{name} {kind} {}", &taken_at.to_string()[..10]);
+        self.record(
+            ORG,
+            None,
+            taken_at,
+            screened(service, &reference, full, taken_at, rows.len() as u64),
+        )
+        .labelled(&label)
+    }
+
     /// A fact about `acme` itself.
     pub fn given_org(self, at: &str, fact: impl Into<Fact>) -> Self {
         self.record(ORG, None, day(at), fact.into())
@@ -374,6 +465,14 @@ impl Check {
     /// Sent by another organisation.
     pub fn from(mut self, organisation: &str) -> Self {
         self.request.organisation = OrganisationId::from(organisation);
+        self
+    }
+
+    /// Addressed to the contact point only: the sender names no subject
+    /// (as an ESP does).
+    pub fn only_to(mut self, point: ContactPoint) -> Self {
+        self.request.subject = None;
+        self.request.contact_point = Some(point);
         self
     }
 
