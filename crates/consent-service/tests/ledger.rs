@@ -160,7 +160,8 @@ async fn a_batch_answers_each_check_in_order() {
         decisions.iter().map(|d| d.allowed).collect::<Vec<_>>(),
         [true, false]
     );
-    assert!(reason_codes(&decisions[1]).contains(&"subject_unknown"));
+    // A subject with no record: email still needs a basis (R3).
+    assert!(reason_codes(&decisions[1]).contains(&"no_basis_for_electronic_mail"));
     running.stop().await;
 }
 
