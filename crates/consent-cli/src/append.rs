@@ -1,10 +1,11 @@
-//! `consent-ledger append FILE`: bulk import of facts from NDJSON.
+//! `consent-ledger append FILE`: bulk import of facts from NDJSON, safe to
+//! re-run (docs/OPERATIONS.md, "Imports").
 
 use crate::client::{LedgerClient, ServerArgs};
-use anyhow::{bail, Context};
+use crate::import::ids::derived_id;
+use crate::import::runner::{BatchArgs, Importer};
+use anyhow::Context;
 use consent_schema::v1;
-use indicatif::{ProgressBar, ProgressStyle};
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
@@ -12,17 +13,19 @@ use std::path::PathBuf;
 pub struct AppendArgs {
     /// NDJSON file: one consent.v1.Envelope per line in proto3 JSON. `-` reads standard input.
     pub file: PathBuf,
-    /// Events per request.
-    #[arg(long, default_value_t = 500)]
-    pub batch: usize,
+    /// Names the source of these lines. A line without `eventId` gets an id
+    /// derived from its content (and this name): the same line is the same
+    /// fact, imported once however often the file is appended. Give a name
+    /// when two sources may send identical lines that are distinct facts.
+    #[arg(long, default_value = "")]
+    pub source_ref: String,
+    #[command(flatten)]
+    pub batching: BatchArgs,
     #[command(flatten)]
     pub server: ServerArgs,
 }
 
 pub async fn run(args: AppendArgs) -> anyhow::Result<std::process::ExitCode> {
-    if args.batch == 0 {
-        bail!("--batch must be at least 1");
-    }
     let client = LedgerClient::new(&args.server)?;
     let (reader, total_bytes): (Box<dyn BufRead>, Option<u64>) = if args.file.as_os_str() == "-" {
         (Box::new(BufReader::new(std::io::stdin())), None)
@@ -32,116 +35,70 @@ pub async fn run(args: AppendArgs) -> anyhow::Result<std::process::ExitCode> {
         let size = file.metadata().ok().map(|m| m.len());
         (Box::new(BufReader::new(file)), size)
     };
-    let progress = progress_bar(total_bytes);
-
-    let mut batch: Vec<v1::Envelope> = Vec::with_capacity(args.batch);
-    let mut batch_first_line = 1;
-    let mut appended = 0_u64;
-    let mut latest = LatestPositions::default();
+    let mut importer = Importer::start(&client, &args.batching, total_bytes).await?;
     for (index, line) in reader.lines().enumerate() {
-        let line_number = index + 1;
+        let line_number = index as u64 + 1;
         let line = line.with_context(|| format!("reading line {line_number}"))?;
-        progress.inc(line.len() as u64 + 1);
+        importer.read(line.len() as u64 + 1);
         if line.trim().is_empty() {
             continue;
         }
-        let mut envelope: v1::Envelope = serde_json::from_str(&line).with_context(|| {
-            format!("line {line_number} is not a consent.v1.Envelope in proto3 JSON")
-        })?;
-        // Ids are assigned here rather than by the server so that re-running
-        // an interrupted import appends nothing twice: the ledger counts an
-        // event id once.
-        if envelope.event_id.is_empty() {
-            envelope.event_id = uuid::Uuid::now_v7().to_string();
-        }
-        if batch.is_empty() {
-            batch_first_line = line_number;
-        }
-        batch.push(envelope);
-        if batch.len() == args.batch {
-            appended += send(&client, &mut batch, batch_first_line, appended, &mut latest).await?;
-            progress.set_message(format!("{appended} events appended"));
+        match envelope_of(&line, &args.source_ref) {
+            Ok(envelope) => importer.push(line_number, envelope).await?,
+            Err(reason) => importer.refuse(line_number, reason),
         }
     }
-    if !batch.is_empty() {
-        appended += send(&client, &mut batch, batch_first_line, appended, &mut latest).await?;
-    }
-    progress.finish_and_clear();
-    tracing::info!(appended, "append finished");
-    println!("{appended} events appended");
-    if !latest.0.is_empty() {
-        // What a check needs to see these events (read-your-writes).
-        let wait_for: Vec<String> = latest
-            .0
-            .iter()
-            .map(|((topic, partition), offset)| format!("--wait-for {topic}/{partition}@{offset}"))
-            .collect();
-        println!(
-            "to check with these events in the view: {}",
-            wait_for.join(" ")
-        );
-    }
-    Ok(std::process::ExitCode::SUCCESS)
+    let mut summary = importer.finish().await?;
+    Ok(summary.report())
 }
 
-async fn send(
-    client: &LedgerClient,
-    batch: &mut Vec<v1::Envelope>,
-    first_line: usize,
-    appended_before: u64,
-    latest: &mut LatestPositions,
-) -> anyhow::Result<u64> {
-    let request = v1::AppendRequest {
-        events: std::mem::take(batch),
-    };
-    let count = request.events.len();
-    let response = client.post("/v1/events", &request).await.with_context(|| {
-        format!(
-            "appending lines {first_line}..{} ({appended_before} events were appended before this batch; \
-             re-running the same file is safe)",
-            first_line + count - 1
+/// The envelope of one line, with its id: the line's own `eventId`, or one
+/// derived from the line's canonical content (its proto3 JSON as parsed and
+/// written again, so spacing and key order do not matter) and the source
+/// name.
+fn envelope_of(line: &str, source_ref: &str) -> Result<v1::Envelope, String> {
+    let mut envelope: v1::Envelope = serde_json::from_str(line)
+        .map_err(|error| format!("not a consent.v1.Envelope in proto3 JSON: {error}"))?;
+    if envelope.event_id.is_empty() {
+        let canonical = serde_json::to_vec(&envelope)
+            .map_err(|error| format!("cannot write the envelope back as JSON: {error}"))?;
+        envelope.event_id = derived_id("append", &[source_ref.as_bytes(), &canonical]);
+    }
+    Ok(envelope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_keeps_its_id_whatever_its_spacing_and_key_order() {
+        let a = envelope_of(
+            r#"{"organisationId":"acme","subjectId":"s","occurredAt":"2026-01-01T00:00:00Z","objectionRecorded":{"receivedVia":"OPT_OUT_METHOD_LETTER"}}"#,
+            "",
         )
-    })?;
-    for appended in response["appended"].as_array().into_iter().flatten() {
-        latest.record(&appended["position"]);
+        .expect("valid");
+        let b = envelope_of(
+            r#"{ "subjectId": "s", "organisationId": "acme", "objectionRecorded": {"receivedVia": "OPT_OUT_METHOD_LETTER"}, "occurredAt": "2026-01-01T00:00:00Z" }"#,
+            "",
+        )
+        .expect("valid");
+        assert_eq!(a.event_id, b.event_id);
+        let named = envelope_of(
+            r#"{"organisationId":"acme","subjectId":"s","occurredAt":"2026-01-01T00:00:00Z","objectionRecorded":{"receivedVia":"OPT_OUT_METHOD_LETTER"}}"#,
+            "crm-2026",
+        )
+        .expect("valid");
+        assert_ne!(a.event_id, named.event_id);
     }
-    Ok(count as u64)
-}
 
-/// The highest position appended per topic-partition.
-#[derive(Default)]
-struct LatestPositions(BTreeMap<(String, u64), u64>);
-
-impl LatestPositions {
-    /// Records a proto3 JSON `LogPosition` (zero values are omitted there).
-    fn record(&mut self, position: &serde_json::Value) {
-        let Some(topic) = position["topic"].as_str() else {
-            return;
-        };
-        let partition = position["partition"].as_u64().unwrap_or(0);
-        let offset = position["offset"]
-            .as_str()
-            .and_then(|o| o.parse().ok())
-            .unwrap_or(0);
-        let entry = self
-            .0
-            .entry((topic.to_owned(), partition))
-            .or_insert(offset);
-        *entry = (*entry).max(offset);
-    }
-}
-
-fn progress_bar(total_bytes: Option<u64>) -> ProgressBar {
-    match total_bytes {
-        Some(total) => {
-            let bar = ProgressBar::new(total);
-            if let Ok(style) = ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] [{bar:40}] {bytes}/{total_bytes} ({eta}) {msg}",
-            ) {
-                bar.set_style(style.progress_chars("=> "));
-            }
-            bar
-        }
-        None => ProgressBar::new_spinner(),
+    #[test]
+    fn a_line_that_names_its_id_keeps_it() {
+        let envelope = envelope_of(
+            r#"{"eventId":"0190f2a4-7b3c-7d2e-9f10-1a2b3c4d5e6f","organisationId":"acme"}"#,
+            "",
+        )
+        .expect("JSON");
+        assert_eq!(envelope.event_id, "0190f2a4-7b3c-7d2e-9f10-1a2b3c4d5e6f");
     }
 }

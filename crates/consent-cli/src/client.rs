@@ -116,6 +116,22 @@ impl LedgerClient {
         Ok((url, response))
     }
 
+    /// POSTs `body` and returns the status and the body (JSON, or `Null`
+    /// when it is not), whatever the status: for callers that act on
+    /// refusals and retry transient failures themselves (imports). `Err` is
+    /// a request that got no answer (connection refused, timeout).
+    pub async fn post_answer<T: serde::Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &T,
+    ) -> Result<(reqwest::StatusCode, Value), reqwest::Error> {
+        let url = format!("{}{path}", self.base);
+        let response = self.http.post(&url).json(body).send().await?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+    }
+
     pub async fn get(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);
         let response = self

@@ -12,6 +12,7 @@ mod evidence_setup;
 mod export;
 mod generate;
 mod history;
+mod import;
 mod intake_setup;
 mod key_source;
 mod keys;
@@ -59,6 +60,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Append facts from an NDJSON file (one consent.v1.Envelope per line, proto3 JSON) to a running ledger.
     Append(append::AppendArgs),
+    /// Import an existing list (an ESP's suppression export, a TPS/CTPS file) as facts; re-runnable.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Ask a running ledger whether a message may be sent.
     Check(check::CheckArgs),
     /// Show a subject's events, and the decision at a given time.
@@ -120,6 +124,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args, serve_matches.as_ref()).await,
             Command::Append(args) => append::run(args).await,
+            Command::Import(command) => import::run(command).await,
             Command::Check(args) => check::run(args).await,
             Command::History(args) => history::run(args).await,
             Command::Rebuild(args) => rebuild::run(args).await,

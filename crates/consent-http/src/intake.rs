@@ -196,6 +196,7 @@ pub async fn gpc_signal(
         event_id: receipt.event_id.to_string(),
         position: Some(receipt.position),
         unsubscribe_url: String::new(),
+        already_present: receipt.replayed,
     }))
 }
 

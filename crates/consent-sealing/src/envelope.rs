@@ -112,6 +112,23 @@ impl Sealer {
             .collect())
     }
 
+    /// Replaces, in place, every contact value of `envelope` (completed and
+    /// validated) by its sealed form without a ciphertext: the digest alone.
+    /// The envelope then converts to the same fact as its stored, sealed
+    /// copy, which is what an append compares a retried event with. Reads
+    /// and writes no key.
+    pub fn digest_values(&self, envelope: &mut v1::Envelope) -> Result<(), ValidationError> {
+        let organisation = OrganisationId::from(envelope.organisation_id.as_str());
+        let values = self.digest_fields(&organisation, envelope)?;
+        for (field, (_, digest)) in fields(envelope.payload.as_mut()).into_iter().zip(values) {
+            field.seal(v1::SealedValue {
+                digest: digest.to_vec(),
+                ciphertext: Vec::new(),
+            });
+        }
+        Ok(())
+    }
+
     /// `contact` (an address as a check gives it, normalised) as the rules
     /// compare it: its digest. A value already in digest form is kept.
     pub fn digest_contact(

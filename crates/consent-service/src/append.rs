@@ -3,12 +3,14 @@
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
 use crate::metrics::Entry;
-use consent_domain::event::{Event, Fact};
+use consent_domain::event::{Event, Fact, FactScope};
+use consent_domain::fold::Recorded;
 use consent_domain::{EventId, Timestamp};
 use consent_intake::UnsubscribeClaim;
 use consent_log::{AppendRecord, LogError, LogLayout, LogPosition};
 use consent_schema::{
-    encode_envelope, family_of, prepare_for_append, routing_key, timestamp_to_proto, v1,
+    decode_envelope, encode_envelope, event_from_proto, family_of, prepare_for_append,
+    routing_key, timestamp_to_proto, v1, ValidationError,
 };
 use consent_sealing::SealError;
 use sha2::{Digest, Sha256};
@@ -36,7 +38,9 @@ impl Ledger {
     /// `Ok` means the log acknowledged every record as durable. On
     /// [`LedgerError::LogUnavailable`] nothing is acknowledged, but a prefix
     /// may have been stored. Producers that set `event_id` themselves can
-    /// retry safely with the same ids: the fold counts an id once.
+    /// retry safely with the same ids: an event the view already holds
+    /// with the same content is not appended again (see
+    /// [`Ledger::append_response`]), and the fold counts an id once.
     pub async fn append(
         &self,
         events: Vec<v1::Envelope>,
@@ -53,14 +57,26 @@ impl Ledger {
         let appended = self.append_sends(events, entry).await?;
         Ok(appended
             .into_iter()
-            .map(|(id, position, _)| (id, position))
+            .map(|answer| (answer.event_id, answer.position))
             .collect())
     }
 
     /// [`Ledger::append`], answering in the wire form: each event's id and
-    /// position, and for each `MarketingMessageSent` about a subject its
-    /// signed one-click unsubscribe URL, when intake is configured (see
+    /// position, whether it was already present, and for each
+    /// `MarketingMessageSent` about a subject its signed one-click
+    /// unsubscribe URL, when intake is configured (see
     /// [`crate::IntakeConfig`]).
+    ///
+    /// An event whose caller-given id the view already holds with the same
+    /// content (the same `occurred_at` and fact, contact values compared by
+    /// digest, as the fold compares them) is not appended again: it is
+    /// answered `already_present` with its stored position. The same id
+    /// with different content is refused as invalid, naming
+    /// `events[i].event_id`, and nothing is appended. The same id twice in
+    /// one request is appended once. The lookup reads the view, so this is
+    /// exactly-once when the view has caught up with the log (and the
+    /// subject's partition is this instance's); otherwise the event is
+    /// appended again and the fold counts its id once.
     pub async fn append_response(
         &self,
         events: Vec<v1::Envelope>,
@@ -68,12 +84,15 @@ impl Ledger {
         let appended = self.append_sends(events, Entry::Api).await?;
         Ok(appended
             .into_iter()
-            .map(|(event_id, position, send)| v1::AppendedEvent {
-                event_id: event_id.to_string(),
-                position: Some(v1::LogPosition::from(position)),
-                unsubscribe_url: send
+            .map(|answer| v1::AppendedEvent {
+                event_id: answer.event_id.to_string(),
+                position: Some(v1::LogPosition::from(answer.position)),
+                unsubscribe_url: answer
+                    .send
+                    .filter(|_| !answer.already_present)
                     .and_then(|claim| self.unsubscribe_url(&claim))
                     .unwrap_or_default(),
+                already_present: answer.already_present,
             })
             .collect())
     }
@@ -84,13 +103,15 @@ impl Ledger {
         &self,
         events: Vec<v1::Envelope>,
         entry: Entry,
-    ) -> Result<Vec<(EventId, LogPosition, Option<UnsubscribeClaim>)>, LedgerError> {
+    ) -> Result<Vec<AppendAnswer>, LedgerError> {
         let inner = &self.inner;
         let now = inner.clock.now();
         let layout = inner.log.layout();
         let mut envelopes = Vec::with_capacity(events.len());
         let mut requested = Vec::with_capacity(events.len());
+        let mut caller_ids = Vec::with_capacity(events.len());
         for (index, envelope) in events.into_iter().enumerate() {
+            caller_ids.push(!envelope.event_id.is_empty());
             let (envelope, event) =
                 prepare_for_append(envelope, now, || inner.ids.new_id().0, &inner.config.entry)
                     .map_err(|error| {
@@ -103,8 +124,13 @@ impl Ledger {
         if envelopes.is_empty() {
             return Ok(Vec::new());
         }
+        // What becomes of each event: appended, already recorded (compared
+        // by digest, as stored), or a repeat within this request. Decided
+        // before sealing, which must not run for a refused request.
+        let dispositions = self.dispositions(&envelopes, &caller_ids)?;
         // Sealing comes last before the log: it destroys the keys of erased
         // subjects, which must not happen for a request refused as invalid.
+        // (A retried erasure destroys nothing new.)
         let suppressions = self.seal(&mut envelopes, &requested, now).await?;
 
         // The append's span: its trace context (when traces are on) goes
@@ -114,26 +140,86 @@ impl Ledger {
             tracing::info_span!("log_append", records = envelopes.len() + suppressions.len());
         let trace_headers = consent_trace_context::record_headers(&span);
         let mut records = Vec::with_capacity(envelopes.len() + suppressions.len());
-        let mut answered = Vec::with_capacity(envelopes.len());
+        // (request index, index of its record), for the events appended.
+        let mut answered: Vec<(usize, usize)> = Vec::with_capacity(envelopes.len());
         for (index, (envelope, event)) in envelopes.iter().zip(&requested).enumerate() {
-            answered.push(records.len());
+            if !matches!(dispositions[index], Disposition::Append) {
+                continue;
+            }
+            answered.push((index, records.len()));
             records.push(append_record(layout, envelope, event, &trace_headers));
             if let Some((envelope, event)) = suppressions.get(&index) {
                 records.push(append_record(layout, envelope, event, &trace_headers));
             }
         }
 
+        let positions = if records.is_empty() {
+            Vec::new()
+        } else {
+            self.append_records(records, &answered, span).await?
+        };
+        let mut appended_at: BTreeMap<usize, LogPosition> = answered
+            .iter()
+            .map(|(index, record)| (*index, positions[*record].clone()))
+            .collect();
+        let mut answers: Vec<AppendAnswer> = Vec::with_capacity(requested.len());
+        let mut appended_events = Vec::with_capacity(answered.len());
+        for (index, (event, disposition)) in requested.into_iter().zip(dispositions).enumerate() {
+            let (position, already_present) = match disposition {
+                Disposition::Present(position) => (position, true),
+                Disposition::RepeatOf(first) => (answers[first].position.clone(), true),
+                Disposition::Append => match appended_at.remove(&index) {
+                    Some(position) => (position, false),
+                    None => {
+                        return Err(LedgerError::LogUnavailable(LogError::Backend(format!(
+                            "no position answered for event {index}"
+                        ))))
+                    }
+                },
+            };
+            answers.push(AppendAnswer {
+                event_id: event.id,
+                position,
+                send: unsubscribe_claim(&event, now),
+                already_present,
+            });
+            if !already_present {
+                appended_events.push(event);
+            }
+        }
+        tracing::debug!(
+            appended = appended_events.len(),
+            already_present = answers.len() - appended_events.len(),
+            "appended events"
+        );
+        crate::metrics::record_opt_outs(entry, &appended_events);
+        Ok(answers)
+    }
+
+    /// One durable log append of `records`, bounded by the append timeout;
+    /// their positions in order. `answered` maps request indexes to the
+    /// index of their record, to name a record that is too large.
+    async fn append_records(
+        &self,
+        records: Vec<AppendRecord>,
+        answered: &[(usize, usize)],
+        span: tracing::Span,
+    ) -> Result<Vec<LogPosition>, LedgerError> {
         let sizes: Vec<usize> = records.iter().map(|r| r.payload.len()).collect();
         let count = records.len();
-        let timeout = inner.config.append_timeout;
-        let appended =
-            match tokio::time::timeout(timeout, inner.log.append(records).instrument(span)).await {
-                Ok(appended) => appended,
-                Err(_elapsed) => Err(LogError::Unavailable(format!(
-                    "the append was not acknowledged within {} ms",
-                    timeout.as_millis()
-                ))),
-            };
+        let timeout = self.inner.config.append_timeout;
+        let appended = match tokio::time::timeout(
+            timeout,
+            self.inner.log.append(records).instrument(span),
+        )
+        .await
+        {
+            Ok(appended) => appended,
+            Err(_elapsed) => Err(LogError::Unavailable(format!(
+                "the append was not acknowledged within {} ms",
+                timeout.as_millis()
+            ))),
+        };
         let positions = appended.map_err(|error| match error {
             LogError::RecordTooLarge { size, limit } => {
                 // The log does not say which record; the largest is one.
@@ -144,9 +230,10 @@ impl Ledger {
                     .enumerate()
                     .max_by_key(|(_, size)| **size)
                     .map_or(0, |(record, _)| record);
-                let index = answered
-                    .partition_point(|first| *first <= record)
+                let at = answered
+                    .partition_point(|(_, first)| *first <= record)
                     .saturating_sub(1);
+                let index = answered.get(at).map_or(0, |(index, _)| *index);
                 LedgerError::RecordTooLarge { index, size, limit }
             }
             error => {
@@ -160,19 +247,138 @@ impl Ledger {
                 positions.len(),
             ))));
         }
-        tracing::debug!(events = count, "appended events");
-        crate::metrics::record_opt_outs(entry, &requested);
-        Ok(requested
-            .iter()
-            .zip(answered)
-            .map(|(event, record)| {
-                (
-                    event.id,
-                    positions[record].clone(),
-                    unsubscribe_claim(event, now),
-                )
-            })
-            .collect())
+        Ok(positions)
+    }
+
+    /// What becomes of each of `envelopes` (completed, not yet sealed): an event
+    /// whose caller-given id is already recorded with the same content is
+    /// [`Disposition::Present`] at its stored position, and one whose id an
+    /// earlier event of the request has, with the same content, is
+    /// [`Disposition::RepeatOf`] that one. The same id with other content
+    /// is refused, naming `events[i].event_id`.
+    ///
+    /// Read from the view, where the event's state keeps it: a subject's
+    /// history, the organisation's state, or (for an address-only fact)
+    /// the address's state.
+    fn dispositions(
+        &self,
+        envelopes: &[v1::Envelope],
+        caller_ids: &[bool],
+    ) -> Result<Vec<Disposition>, LedgerError> {
+        let mut dispositions = Vec::with_capacity(envelopes.len());
+        let mut first_of: BTreeMap<EventId, (usize, Event)> = BTreeMap::new();
+        for (index, envelope) in envelopes.iter().enumerate() {
+            if !caller_ids.get(index).copied().unwrap_or(false) {
+                dispositions.push(Disposition::Append);
+                continue;
+            }
+            // Contact values as stored: their digests.
+            let mut digested;
+            let envelope = match &self.inner.sealer {
+                Some(sealer) => {
+                    digested = envelope.clone();
+                    sealer.digest_values(&mut digested).map_err(|error| {
+                        LedgerError::invalid(Some(index), error.within(&format!("events[{index}]")))
+                    })?;
+                    &digested
+                }
+                None => envelope,
+            };
+            let event = event_from_proto(envelope).map_err(|error| {
+                LedgerError::invalid(Some(index), error.within(&format!("events[{index}]")))
+            })?;
+            if let Some((first, earlier)) = first_of.get(&event.id) {
+                if earlier.occurred_at != event.occurred_at
+                    || earlier.fact != event.fact
+                    || earlier.subject != event.subject
+                    || earlier.organisation != event.organisation
+                {
+                    return Err(different_content(index, event.id, &format!("events[{first}]")));
+                }
+                dispositions.push(Disposition::RepeatOf(*first));
+                continue;
+            }
+            let disposition = match self.recorded(&event)? {
+                Some(recorded) => {
+                    if recorded.occurred_at != event.occurred_at || recorded.fact != event.fact {
+                        let at = recorded
+                            .position
+                            .as_ref()
+                            .map_or_else(String::new, ToString::to_string);
+                        return Err(different_content(index, event.id, &at));
+                    }
+                    match recorded.position {
+                        Some(position) => {
+                            Disposition::Present(LogPosition::from(v1::LogPosition::from(position)))
+                        }
+                        None => Disposition::Append,
+                    }
+                }
+                None => Disposition::Append,
+            };
+            dispositions.push(disposition);
+            first_of.insert(event.id, (index, event));
+        }
+        Ok(dispositions)
+    }
+
+    /// The fact recorded in the view under `event`'s id, where `event`
+    /// would be kept, with its position; `None` when the view has none.
+    fn recorded(&self, event: &Event) -> Result<Option<Recorded<Fact>>, LedgerError> {
+        let store = &self.inner.store;
+        let organisation = &event.organisation;
+        let found = match (event.fact.scope(), &event.subject) {
+            (FactScope::Organisation, _) => {
+                let Some(state) = store.shared_organisation_state(organisation)? else {
+                    return Ok(None);
+                };
+                let found = if matches!(event.fact, Fact::ContactsSuppressed(_)) {
+                    state
+                        .suppressions
+                        .facts()
+                        .into_iter()
+                        .find(|f| f.id == event.id)
+                        .cloned()
+                } else {
+                    state.facts.facts().iter().find(|f| f.id == event.id).cloned()
+                };
+                found
+            }
+            (_, Some(subject)) => {
+                let Some(entry) = store.history_entry(organisation, subject, &event.id)? else {
+                    return Ok(None);
+                };
+                let envelope = decode_envelope(&entry.stored_bytes).map_err(|source| {
+                    LedgerError::StoredRecord {
+                        event_id: event.id.to_string(),
+                        position: entry.position.to_string(),
+                        source,
+                    }
+                })?;
+                // A stored record this version no longer reads as a fact
+                // is not an answer: the event is appended again.
+                let Ok(stored) = event_from_proto(&envelope) else {
+                    return Ok(None);
+                };
+                Some(Recorded {
+                    id: stored.id,
+                    occurred_at: stored.occurred_at,
+                    position: Some(entry.position),
+                    fact: stored.fact,
+                })
+            }
+            (_, None) => {
+                let Some(address) = event.fact.address() else {
+                    return Ok(None);
+                };
+                store
+                    .address_state(organisation, address)?
+                    .and_then(|state| state.facts.facts().iter().find(|f| f.id == event.id).cloned())
+            }
+        };
+        // A fact folded without a position (never from the log) is not an
+        // answer to give: it is appended again and the fold counts it once.
+        Ok(found.filter(|f| f.position.is_some()))
     }
 
     /// With a key store private to this instance (the SQLite file), a
@@ -269,6 +475,41 @@ impl Ledger {
         }
         Ok(suppressions)
     }
+}
+
+/// What an append does with one requested event.
+enum Disposition {
+    /// Appended to the log.
+    Append,
+    /// Already recorded, with the same content, at this position.
+    Present(LogPosition),
+    /// The same event as an earlier one of the request (by index).
+    RepeatOf(usize),
+}
+
+/// The refusal of an event whose id names a fact with other content,
+/// recorded `at` (a position, or the request item that has it).
+fn different_content(index: usize, id: EventId, at: &str) -> LedgerError {
+    LedgerError::invalid(
+        Some(index),
+        ValidationError::new(
+            format!("events[{index}].event_id"),
+            format!(
+                "{id} is already recorded ({at}) with different content; an event id names one fact"
+            ),
+        ),
+    )
+}
+
+/// What the append answers for one requested event.
+struct AppendAnswer {
+    event_id: EventId,
+    /// Where it was appended, or where it already was.
+    position: LogPosition,
+    /// The claim of its unsubscribe token, for a message sent to a subject.
+    send: Option<UnsubscribeClaim>,
+    /// The view already held it with the same content: not appended again.
+    already_present: bool,
 }
 
 /// The log record of a completed envelope, with the append's trace

@@ -86,7 +86,18 @@ impl Ledger {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Self {
-        let listen = free_address();
+        Self::spawn_at(free_address(), data_dir, log_args, extra, env)
+    }
+
+    /// [`Ledger::spawn_with_env`] listening on `listen` (an address a
+    /// client was given before the ledger started).
+    pub fn spawn_at(
+        listen: SocketAddr,
+        data_dir: &Path,
+        log_args: &[String],
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut args = vec![
             "serve".to_owned(),
             "--data-dir".to_owned(),
