@@ -43,9 +43,17 @@ async fn recorded(ledger: &Ledger) -> Value {
     events.push(car_sale(ORG, "cust-a", ADDRESS, "2026-03-01T14:30:00Z"));
     events.push(car_sale(ORG, "cust-b", ADDRESS, "2026-03-02T10:00:00Z"));
     events.push(car_sale(ORG, "cust-c", IMPORTED, "2026-03-02T11:00:00Z"));
-    events.push(email_opt_out(Some("cust-a"), ADDRESS, "2026-04-01T08:00:00Z"));
+    events.push(email_opt_out(
+        Some("cust-a"),
+        ADDRESS,
+        "2026-04-01T08:00:00Z",
+    ));
     events.push(email_opt_out(None, IMPORTED, "2026-04-02T08:00:00Z"));
-    positions(&ledger.post_ok("/v1/events", &json!({ "events": events })).await)
+    positions(
+        &ledger
+            .post_ok("/v1/events", &json!({ "events": events }))
+            .await,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,10 +66,18 @@ async fn an_address_fact_is_accepted_with_or_without_a_subject_and_checks_may_na
     let decision = ledger
         .post_ok("/v1/checks", &address_email(ADDRESS, wait.clone()))
         .await;
-    assert!(decision.get("allowed").is_some() || decision.get("reasonsAgainst").is_some(), "{decision:#}");
-    let batch = json!({"checks": [address_email(ADDRESS, wait.clone()), address_email(IMPORTED, wait)]});
+    assert!(
+        decision.get("allowed").is_some() || decision.get("reasonsAgainst").is_some(),
+        "{decision:#}"
+    );
+    let batch =
+        json!({"checks": [address_email(ADDRESS, wait.clone()), address_email(IMPORTED, wait)]});
     let answered = ledger.post_ok("/v1/checks:batch", &batch).await;
-    assert_eq!(answered["decisions"].as_array().map(Vec::len), Some(2), "{answered:#}");
+    assert_eq!(
+        answered["decisions"].as_array().map(Vec::len),
+        Some(2),
+        "{answered:#}"
+    );
     // Neither an address nor a subject: refused naming the field.
     let (status, error) = ledger
         .post(
@@ -82,12 +98,18 @@ async fn an_opt_out_for_an_address_refuses_every_subject_at_that_address_and_the
     let wait = recorded(&ledger).await;
     for subject in ["cust-a", "cust-b"] {
         let decision = ledger
-            .post_ok("/v1/checks", &servicing_email(ORG, subject, ADDRESS, wait.clone()))
+            .post_ok(
+                "/v1/checks",
+                &servicing_email(ORG, subject, ADDRESS, wait.clone()),
+            )
             .await;
         assert_eq!(decision["allowed"], json!(false), "{subject}: {decision:#}");
     }
     let decision = ledger
-        .post_ok("/v1/checks", &servicing_email(ORG, "cust-c", IMPORTED, wait.clone()))
+        .post_ok(
+            "/v1/checks",
+            &servicing_email(ORG, "cust-c", IMPORTED, wait.clone()),
+        )
         .await;
     assert_eq!(decision["allowed"], json!(false), "imported: {decision:#}");
     for address in [ADDRESS, IMPORTED] {
@@ -107,7 +129,11 @@ async fn the_suppression_list_pages_through_every_address_with_the_cli() {
     let events: Vec<Value> = (0..IMPORTED_ROWS)
         .map(|i| email_opt_out(None, &format!("row{i}@example.org"), "2026-04-03T08:00:00Z"))
         .collect();
-    let more = positions(&ledger.post_ok("/v1/events", &json!({ "events": events })).await);
+    let more = positions(
+        &ledger
+            .post_ok("/v1/events", &json!({ "events": events }))
+            .await,
+    );
     // Wait for the view through a check that awaits every position.
     let mut all = wait.as_array().cloned().unwrap_or_default();
     all.extend(more.as_array().cloned().unwrap_or_default());
@@ -145,7 +171,10 @@ async fn the_suppression_list_pages_through_every_address_with_the_cli() {
     assert_eq!(sorted, addresses, "in address order, each once");
     // Sealed: digests, never the clear address, but the clear value where
     // a subject's key opens it; none for the address-only facts.
-    assert!(addresses.iter().all(|a| a.starts_with("digest:")), "{addresses:?}");
+    assert!(
+        addresses.iter().all(|a| a.starts_with("digest:")),
+        "{addresses:?}"
+    );
     let clear: Vec<&str> = entries
         .iter()
         .filter_map(|e| e["clearValue"].as_str())
@@ -166,6 +195,9 @@ async fn the_suppression_list_pages_through_every_address_with_the_cli() {
     let text = String::from_utf8_lossy(&output.stdout);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), IMPORTED_ROWS + 3, "{text}");
-    assert!(lines[0].starts_with("address,kind,clear_value,event_ids"), "{text}");
+    assert!(
+        lines[0].starts_with("address,kind,clear_value,event_ids"),
+        "{text}"
+    );
     assert!(text.contains(ADDRESS), "{text}");
 }

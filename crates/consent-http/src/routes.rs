@@ -117,7 +117,10 @@ pub async fn suppressions(
                 request.limit = value.parse().map_err(|_| {
                     ApiError::invalid(
                         Some("limit".to_owned()),
-                        format!("`{value}` is not a number of entries (1 to {})", consent_service::MAX_SUPPRESSION_PAGE),
+                        format!(
+                            "`{value}` is not a number of entries (1 to {})",
+                            consent_service::MAX_SUPPRESSION_PAGE
+                        ),
                     )
                 })?
             }

@@ -520,10 +520,11 @@ impl Ledger {
         &self,
         claim: &UnsubscribeClaim,
     ) -> Result<Option<v1::ContactPoint>, LedgerError> {
-        let Some(entry) =
-            self.inner
-                .store
-                .history_entry(&claim.organisation, &claim.subject, &claim.send_event)?
+        let Some(entry) = self.inner.store.history_entry(
+            &claim.organisation,
+            &claim.subject,
+            &claim.send_event,
+        )?
         else {
             return Ok(None);
         };

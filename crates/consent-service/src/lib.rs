@@ -58,5 +58,5 @@ pub use intake::{
 };
 pub use ledger::{Ledger, LedgerBuilder, LedgerConfig};
 pub use routing::Routing;
-pub use suppressions::{DEFAULT_SUPPRESSION_PAGE, MAX_SUPPRESSION_PAGE};
 pub use status::LedgerStatus;
+pub use suppressions::{DEFAULT_SUPPRESSION_PAGE, MAX_SUPPRESSION_PAGE};

@@ -212,7 +212,11 @@ impl Ledger {
             let Some(key @ KeyState::Live(_)) = keys.get(subject) else {
                 continue;
             };
-            let Some(entry) = self.inner.store.history_entry(organisation, subject, event)? else {
+            let Some(entry) = self
+                .inner
+                .store
+                .history_entry(organisation, subject, event)?
+            else {
                 continue;
             };
             let Ok(mut envelope) = decode_envelope(&entry.stored_bytes) else {

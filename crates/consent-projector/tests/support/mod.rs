@@ -3,10 +3,10 @@
 //! to compare the projected view with.
 #![allow(dead_code)] // each test binary uses a different subset
 
+use consent_domain::event::FactScope;
 use consent_domain::event::*;
 use consent_domain::rules::{decide, CheckRequest, Decision, RuleCatalogue};
 use consent_domain::vocabulary::*;
-use consent_domain::event::FactScope;
 use consent_domain::{
     AddressState, Event, EventId, Fact, OrganisationId, OrganisationState, ProductCategoryId,
     Source, SubjectId, SubjectState, Timestamp,
@@ -605,7 +605,8 @@ pub fn view_of(store: &dyn ViewStore) -> View {
                     .address_state(&organisation, &address)
                     .expect("address state");
                 assert_eq!(known.as_ref(), Some(&state), "{o}/{address} read alone");
-                view.addresses.insert((organisation.clone(), address), state);
+                view.addresses
+                    .insert((organisation.clone(), address), state);
             }
         }
         if let Some(state) = store
@@ -739,12 +740,15 @@ pub fn decisions(view: &View) -> Vec<Decision> {
                 .and_then(|s| view.subjects.get(&(check.organisation.clone(), s.clone())))
                 .cloned()
                 .unwrap_or_default();
-            let addresses: Vec<AddressState> = consent_domain::rules::addresses_to_consult(
-                &subject, check,
-            )
-            .into_iter()
-            .filter_map(|a| view.addresses.get(&(check.organisation.clone(), a)).cloned())
-            .collect();
+            let addresses: Vec<AddressState> =
+                consent_domain::rules::addresses_to_consult(&subject, check)
+                    .into_iter()
+                    .filter_map(|a| {
+                        view.addresses
+                            .get(&(check.organisation.clone(), a))
+                            .cloned()
+                    })
+                    .collect();
             decide(rule_set, &organisation, &subject, &addresses, check)
         })
         .collect()

@@ -2,7 +2,9 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use consent_domain::event::{ErasureRequested, OptOutRecorded, OrganisationRegistered};
-use consent_domain::vocabulary::{Channel, ContactKind, ContactPoint, OptOutMethod, OrganisationKind};
+use consent_domain::vocabulary::{
+    Channel, ContactKind, ContactPoint, OptOutMethod, OrganisationKind,
+};
 use consent_domain::{
     AddressState, Event, EventId, EventPosition, Fact, OrganisationId, OrganisationState, Source,
     SubjectId, SubjectState, Timestamp,
@@ -123,6 +125,9 @@ pub fn email(n: u64) -> ContactPoint {
     }
 }
 
+/// One page of `address_states`.
+pub type AddressPage = Vec<(String, AddressState)>;
+
 /// Everything a store holds about the given keys, for comparing stores.
 #[derive(Debug, PartialEq)]
 pub struct Snapshot {
@@ -137,7 +142,7 @@ pub struct Snapshot {
     pub addresses: BTreeMap<(String, String), Option<AddressState>>,
     /// `address_states` per organisation and page size: every page, read
     /// one after the other from the previous page's last address.
-    pub address_pages: BTreeMap<(String, usize), Vec<Vec<(String, AddressState)>>>,
+    pub address_pages: BTreeMap<(String, usize), Vec<AddressPage>>,
 }
 
 pub fn snapshot(
@@ -185,8 +190,10 @@ pub fn snapshot(
     for o in organisations {
         let org = OrganisationId::new(*o);
         for a in ADDRESSES {
-            snap.addresses
-                .insert((o.to_string(), a.to_string()), store.address_state(&org, a)?);
+            snap.addresses.insert(
+                (o.to_string(), a.to_string()),
+                store.address_state(&org, a)?,
+            );
         }
         for limit in [1, 2, 10] {
             let mut pages = Vec::new();
