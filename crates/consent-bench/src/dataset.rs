@@ -30,7 +30,7 @@ pub fn record_of(
         .with_context(|| format!("the generator made an invalid event {}", envelope.event_id))?;
     Ok(AppendRecord {
         topic: layout.topic(consent_schema::family_of(&event.fact)),
-        key: consent_schema::routing_key(&event.organisation, event.subject.as_ref()),
+        key: consent_schema::record_key(&event),
         payload: consent_schema::encode_envelope(envelope),
         headers: vec![(
             "event-kind".to_owned(),

@@ -89,7 +89,7 @@ fn is_payload_field(key: &str) -> bool {
 }
 
 /// Percent-encodes one path segment (ids may hold any character).
-fn encode_segment(segment: &str) -> String {
+pub(crate) fn encode_segment(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for byte in segment.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {

@@ -23,6 +23,7 @@ mod sealing_setup;
 mod serve;
 mod settings;
 mod side_view;
+mod suppressions;
 mod traces;
 mod verify;
 
@@ -67,6 +68,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Show a subject's events, and the decision at a given time.
     History(history::HistoryArgs),
+    /// Print an organisation's suppression list (every page) from a running ledger, as NDJSON or CSV.
+    Suppressions(suppressions::SuppressionsArgs),
     /// Drop the view and rebuild it from the log (the ledger must not be running).
     Rebuild(rebuild::RebuildArgs),
     /// List the rule sets a running ledger decides by, with their citations.
@@ -127,6 +130,7 @@ fn main() -> std::process::ExitCode {
             Command::Import(command) => import::run(command).await,
             Command::Check(args) => check::run(args).await,
             Command::History(args) => history::run(args).await,
+            Command::Suppressions(args) => suppressions::run(args).await,
             Command::Rebuild(args) => rebuild::run(args).await,
             Command::RuleSets(args) => client::print_rule_sets(args).await,
             Command::Replay(args) => replay::run(args).await,

@@ -15,7 +15,7 @@
 //! a sale) belongs to [`crate::rules`], which reads the facts in time order.
 
 use crate::event::{Event, EventPosition, Fact, FactScope};
-use crate::identity::EventId;
+use crate::identity::{EventId, SubjectId};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -187,6 +187,10 @@ impl SubjectState {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddressState {
     pub facts: FactSet,
+    /// The subject each fact was recorded under, by event id (none for an
+    /// address-only fact): whose key opens the address's sealed value in
+    /// the suppression list. Not read by the rules.
+    pub subjects: BTreeMap<EventId, SubjectId>,
 }
 
 impl AddressState {
@@ -197,7 +201,29 @@ impl AddressState {
         if event.fact.address().is_none() {
             return Applied::NotApplicable;
         }
-        self.facts.insert(event, position)
+        let applied = self.facts.insert(event, position.clone());
+        // The subject of the copy the set keeps (the lowest position).
+        let kept = self
+            .facts
+            .facts()
+            .iter()
+            .any(|f| f.id == event.id && f.position == position);
+        if kept {
+            match &event.subject {
+                Some(subject) => {
+                    self.subjects.insert(event.id, subject.clone());
+                }
+                None => {
+                    self.subjects.remove(&event.id);
+                }
+            }
+        }
+        applied
+    }
+
+    /// The subject the fact `event` was recorded under, if any.
+    pub fn subject_of(&self, event: &EventId) -> Option<&SubjectId> {
+        self.subjects.get(event)
     }
 }
 

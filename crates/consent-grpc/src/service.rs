@@ -235,6 +235,27 @@ impl ConsentLedger for LedgerService {
             .await
     }
 
+    async fn list_suppressions(
+        &self,
+        request: Request<v1::SuppressionListRequest>,
+    ) -> Result<Response<v1::SuppressionListResponse>, Status> {
+        Call::start("ListSuppressions", &request)
+            .serve(async {
+                let authorized = self.authorized(&request)?;
+                let request = request.into_inner();
+                let organisation = required_id("organisation_id", request.organisation_id.clone())?;
+                let ledger = authorized
+                    .for_organisation(
+                        Action::Read,
+                        "organisation_id",
+                        &OrganisationId::new(organisation),
+                    )
+                    .map_err(auth_status)?;
+                ledger.suppressions(request).await.map_err(status_from)
+            })
+            .await
+    }
+
     async fn wait_for_positions(
         &self,
         request: Request<v1::WaitRequest>,

@@ -158,6 +158,18 @@ async fn call(ledgers: &mut Ledgers, rpc: &str, key: Option<&str>) -> (Scope, Re
                 grpc.export(with_key(request, key)).await.map(drop),
             )
         }
+        "ListSuppressions" => {
+            let request = v1::SuppressionListRequest {
+                organisation_id: ORG.to_owned(),
+                ..Default::default()
+            };
+            (
+                Scope::Reads,
+                grpc.list_suppressions(with_key(request, key))
+                    .await
+                    .map(drop),
+            )
+        }
         other => panic!("RPC {other} has no case here: add one, with the scope it authorizes"),
     }
 }

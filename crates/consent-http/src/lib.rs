@@ -10,6 +10,7 @@
 //! | `POST /v1/checks` | `CheckRequest` | `Decision` |
 //! | `POST /v1/checks:batch` | `CheckBatchRequest` | `CheckBatchResponse` |
 //! | `GET /v1/organisations/{org}/subjects/{subject}/history?at=&channel=&purpose=&...` | | `HistoryResponse` |
+//! | `GET /v1/organisations/{org}/suppressions?after=&limit=` | | `SuppressionListResponse`: a page of the suppression list |
 //! | `GET /v1/routing?organisationId=&subjectId=` | | a subject's partition and whether this instance owns it |
 //! | `GET /v1/rule-sets` | | `[RuleSetDescription]` |
 //! | `GET /v1/status` | | status document ([`status_document`]) |
@@ -130,6 +131,11 @@ pub fn endpoints() -> Vec<Endpoint> {
             Method::GET,
             "/v1/organisations/{organisation}/subjects/{subject}/history",
             get(routes::history),
+        ),
+        Endpoint::new(
+            Method::GET,
+            "/v1/organisations/{organisation}/suppressions",
+            get(routes::suppressions),
         ),
         Endpoint::new(Method::GET, "/v1/routing", get(routes::routing)),
         Endpoint::new(Method::GET, "/v1/rule-sets", get(routes::rule_sets)),

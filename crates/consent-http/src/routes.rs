@@ -95,6 +95,46 @@ pub async fn history(
     Ok(ProtoJson(response))
 }
 
+/// `GET /v1/organisations/{organisation}/suppressions?after=&limit=`: one
+/// page of the organisation's suppression list; `after` is the previous
+/// page's `nextCursor`.
+pub async fn suppressions(
+    authorized: Authorized,
+    Path(organisation): Path<String>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<ProtoJson<v1::SuppressionListResponse>, ApiError> {
+    let organisation = OrganisationId::new(organisation);
+    let ledger = authorized.for_organisation(Action::Read, "organisation", &organisation)?;
+    let Query(pairs) = query.map_err(|rejection| ApiError::invalid(None, rejection.body_text()))?;
+    let mut request = v1::SuppressionListRequest {
+        organisation_id: organisation.as_str().to_owned(),
+        ..v1::SuppressionListRequest::default()
+    };
+    for (name, value) in pairs {
+        match name.as_str() {
+            "after" => request.after = value,
+            "limit" => {
+                request.limit = value.parse().map_err(|_| {
+                    ApiError::invalid(
+                        Some("limit".to_owned()),
+                        format!(
+                            "`{value}` is not a number of entries (1 to {})",
+                            consent_service::MAX_SUPPRESSION_PAGE
+                        ),
+                    )
+                })?
+            }
+            other => {
+                return Err(ApiError::invalid(
+                    Some(other.to_owned()),
+                    "not a parameter of the suppression list (`after`, `limit`)".to_owned(),
+                ))
+            }
+        }
+    }
+    Ok(ProtoJson(ledger.suppressions(request).await?))
+}
+
 /// `GET /v1/routing?organisationId=&subjectId=`: the partition of a
 /// subject's facts and whether this instance owns it, for a router in front
 /// of instances that each own some partitions:

@@ -98,6 +98,11 @@ fn sample(method: &str, template: &str, wait_for: &Value) -> Option<Sample> {
             None,
             Scope::Reads,
         ),
+        ("GET", "/v1/organisations/{organisation}/suppressions") => (
+            format!("/v1/organisations/{ORG}/suppressions"),
+            None,
+            Scope::Reads,
+        ),
         ("GET", "/v1/routing") => (
             format!("/v1/routing?organisationId={ORG}&subjectId={SUBJECT}"),
             None,

@@ -157,9 +157,12 @@ async fn a_one_click_unsubscribe_is_honoured_by_the_next_check_within_a_second()
     assert_eq!(recorded.len(), 1);
     let event = &recorded[0]["event"];
     assert_eq!(event["eventId"], json!(event_id));
+    // It names the address the message was sent to (from the send), so
+    // the address is suppressed for every subject it is used for.
     assert_eq!(
         event["optOutRecorded"],
-        json!({ "channels": ["CHANNEL_EMAIL"], "allChannels": false, "receivedVia": "OPT_OUT_METHOD_ONE_CLICK" })
+        json!({ "channels": ["CHANNEL_EMAIL"], "allChannels": false, "receivedVia": "OPT_OUT_METHOD_ONE_CLICK",
+                "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": "rider@example.org"} })
     );
     assert_eq!(
         event["source"]["formId"],

@@ -311,6 +311,24 @@ async fn the_server_answers_as_documented() {
     let (status, _) = call("GET", history, &bad, None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
+    let suppressions = "/v1/organisations/{organisation}/suppressions";
+    let (status, answer) = call(
+        "GET",
+        suppressions,
+        &format!("/v1/organisations/{ORG}/suppressions?limit=10"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, _) = call(
+        "GET",
+        suppressions,
+        &format!("/v1/organisations/{ORG}/suppressions?limit=0x10"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
     let routing = format!("/v1/routing?organisationId={ORG}&subjectId={SUBJECT}");
     let (status, _) = call("GET", "/v1/routing", &routing, None).await;
     assert_eq!(status, StatusCode::OK);

@@ -87,7 +87,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         entry.1 += payload.len() as u64;
         records.push(AppendRecord {
             topic: layout.topic(consent_schema::family_of(&event.fact)),
-            key: consent_schema::routing_key(&event.organisation, event.subject.as_ref()),
+            key: consent_schema::record_key(&event),
             payload,
             headers: vec![(
                 "event-kind".to_owned(),

@@ -11,6 +11,12 @@ pub struct DecodedEvent {
     pub event: Event,
     pub position: EventPosition,
     pub stored_bytes: Vec<u8>,
+    /// Whether this instance folds the subject part of the event (its
+    /// subject's state, history and contact index): true unless the event
+    /// is about an address and a subject this instance does not own (see
+    /// [`crate::OwnedPartitions::owns_subject`]). The address part is
+    /// folded everywhere.
+    pub subject_here: bool,
 }
 
 /// Decodes and validates a record's payload; `Err` is the dead-letter
@@ -20,8 +26,14 @@ pub fn decode_record(record: &LogRecord) -> Result<DecodedEvent, String> {
         .map_err(|error| format!("undecodable: {error}"))?;
     let event =
         consent_schema::event_from_proto(&envelope).map_err(|error| format!("invalid: {error}"))?;
-    // event_from_proto guarantees this; the fold relies on it.
-    if event.subject.is_none() && event.fact.scope() != FactScope::Organisation {
+    // event_from_proto guarantees this; the fold relies on it. A fact
+    // about an address may name no subject (an imported suppression list).
+    if event.subject.is_none()
+        && !matches!(
+            event.fact.scope(),
+            FactScope::Organisation | FactScope::SubjectOrAddress
+        )
+    {
         return Err(format!(
             "invalid: `{}` without a subject",
             event.fact.kind()
@@ -31,5 +43,6 @@ pub fn decode_record(record: &LogRecord) -> Result<DecodedEvent, String> {
         event,
         position: consent_schema::event_position(&record.position),
         stored_bytes: record.payload.clone(),
+        subject_here: true,
     })
 }

@@ -9,6 +9,11 @@
 //!   log position wins);
 //! * history: one entry per (organisation, subject, event id), the copy at
 //!   the lowest log position, like the states;
+//! * addresses: [`AddressState::apply`], likewise, for every fact that
+//!   names an address ([`consent_domain::Fact::address`]), with or without
+//!   a subject; an address-only fact has no subject history (it is in the
+//!   log and its partition's tree like every record, and in its address's
+//!   state);
 //! * contacts: every contact point carried by any subject-scoped record
 //!   read, a union.
 //!
@@ -24,7 +29,8 @@ use consent_domain::event::FactScope;
 use consent_domain::fold::Applied;
 use consent_domain::vocabulary::ContactPoint;
 use consent_domain::{
-    EventId, EventPosition, OrganisationId, OrganisationState, SubjectId, SubjectState,
+    AddressState, EventId, EventPosition, OrganisationId, OrganisationState, SubjectId,
+    SubjectState,
 };
 use consent_store::{HistoryEntry, StoreError, StoredOffsets, ViewBatch, ViewStore};
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,6 +50,7 @@ pub struct FoldOutcome {
 }
 
 type SubjectKey = (OrganisationId, SubjectId);
+type AddressKey = (OrganisationId, String);
 
 /// Folds `events` onto the states in `store`, reading each touched key once,
 /// and returns the batch that writes the changes and `offsets`.
@@ -54,6 +61,7 @@ pub fn fold_batch(
 ) -> Result<FoldOutcome, StoreError> {
     let mut subjects: BTreeMap<SubjectKey, Touched<SubjectState>> = BTreeMap::new();
     let mut organisations: BTreeMap<OrganisationId, Touched<OrganisationState>> = BTreeMap::new();
+    let mut addresses: BTreeMap<AddressKey, Touched<AddressState>> = BTreeMap::new();
     let mut history: BTreeMap<(SubjectKey, EventId), HistorySlot> = BTreeMap::new();
     // Contact points seen in this batch per subject (each looked up once).
     let mut contacts: BTreeSet<(ContactPoint, SubjectKey)> = BTreeSet::new();
@@ -63,7 +71,9 @@ pub fn fold_batch(
     for decoded in events {
         let event = &decoded.event;
         let position = Some(decoded.position.clone());
-        let applied = match (event.fact.scope(), &event.subject) {
+        // The subject part is folded by the subject's owner only.
+        let subject_here = event.subject.as_ref().filter(|_| decoded.subject_here);
+        let mut applied = match (event.fact.scope(), subject_here) {
             (FactScope::Organisation, _) => {
                 let touched = match organisations.get_mut(&event.organisation) {
                     Some(touched) => touched,
@@ -75,7 +85,7 @@ pub fn fold_batch(
                             .or_insert(Touched { loaded, current })
                     }
                 };
-                touched.current.apply(event, position)
+                touched.current.apply(event, position.clone())
             }
             (FactScope::Subject | FactScope::SubjectOrAddress, Some(subject)) => {
                 let key = (event.organisation.clone(), subject.clone());
@@ -87,16 +97,31 @@ pub fn fold_batch(
                         subjects.entry(key).or_insert(Touched { loaded, current })
                     }
                 };
-                touched.current.apply(event, position)
+                touched.current.apply(event, position.clone())
             }
             // Kept in history only (messages sent), or (impossible after
             // validation) a subject fact without a subject.
             (FactScope::SubjectHistoryOnly, _) | (FactScope::Subject, None) => {
                 Applied::NotApplicable
             }
-            // An address-only fact: not yet kept in the view.
+            // An address-only fact, or one about a subject owned elsewhere:
+            // its address part follows.
             (FactScope::SubjectOrAddress, None) => Applied::NotApplicable,
         };
+        if let Some(address) = event.fact.address() {
+            let key = (event.organisation.clone(), address.to_owned());
+            let touched = match addresses.get_mut(&key) {
+                Some(touched) => touched,
+                None => {
+                    let loaded = store.address_state(&event.organisation, address)?;
+                    let current = loaded.clone().unwrap_or_default();
+                    addresses.entry(key).or_insert(Touched { loaded, current })
+                }
+            };
+            if touched.current.apply(event, position) == Applied::Conflict {
+                applied = Applied::Conflict;
+            }
+        }
         if applied == Applied::Conflict {
             conflicts += 1;
             tracing::warn!(
@@ -109,7 +134,7 @@ pub fn fold_batch(
             );
         }
 
-        let Some(subject) = event.subject.as_ref() else {
+        let Some(subject) = subject_here else {
             continue;
         };
         if event.fact.scope() == FactScope::Organisation {
@@ -145,6 +170,11 @@ pub fn fold_batch(
             .map(|(key, t)| (key, t.current))
             .collect(),
         organisations: organisations
+            .into_iter()
+            .filter(|(_, t)| t.loaded.as_ref() != Some(&t.current))
+            .map(|(key, t)| (key, t.current))
+            .collect(),
+        addresses: addresses
             .into_iter()
             .filter(|(_, t)| t.loaded.as_ref() != Some(&t.current))
             .map(|(key, t)| (key, t.current))
@@ -271,6 +301,7 @@ mod tests {
                 offset,
             },
             stored_bytes: vec![u8::try_from(offset).unwrap_or(0)],
+            subject_here: true,
         }
     }
 
@@ -352,6 +383,56 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SledStore::open(dir.path()).expect("open");
         a_later_batchs_lower_copy_wins(&store);
+    }
+
+    fn opt_out_for(address: &str) -> Fact {
+        Fact::OptOutRecorded(consent_domain::event::OptOutRecorded {
+            channels: vec![Channel::Email],
+            all_channels: false,
+            received_via: consent_domain::vocabulary::OptOutMethod::UnsubscribeLink,
+            contact_point: Some(ContactPoint {
+                kind: ContactKind::Email,
+                value: address.to_owned(),
+            }),
+        })
+    }
+
+    #[test]
+    fn an_address_fact_goes_to_its_address_and_to_its_subject_where_it_has_one() {
+        let store = MemoryStore::new();
+        let organisation = OrganisationId::new("acme");
+        let mut address_only = decoded(1, opt_out_for("ada@example.com"), 0);
+        address_only.event.subject = None;
+        let with_subject = decoded(2, opt_out_for("ada@example.com"), 1);
+        let mut elsewhere = decoded(3, opt_out_for("bob@example.com"), 2);
+        elsewhere.subject_here = false;
+        step(&store, &[address_only, with_subject, elsewhere]);
+
+        let ada = store
+            .address_state(&organisation, "ada@example.com")
+            .expect("read")
+            .expect("state");
+        let ids: Vec<u128> = ada.facts.facts().iter().map(|f| f.id.0.as_u128()).collect();
+        assert_eq!(ids, vec![1, 2]);
+        let bob = store
+            .address_state(&organisation, "bob@example.com")
+            .expect("read")
+            .expect("the address part is folded wherever the subject is");
+        assert_eq!(bob.facts.facts().len(), 1);
+        // Only the fact with a subject owned here is in its state and history.
+        let subject = SubjectId::new("s-1");
+        let history: Vec<u128> = store
+            .history(&organisation, &subject)
+            .expect("history")
+            .iter()
+            .map(|e| e.event_id.0.as_u128())
+            .collect();
+        assert_eq!(history, vec![2]);
+        let state = store
+            .subject_state(&organisation, &subject)
+            .expect("read")
+            .expect("state");
+        assert_eq!(state.facts.facts().len(), 1);
     }
 
     #[test]

@@ -9,8 +9,15 @@
 //! records (key `organisation 0x1f`, see
 //! [`consent_schema::ROUTING_KEY_SEPARATOR`]): an organisation's own facts
 //! (its kind, its product categories) sit on the partition of its own key,
-//! and every check about any of its subjects needs them.
+//! and every check about any of its subjects needs them. Facts about an
+//! address (an opt-out or objection received for an address, a TPS
+//! listing, a call preference: `Fact::address`) are routed the same way,
+//! to the reference topic with the organisation's key, so every instance
+//! folds the address's state; the subject part of such a fact is folded
+//! only by the owner of the subject ([`OwnedPartitions::owns_subject`]).
 
+use consent_domain::{OrganisationId, SubjectId};
+use consent_log::partitioner::partition_for;
 use consent_log::{EventFamily, LogLayout, TopicPartition};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -44,6 +51,26 @@ impl OwnedPartitions {
         match self {
             OwnedPartitions::All => true,
             OwnedPartitions::Only(owned) => owned.contains(&partition),
+        }
+    }
+
+    /// Whether this instance answers for `subject` of `organisation`: it
+    /// owns the partition the subject's routing key hashes to. A fact
+    /// about an address and a subject is routed with the organisation's
+    /// key (every instance folds its address part); its subject part is
+    /// folded where this is true.
+    pub fn owns_subject(
+        &self,
+        layout: &LogLayout,
+        organisation: &OrganisationId,
+        subject: &SubjectId,
+    ) -> bool {
+        match self {
+            OwnedPartitions::All => true,
+            OwnedPartitions::Only(owned) => owned.contains(&partition_for(
+                &consent_schema::routing_key(organisation, Some(subject)),
+                layout.partitions,
+            )),
         }
     }
 
@@ -176,6 +203,25 @@ mod tests {
             let error = parse(text).expect_err(text);
             assert!(error.to_string().contains(why), "{text}: {error}");
         }
+    }
+
+    #[test]
+    fn a_subject_is_owned_where_its_routing_key_hashes() {
+        let layout = LogLayout::new("c", 4);
+        let (organisation, subject) = (OrganisationId::new("acme"), SubjectId::new("cust-42"));
+        let partition = partition_for(
+            &consent_schema::routing_key(&organisation, Some(&subject)),
+            4,
+        );
+        for p in 0..4 {
+            let owned = OwnedPartitions::Only([p].into());
+            assert_eq!(
+                owned.owns_subject(&layout, &organisation, &subject),
+                p == partition,
+                "partition {p}"
+            );
+        }
+        assert!(OwnedPartitions::All.owns_subject(&layout, &organisation, &subject));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 use crate::config::ProjectorConfig;
 use crate::dead_letter;
-use crate::decode::decode_record;
+use crate::decode::{decode_record, DecodedEvent};
 use crate::error::ProjectorError;
 use crate::fold::fold_batch;
 use crate::handle::ProjectionHandle;
@@ -292,12 +292,29 @@ impl Projector {
                 }
                 continue;
             }
-            let decoded = decode_record(record);
+            let decoded = decode_record(record).map(|mut decoded| {
+                // An address fact's subject part belongs to the subject's
+                // owner, wherever the record sits.
+                if let Some(subject) = &decoded.event.subject {
+                    decoded.subject_here = self.config.ownership.owns_subject(
+                        self.log.layout(),
+                        &decoded.event.organisation,
+                        subject,
+                    );
+                }
+                decoded
+            });
+            // From a partition it does not own, an instance folds the
+            // organisation's own facts and the address part of address
+            // facts (both keyed to the organisation).
+            let folded_here = |decoded: &DecodedEvent| {
+                owned
+                    || decoded.event.fact.scope() == FactScope::Organisation
+                    || decoded.event.fact.address().is_some()
+            };
             if let Some(record_span) = record_span {
                 let outcome = match &decoded {
-                    Ok(event) if owned || event.event.fact.scope() == FactScope::Organisation => {
-                        "folded"
-                    }
+                    Ok(event) if folded_here(event) => "folded",
                     Ok(_) => "read_past",
                     Err(_) => "dead_lettered",
                 };
@@ -306,7 +323,7 @@ impl Projector {
             }
             match decoded {
                 Ok(event) => {
-                    if owned || event.event.fact.scope() == FactScope::Organisation {
+                    if folded_here(&event) {
                         events.push(event);
                     }
                 }

@@ -1,5 +1,6 @@
 //! An instance that owns some partitions projects exactly its subjects, and
-//! every organisation; a view built for one set of partitions is refused
+//! every organisation and every address (an address fact's subject part
+//! only where the subject is owned); a view built for one set of partitions is refused
 //! under another until it is rebuilt.
 
 mod support;
@@ -25,7 +26,8 @@ fn owning(
 }
 
 /// The records an owner of `owned` must fold: everything on its
-/// partitions, and the organisations' own facts from everywhere.
+/// partitions, and the records keyed to an organisation from everywhere
+/// (its own facts and the facts about its addresses).
 fn owned_records(records: &[LogRecord], owned: &OwnedPartitions) -> Vec<LogRecord> {
     let reference = layout().topic(EventFamily::Reference);
     records
@@ -57,11 +59,21 @@ fn an_owner_projects_its_subjects_and_every_organisation() {
         assert_eq!(projector.handle().lag(&end).total, 0, "owning {owned}");
 
         let view = view_of(store.as_ref());
-        assert_eq!(
-            view,
-            model_fold(&owned_records(&records, &ownership)),
-            "owning {owned}"
-        );
+        // What the owner folds, but a subject part only for its subjects.
+        let owns = |o: &consent_domain::OrganisationId, s: &consent_domain::SubjectId| {
+            ownership.owns_subject(&layout(), o, s)
+        };
+        let mut expected = model_fold(&owned_records(&records, &ownership));
+        expected.subjects.retain(|(o, s), _| owns(o, s));
+        expected.history.retain(|(o, s), _| owns(o, s));
+        for pairs in expected.contacts.values_mut() {
+            pairs.retain(|(o, s)| owns(o, s));
+        }
+        expected.contacts.retain(|_, pairs| !pairs.is_empty());
+        assert_eq!(view, expected, "owning {owned}");
+        // Every address is known, wherever its subjects are.
+        assert_eq!(view.addresses, everything.addresses, "owning {owned}");
+        assert!(!everything.addresses.is_empty());
         // Every organisation is known, wherever its own facts sit.
         assert_eq!(
             view.organisations, everything.organisations,

@@ -73,7 +73,7 @@ pub use ledger_record::{
     CONTACT_DIGEST_KEY_RECORD, LEDGER_RECORD_KEY_PREFIX,
 };
 pub use position::{event_position, log_position};
-pub use routing::{family_of, is_organisation_key, routing_key, ROUTING_KEY_SEPARATOR};
+pub use routing::{family_of, is_organisation_key, record_key, routing_key, ROUTING_KEY_SEPARATOR};
 pub use rule_set::rule_set_to_proto;
 pub use telephone::{number_to_e164, PhoneRegion, UnknownPhoneRegion};
 pub use timestamp::{timestamp_from_proto, timestamp_to_proto};

@@ -1,6 +1,6 @@
 //! Where a fact goes in the log: its topic family and its partition key.
 
-use consent_domain::{Fact, OrganisationId, SubjectId};
+use consent_domain::{Event, Fact, OrganisationId, SubjectId};
 use consent_log::EventFamily;
 
 /// The unit separator (ASCII 0x1f) between the organisation and subject ids
@@ -33,26 +33,48 @@ pub fn is_organisation_key(key: &[u8]) -> bool {
     key.last() == Some(&ROUTING_KEY_SEPARATOR)
 }
 
+/// The record key of an event: [`routing_key`] of its organisation and
+/// subject, except for a fact about an address ([`Fact::address`]: an
+/// opt-out or objection received for an address, a TPS/CTPS listing, a
+/// call preference), which is keyed to its organisation alone, with or
+/// without a subject. Its address's suppression must hold on every
+/// instance, and every instance folds the organisation-level records of
+/// the reference topic (docs/SCALING.md); the subject's owner folds its
+/// subject part.
+pub fn record_key(event: &Event) -> Vec<u8> {
+    let subject = match event.fact.address() {
+        Some(_) => None,
+        None => event.subject.as_ref(),
+    };
+    routing_key(&event.organisation, subject)
+}
+
 /// The topic family of a fact.
+///
+/// A fact about an address ([`Fact::address`]) is on the reference topic,
+/// whatever its kind, with the organisation's key ([`record_key`]), so
+/// that every instance reads it. Otherwise:
 ///
 /// * Grants: consent given and withdrawn;
 /// * Commerce: sales, negotiations, charity support;
-/// * OptOuts: opt-outs, objections, told-not-to-call, does-not-object,
+/// * OptOuts: opt-outs and objections not received for an address,
 ///   erasure requests;
 /// * Messages: marketing messages sent;
 /// * Reference: organisations, product categories, suppression lists,
-///   subscriber types, contact points, TPS/CTPS listings and screenings.
+///   subscriber types, contact points, TPS/CTPS listings and screenings,
+///   told-not-to-call and does-not-object (about a number, always).
 pub fn family_of(fact: &Fact) -> EventFamily {
+    if fact.address().is_some() {
+        return EventFamily::Reference;
+    }
     match fact {
         Fact::ConsentGiven(_) | Fact::ConsentWithdrawn(_) => EventFamily::Grants,
         Fact::SaleRecorded(_) | Fact::NegotiationRecorded(_) | Fact::CharitySupportRecorded(_) => {
             EventFamily::Commerce
         }
-        Fact::OptOutRecorded(_)
-        | Fact::ObjectionRecorded(_)
-        | Fact::ToldNotToCall(_)
-        | Fact::DoesNotObjectToCalls(_)
-        | Fact::ErasureRequested(_) => EventFamily::OptOuts,
+        Fact::OptOutRecorded(_) | Fact::ObjectionRecorded(_) | Fact::ErasureRequested(_) => {
+            EventFamily::OptOuts
+        }
         Fact::MarketingMessageSent(_) => EventFamily::Messages,
         Fact::OrganisationRegistered(_)
         | Fact::ProductCategoriesDefined(_)
@@ -60,7 +82,9 @@ pub fn family_of(fact: &Fact) -> EventFamily {
         | Fact::SubscriberTypeDeclared(_)
         | Fact::ContactPointRecorded(_)
         | Fact::PreferenceServiceListing(_)
-        | Fact::PreferenceServiceScreened(_) => EventFamily::Reference,
+        | Fact::PreferenceServiceScreened(_)
+        | Fact::ToldNotToCall(_)
+        | Fact::DoesNotObjectToCalls(_) => EventFamily::Reference,
     }
 }
 
@@ -82,5 +106,35 @@ mod tests {
             Some(&SubjectId::new("s-1"))
         )));
         assert!(!is_organisation_key(b""));
+    }
+
+    #[test]
+    fn a_fact_about_an_address_is_keyed_to_its_organisation_on_the_reference_topic() {
+        use consent_domain::event::OptOutRecorded;
+        use consent_domain::vocabulary::{Channel, ContactKind, ContactPoint, OptOutMethod};
+        use consent_domain::{EventId, Source, Timestamp};
+        let opt_out = |contact_point: Option<ContactPoint>| Event {
+            id: EventId(uuid::Uuid::from_u128(1)),
+            organisation: OrganisationId::new("acme"),
+            subject: Some(SubjectId::new("s-1")),
+            occurred_at: Timestamp::from_unix_micros(0),
+            recorded_at: Timestamp::from_unix_micros(0),
+            source: Source::default(),
+            fact: Fact::OptOutRecorded(OptOutRecorded {
+                channels: vec![Channel::Email],
+                all_channels: false,
+                received_via: OptOutMethod::UnsubscribeLink,
+                contact_point,
+            }),
+        };
+        let about_subject = opt_out(None);
+        assert_eq!(record_key(&about_subject), b"acme\x1fs-1".to_vec());
+        assert_eq!(family_of(&about_subject.fact), EventFamily::OptOuts);
+        let about_address = opt_out(Some(ContactPoint {
+            kind: ContactKind::Email,
+            value: "ada@example.com".to_owned(),
+        }));
+        assert!(is_organisation_key(&record_key(&about_address)));
+        assert_eq!(family_of(&about_address.fact), EventFamily::Reference);
     }
 }

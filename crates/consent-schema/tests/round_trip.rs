@@ -73,8 +73,8 @@ fn each_fact_is_routed_to_its_topic_family() {
             ("objection_recorded", OptOuts),
             ("marketing_message_sent", Messages),
             ("preference_service_listing", Reference),
-            ("told_not_to_call", OptOuts),
-            ("does_not_object_to_calls", OptOuts),
+            ("told_not_to_call", Reference),
+            ("does_not_object_to_calls", Reference),
             ("erasure_requested", OptOuts),
         ]
     );

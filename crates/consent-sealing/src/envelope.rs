@@ -80,11 +80,19 @@ impl Sealer {
             }
             let organisation = OrganisationId::from(envelope.organisation_id.as_str());
             let subject = SubjectId::from(envelope.subject_id.as_str());
-            let key = prepared
-                .keys
-                .get(&(organisation.clone(), subject.clone()))
-                .cloned()
-                .flatten();
+            // A fact about an address alone (an imported suppression list,
+            // a TPS file) has no subject and so no key: its values keep
+            // their digest only, with no ciphertext (nothing to open, and
+            // nothing an erasure could destroy).
+            let key = if envelope.subject_id.is_empty() {
+                None
+            } else {
+                prepared
+                    .keys
+                    .get(&(organisation.clone(), subject.clone()))
+                    .cloned()
+                    .flatten()
+            };
             let mut values = values.into_iter();
             for field in fields(envelope.payload.as_mut()) {
                 let Some((value, digest)) = values.next() else {
@@ -341,12 +349,16 @@ fn fields(payload: Option<&mut Payload>) -> Vec<Field<'_>> {
             number: &mut p.number,
             sealed: &mut p.sealed_number,
         }],
+        Payload::OptOutRecorded(p) => {
+            point("opt_out_recorded.contact_point", p.contact_point.as_mut())
+        }
+        Payload::ObjectionRecorded(p) => {
+            point("objection_recorded.contact_point", p.contact_point.as_mut())
+        }
         Payload::OrganisationRegistered(_)
         | Payload::ProductCategoriesDefined(_)
         | Payload::SubscriberTypeDeclared(_)
         | Payload::ConsentWithdrawn(_)
-        | Payload::OptOutRecorded(_)
-        | Payload::ObjectionRecorded(_)
         | Payload::ErasureRequested(_)
         | Payload::ContactsSuppressed(_)
         | Payload::PreferenceServiceScreened(_) => Vec::new(),
@@ -397,6 +409,60 @@ mod tests {
             }
             other => panic!("not a told-not-to-call: {other:?}"),
         }
+    }
+
+    fn email_opt_out(subject: &str, address: &str) -> v1::Envelope {
+        v1::Envelope {
+            event_id: "0190f2a4-7b3c-7d2e-9f10-1a2b3c4d5e71".to_owned(),
+            organisation_id: "acme".to_owned(),
+            subject_id: subject.to_owned(),
+            payload: Some(Payload::OptOutRecorded(v1::OptOutRecorded {
+                channels: vec![v1::Channel::Email as i32],
+                all_channels: false,
+                received_via: v1::OptOutMethod::UnsubscribeLink as i32,
+                contact_point: Some(v1::ContactPoint {
+                    kind: v1::ContactKind::Email as i32,
+                    value: address.to_owned(),
+                    sealed: None,
+                }),
+            })),
+            ..v1::Envelope::default()
+        }
+    }
+
+    fn sealed_opt_out(envelope: &v1::Envelope) -> v1::SealedValue {
+        match &envelope.payload {
+            Some(Payload::OptOutRecorded(p)) => {
+                let point = p.contact_point.as_ref().expect("a contact point");
+                assert_eq!(point.value, "", "the address is not left in clear");
+                point.sealed.clone().expect("sealed")
+            }
+            other => panic!("not an opt-out: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_opt_outs_address_is_sealed_and_an_address_only_one_keeps_its_digest_alone() {
+        let (sealer, _keys) = sealer();
+        let mut envelopes = vec![
+            email_opt_out("alice", "ada@example.com"),
+            email_opt_out("", "ada@example.com"),
+        ];
+        sealer.seal(&mut envelopes).expect("sealed");
+        let with_subject = sealed_opt_out(&envelopes[0]);
+        let address_only = sealed_opt_out(&envelopes[1]);
+        assert!(!with_subject.ciphertext.is_empty(), "under alice's key");
+        assert!(address_only.ciphertext.is_empty(), "no subject, no key");
+        assert_eq!(with_subject.digest, address_only.digest);
+        // A check of the address compares equal to both.
+        let check = sealer.digest_contact(
+            &OrganisationId::from("acme"),
+            &ContactPoint {
+                kind: ContactKind::Email,
+                value: "ada@example.com".to_owned(),
+            },
+        );
+        assert_eq!(check.value, digest_text(&address_only.digest));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use consent_intake::UnsubscribeClaim;
 use consent_log::{AppendRecord, LogError, LogLayout, LogPosition};
 use consent_schema::{
     decode_envelope, encode_envelope, event_from_proto, family_of, prepare_for_append,
-    routing_key, timestamp_to_proto, v1, ValidationError,
+    record_key, timestamp_to_proto, v1, ValidationError,
 };
 use consent_sealing::SealError;
 use sha2::{Digest, Sha256};
@@ -528,7 +528,9 @@ fn append_record(
     headers.extend_from_slice(trace_headers);
     AppendRecord {
         topic: layout.topic(family_of(&event.fact)),
-        key: routing_key(&event.organisation, event.subject.as_ref()),
+        // A fact about an address goes to the organisation's key, so that
+        // every instance folds the address's suppression.
+        key: record_key(event),
         payload: encode_envelope(envelope),
         headers,
     }

@@ -9,6 +9,7 @@ use consent_domain::{OrganisationId, Timestamp};
 use consent_log::{LogLayout, LogPosition};
 use consent_schema::{check_for_entry, check_texts, decision_into_proto, v1, ValidationError};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 impl Ledger {
     /// Decides one check.
@@ -138,9 +139,9 @@ impl Ledger {
         for address in rules::addresses_to_consult(&subject, question) {
             if let Some(state) = inner
                 .store
-                .address_state(&question.organisation, &address)?
+                .shared_address_state(&question.organisation, &address)?
             {
-                addresses.push(state);
+                addresses.push(Arc::unwrap_or_clone(state));
             }
         }
         Ok(rules::decide_with_texts(

@@ -276,7 +276,9 @@ impl Ledger {
                 url: String::new(),
             }),
             payload: Some(v1::envelope::Payload::OptOutRecorded(v1::OptOutRecorded {
-                contact_point: None,
+                // The address the message was sent to, when its send
+                // recorded one: suppressed for every subject it is used for.
+                contact_point: self.send_address(claim).await?,
                 channels: vec![channel_to_wire(claim.channel)],
                 all_channels: false,
                 received_via: v1::OptOutMethod::OneClick as i32,
@@ -358,7 +360,7 @@ impl Ledger {
             &organisation,
             &consent_domain::vocabulary::ContactPoint {
                 kind: ContactKind::Mobile,
-                value: from,
+                value: from.clone(),
             },
         );
         let subjects: Vec<SubjectId> = self
@@ -414,7 +416,13 @@ impl Ledger {
                         url: String::new(),
                     }),
                     payload: Some(v1::envelope::Payload::OptOutRecorded(v1::OptOutRecorded {
-                        contact_point: None,
+                        // The number that sent STOP: suppressed for every
+                        // subject it is used for (sealed at append).
+                        contact_point: Some(v1::ContactPoint {
+                            kind: v1::ContactKind::Mobile as i32,
+                            value: from.clone(),
+                            sealed: None,
+                        }),
                         channels: vec![v1::Channel::Sms as i32],
                         all_channels: false,
                         received_via: v1::OptOutMethod::ReplyStop as i32,
@@ -509,6 +517,52 @@ impl Ledger {
 
     /// Appends `events` as one request, then waits until the view has
     /// applied them: the answer is given only once checks refuse.
+    /// The address the message of `claim` was sent to, in clear, read from
+    /// the send's stored record (opened with the subject's key when the
+    /// ledger seals); `None` when the send recorded none, is not in this
+    /// view, or its value cannot be opened (the subject is erased).
+    async fn send_address(
+        &self,
+        claim: &UnsubscribeClaim,
+    ) -> Result<Option<v1::ContactPoint>, LedgerError> {
+        let Some(entry) = self.inner.store.history_entry(
+            &claim.organisation,
+            &claim.subject,
+            &claim.send_event,
+        )?
+        else {
+            return Ok(None);
+        };
+        let Ok(mut envelope) = consent_schema::decode_envelope(&entry.stored_bytes) else {
+            return Ok(None);
+        };
+        if let Some(sealer) = &self.inner.sealer {
+            let (sealer, organisation, subject) = (
+                std::sync::Arc::clone(sealer),
+                claim.organisation.clone(),
+                claim.subject.clone(),
+            );
+            let key = tokio::task::spawn_blocking(move || {
+                sealer.key_store().key(&organisation, &subject)
+            })
+            .await
+            .map_err(|error| LedgerError::KeyStore(format!("the key lookup task failed: {error}")))?
+            .map_err(|error| LedgerError::KeyStore(error.to_string()))?;
+            consent_sealing::unseal_envelope(&mut envelope, &key);
+        }
+        let Some(v1::envelope::Payload::MarketingMessageSent(sent)) = envelope.payload else {
+            return Ok(None);
+        };
+        Ok(sent
+            .contact_point
+            .filter(|point| !point.value.is_empty())
+            .map(|point| v1::ContactPoint {
+                kind: point.kind,
+                value: point.value,
+                sealed: None,
+            }))
+    }
+
     async fn record_and_wait(
         &self,
         events: Vec<(v1::Envelope, OrganisationId, SubjectId)>,

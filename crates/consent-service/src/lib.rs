@@ -44,6 +44,7 @@ mod ledger;
 pub mod metrics;
 mod routing;
 mod status;
+mod suppressions;
 
 pub use append::EVENT_KIND_HEADER;
 pub use clock::{Clock, IdGenerator, SystemClock, UuidV7};
@@ -58,3 +59,4 @@ pub use intake::{
 pub use ledger::{Ledger, LedgerBuilder, LedgerConfig};
 pub use routing::Routing;
 pub use status::LedgerStatus;
+pub use suppressions::{DEFAULT_SUPPRESSION_PAGE, MAX_SUPPRESSION_PAGE};

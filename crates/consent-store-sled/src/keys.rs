@@ -6,6 +6,7 @@
 //! ```text
 //! S org 0x1f subject                                  -> zstd(postcard(SubjectState))
 //! O org                                               -> zstd(postcard(OrganisationState))
+//! A org 0x1f address                                  -> zstd(postcard(AddressState))
 //! H org 0x1f subject 0x1f event_id(16)               -> occurred_at(8) postcard((EventPosition, stored bytes))
 //! C kind(1) value 0x1f org 0x1f subject               -> (empty)
 //! T topic 0x1f partition(4) level(1) chunk(8)         -> present(2) hash(32)...
@@ -15,7 +16,11 @@
 //!
 //! States are zstd frames (level 1, naming their decoded size) of their
 //! postcard bytes: they are rewritten whole on every batch that touches
-//! them (see `state_codec.rs`). `C` keys are looked up by exact key when
+//! them (see `state_codec.rs`). `A` keys sort by organisation, then by
+//! address bytewise (an address is a normalised value or a digest's text,
+//! never a control byte, so escaping leaves it as it is): the suppression
+//! list is a prefix scan, and a page starts just after the previous page's
+//! last key. `C` keys are looked up by exact key when
 //! projecting, and scanned by prefix for `subjects_by_contact`.
 //!
 //! `T` holds the completed nodes of each topic-partition's RFC 9162 tree in
@@ -50,6 +55,7 @@ use consent_log::TopicPartition;
 
 pub const SUBJECT: u8 = b'S';
 pub const ORGANISATION: u8 = b'O';
+pub const ADDRESS: u8 = b'A';
 pub const HISTORY: u8 = b'H';
 pub const CONTACT: u8 = b'C';
 pub const META: u8 = b'M';
@@ -92,6 +98,26 @@ pub fn organisation(organisation: &OrganisationId) -> Vec<u8> {
     let mut key = vec![ORGANISATION];
     push_component(&mut key, organisation.as_str());
     key
+}
+
+pub fn address(organisation: &OrganisationId, address: &str) -> Vec<u8> {
+    let mut key = address_prefix(organisation);
+    push_component(&mut key, address);
+    key
+}
+
+/// The prefix of every address key of one organisation.
+pub fn address_prefix(organisation: &OrganisationId) -> Vec<u8> {
+    let mut key = vec![ADDRESS];
+    push_component(&mut key, organisation.as_str());
+    key.push(SEPARATOR);
+    key
+}
+
+/// The address an address key names, given the key without its
+/// [`address_prefix`]. `None` if it is not well formed.
+pub fn address_of(rest: &[u8]) -> Option<String> {
+    decode_component(rest)
 }
 
 /// The prefix of every history key of one subject.
@@ -297,6 +323,18 @@ mod tests {
             let prefix = contact_prefix(&point);
             prop_assert!(key.starts_with(&prefix));
             prop_assert_eq!(contact_subject(&key[prefix.len()..]), Some((organisation, subject_id)));
+        }
+
+        #[test]
+        fn address_keys_are_injective_and_give_back_their_address(
+            a in id_text(), b in id_text(), c in id_text(), d in id_text()
+        ) {
+            let k1 = address(&OrganisationId::new(a.clone()), &b);
+            let k2 = address(&OrganisationId::new(c.clone()), &d);
+            prop_assert_eq!(k1 == k2, (a.clone(), b.clone()) == (c, d));
+            let prefix = address_prefix(&OrganisationId::new(a));
+            prop_assert!(k1.starts_with(&prefix));
+            prop_assert_eq!(address_of(&k1[prefix.len()..]), Some(b));
         }
 
         #[test]

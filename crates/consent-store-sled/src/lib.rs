@@ -44,7 +44,9 @@ use std::time::{Duration, Instant};
 /// suppression list to its stored state. Version 6 compresses subject and
 /// organisation states (zstd frames of their postcard bytes). Version 7:
 /// opt-outs and objections carry the address they were received for, TPS
-/// listings their screening, and screenings are a fact of their own.
+/// listings their screening, and screenings are a fact of their own; the
+/// view keeps a state per address of an organisation (`A` keys: what
+/// suppresses an address whichever subject it is used for).
 pub const VIEW_FORMAT_VERSION: u32 = 7;
 
 /// Removes done per batch when clearing the view.
@@ -80,10 +82,12 @@ const CLEAR_CHUNK: usize = 10_000;
 /// # Cached states
 ///
 /// The decoded states that checks read ([`ViewStore::shared_subject_state`],
-/// [`ViewStore::shared_organisation_state`], and
-/// [`ViewStore::organisation_state`]) are kept in memory, bounded by
-/// [`StoreMemory`] (by default [`SUBJECT_CACHE_BYTES`] and
-/// [`ORGANISATION_CACHE_BYTES`] of encoded state); `apply` replaces the cached states it writes, so a read never
+/// [`ViewStore::shared_organisation_state`],
+/// [`ViewStore::organisation_state`], [`ViewStore::shared_address_state`]
+/// and [`ViewStore::address_state`]) are kept in memory, bounded by
+/// [`StoreMemory`] (by default [`SUBJECT_CACHE_BYTES`],
+/// [`ORGANISATION_CACHE_BYTES`] and [`ADDRESS_CACHE_BYTES`] of encoded
+/// state); `apply` replaces the cached states it writes, so a read never
 /// sees a state older than the tree (see `cache.rs`).
 /// [`ViewStore::subject_state`], the projector's read before it folds, is
 /// not cached.
@@ -93,6 +97,7 @@ pub struct SledStore {
     writer: Mutex<()>,
     organisations: StateCache<OrganisationState>,
     subjects: StateCache<SubjectState>,
+    addresses: StateCache<AddressState>,
 }
 
 /// Encoded bytes of organisation states kept decoded in memory by default
@@ -106,6 +111,11 @@ pub const ORGANISATION_CACHE_BYTES: usize = 16 << 20;
 /// from it.
 pub const SUBJECT_CACHE_BYTES: usize = 32 << 20;
 
+/// Encoded bytes of address states kept decoded in memory by default. A
+/// check reads the state of every address the message may go to; most
+/// addresses have none, and a known-absent address costs a byte.
+pub const ADDRESS_CACHE_BYTES: usize = 8 << 20;
+
 /// sled's page cache by default (sled's own default is 1 GiB).
 pub const SLED_CACHE_BYTES: u64 = 256 << 20;
 
@@ -118,6 +128,8 @@ pub struct StoreMemory {
     pub subject_cache_bytes: usize,
     /// Encoded bytes of decoded organisation states kept for checks.
     pub organisation_cache_bytes: usize,
+    /// Encoded bytes of decoded address states kept for checks.
+    pub address_cache_bytes: usize,
 }
 
 impl Default for StoreMemory {
@@ -126,20 +138,23 @@ impl Default for StoreMemory {
             sled_cache_bytes: SLED_CACHE_BYTES,
             subject_cache_bytes: SUBJECT_CACHE_BYTES,
             organisation_cache_bytes: ORGANISATION_CACHE_BYTES,
+            address_cache_bytes: ADDRESS_CACHE_BYTES,
         }
     }
 }
 
 impl StoreMemory {
     /// sled's cache of `view_cache_bytes`, and `state_cache_bytes` of
-    /// decoded states, two thirds for subjects and one third for
-    /// organisations (the default split).
+    /// decoded states: a third for organisations, a sixth for addresses and
+    /// the rest (a half) for subjects.
     pub fn new(view_cache_bytes: u64, state_cache_bytes: usize) -> Self {
         let organisation_cache_bytes = state_cache_bytes / 3;
+        let address_cache_bytes = state_cache_bytes / 6;
         Self {
             sled_cache_bytes: view_cache_bytes,
-            subject_cache_bytes: state_cache_bytes - organisation_cache_bytes,
+            subject_cache_bytes: state_cache_bytes - organisation_cache_bytes - address_cache_bytes,
             organisation_cache_bytes,
+            address_cache_bytes,
         }
     }
 }
@@ -178,6 +193,7 @@ impl SledStore {
             writer: Mutex::new(()),
             organisations: StateCache::new(memory.organisation_cache_bytes),
             subjects: StateCache::new(memory.subject_cache_bytes),
+            addresses: StateCache::new(memory.address_cache_bytes),
         };
         store.check_format_version()?;
         tracing::debug!(path = %path.display(), "opened the sled view store");
@@ -233,6 +249,7 @@ impl SledStore {
     fn reset_caches(&self) {
         self.organisations.clear();
         self.subjects.clear();
+        self.addresses.clear();
     }
 
     /// The decoded postcard value of `key` (not a state: see `get_state`).
@@ -274,11 +291,55 @@ impl ViewStore for SledStore {
 
     fn address_state(
         &self,
-        _organisation: &OrganisationId,
-        _address: &str,
+        organisation: &OrganisationId,
+        address: &str,
     ) -> Result<Option<AddressState>, StoreError> {
-        // Address states are not yet part of the view batch.
-        Ok(None)
+        Ok(self
+            .shared_address_state(organisation, address)?
+            .map(Arc::unwrap_or_clone))
+    }
+
+    fn shared_address_state(
+        &self,
+        organisation: &OrganisationId,
+        address: &str,
+    ) -> Result<Option<Arc<AddressState>>, StoreError> {
+        self.cached(&self.addresses, &keys::address(organisation, address))
+    }
+
+    /// A range read from just after `after`'s key: one seek per page.
+    fn address_states(
+        &self,
+        organisation: &OrganisationId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, AddressState)>, StoreError> {
+        use std::ops::Bound;
+        let prefix = keys::address_prefix(organisation);
+        let from = match after {
+            Some(after) => Bound::Excluded(keys::address(organisation, after)),
+            None => Bound::Included(prefix.clone()),
+        };
+        let mut states = Vec::new();
+        for item in self.tree.range::<Vec<u8>, _>((from, Bound::Unbounded)) {
+            if states.len() >= limit {
+                break;
+            }
+            let (key, value) = item.map_err(engine)?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let address = key
+                .get(prefix.len()..)
+                .and_then(keys::address_of)
+                .ok_or_else(|| StoreError::Corrupt {
+                    key: keys::display(&key),
+                    reason: "an address key ends with an address".to_owned(),
+                })?;
+            let (state, _) = state_codec::decode(&key, &value)?;
+            states.push((address, state));
+        }
+        Ok(states)
     }
 
     fn organisation_state(
@@ -437,6 +498,13 @@ impl ViewStore for SledStore {
             organisations.push((key.clone(), size));
             writes.insert(key, value);
         }
+        let mut addresses = Vec::with_capacity(batch.addresses.len());
+        for ((organisation, address), state) in &batch.addresses {
+            let key = keys::address(organisation, address);
+            let (value, size) = state_codec::encode(state)?;
+            addresses.push((key.clone(), size));
+            writes.insert(key, value);
+        }
         // Keyed by event id: a later entry of the same event replaces it.
         for entry in &batch.history {
             let key = keys::history(&entry.organisation, &entry.subject, &entry.event_id);
@@ -473,6 +541,8 @@ impl ViewStore for SledStore {
         refresh(&self.subjects, subjects, states, applied.is_ok());
         let states = batch.organisations.into_iter().map(|(_, state)| state);
         refresh(&self.organisations, organisations, states, applied.is_ok());
+        let states = batch.addresses.into_iter().map(|(_, state)| state);
+        refresh(&self.addresses, addresses, states, applied.is_ok());
         applied
     }
 

@@ -1,4 +1,4 @@
-//! How subject and organisation states are stored: the zstd frame of their
+//! How subject, organisation and address states are stored: the zstd frame of their
 //! postcard bytes.
 //!
 //! Why: a state is rewritten whole on every batch that touches it, and

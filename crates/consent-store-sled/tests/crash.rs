@@ -33,7 +33,7 @@ fn partition() -> TopicPartition {
 }
 
 /// Batch k: both subjects' states hold one fact at time k, the organisation
-/// one fact at time k; history entry k and contact k for subject a; offset k.
+/// and an address one fact at time k; history entry k and contact k for subject a; offset k.
 fn batch(k: u64) -> ViewBatch {
     let at = i64::try_from(k).expect("small k");
     let id = u128::from(k);
@@ -51,6 +51,10 @@ fn batch(k: u64) -> ViewBatch {
         organisations: vec![(
             organisation.clone(),
             organisation_state(ORGANISATION, &[(id, at)]),
+        )],
+        addresses: vec![(
+            (organisation.clone(), ADDRESSES[0].to_owned()),
+            address_state(ORGANISATION, ADDRESSES[0], &[(id, at)]),
         )],
         history: vec![history_entry(ORGANISATION, SUBJECTS[0], id, at, k)],
         contacts: vec![(email(k), organisation, SubjectId::new(SUBJECTS[0]))],
@@ -114,6 +118,14 @@ fn assert_consistent(store: &SledStore, k: u64) {
     assert_eq!(
         org_state,
         (k > 0).then(|| organisation_state(ORGANISATION, &[(id, at)]))
+    );
+    let address = store
+        .address_state(&organisation, ADDRESSES[0])
+        .expect("read address");
+    assert_eq!(
+        address,
+        (k > 0).then(|| address_state(ORGANISATION, ADDRESSES[0], &[(id, at)])),
+        "address state after offset {k}"
     );
     let history = store
         .history(&organisation, &SubjectId::new(SUBJECTS[0]))

@@ -95,6 +95,14 @@ fn batch() -> impl Strategy<Value = ViewBatch> {
     let subjects =
         proptest::collection::vec((organisation.clone(), subject.clone(), facts()), 0..3);
     let organisations = proptest::collection::vec((organisation.clone(), facts()), 0..2);
+    let addresses = proptest::collection::vec(
+        (
+            organisation.clone(),
+            proptest::sample::select(ADDRESSES),
+            facts(),
+        ),
+        0..3,
+    );
     let history = proptest::collection::vec(
         (
             organisation.clone(),
@@ -123,10 +131,10 @@ fn batch() -> impl Strategy<Value = ViewBatch> {
     );
     let merkle_frontiers = proptest::collection::vec((tree_partition(), 0u8..7), 0..2);
     let trees = (merkle_nodes, merkle_frontiers);
-    (subjects, organisations, history, contacts, offsets, trees).prop_map(
+    let states = (subjects, organisations, addresses);
+    (states, history, contacts, offsets, trees).prop_map(
         |(
-            subjects,
-            organisations,
+            (subjects, organisations, addresses),
             history,
             contacts,
             offsets,
@@ -144,6 +152,15 @@ fn batch() -> impl Strategy<Value = ViewBatch> {
             organisations: organisations
                 .into_iter()
                 .map(|(o, f)| (OrganisationId::new(o), organisation_state(o, &f)))
+                .collect(),
+            addresses: addresses
+                .into_iter()
+                .map(|(o, a, f)| {
+                    (
+                        (OrganisationId::new(o), a.to_owned()),
+                        address_state(o, a, &f),
+                    )
+                })
                 .collect(),
             history: history
                 .into_iter()

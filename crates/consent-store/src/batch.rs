@@ -1,7 +1,8 @@
 use crate::StoredOffsets;
 use consent_domain::vocabulary::ContactPoint;
 use consent_domain::{
-    EventId, EventPosition, OrganisationId, OrganisationState, SubjectId, SubjectState, Timestamp,
+    AddressState, EventId, EventPosition, OrganisationId, OrganisationState, SubjectId,
+    SubjectState, Timestamp,
 };
 use consent_evidence::merkle::{Frontier, Hash, NodeAddress};
 use consent_log::TopicPartition;
@@ -27,6 +28,9 @@ pub struct ViewBatch {
     pub subjects: Vec<((OrganisationId, SubjectId), SubjectState)>,
     /// New full states of the organisations the batch touched.
     pub organisations: Vec<(OrganisationId, OrganisationState)>,
+    /// New full states of the addresses the batch touched: (organisation,
+    /// address as [`consent_domain::Fact::address`] gives it).
+    pub addresses: Vec<((OrganisationId, String), AddressState)>,
     /// History entries to add. An entry replaces the stored entry of the
     /// same (organisation, subject, event id).
     pub history: Vec<HistoryEntry>,

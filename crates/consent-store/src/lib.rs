@@ -66,6 +66,27 @@ pub trait ViewStore: Send + Sync + 'static {
         address: &str,
     ) -> Result<Option<AddressState>, StoreError>;
 
+    /// The states of `organisation`'s addresses in address order (byte
+    /// order of the address), from the first address after `after` (from
+    /// the first if `None`), at most `limit` of them: the organisation's
+    /// suppression list, a page at a time.
+    fn address_states(
+        &self,
+        organisation: &OrganisationId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, AddressState)>, StoreError>;
+
+    /// [`ViewStore::address_state`], shared, for readers that only read it
+    /// (checks); cached like [`ViewStore::shared_subject_state`].
+    fn shared_address_state(
+        &self,
+        organisation: &OrganisationId,
+        address: &str,
+    ) -> Result<Option<Arc<AddressState>>, StoreError> {
+        Ok(self.address_state(organisation, address)?.map(Arc::new))
+    }
+
     /// [`ViewStore::subject_state`], shared, for readers that only read it
     /// (checks). A store may serve it from a cache of decoded states, which
     /// must never hold a state older than the last [`ViewStore::apply`].
@@ -150,7 +171,8 @@ pub trait ViewStore: Send + Sync + 'static {
     /// Applies a batch atomically: every state, history entry, index entry
     /// and offset in it is written, or none is.
     ///
-    /// * states replace the stored states of their keys;
+    /// * states (subjects, organisations, addresses) replace the stored
+    ///   states of their keys;
     /// * a history entry replaces the stored entry of the same
     ///   (organisation, subject, event id), wherever that one sorted: there
     ///   is at most one entry per event id and subject;

@@ -24,6 +24,7 @@ pub struct MemoryStore {
 struct View {
     subjects: BTreeMap<SubjectKey, SubjectState>,
     organisations: BTreeMap<OrganisationId, OrganisationState>,
+    addresses: BTreeMap<(OrganisationId, String), AddressState>,
     /// Per subject, entries by `(occurred_at, event id)`.
     history: BTreeMap<SubjectKey, BTreeMap<(Timestamp, EventId), HistoryEntry>>,
     contacts: BTreeMap<ContactPoint, BTreeSet<SubjectKey>>,
@@ -71,11 +72,32 @@ impl ViewStore for MemoryStore {
 
     fn address_state(
         &self,
-        _organisation: &OrganisationId,
-        _address: &str,
+        organisation: &OrganisationId,
+        address: &str,
     ) -> Result<Option<AddressState>, StoreError> {
-        // Address states are not yet part of the view batch.
-        Ok(None)
+        let key = (organisation.clone(), address.to_owned());
+        Ok(self.read().addresses.get(&key).cloned())
+    }
+
+    fn address_states(
+        &self,
+        organisation: &OrganisationId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, AddressState)>, StoreError> {
+        use std::ops::Bound;
+        let from = match after {
+            Some(after) => Bound::Excluded((organisation.clone(), after.to_owned())),
+            None => Bound::Included((organisation.clone(), String::new())),
+        };
+        Ok(self
+            .read()
+            .addresses
+            .range((from, Bound::Unbounded))
+            .take_while(|((org, _), _)| org == organisation)
+            .take(limit)
+            .map(|((_, address), state)| (address.clone(), state.clone()))
+            .collect())
     }
 
     fn subjects_of(&self, organisation: &OrganisationId) -> Result<Vec<SubjectId>, StoreError> {
@@ -156,6 +178,9 @@ impl ViewStore for MemoryStore {
         }
         for (organisation, state) in batch.organisations {
             view.organisations.insert(organisation, state);
+        }
+        for (key, state) in batch.addresses {
+            view.addresses.insert(key, state);
         }
         for entry in batch.history {
             let entries = view

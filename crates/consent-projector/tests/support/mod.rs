@@ -3,12 +3,13 @@
 //! to compare the projected view with.
 #![allow(dead_code)] // each test binary uses a different subset
 
+use consent_domain::event::FactScope;
 use consent_domain::event::*;
 use consent_domain::rules::{decide, CheckRequest, Decision, RuleCatalogue};
 use consent_domain::vocabulary::*;
 use consent_domain::{
-    Event, EventId, Fact, OrganisationId, OrganisationState, ProductCategoryId, Source, SubjectId,
-    SubjectState, Timestamp,
+    AddressState, Event, EventId, Fact, OrganisationId, OrganisationState, ProductCategoryId,
+    Source, SubjectId, SubjectState, Timestamp,
 };
 use consent_log::embedded::EmbeddedLog;
 use consent_log::{AppendRecord, EventLog, LogLayout, LogPosition, LogRecord, StartOffsets};
@@ -129,6 +130,20 @@ fn contact_point() -> impl Strategy<Value = ContactPoint> + Clone {
     ]
 }
 
+/// An address an opt-out or objection may be received for (not postal).
+fn address_point() -> impl Strategy<Value = ContactPoint> + Clone {
+    prop_oneof![
+        pick(&EMAILS).prop_map(|v| ContactPoint {
+            kind: ContactKind::Email,
+            value: v.to_owned()
+        }),
+        pick(&NUMBERS).prop_map(|v| ContactPoint {
+            kind: ContactKind::Mobile,
+            value: v.to_owned()
+        }),
+    ]
+}
+
 fn collection() -> impl Strategy<Value = DetailsCollection> {
     (
         pick(&[
@@ -234,20 +249,26 @@ fn subject_fact() -> impl Strategy<Value = Fact> {
             .prop_map(|(kind, collection)| Fact::CharitySupportRecorded(
                 CharitySupportRecorded { kind, collection }
             )),
-        (channels(), any::<bool>(), opt_out_method()).prop_map(
-            |(channels, all_channels, received_via)| {
+        (
+            channels(),
+            any::<bool>(),
+            opt_out_method(),
+            proptest::option::of(address_point())
+        )
+            .prop_map(|(channels, all_channels, received_via, contact_point)| {
                 Fact::OptOutRecorded(OptOutRecorded {
-                    contact_point: None,
+                    contact_point,
                     channels,
                     all_channels,
                     received_via,
                 })
-            }
+            }),
+        (opt_out_method(), proptest::option::of(address_point())).prop_map(
+            |(received_via, contact_point)| Fact::ObjectionRecorded(ObjectionRecorded {
+                contact_point,
+                received_via
+            })
         ),
-        opt_out_method().prop_map(|received_via| Fact::ObjectionRecorded(ObjectionRecorded {
-            contact_point: None,
-            received_via
-        })),
         (
             channel(),
             proptest::option::of(category()),
@@ -321,11 +342,14 @@ fn organisation_fact() -> impl Strategy<Value = Fact> {
     ]
 }
 
-/// An event without its id: (organisation, subject, occurred_at, fact).
+/// An event without its id: (organisation, subject, occurred_at, fact);
+/// subject `None` (index `SUBJECTS.len()`) makes a fact about an address
+/// an address-only fact (an imported suppression list), and is ignored
+/// for every other fact.
 fn unnumbered_event() -> impl Strategy<Value = (usize, usize, i64, Fact)> {
     (
         0..ORGANISATIONS.len(),
-        0..SUBJECTS.len(),
+        0..=SUBJECTS.len(),
         0i64..400,
         prop_oneof![5 => subject_fact(), 1 => organisation_fact()],
     )
@@ -356,10 +380,12 @@ fn numbered(events: Vec<(usize, usize, i64, Fact)>) -> Vec<Event> {
                 fact,
                 Fact::OrganisationRegistered(_) | Fact::ProductCategoriesDefined(_)
             );
+            let address_only = fact.address().is_some() && s == SUBJECTS.len();
+            let subject = SUBJECTS[s % SUBJECTS.len()];
             canonical(Event {
                 id: EventId(uuid::Uuid::from_u128(u128::try_from(i).unwrap_or(0) + 1)),
                 organisation: OrganisationId::new(ORGANISATIONS[o]),
-                subject: (!organisation_level).then(|| SubjectId::new(SUBJECTS[s])),
+                subject: (!organisation_level && !address_only).then(|| SubjectId::new(subject)),
                 occurred_at: day(at),
                 recorded_at: day(at),
                 source: Source {
@@ -395,7 +421,7 @@ pub fn record_of(event: &Event) -> AppendRecord {
     let envelope = consent_schema::event_to_proto(event);
     AppendRecord {
         topic: layout().topic(consent_schema::family_of(&event.fact)),
-        key: consent_schema::routing_key(&event.organisation, event.subject.as_ref()),
+        key: consent_schema::record_key(event),
         payload: consent_schema::encode_envelope(&envelope),
         headers: vec![(
             "content-type".to_owned(),
@@ -440,13 +466,16 @@ pub async fn read_topics(log: &dyn EventLog, topics: &[String]) -> Vec<LogRecord
 pub struct View {
     pub subjects: BTreeMap<(OrganisationId, SubjectId), SubjectState>,
     pub organisations: BTreeMap<OrganisationId, OrganisationState>,
+    pub addresses: BTreeMap<(OrganisationId, String), AddressState>,
     pub history: BTreeMap<(OrganisationId, SubjectId), Vec<HistoryEntry>>,
     pub contacts: BTreeMap<ContactPoint, Vec<(OrganisationId, SubjectId)>>,
 }
 
 /// The view the log should give: every record, in position order, decoded
 /// and folded one by one; history keeps the copy at the lowest position of
-/// each event id; contacts are every contact point any record carried.
+/// each event id; contacts are every contact point any record carried;
+/// a fact naming an address is folded into that address's state too
+/// (address-only facts there alone).
 pub fn model_fold(records: &[LogRecord]) -> View {
     let mut sorted: Vec<&LogRecord> = records.iter().collect();
     sorted.sort_by(|a, b| a.position.cmp(&b.position));
@@ -463,11 +492,19 @@ pub fn model_fold(records: &[LogRecord]) -> View {
             continue;
         };
         let position = consent_schema::event_position(&record.position);
-        let Some(subject) = event.subject.clone() else {
-            view.organisations
-                .entry(event.organisation.clone())
+        if let Some(address) = event.fact.address() {
+            view.addresses
+                .entry((event.organisation.clone(), address.to_owned()))
                 .or_default()
-                .apply(&event, Some(position));
+                .apply(&event, Some(position.clone()));
+        }
+        let Some(subject) = event.subject.clone() else {
+            if event.fact.scope() == FactScope::Organisation {
+                view.organisations
+                    .entry(event.organisation.clone())
+                    .or_default()
+                    .apply(&event, Some(position));
+            }
             continue;
         };
         let key = (event.organisation.clone(), subject);
@@ -547,12 +584,31 @@ pub fn all_contacts() -> Vec<ContactPoint> {
     all
 }
 
-/// What a store holds for every organisation, subject and contact point
-/// the generators use.
+/// What a store holds for every organisation, subject, address and
+/// contact point the generators use (addresses read as the suppression
+/// list is, a page of two at a time).
 pub fn view_of(store: &dyn ViewStore) -> View {
     let mut view = View::default();
     for o in ORGANISATIONS {
         let organisation = OrganisationId::new(o);
+        let mut after: Option<String> = None;
+        loop {
+            let page = store
+                .address_states(&organisation, after.as_deref(), 2)
+                .expect("address states");
+            let Some((last, _)) = page.last() else {
+                break;
+            };
+            after = Some(last.clone());
+            for (address, state) in page {
+                let known = store
+                    .address_state(&organisation, &address)
+                    .expect("address state");
+                assert_eq!(known.as_ref(), Some(&state), "{o}/{address} read alone");
+                view.addresses
+                    .insert((organisation.clone(), address), state);
+            }
+        }
         if let Some(state) = store
             .organisation_state(&organisation)
             .expect("organisation state")
@@ -624,6 +680,42 @@ pub fn checks() -> Vec<CheckRequest> {
                 }
             }
         }
+        // A sender that knows only the address.
+        for (channel, contact_point) in [
+            (
+                Channel::Email,
+                ContactPoint {
+                    kind: ContactKind::Email,
+                    value: EMAILS[0].to_owned(),
+                },
+            ),
+            (
+                Channel::Sms,
+                ContactPoint {
+                    kind: ContactKind::Mobile,
+                    value: NUMBERS[0].to_owned(),
+                },
+            ),
+        ] {
+            for at in [day(200), day(420)] {
+                checks.push(CheckRequest {
+                    organisation: OrganisationId::new(o),
+                    subject: None,
+                    channel,
+                    purpose: Purpose::Commercial,
+                    product_category: Some(ProductCategoryId::new("socks")),
+                    message_class: MessageClass::Marketing,
+                    promotional_content: true,
+                    sole_charitable_purpose: false,
+                    opt_out_included: true,
+                    sender_identified: true,
+                    call_category: CallCategory::General,
+                    contact_point: Some(contact_point.clone()),
+                    at,
+                    rule_set: None,
+                });
+            }
+        }
     }
     checks
 }
@@ -648,7 +740,16 @@ pub fn decisions(view: &View) -> Vec<Decision> {
                 .and_then(|s| view.subjects.get(&(check.organisation.clone(), s.clone())))
                 .cloned()
                 .unwrap_or_default();
-            decide(rule_set, &organisation, &subject, &[], check)
+            let addresses: Vec<AddressState> =
+                consent_domain::rules::addresses_to_consult(&subject, check)
+                    .into_iter()
+                    .filter_map(|a| {
+                        view.addresses
+                            .get(&(check.organisation.clone(), a))
+                            .cloned()
+                    })
+                    .collect();
+            decide(rule_set, &organisation, &subject, &addresses, check)
         })
         .collect()
 }
@@ -676,6 +777,15 @@ pub fn facts_of(view: &View) -> Facts {
             .map(|r| (r.id, r.occurred_at, r.fact.clone()))
             .collect();
         facts.insert(format!("organisation {o}"), list);
+    }
+    for ((o, a), state) in &view.addresses {
+        let list = state
+            .facts
+            .facts()
+            .iter()
+            .map(|r| (r.id, r.occurred_at, r.fact.clone()))
+            .collect();
+        facts.insert(format!("address {o}/{a}"), list);
     }
     for ((o, s), entries) in &view.history {
         let list = entries

@@ -1,11 +1,13 @@
 //! Values for the view store tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
-use consent_domain::event::{ErasureRequested, OrganisationRegistered};
-use consent_domain::vocabulary::{ContactKind, ContactPoint, OrganisationKind};
+use consent_domain::event::{ErasureRequested, OptOutRecorded, OrganisationRegistered};
+use consent_domain::vocabulary::{
+    Channel, ContactKind, ContactPoint, OptOutMethod, OrganisationKind,
+};
 use consent_domain::{
-    Event, EventId, EventPosition, Fact, OrganisationId, OrganisationState, Source, SubjectId,
-    SubjectState, Timestamp,
+    AddressState, Event, EventId, EventPosition, Fact, OrganisationId, OrganisationState, Source,
+    SubjectId, SubjectState, Timestamp,
 };
 use consent_store::StoredOffsets;
 use consent_store::{HistoryEntry, StoreError, ViewStore};
@@ -72,6 +74,33 @@ pub fn organisation_state(organisation: &str, facts: &[(u128, i64)]) -> Organisa
     state
 }
 
+/// Addresses the tests store states for (in byte order, so that paging
+/// through them is comparable).
+pub const ADDRESSES: &[&str] = &["+447700900123", "ada@example.com", "bob@example.com"];
+
+/// An address state holding one email opt-out received for `address` per
+/// `(id, occurred_at)`, the odd ids under no subject.
+pub fn address_state(organisation: &str, address: &str, facts: &[(u128, i64)]) -> AddressState {
+    let mut state = AddressState::default();
+    for (offset, (id, at)) in (0u64..).zip(facts) {
+        let fact = Fact::OptOutRecorded(OptOutRecorded {
+            channels: vec![Channel::Email],
+            all_channels: false,
+            received_via: OptOutMethod::UnsubscribeLink,
+            contact_point: Some(ContactPoint {
+                kind: ContactKind::Email,
+                value: address.to_owned(),
+            }),
+        });
+        let subject = (id % 2 == 0).then_some("s1");
+        state.apply(
+            &event(*id, *at, organisation, subject, fact),
+            Some(position(offset)),
+        );
+    }
+    state
+}
+
 pub fn history_entry(
     organisation: &str,
     subject: &str,
@@ -96,6 +125,9 @@ pub fn email(n: u64) -> ContactPoint {
     }
 }
 
+/// One page of `address_states`.
+pub type AddressPage = Vec<(String, AddressState)>;
+
 /// Everything a store holds about the given keys, for comparing stores.
 #[derive(Debug, PartialEq)]
 pub struct Snapshot {
@@ -107,6 +139,10 @@ pub struct Snapshot {
     pub offsets: Option<StoredOffsets>,
     /// `subjects_of` per organisation.
     pub subjects_of: BTreeMap<String, Vec<SubjectId>>,
+    pub addresses: BTreeMap<(String, String), Option<AddressState>>,
+    /// `address_states` per organisation and page size: every page, read
+    /// one after the other from the previous page's last address.
+    pub address_pages: BTreeMap<(String, usize), Vec<AddressPage>>,
 }
 
 pub fn snapshot(
@@ -124,6 +160,8 @@ pub fn snapshot(
         contacts: BTreeMap::new(),
         offsets: store.offsets()?,
         subjects_of: BTreeMap::new(),
+        addresses: BTreeMap::new(),
+        address_pages: BTreeMap::new(),
     };
     for o in organisations {
         let org = OrganisationId::new(*o);
@@ -147,6 +185,28 @@ pub fn snapshot(
                     store.history_entry(&org, &subject, &event_id(*id))?,
                 );
             }
+        }
+    }
+    for o in organisations {
+        let org = OrganisationId::new(*o);
+        for a in ADDRESSES {
+            snap.addresses.insert(
+                (o.to_string(), a.to_string()),
+                store.address_state(&org, a)?,
+            );
+        }
+        for limit in [1, 2, 10] {
+            let mut pages = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let page = store.address_states(&org, after.as_deref(), limit)?;
+                let Some((last, _)) = page.last() else {
+                    break;
+                };
+                after = Some(last.clone());
+                pages.push(page);
+            }
+            snap.address_pages.insert((o.to_string(), limit), pages);
         }
     }
     for contact in contacts {
