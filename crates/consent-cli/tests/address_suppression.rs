@@ -91,7 +91,6 @@ async fn an_address_fact_is_accepted_with_or_without_a_subject_and_checks_may_na
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the rules branch"]
 async fn an_opt_out_for_an_address_refuses_every_subject_at_that_address_and_the_address_alone() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ledger = Ledger::serve(&dir.path().join("ledger"), &[], &[]).await;

@@ -306,7 +306,6 @@ async fn a_tps_file_records_its_screening_only_after_every_row() {
 /// `addr`): until then the ledger cannot find them to answer "already
 /// present", appends them again, and the view counts each id once.
 #[tokio::test]
-#[ignore = "needs address states in the view (branch addr); run with --ignored once merged"]
 async fn a_20k_row_suppression_export_and_tps_file_imported_twice_append_once() {
     let data = tempfile::tempdir().expect("data dir");
     let work = tempfile::tempdir().expect("work dir");

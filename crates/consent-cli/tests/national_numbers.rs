@@ -88,10 +88,12 @@ async fn a_national_number_and_its_e164_form_are_one_address() {
         .post_ok("/v1/events", &json!({ "events": events }))
         .await;
     let wait = positions(&appended);
-    let told_id = appended["appended"][3]["eventId"].clone();
+    // A call preference holds for the number whoever it was told under
+    // (R4): the latest one, told by the other customer in E.164, decides.
+    let told_id = appended["appended"][4]["eventId"].clone();
 
-    // The same question in three spellings: one answer, relying on the
-    // told-not-to-call recorded in a fourth.
+    // The same question in three spellings, about the first customer: one
+    // answer, relying on the told-not-to-call recorded in a fourth.
     let mut answers = Vec::new();
     for spelling in ["+447700900123", "07700900123", "0044 7700 900123"] {
         let decision = ledger
