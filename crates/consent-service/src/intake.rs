@@ -431,8 +431,36 @@ impl Ledger {
                 };
                 (envelope, organisation.clone(), subject)
             })
-            .collect();
-        outcome.recorded = self.record_and_wait(events).await?;
+            .collect::<Vec<_>>();
+        // The provider's retry of a message already recorded is the same
+        // fact (its id is derived from the provider's message id): answered
+        // from the view, not appended again (it was received at another
+        // time, so it would otherwise be the same id with other content).
+        let mut replayed = Vec::new();
+        let mut new = Vec::new();
+        for (envelope, organisation, subject) in events {
+            let recorded = match uuid::Uuid::parse_str(&envelope.event_id).ok().map(EventId) {
+                Some(id) => self
+                    .inner
+                    .store
+                    .history_entry(&organisation, &subject, &id)
+                    .map_err(LedgerError::from)?
+                    .map(|entry| (id, entry)),
+                None => None,
+            };
+            match recorded {
+                Some((event_id, entry)) => replayed.push(IntakeReceipt {
+                    organisation,
+                    subject,
+                    event_id,
+                    position: v1::LogPosition::from(&entry.position),
+                    replayed: true,
+                }),
+                None => new.push((envelope, organisation, subject)),
+            }
+        }
+        outcome.recorded = replayed;
+        outcome.recorded.extend(self.record_and_wait(new).await?);
         outcome.note = format!(
             "SMS opt-out recorded for {} subject(s) of {organisation}",
             outcome.recorded.len()
