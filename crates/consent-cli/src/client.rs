@@ -129,7 +129,10 @@ impl LedgerClient {
         let response = self.http.post(&url).json(body).send().await?;
         let status = response.status();
         let bytes = response.bytes().await?;
-        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
     }
 
     pub async fn get(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {

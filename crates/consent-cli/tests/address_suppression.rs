@@ -200,3 +200,116 @@ async fn the_suppression_list_pages_through_every_address_with_the_cli() {
     );
     assert!(text.contains(ADDRESS), "{text}");
 }
+
+/// An SMS marketing check now (the ledger's clock), for `subject` (none:
+/// the number alone) at `number` (none: the subject's recorded numbers).
+fn sms_now(subject: Option<&str>, number: Option<&str>, wait_for: Value) -> Value {
+    let mut check = json!({"organisationId": ORG, "channel": "CHANNEL_SMS",
+        "purpose": "PURPOSE_COMMERCIAL", "productCategoryId": "servicing",
+        "messageClass": "MESSAGE_CLASS_MARKETING", "promotionalContent": true,
+        "optOutIncluded": true, "senderIdentified": true, "waitFor": wait_for});
+    if let Some(subject) = subject {
+        check["subjectId"] = json!(subject);
+    }
+    if let Some(number) = number {
+        check["contactPoint"] = json!({"kind": "CONTACT_KIND_MOBILE", "value": number});
+    }
+    check
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sms_stop_suppresses_the_number_for_every_subject_that_uses_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = "sms-webhook-test-secret";
+    let ledger = Ledger::serve(
+        &dir.path().join("ledger"),
+        &[],
+        &[
+            "--sms-webhook-secret",
+            secret,
+            "--sms-number",
+            &format!("+447700900999={ORG}"),
+        ],
+    )
+    .await;
+    // Two customer records with one mobile number, one of them typed in
+    // national format.
+    let mut events = car_dealer(ORG);
+    for (subject, number) in [("cust-a", "+447700900123"), ("cust-b", "07700 900123")] {
+        events.push(json!({"organisationId": ORG, "subjectId": subject,
+            "occurredAt": "2026-02-01T10:00:00Z",
+            "contactPointRecorded": {"contactPoint": {"kind": "CONTACT_KIND_MOBILE", "value": number}}}));
+    }
+    let wait = positions(
+        &ledger
+            .post_ok("/v1/events", &json!({ "events": events }))
+            .await,
+    );
+    let suppressed =
+        |decision: &Value| reasons_against(decision).contains(&"R1/address_opted_out".to_owned());
+    let before = ledger
+        .post_ok("/v1/checks", &sms_now(Some("cust-b"), None, wait.clone()))
+        .await;
+    assert!(!suppressed(&before), "{before}");
+
+    // cust-a texts STOP from the shared number.
+    let body = "From=%2B447700900123&To=%2B447700900999&Body=STOP&MessageSid=SM0042";
+    let response = ledger
+        .client
+        .post(format!("{}/v1/webhooks/sms", ledger.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(
+            "x-consent-signature",
+            consent_intake::sign_webhook(secret.as_bytes(), body.as_bytes()),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let answer: Value = response.json().await.expect("JSON");
+    let recorded = answer["recorded"].as_array().expect("recorded").len();
+    assert_eq!(
+        recorded, 2,
+        "one opt-out per subject with the number: {answer}"
+    );
+    let wait = json!(answer["recorded"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r["position"].clone())
+        .collect::<Vec<_>>());
+
+    // Every way a sender may ask: the other subject by its recorded
+    // number, the other subject at the number, the number alone.
+    for check in [
+        sms_now(Some("cust-b"), None, wait.clone()),
+        sms_now(Some("cust-b"), Some("+447700900123"), wait.clone()),
+        sms_now(None, Some("07700900123"), wait.clone()),
+        sms_now(Some("cust-z"), Some("07700 900123"), wait.clone()),
+    ] {
+        let decision = ledger.post_ok("/v1/checks", &check).await;
+        assert_eq!(decision["allowed"], json!(false), "{check}: {decision}");
+        assert!(
+            suppressed(&decision)
+                || reasons_against(&decision).contains(&"R1/opted_out".to_owned()),
+            "{check}: {decision}"
+        );
+    }
+    // The number alone and a subject that never had it are refused by the
+    // address fact itself.
+    let alone = ledger
+        .post_ok(
+            "/v1/checks",
+            &sms_now(None, Some("07700900123"), wait.clone()),
+        )
+        .await;
+    assert!(suppressed(&alone), "{alone}");
+    let stranger = ledger
+        .post_ok(
+            "/v1/checks",
+            &sms_now(Some("cust-z"), Some("+447700900123"), wait),
+        )
+        .await;
+    assert!(suppressed(&stranger), "{stranger}");
+}

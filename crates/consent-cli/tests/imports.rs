@@ -26,7 +26,12 @@ fn args(parts: &[&str]) -> Vec<String> {
 
 /// `consent-ledger append FILE` against `ledger`, with `extra` options.
 async fn append(ledger: &Ledger, file: &Path, extra: &[&str]) -> std::process::Output {
-    let mut command = args(&["append", &file.display().to_string(), "--server", &ledger.base]);
+    let mut command = args(&[
+        "append",
+        &file.display().to_string(),
+        "--server",
+        &ledger.base,
+    ]);
     command.extend(args(extra));
     run(&command, Duration::from_secs(120)).await
 }
@@ -43,7 +48,9 @@ fn counts(output: &std::process::Output) -> (u64, u64, u64) {
         .find(|line| line.contains(" appended, "))
         .unwrap_or_else(|| panic!("no summary in the output: {}", describe(output)));
     let number_before = |word: &str| -> u64 {
-        let at = line.find(word).unwrap_or_else(|| panic!("`{word}` in {line}"));
+        let at = line
+            .find(word)
+            .unwrap_or_else(|| panic!("`{word}` in {line}"));
         line[..at]
             .trim_end()
             .rsplit(|c: char| !c.is_ascii_digit())
@@ -168,10 +175,17 @@ async fn a_bad_line_is_reported_by_number_and_the_rest_appended() {
     write_lines(&file, &lines);
 
     let output = append(&ledger, &file, &[]).await;
-    assert!(!output.status.success(), "refused lines fail the run: {}", describe(&output));
+    assert!(
+        !output.status.success(),
+        "refused lines fail the run: {}",
+        describe(&output)
+    );
     assert_eq!(counts(&output), (4, 0, 2), "{}", describe(&output));
     let text = stdout(&output);
-    assert!(text.contains("refused line 2: not a consent.v1.Envelope"), "{text}");
+    assert!(
+        text.contains("refused line 2: not a consent.v1.Envelope"),
+        "{text}"
+    );
     assert!(
         text.contains("refused line 4: events[") && text.contains("channels"),
         "the ledger's reason, naming the field: {text}"
@@ -211,7 +225,10 @@ async fn an_import_started_before_the_ledger_answers_retries_until_it_does() {
     assert!(output.status.success(), "{}", describe(&output));
     assert_eq!(counts(&output), (3, 0, 0), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("retrying"), "the failed attempts are logged: {stderr}");
+    assert!(
+        stderr.contains("retrying"),
+        "the failed attempts are logged: {stderr}"
+    );
 }
 
 // ------------------------------------------------------ suppressions, TPS
@@ -251,13 +268,25 @@ async fn a_suppression_export_imports_its_refusals_and_counts_its_bounces() {
     let before = records_in_log(&ledger).await;
     let output = import(
         &ledger,
-        &["suppressions", "--organisation", "acme", &ses.display().to_string()],
+        &[
+            "suppressions",
+            "--organisation",
+            "acme",
+            &ses.display().to_string(),
+        ],
     )
     .await;
-    assert!(!output.status.success(), "a refused row: {}", describe(&output));
+    assert!(
+        !output.status.success(),
+        "a refused row: {}",
+        describe(&output)
+    );
     assert_eq!(counts(&output), (2, 0, 1), "{}", describe(&output));
     let text = stdout(&output);
-    assert!(text.contains("1 skipped (not a refusal: 1 bounces)"), "{text}");
+    assert!(
+        text.contains("1 skipped (not a refusal: 1 bounces)"),
+        "{text}"
+    );
     assert!(text.contains("refused line 4: no readable time"), "{text}");
     assert_eq!(records_in_log(&ledger).await - before, 2);
 }
@@ -274,13 +303,25 @@ async fn a_tps_file_records_its_screening_only_after_every_row() {
     let output = import(
         &ledger,
         &[
-            "tps", "--organisation", "acme", "--service", "tps", "--full",
-            "--taken-at", "2026-03-01", &good.display().to_string(),
+            "tps",
+            "--organisation",
+            "acme",
+            "--service",
+            "tps",
+            "--full",
+            "--taken-at",
+            "2026-03-01",
+            &good.display().to_string(),
         ],
     )
     .await;
     assert!(output.status.success(), "{}", describe(&output));
-    assert_eq!(counts(&output), (4, 0, 0), "3 listings and the screening: {}", describe(&output));
+    assert_eq!(
+        counts(&output),
+        (4, 0, 0),
+        "3 listings and the screening: {}",
+        describe(&output)
+    );
     assert!(stdout(&output).contains("screening recorded: full TPS file of 3 numbers"));
 
     let bad = work.path().join("tps-bad.txt");
@@ -288,13 +329,25 @@ async fn a_tps_file_records_its_screening_only_after_every_row() {
     let output = import(
         &ledger,
         &[
-            "tps", "--organisation", "acme", "--service", "ctps", "--full",
-            "--taken-at", "2026-03-02", &bad.display().to_string(),
+            "tps",
+            "--organisation",
+            "acme",
+            "--service",
+            "ctps",
+            "--full",
+            "--taken-at",
+            "2026-03-02",
+            &bad.display().to_string(),
         ],
     )
     .await;
     assert!(!output.status.success(), "{}", describe(&output));
-    assert_eq!(counts(&output), (1, 0, 1), "no screening: {}", describe(&output));
+    assert_eq!(
+        counts(&output),
+        (1, 0, 1),
+        "no screening: {}",
+        describe(&output)
+    );
     let text = stdout(&output);
     assert!(text.contains("refused line 2"), "{text}");
     assert!(text.contains("no screening recorded"), "{text}");
@@ -315,10 +368,22 @@ async fn a_20k_row_suppression_export_and_tps_file_imported_twice_append_once() 
     let tps = work.path().join("tps.txt");
     let numbers: String = (0..20_000).map(|i| format!("07400 {i:06}\r\n")).collect();
     std::fs::write(&tps, numbers).expect("write");
-    let suppressions = ["suppressions", "--organisation", "acme", export.to_str().expect("path")];
+    let suppressions = [
+        "suppressions",
+        "--organisation",
+        "acme",
+        export.to_str().expect("path"),
+    ];
     let screening = [
-        "tps", "--organisation", "acme", "--service", "tps", "--full", "--taken-at",
-        "2026-03-01", tps.to_str().expect("path"),
+        "tps",
+        "--organisation",
+        "acme",
+        "--service",
+        "tps",
+        "--full",
+        "--taken-at",
+        "2026-03-01",
+        tps.to_str().expect("path"),
     ];
 
     let first = import(&ledger, &suppressions).await;
@@ -347,8 +412,15 @@ async fn a_tps_file_imported_twice_has_one_screening() {
     let numbers: String = (0..2_000).map(|i| format!("07400 {i:06}\r\n")).collect();
     std::fs::write(&tps, numbers).expect("write");
     let screening = [
-        "tps", "--organisation", "acme", "--service", "tps", "--full", "--taken-at",
-        "2026-03-01", tps.to_str().expect("path"),
+        "tps",
+        "--organisation",
+        "acme",
+        "--service",
+        "tps",
+        "--full",
+        "--taken-at",
+        "2026-03-01",
+        tps.to_str().expect("path"),
     ];
     let first = import(&ledger, &screening).await;
     assert_eq!(counts(&first), (2_001, 0, 0), "{}", describe(&first));
@@ -357,5 +429,9 @@ async fn a_tps_file_imported_twice_has_one_screening() {
     let (appended, present, refused) = counts(&again);
     assert_eq!(appended + present, 2_001, "{}", describe(&again));
     assert_eq!(refused, 0);
-    assert!(present >= 1, "the screening is already present: {}", describe(&again));
+    assert!(
+        present >= 1,
+        "the screening is already present: {}",
+        describe(&again)
+    );
 }

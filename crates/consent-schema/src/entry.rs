@@ -253,7 +253,10 @@ mod tests {
         assert_eq!(span(Duration::from_secs(3 * 3600 + 61)), "3 h 1 min");
         assert_eq!(span(Duration::from_secs(3 * 3600 + 5)), "3 h");
         assert_eq!(span(Duration::from_millis(3 * 3_600_000 - 20)), "3 h");
-        assert_eq!(span(Duration::from_secs(91 * 86_400 + 20 * 3600 + 59)), "91 d 20 h");
+        assert_eq!(
+            span(Duration::from_secs(91 * 86_400 + 20 * 3600 + 59)),
+            "91 d 20 h"
+        );
         assert_eq!(span(Duration::from_secs(90)), "1 min 30 s");
         assert_eq!(span(Duration::from_secs(2 * 86_400)), "2 d");
         assert_eq!(span(Duration::ZERO), "0 s");

@@ -9,8 +9,8 @@ use consent_domain::{EventId, Timestamp};
 use consent_intake::UnsubscribeClaim;
 use consent_log::{AppendRecord, LogError, LogLayout, LogPosition};
 use consent_schema::{
-    decode_envelope, encode_envelope, event_from_proto, family_of, prepare_for_append,
-    record_key, timestamp_to_proto, v1, ValidationError,
+    decode_envelope, encode_envelope, event_from_proto, family_of, prepare_for_append, record_key,
+    timestamp_to_proto, v1, ValidationError,
 };
 use consent_sealing::SealError;
 use sha2::{Digest, Sha256};
@@ -208,18 +208,16 @@ impl Ledger {
         let sizes: Vec<usize> = records.iter().map(|r| r.payload.len()).collect();
         let count = records.len();
         let timeout = self.inner.config.append_timeout;
-        let appended = match tokio::time::timeout(
-            timeout,
-            self.inner.log.append(records).instrument(span),
-        )
-        .await
-        {
-            Ok(appended) => appended,
-            Err(_elapsed) => Err(LogError::Unavailable(format!(
-                "the append was not acknowledged within {} ms",
-                timeout.as_millis()
-            ))),
-        };
+        let appended =
+            match tokio::time::timeout(timeout, self.inner.log.append(records).instrument(span))
+                .await
+            {
+                Ok(appended) => appended,
+                Err(_elapsed) => Err(LogError::Unavailable(format!(
+                    "the append was not acknowledged within {} ms",
+                    timeout.as_millis()
+                ))),
+            };
         let positions = appended.map_err(|error| match error {
             LogError::RecordTooLarge { size, limit } => {
                 // The log does not say which record; the largest is one.
@@ -293,7 +291,11 @@ impl Ledger {
                     || earlier.subject != event.subject
                     || earlier.organisation != event.organisation
                 {
-                    return Err(different_content(index, event.id, &format!("events[{first}]")));
+                    return Err(different_content(
+                        index,
+                        event.id,
+                        &format!("events[{first}]"),
+                    ));
                 }
                 dispositions.push(Disposition::RepeatOf(*first));
                 continue;
@@ -340,7 +342,12 @@ impl Ledger {
                         .find(|f| f.id == event.id)
                         .cloned()
                 } else {
-                    state.facts.facts().iter().find(|f| f.id == event.id).cloned()
+                    state
+                        .facts
+                        .facts()
+                        .iter()
+                        .find(|f| f.id == event.id)
+                        .cloned()
                 };
                 found
             }
@@ -373,7 +380,14 @@ impl Ledger {
                 };
                 store
                     .address_state(organisation, address)?
-                    .and_then(|state| state.facts.facts().iter().find(|f| f.id == event.id).cloned())
+                    .and_then(|state| {
+                        state
+                            .facts
+                            .facts()
+                            .iter()
+                            .find(|f| f.id == event.id)
+                            .cloned()
+                    })
             }
         };
         // A fact folded without a position (never from the log) is not an

@@ -26,8 +26,8 @@ pub fn derived_id(kind: &str, parts: &[&[u8]]) -> String {
 pub fn file_sha256(path: &std::path::Path) -> anyhow::Result<String> {
     use anyhow::Context;
     use std::io::Read;
-    let mut file = std::fs::File::open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut hash = Sha256::new();
     let mut buffer = vec![0u8; 1 << 16];
     loop {

@@ -265,7 +265,10 @@ impl<'a> Importer<'a> {
                     }
                 }
                 Ok((status, body)) if is_transient(status) => {
-                    format!("{status}: {}", body["error"]["message"].as_str().unwrap_or(""))
+                    format!(
+                        "{status}: {}",
+                        body["error"]["message"].as_str().unwrap_or("")
+                    )
                 }
                 Ok((status, body)) => bail!(
                     "the ledger refused the request (lines from {first_line}): {status}: {}; \
@@ -340,7 +343,10 @@ impl<'a> Importer<'a> {
 enum Answer {
     Appended(Value),
     /// The event at this index of the request was refused; none appended.
-    Refused { index: usize, reason: String },
+    Refused {
+        index: usize,
+        reason: String,
+    },
 }
 
 /// The request index a refusal's field names (`events[3].occurred_at`).

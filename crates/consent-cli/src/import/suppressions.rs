@@ -341,7 +341,11 @@ mod tests {
             Some(SendgridList::Bounces)
         );
         assert_eq!(
-            layout("Email Address,First Name,UNSUB_TIME,UNSUB_CAMPAIGN_TITLE", None).format,
+            layout(
+                "Email Address,First Name,UNSUB_TIME,UNSUB_CAMPAIGN_TITLE",
+                None
+            )
+            .format,
             EspFormat::Mailchimp
         );
         assert_eq!(
@@ -377,11 +381,29 @@ mod tests {
     #[test]
     fn the_same_row_in_a_later_export_has_the_same_id() {
         let at = parse_time("2026-03-01T10:00:00Z").expect("time");
-        let a = envelope("acme", EspFormat::Ses, Refusal::Complaint, "Jo@Example.com", at);
-        let b = envelope("acme", EspFormat::Ses, Refusal::Complaint, "jo@example.com", at);
+        let a = envelope(
+            "acme",
+            EspFormat::Ses,
+            Refusal::Complaint,
+            "Jo@Example.com",
+            at,
+        );
+        let b = envelope(
+            "acme",
+            EspFormat::Ses,
+            Refusal::Complaint,
+            "jo@example.com",
+            at,
+        );
         assert_eq!(a.event_id, b.event_id);
         let later = parse_time("2026-03-02T10:00:00Z").expect("time");
-        let c = envelope("acme", EspFormat::Ses, Refusal::Complaint, "jo@example.com", later);
+        let c = envelope(
+            "acme",
+            EspFormat::Ses,
+            Refusal::Complaint,
+            "jo@example.com",
+            later,
+        );
         assert_ne!(a.event_id, c.event_id);
     }
 }

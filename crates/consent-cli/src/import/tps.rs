@@ -105,7 +105,9 @@ pub async fn run(args: TpsArgs) -> anyhow::Result<std::process::ExitCode> {
         match row.and_then(|(number, listed)| Ok((uk_number_to_e164(number)?, listed))) {
             Ok((number, listed)) => {
                 numbers += 1;
-                importer.push(line_number, rows.listing(&number, listed)).await?;
+                importer
+                    .push(line_number, rows.listing(&number, listed))
+                    .await?;
             }
             Err(reason) => importer.refuse(line_number, reason),
         }
