@@ -254,20 +254,7 @@ async fn an_sms_stop_suppresses_the_number_for_every_subject_that_uses_it() {
 
     // cust-a texts STOP from the shared number.
     let body = "From=%2B447700900123&To=%2B447700900999&Body=STOP&MessageSid=SM0042";
-    let response = ledger
-        .client
-        .post(format!("{}/v1/webhooks/sms", ledger.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header(
-            "x-consent-signature",
-            consent_intake::sign_webhook(secret.as_bytes(), body.as_bytes()),
-        )
-        .body(body)
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(response.status(), reqwest::StatusCode::OK);
-    let answer: Value = response.json().await.expect("JSON");
+    let answer = ledger.post_sms(secret, body).await;
     let recorded = answer["recorded"].as_array().expect("recorded").len();
     assert_eq!(
         recorded, 2,

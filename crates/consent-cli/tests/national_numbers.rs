@@ -199,20 +199,7 @@ async fn an_sms_stop_from_a_national_number_opts_out_the_subject_recorded_in_e16
 
     // The provider passes the sender on as the handset showed it.
     let body = "From=07700%20900123&To=%2B447700900999&Body=STOP&MessageSid=SM0001";
-    let response = ledger
-        .client
-        .post(format!("{}/v1/webhooks/sms", ledger.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header(
-            "x-consent-signature",
-            consent_intake::sign_webhook(secret.as_bytes(), body.as_bytes()),
-        )
-        .body(body)
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(response.status(), StatusCode::OK);
-    let answer: Value = response.json().await.expect("JSON");
+    let answer = ledger.post_sms(secret, body).await;
     assert_eq!(
         answer["recorded"][0]["subjectId"],
         json!(CALLED),

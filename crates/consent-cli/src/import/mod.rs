@@ -3,7 +3,6 @@
 //! machinery ([`runner`]).
 
 pub mod ids;
-pub mod numbers;
 pub mod runner;
 pub mod suppressions;
 pub mod time;

@@ -5,13 +5,12 @@
 //! that stops before the end, or with a refused row, records no screening.
 
 use super::ids::{derived_id, file_sha256};
-use super::numbers::uk_number_to_e164;
 use super::runner::{BatchArgs, Importer};
 use super::time::parse_time;
 use crate::client::{LedgerClient, ServerArgs};
 use anyhow::{bail, Context};
 use consent_domain::Timestamp;
-use consent_schema::{timestamp_to_proto, v1};
+use consent_schema::{number_to_e164, timestamp_to_proto, v1, PhoneRegion};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
@@ -102,7 +101,14 @@ pub async fn run(args: TpsArgs) -> anyhow::Result<std::process::ExitCode> {
         } else {
             Ok((text, true))
         };
-        match row.and_then(|(number, listed)| Ok((uk_number_to_e164(number)?, listed))) {
+        // TPS and CTPS list UK numbers: read as the ledger reads a number
+        // of region GB, so a row's id is the same however it is spelled.
+        let row = row.and_then(|(number, listed)| {
+            number_to_e164("number", number, PhoneRegion::GB)
+                .map(|number| (number, listed))
+                .map_err(|error| error.reason)
+        });
+        match row {
             Ok((number, listed)) => {
                 numbers += 1;
                 importer

@@ -258,6 +258,25 @@ impl Ledger {
         answer
     }
 
+    /// An inbound SMS as a provider posts it to the SMS webhook: the form
+    /// `body`, signed with `secret` (`--sms-webhook-secret`); expects 200.
+    pub async fn post_sms(&self, secret: &str, body: &str) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/v1/webhooks/sms", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(
+                "x-consent-signature",
+                consent_intake::sign_webhook(secret.as_bytes(), body.as_bytes()),
+            )
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("POST /v1/webhooks/sms");
+        assert_eq!(response.status(), StatusCode::OK, "SMS webhook {body}");
+        response.json().await.expect("JSON answer")
+    }
+
     /// GETs and expects a 200.
     pub async fn get_ok(&self, path_and_query: &str) -> Value {
         let (status, answer) = self
