@@ -42,7 +42,7 @@ thread_local! {
 /// with the compression ratio).
 pub fn encode<T: Serialize>(state: &T) -> Result<(Vec<u8>, usize), StoreError> {
     let failed = |error: String| StoreError::Engine(format!("encoding a state failed: {error}"));
-    let plain = postcard::to_stdvec(state).map_err(|error| failed(error.to_string()))?;
+    let plain = postcard_bytes(state)?;
     COMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         let compressor = match slot.as_mut() {
@@ -54,6 +54,15 @@ pub fn encode<T: Serialize>(state: &T) -> Result<(Vec<u8>, usize), StoreError> {
             .map(|stored| (stored, plain.len()))
             .map_err(|error| failed(error.to_string()))
     })
+}
+
+/// The postcard bytes of `state`: what a stored state's zstd frame holds,
+/// and what [`crate::VIEW_FORMAT_VERSION`] versions (the golden test in
+/// `golden.rs` hashes them; zstd's own bytes are not part of the format,
+/// since any frame decodes).
+pub fn postcard_bytes<T: Serialize>(state: &T) -> Result<Vec<u8>, StoreError> {
+    postcard::to_stdvec(state)
+        .map_err(|error| StoreError::Engine(format!("encoding a state failed: {error}")))
 }
 
 /// The state stored as `bytes` at `key`, and the size of its postcard
