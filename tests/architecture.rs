@@ -309,7 +309,7 @@ fn every_crate_is_on_the_map_and_every_crate_on_the_map_exists() {
     let workspace = workspace();
     let headings = code_map_headings();
     let mut problems = Vec::new();
-    for (name, _) in &workspace.members {
+    for name in workspace.members.keys() {
         match place(name) {
             None => problems.push(format!(
                 "{name} is not on the map: every crate has a section in the code map of \
@@ -333,7 +333,7 @@ fn every_crate_is_on_the_map_and_every_crate_on_the_map_exists() {
         }
     }
     for heading in &headings {
-        if !MAP.iter().any(|place| &place.heading == heading) {
+        if !MAP.iter().any(|place| place.heading == heading) {
             problems.push(format!(
                 "the code map of {DOC} names `{heading}`, which is no workspace crate: \
                  remove its section, or fix its name"
