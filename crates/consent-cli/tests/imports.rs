@@ -77,6 +77,8 @@ async fn records_in_log(ledger: &Ledger) -> u64 {
 }
 
 async fn history(ledger: &Ledger, organisation: &str, subject: &str) -> Vec<Value> {
+    // The history is the view's: read it once the view has what was appended.
+    ledger.wait_caught_up(Duration::from_secs(60)).await;
     let answer = ledger
         .get_ok(&format!(
             "/v1/organisations/{organisation}/subjects/{subject}/history"

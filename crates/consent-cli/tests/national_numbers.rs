@@ -292,6 +292,7 @@ async fn the_tolerance_and_the_region_are_settings() {
         .await
         .expect("POST");
     assert_eq!(status, StatusCode::OK, "{body}");
+    ledger.wait_caught_up(Duration::from_secs(20)).await;
     assert_eq!(told(&ledger, OTHER).await["number"], json!("+353871234567"));
 
     let output = run(
