@@ -299,4 +299,18 @@ async fn an_sms_stop_suppresses_the_number_for_every_subject_that_uses_it() {
         )
         .await;
     assert!(suppressed(&stranger), "{stranger}");
+
+    // A STOP from a number no subject has is recorded for the number
+    // alone: a subject it is later given to is not texted.
+    let body = "From=07700%20900456&To=%2B447700900999&Body=stop&MessageSid=SM0043";
+    let answer = ledger.post_sms(secret, body).await;
+    assert_eq!(answer["recorded"][0]["subjectId"], Value::Null, "{answer}");
+    let wait = json!([answer["recorded"][0]["position"].clone()]);
+    let later = ledger
+        .post_ok(
+            "/v1/checks",
+            &sms_now(Some("cust-new"), Some("+447700900456"), wait),
+        )
+        .await;
+    assert!(suppressed(&later), "{later}");
 }

@@ -24,7 +24,7 @@ use axum::Json;
 use bytes::Bytes;
 use consent_auth::Action;
 use consent_domain::vocabulary::Channel;
-use consent_domain::OrganisationId;
+use consent_domain::{OrganisationId, SubjectId};
 use consent_intake::sms::SIGNATURE_HEADER;
 use consent_intake::{FormError, TokenError};
 use consent_schema::v1;
@@ -147,7 +147,7 @@ pub async fn sms_webhook(
         .map(|receipt| {
             serde_json::json!({
                 "eventId": receipt.event_id.to_string(),
-                "subjectId": receipt.subject.as_str(),
+                "subjectId": receipt.subject.as_ref().map(SubjectId::as_str),
                 "position": serde_json::to_value(&receipt.position).unwrap_or_default(),
             })
         })

@@ -13,7 +13,7 @@
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
 use consent_domain::vocabulary::{Channel, ContactKind};
-use consent_domain::{EventId, OrganisationId, SubjectId};
+use consent_domain::{EventId, EventPosition, OrganisationId, SubjectId};
 use consent_intake::{
     check_one_click_form, derived_event_id, is_stop_keyword, parse_inbound_form, verify_webhook,
     FormError, IntakeSecret, TokenError, UnsubscribeClaim, VerifiedToken,
@@ -145,7 +145,9 @@ pub struct OneClickRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IntakeReceipt {
     pub organisation: OrganisationId,
-    pub subject: SubjectId,
+    /// `None` for a fact about an address alone (a STOP from a number no
+    /// subject has).
+    pub subject: Option<SubjectId>,
     pub event_id: EventId,
     /// Where it is in the log.
     pub position: v1::LogPosition,
@@ -242,7 +244,7 @@ impl Ledger {
             );
             return Ok(IntakeReceipt {
                 organisation: claim.organisation.clone(),
-                subject: claim.subject.clone(),
+                subject: Some(claim.subject.clone()),
                 event_id: verified.opt_out_event,
                 position: v1::LogPosition::from(&entry.position),
                 replayed: true,
@@ -289,7 +291,7 @@ impl Ledger {
             .record_and_wait(vec![(
                 envelope,
                 claim.organisation.clone(),
-                claim.subject.clone(),
+                Some(claim.subject.clone()),
             )])
             .await?;
         tracing::info!(
@@ -363,19 +365,20 @@ impl Ledger {
                 value: from.clone(),
             },
         );
-        let subjects: Vec<SubjectId> = self
+        let mut subjects: Vec<Option<SubjectId>> = self
             .inner
             .store
             .subjects_by_contact(&contact)
             .map_err(LedgerError::from)?
             .into_iter()
             .filter(|(owner, _)| *owner == organisation)
-            .map(|(_, subject)| subject)
+            .map(|(_, subject)| Some(subject))
             .collect();
-        if subjects.is_empty() {
-            outcome.note =
-                format!("no subject of {organisation} has the sender's number: nothing recorded");
-            return Ok(outcome);
+        // A number no subject has is still opted out: one opt-out about the
+        // number alone suppresses it for whoever it is used for later.
+        let number_alone = subjects.is_empty();
+        if number_alone {
+            subjects.push(None);
         }
         let received_at = self.inner.clock.now();
         let evidence = serde_json::json!({
@@ -393,20 +396,29 @@ impl Ledger {
                 let event_id = if sms.provider_message_id.is_empty() {
                     String::new()
                 } else {
-                    derived_event_id(
-                        "consent-ledger sms stop",
-                        &[
-                            organisation.as_str(),
-                            subject.as_str(),
-                            &sms.provider_message_id,
-                        ],
-                    )
+                    match &subject {
+                        Some(subject) => derived_event_id(
+                            "consent-ledger sms stop",
+                            &[
+                                organisation.as_str(),
+                                subject.as_str(),
+                                &sms.provider_message_id,
+                            ],
+                        ),
+                        None => derived_event_id(
+                            "consent-ledger sms stop, the number alone",
+                            &[organisation.as_str(), &sms.provider_message_id],
+                        ),
+                    }
                     .to_string()
                 };
                 let envelope = v1::Envelope {
                     event_id,
                     organisation_id: organisation.as_str().to_owned(),
-                    subject_id: subject.as_str().to_owned(),
+                    subject_id: subject
+                        .as_ref()
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
                     occurred_at: Some(timestamp_to_proto(received_at)),
                     source: Some(v1::Source {
                         system: "consent-ledger intake: SMS STOP webhook".to_owned(),
@@ -441,19 +453,16 @@ impl Ledger {
         for (envelope, organisation, subject) in events {
             let recorded = match uuid::Uuid::parse_str(&envelope.event_id).ok().map(EventId) {
                 Some(id) => self
-                    .inner
-                    .store
-                    .history_entry(&organisation, &subject, &id)
-                    .map_err(LedgerError::from)?
-                    .map(|entry| (id, entry)),
+                    .recorded_position(&organisation, subject.as_ref(), &contact.value, id)?
+                    .map(|position| (id, position)),
                 None => None,
             };
             match recorded {
-                Some((event_id, entry)) => replayed.push(IntakeReceipt {
+                Some((event_id, position)) => replayed.push(IntakeReceipt {
                     organisation,
                     subject,
                     event_id,
-                    position: v1::LogPosition::from(&entry.position),
+                    position: v1::LogPosition::from(&position),
                     replayed: true,
                 }),
                 None => new.push((envelope, organisation, subject)),
@@ -461,10 +470,17 @@ impl Ledger {
         }
         outcome.recorded = replayed;
         outcome.recorded.extend(self.record_and_wait(new).await?);
-        outcome.note = format!(
-            "SMS opt-out recorded for {} subject(s) of {organisation}",
-            outcome.recorded.len()
-        );
+        outcome.note = if number_alone {
+            format!(
+                "no subject of {organisation} has the sender's number: SMS opt-out recorded for \
+                 the number alone (it is suppressed for every subject it is used for)"
+            )
+        } else {
+            format!(
+                "SMS opt-out recorded for {} subject(s) of {organisation}",
+                outcome.recorded.len()
+            )
+        };
         tracing::info!(
             organisation = %organisation,
             subjects = outcome.recorded.len(),
@@ -536,7 +552,7 @@ impl Ledger {
             ..v1::Envelope::default()
         };
         let mut receipts = self
-            .record_and_wait(vec![(envelope, organisation, subject)])
+            .record_and_wait(vec![(envelope, organisation, Some(subject))])
             .await?;
         receipts
             .pop()
@@ -591,9 +607,37 @@ impl Ledger {
             }))
     }
 
+    /// Where the view holds event `id`, recorded under `subject` (its
+    /// history) or, without a subject, under `address` (the address's
+    /// state).
+    fn recorded_position(
+        &self,
+        organisation: &OrganisationId,
+        subject: Option<&SubjectId>,
+        address: &str,
+        id: EventId,
+    ) -> Result<Option<EventPosition>, LedgerError> {
+        let store = &self.inner.store;
+        Ok(match subject {
+            Some(subject) => store
+                .history_entry(organisation, subject, &id)?
+                .map(|entry| entry.position),
+            None => store
+                .address_state(organisation, address)?
+                .and_then(|state| {
+                    state
+                        .facts
+                        .facts()
+                        .iter()
+                        .find(|fact| fact.id == id)
+                        .and_then(|fact| fact.position.clone())
+                }),
+        })
+    }
+
     async fn record_and_wait(
         &self,
-        events: Vec<(v1::Envelope, OrganisationId, SubjectId)>,
+        events: Vec<(v1::Envelope, OrganisationId, Option<SubjectId>)>,
     ) -> Result<Vec<IntakeReceipt>, IntakeError> {
         let (envelopes, whom): (Vec<_>, Vec<_>) = events
             .into_iter()
