@@ -58,6 +58,11 @@ impl FactSet {
         &self.facts
     }
 
+    /// The fact with event id `id`, if this set holds it.
+    pub fn get(&self, id: EventId) -> Option<&Recorded<Fact>> {
+        self.facts.iter().find(|f| f.id == id)
+    }
+
     /// The facts with `occurred_at <= at`, in time order.
     pub fn as_of(&self, at: Timestamp) -> &[Recorded<Fact>] {
         let end = self.facts.partition_point(|f| f.occurred_at <= at);

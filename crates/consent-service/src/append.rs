@@ -342,12 +342,7 @@ impl Ledger {
                         .find(|f| f.id == event.id)
                         .cloned()
                 } else {
-                    state
-                        .facts
-                        .facts()
-                        .iter()
-                        .find(|f| f.id == event.id)
-                        .cloned()
+                    state.facts.get(event.id).cloned()
                 };
                 found
             }
@@ -380,14 +375,7 @@ impl Ledger {
                 };
                 store
                     .address_state(organisation, address)?
-                    .and_then(|state| {
-                        state
-                            .facts
-                            .facts()
-                            .iter()
-                            .find(|f| f.id == event.id)
-                            .cloned()
-                    })
+                    .and_then(|state| state.facts.get(event.id).cloned())
             }
         };
         // A fact folded without a position (never from the log) is not an

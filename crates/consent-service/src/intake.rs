@@ -624,14 +624,7 @@ impl Ledger {
                 .map(|entry| entry.position),
             None => store
                 .address_state(organisation, address)?
-                .and_then(|state| {
-                    state
-                        .facts
-                        .facts()
-                        .iter()
-                        .find(|fact| fact.id == id)
-                        .and_then(|fact| fact.position.clone())
-                }),
+                .and_then(|state| state.facts.get(id)?.position.clone()),
         })
     }
 
