@@ -53,6 +53,24 @@ impl LedgerService {
 
     /// The ledger for the caller of `request` (its `authorization`
     /// metadata), or `UNAUTHENTICATED`.
+    /// The ledger for reading what `request`'s `organisation_id` names,
+    /// once the caller may: the id is required and checked against the
+    /// caller's key.
+    fn reader_of<R>(
+        &self,
+        request: &Request<R>,
+        organisation_id: &str,
+    ) -> Result<(Ledger, OrganisationId), Status> {
+        let authorized = self.authorized(request)?;
+        let organisation =
+            OrganisationId::new(required_id("organisation_id", organisation_id.to_owned())?);
+        let ledger = authorized
+            .for_organisation(Action::Read, "organisation_id", &organisation)
+            .map_err(auth_status)?
+            .clone();
+        Ok((ledger, organisation))
+    }
+
     fn authorized<R>(&self, request: &Request<R>) -> Result<Guarded<Ledger>, Status> {
         let authorization = request
             .metadata()
@@ -169,13 +187,9 @@ impl ConsentLedger for LedgerService {
     ) -> Result<Response<v1::HistoryResponse>, Status> {
         Call::start("History", &request)
             .serve(async {
-                let authorized = self.authorized(&request)?;
+                let (ledger, organisation) =
+                    self.reader_of(&request, &request.get_ref().organisation_id)?;
                 let request = request.into_inner();
-                let organisation = required_id("organisation_id", request.organisation_id)?;
-                let organisation = OrganisationId::new(organisation);
-                let ledger = authorized
-                    .for_organisation(Action::Read, "organisation_id", &organisation)
-                    .map_err(auth_status)?;
                 let subject = required_id("subject_id", request.subject_id)?;
                 let at = request
                     .at
@@ -216,16 +230,8 @@ impl ConsentLedger for LedgerService {
     ) -> Result<Response<v1::ExportResponse>, Status> {
         Call::start("Export", &request)
             .serve(async {
-                let authorized = self.authorized(&request)?;
+                let (ledger, _) = self.reader_of(&request, &request.get_ref().organisation_id)?;
                 let request = request.into_inner();
-                let organisation = required_id("organisation_id", request.organisation_id.clone())?;
-                let ledger = authorized
-                    .for_organisation(
-                        Action::Read,
-                        "organisation_id",
-                        &OrganisationId::new(organisation),
-                    )
-                    .map_err(auth_status)?;
                 let bundle = ledger.export(request).await.map_err(status_from)?;
                 let bundle = bundle
                     .to_json_pretty()
@@ -241,16 +247,8 @@ impl ConsentLedger for LedgerService {
     ) -> Result<Response<v1::SuppressionListResponse>, Status> {
         Call::start("ListSuppressions", &request)
             .serve(async {
-                let authorized = self.authorized(&request)?;
+                let (ledger, _) = self.reader_of(&request, &request.get_ref().organisation_id)?;
                 let request = request.into_inner();
-                let organisation = required_id("organisation_id", request.organisation_id.clone())?;
-                let ledger = authorized
-                    .for_organisation(
-                        Action::Read,
-                        "organisation_id",
-                        &OrganisationId::new(organisation),
-                    )
-                    .map_err(auth_status)?;
                 ledger.suppressions(request).await.map_err(status_from)
             })
             .await
