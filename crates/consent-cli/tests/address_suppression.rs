@@ -221,24 +221,17 @@ fn sms_now(subject: Option<&str>, number: Option<&str>, wait_for: Value) -> Valu
 async fn an_sms_stop_suppresses_the_number_for_every_subject_that_uses_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let secret = "sms-webhook-test-secret";
-    let ledger = Ledger::serve(
-        &dir.path().join("ledger"),
-        &[],
-        &[
-            "--sms-webhook-secret",
-            secret,
-            "--sms-number",
-            &format!("+447700900999={ORG}"),
-        ],
-    )
-    .await;
+    let ledger = Ledger::serve_sms(&dir.path().join("ledger"), secret, "+447700900999", ORG).await;
     // Two customer records with one mobile number, one of them typed in
     // national format.
     let mut events = car_dealer(ORG);
     for (subject, number) in [("cust-a", "+447700900123"), ("cust-b", "07700 900123")] {
-        events.push(json!({"organisationId": ORG, "subjectId": subject,
-            "occurredAt": "2026-02-01T10:00:00Z",
-            "contactPointRecorded": {"contactPoint": {"kind": "CONTACT_KIND_MOBILE", "value": number}}}));
+        events.push(mobile_recorded(
+            ORG,
+            subject,
+            number,
+            "2026-02-01T10:00:00Z",
+        ));
     }
     let wait = positions(
         &ledger

@@ -172,21 +172,15 @@ async fn a_national_number_and_its_e164_form_are_one_address() {
 async fn an_sms_stop_from_a_national_number_opts_out_the_subject_recorded_in_e164() {
     let dir = tempfile::tempdir().expect("tempdir");
     let secret = "sms-webhook-test-secret";
-    let ledger = Ledger::serve(
-        &dir.path().join("ledger"),
-        &[],
-        &[
-            "--sms-webhook-secret",
-            secret,
-            // The receiving number configured in national format too.
-            "--sms-number",
-            &format!("07700 900999={ORG}"),
-        ],
-    )
-    .await;
+    // The receiving number configured in national format too.
+    let ledger = Ledger::serve_sms(&dir.path().join("ledger"), secret, "07700 900999", ORG).await;
     let mut events = car_dealer(ORG);
-    events.push(json!({"organisationId": ORG, "subjectId": CALLED, "occurredAt": "2026-02-01T10:00:00Z",
-        "contactPointRecorded": {"contactPoint": {"kind": "CONTACT_KIND_MOBILE", "value": "+447700900123"}}}));
+    events.push(mobile_recorded(
+        ORG,
+        CALLED,
+        "+447700900123",
+        "2026-02-01T10:00:00Z",
+    ));
     let appended = ledger
         .post_ok("/v1/events", &json!({ "events": events }))
         .await;

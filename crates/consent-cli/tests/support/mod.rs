@@ -258,6 +258,23 @@ impl Ledger {
         answer
     }
 
+    /// A ledger serving the SMS webhook with `secret`, the receiving
+    /// number `to` (any spelling the ledger reads) belonging to
+    /// `organisation`.
+    pub async fn serve_sms(data_dir: &Path, secret: &str, to: &str, organisation: &str) -> Ledger {
+        Ledger::serve(
+            data_dir,
+            &[],
+            &[
+                "--sms-webhook-secret",
+                secret,
+                "--sms-number",
+                &format!("{to}={organisation}"),
+            ],
+        )
+        .await
+    }
+
     /// An inbound SMS as a provider posts it to the SMS webhook: the form
     /// `body`, signed with `secret` (`--sms-webhook-secret`); expects 200.
     pub async fn post_sms(&self, secret: &str, body: &str) -> Value {
@@ -429,6 +446,12 @@ pub fn servicing_email(organisation: &str, subject: &str, address: &str, wait_fo
            "messageClass": "MESSAGE_CLASS_MARKETING", "promotionalContent": true,
            "optOutIncluded": true, "senderIdentified": true, "at": "2026-06-01T09:00:00Z",
            "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": address}, "waitFor": wait_for})
+}
+
+/// A mobile number recorded for `subject` of `organisation` at `at`.
+pub fn mobile_recorded(organisation: &str, subject: &str, number: &str, at: &str) -> Value {
+    json!({"organisationId": organisation, "subjectId": subject, "occurredAt": at,
+        "contactPointRecorded": {"contactPoint": {"kind": "CONTACT_KIND_MOBILE", "value": number}}})
 }
 
 /// A decision's reasons against, as `RULE/code`.
