@@ -19,6 +19,7 @@
 //!
 //! Pure: the time of receipt is an argument.
 
+use crate::contact_fields::{contact_fields, ContactField};
 use crate::error::ValidationError;
 use crate::telephone::{number_to_e164, PhoneRegion};
 use crate::v1;
@@ -64,65 +65,24 @@ pub(crate) fn numbers_to_e164(
     payload: Option<&mut Payload>,
     region: PhoneRegion,
 ) -> Result<(), ValidationError> {
-    let Some(payload) = payload else {
-        return Ok(());
-    };
-    match payload {
-        Payload::ContactPointRecorded(p) => point(
-            "contact_point_recorded.contact_point",
-            p.contact_point.as_mut(),
-            region,
-        ),
-        Payload::ConsentGiven(p) => point(
-            "consent_given.contact_point",
-            p.contact_point.as_mut(),
-            region,
-        ),
-        Payload::SaleRecorded(p) => point(
-            "sale_recorded.collection.contact_point",
-            p.collection.as_mut().and_then(|c| c.contact_point.as_mut()),
-            region,
-        ),
-        Payload::NegotiationRecorded(p) => point(
-            "negotiation_recorded.collection.contact_point",
-            p.collection.as_mut().and_then(|c| c.contact_point.as_mut()),
-            region,
-        ),
-        Payload::CharitySupportRecorded(p) => point(
-            "charity_support_recorded.collection.contact_point",
-            p.collection.as_mut().and_then(|c| c.contact_point.as_mut()),
-            region,
-        ),
-        Payload::MarketingMessageSent(p) => point(
-            "marketing_message_sent.contact_point",
-            p.contact_point.as_mut(),
-            region,
-        ),
-        Payload::PreferenceServiceListing(p) => {
-            number("preference_service_listing.number", &mut p.number, region)
+    for field in contact_fields(payload) {
+        match field {
+            ContactField::Point {
+                path,
+                point: contact,
+            } => {
+                point(path, Some(contact), region)?;
+            }
+            ContactField::Number {
+                path,
+                number: value,
+                ..
+            } => {
+                number(&format!("{path}.number"), value, region)?;
+            }
         }
-        Payload::ToldNotToCall(p) => number("told_not_to_call.number", &mut p.number, region),
-        Payload::DoesNotObjectToCalls(p) => {
-            number("does_not_object_to_calls.number", &mut p.number, region)
-        }
-        Payload::OptOutRecorded(p) => point(
-            "opt_out_recorded.contact_point",
-            p.contact_point.as_mut(),
-            region,
-        ),
-        Payload::ObjectionRecorded(p) => point(
-            "objection_recorded.contact_point",
-            p.contact_point.as_mut(),
-            region,
-        ),
-        Payload::OrganisationRegistered(_)
-        | Payload::ProductCategoriesDefined(_)
-        | Payload::SubscriberTypeDeclared(_)
-        | Payload::ConsentWithdrawn(_)
-        | Payload::ErasureRequested(_)
-        | Payload::ContactsSuppressed(_)
-        | Payload::PreferenceServiceScreened(_) => Ok(()),
     }
+    Ok(())
 }
 
 /// A contact point's value in E.164 when it is a telephone number; `field`

@@ -26,6 +26,7 @@ mod append;
 mod check;
 mod codec;
 mod contact;
+mod contact_fields;
 mod decision;
 mod entry;
 mod error;
@@ -63,6 +64,7 @@ pub use contact::{
     contact_kind, contact_point_from_proto, digest_bytes, digest_text, normalised_value,
     CONTACT_DIGEST_BYTES,
 };
+pub use contact_fields::{contact_fields, ContactField};
 pub use decision::{decision_from_proto, decision_into_proto, decision_to_proto};
 pub use entry::{EntryRules, EARLIEST, LATEST};
 pub use error::{DecodeError, ValidationError};

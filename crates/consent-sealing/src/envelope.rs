@@ -8,7 +8,7 @@ use crate::subject_key::SubjectKey;
 use consent_domain::vocabulary::{ContactKind, ContactPoint};
 use consent_domain::{OrganisationId, SubjectId};
 use consent_schema::v1::envelope::Payload;
-use consent_schema::ValidationError;
+use consent_schema::{contact_fields, ContactField, ValidationError};
 use consent_schema::{contact_kind, digest_bytes, digest_text, event_id, normalised_value, v1};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -94,7 +94,7 @@ impl Sealer {
                     .flatten()
             };
             let mut values = values.into_iter();
-            for field in fields(envelope.payload.as_mut()) {
+            for field in contact_fields(envelope.payload.as_mut()) {
                 let Some((value, digest)) = values.next() else {
                     break;
                 };
@@ -128,7 +128,10 @@ impl Sealer {
     pub fn digest_values(&self, envelope: &mut v1::Envelope) -> Result<(), ValidationError> {
         let organisation = OrganisationId::from(envelope.organisation_id.as_str());
         let values = self.digest_fields(&organisation, envelope)?;
-        for (field, (_, digest)) in fields(envelope.payload.as_mut()).into_iter().zip(values) {
+        for (field, (_, digest)) in contact_fields(envelope.payload.as_mut())
+            .into_iter()
+            .zip(values)
+        {
             field.seal(v1::SealedValue {
                 digest: digest.to_vec(),
                 ciphertext: Vec::new(),
@@ -160,7 +163,7 @@ impl Sealer {
         organisation: &OrganisationId,
         envelope: &mut v1::Envelope,
     ) -> Result<Vec<(String, Digest)>, ValidationError> {
-        fields(envelope.payload.as_mut())
+        contact_fields(envelope.payload.as_mut())
             .into_iter()
             .map(|field| {
                 let value = field.normalised()?;
@@ -195,7 +198,7 @@ pub fn unseal_envelope(envelope: &mut v1::Envelope, key: &KeyState) -> Unsealed 
     let organisation = OrganisationId::from(envelope.organisation_id.as_str());
     let subject = SubjectId::from(envelope.subject_id.as_str());
     let mut outcome = Unsealed::NothingSealed;
-    for field in fields(envelope.payload.as_mut()) {
+    for field in contact_fields(envelope.payload.as_mut()) {
         let Some(sealed) = field.sealed().cloned() else {
             continue;
         };
@@ -229,31 +232,30 @@ fn open(
         .flatten()
 }
 
-/// One contact value of an event, wherever the payload keeps it.
-enum Field<'a> {
-    Point {
-        path: &'static str,
-        point: &'a mut v1::ContactPoint,
-    },
-    Number {
-        path: &'static str,
-        number: &'a mut String,
-        sealed: &'a mut Option<v1::SealedValue>,
-    },
+/// What sealing does with one contact value of an event
+/// ([`consent_schema::contact_fields`] finds them).
+trait SealedField {
+    /// The value, validated and normalised; refuses a value sent sealed.
+    fn normalised(&self) -> Result<String, ValidationError>;
+    /// Replaces the value in clear by its sealed form.
+    fn seal(self, value: v1::SealedValue);
+    /// The sealed form, when the value is sealed.
+    fn sealed(&self) -> Option<&v1::SealedValue>;
+    /// Puts the opened value back in clear beside its sealed form.
+    fn show(self, value: String);
 }
 
-impl Field<'_> {
-    /// The value, validated and normalised; refuses a value sent sealed.
+impl SealedField for ContactField<'_> {
     fn normalised(&self) -> Result<String, ValidationError> {
         match self {
-            Field::Point { path, point } => {
+            ContactField::Point { path, point } => {
                 if point.sealed.is_some() {
                     return Err(sent_sealed(&format!("{path}.sealed")));
                 }
                 let kind = contact_kind(&format!("{path}.kind"), point.kind)?;
                 normalised_value(&format!("{path}.value"), kind, &point.value)
             }
-            Field::Number {
+            ContactField::Number {
                 path,
                 number,
                 sealed,
@@ -268,11 +270,11 @@ impl Field<'_> {
 
     fn seal(self, value: v1::SealedValue) {
         match self {
-            Field::Point { point, .. } => {
+            ContactField::Point { point, .. } => {
                 point.value.clear();
                 point.sealed = Some(value);
             }
-            Field::Number { number, sealed, .. } => {
+            ContactField::Number { number, sealed, .. } => {
                 number.clear();
                 *sealed = Some(value);
             }
@@ -281,15 +283,15 @@ impl Field<'_> {
 
     fn sealed(&self) -> Option<&v1::SealedValue> {
         match self {
-            Field::Point { point, .. } => point.sealed.as_ref(),
-            Field::Number { sealed, .. } => sealed.as_ref(),
+            ContactField::Point { point, .. } => point.sealed.as_ref(),
+            ContactField::Number { sealed, .. } => sealed.as_ref(),
         }
     }
 
     fn show(self, value: String) {
         match self {
-            Field::Point { point, .. } => point.value = value,
-            Field::Number { number, .. } => *number = value,
+            ContactField::Point { point, .. } => point.value = value,
+            ContactField::Number { number, .. } => *number = value,
         }
     }
 }
@@ -299,70 +301,6 @@ fn sent_sealed(field: &str) -> ValidationError {
         field,
         "set by the ledger, never by a producer: send the address in `value` (or `number`)",
     )
-}
-
-/// Every contact value a payload carries, in a fixed order.
-fn fields(payload: Option<&mut Payload>) -> Vec<Field<'_>> {
-    fn point<'a>(path: &'static str, point: Option<&'a mut v1::ContactPoint>) -> Vec<Field<'a>> {
-        point
-            .map(|point| Field::Point { path, point })
-            .into_iter()
-            .collect()
-    }
-    let Some(payload) = payload else {
-        return Vec::new();
-    };
-    match payload {
-        Payload::ContactPointRecorded(p) => point(
-            "contact_point_recorded.contact_point",
-            p.contact_point.as_mut(),
-        ),
-        Payload::ConsentGiven(p) => point("consent_given.contact_point", p.contact_point.as_mut()),
-        Payload::SaleRecorded(p) => point(
-            "sale_recorded.collection.contact_point",
-            p.collection.as_mut().and_then(|c| c.contact_point.as_mut()),
-        ),
-        Payload::NegotiationRecorded(p) => point(
-            "negotiation_recorded.collection.contact_point",
-            p.collection.as_mut().and_then(|c| c.contact_point.as_mut()),
-        ),
-        Payload::CharitySupportRecorded(p) => point(
-            "charity_support_recorded.collection.contact_point",
-            p.collection.as_mut().and_then(|c| c.contact_point.as_mut()),
-        ),
-        Payload::MarketingMessageSent(p) => point(
-            "marketing_message_sent.contact_point",
-            p.contact_point.as_mut(),
-        ),
-        Payload::PreferenceServiceListing(p) => vec![Field::Number {
-            path: "preference_service_listing",
-            number: &mut p.number,
-            sealed: &mut p.sealed_number,
-        }],
-        Payload::ToldNotToCall(p) => vec![Field::Number {
-            path: "told_not_to_call",
-            number: &mut p.number,
-            sealed: &mut p.sealed_number,
-        }],
-        Payload::DoesNotObjectToCalls(p) => vec![Field::Number {
-            path: "does_not_object_to_calls",
-            number: &mut p.number,
-            sealed: &mut p.sealed_number,
-        }],
-        Payload::OptOutRecorded(p) => {
-            point("opt_out_recorded.contact_point", p.contact_point.as_mut())
-        }
-        Payload::ObjectionRecorded(p) => {
-            point("objection_recorded.contact_point", p.contact_point.as_mut())
-        }
-        Payload::OrganisationRegistered(_)
-        | Payload::ProductCategoriesDefined(_)
-        | Payload::SubscriberTypeDeclared(_)
-        | Payload::ConsentWithdrawn(_)
-        | Payload::ErasureRequested(_)
-        | Payload::ContactsSuppressed(_)
-        | Payload::PreferenceServiceScreened(_) => Vec::new(),
-    }
 }
 
 #[cfg(test)]
