@@ -54,6 +54,22 @@ pub struct FactSet {
 }
 
 impl FactSet {
+    /// The set of `facts`, as if each had been folded in (in any order):
+    /// sorted by time and id, one per id, the copy at the lowest position.
+    /// How a store that keeps facts one by one puts the set together again.
+    pub fn from_recorded(facts: impl IntoIterator<Item = Recorded<Fact>>) -> FactSet {
+        let mut set = FactSet::default();
+        for recorded in facts {
+            set.insert_fact(
+                recorded.id,
+                recorded.occurred_at,
+                Cow::Owned(recorded.fact),
+                recorded.position,
+            );
+        }
+        set
+    }
+
     pub fn facts(&self) -> &[Recorded<Fact>] {
         &self.facts
     }

@@ -6,9 +6,14 @@
 //!
 //! * states: [`SubjectState::apply`] / [`OrganisationState::apply`] are
 //!   idempotent and order-independent (the copy of an event at the lowest
-//!   log position wins);
-//! * history: one entry per (organisation, subject, event id), the copy at
-//!   the lowest log position, like the states;
+//!   log position wins). A subject's facts are folded one by one: the fold
+//!   reads the stored copy of each event id it meets (one read, however
+//!   many facts the subject has), and writes the facts that changed, never
+//!   the whole state;
+//! * history: a subject's facts are its history (with their records'
+//!   bytes); events no state holds (messages sent) get an entry of their
+//!   own, one per (organisation, subject, event id), the copy at the lowest
+//!   log position, like the states;
 //! * addresses: [`AddressState::apply`], likewise, for every fact that
 //!   names an address ([`consent_domain::Fact::address`]), with or without
 //!   a subject; an address-only fact has no subject history (it is in the
@@ -17,19 +22,18 @@
 //! * contacts: every contact point carried by any subject-scoped record
 //!   read, a union.
 //!
-//! Reads per event are what sled charges most for after writes, so the fold
-//! avoids the ones it can answer otherwise: the stored history entry of a
-//! subject fact is known from the subject's stored state (see
-//! [`stored_history_position`]), and a contact point is looked up by its
-//! exact key ([`ViewStore::contact_recorded`]), not by reading every
-//! subject of the contact point.
+//! Reads per event are what sled charges most for after writes, so each is
+//! one exact key: a subject's fact by its event id
+//! ([`ViewStore::subject_fact`]), a message sent's history entry, and a
+//! contact point ([`ViewStore::contact_recorded`]), not every subject of
+//! the contact point.
 
 use crate::decode::DecodedEvent;
 use consent_domain::event::FactScope;
-use consent_domain::fold::Applied;
+use consent_domain::fold::{Applied, FactSet, Recorded};
 use consent_domain::vocabulary::ContactPoint;
 use consent_domain::{
-    AddressState, EventId, EventPosition, OrganisationId, OrganisationState, SubjectId,
+    AddressState, EventId, EventPosition, Fact, OrganisationId, OrganisationState, SubjectId,
     SubjectState,
 };
 use consent_store::{HistoryEntry, StoreError, StoredOffsets, ViewBatch, ViewStore};
@@ -39,6 +43,16 @@ use std::collections::{BTreeMap, BTreeSet};
 struct Touched<S> {
     loaded: Option<S>,
     current: S,
+}
+
+/// The facts of one subject that a batch names: the stored copy of each
+/// (read once), and a state of those facts alone as the batch leaves them.
+/// The fold of one event id looks at no other id, so folding onto this
+/// part of the state gives what folding onto the whole would.
+#[derive(Default)]
+struct TouchedFacts {
+    loaded: BTreeMap<EventId, Option<Recorded<Fact>>>,
+    current: SubjectState,
 }
 
 /// What folding a batch produced, besides the writes.
@@ -59,7 +73,7 @@ pub fn fold_batch(
     events: &[DecodedEvent],
     offsets: StoredOffsets,
 ) -> Result<FoldOutcome, StoreError> {
-    let mut subjects: BTreeMap<SubjectKey, Touched<SubjectState>> = BTreeMap::new();
+    let mut subjects: BTreeMap<SubjectKey, TouchedFacts> = BTreeMap::new();
     let mut organisations: BTreeMap<OrganisationId, Touched<OrganisationState>> = BTreeMap::new();
     let mut addresses: BTreeMap<AddressKey, Touched<AddressState>> = BTreeMap::new();
     let mut history: BTreeMap<(SubjectKey, EventId), HistorySlot> = BTreeMap::new();
@@ -91,12 +105,16 @@ pub fn fold_batch(
                 let key = (event.organisation.clone(), subject.clone());
                 let touched = match subjects.get_mut(&key) {
                     Some(touched) => touched,
-                    None => {
-                        let loaded = store.subject_state(&event.organisation, subject)?;
-                        let current = loaded.clone().unwrap_or_default();
-                        subjects.entry(key).or_insert(Touched { loaded, current })
-                    }
+                    None => subjects.entry(key).or_default(),
                 };
+                if !touched.loaded.contains_key(&event.id) {
+                    let stored = store.subject_fact(&event.organisation, subject, event.id)?;
+                    if let Some(fact) = &stored {
+                        let facts = touched.current.facts.facts().iter().cloned();
+                        touched.current.facts = FactSet::from_recorded(facts.chain([fact.clone()]));
+                    }
+                    touched.loaded.insert(event.id, stored);
+                }
                 touched.current.apply(event, position.clone())
             }
             // Kept in history only (messages sent), or (impossible after
@@ -141,15 +159,10 @@ pub fn fold_batch(
             continue;
         }
         let key = (event.organisation.clone(), subject.clone());
-        // Only a subject fact's stored history follows its stored state;
-        // messages sent are in history alone.
-        let loaded = matches!(
-            event.fact.scope(),
-            FactScope::Subject | FactScope::SubjectOrAddress
-        )
-        .then(|| subjects.get(&key).map(|touched| &touched.loaded))
-        .flatten();
-        record_history(store, &mut history, &key, loaded, decoded)?;
+        // A subject's facts are its history; messages sent have entries.
+        if event.fact.scope() == FactScope::SubjectHistoryOnly {
+            record_history(store, &mut history, &key, decoded)?;
+        }
         // The contact index: TPS/CTPS and call-preference numbers are not
         // contact points (`Fact::contact_point`) and are not indexed.
         if let Some(contact) = event.fact.contact_point() {
@@ -163,12 +176,18 @@ pub fn fold_batch(
         }
     }
 
+    let mut subject_facts = Vec::new();
+    for (key, touched) in subjects {
+        for (id, loaded) in &touched.loaded {
+            if let Some(now) = touched.current.facts.get(*id) {
+                if loaded.as_ref() != Some(now) {
+                    subject_facts.push((key.clone(), now.clone()));
+                }
+            }
+        }
+    }
     let batch = ViewBatch {
-        subjects: subjects
-            .into_iter()
-            .filter(|(_, t)| t.loaded.as_ref() != Some(&t.current))
-            .map(|(key, t)| (key, t.current))
-            .collect(),
+        subject_facts,
         organisations: organisations
             .into_iter()
             .filter(|(_, t)| t.loaded.as_ref() != Some(&t.current))
@@ -204,13 +223,10 @@ struct HistorySlot {
 
 /// Makes `decoded` the subject's history entry for its event id, unless a
 /// copy at a lower log position is already stored or in the batch.
-/// `loaded` is the subject's state as stored before this batch, if the
-/// event is a subject fact (whose state the fold has loaded).
 fn record_history(
     store: &dyn ViewStore,
     history: &mut BTreeMap<(SubjectKey, EventId), HistorySlot>,
     key: &SubjectKey,
-    loaded: Option<&Option<SubjectState>>,
     decoded: &DecodedEvent,
 ) -> Result<(), StoreError> {
     let event = &decoded.event;
@@ -218,12 +234,9 @@ fn record_history(
     let slot = match history.get_mut(&slot_key) {
         Some(slot) => slot,
         None => {
-            let lowest = match loaded.and_then(|state| stored_history_position(state, &event.id)) {
-                Some(known) => known,
-                None => store
-                    .history_entry(&key.0, &key.1, &event.id)?
-                    .map(|entry| entry.position),
-            };
+            let lowest = store
+                .history_entry(&key.0, &key.1, &event.id)?
+                .map(|entry| entry.position);
             history.entry(slot_key).or_insert(HistorySlot {
                 lowest,
                 write: None,
@@ -248,29 +261,6 @@ fn record_history(
     Ok(())
 }
 
-/// The position of the stored history entry of subject fact `event`, read
-/// from the subject's stored state instead of the history (`None`: ask the
-/// store).
-///
-/// Every batch writes a subject fact's state and its history entry
-/// together, and both keep the copy at the lowest log position, so the
-/// stored state holds the event exactly when the history does, at the same
-/// position: absent from a stored (or absent) state means no entry. A fact
-/// recorded without a position (never written by the projector) leaves the
-/// answer to the store.
-fn stored_history_position(
-    state: &Option<SubjectState>,
-    event: &EventId,
-) -> Option<Option<EventPosition>> {
-    let Some(state) = state else {
-        return Some(None);
-    };
-    match state.facts.facts().iter().find(|fact| &fact.id == event) {
-        None => Some(None),
-        Some(fact) => fact.position.clone().map(Some),
-    }
-}
-
 fn is_lower(candidate: &EventPosition, current: &EventPosition) -> bool {
     candidate < current
 }
@@ -281,10 +271,16 @@ mod tests {
     use consent_domain::event::{ErasureRequested, MarketingMessageSent};
     use consent_domain::vocabulary::{Channel, ContactKind, MessageClass, Purpose};
     use consent_domain::{Event, Fact, Source, Timestamp};
-    use consent_store::MemoryStore;
+    use consent_log::TopicPartition;
+    use consent_store::{MemoryStore, RecordRun};
     use consent_store_sled::SledStore;
 
     fn decoded(id: u128, fact: Fact, offset: u64) -> DecodedEvent {
+        decoded_at(id, fact, 0, offset)
+    }
+
+    /// Event `id` read from partition `partition` at `offset`.
+    fn decoded_at(id: u128, fact: Fact, partition: u32, offset: u64) -> DecodedEvent {
         DecodedEvent {
             event: Event {
                 id: EventId(uuid::Uuid::from_u128(id)),
@@ -297,10 +293,13 @@ mod tests {
             },
             position: EventPosition {
                 topic: "t".to_owned(),
-                partition: 0,
+                partition,
                 offset,
             },
-            stored_bytes: vec![u8::try_from(offset).unwrap_or(0)],
+            stored_bytes: vec![
+                u8::try_from(id).unwrap_or(0),
+                u8::try_from(offset).unwrap_or(0),
+            ],
             subject_here: true,
         }
     }
@@ -330,36 +329,74 @@ mod tests {
         })
     }
 
-    /// Folds `events` as one batch and applies it; returns what it wrote.
+    /// Folds `events` as one batch and applies it with their records, as
+    /// the projector does; returns what the fold wrote.
     fn step(store: &dyn ViewStore, events: &[DecodedEvent]) -> ViewBatch {
         let outcome = fold_batch(store, events, StoredOffsets::new()).expect("fold");
-        store.apply(outcome.batch.clone()).expect("apply");
+        let mut batch = outcome.batch.clone();
+        batch.records = events
+            .iter()
+            .map(|event| RecordRun {
+                partition: TopicPartition::new(
+                    event.position.topic.clone(),
+                    event.position.partition,
+                ),
+                first_offset: event.position.offset,
+                payloads: vec![event.stored_bytes.clone()],
+            })
+            .collect();
+        store.apply(batch).expect("apply");
         outcome.batch
     }
 
-    /// Without the history get, the stored entry's position comes from the
-    /// stored state (subject facts) or the store (messages sent): a copy
-    /// delivered again at a higher position writes nothing, one at a lower
-    /// position replaces the stored entry, in both cases.
+    /// A copy delivered again at a higher position writes nothing; one at a
+    /// lower position (another partition, read later) replaces the stored
+    /// copy: of a subject's fact (written as the fact) and of a message
+    /// sent (its history entry).
     fn a_later_batchs_lower_copy_wins(store: &dyn ViewStore) {
         let (organisation, subject) = (OrganisationId::new("acme"), SubjectId::new("s-1"));
-        step(store, &[decoded(1, erasure(), 5), decoded(2, sent(), 6)]);
+        let first = step(
+            store,
+            &[decoded_at(1, erasure(), 1, 0), decoded_at(2, sent(), 1, 1)],
+        );
+        assert_eq!(first.subject_facts.len(), 1);
+        assert_eq!(first.history.len(), 1, "the message sent has an entry");
 
-        let higher = step(store, &[decoded(1, erasure(), 9), decoded(2, sent(), 9)]);
+        let higher = step(
+            store,
+            &[decoded_at(1, erasure(), 2, 0), decoded_at(2, sent(), 2, 1)],
+        );
         assert!(higher.history.is_empty(), "{higher:?}");
-        assert!(higher.subjects.is_empty());
+        assert!(higher.subject_facts.is_empty());
         assert!(higher.contacts.is_empty(), "the contact is indexed already");
 
-        let lower = step(store, &[decoded(1, erasure(), 2), decoded(2, sent(), 3)]);
-        let offsets: Vec<u64> = lower.history.iter().map(|e| e.position.offset).collect();
-        assert_eq!(offsets, vec![2, 3]);
-        let history = store.history(&organisation, &subject).expect("history");
-        let mut stored: Vec<(u128, u64)> = history
+        let lower = step(
+            store,
+            &[decoded_at(1, erasure(), 0, 0), decoded_at(2, sent(), 0, 1)],
+        );
+        let written: Vec<(u32, u64)> = lower
+            .subject_facts
             .iter()
-            .map(|e| (e.event_id.0.as_u128(), e.position.offset))
+            .filter_map(|(_, fact)| fact.position.as_ref())
+            .chain(lower.history.iter().map(|e| &e.position))
+            .map(|p| (p.partition, p.offset))
+            .collect();
+        assert_eq!(written, vec![(0, 0), (0, 1)]);
+        let history = store.history(&organisation, &subject).expect("history");
+        let mut stored: Vec<(u128, u32, u64, Vec<u8>)> = history
+            .iter()
+            .map(|e| {
+                let p = &e.position;
+                (
+                    e.event_id.0.as_u128(),
+                    p.partition,
+                    p.offset,
+                    e.stored_bytes.clone(),
+                )
+            })
             .collect();
         stored.sort_unstable();
-        assert_eq!(stored, vec![(1, 2), (2, 3)]);
+        assert_eq!(stored, vec![(1, 0, 0, vec![1, 0]), (2, 0, 1, vec![2, 1])]);
         let state = store
             .subject_state(&organisation, &subject)
             .expect("read")
@@ -368,9 +405,9 @@ mod tests {
             .facts
             .facts()
             .iter()
-            .map(|f| f.position.as_ref().map(|p| p.offset))
+            .map(|f| f.position.as_ref().map(|p| (p.partition, p.offset)))
             .collect();
-        assert_eq!(positions, vec![Some(2)], "the state follows the history");
+        assert_eq!(positions, vec![Some((0, 0))], "the state is the history's");
     }
 
     #[test]

@@ -357,6 +357,7 @@ impl Projector {
             let mut folded = fold_batch(store, &events, offsets)?;
             folded.batch.merkle_nodes = tree.nodes;
             folded.batch.merkle_frontiers = tree.frontiers;
+            folded.batch.records = tree.records;
             store.apply(folded.batch)?;
             Ok((folded.events, folded.conflicts))
         })

@@ -21,6 +21,7 @@ use crate::error::ProjectorError;
 use consent_evidence::merkle::{Frontier, Hash, NodeAddress};
 use consent_evidence::{record_leaf_hash, LedgerHead, PartitionHead};
 use consent_log::{LogRecord, TopicPartition};
+use consent_store::RecordRun;
 use consent_store::{StoreError, StoredOffsets, ViewStore};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -40,6 +41,8 @@ pub struct TreeAppend {
     pub nodes: Vec<(TopicPartition, NodeAddress, Hash)>,
     /// The new frontiers of the topic-partitions the batch touched.
     pub frontiers: Vec<(TopicPartition, Frontier)>,
+    /// The records appended as leaves, per topic-partition.
+    pub records: Vec<RecordRun>,
 }
 
 impl PartitionTrees {
@@ -81,6 +84,7 @@ impl PartitionTrees {
     /// of the committed frontiers.
     pub fn append(&self, records: &[LogRecord]) -> Result<TreeAppend, ProjectorError> {
         let mut touched: BTreeMap<TopicPartition, Frontier> = BTreeMap::new();
+        let mut runs: BTreeMap<TopicPartition, RecordRun> = BTreeMap::new();
         let mut nodes = Vec::with_capacity(records.len().saturating_mul(2));
         for record in records {
             let partition = record.position.topic_partition();
@@ -118,10 +122,19 @@ impl PartitionTrees {
                     .into_iter()
                     .map(|(address, hash)| (partition.clone(), address, hash)),
             );
+            runs.entry(partition)
+                .or_insert_with_key(|partition| RecordRun {
+                    partition: partition.clone(),
+                    first_offset: offset,
+                    payloads: Vec::new(),
+                })
+                .payloads
+                .push(record.payload.clone());
         }
         Ok(TreeAppend {
             nodes,
             frontiers: touched.into_iter().collect(),
+            records: runs.into_values().collect(),
         })
     }
 

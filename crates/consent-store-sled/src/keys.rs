@@ -4,24 +4,38 @@
 //! identifier components separated by `0x1f` (the ASCII unit separator):
 //!
 //! ```text
-//! S org 0x1f subject                                  -> zstd(postcard(SubjectState))
+//! S org 0x1f subject 0x1f event_id(16)               -> postcard(Recorded<Fact>)
 //! O org                                               -> zstd(postcard(OrganisationState))
 //! A org 0x1f address                                  -> zstd(postcard(AddressState))
-//! H org 0x1f subject 0x1f event_id(16)               -> occurred_at(8) postcard((EventPosition, stored bytes))
+//! H org 0x1f subject 0x1f event_id(16)               -> occurred_at(8) postcard(EventPosition)
 //! C kind(1) value 0x1f org 0x1f subject               -> (empty)
+//! E topic 0x1f partition(4) first_offset(8)           -> zstd((length(4) record)...)
 //! T topic 0x1f partition(4) level(1) chunk(8)         -> present(2) hash(32)...
 //! F topic 0x1f partition(4)                           -> postcard(Frontier)
 //! M name                                              -> meta (format version, offsets)
 //! ```
 //!
-//! States are zstd frames (level 1, naming their decoded size) of their
-//! postcard bytes: they are rewritten whole on every batch that touches
-//! them (see `state_codec.rs`). `A` keys sort by organisation, then by
+//! A subject's state is the set of its facts, one key each: a batch
+//! writes the facts it adds or replaces, never the whole state, and a read
+//! of the state is one prefix scan (`SubjectState` again with
+//! `FactSet::from_recorded`). A fact's key is its event id, so the fold
+//! reads the stored copy of an event with one exact key. Organisation and
+//! address states are zstd frames (level 1, naming their decoded size) of
+//! their postcard bytes, rewritten whole by a batch that changes them (see
+//! `state_codec.rs`): an organisation has few facts next to its subjects,
+//! an address few next to its organisation. `A` keys sort by organisation, then by
 //! address bytewise (an address is a normalised value or a digest's text,
 //! never a control byte, so escaping leaves it as it is): the suppression
 //! list is a prefix scan, and a page starts just after the previous page's
 //! last key. `C` keys are looked up by exact key when
 //! projecting, and scanned by prefix for `subjects_by_contact`.
+//!
+//! `E` holds every record the view has consumed, exactly as the log stores
+//! it: the records of one topic-partition a batch consumed, at most
+//! [`RECORDS_PER_BLOCK`] to a value, keyed by the first one's offset (big
+//! endian, so byte order is offset order) and written once: see
+//! `records.rs`. A history entry's bytes are read from there: the block
+//! holding an offset is the last key at or before it.
 //!
 //! `T` holds the completed nodes of each topic-partition's RFC 9162 tree in
 //! chunks of [`MERKLE_CHUNK`] consecutive nodes of one level: the key names
@@ -30,8 +44,9 @@
 //! present (bit `i` = node `chunk * MERKLE_CHUNK + i`) followed by the
 //! present nodes' hashes in slot order. One write per chunk per batch
 //! instead of one per node: sled 0.34 copies a leaf page on every update,
-//! so the number of updates is what a batch costs. `F` holds each tree's
-//! frontier.
+//! so the number of updates is what a batch costs. Only levels from
+//! [`LOWEST_STORED_LEVEL`] up are stored; a lower node is hashed again from
+//! its records' block. `F` holds each tree's frontier.
 //!
 //! A history entry is keyed by its event id, so a replacing copy of the
 //! same event overwrites it in place (there is at most one per event id
@@ -61,6 +76,7 @@ pub const CONTACT: u8 = b'C';
 pub const META: u8 = b'M';
 pub const MERKLE_NODE: u8 = b'T';
 pub const MERKLE_FRONTIER: u8 = b'F';
+pub const RECORD_BLOCK: u8 = b'E';
 
 const SEPARATOR: u8 = 0x1f;
 const ESCAPE: u8 = 0x1e;
@@ -71,6 +87,11 @@ pub const TIMESTAMP_LEN: usize = 8;
 pub const EVENT_ID_LEN: usize = 16;
 /// Tree nodes per stored chunk (one bit each in the chunk's bitmap).
 pub const MERKLE_CHUNK: u64 = 16;
+/// Consecutive records of a topic-partition per stored block, at most.
+pub const RECORDS_PER_BLOCK: usize = 64;
+/// The lowest tree level stored; a node below covers at most
+/// `2^LOWEST_STORED_LEVEL` leaves, hashed again from their records.
+pub const LOWEST_STORED_LEVEL: u8 = 4;
 
 pub fn format_version() -> Vec<u8> {
     meta(b"format_version")
@@ -86,11 +107,23 @@ fn meta(name: &[u8]) -> Vec<u8> {
     key
 }
 
-pub fn subject(organisation: &OrganisationId, subject: &SubjectId) -> Vec<u8> {
-    let mut key = vec![SUBJECT];
+/// The prefix of every fact key of one subject.
+pub fn subject_facts(organisation: &OrganisationId, subject: &SubjectId) -> Vec<u8> {
+    subject_prefix(SUBJECT, organisation, subject)
+}
+
+pub fn subject_fact(organisation: &OrganisationId, subject: &SubjectId, event: EventId) -> Vec<u8> {
+    let mut key = subject_facts(organisation, subject);
+    key.extend_from_slice(event.0.as_bytes());
+    key
+}
+
+/// The prefix of every key of `tag` (a subject's facts or history) of one
+/// organisation.
+pub fn organisation_subjects(tag: u8, organisation: &OrganisationId) -> Vec<u8> {
+    let mut key = vec![tag];
     push_component(&mut key, organisation.as_str());
     key.push(SEPARATOR);
-    push_component(&mut key, subject.as_str());
     key
 }
 
@@ -131,25 +164,17 @@ pub fn history(organisation: &OrganisationId, subject: &SubjectId, event: &Event
     key
 }
 
-/// The prefix of every history key of one organisation.
-pub fn history_organisation_prefix(organisation: &OrganisationId) -> Vec<u8> {
-    let mut key = vec![HISTORY];
-    push_component(&mut key, organisation.as_str());
-    key.push(SEPARATOR);
-    key
-}
-
-/// The subject a history key is about, given the key without its
-/// [`history_organisation_prefix`]. `None` if it is not well formed.
-pub fn history_subject(rest: &[u8]) -> Option<SubjectId> {
+/// The subject a fact or history key is about, given the key without its
+/// [`organisation_subjects`] prefix. `None` if it is not well formed.
+pub fn subject_of(rest: &[u8]) -> Option<SubjectId> {
     let at = rest.iter().position(|&b| b == SEPARATOR)?;
     Some(SubjectId::new(decode_component(rest.get(..at)?)?))
 }
 
-/// The least key after every history key of `subject`: the subject's
+/// The least key of `tag` after every key of `subject`: the subject's
 /// prefix with its final separator raised by one.
-pub fn history_after_subject(organisation: &OrganisationId, subject: &SubjectId) -> Vec<u8> {
-    let mut key = history_prefix(organisation, subject);
+pub fn after_subject(tag: u8, organisation: &OrganisationId, subject: &SubjectId) -> Vec<u8> {
+    let mut key = subject_prefix(tag, organisation, subject);
     if let Some(last) = key.last_mut() {
         *last = SEPARATOR + 1;
     }
@@ -213,6 +238,25 @@ pub fn merkle_chunk(partition: &TopicPartition, address: NodeAddress) -> (Vec<u8
     let mut key = topic_partition(MERKLE_NODE, partition);
     key.extend_from_slice(&chunk.to_key());
     (key, slot)
+}
+
+/// The key of the block whose first record is at `offset`; the block
+/// holding a record is the greatest such key at or before its offset's.
+pub fn record_block(partition: &TopicPartition, offset: u64) -> Vec<u8> {
+    let mut key = record_blocks(partition);
+    key.extend_from_slice(&offset.to_be_bytes());
+    key
+}
+
+/// The prefix of every record block key of one topic-partition.
+pub fn record_blocks(partition: &TopicPartition) -> Vec<u8> {
+    topic_partition(RECORD_BLOCK, partition)
+}
+
+/// The first offset a record block key names, given the key without its
+/// [`record_blocks`] prefix.
+pub fn record_block_offset(rest: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(rest.try_into().ok()?))
 }
 
 pub fn merkle_frontier(partition: &TopicPartition) -> Vec<u8> {
@@ -296,8 +340,8 @@ mod tests {
     proptest! {
         #[test]
         fn subject_keys_are_injective(a in id_text(), b in id_text(), c in id_text(), d in id_text()) {
-            let k1 = subject(&OrganisationId::new(a.clone()), &SubjectId::new(b.clone()));
-            let k2 = subject(&OrganisationId::new(c.clone()), &SubjectId::new(d.clone()));
+            let k1 = subject_facts(&OrganisationId::new(a.clone()), &SubjectId::new(b.clone()));
+            let k2 = subject_facts(&OrganisationId::new(c.clone()), &SubjectId::new(d.clone()));
             prop_assert_eq!(k1 == k2, (a, b) == (c, d));
         }
 
@@ -354,8 +398,17 @@ mod tests {
     }
 
     #[test]
+    fn record_block_keys_are_the_partition_then_the_first_offset() {
+        let partition = TopicPartition::new("c.grants", 2);
+        let key = record_block(&partition, 130);
+        assert_eq!(key, b"Ec.grants\x1f\0\0\0\x02\0\0\0\0\0\0\0\x82");
+        let prefix = record_blocks(&partition);
+        assert_eq!(record_block_offset(&key[prefix.len()..]), Some(130));
+    }
+
+    #[test]
     fn plain_identifiers_are_stored_as_they_are() {
-        let key = subject(&OrganisationId::new("acme"), &SubjectId::new("cust-1"));
-        assert_eq!(key, b"Sacme\x1fcust-1");
+        let key = subject_facts(&OrganisationId::new("acme"), &SubjectId::new("cust-1"));
+        assert_eq!(key, b"Sacme\x1fcust-1\x1f");
     }
 }

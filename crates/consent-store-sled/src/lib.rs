@@ -16,20 +16,23 @@ mod cache;
 #[cfg(test)]
 mod golden;
 mod keys;
+mod records;
 mod state_codec;
 
 use cache::StateCache;
+use consent_domain::fold::{FactSet, Recorded};
 use consent_domain::vocabulary::ContactPoint;
 use consent_domain::{
-    AddressState, EventId, EventPosition, OrganisationId, OrganisationState, SubjectId,
+    AddressState, EventId, EventPosition, Fact, OrganisationId, OrganisationState, SubjectId,
     SubjectState,
 };
-use consent_evidence::merkle::{Frontier, Hash, NodeAddress, HASH_LEN};
+use consent_evidence::merkle::{self, Frontier, Hash, NodeAddress, HASH_LEN};
 use consent_log::TopicPartition;
 use consent_store::{HistoryEntry, StoreError, StoredOffsets, ViewBatch, ViewStore};
+use records::RecordBlock;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -48,14 +51,20 @@ use std::time::{Duration, Instant};
 /// opt-outs and objections carry the address they were received for, TPS
 /// listings their screening, and screenings are a fact of their own; the
 /// view keeps a state per address of an organisation (`A` keys: what
-/// suppresses an address whichever subject it is used for).
+/// suppresses an address whichever subject it is used for). Version 8 is
+/// the lean view: a subject's facts are stored one per key (`S` keys: a
+/// batch writes the facts it adds, never a whole state), every consumed
+/// record is kept once, in blocks of consecutive offsets (`E` keys,
+/// `records.rs`), history entries are kept only for events no state holds
+/// (messages sent) and without their bytes, and the trees' lowest levels
+/// are hashed again from the records instead of being stored.
 ///
 /// The golden test in `golden.rs` holds the SHA-256 of a sample encoded
 /// under this version (every stored type, a fact of every `Fact` variant
 /// with every optional field set): it fails when the encoding changes and
 /// the version does not. Bump the version, then record the hash it prints
 /// in its `GOLDEN`.
-pub const VIEW_FORMAT_VERSION: u32 = 7;
+pub const VIEW_FORMAT_VERSION: u32 = 8;
 
 /// Removes done per batch when clearing the view.
 const CLEAR_CHUNK: usize = 10_000;
@@ -277,6 +286,25 @@ impl SledStore {
         }
     }
 
+    /// The state made of the facts under `prefix` (a subject's), and their
+    /// encoded size; `None` when there are none.
+    fn load_subject(&self, prefix: &[u8]) -> Result<Option<(SubjectState, usize)>, StoreError> {
+        let mut facts = Vec::new();
+        let mut size = 0;
+        for item in self.tree.scan_prefix(prefix) {
+            let (key, value) = item.map_err(engine)?;
+            size += value.len();
+            facts.push(decode::<Recorded<Fact>>(&key, &value)?);
+        }
+        if facts.is_empty() {
+            return Ok(None);
+        }
+        let state = SubjectState {
+            facts: FactSet::from_recorded(facts),
+        };
+        Ok(Some((state, size)))
+    }
+
     fn cached<T: DeserializeOwned>(
         &self,
         cache: &StateCache<T>,
@@ -293,8 +321,17 @@ impl ViewStore for SledStore {
         subject: &SubjectId,
     ) -> Result<Option<SubjectState>, StoreError> {
         Ok(self
-            .get_state(&keys::subject(organisation, subject))?
+            .load_subject(&keys::subject_facts(organisation, subject))?
             .map(|(state, _)| state))
+    }
+
+    fn subject_fact(
+        &self,
+        organisation: &OrganisationId,
+        subject: &SubjectId,
+        event: EventId,
+    ) -> Result<Option<Recorded<Fact>>, StoreError> {
+        self.get_decoded(&keys::subject_fact(organisation, subject, event))
     }
 
     fn address_state(
@@ -364,7 +401,9 @@ impl ViewStore for SledStore {
         organisation: &OrganisationId,
         subject: &SubjectId,
     ) -> Result<Option<Arc<SubjectState>>, StoreError> {
-        self.cached(&self.subjects, &keys::subject(organisation, subject))
+        let prefix = keys::subject_facts(organisation, subject);
+        self.subjects
+            .get_or_load(&prefix, || self.load_subject(&prefix))
     }
 
     fn shared_organisation_state(
@@ -374,13 +413,16 @@ impl ViewStore for SledStore {
         self.cached(&self.organisations, &keys::organisation(organisation))
     }
 
+    /// The subject's state's facts (at their positions) and its history-only
+    /// entries, each with its record's bytes.
     fn history(
         &self,
         organisation: &OrganisationId,
         subject: &SubjectId,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
         let prefix = keys::history_prefix(organisation, subject);
-        let mut entries = Vec::new();
+        let mut blocks = BlockReader::new(&self.tree);
+        let mut entries: BTreeMap<EventId, HistoryEntry> = BTreeMap::new();
         for item in self.tree.scan_prefix(&prefix) {
             let (key, value) = item.map_err(engine)?;
             if key.len() != prefix.len() + keys::EVENT_ID_LEN {
@@ -389,8 +431,26 @@ impl ViewStore for SledStore {
                     reason: "a history key ends with an event id".to_owned(),
                 });
             }
-            entries.push(history_entry_from(organisation, subject, &key, &value)?);
+            let entry = history_entry_from(organisation, subject, &key, &value, &mut blocks)?;
+            entries.insert(entry.event_id, entry);
         }
+        let prefix = keys::subject_facts(organisation, subject);
+        for item in self.tree.scan_prefix(&prefix) {
+            let (key, value) = item.map_err(engine)?;
+            let fact: Recorded<Fact> = decode(&key, &value)?;
+            let Some(position) = &fact.position else {
+                continue;
+            };
+            let entry =
+                fact_history_entry(organisation, subject, &fact, position, &key, &mut blocks)?;
+            let lower = entries
+                .get(&fact.id)
+                .is_none_or(|held| entry.position < held.position);
+            if lower {
+                entries.insert(fact.id, entry);
+            }
+        }
+        let mut entries: Vec<HistoryEntry> = entries.into_values().collect();
         entries.sort_by_key(|entry| (entry.occurred_at, entry.event_id));
         Ok(entries)
     }
@@ -401,36 +461,49 @@ impl ViewStore for SledStore {
         subject: &SubjectId,
         event: &EventId,
     ) -> Result<Option<HistoryEntry>, StoreError> {
+        let mut blocks = BlockReader::new(&self.tree);
         let key = keys::history(organisation, subject, event);
-        match self.tree.get(&key).map_err(engine)? {
-            Some(value) => history_entry_from(organisation, subject, &key, &value).map(Some),
+        if let Some(value) = self.tree.get(&key).map_err(engine)? {
+            return history_entry_from(organisation, subject, &key, &value, &mut blocks).map(Some);
+        }
+        let key = keys::subject_fact(organisation, subject, *event);
+        let Some(value) = self.tree.get(&key).map_err(engine)? else {
+            return Ok(None);
+        };
+        let fact: Recorded<Fact> = decode(&key, &value)?;
+        match &fact.position {
+            Some(position) => {
+                fact_history_entry(organisation, subject, &fact, position, &key, &mut blocks)
+                    .map(Some)
+            }
             None => Ok(None),
         }
     }
 
+    /// Subjects with a fact or a history-only entry: one seek per subject
+    /// and kind of key (after a subject's first key, jump past the rest).
     fn subjects_of(&self, organisation: &OrganisationId) -> Result<Vec<SubjectId>, StoreError> {
-        let prefix = keys::history_organisation_prefix(organisation);
-        let mut subjects = Vec::new();
-        let mut from = prefix.clone();
-        // One seek per subject: after reading a subject's first entry,
-        // jump past all of its entries.
-        while let Some(item) = self.tree.range(from.as_slice()..).next() {
-            let (key, _) = item.map_err(engine)?;
-            if !key.starts_with(&prefix) {
-                break;
+        let mut subjects = BTreeSet::new();
+        for tag in [keys::SUBJECT, keys::HISTORY] {
+            let prefix = keys::organisation_subjects(tag, organisation);
+            let mut from = prefix.clone();
+            while let Some(item) = self.tree.range(from.as_slice()..).next() {
+                let (key, _) = item.map_err(engine)?;
+                if !key.starts_with(&prefix) {
+                    break;
+                }
+                let subject = key
+                    .get(prefix.len()..)
+                    .and_then(keys::subject_of)
+                    .ok_or_else(|| StoreError::Corrupt {
+                        key: keys::display(&key),
+                        reason: "a subject's key names its subject".to_owned(),
+                    })?;
+                from = keys::after_subject(tag, organisation, &subject);
+                subjects.insert(subject);
             }
-            let subject = key
-                .get(prefix.len()..)
-                .and_then(keys::history_subject)
-                .ok_or_else(|| StoreError::Corrupt {
-                    key: keys::display(&key),
-                    reason: "a history key names a subject".to_owned(),
-                })?;
-            from = keys::history_after_subject(organisation, &subject);
-            subjects.push(subject);
         }
-        subjects.sort();
-        Ok(subjects)
+        Ok(subjects.into_iter().collect())
     }
 
     fn subjects_by_contact(
@@ -477,6 +550,9 @@ impl ViewStore for SledStore {
         partition: &TopicPartition,
         address: NodeAddress,
     ) -> Result<Option<Hash>, StoreError> {
+        if address.level < keys::LOWEST_STORED_LEVEL {
+            return BlockReader::new(&self.tree).subtree_root(partition, address);
+        }
         let (key, slot) = keys::merkle_chunk(partition, address);
         let Some(stored) = self.tree.get(&key).map_err(engine)? else {
             return Ok(None);
@@ -491,13 +567,15 @@ impl ViewStore for SledStore {
     fn apply(&self, batch: ViewBatch) -> Result<(), StoreError> {
         let _writer = self.write_lock();
         let mut writes = sled::Batch::default();
-        // The states' keys and encoded sizes, in batch order, for the caches.
-        let mut subjects = Vec::with_capacity(batch.subjects.len());
-        for ((organisation, subject), state) in &batch.subjects {
-            let key = keys::subject(organisation, subject);
-            let (value, size) = state_codec::encode(state)?;
-            subjects.push((key.clone(), size));
-            writes.insert(key, value);
+        // One write per fact added or replaced; the cached states of the
+        // subjects they belong to are forgotten once written.
+        let mut subjects = BTreeSet::new();
+        for ((organisation, subject), fact) in &batch.subject_facts {
+            writes.insert(
+                keys::subject_fact(organisation, subject, fact.id),
+                encode(fact)?,
+            );
+            subjects.insert(keys::subject_facts(organisation, subject));
         }
         let mut organisations = Vec::with_capacity(batch.organisations.len());
         for (organisation, state) in &batch.organisations {
@@ -513,7 +591,19 @@ impl ViewStore for SledStore {
             addresses.push((key.clone(), size));
             writes.insert(key, value);
         }
-        // Keyed by event id: a later entry of the same event replaces it.
+        // Each record once, written once; history entries and the lowest
+        // tree levels read it from its block.
+        for run in &batch.records {
+            let mut offset = run.first_offset;
+            for payloads in run.payloads.chunks(keys::RECORDS_PER_BLOCK) {
+                let block = RecordBlock::of(payloads.to_vec());
+                writes.insert(keys::record_block(&run.partition, offset), block.encode()?);
+                offset += payloads.len() as u64;
+            }
+        }
+        // History-only entries (a subject's facts are the rest of its
+        // history), keyed by event id: a later entry of the same event
+        // replaces it.
         for entry in &batch.history {
             let key = keys::history(&entry.organisation, &entry.subject, &entry.event_id);
             writes.insert(key, history_value(entry)?);
@@ -523,7 +613,11 @@ impl ViewStore for SledStore {
         }
         // One read and one write per chunk the batch adds nodes to.
         let mut chunks: HashMap<Vec<u8>, Vec<(u32, &Hash)>> = HashMap::new();
-        for (partition, address, hash) in &batch.merkle_nodes {
+        let stored_nodes = batch
+            .merkle_nodes
+            .iter()
+            .filter(|(_, address, _)| address.level >= keys::LOWEST_STORED_LEVEL);
+        for (partition, address, hash) in stored_nodes {
             let (key, slot) = keys::merkle_chunk(partition, *address);
             chunks.entry(key).or_default().push((slot, hash));
         }
@@ -542,8 +636,9 @@ impl ViewStore for SledStore {
         }
         writes.insert(keys::offsets(), encode(&batch.offsets)?);
         let applied = self.tree.apply_batch(writes).map_err(engine);
-        let states = batch.subjects.into_iter().map(|(_, state)| state);
-        refresh(&self.subjects, subjects, states, applied.is_ok());
+        for key in subjects {
+            self.subjects.written(&key, None);
+        }
         let states = batch.organisations.into_iter().map(|(_, state)| state);
         refresh(&self.organisations, organisations, states, applied.is_ok());
         let states = batch.addresses.into_iter().map(|(_, state)| state);
@@ -635,21 +730,23 @@ fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
 }
 
 /// The stored value of a history entry: `occurred_at(8)`, then postcard of
-/// the position and the stored bytes (the rest is in its key).
+/// the position (the rest is in its key; its bytes are in its record's
+/// block).
 fn history_value(entry: &HistoryEntry) -> Result<Vec<u8>, StoreError> {
     let mut value = keys::encode_timestamp(entry.occurred_at).to_vec();
-    postcard::to_io(&(&entry.position, &entry.stored_bytes), &mut value)
+    postcard::to_io(&entry.position, &mut value)
         .map_err(|error| StoreError::Engine(format!("encoding failed: {error}")))?;
     Ok(value)
 }
 
-/// A history entry from its key (`... event_id(16)`) and its value
-/// (`occurred_at(8)`, then postcard of the position and the stored bytes).
+/// A history entry from its key (`... event_id(16)`), its value
+/// (`occurred_at(8)`, then postcard of the position) and its record.
 fn history_entry_from(
     organisation: &OrganisationId,
     subject: &SubjectId,
     key: &[u8],
     value: &[u8],
+    blocks: &mut BlockReader<'_>,
 ) -> Result<HistoryEntry, StoreError> {
     let id = key
         .len()
@@ -674,7 +771,13 @@ fn history_entry_from(
         key: keys::display(key),
         reason: format!("a history key's event id: {error}"),
     })?;
-    let (position, stored_bytes): (EventPosition, Vec<u8>) = decode(key, value)?;
+    let position: EventPosition = decode(key, value)?;
+    let stored_bytes = blocks
+        .record_at(&position)?
+        .ok_or_else(|| StoreError::Corrupt {
+            key: keys::display(key),
+            reason: format!("the view holds no record at the entry's position {position}"),
+        })?;
     Ok(HistoryEntry {
         organisation: organisation.clone(),
         subject: subject.clone(),
@@ -683,6 +786,128 @@ fn history_entry_from(
         position,
         stored_bytes,
     })
+}
+
+/// The history entry of a subject's fact (stored at `key`), with the bytes
+/// of its record at `position`.
+fn fact_history_entry(
+    organisation: &OrganisationId,
+    subject: &SubjectId,
+    fact: &Recorded<Fact>,
+    position: &EventPosition,
+    key: &[u8],
+    blocks: &mut BlockReader<'_>,
+) -> Result<HistoryEntry, StoreError> {
+    let stored_bytes = blocks
+        .record_at(position)?
+        .ok_or_else(|| StoreError::Corrupt {
+            key: keys::display(key),
+            reason: format!(
+                "the view holds no record at the position of fact {}: {position}",
+                fact.id
+            ),
+        })?;
+    Ok(HistoryEntry {
+        organisation: organisation.clone(),
+        subject: subject.clone(),
+        occurred_at: fact.occurred_at,
+        event_id: fact.id,
+        position: position.clone(),
+        stored_bytes,
+    })
+}
+
+/// Reads records from their blocks, keeping the last block read (a
+/// subject's history is in one partition, mostly in few blocks).
+struct BlockReader<'t> {
+    tree: &'t sled::Tree,
+    /// The last block read: its partition, first offset and records.
+    last: Option<(TopicPartition, u64, RecordBlock)>,
+}
+
+impl<'t> BlockReader<'t> {
+    fn new(tree: &'t sled::Tree) -> Self {
+        Self { tree, last: None }
+    }
+
+    /// The stored bytes of the record at `offset` of `partition`.
+    fn record(
+        &mut self,
+        partition: &TopicPartition,
+        offset: u64,
+    ) -> Result<Option<&[u8]>, StoreError> {
+        let held = self.last.as_ref().is_some_and(|(p, first, block)| {
+            p == partition && *first <= offset && offset - first < block.len() as u64
+        });
+        if !held {
+            let prefix = keys::record_blocks(partition);
+            let at = keys::record_block(partition, offset);
+            let Some(item) = self
+                .tree
+                .range(prefix.as_slice()..=at.as_slice())
+                .next_back()
+            else {
+                return Ok(None);
+            };
+            let (key, stored) = item.map_err(engine)?;
+            let first = key
+                .get(prefix.len()..)
+                .and_then(keys::record_block_offset)
+                .ok_or_else(|| StoreError::Corrupt {
+                    key: keys::display(&key),
+                    reason: "a record block's key ends with its first offset".to_owned(),
+                })?;
+            let block = RecordBlock::decode(&key, &stored)?;
+            self.last = Some((partition.clone(), first, block));
+        }
+        Ok(self.last.as_ref().and_then(|(_, first, block)| {
+            let slot = usize::try_from(offset.checked_sub(*first)?).ok()?;
+            block.get(slot)
+        }))
+    }
+
+    /// The stored bytes of the record at `position`, copied.
+    fn record_at(&mut self, position: &EventPosition) -> Result<Option<Vec<u8>>, StoreError> {
+        let partition = TopicPartition::new(position.topic.clone(), position.partition);
+        Ok(self
+            .record(&partition, position.offset)?
+            .map(<[u8]>::to_vec))
+    }
+
+    /// The hash of the tree node at `address`, below the stored levels,
+    /// from the records it covers; `None` unless the view holds them all.
+    fn subtree_root(
+        &mut self,
+        partition: &TopicPartition,
+        address: NodeAddress,
+    ) -> Result<Option<Hash>, StoreError> {
+        let width = 1u64 << address.level;
+        let Some(first) = address.index.checked_mul(width) else {
+            return Ok(None);
+        };
+        let mut level = Vec::new();
+        for offset in first..first.saturating_add(width) {
+            let position =
+                consent_log::LogPosition::new(partition.topic.clone(), partition.partition, offset);
+            let Some(payload) = self.record(partition, offset)? else {
+                return Ok(None);
+            };
+            let leaf = consent_evidence::record_leaf_hash(&position, payload).map_err(|error| {
+                StoreError::Corrupt {
+                    key: keys::display(&keys::record_block(partition, offset)),
+                    reason: format!("the record at {position} cannot be a leaf: {error}"),
+                }
+            })?;
+            level.push(leaf);
+        }
+        while level.len() > 1 {
+            level = level
+                .chunks_exact(2)
+                .map(|pair| merkle::node_hash(&pair[0], &pair[1]))
+                .collect();
+        }
+        Ok(level.pop())
+    }
 }
 
 /// One stored chunk of a tree level: up to [`keys::MERKLE_CHUNK`] nodes.

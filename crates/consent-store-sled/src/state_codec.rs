@@ -41,8 +41,13 @@ thread_local! {
 /// the state caches count, so that their bound in memory does not grow
 /// with the compression ratio).
 pub fn encode<T: Serialize>(state: &T) -> Result<(Vec<u8>, usize), StoreError> {
-    let failed = |error: String| StoreError::Engine(format!("encoding a state failed: {error}"));
     let plain = postcard_bytes(state)?;
+    compress(&plain).map(|stored| (stored, plain.len()))
+}
+
+/// The zstd frame (level [`LEVEL`], naming its decoded size) of `plain`.
+pub fn compress(plain: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let failed = |error: String| StoreError::Engine(format!("compressing a value failed: {error}"));
     COMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         let compressor = match slot.as_mut() {
@@ -50,8 +55,7 @@ pub fn encode<T: Serialize>(state: &T) -> Result<(Vec<u8>, usize), StoreError> {
             None => slot.insert(Compressor::new(LEVEL).map_err(|e| failed(e.to_string()))?),
         };
         compressor
-            .compress(&plain)
-            .map(|stored| (stored, plain.len()))
+            .compress(plain)
             .map_err(|error| failed(error.to_string()))
     })
 }
@@ -68,6 +72,16 @@ pub fn postcard_bytes<T: Serialize>(state: &T) -> Result<Vec<u8>, StoreError> {
 /// The state stored as `bytes` at `key`, and the size of its postcard
 /// bytes.
 pub fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<(T, usize), StoreError> {
+    let plain = decompress(key, bytes)?;
+    let state = postcard::from_bytes(&plain).map_err(|error| StoreError::Corrupt {
+        key: keys::display(key),
+        reason: error.to_string(),
+    })?;
+    Ok((state, plain.len()))
+}
+
+/// The bytes of the zstd frame stored as `bytes` at `key`.
+pub fn decompress(key: &[u8], bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
     let corrupt = |reason: String| StoreError::Corrupt {
         key: keys::display(key),
         reason,
@@ -76,15 +90,15 @@ pub fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<(T, usize
     // size, bounded, is the only allocation made.
     let size = match zstd::zstd_safe::get_frame_content_size(bytes) {
         Ok(Some(size)) if size <= MAX_DECODED => size,
-        Ok(Some(size)) => return Err(corrupt(format!("a state of {size} bytes is too large"))),
+        Ok(Some(size)) => return Err(corrupt(format!("a value of {size} bytes is too large"))),
         Ok(None) | Err(_) => {
             return Err(corrupt(
-                "a state is a zstd frame naming its size".to_owned(),
+                "a stored value is a zstd frame naming its size".to_owned(),
             ))
         }
     };
     let capacity = usize::try_from(size).map_err(|e| corrupt(e.to_string()))?;
-    let plain = DECOMPRESSOR.with(|cell| {
+    DECOMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         let decompressor = match slot.as_mut() {
             Some(decompressor) => decompressor,
@@ -95,10 +109,8 @@ pub fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<(T, usize
         };
         decompressor
             .decompress(bytes, capacity)
-            .map_err(|error| corrupt(format!("a state is a zstd frame: {error}")))
-    })?;
-    let state = postcard::from_bytes(&plain).map_err(|error| corrupt(error.to_string()))?;
-    Ok((state, plain.len()))
+            .map_err(|error| corrupt(format!("a stored value is a zstd frame: {error}")))
+    })
 }
 
 #[cfg(test)]

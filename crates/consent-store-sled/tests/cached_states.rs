@@ -10,10 +10,17 @@ use std::sync::Arc;
 
 fn subject_batch(facts: &[(u128, i64)]) -> ViewBatch {
     ViewBatch {
-        subjects: vec![(
-            (OrganisationId::new("acme"), SubjectId::new("s1")),
-            common::subject_state("acme", "s1", facts),
-        )],
+        subject_facts: common::subject_state("acme", "s1", facts)
+            .facts
+            .facts()
+            .iter()
+            .map(|fact| {
+                (
+                    (OrganisationId::new("acme"), SubjectId::new("s1")),
+                    fact.clone(),
+                )
+            })
+            .collect(),
         organisations: vec![(
             OrganisationId::new("acme"),
             common::organisation_state("acme", facts),

@@ -1,6 +1,6 @@
 //! Crash test: a child process applies batches as fast as it can and is
 //! killed with SIGKILL at a random moment. On reopening, the stored offsets
-//! and the stored data agree exactly: batch k writes state value k,
+//! and the stored data agree exactly: batch k writes fact k, record k,
 //! history entry k, contact k and offset k in one apply, so after any crash
 //! the view holds batches 1..=k for the stored offset k, and nothing of
 //! batch k+1.
@@ -12,9 +12,10 @@ mod common;
 
 use common::*;
 use consent_domain::{OrganisationId, SubjectId};
-use consent_evidence::merkle::{leaf_hash, Frontier, Hash, NodeAddress};
-use consent_log::TopicPartition;
-use consent_store::{StoredOffsets, ViewBatch, ViewStore};
+use consent_evidence::merkle::{Frontier, Hash, NodeAddress};
+use consent_evidence::record_leaf_hash;
+use consent_log::{LogPosition, TopicPartition};
+use consent_store::{RecordRun, StoredOffsets, ViewBatch, ViewStore};
 use consent_store_sled::SledStore;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -28,24 +29,26 @@ const SUBJECTS: [&str; 2] = ["s-a", "s-b"];
 const ROUNDS: u32 = 6;
 const READY: &str = "crash-child-ready";
 
+/// The partition of [`position`]: its records are the history's.
 fn partition() -> TopicPartition {
-    TopicPartition::new("test.grants", 0)
+    TopicPartition::new("test.optouts", 0)
 }
 
-/// Batch k: both subjects' states hold one fact at time k, the organisation
-/// and an address one fact at time k; history entry k and contact k for subject a; offset k.
+/// Batch k: both subjects get fact k (at time k), the organisation
+/// and an address one fact at time k; the record at offset k - 1 (whose
+/// bytes fact k and message k are at, as the projector's would), message k
+/// and contact k for subject a; offset k.
 fn batch(k: u64) -> ViewBatch {
     let at = i64::try_from(k).expect("small k");
     let id = u128::from(k);
     let organisation = OrganisationId::new(ORGANISATION);
     ViewBatch {
-        subjects: SUBJECTS
+        subject_facts: SUBJECTS
             .iter()
             .map(|s| {
-                (
-                    (organisation.clone(), SubjectId::new(*s)),
-                    subject_state(ORGANISATION, s, &[(id, at)]),
-                )
+                let facts = subject_state(ORGANISATION, s, &facts_to(k));
+                let fact = facts.facts.get(event_id(id)).expect("fact k").clone();
+                ((organisation.clone(), SubjectId::new(*s)), fact)
             })
             .collect(),
         organisations: vec![(
@@ -56,16 +59,45 @@ fn batch(k: u64) -> ViewBatch {
             (organisation.clone(), ADDRESSES[0].to_owned()),
             address_state(ORGANISATION, ADDRESSES[0], &[(id, at)]),
         )],
-        history: vec![history_entry(ORGANISATION, SUBJECTS[0], id, at, k)],
+        history: vec![history_entry(
+            ORGANISATION,
+            SUBJECTS[0],
+            SENT + id,
+            at,
+            k - 1,
+        )],
         contacts: vec![(email(k), organisation, SubjectId::new(SUBJECTS[0]))],
         offsets: StoredOffsets::from([(partition(), k)]),
-        merkle_nodes: vec![(partition(), NodeAddress::leaf(k), tree_leaf(k))],
+        merkle_nodes: vec![(partition(), NodeAddress::leaf(k - 1), tree_leaf(k - 1))],
         merkle_frontiers: vec![(partition(), tree_frontier(k))],
+        records: vec![RecordRun {
+            partition: partition(),
+            first_offset: k - 1,
+            payloads: vec![record(k - 1)],
+        }],
     }
 }
 
-fn tree_leaf(k: u64) -> Hash {
-    leaf_hash(&k.to_be_bytes())
+/// Event ids of the messages sent (history-only entries) are this plus k.
+const SENT: u128 = 1_000_000;
+
+/// Facts 1..=k, fact n at time n: the facts of a subject after batch k
+/// ([`subject_state`] puts fact n at offset n - 1, batch n's record).
+fn facts_to(k: u64) -> Vec<(u128, i64)> {
+    (1..=k)
+        .map(|n| (u128::from(n), i64::try_from(n).expect("small")))
+        .collect()
+}
+
+/// The record at `offset`: what [`history_entry`] says its bytes are.
+fn record(offset: u64) -> Vec<u8> {
+    offset.to_be_bytes().to_vec()
+}
+
+fn tree_leaf(offset: u64) -> Hash {
+    let position = position(offset);
+    let position = LogPosition::new(position.topic, position.partition, position.offset);
+    record_leaf_hash(&position, &record(offset)).expect("a leaf")
 }
 
 /// A stand-in frontier that names batch k.
@@ -109,7 +141,7 @@ fn assert_consistent(store: &SledStore, k: u64) {
         let state = store
             .subject_state(&organisation, &SubjectId::new(s))
             .expect("read state");
-        let expected = (k > 0).then(|| subject_state(ORGANISATION, s, &[(id, at)]));
+        let expected = (k > 0).then(|| subject_state(ORGANISATION, s, &facts_to(k)));
         assert_eq!(state, expected, "state of {s} after offset {k}");
     }
     let org_state = store
@@ -130,15 +162,12 @@ fn assert_consistent(store: &SledStore, k: u64) {
     let history = store
         .history(&organisation, &SubjectId::new(SUBJECTS[0]))
         .expect("history");
+    // Fact n and message n, both at batch n's record.
     let expected: Vec<_> = (1..=k)
-        .map(|n| {
-            history_entry(
-                ORGANISATION,
-                SUBJECTS[0],
-                u128::from(n),
-                i64::try_from(n).expect("small"),
-                n,
-            )
+        .flat_map(|n| {
+            let at = i64::try_from(n).expect("small");
+            [u128::from(n), SENT + u128::from(n)]
+                .map(|id| history_entry(ORGANISATION, SUBJECTS[0], id, at, n - 1))
         })
         .collect();
     assert_eq!(
@@ -156,9 +185,9 @@ fn assert_consistent(store: &SledStore, k: u64) {
         };
         assert_eq!(pairs, expected, "contact {n} after offset {k}");
         let node = store
-            .merkle_node(&partition(), NodeAddress::leaf(n))
+            .merkle_node(&partition(), NodeAddress::leaf(n - 1))
             .expect("tree node");
-        let expected = (1..=k).contains(&n).then(|| tree_leaf(n));
+        let expected = (1..=k).contains(&n).then(|| tree_leaf(n - 1));
         assert_eq!(node, expected, "tree node {n} after offset {k}");
     }
     let frontier = store.merkle_frontier(&partition()).expect("frontier");

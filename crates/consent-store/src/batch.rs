@@ -1,8 +1,9 @@
 use crate::StoredOffsets;
+use consent_domain::fold::Recorded;
 use consent_domain::vocabulary::ContactPoint;
 use consent_domain::{
-    AddressState, EventId, EventPosition, OrganisationId, OrganisationState, SubjectId,
-    SubjectState, Timestamp,
+    AddressState, EventId, EventPosition, Fact, OrganisationId, OrganisationState, SubjectId,
+    Timestamp,
 };
 use consent_evidence::merkle::{Frontier, Hash, NodeAddress};
 use consent_log::TopicPartition;
@@ -24,15 +25,21 @@ pub struct HistoryEntry {
 /// Everything one projector step writes, applied atomically.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ViewBatch {
-    /// New full states of the subjects the batch touched.
-    pub subjects: Vec<((OrganisationId, SubjectId), SubjectState)>,
+    /// Facts new to their subject, or replacing the stored copy of the same
+    /// event id (the fold keeps the copy at the lowest log position). A
+    /// subject's state is the set of its stored facts
+    /// ([`consent_domain::fold::FactSet::from_recorded`]): no batch rewrites
+    /// a whole state.
+    pub subject_facts: Vec<((OrganisationId, SubjectId), Recorded<Fact>)>,
     /// New full states of the organisations the batch touched.
     pub organisations: Vec<(OrganisationId, OrganisationState)>,
     /// New full states of the addresses the batch touched: (organisation,
     /// address as [`consent_domain::Fact::address`] gives it).
     pub addresses: Vec<((OrganisationId, String), AddressState)>,
-    /// History entries to add. An entry replaces the stored entry of the
-    /// same (organisation, subject, event id).
+    /// History entries of events no subject state holds (messages sent).
+    /// An entry replaces the stored entry of the same (organisation,
+    /// subject, event id). A subject's history is these and its facts, each
+    /// with the bytes of its record (see `records`).
     pub history: Vec<HistoryEntry>,
     /// Contact-point index entries to add (the index only grows).
     pub contacts: Vec<(ContactPoint, OrganisationId, SubjectId)>,
@@ -46,4 +53,20 @@ pub struct ViewBatch {
     /// The topic-partitions' tree frontiers after this batch. Each replaces
     /// the stored frontier of its topic-partition.
     pub merkle_frontiers: Vec<(TopicPartition, Frontier)>,
+    /// The records this batch adds to the trees, as stored in the log: the
+    /// new leaves of each topic-partition, in offset order. Every position a
+    /// stored fact or history entry names is among the records of this
+    /// batch or an earlier one: a store keeps an event's bytes once, here,
+    /// and serves [`HistoryEntry::stored_bytes`] from them (and may hash the
+    /// trees' lowest nodes from them instead of keeping them).
+    pub records: Vec<RecordRun>,
+}
+
+/// Records of one topic-partition at consecutive offsets from
+/// `first_offset`, exactly as the log stores them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordRun {
+    pub partition: TopicPartition,
+    pub first_offset: u64,
+    pub payloads: Vec<Vec<u8>>,
 }

@@ -22,14 +22,15 @@ mod error;
 mod memory;
 mod merkle;
 
-pub use batch::{HistoryEntry, ViewBatch};
+pub use batch::{HistoryEntry, RecordRun, ViewBatch};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use merkle::PartitionNodes;
 
+use consent_domain::fold::Recorded;
 use consent_domain::vocabulary::ContactPoint;
 use consent_domain::{
-    AddressState, EventId, OrganisationId, OrganisationState, SubjectId, SubjectState,
+    AddressState, EventId, Fact, OrganisationId, OrganisationState, SubjectId, SubjectState,
 };
 use consent_evidence::merkle::{Frontier, Hash, NodeAddress};
 use consent_log::TopicPartition;
@@ -50,6 +51,20 @@ pub trait ViewStore: Send + Sync + 'static {
         organisation: &OrganisationId,
         subject: &SubjectId,
     ) -> Result<Option<SubjectState>, StoreError>;
+
+    /// The stored copy of one fact of one subject, by event id: what the
+    /// fold compares a new copy with. A store that keeps facts one by one
+    /// answers it with one read.
+    fn subject_fact(
+        &self,
+        organisation: &OrganisationId,
+        subject: &SubjectId,
+        event: EventId,
+    ) -> Result<Option<Recorded<Fact>>, StoreError> {
+        Ok(self
+            .subject_state(organisation, subject)?
+            .and_then(|state| state.facts.get(event).cloned()))
+    }
 
     /// State of one organisation; `None` if nothing is known.
     fn organisation_state(
@@ -107,8 +122,9 @@ pub trait ViewStore: Send + Sync + 'static {
         Ok(self.organisation_state(organisation)?.map(Arc::new))
     }
 
-    /// Every event recorded for one subject of one organisation (messages
-    /// sent included), in `(occurred_at, event id)` order.
+    /// Every event recorded for one subject of one organisation: its
+    /// state's facts and its history-only entries (messages sent), in
+    /// `(occurred_at, event id)` order, each with its record's bytes.
     fn history(
         &self,
         organisation: &OrganisationId,
@@ -123,8 +139,8 @@ pub trait ViewStore: Send + Sync + 'static {
         event: &EventId,
     ) -> Result<Option<HistoryEntry>, StoreError>;
 
-    /// Every subject of one organisation with at least one history entry
-    /// (any event, messages sent included), in identifier order.
+    /// Every subject of one organisation with at least one fact or history
+    /// entry (messages sent included), in identifier order.
     fn subjects_of(&self, organisation: &OrganisationId) -> Result<Vec<SubjectId>, StoreError>;
 
     /// The (organisation, subject) pairs a contact point was recorded for,

@@ -2,9 +2,11 @@
 //! a real store for tests of other crates.
 
 use crate::{HistoryEntry, StoreError, StoredOffsets, ViewBatch, ViewStore};
+use consent_domain::fold::{FactSet, Recorded};
 use consent_domain::vocabulary::ContactPoint;
 use consent_domain::{
-    AddressState, EventId, OrganisationId, OrganisationState, SubjectId, SubjectState, Timestamp,
+    AddressState, EventId, Fact, OrganisationId, OrganisationState, SubjectId, SubjectState,
+    Timestamp,
 };
 use consent_evidence::merkle::{Frontier, Hash, NodeAddress};
 use consent_log::TopicPartition;
@@ -23,9 +25,11 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct View {
     subjects: BTreeMap<SubjectKey, SubjectState>,
+    /// Every record consumed, by position: the bytes of history.
+    records: BTreeMap<(TopicPartition, u64), Vec<u8>>,
     organisations: BTreeMap<OrganisationId, OrganisationState>,
     addresses: BTreeMap<(OrganisationId, String), AddressState>,
-    /// Per subject, entries by `(occurred_at, event id)`.
+    /// Per subject, history-only entries by `(occurred_at, event id)`.
     history: BTreeMap<SubjectKey, BTreeMap<(Timestamp, EventId), HistoryEntry>>,
     contacts: BTreeMap<ContactPoint, BTreeSet<SubjectKey>>,
     offsets: Option<StoredOffsets>,
@@ -50,6 +54,37 @@ impl MemoryStore {
         self.view
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl View {
+    /// The history entry of a subject's fact, `None` for a fact without a
+    /// position (never one the projector stores).
+    fn fact_entry(
+        &self,
+        (organisation, subject): &SubjectKey,
+        fact: &Recorded<Fact>,
+    ) -> Result<Option<HistoryEntry>, StoreError> {
+        let Some(position) = &fact.position else {
+            return Ok(None);
+        };
+        let partition = TopicPartition::new(position.topic.clone(), position.partition);
+        let stored_bytes = self
+            .records
+            .get(&(partition, position.offset))
+            .cloned()
+            .ok_or_else(|| StoreError::Corrupt {
+                key: format!("{organisation}/{subject}/{}", fact.id),
+                reason: format!("no record at the fact's position {position}"),
+            })?;
+        Ok(Some(HistoryEntry {
+            organisation: organisation.clone(),
+            subject: subject.clone(),
+            occurred_at: fact.occurred_at,
+            event_id: fact.id,
+            position: position.clone(),
+            stored_bytes,
+        }))
     }
 }
 
@@ -101,13 +136,23 @@ impl ViewStore for MemoryStore {
     }
 
     fn subjects_of(&self, organisation: &OrganisationId) -> Result<Vec<SubjectId>, StoreError> {
-        Ok(self
-            .read()
+        let view = self.read();
+        let with_history = view
             .history
             .iter()
-            .filter(|((org, _), entries)| org == organisation && !entries.is_empty())
-            .map(|((_, subject), _)| subject.clone())
-            .collect())
+            .filter(|(_, entries)| !entries.is_empty())
+            .map(|(key, _)| key);
+        let with_facts = view
+            .subjects
+            .iter()
+            .filter(|(_, state)| !state.facts.is_empty())
+            .map(|(key, _)| key);
+        let subjects: BTreeSet<&SubjectId> = with_history
+            .chain(with_facts)
+            .filter(|(org, _)| org == organisation)
+            .map(|(_, subject)| subject)
+            .collect();
+        Ok(subjects.into_iter().cloned().collect())
     }
 
     fn history(
@@ -115,13 +160,18 @@ impl ViewStore for MemoryStore {
         organisation: &OrganisationId,
         subject: &SubjectId,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
+        let view = self.read();
         let key = (organisation.clone(), subject.clone());
-        Ok(self
-            .read()
-            .history
-            .get(&key)
-            .map(|entries| entries.values().cloned().collect())
-            .unwrap_or_default())
+        let mut entries: BTreeMap<(Timestamp, EventId), HistoryEntry> =
+            view.history.get(&key).cloned().unwrap_or_default();
+        if let Some(state) = view.subjects.get(&key) {
+            for fact in state.facts.facts() {
+                if let Some(entry) = view.fact_entry(&key, fact)? {
+                    entries.insert((entry.occurred_at, entry.event_id), entry);
+                }
+            }
+        }
+        Ok(entries.into_values().collect())
     }
 
     fn history_entry(
@@ -130,13 +180,19 @@ impl ViewStore for MemoryStore {
         subject: &SubjectId,
         event: &EventId,
     ) -> Result<Option<HistoryEntry>, StoreError> {
+        let view = self.read();
         let key = (organisation.clone(), subject.clone());
-        Ok(self
-            .read()
+        if let Some(entry) = view
             .history
             .get(&key)
             .and_then(|entries| entries.values().find(|e| &e.event_id == event))
-            .cloned())
+        {
+            return Ok(Some(entry.clone()));
+        }
+        match view.subjects.get(&key).and_then(|s| s.facts.get(*event)) {
+            Some(fact) => view.fact_entry(&key, fact),
+            None => Ok(None),
+        }
     }
 
     fn subjects_by_contact(
@@ -173,8 +229,17 @@ impl ViewStore for MemoryStore {
 
     fn apply(&self, batch: ViewBatch) -> Result<(), StoreError> {
         let mut view = self.write();
-        for (key, state) in batch.subjects {
-            view.subjects.insert(key, state);
+        for (key, fact) in batch.subject_facts {
+            let state = view.subjects.entry(key).or_default();
+            let id = fact.id;
+            let others = state.facts.facts().iter().filter(|f| f.id != id);
+            state.facts = FactSet::from_recorded(others.cloned().chain([fact]));
+        }
+        for run in batch.records {
+            for (offset, payload) in (run.first_offset..).zip(run.payloads) {
+                view.records
+                    .insert((run.partition.clone(), offset), payload);
+            }
         }
         for (organisation, state) in batch.organisations {
             view.organisations.insert(organisation, state);
