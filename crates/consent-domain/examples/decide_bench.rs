@@ -1,0 +1,100 @@
+//! In-process micro-benchmark of `decide_with_texts`, both text modes,
+//! over a fixed generated workload: the cases of the domain tests'
+//! generator (`tests/support/generate.rs`) drawn by proptest's
+//! deterministic runner, so every run decides the same questions on the
+//! same facts.
+//!
+//! ```text
+//! cargo run --release -p consent-domain --example decide_bench -- [CASES] [SECONDS]
+//! ```
+//!
+//! For each text mode it prints the decisions per second over whole passes
+//! of the workload (at least SECONDS of them, after one warm-up pass) and a
+//! digest of every decision's `Debug` text: equal digests before and after
+//! a change mean the same decisions, byte for byte.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use consent_domain::rules::{decide_with_texts, DecisionTexts};
+use consent_domain::vocabulary::MessageClass;
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::TestRunner;
+use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::time::{Duration, Instant};
+use support::Inputs;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let cases: usize = args
+        .next()
+        .map_or(2_000, |a| a.parse().expect("CASES: a count"));
+    let seconds: f64 = args
+        .next()
+        .map_or(3.0, |a| a.parse().expect("SECONDS: a number"));
+
+    let mut runner = TestRunner::deterministic();
+    let strategy = support::generate::case();
+    let workload: Vec<Inputs> = (0..cases)
+        .map(|_| {
+            let case = strategy
+                .new_tree(&mut runner)
+                .expect("a generated case")
+                .current();
+            case.scenario.inputs(&case.check)
+        })
+        .collect();
+    let mut mix: BTreeMap<String, usize> = BTreeMap::new();
+    for inputs in &workload {
+        let request = &inputs.request;
+        let marketing =
+            request.message_class == MessageClass::Marketing || request.promotional_content;
+        let class = if marketing { "marketing" } else { "service" };
+        *mix.entry(format!("{:?} {class}", request.channel))
+            .or_default() += 1;
+    }
+    let facts: usize = workload
+        .iter()
+        .map(|i| i.subject.facts.len() + i.organisation.facts.len())
+        .sum();
+    println!(
+        "workload: {cases} cases, {:.1} subject and organisation facts each; {mix:?}",
+        facts as f64 / cases as f64
+    );
+
+    for texts in [DecisionTexts::Included, DecisionTexts::Omitted] {
+        let decide = |inputs: &Inputs| {
+            decide_with_texts(
+                &inputs.rule_set,
+                &inputs.organisation,
+                &inputs.subject,
+                &inputs.addresses,
+                &inputs.request,
+                texts,
+            )
+        };
+        let mut digest = DefaultHasher::new();
+        for inputs in &workload {
+            format!("{:?}", decide(inputs)).hash(&mut digest);
+        }
+        let budget = Duration::from_secs_f64(seconds);
+        let started = Instant::now();
+        let mut passes = 0u64;
+        let mut kept = 0usize;
+        while passes == 0 || started.elapsed() < budget {
+            for inputs in &workload {
+                kept += std::hint::black_box(decide(inputs)).rules.len();
+            }
+            passes += 1;
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let decisions = passes as f64 * cases as f64;
+        println!(
+            "{texts:?}: {decisions:.0} decisions in {elapsed:.2} s: {:.0} decisions/s \
+             (digest {:016x}, {kept} rules)",
+            decisions / elapsed,
+            digest.finish()
+        );
+    }
+}
