@@ -5,7 +5,7 @@
 //! same facts.
 //!
 //! ```text
-//! cargo run --release -p consent-domain --example decide_bench -- [CASES] [SECONDS]
+//! cargo run --release -p consent-domain --example decide_bench -- [CASES] [SECONDS] [included|omitted|both]
 //! ```
 //!
 //! For each text mode it prints the decisions per second over whole passes
@@ -33,6 +33,12 @@ fn main() {
     let seconds: f64 = args
         .next()
         .map_or(3.0, |a| a.parse().expect("SECONDS: a number"));
+    let modes = match args.next().as_deref() {
+        None | Some("both") => vec![DecisionTexts::Included, DecisionTexts::Omitted],
+        Some("included") => vec![DecisionTexts::Included],
+        Some("omitted") => vec![DecisionTexts::Omitted],
+        Some(other) => panic!("TEXTS: included, omitted or both, not {other}"),
+    };
 
     let mut runner = TestRunner::deterministic();
     let strategy = support::generate::case();
@@ -63,7 +69,7 @@ fn main() {
         facts as f64 / cases as f64
     );
 
-    for texts in [DecisionTexts::Included, DecisionTexts::Omitted] {
+    for texts in modes {
         let decide = |inputs: &Inputs| {
             decide_with_texts(
                 &inputs.rule_set,
