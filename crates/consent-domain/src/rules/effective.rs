@@ -3,7 +3,11 @@
 //! applied to any time: replaying history under a newer rule set changes
 //! no stored event.
 
+use super::applicability::Applicability;
 use super::finding::{Ctx, Finding};
+
+/// R8: every question.
+pub(crate) const APPLIES: Applicability = Applicability::EVERY_QUESTION;
 
 pub(crate) fn evaluate(ctx: &Ctx<'_>, subject_total: usize, organisation_total: usize) -> Finding {
     let rule_set = ctx.rule_set;

@@ -34,5 +34,10 @@ pub const PUBLISHED: [&str; 13] = [R0, R1, R2, R3, R3A, R3B, R3C, R4, R5, R6, R7
 
 /// The published id equal to `id`, if it is one.
 pub(crate) fn published(id: &str) -> Option<&'static str> {
-    PUBLISHED.iter().copied().find(|published| *published == id)
+    index(id).map(|i| PUBLISHED[i])
+}
+
+/// The position of `id` in [`PUBLISHED`], if it is a published id.
+pub(crate) fn index(id: &str) -> Option<usize> {
+    PUBLISHED.iter().position(|published| *published == id)
 }

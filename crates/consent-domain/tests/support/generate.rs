@@ -21,10 +21,10 @@ pub const EMAIL: &str = "alice@example.com";
 pub const NUMBER: &str = "+447700900001";
 pub const LETTERBOX: &str = "1 High St, Leeds LS1 1AA";
 
-/// The day facts start from: 2025-12-01, so that facts and questions fall
+/// The day facts start from: 2026-01-01, so that facts and questions fall
 /// on both sides of the DUAA rule set (2026-02-05).
 pub fn start() -> Timestamp {
-    day("2025-12-01")
+    day("2026-01-01")
 }
 
 /// One generated ledger and one question about it.
@@ -56,7 +56,7 @@ pub fn palette(i: u8) -> Fact {
     let number = || mobile(NUMBER);
     let letterbox = || postal(LETTERBOX);
     let all = Channel::ALL;
-    match i % 40 {
+    match i % 48 {
         0 => consent(&[Email, Sms], &[Commercial]).into(),
         1 => consent(&[LiveCall, AutomatedCall, Post], &[Commercial]).into(),
         2 => consent(&all, &Purpose::ALL).into(),
@@ -110,23 +110,30 @@ pub fn palette(i: u8) -> Fact {
         36 => contact(number()),
         37 => contact(email()),
         38 => contact(letterbox()),
-        _ => consent(&[Post], &[Charitable])
+        39 => consent(&[Post], &[Charitable])
             .for_address(letterbox())
             .into(),
+        // The facts a basis rests on, again, so that many ledgers have one.
+        40 | 41 => sale("cars").into(),
+        42 => negotiation("cars", NegotiationKind::DetailsRequested).into(),
+        43 | 44 => support(SupportKind::Donation).into(),
+        45 => subscriber(SubscriberType::Corporate),
+        46 => consent(&all, &[Commercial, Charitable]).into(),
+        _ => support(SupportKind::Volunteering).into(),
     }
 }
 
-/// The organisation: 0 commercial, 1 a charity, 2 a charity with no
-/// register number, 3 a political party, 4 another not-for-profit, 5 not
-/// registered.
+/// The organisation: commercial (four in ten), a charity (two), a
+/// charity with no register number, a political party, another
+/// not-for-profit, or not registered.
 fn organisation(kind: u8) -> Scenario {
     use consent_domain::vocabulary::OrganisationKind;
-    match kind % 6 {
-        0 => Scenario::commercial(),
-        1 => Scenario::charity(),
-        2 => Scenario::empty().given_org("2020-01-01", charity_registered(" ")),
-        3 => Scenario::political_party(),
-        4 => Scenario::empty().given_org(
+    match kind % 10 {
+        0..=3 => Scenario::commercial(),
+        4 | 5 => Scenario::charity(),
+        6 => Scenario::empty().given_org("2020-01-01", charity_registered(" ")),
+        7 => Scenario::political_party(),
+        8 => Scenario::empty().given_org(
             "2020-01-01",
             registered(OrganisationKind::OtherNotForProfit),
         ),
@@ -138,10 +145,10 @@ fn organisation(kind: u8) -> Scenario {
 /// screening (none, current, out of date, with a change file listing the
 /// number), and a suppression list after another subject's erasure.
 fn organisation_records(mut scenario: Scenario, records: u8, at: Timestamp) -> Scenario {
-    if records & 1 != 0 {
+    if records % 4 != 0 {
         scenario = scenario.given_org("2020-01-01", categories(&[("cars", &["servicing"])]));
     }
-    match (records >> 1) % 4 {
+    match (records >> 2) % 4 {
         0 => {}
         1 => scenario = scenario.tps_screened_before_time(at),
         2 => scenario = scenario.screened_full(PreferenceService::Tps, "2025-06-01", &[NUMBER]),
@@ -151,7 +158,7 @@ fn organisation_records(mut scenario: Scenario, records: u8, at: Timestamp) -> S
                 .screened_changes(PreferenceService::Ctps, "2025-11-25", &[(NUMBER, true)])
         }
     }
-    if records & 8 != 0 {
+    if (records >> 4) % 4 == 0 {
         scenario = scenario.given_org("2025-12-10", contacts_suppressed(&[EMAIL, NUMBER], "carol"));
     }
     scenario
@@ -179,7 +186,7 @@ fn contact_point(channel: Channel, i: u8) -> Option<ContactPoint> {
 /// The question: every channel, purpose, message class, call category,
 /// with and without a subject, a contact point, a category, a rule set.
 fn question(
-    (channel, purpose, class, flags, call, point): (usize, usize, u8, u8, u8, u8),
+    (channel, purpose, class, flags, call, point): (usize, usize, u8, u16, u8, u8),
     (addressee, category, rule_set, at): (u8, u8, u8, i64),
 ) -> Check {
     let channel = Channel::ALL[channel % Channel::ALL.len()];
@@ -191,7 +198,11 @@ fn question(
         Post => post(),
     }
     .without_contact_point()
-    .purpose(Purpose::ALL[purpose % Purpose::ALL.len()])
+    .purpose(match purpose % 5 {
+        0 | 1 => Commercial,
+        2 | 3 => Charitable,
+        _ => Campaigning,
+    })
     .at_time(start().plus_days(at));
     if let Some(point) = contact_point(channel, point) {
         check = check.to(point);
@@ -201,16 +212,18 @@ fn question(
         1 => check.service_message(),
         _ => check.service_message().with_promotion(),
     };
-    if flags & 1 != 0 {
+    // Each flaw in one question of eight or so, so that many questions
+    // have none.
+    if flags % 8 == 0 {
         check = check.without_opt_out();
     }
-    if flags & 2 != 0 {
+    if (flags >> 3) % 8 == 0 {
         check = check.without_sender_identified();
     }
-    if flags & 4 != 0 && check.request().purpose == Purpose::Charitable {
+    if (flags >> 6) % 4 != 0 && check.request().purpose == Purpose::Charitable {
         check = check.charitable();
     }
-    if flags & 8 != 0 {
+    if (flags >> 8) % 8 == 0 {
         check = check.from("globex");
     }
     check = check.call_category(match call % 3 {
@@ -249,12 +262,12 @@ pub fn case() -> impl Strategy<Value = Case> {
     (
         any::<u8>(),
         any::<u8>(),
-        prop::collection::vec((0i64..120, any::<u8>(), any::<u8>()), 0..14),
+        prop::collection::vec((0i64..120, any::<u8>(), any::<u8>()), 0..12),
         (
             0usize..5,
-            0usize..3,
+            0usize..5,
             any::<u8>(),
-            any::<u8>(),
+            any::<u16>(),
             any::<u8>(),
             any::<u8>(),
         ),
