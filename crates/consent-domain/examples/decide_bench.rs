@@ -5,7 +5,7 @@
 //! same facts.
 //!
 //! ```text
-//! cargo run --release -p consent-domain --example decide_bench -- [CASES] [SECONDS] [included|omitted|both]
+//! cargo run --release -p consent-domain --example decide_bench -- [CASES] [SECONDS|<N>x] [included|omitted|both]
 //! ```
 //!
 //! For each text mode it prints the decisions per second over whole passes
@@ -30,9 +30,13 @@ fn main() {
     let cases: usize = args
         .next()
         .map_or(2_000, |a| a.parse().expect("CASES: a count"));
-    let seconds: f64 = args
-        .next()
-        .map_or(3.0, |a| a.parse().expect("SECONDS: a number"));
+    // SECONDS, or `<N>x` for exactly N passes (for `perf stat`, whose
+    // counts then cover the same work in every run).
+    let length = args.next().unwrap_or_else(|| "3".to_owned());
+    let (seconds, passes_wanted): (f64, Option<u64>) = match length.strip_suffix('x') {
+        Some(n) => (0.0, Some(n.parse().expect("<N>x: a count of passes"))),
+        None => (length.parse().expect("SECONDS: a number"), None),
+    };
     let modes = match args.next().as_deref() {
         None | Some("both") => vec![DecisionTexts::Included, DecisionTexts::Omitted],
         Some("included") => vec![DecisionTexts::Included],
@@ -88,7 +92,10 @@ fn main() {
         let started = Instant::now();
         let mut passes = 0u64;
         let mut kept = 0usize;
-        while passes == 0 || started.elapsed() < budget {
+        while match passes_wanted {
+            Some(wanted) => passes < wanted,
+            None => passes == 0 || started.elapsed() < budget,
+        } {
             for inputs in &workload {
                 kept += std::hint::black_box(decide(inputs)).rules.len();
             }

@@ -142,7 +142,7 @@ fn decide_by(
         texts,
     };
     let listed = Listed::of(rule_set);
-    let findings = Findings::evaluate(
+    let mut findings = Findings::evaluate(
         &ctx,
         listed,
         evaluation,
@@ -151,44 +151,62 @@ fn decide_by(
     );
 
     let basis_rule = basis_rule(&ctx);
-    let basis = listed
-        .has(basis_rule)
-        .then(|| findings.get(basis_rule))
-        .flatten()
-        .filter(|f| f.is_satisfied())
-        .and_then(|f| f.basis.map(|basis| (basis, f)));
+    // The basis and the position of the finding that gives it.
+    let basis: Option<(LawfulBasis, usize)> = ids::index(basis_rule)
+        .filter(|_| listed.has(basis_rule))
+        .and_then(|i| {
+            findings.by_rule[i]
+                .as_ref()
+                .filter(|f| f.is_satisfied())
+                .and_then(|f| f.basis)
+                .map(|basis| (basis, i))
+        });
 
     let mut firings = Vec::with_capacity(rule_set.rules.len());
     let mut reasons: Vec<Reason> = Vec::new();
     for description in &rule_set.rules {
         let id = description.id.as_str();
-        let unknown;
-        let finding = match findings.get(id) {
+        let mut unknown;
+        let finding = match ids::index(id).and_then(|i| findings.by_rule[i].as_mut()) {
             Some(finding) => finding,
             None => {
                 unknown = not_implemented(&ctx, id);
-                &unknown
+                &mut unknown
             }
         };
-        firings.push(RuleFiring {
-            rule: description.id.clone(),
-            title: ctx.text(|| description.title.clone()),
-            citation: ctx.text(|| description.citation.clone()),
-            outcome: finding.outcome,
-            detail: ctx.text(|| finding.detail.to_string()),
-        });
         let alternative = matches!(id, R2 | R3A | R3B | R3C);
         let counts = if alternative {
             basis.is_none()
         } else {
             matches!(finding.outcome, RuleOutcome::Failed | RuleOutcome::Blocked)
         };
+        let not_satisfied = (counts && finding.reasons.is_empty() && !alternative).then(|| {
+            let message = || finding.detail.to_string();
+            ctx.reason(id, "rule_not_satisfied", message, vec![])
+        });
+        // A finding reported once (the rule set lists its rule once) gives
+        // its detail and its reasons to the decision rather than copies.
+        let once = listed.once;
+        firings.push(RuleFiring {
+            rule: description.id.clone(),
+            title: ctx.text(|| description.title.clone()),
+            citation: ctx.text(|| description.citation.clone()),
+            outcome: finding.outcome,
+            detail: ctx.text(|| {
+                if once {
+                    std::mem::take(&mut finding.detail).into_owned()
+                } else {
+                    finding.detail.to_string()
+                }
+            }),
+        });
         if counts {
-            if finding.reasons.is_empty() && !alternative {
-                let message = || finding.detail.to_string();
-                reasons.push(ctx.reason(id, "rule_not_satisfied", message, vec![]));
+            reasons.extend(not_satisfied);
+            if once {
+                reasons.append(&mut finding.reasons);
+            } else {
+                reasons.extend(finding.reasons.iter().cloned());
             }
-            reasons.extend(finding.reasons.iter().cloned());
         }
     }
     if basis.is_none() && reasons.is_empty() {
@@ -204,7 +222,10 @@ fn decide_by(
 
     let allowed = reasons.is_empty();
     let relied_on: Vec<EventId> = match (allowed, basis) {
-        (true, Some((_, finding))) => finding.relied_on.clone(),
+        (true, Some((_, i))) => findings.by_rule[i]
+            .as_mut()
+            .map(|finding| std::mem::take(&mut finding.relied_on))
+            .unwrap_or_default(),
         _ => reasons
             .iter()
             .flat_map(|r| r.events.iter().copied())
@@ -270,21 +291,28 @@ fn references(facts: &Facts<'_>, mut ids: Vec<EventId>) -> Vec<EventReference> {
 /// [`ids::PUBLISHED`] (read once per decision, not once per question about
 /// a rule).
 #[derive(Clone, Copy)]
-struct Listed(u32);
+struct Listed {
+    set: u32,
+    /// No published rule is listed twice.
+    once: bool,
+}
 
 impl Listed {
     fn of(rule_set: &RuleSet) -> Self {
-        Self(
-            rule_set
-                .rules
-                .iter()
-                .filter_map(|rule| ids::index(rule.id.as_str()))
-                .fold(0, |set, i| set | 1 << i),
-        )
+        let mut listed = Listed { set: 0, once: true };
+        for i in rule_set
+            .rules
+            .iter()
+            .filter_map(|rule| ids::index(rule.id.as_str()))
+        {
+            listed.once &= listed.set & 1 << i == 0;
+            listed.set |= 1 << i;
+        }
+        listed
     }
 
     fn has(self, id: &str) -> bool {
-        ids::index(id).is_some_and(|i| self.0 & 1 << i != 0)
+        ids::index(id).is_some_and(|i| self.set & 1 << i != 0)
     }
 }
 
@@ -373,9 +401,5 @@ impl Findings {
                 finding(R9, erasure::APPLIES, &|| erasure::evaluate(ctx)),
             ],
         }
-    }
-
-    fn get(&self, id: &str) -> Option<&Finding> {
-        ids::index(id).and_then(|i| self.by_rule[i].as_ref())
     }
 }
