@@ -9,9 +9,11 @@
 //! ```
 //!
 //! For each text mode it prints the decisions per second over whole passes
-//! of the workload (at least SECONDS of them, after one warm-up pass) and a
-//! digest of every decision's `Debug` text: equal digests before and after
-//! a change mean the same decisions, byte for byte.
+//! of the workload (at least SECONDS of them, after one warm-up pass), the
+//! allocations a decision makes (counted by a wrapper around the system
+//! allocator, in the warm-up pass) and a digest of every decision's `Debug`
+//! text: equal digests before and after a change mean the same decisions,
+//! byte for byte.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -20,10 +22,40 @@ use consent_domain::rules::{decide_with_texts, DecisionTexts};
 use consent_domain::vocabulary::MessageClass;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use support::Inputs;
+
+/// The system allocator, counting allocations (the same small cost before
+/// and after a change), so that the allocations per decision are known.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded as given.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as given.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded as given.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -85,8 +117,12 @@ fn main() {
             )
         };
         let mut digest = DefaultHasher::new();
+        let mut allocations = 0;
         for inputs in &workload {
-            format!("{:?}", decide(inputs)).hash(&mut digest);
+            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            let decision = decide(inputs);
+            allocations += ALLOCATIONS.load(Ordering::Relaxed) - before;
+            format!("{decision:?}").hash(&mut digest);
         }
         let budget = Duration::from_secs_f64(seconds);
         let started = Instant::now();
@@ -104,9 +140,10 @@ fn main() {
         let elapsed = started.elapsed().as_secs_f64();
         let decisions = passes as f64 * cases as f64;
         println!(
-            "{texts:?}: {decisions:.0} decisions in {elapsed:.2} s: {:.0} decisions/s \
-             (digest {:016x}, {kept} rules)",
+            "{texts:?}: {decisions:.0} decisions in {elapsed:.2} s: {:.0} decisions/s, \
+             {:.1} allocations (and reallocations) each (digest {:016x}, {kept} rules)",
             decisions / elapsed,
+            allocations as f64 / cases as f64,
             digest.finish()
         );
     }
