@@ -77,8 +77,11 @@ impl Channel {
 
     /// "Electronic mail" in PECR reg 22: email, SMS/MMS (and voicemail,
     /// in-app and social direct messages, which the ledger records as email).
+    pub const ELECTRONIC_MAIL: [Channel; 2] = [Channel::Email, Channel::Sms];
+
+    /// One of [`Channel::ELECTRONIC_MAIL`].
     pub fn is_electronic_mail(self) -> bool {
-        matches!(self, Channel::Email | Channel::Sms)
+        Self::ELECTRONIC_MAIL.contains(&self)
     }
 
     pub fn as_str(self) -> &'static str {

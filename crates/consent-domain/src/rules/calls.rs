@@ -42,6 +42,7 @@
 //! no. Automated calls need consent specifically to automated calls from
 //! this caller, for individual and corporate subscribers alike (reg 19).
 
+use super::applicability::{Applicability, Detail};
 use super::consent::Consents;
 use super::decision::{LawfulBasis, Reason};
 use super::finding::{Ctx, Finding};
@@ -52,12 +53,19 @@ use crate::fold::Recorded;
 use crate::identity::EventId;
 use crate::vocabulary::{CallCategory, Channel, ContactKind, PreferenceService};
 
+/// R4: direct marketing by live call.
+pub(crate) const R4_APPLIES: Applicability =
+    Applicability::marketing_on(&[Channel::LiveCall], Detail::Fixed("Not a live call."));
+
+/// R5: direct marketing by automated call.
+pub(crate) const R5_APPLIES: Applicability = Applicability::marketing_on(
+    &[Channel::AutomatedCall],
+    Detail::Fixed("Not an automated call."),
+);
+
 pub(crate) fn evaluate_r4(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
-    if !ctx.marketing {
-        return Finding::not_applicable("Not direct marketing.");
-    }
-    if ctx.request.channel != Channel::LiveCall {
-        return Finding::not_applicable("Not a live call.");
+    if let Some(not_applicable) = R4_APPLIES.outside(ctx) {
+        return not_applicable;
     }
     let mut reasons: Vec<Reason> = Vec::new();
     let mut blocked = false;
@@ -155,11 +163,8 @@ pub(crate) fn evaluate_r4(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
 }
 
 pub(crate) fn evaluate_r5(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
-    if !ctx.marketing {
-        return Finding::not_applicable("Not direct marketing.");
-    }
-    if ctx.request.channel != Channel::AutomatedCall {
-        return Finding::not_applicable("Not an automated call.");
+    if let Some(not_applicable) = R5_APPLIES.outside(ctx) {
+        return not_applicable;
     }
     consents.basis_for(ctx, R5, "no_automated_call_consent", || {
         format!(

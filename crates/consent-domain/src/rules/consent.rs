@@ -14,6 +14,7 @@
 //! * R1: no objection, and no opt-out covering the channel, came at or
 //!   after it (a tie goes to the refusal: fail closed).
 
+use super::applicability::Applicability;
 use super::decision::LawfulBasis;
 use super::facts::{Known, Refusal};
 use super::finding::{Ctx, Finding};
@@ -304,9 +305,13 @@ impl<'a> Consents<'a> {
 
 /// R2: are the consents on record for this channel and purpose valid,
 /// demonstrable consent?
+/// R2: direct marketing, on every channel.
+pub(crate) const R2_APPLIES: Applicability =
+    Applicability::marketing("Not direct marketing: no consent is needed.");
+
 pub(crate) fn evaluate_r2(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
-    if !ctx.marketing {
-        return Finding::not_applicable("Not direct marketing: no consent is needed.");
+    if let Some(not_applicable) = R2_APPLIES.outside(ctx) {
+        return not_applicable;
     }
     let in_scope: Vec<&Assessed<'_>> = consents.in_scope().collect();
     if in_scope.is_empty() {

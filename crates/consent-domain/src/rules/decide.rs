@@ -1,5 +1,12 @@
-//! [`decide`]: evaluate every rule of a rule set and combine the findings
-//! into one [`Decision`].
+//! [`decide`]: evaluate the rules of a rule set that can apply to the
+//! question and combine the findings into one [`Decision`].
+//!
+//! A rule the rule set does not list is not evaluated; nor is one that
+//! cannot apply to the question (its [`Applicability`]: a marketing rule
+//! for a service message, a rule of another channel), whose finding is its
+//! declared "not applicable". The decision is byte for byte the one
+//! evaluating every rule gives ([`decide_unpruned`], which a property test
+//! compares it with).
 //!
 //! Combination, in the rule set's order:
 //! * the channel's basis rule gives the lawful basis (R0 for a service
@@ -10,7 +17,12 @@
 //!   only when no basis was found: a failed soft opt-in is no reason
 //!   against a message sent with consent;
 //! * the message is allowed only with a basis and no reason against.
+//!
+//! [`Applicability`]: super::applicability::Applicability
 
+use std::cell::OnceCell;
+
+use super::applicability::Applicability;
 use super::check::CheckRequest;
 use super::consent::{self, Consents};
 use super::decision::{
@@ -18,7 +30,7 @@ use super::decision::{
 };
 use super::facts::Facts;
 use super::finding::{Ctx, Finding};
-use super::ids::*;
+use super::ids::{self, *};
 use super::rule_set::RuleSet;
 use super::scope::Classification;
 use super::{
@@ -68,6 +80,60 @@ pub fn decide_with_texts(
     request: &CheckRequest,
     texts: DecisionTexts,
 ) -> Decision {
+    decide_by(
+        Evaluation::Pruned,
+        rule_set,
+        organisation,
+        subject,
+        addresses,
+        request,
+        texts,
+    )
+}
+
+/// [`decide_with_texts`] evaluating every rule this engine knows, whether
+/// the rule set lists it and whether it can apply to the question or not,
+/// as `decide` did before it left those out. The same decision, byte for
+/// byte: the reference the property test (tests/pruning.rs) holds
+/// [`decide_with_texts`] to. Not for production use.
+#[doc(hidden)]
+pub fn decide_unpruned(
+    rule_set: &RuleSet,
+    organisation: &OrganisationState,
+    subject: &SubjectState,
+    addresses: &[AddressState],
+    request: &CheckRequest,
+    texts: DecisionTexts,
+) -> Decision {
+    decide_by(
+        Evaluation::Every,
+        rule_set,
+        organisation,
+        subject,
+        addresses,
+        request,
+        texts,
+    )
+}
+
+/// Which rules a decision evaluates.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Evaluation {
+    /// Those the rule set lists and that can apply to the question.
+    Pruned,
+    /// Every rule this engine knows.
+    Every,
+}
+
+fn decide_by(
+    evaluation: Evaluation,
+    rule_set: &RuleSet,
+    organisation: &OrganisationState,
+    subject: &SubjectState,
+    addresses: &[AddressState],
+    request: &CheckRequest,
+    texts: DecisionTexts,
+) -> Decision {
     let ctx = Ctx {
         rule_set,
         request,
@@ -75,47 +141,72 @@ pub fn decide_with_texts(
         marketing: Classification::of(request).is_marketing(),
         texts,
     };
-    let findings = Findings::evaluate(&ctx, subject.facts.len(), organisation.facts.len());
+    let listed = Listed::of(rule_set);
+    let mut findings = Findings::evaluate(
+        &ctx,
+        listed,
+        evaluation,
+        subject.facts.len(),
+        organisation.facts.len(),
+    );
 
     let basis_rule = basis_rule(&ctx);
-    let basis = rule_set
-        .has_rule(basis_rule)
-        .then(|| findings.get(basis_rule))
-        .flatten()
-        .filter(|f| f.is_satisfied())
-        .and_then(|f| f.basis.map(|basis| (basis, f)));
+    // The basis and the position of the finding that gives it.
+    let basis: Option<(LawfulBasis, usize)> = ids::index(basis_rule)
+        .filter(|_| listed.has(basis_rule))
+        .and_then(|i| {
+            findings.by_rule[i]
+                .as_ref()
+                .filter(|f| f.is_satisfied())
+                .and_then(|f| f.basis)
+                .map(|basis| (basis, i))
+        });
 
     let mut firings = Vec::with_capacity(rule_set.rules.len());
     let mut reasons: Vec<Reason> = Vec::new();
     for description in &rule_set.rules {
         let id = description.id.as_str();
-        let unknown;
-        let finding = match findings.get(id) {
+        let mut unknown;
+        let finding = match ids::index(id).and_then(|i| findings.by_rule[i].as_mut()) {
             Some(finding) => finding,
             None => {
                 unknown = not_implemented(&ctx, id);
-                &unknown
+                &mut unknown
             }
         };
-        firings.push(RuleFiring {
-            rule: description.id.clone(),
-            title: ctx.text(|| description.title.clone()),
-            citation: ctx.text(|| description.citation.clone()),
-            outcome: finding.outcome,
-            detail: ctx.text(|| finding.detail.to_string()),
-        });
         let alternative = matches!(id, R2 | R3A | R3B | R3C);
         let counts = if alternative {
             basis.is_none()
         } else {
             matches!(finding.outcome, RuleOutcome::Failed | RuleOutcome::Blocked)
         };
+        let not_satisfied = (counts && finding.reasons.is_empty() && !alternative).then(|| {
+            let message = || finding.detail.to_string();
+            ctx.reason(id, "rule_not_satisfied", message, vec![])
+        });
+        // A finding reported once (the rule set lists its rule once) gives
+        // its detail and its reasons to the decision rather than copies.
+        let once = listed.once;
+        firings.push(RuleFiring {
+            rule: description.id.clone(),
+            title: ctx.text(|| description.title.clone()),
+            citation: ctx.text(|| description.citation.clone()),
+            outcome: finding.outcome,
+            detail: ctx.text(|| {
+                if once {
+                    std::mem::take(&mut finding.detail).into_owned()
+                } else {
+                    finding.detail.to_string()
+                }
+            }),
+        });
         if counts {
-            if finding.reasons.is_empty() && !alternative {
-                let message = || finding.detail.to_string();
-                reasons.push(ctx.reason(id, "rule_not_satisfied", message, vec![]));
+            reasons.extend(not_satisfied);
+            if once {
+                reasons.append(&mut finding.reasons);
+            } else {
+                reasons.extend(finding.reasons.iter().cloned());
             }
-            reasons.extend(finding.reasons.iter().cloned());
         }
     }
     if basis.is_none() && reasons.is_empty() {
@@ -131,7 +222,10 @@ pub fn decide_with_texts(
 
     let allowed = reasons.is_empty();
     let relied_on: Vec<EventId> = match (allowed, basis) {
-        (true, Some((_, finding))) => finding.relied_on.clone(),
+        (true, Some((_, i))) => findings.by_rule[i]
+            .as_mut()
+            .map(|finding| std::mem::take(&mut finding.relied_on))
+            .unwrap_or_default(),
         _ => reasons
             .iter()
             .flat_map(|r| r.events.iter().copied())
@@ -193,49 +287,119 @@ fn references(facts: &Facts<'_>, mut ids: Vec<EventId>) -> Vec<EventReference> {
     references
 }
 
-/// Every rule's finding for one check.
+/// The published rules a rule set lists, as a set of their positions in
+/// [`ids::PUBLISHED`] (read once per decision, not once per question about
+/// a rule).
+#[derive(Clone, Copy)]
+struct Listed {
+    set: u32,
+    /// No published rule is listed twice.
+    once: bool,
+}
+
+impl Listed {
+    fn of(rule_set: &RuleSet) -> Self {
+        let mut listed = Listed { set: 0, once: true };
+        for i in rule_set
+            .rules
+            .iter()
+            .filter_map(|rule| ids::index(rule.id.as_str()))
+        {
+            listed.once &= listed.set & 1 << i == 0;
+            listed.set |= 1 << i;
+        }
+        listed
+    }
+
+    fn has(self, id: &str) -> bool {
+        ids::index(id).is_some_and(|i| self.set & 1 << i != 0)
+    }
+}
+
+/// The finding of rule `id`, if it is evaluated: with
+/// [`Evaluation::Pruned`], `None` when the rule set does not list it, and
+/// its declared finding without evaluating it when it cannot apply.
+fn finding(
+    ctx: &Ctx<'_>,
+    listed: Listed,
+    evaluation: Evaluation,
+    id: &str,
+    applies: Applicability,
+    evaluate: impl FnOnce() -> Finding,
+) -> Option<Finding> {
+    match evaluation {
+        Evaluation::Every => Some(evaluate()),
+        Evaluation::Pruned if !listed.has(id) => None,
+        Evaluation::Pruned => Some(applies.outside(ctx).unwrap_or_else(evaluate)),
+    }
+}
+
+/// The findings of the rules evaluated for one check, by position in
+/// [`ids::PUBLISHED`].
 struct Findings {
-    by_rule: Vec<(&'static str, Finding)>,
+    by_rule: [Option<Finding>; ids::PUBLISHED.len()],
 }
 
 impl Findings {
-    fn evaluate(ctx: &Ctx<'_>, subject_total: usize, organisation_total: usize) -> Self {
-        let rule_set = ctx.rule_set;
-        let consents = Consents::assess(ctx);
-        let r3a = electronic_mail::evaluate_r3a(ctx, &consents);
-        let r3b = electronic_mail::alternative(ctx, || soft_opt_in::evaluate(ctx));
-        let r3c = electronic_mail::alternative(ctx, || charity::evaluate(ctx));
-        let alternatives: Vec<(&str, &Finding)> = [(R3A, &r3a), (R3B, &r3b), (R3C, &r3c)]
-            .into_iter()
-            .filter(|(id, _)| rule_set.has_rule(id))
-            .collect();
-        let r3 = electronic_mail::evaluate_r3(ctx, &alternatives);
+    fn evaluate(
+        ctx: &Ctx<'_>,
+        listed: Listed,
+        evaluation: Evaluation,
+        subject_total: usize,
+        organisation_total: usize,
+    ) -> Self {
+        // Assessed once, by the first rule evaluated that relies on consent
+        // (none does for a service message).
+        let consents = OnceCell::new();
+        let consents = || consents.get_or_init(|| Consents::assess(ctx));
+        let finding = |id, applies, evaluate: &dyn Fn() -> Finding| {
+            finding(ctx, listed, evaluation, id, applies, evaluate)
+        };
+        let r3a = finding(R3A, electronic_mail::APPLIES, &|| {
+            electronic_mail::evaluate_r3a(ctx, consents())
+        });
+        let r3b = finding(R3B, electronic_mail::APPLIES, &|| {
+            electronic_mail::alternative(ctx, || soft_opt_in::evaluate(ctx))
+        });
+        let r3c = finding(R3C, electronic_mail::APPLIES, &|| {
+            electronic_mail::alternative(ctx, || charity::evaluate(ctx))
+        });
+        let r3 = finding(R3, electronic_mail::APPLIES, &|| {
+            let alternatives: Vec<(&str, &Finding)> = [(R3A, &r3a), (R3B, &r3b), (R3C, &r3c)]
+                .into_iter()
+                .filter(|(id, _)| listed.has(id))
+                .filter_map(|(id, finding)| finding.as_ref().map(|f| (id, f)))
+                .collect();
+            electronic_mail::evaluate_r3(ctx, &alternatives)
+        });
         Self {
-            by_rule: vec![
-                (R0, scope::evaluate(ctx)),
-                (R1, objection::evaluate(ctx, &consents)),
-                (R2, consent::evaluate_r2(ctx, &consents)),
-                (R3, r3),
-                (R3A, r3a),
-                (R3B, r3b),
-                (R3C, r3c),
-                (R4, calls::evaluate_r4(ctx, &consents)),
-                (R5, calls::evaluate_r5(ctx, &consents)),
-                (R6, electronic_mail::evaluate_r6(ctx)),
-                (R7, post::evaluate(ctx, &consents)),
-                (
-                    R8,
-                    effective::evaluate(ctx, subject_total, organisation_total),
-                ),
-                (R9, erasure::evaluate(ctx)),
+            by_rule: [
+                finding(R0, scope::APPLIES, &|| scope::evaluate(ctx)),
+                finding(R1, objection::APPLIES, &|| {
+                    objection::evaluate(ctx, consents())
+                }),
+                finding(R2, consent::R2_APPLIES, &|| {
+                    consent::evaluate_r2(ctx, consents())
+                }),
+                r3,
+                r3a,
+                r3b,
+                r3c,
+                finding(R4, calls::R4_APPLIES, &|| {
+                    calls::evaluate_r4(ctx, consents())
+                }),
+                finding(R5, calls::R5_APPLIES, &|| {
+                    calls::evaluate_r5(ctx, consents())
+                }),
+                finding(R6, electronic_mail::APPLIES, &|| {
+                    electronic_mail::evaluate_r6(ctx)
+                }),
+                finding(R7, post::APPLIES, &|| post::evaluate(ctx, consents())),
+                finding(R8, effective::APPLIES, &|| {
+                    effective::evaluate(ctx, subject_total, organisation_total)
+                }),
+                finding(R9, erasure::APPLIES, &|| erasure::evaluate(ctx)),
             ],
         }
-    }
-
-    fn get(&self, id: &str) -> Option<&Finding> {
-        self.by_rule
-            .iter()
-            .find(|(rule, _)| *rule == id)
-            .map(|(_, f)| f)
     }
 }

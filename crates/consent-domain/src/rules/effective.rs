@@ -3,23 +3,28 @@
 //! applied to any time: replaying history under a newer rule set changes
 //! no stored event.
 
+use super::applicability::Applicability;
 use super::finding::{Ctx, Finding};
+
+/// R8: every question.
+pub(crate) const APPLIES: Applicability = Applicability::EVERY_QUESTION;
 
 pub(crate) fn evaluate(ctx: &Ctx<'_>, subject_total: usize, organisation_total: usize) -> Finding {
     let rule_set = ctx.rule_set;
     let at = ctx.facts.at;
-    let requested = if ctx.request.rule_set.as_ref() == Some(&rule_set.id) {
-        ", as requested"
-    } else {
-        ""
-    };
-    let replay = if rule_set.effective_from > at {
-        " The rule set took effect after the check's time: this is a replay under a later rule set."
-    } else {
-        ""
-    };
     Finding::satisfied(
         ctx.text(|| {
+            let requested = if ctx.request.rule_set.as_ref() == Some(&rule_set.id) {
+                ", as requested"
+            } else {
+                ""
+            };
+            let replay = if rule_set.effective_from > at {
+                " The rule set took effect after the check's time: this is a replay under a \
+                 later rule set."
+            } else {
+                ""
+            };
             format!(
                 "Decided under {} ({}), in effect from {}{requested}; only facts that occurred by \
                  {at} count: {} of {subject_total} about the subject, {} of {organisation_total} \

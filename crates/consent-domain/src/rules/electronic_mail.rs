@@ -9,33 +9,32 @@
 //! as of the check counts. To a corporate subscriber no consent is needed,
 //! but R1 and R6 still apply.
 
+use super::applicability::{Applicability, Detail};
 use super::consent::Consents;
 use super::decision::LawfulBasis;
 use super::finding::{Ctx, Finding};
 use super::ids::{R3, R3A, R3B, R3C, R6};
 use super::text;
+use crate::vocabulary::Channel;
 
-fn applies(ctx: &Ctx<'_>) -> bool {
-    ctx.marketing && ctx.request.channel.is_electronic_mail()
-}
+/// R3, its alternatives R3a, R3b and R3c, and R6: direct marketing by
+/// electronic mail.
+pub(crate) const APPLIES: Applicability = Applicability::marketing_on(
+    &Channel::ELECTRONIC_MAIL,
+    Detail::OfChannel(not_electronic_mail),
+);
 
-fn not_applicable(ctx: &Ctx<'_>) -> Finding {
-    if ctx.marketing {
-        Finding::not_applicable(ctx.text(|| {
-            format!(
-                "{} is not electronic mail.",
-                text::capitalise(text::channel(ctx.request.channel))
-            )
-        }))
-    } else {
-        Finding::not_applicable("Not direct marketing.")
-    }
+fn not_electronic_mail(channel: Channel) -> String {
+    format!(
+        "{} is not electronic mail.",
+        text::capitalise(text::channel(channel))
+    )
 }
 
 /// The R3 alternatives apply only to individual subscribers.
 fn alternatives_apply(ctx: &Ctx<'_>) -> Result<(), Finding> {
-    if !applies(ctx) {
-        return Err(not_applicable(ctx));
+    if let Some(not_applicable) = APPLIES.outside(ctx) {
+        return Err(not_applicable);
     }
     let subscriber = ctx.facts.subscriber();
     if !subscriber.is_individual() {
@@ -77,8 +76,8 @@ pub(crate) fn alternative(ctx: &Ctx<'_>, evaluate: impl FnOnce() -> Finding) -> 
 /// R3: the basis for electronic mail, from the subscriber type and the
 /// alternatives the rule set has, in its order (R3a, R3b, then R3c).
 pub(crate) fn evaluate_r3(ctx: &Ctx<'_>, alternatives: &[(&str, &Finding)]) -> Finding {
-    if !applies(ctx) {
-        return not_applicable(ctx);
+    if let Some(not_applicable) = APPLIES.outside(ctx) {
+        return not_applicable;
     }
     let subscriber = ctx.facts.subscriber();
     if !subscriber.is_individual() {
@@ -154,8 +153,8 @@ pub(crate) fn evaluate_r3(ctx: &Ctx<'_>, alternatives: &[(&str, &Finding)]) -> F
 
 /// R6: the sender is identified and the message carries an opt-out.
 pub(crate) fn evaluate_r6(ctx: &Ctx<'_>) -> Finding {
-    if !applies(ctx) {
-        return not_applicable(ctx);
+    if let Some(not_applicable) = APPLIES.outside(ctx) {
+        return not_applicable;
     }
     let mut reasons = Vec::new();
     if !ctx.request.sender_identified {

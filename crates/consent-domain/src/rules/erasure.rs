@@ -11,10 +11,14 @@
 //! to, so re-importing an erased address under a new customer id does not
 //! bring it back.
 
+use super::applicability::Applicability;
 use super::finding::{Ctx, Finding};
 use super::ids::R9;
 use super::text;
 use crate::event::Fact;
+
+/// R9: every question, service messages included.
+pub(crate) const APPLIES: Applicability = Applicability::EVERY_QUESTION;
 
 pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     let requests: Vec<_> = ctx

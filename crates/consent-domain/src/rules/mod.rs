@@ -2,9 +2,11 @@
 //! subject S at time T, under rule set R?"
 //!
 //! [`decide`] reads the facts of one subject and its organisation as of the
-//! check's time and evaluates every rule of the rule set (RULES.md R0-R9),
-//! collecting every reason against, not only the first. A missing or unknown
-//! fact refuses (fail closed).
+//! check's time and evaluates the rules of the rule set (RULES.md R0-R9)
+//! that can apply to the question, collecting every reason against, not
+//! only the first. A missing or unknown fact refuses (fail closed). Each
+//! rule declares which questions it can apply to (`applicability`); the
+//! others are reported not applicable without being evaluated.
 //!
 //! One module per rule family: [`scope`] (R0), `objection` (R1), `consent`
 //! (R2, and the consent every other rule relies on), `electronic_mail` (R3,
@@ -12,6 +14,7 @@
 //! (R7), `effective` (R8), `erasure` (R9); `decide` combines them.
 
 mod addresses;
+mod applicability;
 mod calls;
 pub mod catalogue;
 mod charity;
@@ -34,7 +37,7 @@ mod text;
 
 pub use addresses::addresses_to_consult;
 pub use check::CheckRequest;
-pub use decide::{decide, decide_with_texts};
+pub use decide::{decide, decide_unpruned, decide_with_texts};
 pub use decision::{
     Decision, DecisionTexts, EventReference, LawfulBasis, Reason, RuleFiring, RuleOutcome,
 };

@@ -10,6 +10,7 @@
 //!   eligibility, and only for that consent's channels and purposes; a new
 //!   sale never does (that is R3b's to say).
 
+use super::applicability::Applicability;
 use super::consent::{Assessed, Consents};
 use super::finding::{Ctx, Finding};
 use super::ids::R1;
@@ -18,11 +19,14 @@ use super::text::capitalise;
 use crate::identity::EventId;
 use crate::rules::facts::Refusal;
 
+/// R1: direct marketing, on every channel.
+pub(crate) const APPLIES: Applicability = Applicability::marketing(
+    "Not direct marketing: objections and opt-outs concern marketing only.",
+);
+
 pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
-    if !ctx.marketing {
-        return Finding::not_applicable(
-            "Not direct marketing: objections and opt-outs concern marketing only.",
-        );
+    if let Some(not_applicable) = APPLIES.outside(ctx) {
+        return not_applicable;
     }
     let channel = ctx.request.channel;
     let refusals = ctx.facts.refusals(channel);

@@ -3,6 +3,7 @@
 //! covering post counts, otherwise legitimate interests. The subject's
 //! objection or an opt-out covering post still wins (R1).
 
+use super::applicability::{Applicability, Detail};
 use super::consent::Consents;
 use super::decision::LawfulBasis;
 use super::finding::{Ctx, Finding};
@@ -10,12 +11,13 @@ use super::text;
 use super::text::capitalise;
 use crate::vocabulary::Channel;
 
+/// R7: direct marketing by post.
+pub(crate) const APPLIES: Applicability =
+    Applicability::marketing_on(&[Channel::Post], Detail::Fixed("Not post."));
+
 pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
-    if !ctx.marketing {
-        return Finding::not_applicable("Not direct marketing.");
-    }
-    if ctx.request.channel != Channel::Post {
-        return Finding::not_applicable("Not post.");
+    if let Some(not_applicable) = APPLIES.outside(ctx) {
+        return not_applicable;
     }
     if let Some(consent) = consents.current() {
         return Finding::grants(

@@ -7,6 +7,7 @@
 //! message" is not, unless it carries any promotion: the ICO fined American
 //! Express (2021) and Halfords (2019) for "service" emails that marketed.
 
+use super::applicability::Applicability;
 use super::check::CheckRequest;
 use super::decision::{LawfulBasis, Reason};
 use super::facts::Facts;
@@ -42,6 +43,10 @@ impl Classification {
         self != Classification::ServiceMessage
     }
 }
+
+/// R0: every question (it is R0 that says whether the message is direct
+/// marketing).
+pub(crate) const APPLIES: Applicability = Applicability::EVERY_QUESTION;
 
 pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     let request = ctx.request;

@@ -19,7 +19,9 @@
 
 #![allow(dead_code, unused_imports)]
 
+pub mod dump;
 pub mod facts;
+pub mod generate;
 
 use consent_domain::event::{Event, EventPosition, Fact, Source};
 use consent_domain::fold::{AddressState, OrganisationState, SubjectState};
@@ -278,40 +280,62 @@ impl Scenario {
         (org, subj, addresses)
     }
 
-    /// Decide `check` against these facts.
-    pub fn when(&self, check: Check) -> Then {
+    /// What `decide` is given for `check`: the rule set chosen as the
+    /// service chooses it (`RuleCatalogue::uk().select`), the states the
+    /// projector would hold, and the states of the addresses to consult.
+    pub fn inputs(&self, check: &Check) -> Inputs {
         let request = check.request();
         let catalogue = RuleCatalogue::uk();
         let rule_set = catalogue
             .select(request.rule_set.as_ref(), request.at)
             .unwrap_or_else(|e| panic!("rule set: {e}"))
             .clone();
-        let (org, subj, all_addresses) = self.states(
+        let (organisation, subject, all_addresses) = self.states(
             request.organisation.as_str(),
             request.subject.as_ref().map(|s| s.as_str()),
         );
-        let addresses: Vec<AddressState> = addresses_to_consult(&subj, &request)
+        let addresses: Vec<AddressState> = addresses_to_consult(&subject, &request)
             .into_iter()
             .filter_map(|address| all_addresses.get(&address).cloned())
             .collect();
+        Inputs {
+            rule_set,
+            organisation,
+            subject,
+            addresses,
+            request,
+        }
+    }
+
+    /// Decide `check` against these facts.
+    pub fn when(&self, check: Check) -> Then {
+        let Inputs {
+            rule_set,
+            organisation: org,
+            subject: subj,
+            addresses,
+            request,
+        } = self.inputs(&check);
         let decision = decide(&rule_set, &org, &subj, &addresses, &request);
         assert_eq!(
             decision,
             decide(&rule_set, &org, &subj, &addresses, &request),
             "decide is deterministic"
         );
+        let without_texts = decide_with_texts(
+            &rule_set,
+            &org,
+            &subj,
+            &addresses,
+            &request,
+            DecisionTexts::Omitted,
+        );
         assert_eq!(
-            decide_with_texts(
-                &rule_set,
-                &org,
-                &subj,
-                &addresses,
-                &request,
-                DecisionTexts::Omitted
-            ),
+            without_texts,
             decision.clone().without_texts(),
             "without texts, the decision is the full one with its texts left out"
         );
+        dump::decision(&request, &decision, &without_texts);
         let then = Then {
             decision,
             rule_set,
@@ -322,6 +346,15 @@ impl Scenario {
         then.check_invariants();
         then
     }
+}
+
+/// What `decide` is given for one check (see [`Scenario::inputs`]).
+pub struct Inputs {
+    pub rule_set: RuleSet,
+    pub organisation: OrganisationState,
+    pub subject: SubjectState,
+    pub addresses: Vec<AddressState>,
+    pub request: CheckRequest,
 }
 
 /// The question: a message about to be sent.
