@@ -321,7 +321,10 @@ fn merge_reports(args: &MergeArgs) -> anyhow::Result<std::process::ExitCode> {
     })?;
     write_report(&args.out, &merged)?;
     let mut summary = render_summary(&merged);
-    summary.push_str(&format!("Merged report written to {}\n", args.out.display()));
+    summary.push_str(&format!(
+        "Merged report written to {}\n",
+        args.out.display()
+    ));
     print_to_stdout(&summary)?;
     Ok(std::process::ExitCode::SUCCESS)
 }

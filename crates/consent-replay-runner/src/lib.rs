@@ -35,8 +35,8 @@ use consent_domain::rules::RuleCatalogue;
 use consent_domain::EventPosition;
 use consent_log::{EndOffsets, EventFamily, EventLog, LogError, StartOffsets, TopicPartition};
 use consent_replay::{
-    ChangedDecision, PartitionCoverage, ReferencePart, ReferenceStates, ReplayContext,
-    ReplayError, ReplayPlan, ReplayReport,
+    ChangedDecision, PartitionCoverage, ReferencePart, ReferenceStates, ReplayContext, ReplayError,
+    ReplayPlan, ReplayReport,
 };
 use sort::{ExternalSort, SortRecord};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -193,70 +193,81 @@ pub fn run(
     let mut reference = ReferenceStates::new(&config.plan);
     let mut set_aside: BTreeMap<u32, BufWriter<File>> = BTreeMap::new();
     for &partition in &owned {
-        let file = tempfile::tempfile_in(&spill_dir)
-            .map_err(io(format!("creating a temporary file in {}", spill_dir.display())))?;
+        let file = tempfile::tempfile_in(&spill_dir).map_err(io(format!(
+            "creating a temporary file in {}",
+            spill_dir.display()
+        )))?;
         set_aside.insert(partition, BufWriter::new(file));
     }
     let mut spilled_bytes = 0u64;
     let reference_partitions: Vec<TopicPartition> = (0..partition_count)
         .map(|p| TopicPartition::new(reference_topic.clone(), p))
         .collect();
-    let mut records_read = read_until_ends(runtime, &log, &ends, &reference_partitions, progress, |record| {
-        if consent_schema::is_ledger_record_key(&record.key) || !wanted(&record.key) {
-            return Ok(());
-        }
-        let read_from = record.position.partition;
-        let counted = owned.contains(&read_from);
-        let position = consent_schema::event_position(&record.position);
-        let subject_partition = if consent_schema::is_organisation_key(&record.key) {
-            match decode(&record.payload) {
-                Ok(event) => {
-                    let key = consent_schema::routing_key(&event.organisation, event.subject.as_ref());
-                    match reference.apply(event, Some(position), counted) {
-                        ReferencePart::Folded | ReferencePart::Filtered => return Ok(()),
-                        ReferencePart::Subject => {
-                            let partition = consent_log::partitioner::partition_for(&key, partition_count);
-                            Some((partition, key))
+    let mut records_read = read_until_ends(
+        runtime,
+        &log,
+        &ends,
+        &reference_partitions,
+        progress,
+        |record| {
+            if consent_schema::is_ledger_record_key(&record.key) || !wanted(&record.key) {
+                return Ok(());
+            }
+            let read_from = record.position.partition;
+            let counted = owned.contains(&read_from);
+            let position = consent_schema::event_position(&record.position);
+            let subject_partition = if consent_schema::is_organisation_key(&record.key) {
+                match decode(&record.payload) {
+                    Ok(event) => {
+                        let key = consent_schema::routing_key(
+                            &event.organisation,
+                            event.subject.as_ref(),
+                        );
+                        match reference.apply(event, Some(position), counted) {
+                            ReferencePart::Folded | ReferencePart::Filtered => return Ok(()),
+                            ReferencePart::Subject => {
+                                let partition =
+                                    consent_log::partitioner::partition_for(&key, partition_count);
+                                Some((partition, key))
+                            }
                         }
                     }
-                }
-                Err(reason) => {
-                    if counted {
-                        reference.reject(Some(position), reason);
+                    Err(reason) => {
+                        if counted {
+                            reference.reject(Some(position), reason);
+                        }
+                        return Ok(());
                     }
-                    return Ok(());
+                }
+            } else {
+                Some((read_from, record.key.clone()))
+            };
+            if let Some((partition, key)) = subject_partition {
+                if let Some(out) = set_aside.get_mut(&partition) {
+                    let record = SortRecord {
+                        key,
+                        topic: reference_index,
+                        partition: read_from,
+                        offset: record.position.offset,
+                        payload: record.payload,
+                    };
+                    spilled_bytes += (record.key.len() + record.payload.len()) as u64;
+                    record
+                        .write_to(out)
+                        .map_err(io("writing set-aside reference records"))?;
                 }
             }
-        } else {
-            Some((read_from, record.key.clone()))
-        };
-        if let Some((partition, key)) = subject_partition {
-            if let Some(out) = set_aside.get_mut(&partition) {
-                let record = SortRecord {
-                    key,
-                    topic: reference_index,
-                    partition: read_from,
-                    offset: record.position.offset,
-                    payload: record.payload,
-                };
-                spilled_bytes += (record.key.len() + record.payload.len()) as u64;
-                record
-                    .write_to(out)
-                    .map_err(io("writing set-aside reference records"))?;
-            }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     let (organisations, addresses) = reference.sizes();
     tracing::info!(organisations, addresses, "reference topic folded");
     let mut set_aside_files: BTreeMap<u32, File> = BTreeMap::new();
     for (partition, out) in set_aside {
-        let mut file = out
-            .into_inner()
-            .map_err(|e| RunError::Io {
-                what: "writing set-aside reference records".to_owned(),
-                source: e.into_error(),
-            })?;
+        let mut file = out.into_inner().map_err(|e| RunError::Io {
+            what: "writing set-aside reference records".to_owned(),
+            source: e.into_error(),
+        })?;
         file.seek(SeekFrom::Start(0))
             .map_err(io("rewinding set-aside reference records"))?;
         set_aside_files.insert(partition, file);
@@ -396,8 +407,8 @@ impl Worker<'_> {
             .remove(&partition);
         if let Some(file) = set_aside {
             let mut input = BufReader::new(file);
-            while let Some(record) =
-                SortRecord::read_from(&mut input).map_err(io("reading set-aside reference records"))?
+            while let Some(record) = SortRecord::read_from(&mut input)
+                .map_err(io("reading set-aside reference records"))?
             {
                 sort.push(record).map_err(io("spilling a sort run"))?;
             }
@@ -409,8 +420,13 @@ impl Worker<'_> {
             .map(|t| TopicPartition::new(t.clone(), partition))
             .collect();
         let filter = self.filter;
-        outcome.records_read +=
-            read_until_ends(self.runtime, self.log, self.ends, &partitions, self.progress, |record| {
+        outcome.records_read += read_until_ends(
+            self.runtime,
+            self.log,
+            self.ends,
+            &partitions,
+            self.progress,
+            |record| {
                 if consent_schema::is_ledger_record_key(&record.key)
                     || !(filter.is_empty() || filter.contains(organisation_of_key(&record.key)))
                 {
@@ -424,7 +440,8 @@ impl Worker<'_> {
                     payload: record.payload,
                 })
                 .map_err(io("spilling a sort run"))
-            })?;
+            },
+        )?;
         outcome.spilled_bytes += sort.spilled_bytes();
 
         let mut group: Vec<(consent_domain::Event, Option<EventPosition>)> = Vec::new();
@@ -476,7 +493,8 @@ impl Worker<'_> {
         for change in changed.drain(..) {
             serde_json::to_writer(&mut *out, &change)
                 .map_err(|e| io("writing the changes file")(e.into()))?;
-            out.write_all(b"\n").map_err(io("writing the changes file"))?;
+            out.write_all(b"\n")
+                .map_err(io("writing the changes file"))?;
             outcome.changes_written += 1;
         }
         Ok(())
@@ -573,4 +591,3 @@ fn decode(payload: &[u8]) -> Result<consent_domain::Event, String> {
             consent_schema::event_from_proto(&envelope).map_err(|error| format!("invalid: {error}"))
         })
 }
-

@@ -160,8 +160,7 @@ impl ExternalSort {
     /// Every record pushed, in (key, position) order.
     pub fn finish(mut self) -> std::io::Result<Sorted> {
         if self.runs.is_empty() {
-            self.run
-                .sort_unstable_by(|a, b| a.order().cmp(&b.order()));
+            self.run.sort_unstable_by(|a, b| a.order().cmp(&b.order()));
             return Ok(Sorted(Source::InMemory(self.run.into_iter())));
         }
         self.spill()?;

@@ -134,7 +134,13 @@ fn streamed(
         changes,
         ..RunnerConfig::new(plan, RuleCatalogue::uk())
     };
-    run(fixture.runtime.handle(), fixture.log.clone(), config, &Silent).unwrap()
+    run(
+        fixture.runtime.handle(),
+        fixture.log.clone(),
+        config,
+        &Silent,
+    )
+    .unwrap()
 }
 
 fn read_changes(path: &std::path::Path) -> Vec<ChangedDecision> {
@@ -183,12 +189,21 @@ fn one_streamed_run_gives_the_in_memory_report_and_every_change() {
         by_kind(ChangeKind::RefusedToAllowed),
         expected.totals.refused_to_allowed
     );
-    assert_eq!(by_kind(ChangeKind::BasisChanged), expected.totals.basis_changed);
+    assert_eq!(
+        by_kind(ChangeKind::BasisChanged),
+        expected.totals.basis_changed
+    );
     // Every sample of the report is one of the lines.
     let keys = change_keys(&lines);
     for (kind, samples) in [
-        (ChangeKind::AllowedToRefused, &expected.samples.allowed_to_refused),
-        (ChangeKind::RefusedToAllowed, &expected.samples.refused_to_allowed),
+        (
+            ChangeKind::AllowedToRefused,
+            &expected.samples.allowed_to_refused,
+        ),
+        (
+            ChangeKind::RefusedToAllowed,
+            &expected.samples.refused_to_allowed,
+        ),
         (ChangeKind::BasisChanged, &expected.samples.basis_changed),
     ] {
         for sample in samples {
@@ -233,7 +248,9 @@ fn the_organisation_filter_replays_only_that_organisation() {
     assert_eq!(report.totals, everything.by_organisation[&organisation]);
     let lines = read_changes(&changes);
     assert_eq!(lines.len() as u64, report.totals.changed());
-    assert!(lines.iter().all(|c| c.decision.organisation == organisation));
+    assert!(lines
+        .iter()
+        .all(|c| c.decision.organisation == organisation));
 }
 
 proptest! {
@@ -292,9 +309,15 @@ fn merge_refuses_overlapping_missing_and_different_replays() {
     let c = streamed(&fixture, plan(), Some(&[2]), 1, usize::MAX, None).report;
     let d = streamed(&fixture, plan(), Some(&[3]), 1, usize::MAX, None).report;
     let overlap = ReplayReport::merge(vec![a.clone(), b]).unwrap_err();
-    assert_eq!(overlap.to_string(), "partition 1 is in more than one report (report 1 replayed it again)");
+    assert_eq!(
+        overlap.to_string(),
+        "partition 1 is in more than one report (report 1 replayed it again)"
+    );
     let missing = ReplayReport::merge(vec![a.clone(), c.clone()]).unwrap_err();
-    assert_eq!(missing.to_string(), "no report covers partition(s) [3] of 4");
+    assert_eq!(
+        missing.to_string(),
+        "no report covers partition(s) [3] of 4"
+    );
     let mut other_plan = plan();
     other_plan.candidate = RuleSelection::InForce;
     let other = streamed(&fixture, other_plan, Some(&[3]), 1, usize::MAX, None).report;

@@ -58,6 +58,6 @@ pub use report::{
     ChangeCounts, ChangeSample, ChangedDecision, DecisionDigest, InputCounts, PartitionCoverage,
     ReasonShift, RejectedRecord, ReplayReport, ReportMergeError, Samples,
 };
-pub use streamed::{ReferencePart, ReferenceStates, ReplayContext, SubjectReplayer};
 pub use similarity::{parse_similarity_overrides, similarity_override_event_id};
+pub use streamed::{ReferencePart, ReferenceStates, ReplayContext, SubjectReplayer};
 pub use summary::render_summary;

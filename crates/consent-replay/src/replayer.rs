@@ -399,7 +399,10 @@ pub(crate) fn check_rule_sets(
 }
 
 /// Keeps a send by event id, resolving repeats as the fold does.
-pub(crate) fn keep_send(sends: &mut BTreeMap<EventId, RecordedSend>, incoming: RecordedSend) -> Applied {
+pub(crate) fn keep_send(
+    sends: &mut BTreeMap<EventId, RecordedSend>,
+    incoming: RecordedSend,
+) -> Applied {
     match sends.entry(incoming.id) {
         Entry::Vacant(slot) => {
             slot.insert(incoming);

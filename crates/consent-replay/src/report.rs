@@ -221,7 +221,11 @@ pub enum ReportMergeError {
     #[error("report {index} replayed another plan than report 0: its `{field}` differs")]
     DifferentPlan { index: usize, field: &'static str },
     #[error("report {index} read a log of {theirs} partitions, report 0 one of {ours}")]
-    DifferentLayout { index: usize, ours: u32, theirs: u32 },
+    DifferentLayout {
+        index: usize,
+        ours: u32,
+        theirs: u32,
+    },
     #[error("report {index} read the reference topic up to other end offsets than report 0 ({theirs:?} against {ours:?}): replay every instance against the same log")]
     DifferentReference {
         index: usize,
@@ -357,8 +361,9 @@ impl ReplayReport {
     /// replay).
     pub(crate) fn absorb(&mut self, other: &ReplayReport) {
         self.input.merge(&other.input);
-        let mut rejected: BTreeSet<RejectedRecord> =
-            std::mem::take(&mut self.rejected_samples).into_iter().collect();
+        let mut rejected: BTreeSet<RejectedRecord> = std::mem::take(&mut self.rejected_samples)
+            .into_iter()
+            .collect();
         rejected.extend(other.rejected_samples.iter().cloned());
         self.rejected_samples = rejected.into_iter().take(self.samples_per_kind).collect();
         self.totals.merge(&other.totals);
@@ -403,7 +408,10 @@ impl ReplayReport {
                 &mut self.samples.refused_to_allowed,
                 &other.samples.refused_to_allowed,
             ),
-            (&mut self.samples.basis_changed, &other.samples.basis_changed),
+            (
+                &mut self.samples.basis_changed,
+                &other.samples.basis_changed,
+            ),
         ] {
             mine.extend(theirs.iter().cloned());
             mine.sort_by(|a, b| sample_order(a, &channels).cmp(&sample_order(b, &channels)));
