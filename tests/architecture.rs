@@ -96,6 +96,9 @@ const MAP: &[Place] = &[
     Place { package: "consent-report", heading: "crates/consent-report", may: Only(&["consent-domain"]), purity: Pure },
     // "Folds events in memory with the domain fold"; "pure like the domain".
     Place { package: "consent-replay", heading: "crates/consent-replay", may: Only(&["consent-domain", "consent-schema"]), purity: Pure },
+    // "Runs a replay over an `EventLog`"; "the file IO of the replay lives
+    // here so consent-replay stays pure".
+    Place { package: "consent-replay-runner", heading: "crates/consent-replay-runner", may: Only(&["consent-replay", "consent-log", "consent-schema", "consent-domain"]), purity: Edge },
     // "pure (no IO but the key file, no clock, no async)"
     Place { package: "consent-intake", heading: "crates/consent-intake", may: Only(&["consent-domain", "consent-secret-file"]), purity: PureButKeyFile },
     // "over the traits above"; checkpoints and exports, intake, sealing,

@@ -1,12 +1,14 @@
-//! Replay of the whole log under the other rule set, with the diff
-//! (consent-replay, as `consent-ledger replay` runs it), against the raw
-//! read of the same records.
+//! Replay of the whole log under the other rule set, with the diff and
+//! every changed decision written to a file (consent-replay-runner, as
+//! `consent-ledger replay --changes` runs it: bounded memory, one worker
+//! per core), against the raw read of the same records.
 
 use crate::measure::{peak_resident_bytes, reset_peak_resident, resident_bytes};
 use crate::outcome::Outcome;
 use consent_domain::rules::RuleCatalogue;
 use consent_log::{EventLog, LogRecord, StartOffsets};
-use consent_replay::{ReplayPlan, Replayer, RuleSelection};
+use consent_replay::{ReplayPlan, RuleSelection};
+use consent_replay_runner::{run, RunnerConfig, Silent};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -53,21 +55,21 @@ pub async fn replay(log: Arc<dyn EventLog>) -> anyhow::Result<Outcome> {
         RuleSelection::named(BASELINE_RULE_SET),
         RuleSelection::named(CANDIDATE_RULE_SET),
     );
-    let mut replayer = Replayer::new(plan, RuleCatalogue::uk())?;
+    let spill = tempfile::tempdir()?;
+    let changes_path = spill.path().join("changes.ndjson");
+    let mut config = RunnerConfig::new(plan, RuleCatalogue::uk());
+    config.spill_dir = Some(spill.path().to_owned());
+    config.changes = Some(changes_path.clone());
+    let threads = config.threads;
+    let runtime = tokio::runtime::Handle::current();
     let started = Instant::now();
-    let mut rejected = 0u64;
-    read_all(&log, |records| {
-        for record in records {
-            let position = consent_schema::event_position(&record.position);
-            if replayer.apply_stored(position, &record.payload).is_err() {
-                rejected += 1;
-            }
-        }
-    })
-    .await?;
-    let report = replayer.report();
+    let replayed =
+        tokio::task::spawn_blocking(move || run(&runtime, log, config, &Silent)).await??;
     let seconds = started.elapsed().as_secs_f64();
     let peak = peak_resident_bytes().unwrap_or(0);
+    let report = replayed.report;
+    let changes_bytes = std::fs::metadata(&changes_path).map_or(0, |m| m.len());
+    let rejected = report.input.rejected;
 
     let mut outcome = Outcome::new(
         "replay",
@@ -88,6 +90,22 @@ pub async fn replay(log: Arc<dyn EventLog>) -> anyhow::Result<Outcome> {
         "decisions",
     );
     outcome.figure("records rejected", rejected as f64, "records");
+    outcome.figure(
+        "changes file (every changed decision, NDJSON)",
+        changes_bytes as f64,
+        "bytes",
+    );
+    outcome.figure(
+        "changed decisions written",
+        replayed.changes_written as f64,
+        "decisions",
+    );
+    outcome.figure(
+        "spilled to sort runs",
+        replayed.spilled_bytes as f64 / 1_048_576.0,
+        "MiB",
+    );
+    outcome.figure("worker threads", threads as f64, "threads");
     outcome.figure("peak resident memory", peak as f64 / 1_048_576.0, "MiB");
     outcome.figure(
         "resident before the replay",

@@ -2,8 +2,11 @@
 //! rule set or another similarity map, and report what changes.
 //!
 //! Reads the log directly, from offset 0 of every event-family
-//! topic-partition up to the end offsets seen at start, and folds it in
-//! memory (`consent_replay::Replayer`). It never opens the view and never
+//! topic-partition up to the end offsets seen at start, in bounded memory
+//! (`consent_replay_runner`: the reference topic first, then each subject
+//! partition on a worker thread, grouped by subject with an external
+//! sort). `--partitions` splits it across instances; `replay merge` joins
+//! their reports. It never opens the view and never
 //! appends: nothing it does changes the live ledger. On Kafka it runs while
 //! the ledger serves. The embedded log admits one process at a time (a lock
 //! file in `DATA_DIR/log`), so there the ledger must be stopped first.
@@ -14,28 +17,54 @@ use anyhow::{bail, Context};
 use consent_domain::rules::RuleCatalogue;
 use consent_domain::vocabulary::Channel;
 use consent_domain::Timestamp;
-use consent_log::{EndOffsets, StartOffsets, TopicPartition};
 use consent_replay::{
-    render_summary, CharitableSendReading, EligibilityQuestions, Questions, ReplayPlan, Replayer,
-    RuleSelection,
+    render_summary, CharitableSendReading, EligibilityQuestions, Questions, ReplayPlan,
+    ReplayReport, RuleSelection,
 };
 use indicatif::{ProgressBar, ProgressStyle};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Records asked for per read.
-const BATCH: usize = 2_000;
-/// How long one read waits when nothing is available.
-const READ_WAIT: Duration = Duration::from_millis(500);
-/// Give up on partitions that deliver nothing for this long before their
-/// end offset (a Kafka partition whose last offsets are gaps).
-const STALL_LIMIT: Duration = Duration::from_secs(30);
+#[derive(clap::Subcommand)]
+pub enum ReplayCommand {
+    /// Merge the reports of instances that each replayed some partitions
+    /// (`--own-partitions`) into one; refuses reports of different plans, and
+    /// partitions replayed twice or by no report.
+    Merge(MergeArgs),
+}
 
 #[derive(clap::Args)]
+pub struct MergeArgs {
+    /// The reports (`replay --own-partitions ... --out FILE`), one per instance.
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Write the merged JSON report here.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ReplayArgs {
+    #[command(subcommand)]
+    pub command: Option<ReplayCommand>,
     #[command(flatten)]
     pub storage: StorageArgs,
+    /// Replay only this organisation's facts and questions; repeatable.
+    #[arg(long = "organisation")]
+    pub organisations: Vec<String>,
+    /// Write every changed decision here, one JSON object per line (NDJSON).
+    #[arg(long)]
+    pub changes: Option<PathBuf>,
+    /// Worker threads, one subject partition at a time each (default: the available cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Memory per worker for grouping a partition's records by subject; beyond it, sorted runs go to temporary files.
+    #[arg(long, default_value_t = 64)]
+    pub sort_memory_mib: usize,
+    /// Directory for the sort's temporary files (default: the system's temporary directory).
+    #[arg(long)]
+    pub spill_dir: Option<PathBuf>,
     /// The rule set to compare against the baseline (default: the one in force at each decision's time).
     #[arg(long)]
     pub candidate_rule_set: Option<String>,
@@ -116,6 +145,13 @@ impl ReplayArgs {
             bail!("nothing to replay: --skip-sends without --as-of asks no question");
         }
         plan.samples_per_kind = self.samples;
+        for organisation in &self.organisations {
+            if organisation.trim().is_empty() {
+                bail!("--organisation must name an organisation id");
+            }
+            plan.organisations
+                .insert(consent_domain::OrganisationId::new(organisation.as_str()));
+        }
         if plan.baseline == plan.candidate && plan.similarity_overrides.is_empty() {
             tracing::warn!(
                 baseline = %plan.baseline,
@@ -136,9 +172,30 @@ fn channel(arg: ChannelArg) -> Channel {
     }
 }
 
+/// Tells the terminal how the replay goes.
+struct Bar(ProgressBar);
+
+impl consent_replay_runner::Progress for Bar {
+    fn start(&self, total: u64) {
+        self.0.set_length(total);
+    }
+    fn read(&self, records: u64) {
+        self.0.inc(records);
+    }
+    fn phase(&self, what: &str) {
+        self.0.set_message(match what {
+            "reference" => "reading the reference topic (organisations, addresses)".to_owned(),
+            "subjects" => "replaying the subjects' partitions".to_owned(),
+            other => other.to_owned(),
+        });
+    }
+}
+
 pub async fn run(args: ReplayArgs) -> anyhow::Result<std::process::ExitCode> {
+    if let Some(ReplayCommand::Merge(merge)) = &args.command {
+        return merge_reports(merge);
+    }
     let plan = args.plan()?;
-    let mut replayer = Replayer::new(plan, RuleCatalogue::uk())?;
 
     if args.storage.kafka_brokers.is_none() {
         // Opening the embedded log creates it when absent; a replay must
@@ -156,97 +213,64 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<std::process::ExitCode> {
         "cannot open the log for replay (the embedded log admits one process at a time: stop \
          `consent-ledger serve` on this data directory first; on Kafka a replay runs alongside)",
     )?;
-    let ends: EndOffsets = log
-        .end_offsets()
-        .await
-        .context("reading the log's end offsets")?;
-    let mut pending: BTreeMap<TopicPartition, u64> = ends
-        .iter()
-        .filter(|(_, end)| **end > 0)
-        .map(|(tp, end)| (tp.clone(), *end))
-        .collect();
-    let total: u64 = pending.values().sum();
-    let start: StartOffsets = pending.keys().map(|tp| (tp.clone(), 0)).collect();
+    let mut config = consent_replay_runner::RunnerConfig::new(plan, RuleCatalogue::uk());
+    // `--own-partitions`: this instance replays the subjects of these
+    // partitions (the reference topic is always read whole), and its
+    // report names them for `replay merge`.
+    if let consent_projector::OwnedPartitions::Only(partitions) = &args.storage.own_partitions {
+        config.partitions = Some(partitions.clone());
+    }
+    if let Some(threads) = args.threads {
+        if threads == 0 {
+            bail!("--threads must be at least 1");
+        }
+        config.threads = threads;
+    }
+    if args.sort_memory_mib == 0 {
+        bail!("--sort-memory-mib must be at least 1");
+    }
+    config.run_bytes = args.sort_memory_mib.saturating_mul(1024 * 1024);
+    config.spill_dir = args.spill_dir.clone();
+    config.changes = args.changes.clone();
     tracing::info!(
-        records = total,
-        partitions = pending.len(),
+        threads = config.threads,
+        partitions = ?config.partitions,
+        organisations = ?config.plan.organisations,
         "replaying the log up to its end offsets at start"
     );
 
-    let bar = ProgressBar::new(total);
+    let bar = ProgressBar::new(0);
     if let Ok(style) = ProgressStyle::with_template(
         "{spinner} [{elapsed_precise}] [{bar:40}] {pos}/{len} records ({per_sec}, {eta}) {msg}",
     ) {
         bar.set_style(style.progress_chars("=> "));
     }
-    let mut rejected = 0_u64;
-    let mut last_progress = Instant::now();
-    if !pending.is_empty() {
-        let mut reader = log.reader(start).await.context("opening a log reader")?;
-        while !pending.is_empty() {
-            let batch = reader
-                .next_batch(BATCH, READ_WAIT)
-                .await
-                .context("reading the log")?;
-            if batch.is_empty() {
-                if last_progress.elapsed() > STALL_LIMIT {
-                    let stalled: Vec<String> = pending
-                        .iter()
-                        .map(|(tp, end)| format!("{tp} (end {end})"))
-                        .collect();
-                    tracing::warn!(
-                        partitions = %stalled.join(", "),
-                        "no records for {}s before the end offsets; replaying what was read",
-                        STALL_LIMIT.as_secs()
-                    );
-                    break;
-                }
-                continue;
-            }
-            last_progress = Instant::now();
-            for record in batch {
-                let topic_partition = record.position.topic_partition();
-                let Some(&end) = pending.get(&topic_partition) else {
-                    continue;
-                };
-                if record.position.offset >= end {
-                    // Appended after the replay started: not part of it.
-                    pending.remove(&topic_partition);
-                    continue;
-                }
-                let position = consent_schema::event_position(&record.position);
-                if consent_schema::is_ledger_record_key(&record.key) {
-                    // Not a fact (the contact-digest key's fingerprint).
-                } else if let Err(error) = replayer.apply_stored(position, &record.payload) {
-                    rejected += 1;
-                    tracing::warn!(%error, "record skipped");
-                }
-                bar.inc(1);
-                if record.position.offset + 1 >= end {
-                    pending.remove(&topic_partition);
-                }
-            }
-            bar.set_message(format!("{rejected} rejected"));
-        }
-    }
-    bar.finish();
-
-    let deciding = ProgressBar::new_spinner();
-    deciding.set_message("deciding every question under the baseline and the candidate");
-    deciding.enable_steady_tick(Duration::from_millis(120));
-    let report = tokio::task::spawn_blocking(move || replayer.report())
-        .await
-        .context("the replay's decisions failed")?;
-    deciding.finish_and_clear();
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let runtime = tokio::runtime::Handle::current();
+    let progress = Bar(bar.clone());
+    let outcome = tokio::task::spawn_blocking(move || {
+        consent_replay_runner::run(&runtime, log, config, &progress)
+    })
+    .await
+    .context("the replay failed")?
+    .context("the replay failed")?;
+    bar.finish_and_clear();
+    let ends = outcome.end_offsets;
+    let report = outcome.report;
 
     if let Some(path) = &args.out {
-        let json = serde_json::to_vec_pretty(&report).context("serialising the report")?;
-        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
-        tracing::info!(path = %path.display(), "replay report written");
+        write_report(path, &report)?;
     }
     let mut summary = render_summary(&report);
     if let Some(path) = &args.out {
         summary.push_str(&format!("Report written to {}\n", path.display()));
+    }
+    if let Some(path) = &args.changes {
+        summary.push_str(&format!(
+            "{} changed decisions written to {}\n",
+            outcome.changes_written,
+            path.display()
+        ));
     }
     if let Some(dir) = &args.side_view {
         let path = crate::side_view::write(
@@ -263,6 +287,44 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<std::process::ExitCode> {
             dir.display()
         ));
     }
+    print_to_stdout(&summary)?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn write_report(path: &std::path::Path, report: &ReplayReport) -> anyhow::Result<()> {
+    let json = serde_json::to_vec_pretty(report).context("serialising the report")?;
+    std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(path = %path.display(), "replay report written");
+    Ok(())
+}
+
+/// `consent-ledger replay merge`: the reports of instances that each
+/// replayed some partitions, as one.
+fn merge_reports(args: &MergeArgs) -> anyhow::Result<std::process::ExitCode> {
+    let mut reports = Vec::with_capacity(args.reports.len());
+    for path in &args.reports {
+        let text =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let report: ReplayReport = serde_json::from_slice(&text)
+            .with_context(|| format!("{} is not a replay report (JSON)", path.display()))?;
+        reports.push(report);
+    }
+    let merged = ReplayReport::merge(reports).map_err(|error| {
+        let named = args
+            .reports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("report {i} is {}", p.display()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        anyhow::anyhow!("cannot merge the reports: {error} ({named})")
+    })?;
+    write_report(&args.out, &merged)?;
+    let mut summary = render_summary(&merged);
+    summary.push_str(&format!(
+        "Merged report written to {}\n",
+        args.out.display()
+    ));
     print_to_stdout(&summary)?;
     Ok(std::process::ExitCode::SUCCESS)
 }

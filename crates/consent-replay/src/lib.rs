@@ -43,6 +43,7 @@ mod replayer;
 pub mod report;
 mod rfc3339;
 mod similarity;
+mod streamed;
 mod summary;
 
 pub use compare::{ChangeKind, Comparison, RuleChange};
@@ -54,8 +55,9 @@ pub use plan::{
 pub use question::QuestionRef;
 pub use replayer::{Replayer, DEFAULT_DECISION_THREADS};
 pub use report::{
-    ChangeCounts, ChangeSample, DecisionDigest, InputCounts, ReasonShift, RejectedRecord,
-    ReplayReport, Samples,
+    ChangeCounts, ChangeSample, ChangedDecision, DecisionDigest, InputCounts, PartitionCoverage,
+    ReasonShift, RejectedRecord, ReplayReport, ReportMergeError, Samples,
 };
 pub use similarity::{parse_similarity_overrides, similarity_override_event_id};
+pub use streamed::{ReferencePart, ReferenceStates, ReplayContext, SubjectReplayer};
 pub use summary::render_summary;

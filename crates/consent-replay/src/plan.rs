@@ -6,7 +6,7 @@ use consent_domain::rules::{RuleCatalogue, RuleSet, RuleSetId, UnknownRuleSet};
 use consent_domain::vocabulary::Channel;
 use consent_domain::{OrganisationId, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// Samples kept per kind of change unless the plan says otherwise.
@@ -139,6 +139,10 @@ pub struct ReplayPlan {
     pub questions: Questions,
     /// Samples kept per kind of change (the first ones in question order).
     pub samples_per_kind: usize,
+    /// Replay only these organisations' facts and questions; empty: every
+    /// organisation.
+    #[serde(default)]
+    pub organisations: BTreeSet<OrganisationId>,
 }
 
 impl ReplayPlan {
@@ -151,6 +155,13 @@ impl ReplayPlan {
             similarity_overrides: BTreeMap::new(),
             questions: Questions::default(),
             samples_per_kind: DEFAULT_SAMPLES_PER_KIND,
+            organisations: BTreeSet::new(),
         }
+    }
+
+    /// Whether the plan replays `organisation` (every organisation when
+    /// it names none).
+    pub fn replays(&self, organisation: &OrganisationId) -> bool {
+        self.organisations.is_empty() || self.organisations.contains(organisation)
     }
 }

@@ -73,14 +73,7 @@ impl Replayer {
     /// A replayer for `plan`, deciding with the rule sets of `catalogue`.
     /// Refuses a plan that names a rule set the catalogue does not have.
     pub fn new(plan: ReplayPlan, catalogue: RuleCatalogue) -> Result<Self, ReplayError> {
-        for (side, selection) in [("baseline", &plan.baseline), ("candidate", &plan.candidate)] {
-            if let Some(id) = selection.requested() {
-                if catalogue.get(id).is_none() {
-                    let error = UnknownRuleSet::NotInCatalogue { id: id.clone() };
-                    return Err(ReplayError::UnknownRuleSet { side, error });
-                }
-            }
-        }
+        check_rule_sets(&plan, &catalogue)?;
         Ok(Self {
             plan,
             catalogue,
@@ -116,6 +109,10 @@ impl Replayer {
     /// [`Replayer::apply`] of a borrowed event (its facts copied into the
     /// states) or of an owned one (moved, as a decoded record is).
     fn fold(&mut self, event: Cow<'_, Event>, position: Option<EventPosition>) -> Applied {
+        if !self.plan.replays(&event.organisation) {
+            // Another organisation's: not part of this replay, not counted.
+            return Applied::NotApplicable;
+        }
         self.input.deliveries += 1;
         let kind = event.fact.kind();
         let applied = match (event.fact.scope(), event.subject.is_some()) {
@@ -158,7 +155,7 @@ impl Replayer {
                 }
             }
             (FactScope::SubjectHistoryOnly, true) => match RecordedSend::of(event, &position) {
-                Some(send) => self.keep_send(send),
+                Some(send) => keep_send(&mut self.sends, send),
                 None => Applied::NotApplicable,
             },
             _ => Applied::NotApplicable,
@@ -223,9 +220,13 @@ impl Replayer {
             })
             .collect();
         let deciding = Deciding {
-            replayer: self,
+            plan: &self.plan,
+            catalogue: &self.catalogue,
+            organisations: &self.organisations,
             candidate_organisations: &candidate_organisations,
+            addresses: &self.addresses,
         };
+        let empty_subject = SubjectState::default();
         let threads = self.decision_threads;
         let questions = &self.plan.questions;
         if questions.sends {
@@ -235,11 +236,16 @@ impl Replayer {
             for round in sends.chunks(QUESTIONS_PER_ROUND) {
                 let answered = in_parallel(round, threads, |send| {
                     let mut question = send.question(reading);
-                    let answer = deciding.answer(&mut question);
+                    let subject = self
+                        .subjects
+                        .get(&send.organisation)
+                        .and_then(|subjects| subjects.get(&send.subject))
+                        .unwrap_or(&empty_subject);
+                    let answer = deciding.answer(&mut question, subject);
                     (question, answer)
                 });
                 for (question, answer) in answered {
-                    builder.record(&question, answer);
+                    builder.record(&question, answer, None);
                 }
             }
         }
@@ -260,43 +266,17 @@ impl Replayer {
                     eligibility_questions(organisation, subject, organisation_state, state, asked)
                         .into_iter()
                         .map(|mut question| {
-                            let answer = deciding.answer(&mut question);
+                            let answer = deciding.answer(&mut question, state);
                             (question, answer)
                         })
                         .collect::<Vec<_>>()
                 });
                 for (question, answer) in answered.into_iter().flatten() {
-                    builder.record(&question, answer);
+                    builder.record(&question, answer, None);
                 }
             }
         }
         builder.finish()
-    }
-
-    /// Keeps a send by event id, resolving repeats as the fold does.
-    fn keep_send(&mut self, incoming: RecordedSend) -> Applied {
-        match self.sends.entry(incoming.id) {
-            Entry::Vacant(slot) => {
-                slot.insert(incoming);
-                Applied::Added
-            }
-            Entry::Occupied(mut slot) => {
-                let existing = slot.get_mut();
-                let same = RecordedSend {
-                    position: existing.position.clone(),
-                    ..incoming.clone()
-                } == *existing;
-                let lower = is_lower(&incoming.position, &existing.position);
-                if lower {
-                    *existing = incoming;
-                }
-                if same {
-                    Applied::Duplicate
-                } else {
-                    Applied::Conflict
-                }
-            }
-        }
     }
 
     fn reject(&mut self, position: Option<EventPosition>, reason: String) {
@@ -330,30 +310,32 @@ impl Replayer {
     }
 }
 
-/// What deciding a question reads: the folded states and the candidate's
-/// organisations with their similarity overrides.
-struct Deciding<'r> {
-    replayer: &'r Replayer,
-    candidate_organisations: &'r BTreeMap<OrganisationId, OrganisationState>,
+/// What deciding a question reads: the organisations' and addresses'
+/// states, and the candidate's organisations with their similarity
+/// overrides (the subject's state is given with each question).
+pub(crate) struct Deciding<'r> {
+    pub plan: &'r ReplayPlan,
+    pub catalogue: &'r RuleCatalogue,
+    pub organisations: &'r BTreeMap<OrganisationId, OrganisationState>,
+    pub candidate_organisations: &'r BTreeMap<OrganisationId, OrganisationState>,
+    pub addresses: &'r BTreeMap<(OrganisationId, String), AddressState>,
 }
 
 impl Deciding<'_> {
-    /// Decides `question` under the baseline and the candidate and compares
-    /// the decisions. `question.request.rule_set` is set per side and left
-    /// as the candidate's.
-    fn answer(&self, question: &mut Question) -> Answer {
-        let replayer = self.replayer;
-        let plan = &replayer.plan;
+    /// Decides `question` about `subject` under the baseline and the
+    /// candidate and compares the decisions. `question.request.rule_set`
+    /// is set per side and left as the candidate's.
+    pub fn answer(&self, question: &mut Question, subject: &SubjectState) -> Answer {
+        let plan = self.plan;
         let request = &mut question.request;
-        let Ok(baseline_rules) = plan.baseline.select(&replayer.catalogue, request.at) else {
+        let Ok(baseline_rules) = plan.baseline.select(self.catalogue, request.at) else {
             return Answer::NotEvaluated("no baseline rule set in force at the decision's time");
         };
-        let Ok(candidate_rules) = plan.candidate.select(&replayer.catalogue, request.at) else {
+        let Ok(candidate_rules) = plan.candidate.select(self.catalogue, request.at) else {
             return Answer::NotEvaluated("no candidate rule set in force at the decision's time");
         };
         let empty_organisation = OrganisationState::default();
-        let empty_subject = SubjectState::default();
-        let organisation = replayer
+        let organisation = self
             .organisations
             .get(&request.organisation)
             .unwrap_or(&empty_organisation);
@@ -361,16 +343,10 @@ impl Deciding<'_> {
             .candidate_organisations
             .get(&request.organisation)
             .unwrap_or(organisation);
-        let subject = request
-            .subject
-            .as_ref()
-            .and_then(|subject| replayer.subjects.get(&request.organisation)?.get(subject))
-            .unwrap_or(&empty_subject);
         let addresses: Vec<AddressState> = addresses_to_consult(subject, request)
             .into_iter()
             .filter_map(|address| {
-                replayer
-                    .addresses
+                self.addresses
                     .get(&(request.organisation.clone(), address))
                     .cloned()
             })
@@ -402,6 +378,51 @@ impl Deciding<'_> {
         Answer::Compared {
             comparison,
             decisions,
+        }
+    }
+}
+
+/// Refuses a plan that names a rule set `catalogue` does not have.
+pub(crate) fn check_rule_sets(
+    plan: &ReplayPlan,
+    catalogue: &RuleCatalogue,
+) -> Result<(), ReplayError> {
+    for (side, selection) in [("baseline", &plan.baseline), ("candidate", &plan.candidate)] {
+        if let Some(id) = selection.requested() {
+            if catalogue.get(id).is_none() {
+                let error = UnknownRuleSet::NotInCatalogue { id: id.clone() };
+                return Err(ReplayError::UnknownRuleSet { side, error });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Keeps a send by event id, resolving repeats as the fold does.
+pub(crate) fn keep_send(
+    sends: &mut BTreeMap<EventId, RecordedSend>,
+    incoming: RecordedSend,
+) -> Applied {
+    match sends.entry(incoming.id) {
+        Entry::Vacant(slot) => {
+            slot.insert(incoming);
+            Applied::Added
+        }
+        Entry::Occupied(mut slot) => {
+            let existing = slot.get_mut();
+            let same = RecordedSend {
+                position: existing.position.clone(),
+                ..incoming.clone()
+            } == *existing;
+            let lower = is_lower(&incoming.position, &existing.position);
+            if lower {
+                *existing = incoming;
+            }
+            if same {
+                Applied::Duplicate
+            } else {
+                Applied::Conflict
+            }
         }
     }
 }
@@ -441,7 +462,7 @@ fn in_parallel<I: Sync, T: Send>(
 /// The value of `key`, a default one inserted when the key is new (the key
 /// is cloned only then). Always `Some`; an `Option` only because the
 /// borrow checker cannot yet see that a value just found may be returned.
-fn state_of<'m, K: Ord + Clone, V: Default>(
+pub(crate) fn state_of<'m, K: Ord + Clone, V: Default>(
     map: &'m mut BTreeMap<K, V>,
     key: &K,
 ) -> Option<&'m mut V> {

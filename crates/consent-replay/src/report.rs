@@ -6,9 +6,10 @@ use crate::compare::{ChangeKind, Comparison};
 use crate::plan::{Questions, ReplayPlan, RuleSelection};
 use crate::question::{Question, QuestionRef};
 use consent_domain::rules::{Decision, LawfulBasis, RuleSetId};
+use consent_domain::vocabulary::Channel;
 use consent_domain::{EventId, EventPosition, OrganisationId, SubjectId, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Decisions by what happened to their answer.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +27,16 @@ impl ChangeCounts {
     /// Decisions whose answer changed.
     pub fn changed(&self) -> u64 {
         self.allowed_to_refused + self.refused_to_allowed + self.basis_changed
+    }
+
+    /// Adds another report's counts (a merge).
+    pub fn merge(&mut self, other: &ChangeCounts) {
+        self.evaluated += other.evaluated;
+        self.unchanged += other.unchanged;
+        self.unchanged_reasons_differ += other.unchanged_reasons_differ;
+        self.allowed_to_refused += other.allowed_to_refused;
+        self.refused_to_allowed += other.refused_to_allowed;
+        self.basis_changed += other.basis_changed;
     }
 
     fn add(&mut self, comparison: &Comparison) {
@@ -96,8 +107,44 @@ pub struct ChangeSample {
     pub rules_changed: Vec<String>,
 }
 
-/// The first samples of each kind of change, in question order (sends by
-/// time then event id, then eligibility by organisation, subject, channel).
+/// A changed decision as the changes file holds it (one JSON object per
+/// line): what changed, then the sample's fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangedDecision {
+    /// `allowed_to_refused`, `refused_to_allowed` or `basis_changed`.
+    pub change: ChangeKind,
+    #[serde(flatten)]
+    pub decision: ChangeSample,
+}
+
+/// Where a change stands in question order: sends by time then event id,
+/// then eligibility by organisation, subject and the channel's place in
+/// the plan's list. A total order that does not depend on how the log was
+/// read or split, so the samples kept (the lowest ones) are the same
+/// whatever the partitioning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum SampleOrder<'a> {
+    Send(Timestamp, EventId),
+    Eligibility(&'a OrganisationId, &'a SubjectId, usize),
+}
+
+fn sample_order<'a>(sample: &'a ChangeSample, channels: &[Channel]) -> SampleOrder<'a> {
+    match &sample.question {
+        QuestionRef::Send { event_id, .. } => SampleOrder::Send(sample.at, *event_id),
+        QuestionRef::Eligibility { .. } => SampleOrder::Eligibility(
+            &sample.organisation,
+            &sample.subject,
+            channels
+                .iter()
+                .position(|c| c.as_str() == sample.channel)
+                .unwrap_or(usize::MAX),
+        ),
+    }
+}
+
+/// The lowest samples of each kind of change in question order (sends by
+/// time then event id, then eligibility by organisation, subject, channel):
+/// the first ones a reader meets, whatever the partitioning.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Samples {
     pub allowed_to_refused: Vec<ChangeSample>,
@@ -134,6 +181,66 @@ pub struct RejectedRecord {
     pub reason: String,
 }
 
+impl InputCounts {
+    /// Adds another report's counts (a merge: the two read disjoint
+    /// records).
+    pub fn merge(&mut self, other: &InputCounts) {
+        self.deliveries += other.deliveries;
+        self.events += other.events;
+        self.duplicates += other.duplicates;
+        self.conflicts += other.conflicts;
+        self.rejected += other.rejected;
+        self.organisations += other.organisations;
+        self.subjects += other.subjects;
+        self.sends += other.sends;
+    }
+}
+
+/// Which subject partitions a report covers, for a replay split across
+/// instances by partition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionCoverage {
+    /// Partitions per topic in the log's layout.
+    pub partition_count: u32,
+    /// The partitions replayed: their subjects' facts, sends and
+    /// questions, and their share of the reference topic's counts.
+    pub replayed: Vec<u32>,
+    /// The end offset of every reference-topic partition read (every
+    /// instance reads the whole reference topic; reports merge only when
+    /// they read the same one).
+    pub reference_end_offsets: Vec<u64>,
+}
+
+/// Reports that cannot be merged into one.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReportMergeError {
+    #[error("no report to merge")]
+    Nothing,
+    #[error("report {index} is not a partitioned replay's (it has no `partitions`): it covers the whole log already")]
+    NotPartitioned { index: usize },
+    #[error("report {index} replayed another plan than report 0: its `{field}` differs")]
+    DifferentPlan { index: usize, field: &'static str },
+    #[error("report {index} read a log of {theirs} partitions, report 0 one of {ours}")]
+    DifferentLayout {
+        index: usize,
+        ours: u32,
+        theirs: u32,
+    },
+    #[error("report {index} read the reference topic up to other end offsets than report 0 ({theirs:?} against {ours:?}): replay every instance against the same log")]
+    DifferentReference {
+        index: usize,
+        ours: Vec<u64>,
+        theirs: Vec<u64>,
+    },
+    #[error("partition {partition} is in more than one report (report {index} replayed it again)")]
+    Overlap { partition: u32, index: usize },
+    #[error("no report covers partition(s) {missing:?} of {partition_count}")]
+    Missing {
+        missing: Vec<u32>,
+        partition_count: u32,
+    },
+}
+
 /// The replay's result.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplayReport {
@@ -162,6 +269,156 @@ pub struct ReplayReport {
     /// or appeared.
     pub by_reason: BTreeMap<String, ReasonShift>,
     pub samples: Samples,
+    /// Samples kept per kind (the plan's); a merge keeps as many.
+    #[serde(default = "default_samples_per_kind")]
+    pub samples_per_kind: usize,
+    /// The organisations replayed; empty: every organisation.
+    #[serde(default)]
+    pub organisations: Vec<OrganisationId>,
+    /// For a replay split by partition: which partitions this report
+    /// covers. `None` when one run read the whole log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<PartitionCoverage>,
+}
+
+fn default_samples_per_kind() -> usize {
+    crate::plan::DEFAULT_SAMPLES_PER_KIND
+}
+
+impl ReplayReport {
+    /// Merges the reports of instances that each replayed some partitions
+    /// of the same log under the same plan into the report one run over
+    /// every partition gives: counts add, samples are the lowest in
+    /// question order (rejected records by position). Refuses reports of
+    /// different plans, of partitions replayed twice, or that leave a
+    /// partition out.
+    pub fn merge(reports: Vec<ReplayReport>) -> Result<ReplayReport, ReportMergeError> {
+        let mut reports = reports.into_iter();
+        let mut merged = reports.next().ok_or(ReportMergeError::Nothing)?;
+        let Some(mut coverage) = merged.partitions.clone() else {
+            return Err(ReportMergeError::NotPartitioned { index: 0 });
+        };
+        let mut covered: BTreeSet<u32> = coverage.replayed.iter().copied().collect();
+        for (index, other) in reports.enumerate().map(|(i, r)| (i + 1, r)) {
+            let Some(theirs) = &other.partitions else {
+                return Err(ReportMergeError::NotPartitioned { index });
+            };
+            let differs = |field| Err(ReportMergeError::DifferentPlan { index, field });
+            if other.baseline != merged.baseline {
+                return differs("baseline");
+            }
+            if other.candidate != merged.candidate {
+                return differs("candidate");
+            }
+            if other.similarity_overrides != merged.similarity_overrides {
+                return differs("similarity_overrides");
+            }
+            if other.questions != merged.questions {
+                return differs("questions");
+            }
+            if other.samples_per_kind != merged.samples_per_kind {
+                return differs("samples_per_kind");
+            }
+            if other.organisations != merged.organisations {
+                return differs("organisations");
+            }
+            if theirs.partition_count != coverage.partition_count {
+                return Err(ReportMergeError::DifferentLayout {
+                    index,
+                    ours: coverage.partition_count,
+                    theirs: theirs.partition_count,
+                });
+            }
+            if theirs.reference_end_offsets != coverage.reference_end_offsets {
+                return Err(ReportMergeError::DifferentReference {
+                    index,
+                    ours: coverage.reference_end_offsets.clone(),
+                    theirs: theirs.reference_end_offsets.clone(),
+                });
+            }
+            for &partition in &theirs.replayed {
+                if !covered.insert(partition) {
+                    return Err(ReportMergeError::Overlap { partition, index });
+                }
+            }
+            merged.absorb(&other);
+        }
+        let missing: Vec<u32> = (0..coverage.partition_count)
+            .filter(|p| !covered.contains(p))
+            .collect();
+        if !missing.is_empty() {
+            return Err(ReportMergeError::Missing {
+                missing,
+                partition_count: coverage.partition_count,
+            });
+        }
+        coverage.replayed = covered.into_iter().collect();
+        merged.partitions = Some(coverage);
+        Ok(merged)
+    }
+
+    /// Adds `other`'s counts and samples (disjoint partitions of the same
+    /// replay).
+    pub(crate) fn absorb(&mut self, other: &ReplayReport) {
+        self.input.merge(&other.input);
+        let mut rejected: BTreeSet<RejectedRecord> = std::mem::take(&mut self.rejected_samples)
+            .into_iter()
+            .collect();
+        rejected.extend(other.rejected_samples.iter().cloned());
+        self.rejected_samples = rejected.into_iter().take(self.samples_per_kind).collect();
+        self.totals.merge(&other.totals);
+        for (why, n) in &other.not_evaluated {
+            *self.not_evaluated.entry(why.clone()).or_default() += n;
+        }
+        for (mine, theirs) in [
+            (&mut self.by_question, &other.by_question),
+            (&mut self.by_channel, &other.by_channel),
+        ] {
+            for (key, counts) in theirs {
+                mine.entry(key.clone()).or_default().merge(counts);
+            }
+        }
+        for (organisation, counts) in &other.by_organisation {
+            self.by_organisation
+                .entry(organisation.clone())
+                .or_default()
+                .merge(counts);
+        }
+        for (rule, n) in &other.by_rule {
+            *self.by_rule.entry(rule.clone()).or_default() += n;
+        }
+        for (reason, shift) in &other.by_reason {
+            let mine = self.by_reason.entry(reason.clone()).or_default();
+            mine.no_longer_against += shift.no_longer_against;
+            mine.newly_against += shift.newly_against;
+        }
+        let channels: Vec<Channel> = self
+            .questions
+            .eligibility
+            .as_ref()
+            .map(|e| e.channels.clone())
+            .unwrap_or_default();
+        let keep = self.samples_per_kind;
+        for (mine, theirs) in [
+            (
+                &mut self.samples.allowed_to_refused,
+                &other.samples.allowed_to_refused,
+            ),
+            (
+                &mut self.samples.refused_to_allowed,
+                &other.samples.refused_to_allowed,
+            ),
+            (
+                &mut self.samples.basis_changed,
+                &other.samples.basis_changed,
+            ),
+        ] {
+            mine.extend(theirs.iter().cloned());
+            mine.sort_by(|a, b| sample_order(a, &channels).cmp(&sample_order(b, &channels)));
+            mine.dedup();
+            mine.truncate(keep);
+        }
+    }
 }
 
 /// One question's answer, as the decision threads give it to the
@@ -190,11 +447,19 @@ fn add_to<V: Default>(map: &mut BTreeMap<String, V>, key: &str, add: impl FnOnce
 pub(crate) struct ReportBuilder {
     report: ReplayReport,
     samples_per_kind: usize,
+    /// The eligibility channels in the plan's order (the sample order).
+    channels: Vec<Channel>,
 }
 
 impl ReportBuilder {
     pub fn new(plan: &ReplayPlan, input: InputCounts, rejected: Vec<RejectedRecord>) -> Self {
         Self {
+            channels: plan
+                .questions
+                .eligibility
+                .as_ref()
+                .map(|e| e.channels.clone())
+                .unwrap_or_default(),
             report: ReplayReport {
                 baseline: plan.baseline.clone(),
                 candidate: plan.candidate.clone(),
@@ -210,21 +475,37 @@ impl ReportBuilder {
                 by_rule: BTreeMap::new(),
                 by_reason: BTreeMap::new(),
                 samples: Samples::default(),
+                samples_per_kind: plan.samples_per_kind,
+                organisations: plan.organisations.iter().cloned().collect(),
+                partitions: None,
             },
             samples_per_kind: plan.samples_per_kind,
         }
     }
 
-    /// Records one question's answer. Answers are recorded in question
-    /// order, which decides the samples kept.
-    pub fn record(&mut self, question: &Question, answer: Answer) {
+    /// Records one question's answer, in any order (the samples kept are
+    /// the lowest in question order); a changed decision is also pushed to
+    /// `changes` when given.
+    pub fn record(
+        &mut self,
+        question: &Question,
+        answer: Answer,
+        changes: Option<&mut Vec<ChangedDecision>>,
+    ) {
         match answer {
             Answer::NotEvaluated(why) => self.not_evaluated(why),
             Answer::Compared {
                 comparison,
                 decisions,
-            } => self.compared(question, &comparison, decisions.as_deref()),
+            } => self.compared(question, &comparison, decisions.as_deref(), changes),
         }
+    }
+
+    /// The input counts and rejected samples, once known (a streamed
+    /// replay learns them as it reads).
+    pub fn set_input(&mut self, input: InputCounts, rejected: Vec<RejectedRecord>) {
+        self.report.input = input;
+        self.report.rejected_samples = rejected;
     }
 
     fn not_evaluated(&mut self, why: &str) {
@@ -236,6 +517,7 @@ impl ReportBuilder {
         question: &Question,
         comparison: &Comparison,
         decisions: Option<&(Decision, Decision)>,
+        changes: Option<&mut Vec<ChangedDecision>>,
     ) {
         let request = &question.request;
         let report = &mut self.report;
@@ -256,7 +538,8 @@ impl ReportBuilder {
         add_to(&mut report.by_channel, request.channel.as_str(), |counts| {
             counts.add(comparison)
         });
-        let samples = match comparison.kind {
+        let kind = comparison.kind;
+        let samples = match kind {
             ChangeKind::Unchanged => return,
             ChangeKind::AllowedToRefused => &mut report.samples.allowed_to_refused,
             ChangeKind::RefusedToAllowed => &mut report.samples.refused_to_allowed,
@@ -287,26 +570,37 @@ impl ReportBuilder {
         let Some((baseline, candidate)) = decisions else {
             return;
         };
-        if samples.len() < self.samples_per_kind {
-            samples.push(ChangeSample {
-                question: question.reference.clone(),
-                organisation: request.organisation.clone(),
-                // Replay asks only about subjects (their sends and their
-                // eligibility), never about a bare address.
-                subject: request
-                    .subject
-                    .clone()
-                    .unwrap_or_else(|| SubjectId::new("")),
-                channel: request.channel.as_str().to_owned(),
-                purpose: request.purpose.as_str().to_owned(),
-                product_category: request
-                    .product_category
-                    .as_ref()
-                    .map(|c| c.as_str().to_owned()),
-                at: request.at,
-                baseline: DecisionDigest::of(baseline),
-                candidate: DecisionDigest::of(candidate),
-                rules_changed,
+        let sample = ChangeSample {
+            question: question.reference.clone(),
+            organisation: request.organisation.clone(),
+            // Replay asks only about subjects (their sends and their
+            // eligibility), never about a bare address.
+            subject: request
+                .subject
+                .clone()
+                .unwrap_or_else(|| SubjectId::new("")),
+            channel: request.channel.as_str().to_owned(),
+            purpose: request.purpose.as_str().to_owned(),
+            product_category: request
+                .product_category
+                .as_ref()
+                .map(|c| c.as_str().to_owned()),
+            at: request.at,
+            baseline: DecisionDigest::of(baseline),
+            candidate: DecisionDigest::of(candidate),
+            rules_changed,
+        };
+        let channels = &self.channels;
+        let order = sample_order(&sample, channels);
+        let place = samples.partition_point(|kept| sample_order(kept, channels) < order);
+        if place < self.samples_per_kind {
+            samples.insert(place, sample.clone());
+            samples.truncate(self.samples_per_kind);
+        }
+        if let Some(changes) = changes {
+            changes.push(ChangedDecision {
+                change: kind,
+                decision: sample,
             });
         }
     }
