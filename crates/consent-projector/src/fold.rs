@@ -234,9 +234,7 @@ fn record_history(
     let slot = match history.get_mut(&slot_key) {
         Some(slot) => slot,
         None => {
-            let lowest = store
-                .history_entry(&key.0, &key.1, &event.id)?
-                .map(|entry| entry.position);
+            let lowest = store.history_position(&key.0, &key.1, &event.id)?;
             history.entry(slot_key).or_insert(HistorySlot {
                 lowest,
                 write: None,

@@ -455,6 +455,29 @@ impl ViewStore for SledStore {
         Ok(entries)
     }
 
+    /// An entry's position is in its value: no record is read. A fact's
+    /// (the rest of a subject's history) is in its stored copy.
+    fn history_position(
+        &self,
+        organisation: &OrganisationId,
+        subject: &SubjectId,
+        event: &EventId,
+    ) -> Result<Option<EventPosition>, StoreError> {
+        let key = keys::history(organisation, subject, event);
+        if let Some(value) = self.tree.get(&key).map_err(engine)? {
+            let position = value
+                .get(keys::TIMESTAMP_LEN..)
+                .ok_or_else(|| StoreError::Corrupt {
+                    key: keys::display(&key),
+                    reason: "a history value starts with an 8-byte timestamp".to_owned(),
+                })?;
+            return decode(&key, position).map(Some);
+        }
+        Ok(self
+            .subject_fact(organisation, subject, *event)?
+            .and_then(|fact| fact.position))
+    }
+
     fn history_entry(
         &self,
         organisation: &OrganisationId,

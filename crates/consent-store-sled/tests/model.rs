@@ -184,12 +184,15 @@ struct BatchSpec {
     appends: Vec<(usize, Vec<u8>)>,
     history: Vec<(&'static str, &'static str, u128, i64, usize)>,
     /// Facts (event, time) of subjects, at records picked by event id.
-    subjects: Vec<(&'static str, &'static str, Vec<(u128, i64)>)>,
+    subjects: Vec<SubjectFacts>,
 }
+
+/// Organisation, subject, and its facts as (event, time).
+type SubjectFacts = (&'static str, &'static str, Vec<(u128, i64)>);
 
 #[derive(Clone, Debug)]
 enum Op {
-    Apply(BatchSpec),
+    Apply(Box<BatchSpec>),
     Clear,
     /// Drop the store and open it again, without flushing first.
     Reopen,
@@ -271,7 +274,7 @@ fn batch() -> impl Strategy<Value = BatchSpec> {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        6 => batch().prop_map(Op::Apply),
+        6 => batch().prop_map(|spec| Op::Apply(Box::new(spec))),
         1 => Just(Op::Clear),
         2 => Just(Op::Reopen),
         2 => Just(Op::FlushAndReopen),
@@ -295,7 +298,7 @@ proptest! {
         for op in ops {
             match op {
                 Op::Apply(spec) => {
-                    let batch = log.batch(spec);
+                    let batch = log.batch(*spec);
                     model.apply(batch.clone()).expect("model apply");
                     store.as_ref().expect("open store").apply(batch).expect("sled apply");
                 }

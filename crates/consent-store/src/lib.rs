@@ -30,7 +30,8 @@ pub use merkle::PartitionNodes;
 use consent_domain::fold::Recorded;
 use consent_domain::vocabulary::ContactPoint;
 use consent_domain::{
-    AddressState, EventId, Fact, OrganisationId, OrganisationState, SubjectId, SubjectState,
+    AddressState, EventId, EventPosition, Fact, OrganisationId, OrganisationState, SubjectId,
+    SubjectState,
 };
 use consent_evidence::merkle::{Frontier, Hash, NodeAddress};
 use consent_log::TopicPartition;
@@ -130,6 +131,21 @@ pub trait ViewStore: Send + Sync + 'static {
         organisation: &OrganisationId,
         subject: &SubjectId,
     ) -> Result<Vec<HistoryEntry>, StoreError>;
+
+    /// The position of one event's history entry, if recorded: what the
+    /// fold compares a message sent's new copy with. The same answer as
+    /// [`ViewStore::history_entry`]'s position, which a store may give
+    /// without reading the record's bytes.
+    fn history_position(
+        &self,
+        organisation: &OrganisationId,
+        subject: &SubjectId,
+        event: &EventId,
+    ) -> Result<Option<EventPosition>, StoreError> {
+        Ok(self
+            .history_entry(organisation, subject, event)?
+            .map(|entry| entry.position))
+    }
 
     /// The history entry of one event of one subject, if recorded.
     fn history_entry(
