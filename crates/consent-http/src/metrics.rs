@@ -37,10 +37,10 @@
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
-use metrics::SharedString;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use consent_service::{CheckpointProgress, Ledger, LedgerStatus};
+use metrics::SharedString;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -238,7 +238,11 @@ mod label_tests {
 
     #[test]
     fn labels_read_as_the_method_and_the_status_code() {
-        for method in [Method::GET, Method::POST, Method::from_bytes(b"PURGE").unwrap()] {
+        for method in [
+            Method::GET,
+            Method::POST,
+            Method::from_bytes(b"PURGE").unwrap(),
+        ] {
             assert_eq!(&*method_label(&method), method.as_str());
         }
         for code in [200, 201, 400, 404, 413, 421, 500, 503, 504, 418, 502] {
