@@ -22,7 +22,7 @@ WITH e AS (
 o AS (
     SELECT kind FROM organisations WHERE organisation_id = $1
 ),
-d AS (
+d AS MATERIALIZED (
     SELECT
         EXISTS (SELECT 1 FROM e WHERE kind = 'objection_recorded') AS objected,
         EXISTS (SELECT 1 FROM e WHERE kind = 'opt_out_recorded'

@@ -9,6 +9,11 @@
 //! view's bytes on disk. Prints the outcomes as JSON and, with `--report`,
 //! writes docs/PERFORMANCE.md. `scripts/bench.sh` runs it end to end.
 
+/// mimalloc as the global allocator: see the workspace Cargo.toml and
+/// docs/PERFORMANCE.md ("Issue #14: one check per call") for why.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod api;
 mod checks;
 mod dataset;

@@ -3,6 +3,11 @@
 //! The composition root: the only place that picks implementations (the
 //! embedded log or Kafka, the sled view) from configuration.
 
+/// mimalloc as the global allocator: see the workspace Cargo.toml and
+/// docs/PERFORMANCE.md ("Issue #14: one check per call") for why.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod api_key;
 mod api_key_reload;
 mod append;

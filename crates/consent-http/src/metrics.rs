@@ -36,10 +36,11 @@
 //! | `consent_checkpoint_unsigned_records` | gauge | |
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use consent_service::{CheckpointProgress, Ledger, LedgerStatus};
+use metrics::SharedString;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -68,6 +69,7 @@ pub fn handle() -> &'static PrometheusHandle {
         match builder().install_recorder() {
             Ok(handle) => {
                 consent_service::metrics::register_zero_counters();
+                spawn_upkeep(handle.clone());
                 handle
             }
             Err(error) => {
@@ -76,6 +78,26 @@ pub fn handle() -> &'static PrometheusHandle {
             }
         }
     })
+}
+
+/// How often the recorder's histograms fold the latencies recorded since
+/// into their buckets, scraped or not.
+pub const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs the recorder's upkeep every [`UPKEEP_INTERVAL`] on a thread of its
+/// own: a histogram keeps each recorded value until upkeep folds it into
+/// its buckets, so without it an instance that nobody scrapes would hold
+/// eight bytes per request it ever served (`/metrics` also runs it).
+fn spawn_upkeep(handle: PrometheusHandle) {
+    let spawned = std::thread::Builder::new()
+        .name("metrics-upkeep".to_owned())
+        .spawn(move || loop {
+            std::thread::sleep(UPKEEP_INTERVAL);
+            handle.run_upkeep();
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "cannot start the metrics upkeep thread; histograms are folded only when scraped");
+    }
 }
 
 /// `GET /metrics`: every metric in the Prometheus text format, with the
@@ -154,17 +176,78 @@ pub fn record_checkpoints(progress: &CheckpointProgress) {
 /// labelled with the route's path template (never the raw path, whose
 /// organisation and subject ids would make a series per subject).
 pub async fn track(request: Request, next: Next) -> Response {
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let started = Instant::now();
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
+    let status = status_label(response.status());
     let elapsed = started.elapsed().as_secs_f64();
-    let labels = [("method", method), ("route", route), ("status", status)];
+    let labels = [
+        ("method", method),
+        ("route", SharedString::from_owned(route)),
+        ("status", status),
+    ];
     metrics::counter!("consent_http_requests_total", &labels).increment(1);
     metrics::histogram!("consent_http_request_duration_seconds", &labels).record(elapsed);
     response
+}
+
+/// The `method` label, without an allocation for the standard methods.
+fn method_label(method: &Method) -> SharedString {
+    const STANDARD: [&str; 9] = [
+        "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+    ];
+    match STANDARD.iter().find(|name| **name == method.as_str()) {
+        Some(name) => SharedString::const_str(name),
+        None => SharedString::from_owned(method.as_str().to_owned()),
+    }
+}
+
+/// The `status` label (`"200"`), without an allocation for the statuses
+/// the API answers with.
+fn status_label(status: StatusCode) -> SharedString {
+    const ANSWERED: [(u16, &str); 14] = [
+        (200, "200"),
+        (201, "201"),
+        (204, "204"),
+        (400, "400"),
+        (401, "401"),
+        (403, "403"),
+        (404, "404"),
+        (405, "405"),
+        (413, "413"),
+        (421, "421"),
+        (500, "500"),
+        (503, "503"),
+        (504, "504"),
+        (415, "415"),
+    ];
+    let code = status.as_u16();
+    match ANSWERED.iter().find(|(answered, _)| *answered == code) {
+        Some((_, label)) => SharedString::const_str(label),
+        None => SharedString::from_owned(code.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::*;
+
+    #[test]
+    fn labels_read_as_the_method_and_the_status_code() {
+        for method in [
+            Method::GET,
+            Method::POST,
+            Method::from_bytes(b"PURGE").unwrap(),
+        ] {
+            assert_eq!(&*method_label(&method), method.as_str());
+        }
+        for code in [200, 201, 400, 404, 413, 421, 500, 503, 504, 418, 502] {
+            let status = StatusCode::from_u16(code).unwrap();
+            assert_eq!(&*status_label(status), code.to_string());
+        }
+    }
 }
