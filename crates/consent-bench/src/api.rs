@@ -336,7 +336,12 @@ pub fn outcomes(
         best / in_process_rate,
         "in-process Ledger::check throughput",
     );
-    batch.target("at least 500,000 decisions/s in batch", best >= 500_000.0);
+    // Issue #14: the best batch or stream of each form.
+    let (full, lean) = (figures.full.best(), figures.without_texts.best());
+    batch.target(
+        "at least 300,000 decisions/s with omitTexts and 150,000/s with full decisions",
+        lean >= 300_000.0 && full >= 150_000.0,
+    );
     batch.note("each decision is the proto Decision (rules, reasons, events relied on, freshness), encoded and sent; with omitTexts (CheckRequest.omit_texts) it carries no prose: rule titles, citations and details and reason messages and citations are empty, everything else is the full decision's. The ratio and the target take the best of both forms");
     vec![unary, batch]
 }
