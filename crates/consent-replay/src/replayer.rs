@@ -6,7 +6,7 @@ use crate::error::{RecordRejected, ReplayError};
 use crate::plan::ReplayPlan;
 use crate::question::{eligibility_questions, Question, RecordedSend};
 use crate::report::{Answer, InputCounts, RejectedRecord, ReplayReport, ReportBuilder};
-use crate::similarity::with_override;
+use crate::similarity::candidate_organisations;
 use consent_domain::event::FactScope;
 use consent_domain::fold::Applied;
 use consent_domain::rules::{
@@ -207,18 +207,7 @@ impl Replayer {
     pub fn report(&self) -> ReplayReport {
         let mut builder =
             ReportBuilder::new(&self.plan, self.input_counts(), self.rejected_samples());
-        let candidate_organisations: BTreeMap<OrganisationId, OrganisationState> = self
-            .plan
-            .similarity_overrides
-            .iter()
-            .map(|(organisation, map)| {
-                let state = self.organisations.get(organisation);
-                (
-                    organisation.clone(),
-                    with_override(organisation, state, map),
-                )
-            })
-            .collect();
+        let candidate_organisations = candidate_organisations(&self.plan, &self.organisations);
         let deciding = Deciding {
             plan: &self.plan,
             catalogue: &self.catalogue,

@@ -28,6 +28,24 @@ pub fn similarity_override_event_id(organisation: &OrganisationId) -> EventId {
     EventId(uuid::Builder::from_custom_bytes(bytes).into_uuid())
 }
 
+/// The candidate's organisations: each organisation the plan overrides,
+/// its state (from `organisations`) with its similarity maps replaced.
+pub(crate) fn candidate_organisations(
+    plan: &crate::ReplayPlan,
+    organisations: &BTreeMap<OrganisationId, OrganisationState>,
+) -> BTreeMap<OrganisationId, OrganisationState> {
+    plan.similarity_overrides
+        .iter()
+        .map(|(organisation, map)| {
+            let state = organisations.get(organisation);
+            (
+                organisation.clone(),
+                with_override(organisation, state, map),
+            )
+        })
+        .collect()
+}
+
 /// The organisation's state with its similarity maps replaced by `map`.
 /// `state` is `None` for an organisation with no facts at all.
 pub(crate) fn with_override(

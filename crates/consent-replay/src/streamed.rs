@@ -32,7 +32,7 @@ use crate::replayer::{keep_send, Deciding};
 use crate::report::{
     ChangedDecision, InputCounts, PartitionCoverage, RejectedRecord, ReplayReport, ReportBuilder,
 };
-use crate::similarity::with_override;
+use crate::similarity::candidate_organisations;
 use consent_domain::event::FactScope;
 use consent_domain::fold::Applied;
 use consent_domain::rules::RuleCatalogue;
@@ -171,17 +171,7 @@ impl ReplayContext {
         reference: ReferenceStates,
     ) -> Result<Self, ReplayError> {
         crate::replayer::check_rule_sets(&plan, &catalogue)?;
-        let candidate_organisations = plan
-            .similarity_overrides
-            .iter()
-            .map(|(organisation, map)| {
-                let state = reference.organisations.get(organisation);
-                (
-                    organisation.clone(),
-                    with_override(organisation, state, map),
-                )
-            })
-            .collect();
+        let candidate_organisations = candidate_organisations(&plan, &reference.organisations);
         Ok(Self {
             plan,
             catalogue,

@@ -830,14 +830,13 @@ fn fact_history_entry(
                 fact.id
             ),
         })?;
-    Ok(HistoryEntry {
-        organisation: organisation.clone(),
-        subject: subject.clone(),
-        occurred_at: fact.occurred_at,
-        event_id: fact.id,
-        position: position.clone(),
+    Ok(HistoryEntry::of_fact(
+        organisation,
+        subject,
+        fact,
+        position,
         stored_bytes,
-    })
+    ))
 }
 
 /// Reads records from their blocks, keeping the last block read (a

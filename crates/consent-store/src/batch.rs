@@ -22,6 +22,27 @@ pub struct HistoryEntry {
     pub stored_bytes: Vec<u8>,
 }
 
+impl HistoryEntry {
+    /// The history entry of `subject`'s `fact`, read at `position` with the
+    /// record's `stored_bytes`: a subject's facts are its history.
+    pub fn of_fact(
+        organisation: &OrganisationId,
+        subject: &SubjectId,
+        fact: &Recorded<Fact>,
+        position: &EventPosition,
+        stored_bytes: Vec<u8>,
+    ) -> HistoryEntry {
+        HistoryEntry {
+            organisation: organisation.clone(),
+            subject: subject.clone(),
+            occurred_at: fact.occurred_at,
+            event_id: fact.id,
+            position: position.clone(),
+            stored_bytes,
+        }
+    }
+}
+
 /// Everything one projector step writes, applied atomically.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ViewBatch {

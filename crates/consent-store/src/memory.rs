@@ -77,14 +77,13 @@ impl View {
                 key: format!("{organisation}/{subject}/{}", fact.id),
                 reason: format!("no record at the fact's position {position}"),
             })?;
-        Ok(Some(HistoryEntry {
-            organisation: organisation.clone(),
-            subject: subject.clone(),
-            occurred_at: fact.occurred_at,
-            event_id: fact.id,
-            position: position.clone(),
+        Ok(Some(HistoryEntry::of_fact(
+            organisation,
+            subject,
+            fact,
+            position,
             stored_bytes,
-        }))
+        )))
     }
 }
 
