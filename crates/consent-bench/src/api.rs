@@ -121,7 +121,7 @@ pub async fn measure(
     let http_unary = {
         let (http, url, bodies) = (http.clone(), url.clone(), bodies.clone());
         drive(concurrency, duration, move |_, n| {
-            let body = bodies[n as usize % bodies.len()].clone();
+            let body = crate::load::nth(&bodies, n).clone();
             let request = http
                 .post(&url)
                 .header("content-type", "application/json")
@@ -148,7 +148,7 @@ pub async fn measure(
         let (clients, requests) = (clients.clone(), requests.clone());
         drive(concurrency, duration, move |task, n| {
             let mut client = clients[task % clients.len()].clone();
-            let request = requests[n as usize % requests.len()].clone();
+            let request = crate::load::nth(&requests, n).clone();
             async move {
                 client.check(request).await?;
                 Ok(1)
@@ -203,7 +203,7 @@ async fn batches(
         let checks = (requests.len().min(BATCH)) as u64;
         let http = http.clone();
         drive(2, duration, move |_, n| {
-            let body = batch_bodies[n as usize % batch_bodies.len()].clone();
+            let body = crate::load::nth(&batch_bodies, n).clone();
             let request = http
                 .post(&batch_url)
                 .header("content-type", "application/json")
@@ -229,7 +229,7 @@ async fn batches(
         let (clients, batches) = (clients.clone(), batches.clone());
         drive(2, duration, move |task, n| {
             let mut client = clients[task % clients.len()].clone();
-            let batch = batches[n as usize % batches.len()].clone();
+            let batch = crate::load::nth(&batches, n).clone();
             async move {
                 let answer = client.check_batch(batch).await?.into_inner();
                 Ok(answer.decisions.len() as u64)

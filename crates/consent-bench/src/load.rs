@@ -62,3 +62,9 @@ where
     load.seconds = started.elapsed().as_secs_f64();
     Ok(load)
 }
+
+/// Item `n` of `items`, cycling (`items` must not be empty).
+pub fn nth<T>(items: &[T], n: u64) -> &T {
+    let len = u64::try_from(items.len()).unwrap_or(u64::MAX).max(1);
+    &items[usize::try_from(n % len).unwrap_or(0)]
+}

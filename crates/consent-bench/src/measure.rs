@@ -36,6 +36,10 @@ impl Latencies {
             return f64::NAN;
         }
         self.nanos.sort_unstable();
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "a rank between 0 and the sample count"
+        )]
         let rank = ((p / 100.0) * (self.nanos.len() - 1) as f64).round() as usize;
         self.nanos[rank.min(self.nanos.len() - 1)] as f64 / 1_000.0
     }

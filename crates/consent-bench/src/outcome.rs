@@ -85,6 +85,10 @@ pub fn format_value(value: f64) -> String {
         return "n/a".to_owned();
     }
     if value.abs() >= 1000.0 {
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "a figure shown whole is far inside i64 (checked just above)"
+        )]
         let whole = value.round() as i64;
         let digits = whole.unsigned_abs().to_string();
         let mut out = String::new();

@@ -382,7 +382,7 @@ pub async fn measure(
         let (connections, questions) = (connections.clone(), questions.clone());
         drive(concurrency, duration, move |task, n| {
             let connection = connections[task].clone();
-            let q = questions[n as usize % questions.len()].clone();
+            let q = crate::load::nth(&questions, n).clone();
             async move {
                 let (client, statement) = &*connection;
                 ask(client, statement, &q).await?;
@@ -396,7 +396,7 @@ pub async fn measure(
         drive(concurrency, duration, move |task, n| {
             let connection = connections[task].clone();
             let batch: Vec<Question> = (0..PIPELINE as u64)
-                .map(|i| questions[((n * PIPELINE as u64 + i) as usize) % questions.len()].clone())
+                .map(|i| crate::load::nth(&questions, n * PIPELINE as u64 + i).clone())
                 .collect();
             async move {
                 let (client, statement) = &*connection;

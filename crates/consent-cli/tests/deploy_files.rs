@@ -635,7 +635,8 @@ async fn the_kubernetes_replicas_share_the_secrets_keys_and_key_store_and_rotate
     let postgres = TestPostgres::start().unwrap_or_else(|error| panic!("{error}"));
     let objects = k8s_objects();
     let statefulset = k8s_object(&objects, "StatefulSet", "consent-ledger");
-    let replicas = statefulset["spec"]["replicas"].as_u64().expect("replicas") as usize;
+    let replicas = usize::try_from(statefulset["spec"]["replicas"].as_u64().expect("replicas"))
+        .expect("a replica count fits in usize");
     assert!(replicas >= 2, "the StatefulSet runs full replicas");
     let config = &k8s_object(&objects, "ConfigMap", "consent-ledger")["data"];
     let store = text(&config["CONSENT_SUBJECT_KEY_STORE_URL"]);

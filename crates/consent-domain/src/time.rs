@@ -37,7 +37,7 @@ impl Timestamp {
         let seconds = self.0.div_euclid(MICROS_PER_SECOND);
         let micros = self.0.rem_euclid(MICROS_PER_SECOND);
         // rem_euclid keeps micros in 0..1_000_000, so nanos fit in i32.
-        (seconds, (micros * 1_000) as i32)
+        (seconds, i32::try_from(micros * 1_000).unwrap_or(0))
     }
 
     /// Midnight UTC at the start of a calendar date. `None` for an invalid date.

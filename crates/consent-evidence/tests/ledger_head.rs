@@ -58,7 +58,11 @@ fn path(m: usize, d: &[Vec<u8>]) -> Vec<Hash> {
 /// The documented layout, written out by hand.
 fn naive_encoding(topic: &str, partition: u32, size: u64, root: &Hash) -> Vec<u8> {
     let mut out = vec![0x01];
-    out.extend_from_slice(&(topic.len() as u16).to_be_bytes());
+    out.extend_from_slice(
+        &u16::try_from(topic.len())
+            .expect("a short topic")
+            .to_be_bytes(),
+    );
     out.extend_from_slice(topic.as_bytes());
     out.extend_from_slice(&partition.to_be_bytes());
     out.extend_from_slice(&size.to_be_bytes());
@@ -77,7 +81,7 @@ fn heads(n: usize) -> Vec<PartitionHead> {
             };
             let root = sha256(&[&(i as u64).to_be_bytes()]);
             PartitionHead::new(
-                TopicPartition::new(topic, (i / 2) as u32),
+                TopicPartition::new(topic, u32::try_from(i / 2).expect("a small partition")),
                 i as u64 * 3,
                 root,
             )

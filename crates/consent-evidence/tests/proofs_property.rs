@@ -81,7 +81,8 @@ proptest! {
         prop_assume!(m < n);
         let store = store_of(&leaves);
         let root = root_at(&store, n).unwrap();
-        let leaf = leaf_hash(&leaves[m as usize]);
+        let at = usize::try_from(m).expect("a small tree");
+        let leaf = leaf_hash(&leaves[at]);
         let proof = inclusion_proof(&store, m, n).unwrap();
         prop_assert_eq!(verify_inclusion(m, n, &leaf, &proof, &root), Ok(()));
 
@@ -89,7 +90,7 @@ proptest! {
         prop_assert!(verify_inclusion(m, n, &leaf, &proof, &flip(&root, bit)).is_err());
         // The same proof at the previous index fails, unless that leaf is
         // the same bytes (then the trees cannot tell them apart).
-        if m > 0 && leaves[m as usize - 1] != leaves[m as usize] {
+        if m > 0 && leaves[at - 1] != leaves[at] {
             prop_assert!(verify_inclusion(m - 1, n, &leaf, &proof, &root).is_err());
         }
         if !proof.is_empty() {

@@ -91,7 +91,11 @@ fn leaves(n: usize) -> Vec<Vec<u8>> {
     (0..n)
         .map(|i| match i {
             0 => Vec::new(),
-            i => [&(i as u32).to_be_bytes()[..], &vec![0x5a; i % 7]].concat(),
+            i => [
+                &u32::try_from(i).expect("small").to_be_bytes()[..],
+                &vec![0x5a; i % 7],
+            ]
+            .concat(),
         })
         .collect()
 }

@@ -49,7 +49,9 @@ struct Log {
 
 impl Log {
     fn payload(&self, position: &LogPosition) -> Vec<u8> {
-        self.partitions[&position.topic_partition()].0[position.offset as usize].clone()
+        self.partitions[&position.topic_partition()].0
+            [usize::try_from(position.offset).expect("small")]
+        .clone()
     }
 
     fn tree(&self, partition: &TopicPartition) -> &MemoryNodeStore {

@@ -35,7 +35,7 @@ impl CheckSampler {
         let organisation = if self.rng.chance(950) {
             self.config.home_organisation(subject)
         } else {
-            self.rng.below(self.organisations.len() as u64) as usize
+            crate::rng::index(self.rng.below(self.organisations.len() as u64))
         };
         let org = &self.organisations[organisation];
         let channel = if self.rng.chance(700) {

@@ -133,7 +133,8 @@ impl Generator {
         let mut pending = Vec::new();
         for (index, org) in organisations.iter().enumerate() {
             let at = subject::HISTORY_START - 86_400 * 400 + index as i64 * 3_600;
-            for (n, payload) in org.facts(index as u32).into_iter().enumerate() {
+            let number = u32::try_from(index).unwrap_or(u32::MAX);
+            for (n, payload) in org.facts(number).into_iter().enumerate() {
                 pending.push(envelope(
                     &config,
                     u64::MAX - (index as u64 * 4 + n as u64),
@@ -175,8 +176,10 @@ impl Generator {
     /// as evenly as integers allow.
     fn events_of(&self, index: u64) -> u64 {
         let share = |i: u64| {
-            (u128::from(i) * u128::from(self.subject_events) / u128::from(self.config.subjects))
-                as u64
+            let share =
+                u128::from(i) * u128::from(self.subject_events) / u128::from(self.config.subjects);
+            // At most subject_events, a u64.
+            u64::try_from(share).unwrap_or(u64::MAX)
         };
         share(index + 1) - share(index)
     }

@@ -123,7 +123,7 @@ pub fn organisation(seed: u64, index: u32) -> Organisation {
     let categories = match kind {
         v1::OrganisationKind::Commercial => {
             let (_, names) = *rng.pick(&SECTORS);
-            let count = rng.between(2, names.len() as u64) as usize;
+            let count = crate::rng::index(rng.between(2, names.len() as u64));
             let names = &names[..count];
             names
                 .iter()
@@ -149,7 +149,7 @@ pub fn organisation(seed: u64, index: u32) -> Organisation {
                 .collect()
         }
         v1::OrganisationKind::Charity if rng.chance(500) => {
-            let count = rng.between(1, CHARITY_CATEGORIES.len() as u64) as usize;
+            let count = crate::rng::index(rng.between(1, CHARITY_CATEGORIES.len() as u64));
             CHARITY_CATEGORIES[..count]
                 .iter()
                 .map(|name| Category {

@@ -49,7 +49,7 @@ impl Rng {
 
     /// One of `items`, uniformly. `items` must not be empty.
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        let index = self.below(items.len() as u64) as usize;
+        let index = index(self.below(items.len() as u64));
         &items[index.min(items.len() - 1)]
     }
 
@@ -75,6 +75,11 @@ impl Rng {
         }
         out
     }
+}
+
+/// A value drawn below a collection's length, as an index into it.
+pub fn index(drawn: u64) -> usize {
+    usize::try_from(drawn).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]

@@ -108,19 +108,20 @@ impl Person {
 pub fn organisations_of(seed: u64, index: u64, organisations: u32) -> (usize, Option<usize>) {
     let mut rng = Rng::for_item(seed, 2, index);
     let count = u64::from(organisations.max(1));
-    let home = rng.below(count) as usize;
+    let home = crate::rng::index(rng.below(count));
     let second = (count > 1 && rng.chance(100))
-        .then(|| ((home as u64 + 1 + rng.below(count - 1)) % count) as usize);
+        .then(|| crate::rng::index((home as u64 + 1 + rng.below(count - 1)) % count));
     (home, second)
 }
 
 /// The `count` facts of subject `index`, in time order.
 pub fn facts(seed: u64, index: u64, count: u64, organisations: &[Organisation]) -> Vec<Fact> {
-    let (home, second) = organisations_of(seed, index, organisations.len() as u32);
+    let organisation_count = u32::try_from(organisations.len()).unwrap_or(u32::MAX);
+    let (home, second) = organisations_of(seed, index, organisation_count);
     let mut rng = Rng::for_item(seed, 3, index);
     let person = Person::of(index);
     let mut at = HISTORY_START + (rng.below(START_SPREAD_DAYS * DAY)) as i64;
-    let mut facts = Vec::with_capacity(count as usize);
+    let mut facts = Vec::with_capacity(crate::rng::index(count));
     let mut sends = 0u64;
     for n in 0..count {
         let organisation = match second {

@@ -208,7 +208,8 @@ fn encode_claim(claim: &UnsubscribeClaim) -> Vec<u8> {
         // Identifiers are at most 256 bytes once validated; a longer text
         // is cut at a character boundary rather than wrapped.
         let text = truncate(text, usize::from(u16::MAX));
-        out.extend_from_slice(&(text.len() as u16).to_be_bytes());
+        let length = u16::try_from(text.len()).unwrap_or(u16::MAX);
+        out.extend_from_slice(&length.to_be_bytes());
         out.extend_from_slice(text.as_bytes());
     }
     out

@@ -322,7 +322,7 @@ impl EventLog for KafkaLog {
                 tracing::warn!(
                     %error,
                     records = records.len(),
-                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                     "append to Kafka failed"
                 );
                 self.replace_producer(producer, timed_out);

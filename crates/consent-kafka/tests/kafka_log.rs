@@ -226,7 +226,7 @@ async fn appended_records_read_back_byte_for_byte_in_order() {
     let rest = read_all(
         &log,
         [(tp.clone(), 1)].into_iter().collect(),
-        (end - 1) as usize,
+        usize::try_from(end - 1).expect("a small log"),
     )
     .await;
     let offsets: Vec<u64> = rest.iter().map(|r| r.position.offset).collect();
@@ -475,7 +475,7 @@ async fn broker_outage_fails_appends_fast_and_loses_nothing() {
     start.insert(before[0].topic_partition(), 0);
     start.insert(after[0].topic_partition(), 0);
     let stored: u64 = start.keys().map(|tp| ends[tp]).sum();
-    let read = read_all(&log, start, stored as usize).await;
+    let read = read_all(&log, start, usize::try_from(stored).expect("a small log")).await;
     assert_eq!(read.len() as u64, stored);
     let payloads: Vec<(&str, &[u8])> = read
         .iter()

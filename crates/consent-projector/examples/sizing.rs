@@ -429,10 +429,10 @@ fn bytes_field(bytes: &[u8], out: &mut Vec<u8>) {
 fn varint(value: i64, out: &mut Vec<u8>) {
     let mut zigzag = ((value << 1) ^ (value >> 63)) as u64;
     while zigzag >= 0x80 {
-        out.push((zigzag as u8) | 0x80);
+        out.push(low_seven_bits(zigzag) | 0x80);
         zigzag >>= 7;
     }
-    out.push(zigzag as u8);
+    out.push(low_seven_bits(zigzag));
 }
 
 // ------------------------------------------------------------ the machine
@@ -472,4 +472,9 @@ fn status_kib(field: &str) -> Option<u64> {
         .lines()
         .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// The low seven bits of a varint's next group.
+fn low_seven_bits(value: u64) -> u8 {
+    u8::try_from(value & 0x7f).unwrap_or(0)
 }

@@ -136,7 +136,7 @@ impl<V> StateCache<V> {
     }
 
     fn shard(&self, key: &[u8]) -> &RwLock<Shard<V>> {
-        let index = self.hasher.hash_one(key) as usize % SHARDS;
+        let index = usize::try_from(self.hasher.hash_one(key) % SHARDS as u64).unwrap_or(0);
         &self.shards[index]
     }
 }

@@ -86,7 +86,9 @@ pub const TIMESTAMP_LEN: usize = 8;
 /// Length of an encoded event id.
 pub const EVENT_ID_LEN: usize = 16;
 /// Tree nodes per stored chunk (one bit each in the chunk's bitmap).
-pub const MERKLE_CHUNK: u64 = 16;
+pub const MERKLE_CHUNK: u64 = MERKLE_CHUNK_SLOTS as u64;
+/// [`MERKLE_CHUNK`] as a length.
+pub const MERKLE_CHUNK_SLOTS: usize = 16;
 /// Consecutive records of a topic-partition per stored block, at most.
 pub const RECORDS_PER_BLOCK: usize = 64;
 /// The lowest tree level stored; a node below covers at most

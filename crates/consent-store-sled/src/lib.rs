@@ -935,7 +935,7 @@ impl<'t> BlockReader<'t> {
 /// One stored chunk of a tree level: up to [`keys::MERKLE_CHUNK`] nodes.
 #[derive(Default)]
 struct NodeChunk {
-    slots: [Option<Hash>; keys::MERKLE_CHUNK as usize],
+    slots: [Option<Hash>; keys::MERKLE_CHUNK_SLOTS],
 }
 
 impl NodeChunk {

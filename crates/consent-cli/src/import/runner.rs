@@ -202,7 +202,7 @@ impl<'a> Importer<'a> {
             already_present = self.summary.already_present,
             refused = self.summary.refused.len(),
             skipped = self.summary.skipped_total(),
-            elapsed_ms = elapsed.as_millis() as u64,
+            elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
             "import finished"
         );
         if !self.latest.0.is_empty() {
@@ -287,7 +287,7 @@ impl<'a> Importer<'a> {
             let delay = backoff(attempt);
             tracing::warn!(
                 attempt,
-                delay_ms = delay.as_millis() as u64,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 first_line,
                 %failure,
                 "append failed; retrying"

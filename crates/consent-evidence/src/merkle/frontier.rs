@@ -135,7 +135,8 @@ pub fn peak_addresses(size: u64) -> impl Iterator<Item = NodeAddress> {
     (0..u64::BITS).rev().filter_map(move |level| {
         let width = 1u64 << level;
         (size & width != 0).then(|| {
-            let address = NodeAddress::new(level as u8, start >> level);
+            // A level of a 64-bit tree is below 64.
+            let address = NodeAddress::new(u8::try_from(level).unwrap_or(u8::MAX), start >> level);
             start += width;
             address
         })

@@ -86,7 +86,9 @@ pub fn subtree_root<S: NodeStore>(
 ) -> Result<Hash, NodeReadError<S::Error>> {
     let size = end - start;
     if size.is_power_of_two() && start % size == 0 {
-        let address = NodeAddress::new(size.trailing_zeros() as u8, start / size);
+        // A power of two below 2^64 has fewer than 64 trailing zeros.
+        let level = u8::try_from(size.trailing_zeros()).unwrap_or(u8::MAX);
+        let address = NodeAddress::new(level, start / size);
         return match store.node(address) {
             Ok(Some(hash)) => Ok(hash),
             Ok(None) => Err(NodeReadError::Missing(address)),
