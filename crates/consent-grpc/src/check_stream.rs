@@ -151,7 +151,7 @@ impl DecidingStream {
         if checks.is_empty() {
             return Outcome::Decided;
         }
-        match self.ledger.check_batch(checks.clone()).await {
+        match self.ledger.check_batch(&checks).await {
             Ok(decisions) => {
                 consent_service::metrics::record_decisions(Transport::Grpc, &decisions);
                 for decision in decisions {

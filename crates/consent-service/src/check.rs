@@ -5,7 +5,7 @@ use crate::error::LedgerError;
 use crate::ledger::Ledger;
 use consent_domain::rules::{self, CheckRequest, Decision, DecisionTexts};
 use consent_domain::vocabulary::ContactPoint;
-use consent_domain::{OrganisationId, Timestamp};
+use consent_domain::{OrganisationId, OrganisationState, Timestamp};
 use consent_log::{LogLayout, LogPosition};
 use consent_schema::{check_for_entry, check_texts, decision_into_proto, v1, ValidationError};
 use std::collections::BTreeMap;
@@ -45,26 +45,40 @@ impl Ledger {
     /// Decides several checks with one wait for all their `wait_for`
     /// positions. One invalid check fails the batch, naming its index
     /// (`checks[1].channel`); decisions come back in request order, each
-    /// with or without texts as its own request asks.
+    /// with or without texts as its own request asks. The batch's
+    /// freshness is measured once, before any state is read, and each
+    /// organisation's state is read once for all its checks.
+    ///
+    /// `requests` is only read, so a caller that may need them again (to
+    /// decide them one at a time when the batch fails) lends them.
     pub async fn check_batch(
         &self,
-        requests: Vec<v1::CheckRequest>,
+        requests: impl AsRef<[v1::CheckRequest]>,
     ) -> Result<Vec<v1::Decision>, LedgerError> {
+        let requests = requests.as_ref();
         let now = self.inner.clock.now();
         let layout = self.inner.log.layout();
         let mut questions: Vec<(CheckRequest, DecisionTexts)> = Vec::with_capacity(requests.len());
         let mut awaited = Vec::new();
         for (index, request) in requests.iter().enumerate() {
-            let prefix = format!("checks[{index}]");
-            let question = self
-                .question(request, now)
-                .map_err(|error| LedgerError::invalid(Some(index), error.within(&prefix)))?;
-            let positions = wait_positions(layout, &request.wait_for, &format!("{prefix}."))
-                .map_err(|error| LedgerError::invalid(Some(index), error))?;
+            // Field paths are written only for an error: none per check.
+            let question = self.question(request, now).map_err(|error| {
+                LedgerError::invalid(Some(index), error.within(&format!("checks[{index}]")))
+            })?;
+            let positions = if request.wait_for.is_empty() {
+                Vec::new()
+            } else {
+                wait_positions(layout, &request.wait_for, &format!("checks[{index}]."))
+                    .map_err(|error| LedgerError::invalid(Some(index), error))?
+            };
             if let Some(subject) = &question.subject {
-                self.ensure_owned(&question.organisation, subject, &format!("{prefix}: "))?;
+                self.ensure_owned(
+                    &question.organisation,
+                    subject,
+                    format_args!("checks[{index}]: "),
+                )?;
             }
-            self.ensure_followed(&positions, &format!("{prefix}: "))?;
+            self.ensure_followed(&positions, format_args!("checks[{index}]: "))?;
             awaited.extend(positions);
             questions.push((question, check_texts(request)));
         }
@@ -73,10 +87,26 @@ impl Ledger {
         }
         self.await_view(awaited).await?;
         let freshness = self.freshness().await;
-        questions
-            .iter()
-            .map(|(question, texts)| Ok(with_freshness(self.decide(question, *texts)?, freshness)))
-            .collect()
+        // A batch usually holds one organisation's checks: its state is
+        // looked up (key built, cache locked) once, not once per check.
+        let mut organisations: Vec<(&OrganisationId, Arc<OrganisationState>)> = Vec::new();
+        let mut decisions = Vec::with_capacity(questions.len());
+        for (question, texts) in &questions {
+            let organisation = match organisations
+                .iter()
+                .find(|(id, _)| **id == question.organisation)
+            {
+                Some((_, state)) => state.clone(),
+                None => {
+                    let state = self.organisation_state(&question.organisation)?;
+                    organisations.push((&question.organisation, state.clone()));
+                    state
+                }
+            };
+            let decision = self.decide_for(question, *texts, &organisation)?;
+            decisions.push(with_freshness(decision, freshness));
+        }
+        Ok(decisions)
     }
 
     /// The validated question of `request` (a national telephone number
@@ -120,14 +150,33 @@ impl Ledger {
         question: &CheckRequest,
         texts: DecisionTexts,
     ) -> Result<Decision, LedgerError> {
+        let organisation = self.organisation_state(&question.organisation)?;
+        self.decide_for(question, texts, &organisation)
+    }
+
+    /// The view's state of `organisation` (nothing known: the empty state).
+    fn organisation_state(
+        &self,
+        organisation: &OrganisationId,
+    ) -> Result<Arc<OrganisationState>, LedgerError> {
+        Ok(self
+            .inner
+            .store
+            .shared_organisation_state(organisation)?
+            .unwrap_or_default())
+    }
+
+    /// [`Ledger::decide`] with the organisation's state already read.
+    fn decide_for(
+        &self,
+        question: &CheckRequest,
+        texts: DecisionTexts,
+        organisation: &OrganisationState,
+    ) -> Result<Decision, LedgerError> {
         let inner = &self.inner;
         let rule_set = inner
             .catalogue
             .select(question.rule_set.as_ref(), question.at)?;
-        let organisation = inner
-            .store
-            .shared_organisation_state(&question.organisation)?
-            .unwrap_or_default();
         let subject = match &question.subject {
             Some(subject) => inner
                 .store
@@ -146,7 +195,7 @@ impl Ledger {
         }
         Ok(rules::decide_with_texts(
             rule_set,
-            &organisation,
+            organisation,
             &subject,
             &addresses,
             question,

@@ -35,19 +35,32 @@ pub fn record_decisions(transport: Transport, decisions: &[v1::Decision]) {
     let allowed = decisions.iter().filter(|d| d.allowed).count() as u64;
     count_checks(transport, "allowed", allowed);
     count_checks(transport, "refused", decisions.len() as u64 - allowed);
+    // One counter update per distinct (rule, code) of the call, not one
+    // per reason: a batch of refusals repeats a few pairs many times, and
+    // each update clones its labels and looks the series up.
+    let mut refusals: Vec<(&str, &str, u64)> = Vec::new();
     for reason in decisions
         .iter()
         .filter(|decision| !decision.allowed)
         .flat_map(|decision| &decision.reasons_against)
     {
+        match refusals
+            .iter_mut()
+            .find(|(rule, code, _)| *rule == reason.rule_id && *code == reason.code)
+        {
+            Some((_, _, count)) => *count += 1,
+            None => refusals.push((&reason.rule_id, &reason.code, 1)),
+        }
+    }
+    for (rule, code, count) in refusals {
         // Rule ids and codes are the rule sets' own closed vocabulary, so
         // the series stay few.
         metrics::counter!(
             "consent_refusals_total",
-            "rule" => reason.rule_id.clone(),
-            "code" => reason.code.clone()
+            "rule" => rule.to_owned(),
+            "code" => code.to_owned()
         )
-        .increment(1);
+        .increment(count);
     }
 }
 

@@ -7,6 +7,7 @@ use consent_domain::{OrganisationId, SubjectId};
 use consent_log::partitioner::partition_for;
 use consent_log::LogPosition;
 use consent_schema::routing_key;
+use std::fmt::Display;
 
 /// Where one subject's facts are in the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,7 +41,7 @@ impl Ledger {
         &self,
         organisation: &OrganisationId,
         subject: &SubjectId,
-        prefix: &str,
+        prefix: impl Display,
     ) -> Result<(), LedgerError> {
         let routing = self.routing(organisation, subject);
         if routing.owned {
@@ -57,7 +58,7 @@ impl Ledger {
     pub(crate) fn ensure_followed(
         &self,
         positions: &[LogPosition],
-        prefix: &str,
+        prefix: impl Display,
     ) -> Result<(), LedgerError> {
         match positions
             .iter()
