@@ -403,7 +403,11 @@ impl Ledger {
         if !needs_key || sealer.key_store().is_shared() {
             return Ok(());
         }
-        self.ensure_owned(&event.organisation, subject, &format!("events[{index}]: "))
+        self.ensure_owned(
+            &event.organisation,
+            subject,
+            format_args!("events[{index}]: "),
+        )
     }
 
     /// Seals the contact values of `envelopes` when this ledger seals, and
