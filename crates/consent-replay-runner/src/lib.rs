@@ -4,22 +4,26 @@
 //!
 //! 1. **Reference pass.** The whole reference topic is read (every
 //!    instance reads all of it). Its organisation-keyed records are decoded
-//!    and folded into [`ReferenceStates`]: every organisation's facts and
-//!    every address's. That is what stays in memory for the whole replay:
-//!    the organisations' states and the address states (opt-outs and
-//!    objections received for an address, TPS/CTPS listings and
-//!    screenings, call preferences), not the subjects'. Its subject-keyed
-//!    records (contact points, subscriber types...) and the subject part of
-//!    an address fact that names a subject are written, undecoded, to one
-//!    temporary file per owned subject partition.
+//!    and folded into [`ReferenceStates`]: every organisation's facts,
+//!    which stay in memory for the whole replay. Its facts about an
+//!    address (opt-outs and objections received for an address, TPS/CTPS
+//!    listings and screenings, call preferences) are grouped by
+//!    (organisation, address) with an [`sort::ExternalSort`] and folded one
+//!    address at a time into an [`address_table::AddressTable`] on disk,
+//!    of which only an index of 20 bytes per address stays in memory. Its
+//!    subject-keyed records (contact points, subscriber types...) and the
+//!    subject part of an address fact that names a subject are written,
+//!    undecoded, to one temporary file per owned subject partition.
 //! 2. **Subject pass.** The owned partitions are shared out over worker
 //!    threads. A worker reads its partition of every other topic, adds the
 //!    reference records set aside for it, and groups them by (organisation,
 //!    subject) with an [`sort::ExternalSort`] (runs of at most
 //!    `run_bytes`, spilled to unnamed temporary files, merged k-way). Then
 //!    it replays one subject at a time ([`SubjectReplayer`]): fold, decide
-//!    its questions, record, drop. Memory is the reference states plus
-//!    about `run_bytes` per worker, whatever the log's length.
+//!    its questions (reading the address states it consults from the
+//!    table), record, drop. Memory is the organisations' states, the
+//!    address index, and about `run_bytes` per worker, whatever the log's
+//!    length.
 //! 3. The workers' partial reports and the reference part make the report;
 //!    every changed decision has been appended, as one JSON object per
 //!    line, to the changes file.
@@ -29,8 +33,10 @@
 //! Blocking: call [`run`] from a blocking thread (`spawn_blocking`) of a
 //! multi-thread Tokio runtime, whose handle it is given to read the log.
 
+pub mod address_table;
 pub mod sort;
 
+use address_table::{AddressTable, AddressTableWriter};
 use consent_domain::rules::RuleCatalogue;
 use consent_domain::EventPosition;
 use consent_log::{EndOffsets, EventFamily, EventLog, LogError, StartOffsets, TopicPartition};
@@ -200,6 +206,7 @@ pub fn run(
         set_aside.insert(partition, BufWriter::new(file));
     }
     let mut spilled_bytes = 0u64;
+    let mut address_sort = ExternalSort::new(&spill_dir, config.run_bytes);
     let reference_partitions: Vec<TopicPartition> = (0..partition_count)
         .map(|p| TopicPartition::new(reference_topic.clone(), p))
         .collect();
@@ -209,7 +216,7 @@ pub fn run(
         &ends,
         &reference_partitions,
         progress,
-        |record| {
+        |mut record| {
             if consent_schema::is_ledger_record_key(&record.key) || !wanted(&record.key) {
                 return Ok(());
             }
@@ -223,14 +230,34 @@ pub fn run(
                             &event.organisation,
                             event.subject.as_ref(),
                         );
-                        match reference.apply(event, Some(position), counted) {
+                        let address = event.fact.address().map(|address| {
+                            address_table::address_key(&event.organisation, address)
+                        });
+                        let subject = match reference.apply(event, Some(position), counted) {
                             ReferencePart::Folded | ReferencePart::Filtered => return Ok(()),
-                            ReferencePart::Subject => {
-                                let partition =
-                                    consent_log::partitioner::partition_for(&key, partition_count);
-                                Some((partition, key))
+                            ReferencePart::Subject => true,
+                            ReferencePart::Address { subject } => {
+                                // Its subject's partition needs the bytes too.
+                                let payload = if subject {
+                                    record.payload.clone()
+                                } else {
+                                    std::mem::take(&mut record.payload)
+                                };
+                                address_sort
+                                    .push(SortRecord {
+                                        key: address.unwrap_or_default(),
+                                        topic: reference_index,
+                                        partition: read_from,
+                                        offset: record.position.offset,
+                                        payload,
+                                    })
+                                    .map_err(io("spilling a sort run of address facts"))?;
+                                subject
                             }
-                        }
+                        };
+                        let partition =
+                            consent_log::partitioner::partition_for(&key, partition_count);
+                        subject.then_some((partition, key))
                     }
                     Err(reason) => {
                         if counted {
@@ -260,8 +287,16 @@ pub fn run(
             Ok(())
         },
     )?;
-    let (organisations, addresses) = reference.sizes();
-    tracing::info!(organisations, addresses, "reference topic folded");
+    spilled_bytes += address_sort.spilled_bytes();
+    let addresses = fold_addresses(&mut reference, address_sort, &topics, &owned, &spill_dir)?;
+    spilled_bytes += addresses.bytes();
+    let (organisations, address_count) = reference.sizes();
+    tracing::info!(
+        organisations,
+        addresses = address_count,
+        address_table_bytes = addresses.bytes(),
+        "reference topic folded"
+    );
     let mut set_aside_files: BTreeMap<u32, File> = BTreeMap::new();
     for (partition, out) in set_aside {
         let mut file = out.into_inner().map_err(|e| RunError::Io {
@@ -292,6 +327,7 @@ pub fn run(
         topics: &topics,
         reference_topic: &reference_topic,
         context: &context,
+        addresses: &addresses,
         queue: &queue,
         set_aside: &set_aside_files,
         changes: changes.as_ref(),
@@ -354,6 +390,7 @@ struct Worker<'a> {
     topics: &'a [String],
     reference_topic: &'a str,
     context: &'a ReplayContext,
+    addresses: &'a AddressTable,
     queue: &'a Mutex<VecDeque<u32>>,
     set_aside: &'a Mutex<BTreeMap<u32, File>>,
     changes: Option<&'a Mutex<BufWriter<File>>>,
@@ -447,35 +484,42 @@ impl Worker<'_> {
         let mut group: Vec<(consent_domain::Event, Option<EventPosition>)> = Vec::new();
         let mut group_key: Option<Vec<u8>> = None;
         let mut changed: Vec<ChangedDecision> = Vec::new();
-        let want_changes = self.changes.is_some();
         for record in sort.finish().map_err(io("merging sort runs"))? {
             let record = record.map_err(io("reading a sort run"))?;
             if group_key.as_deref() != Some(record.key.as_slice()) {
                 if group_key.is_some() {
-                    subjects.replay_subject(group.drain(..), want_changes.then_some(&mut changed));
-                    self.write_changes(&mut changed, outcome)?;
+                    self.replay_subject(subjects, &mut group, &mut changed, outcome)?;
                 }
                 group_key = Some(record.key.clone());
             }
-            let position = EventPosition {
-                topic: self
-                    .topics
-                    .get(usize::from(record.topic))
-                    .cloned()
-                    .unwrap_or_default(),
-                partition: record.partition,
-                offset: record.offset,
-            };
+            let position = position_of(self.topics, &record);
             match decode(&record.payload) {
                 Ok(event) => group.push((event, Some(position))),
                 Err(reason) => subjects.reject_record(Some(position), reason),
             }
         }
         if group_key.is_some() {
-            subjects.replay_subject(group.drain(..), want_changes.then_some(&mut changed));
-            self.write_changes(&mut changed, outcome)?;
+            self.replay_subject(subjects, &mut group, &mut changed, outcome)?;
         }
         Ok(())
+    }
+
+    /// Replays the subject whose events are `group` (emptied).
+    fn replay_subject(
+        &self,
+        subjects: &mut consent_replay::SubjectReplayer<'_>,
+        group: &mut Vec<(consent_domain::Event, Option<EventPosition>)>,
+        changed: &mut Vec<ChangedDecision>,
+        outcome: &mut WorkerOutcome,
+    ) -> Result<(), RunError> {
+        subjects
+            .replay_subject(
+                group.drain(..),
+                self.addresses,
+                self.changes.is_some().then_some(&mut *changed),
+            )
+            .map_err(io("reading the address table"))?;
+        self.write_changes(changed, outcome)
     }
 
     fn write_changes(
@@ -499,6 +543,49 @@ impl Worker<'_> {
         }
         Ok(())
     }
+}
+
+/// Folds the address facts of pass 1, grouped by (organisation, address)
+/// in `sort`, one address at a time into the table the workers read.
+fn fold_addresses(
+    reference: &mut ReferenceStates,
+    sort: ExternalSort,
+    topics: &[String],
+    owned: &BTreeSet<u32>,
+    spill_dir: &std::path::Path,
+) -> Result<AddressTable, RunError> {
+    let mut table = AddressTableWriter::create(spill_dir).map_err(io(format!(
+        "creating the address table in {}",
+        spill_dir.display()
+    )))?;
+    let mut group: Vec<(consent_domain::Event, Option<EventPosition>, bool)> = Vec::new();
+    let mut group_key: Vec<u8> = Vec::new();
+    let mut fold = |key: &[u8], group: &mut Vec<_>| -> Result<(), RunError> {
+        if group.is_empty() {
+            return Ok(());
+        }
+        let state = reference.fold_address(group.drain(..));
+        table
+            .push(key, &state)
+            .map_err(io("writing the address table"))
+    };
+    for record in sort
+        .finish()
+        .map_err(io("merging sort runs of address facts"))?
+    {
+        let record = record.map_err(io("reading a sort run of address facts"))?;
+        if record.key != group_key {
+            fold(&group_key, &mut group)?;
+            group_key = record.key.clone();
+        }
+        let position = position_of(topics, &record);
+        // Decoded once already in pass 1: it decodes again.
+        if let Ok(event) = decode(&record.payload) {
+            group.push((event, Some(position), owned.contains(&record.partition)));
+        }
+    }
+    fold(&group_key, &mut group)?;
+    table.finish().map_err(io("writing the address table"))
 }
 
 /// Reads `partitions` from offset 0 to their end offsets in `ends`,
@@ -572,6 +659,18 @@ fn organisation_of_key(key: &[u8]) -> &[u8] {
         .position(|&b| b == consent_schema::ROUTING_KEY_SEPARATOR)
         .unwrap_or(key.len());
     &key[..end]
+}
+
+/// Where a sorted record was read from.
+fn position_of(topics: &[String], record: &SortRecord) -> EventPosition {
+    EventPosition {
+        topic: topics
+            .get(usize::from(record.topic))
+            .cloned()
+            .unwrap_or_default(),
+        partition: record.partition,
+        offset: record.offset,
+    }
 }
 
 fn topic_index(topics: &[String], topic: &str) -> u8 {

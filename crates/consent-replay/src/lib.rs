@@ -35,6 +35,7 @@
 //! does on disk) plus every recorded send, so its memory grows with the
 //! number of events replayed, roughly the size of the events themselves.
 
+mod address_states;
 pub mod compare;
 mod error;
 mod plan;
@@ -46,6 +47,7 @@ mod similarity;
 mod streamed;
 mod summary;
 
+pub use address_states::AddressStates;
 pub use compare::{ChangeKind, Comparison, RuleChange};
 pub use error::{RecordRejected, ReplayError, SimilarityFileError};
 pub use plan::{

@@ -1,6 +1,7 @@
 //! [`Replayer`]: folds events as the ledger does, then decides every
 //! question of the plan under the baseline and the candidate.
 
+use crate::address_states::{infallible, AddressStates};
 use crate::compare::{ChangeKind, Comparison};
 use crate::error::{RecordRejected, ReplayError};
 use crate::plan::ReplayPlan;
@@ -230,7 +231,7 @@ impl Replayer {
                         .get(&send.organisation)
                         .and_then(|subjects| subjects.get(&send.subject))
                         .unwrap_or(&empty_subject);
-                    let answer = deciding.answer(&mut question, subject);
+                    let answer = infallible(deciding.answer(&mut question, subject));
                     (question, answer)
                 });
                 for (question, answer) in answered {
@@ -255,7 +256,7 @@ impl Replayer {
                     eligibility_questions(organisation, subject, organisation_state, state, asked)
                         .into_iter()
                         .map(|mut question| {
-                            let answer = deciding.answer(&mut question, state);
+                            let answer = infallible(deciding.answer(&mut question, state));
                             (question, answer)
                         })
                         .collect::<Vec<_>>()
@@ -302,26 +303,35 @@ impl Replayer {
 /// What deciding a question reads: the organisations' and addresses'
 /// states, and the candidate's organisations with their similarity
 /// overrides (the subject's state is given with each question).
-pub(crate) struct Deciding<'r> {
+pub(crate) struct Deciding<'r, A: ?Sized> {
     pub plan: &'r ReplayPlan,
     pub catalogue: &'r RuleCatalogue,
     pub organisations: &'r BTreeMap<OrganisationId, OrganisationState>,
     pub candidate_organisations: &'r BTreeMap<OrganisationId, OrganisationState>,
-    pub addresses: &'r BTreeMap<(OrganisationId, String), AddressState>,
+    pub addresses: &'r A,
 }
 
-impl Deciding<'_> {
+impl<A: AddressStates + ?Sized> Deciding<'_, A> {
     /// Decides `question` about `subject` under the baseline and the
     /// candidate and compares the decisions. `question.request.rule_set`
-    /// is set per side and left as the candidate's.
-    pub fn answer(&self, question: &mut Question, subject: &SubjectState) -> Answer {
+    /// is set per side and left as the candidate's. Fails only when an
+    /// address state cannot be read.
+    pub fn answer(
+        &self,
+        question: &mut Question,
+        subject: &SubjectState,
+    ) -> Result<Answer, A::Error> {
         let plan = self.plan;
         let request = &mut question.request;
         let Ok(baseline_rules) = plan.baseline.select(self.catalogue, request.at) else {
-            return Answer::NotEvaluated("no baseline rule set in force at the decision's time");
+            return Ok(Answer::NotEvaluated(
+                "no baseline rule set in force at the decision's time",
+            ));
         };
         let Ok(candidate_rules) = plan.candidate.select(self.catalogue, request.at) else {
-            return Answer::NotEvaluated("no candidate rule set in force at the decision's time");
+            return Ok(Answer::NotEvaluated(
+                "no candidate rule set in force at the decision's time",
+            ));
         };
         let empty_organisation = OrganisationState::default();
         let organisation = self
@@ -332,14 +342,15 @@ impl Deciding<'_> {
             .candidate_organisations
             .get(&request.organisation)
             .unwrap_or(organisation);
-        let addresses: Vec<AddressState> = addresses_to_consult(subject, request)
-            .into_iter()
-            .filter_map(|address| {
-                self.addresses
-                    .get(&(request.organisation.clone(), address))
-                    .cloned()
-            })
-            .collect();
+        let mut addresses: Vec<AddressState> = Vec::new();
+        for address in addresses_to_consult(subject, request) {
+            if let Some(state) = self
+                .addresses
+                .address_state(&request.organisation, &address)?
+            {
+                addresses.push(state);
+            }
+        }
 
         request.rule_set = plan.baseline.requested().cloned();
         let baseline = decide_with_texts(
@@ -364,10 +375,10 @@ impl Deciding<'_> {
             ChangeKind::Unchanged => None,
             _ => Some(Box::new((baseline, candidate))),
         };
-        Answer::Compared {
+        Ok(Answer::Compared {
             comparison,
             decisions,
-        }
+        })
     }
 }
 

@@ -2,14 +2,16 @@
 //! reader (consent-replay-runner) drives.
 //!
 //! 1. [`ReferenceStates`] folds the reference topic's organisation-keyed
-//!    records: every organisation's facts and every address's (opt-outs
-//!    and objections received for an address, TPS/CTPS listings and
-//!    screenings, call preferences). It holds them in memory: the
-//!    organisations' states and the address states, not the subjects'.
-//!    A fact about an address that also names a subject is folded into the
-//!    address here, and its subject part is handed back
-//!    ([`ReferencePart::Subject`]) for the subject's partition.
-//! 2. A [`ReplayContext`] (the plan, the rule sets and the reference
+//!    records into every organisation's facts, which it holds in memory.
+//!    A fact about an address (an opt-out or objection received for an
+//!    address, a TPS/CTPS listing or screening, a call preference) is
+//!    handed back ([`ReferencePart::Address`]): the caller groups those by
+//!    (organisation, address) and folds each address at once
+//!    ([`ReferenceStates::fold_address`]), keeping the states where
+//!    deciding can look them up ([`AddressStates`]), on disk if it must:
+//!    there are about as many as there are address facts. A fact that
+//!    also names a subject is handed to the subject's partition too.
+//! 2. A [`ReplayContext`] (the plan, the rule sets and the organisations'
 //!    states, read-only, shared by every worker) gives each worker a
 //!    [`SubjectReplayer`]. The worker hands it one subject's events at a
 //!    time (every fact and send of one (organisation, subject) pair, in
@@ -25,6 +27,7 @@
 //! the records of the partitions it owns, so the counts of instances that
 //! own disjoint partitions add up to one run's ([`ReplayReport::merge`]).
 
+use crate::address_states::{AddressStates, Remembered};
 use crate::error::ReplayError;
 use crate::plan::ReplayPlan;
 use crate::question::{eligibility_questions, RecordedSend};
@@ -47,19 +50,24 @@ use std::collections::{BTreeMap, BTreeSet};
 pub enum ReferencePart {
     /// Folded (or counted as rejected) here; nothing left to do.
     Folded,
-    /// A subject's fact (an address fact's subject part, or a subject's
-    /// fact under an organisation's key): the caller hands the record to
-    /// its subject's partition, whose owner folds and counts it.
+    /// A subject's fact under an organisation's key: the caller hands the
+    /// record to its subject's partition, whose owner folds and counts it.
     Subject,
+    /// A fact about an address: the caller folds it with the other facts
+    /// of its (organisation, address) in [`ReferenceStates::fold_address`].
+    /// When it also names a subject (`subject`), the caller hands it to
+    /// the subject's partition too, whose owner counts it.
+    Address { subject: bool },
     /// Another organisation's, under the plan's filter: ignored.
     Filtered,
 }
 
-/// The organisations' and the addresses' states: pass 1.
+/// The organisations' states, and the count of what pass 1 read.
 #[derive(Debug, Default)]
 pub struct ReferenceStates {
     organisations: BTreeMap<OrganisationId, OrganisationState>,
-    addresses: BTreeMap<(OrganisationId, String), AddressState>,
+    /// Address states folded by [`ReferenceStates::fold_address`].
+    addresses_folded: usize,
     /// Organisations whose facts were read from an owned partition.
     counted_organisations: BTreeSet<OrganisationId>,
     input: InputCounts,
@@ -105,16 +113,9 @@ impl ReferenceStates {
                 state.apply_owned(event, position.clone())
             }
             (FactScope::SubjectOrAddress, has_subject) => {
-                let address = event.fact.address().unwrap_or_default().to_owned();
-                let applied = self
-                    .addresses
-                    .entry((event.organisation.clone(), address))
-                    .or_default()
-                    .apply(&event, position.clone());
-                if has_subject {
-                    return ReferencePart::Subject;
-                }
-                applied
+                return ReferencePart::Address {
+                    subject: has_subject,
+                };
             }
             (FactScope::Subject | FactScope::SubjectHistoryOnly, true) => {
                 return ReferencePart::Subject;
@@ -122,17 +123,40 @@ impl ReferenceStates {
             _ => Applied::NotApplicable,
         };
         if counted {
-            self.input.deliveries += 1;
-            match applied {
-                Applied::Added => {}
-                Applied::Duplicate => self.input.duplicates += 1,
-                Applied::Conflict => self.input.conflicts += 1,
-                Applied::NotApplicable => {
-                    self.reject(position, format!("invalid: `{kind}` without a subject"))
-                }
-            }
+            self.count(applied, kind, position);
         }
         ReferencePart::Folded
+    }
+
+    /// Folds every fact about one (organisation, address), as handed back
+    /// by [`ReferenceStates::apply`] ([`ReferencePart::Address`]), in any
+    /// order. `counted`: as for [`ReferenceStates::apply`]; a fact that
+    /// names a subject is counted by its subject's partition instead.
+    pub fn fold_address(
+        &mut self,
+        events: impl IntoIterator<Item = (Event, Option<EventPosition>, bool)>,
+    ) -> AddressState {
+        let mut state = AddressState::default();
+        for (event, position, counted) in events {
+            let applied = state.apply(&event, position.clone());
+            if counted && event.subject.is_none() {
+                self.count(applied, event.fact.kind(), position);
+            }
+        }
+        self.addresses_folded += 1;
+        state
+    }
+
+    fn count(&mut self, applied: Applied, kind: &str, position: Option<EventPosition>) {
+        self.input.deliveries += 1;
+        match applied {
+            Applied::Added => {}
+            Applied::Duplicate => self.input.duplicates += 1,
+            Applied::Conflict => self.input.conflicts += 1,
+            Applied::NotApplicable => {
+                self.reject(position, format!("invalid: `{kind}` without a subject"))
+            }
+        }
     }
 
     /// Counts a record of an owned reference partition that could not be
@@ -149,7 +173,7 @@ impl ReferenceStates {
 
     /// Organisations and addresses folded (for progress and logs).
     pub fn sizes(&self) -> (usize, usize) {
-        (self.organisations.len(), self.addresses.len())
+        (self.organisations.len(), self.addresses_folded)
     }
 }
 
@@ -246,15 +270,19 @@ pub struct SubjectReplayer<'c> {
 impl SubjectReplayer<'_> {
     /// Folds one (organisation, subject) pair's events (every one of its
     /// facts and sends, in any order, re-deliveries included), decides its
-    /// questions, records the comparisons, and pushes every changed
-    /// decision to `changes` when given. An event of another pair than the
-    /// first one's, or an organisation's fact, is rejected: the caller
-    /// groups by the record key, and such a record is not under its own.
-    pub fn replay_subject(
+    /// questions with the address states of `addresses`, records the
+    /// comparisons, and pushes every changed decision to `changes` when
+    /// given. An event of another pair than the first one's, or an
+    /// organisation's fact, is rejected: the caller groups by the record
+    /// key, and such a record is not under its own. Fails only when an
+    /// address state cannot be read; the subject's comparisons are then
+    /// partly recorded, and the replay cannot go on.
+    pub fn replay_subject<A: AddressStates + ?Sized>(
         &mut self,
         events: impl IntoIterator<Item = (Event, Option<EventPosition>)>,
+        addresses: &A,
         mut changes: Option<&mut Vec<ChangedDecision>>,
-    ) {
+    ) -> Result<(), A::Error> {
         let plan = &self.context.plan;
         let mut pair: Option<(OrganisationId, SubjectId)> = None;
         let mut state: Option<SubjectState> = None;
@@ -309,7 +337,7 @@ impl SubjectReplayer<'_> {
             }
         }
         let Some((organisation, subject)) = pair else {
-            return;
+            return Ok(());
         };
         self.input.sends += count(sends.len());
         self.input.events += count(sends.len() + state.as_ref().map_or(0, |s| s.facts.len()));
@@ -323,7 +351,7 @@ impl SubjectReplayer<'_> {
             catalogue: &context.catalogue,
             organisations: &context.reference.organisations,
             candidate_organisations: &context.candidate_organisations,
-            addresses: &context.reference.addresses,
+            addresses: &Remembered::new(addresses),
         };
         let empty = SubjectState::default();
         let subject_state = state.as_ref().unwrap_or(&empty);
@@ -333,7 +361,7 @@ impl SubjectReplayer<'_> {
             ordered.sort_by_key(|s| (s.occurred_at, s.id));
             for send in ordered {
                 let mut question = send.question(questions.charitable_sends);
-                let answer = deciding.answer(&mut question, subject_state);
+                let answer = deciding.answer(&mut question, subject_state)?;
                 self.builder
                     .record(&question, answer, changes.as_deref_mut());
             }
@@ -343,11 +371,12 @@ impl SubjectReplayer<'_> {
             for mut question in
                 eligibility_questions(&organisation, &subject, organisation_state, state, asked)
             {
-                let answer = deciding.answer(&mut question, state);
+                let answer = deciding.answer(&mut question, state)?;
                 self.builder
                     .record(&question, answer, changes.as_deref_mut());
             }
         }
+        Ok(())
     }
 
     /// Counts a record of this worker's partitions that could not be
