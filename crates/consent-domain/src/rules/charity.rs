@@ -16,124 +16,56 @@
 //! Before the start date a charity has no soft opt-in for its charitable
 //! purposes at all; it may still use R3b when it sells goods or services.
 
+use super::collection::{Collected, Wording};
 use super::decision::{LawfulBasis, Reason};
+use super::facts::Known;
 use super::finding::{Ctx, Finding};
 use super::ids::R3C;
 use super::soft_opt_in::refusals;
 use super::text;
 use super::text::capitalise;
-use crate::event::{CharitySupportRecorded, Fact};
+use crate::event::{CharitySupportRecorded, Fact, OrganisationRegistered};
 use crate::identity::EventId;
-use crate::vocabulary::{CollectionRoute, OrganisationKind, Purpose};
+use crate::time::Timestamp;
+use crate::vocabulary::{DetailsCollection, OrganisationKind, Purpose};
+
+/// How R3c words the collection conditions it shares with R3b.
+const WORDING: Wording = Wording {
+    rule: R3C,
+    not_direct_code: "support_not_collected_directly",
+    not_direct: |ctx, what, route| {
+        format!(
+            "For {what} the details were obtained {route}, not directly by {} itself.",
+            ctx.organisation()
+        )
+    },
+    no_opt_out_offered: |what| {
+        format!("No simple means to refuse was offered when the details were collected ({what}).")
+    },
+};
 
 pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
-    let request = ctx.request;
     let Some(offered) = ctx.rule_set.charity_soft_opt_in() else {
-        let message = ctx.text(|| {
-            format!(
-                "Rule set {} does not say from when the charity soft opt-in applies.",
-                ctx.rule_set.id
-            )
-        });
-        return Finding::failed(
-            message.clone(),
-            vec![ctx.reason(
-                R3C,
-                "charity_soft_opt_in_not_in_rule_set",
-                || message,
-                vec![],
-            )],
-        );
+        return not_in_rule_set(ctx);
     };
     let from = offered.details_obtained_from;
-    let mut reasons: Vec<Reason> = Vec::new();
-    let mut relied_on: Vec<EventId> = Vec::new();
-
     let registration = ctx.facts.registration();
     let charity = registration.is_some_and(|r| r.fact.kind == OrganisationKind::Charity);
-    if !charity && request.purpose != Purpose::Charitable {
-        return Finding::not_applicable(ctx.text(|| {
-            format!(
-                "Neither a charity's message nor one for charitable purposes ({} by {}).",
-                text::purpose(request.purpose),
-                registration.map_or("an unregistered sender", |r| text::organisation_kind(
-                    r.fact.kind
-                ))
-            )
-        }));
+    if !charity && ctx.request.purpose != Purpose::Charitable {
+        return neither_a_charity_nor_charitable(ctx, registration);
     }
+    let mut reasons: Vec<Reason> = Vec::new();
+    let mut relied_on: Vec<EventId> = Vec::new();
     match registration {
         // R0 reports the missing registration.
         None => {}
-        Some(r) if r.fact.kind != OrganisationKind::Charity => reasons.push(ctx.reason(
-            R3C,
-            "not_a_charity",
-            || {
-                format!(
-                    "{} is registered as {}; the charity soft opt-in is for charities only.",
-                    ctx.organisation(),
-                    text::organisation_kind(r.fact.kind)
-                )
-            },
-            vec![r.id()],
-        )),
-        Some(r)
-            if r.fact
-                .charity_register_number
-                .as_deref()
-                .is_none_or(|n| n.trim().is_empty()) =>
-        {
-            reasons.push(ctx.reason(
-                R3C,
-                "charity_register_number_missing",
-                || {
-                    format!(
-                        "{} is registered as a charity without a charity register number.",
-                        ctx.organisation()
-                    )
-                },
-                vec![r.id()],
-            ))
-        }
-        Some(r) => relied_on.push(r.id()),
+        Some(r) => match sender_is_a_registered_charity(ctx, r) {
+            Some(reason) => reasons.push(reason),
+            None => relied_on.push(r.id()),
+        },
     }
-    if request.purpose != Purpose::Charitable {
-        reasons.push(ctx.reason(
-            R3C,
-            "charitable_purpose_only",
-            || {
-                format!(
-                    "The charity soft opt-in covers only messages furthering charitable purposes; \
-                     this message is for {}.",
-                    text::purpose(request.purpose)
-                )
-            },
-            vec![],
-        ));
-    } else if !request.sole_charitable_purpose {
-        reasons.push(ctx.reason(
-            R3C,
-            "not_sole_charitable_purpose",
-            || {
-                "The message's sole purpose must be furthering the charity's charitable purposes; \
-                 this one is not declared so."
-                    .to_owned()
-            },
-            vec![],
-        ));
-    }
-    if !request.opt_out_included {
-        reasons.push(ctx.reason(
-            R3C,
-            "no_opt_out_in_message",
-            || {
-                "Every charity soft opt-in message must offer a simple means to refuse; this one \
-                 does not."
-                    .to_owned()
-            },
-            vec![],
-        ));
-    }
+    reasons.extend(solely_for_charitable_purposes(ctx));
+    reasons.extend(message_offers_an_opt_out(ctx));
 
     let supports: Vec<_> = ctx
         .facts
@@ -156,69 +88,18 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     let mut support_reasons = Vec::new();
     let mut qualifying = None;
     for (support, what) in &supports {
-        let collection = &support.fact.collection;
-        let before = support_reasons.len();
-        if collection.route != CollectionRoute::Direct {
-            support_reasons.push(ctx.reason(
-                R3C,
-                "support_not_collected_directly",
-                || {
-                    format!(
-                        "For {what} the details were obtained {}, not directly by {} itself.",
-                        text::route(collection.route),
-                        ctx.organisation()
-                    )
-                },
-                vec![support.id()],
-            ));
-        }
-        if support.at() < from {
-            support_reasons.push(ctx.reason(
-                R3C,
-                "support_before_charity_soft_opt_in",
-                || {
-                    format!(
-                        "{} predates {from}: details obtained before the charity soft opt-in came \
-                         into force do not qualify; support given again on or after that date \
-                         does.",
-                        capitalise(what)
-                    )
-                },
-                vec![support.id()],
-            ));
-        }
-        if !collection.opt_out_offered {
-            support_reasons.push(ctx.reason(
-                R3C,
-                "no_opt_out_offered_at_collection",
-                || {
-                    format!(
-                        "No simple means to refuse was offered when the details were collected \
-                         ({what})."
-                    )
-                },
-                vec![support.id()],
-            ));
-        }
-        if text::contact_points_conflict(
-            collection.contact_point.as_ref(),
-            request.contact_point.as_ref(),
-        ) {
-            support_reasons.push(ctx.reason(
-                R3C,
-                "contact_point_not_collected",
-                || {
-                    format!(
-                        "The details collected with {what} are not the address this message goes \
-                         to."
-                    )
-                },
-                vec![support.id()],
-            ));
-        }
-        if support_reasons.len() == before {
+        let defects = support_defects(
+            ctx,
+            support.id(),
+            &support.fact.collection,
+            support.at(),
+            what,
+            from,
+        );
+        if defects.is_empty() {
             qualifying = Some((support, what));
         }
+        support_reasons.extend(defects);
     }
 
     if reasons.is_empty() && registration.is_some() {
@@ -240,19 +121,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     }
     if qualifying.is_none() {
         if supports.is_empty() {
-            reasons.push(ctx.reason(
-                R3C,
-                "no_charity_support_recorded",
-                || {
-                    format!(
-                        "{} has recorded no support or expression of interest from {} as of {}.",
-                        ctx.organisation(),
-                        ctx.subject(),
-                        ctx.facts.at
-                    )
-                },
-                vec![],
-            ));
+            reasons.push(no_support_recorded(ctx));
         }
         reasons.extend(support_reasons);
     }
@@ -264,6 +133,183 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     Finding::failed(detail, reasons)
 }
 
-fn describe(support: &CharitySupportRecorded, at: crate::time::Timestamp) -> String {
+/// A rule set without the provision's start date cannot apply it.
+fn not_in_rule_set(ctx: &Ctx<'_>) -> Finding {
+    let message = ctx.text(|| {
+        format!(
+            "Rule set {} does not say from when the charity soft opt-in applies.",
+            ctx.rule_set.id
+        )
+    });
+    Finding::failed(
+        message.clone(),
+        vec![ctx.reason(
+            R3C,
+            "charity_soft_opt_in_not_in_rule_set",
+            || message,
+            vec![],
+        )],
+    )
+}
+
+fn neither_a_charity_nor_charitable(
+    ctx: &Ctx<'_>,
+    registration: Option<Known<'_, OrganisationRegistered>>,
+) -> Finding {
+    Finding::not_applicable(ctx.text(|| {
+        format!(
+            "Neither a charity's message nor one for charitable purposes ({} by {}).",
+            text::purpose(ctx.request.purpose),
+            registration.map_or("an unregistered sender", |r| text::organisation_kind(
+                r.fact.kind
+            ))
+        )
+    }))
+}
+
+/// The sender is registered as a charity, with its register number.
+fn sender_is_a_registered_charity(
+    ctx: &Ctx<'_>,
+    registration: Known<'_, OrganisationRegistered>,
+) -> Option<Reason> {
+    let r = registration;
+    if r.fact.kind != OrganisationKind::Charity {
+        return Some(ctx.reason(
+            R3C,
+            "not_a_charity",
+            || {
+                format!(
+                    "{} is registered as {}; the charity soft opt-in is for charities only.",
+                    ctx.organisation(),
+                    text::organisation_kind(r.fact.kind)
+                )
+            },
+            vec![r.id()],
+        ));
+    }
+    let number_missing = r
+        .fact
+        .charity_register_number
+        .as_deref()
+        .is_none_or(|n| n.trim().is_empty());
+    number_missing.then(|| {
+        ctx.reason(
+            R3C,
+            "charity_register_number_missing",
+            || {
+                format!(
+                    "{} is registered as a charity without a charity register number.",
+                    ctx.organisation()
+                )
+            },
+            vec![r.id()],
+        )
+    })
+}
+
+/// The message is for charitable purposes, and furthering them is its
+/// sole purpose.
+fn solely_for_charitable_purposes(ctx: &Ctx<'_>) -> Option<Reason> {
+    let request = ctx.request;
+    if request.purpose != Purpose::Charitable {
+        Some(ctx.reason(
+            R3C,
+            "charitable_purpose_only",
+            || {
+                format!(
+                    "The charity soft opt-in covers only messages furthering charitable purposes; \
+                     this message is for {}.",
+                    text::purpose(request.purpose)
+                )
+            },
+            vec![],
+        ))
+    } else if !request.sole_charitable_purpose {
+        Some(ctx.reason(
+            R3C,
+            "not_sole_charitable_purpose",
+            || {
+                "The message's sole purpose must be furthering the charity's charitable purposes; \
+                 this one is not declared so."
+                    .to_owned()
+            },
+            vec![],
+        ))
+    } else {
+        None
+    }
+}
+
+/// This message offers a simple means to refuse.
+fn message_offers_an_opt_out(ctx: &Ctx<'_>) -> Option<Reason> {
+    (!ctx.request.opt_out_included).then(|| {
+        ctx.reason(
+            R3C,
+            "no_opt_out_in_message",
+            || {
+                "Every charity soft opt-in message must offer a simple means to refuse; this one \
+                 does not."
+                    .to_owned()
+            },
+            vec![],
+        )
+    })
+}
+
+/// The details of one support: collected directly by the charity, on or
+/// after the provision's start date (not retrospective), with an opt-out
+/// offered, for this address.
+fn support_defects(
+    ctx: &Ctx<'_>,
+    event: EventId,
+    collection: &DetailsCollection,
+    at: Timestamp,
+    what: &str,
+    from: Timestamp,
+) -> Vec<Reason> {
+    let collected = Collected {
+        event,
+        collection,
+        what,
+    };
+    let mut reasons = Vec::new();
+    reasons.extend(collected.directly(ctx, &WORDING));
+    if at < from {
+        reasons.push(ctx.reason(
+            R3C,
+            "support_before_charity_soft_opt_in",
+            || {
+                format!(
+                    "{} predates {from}: details obtained before the charity soft opt-in came \
+                     into force do not qualify; support given again on or after that date \
+                     does.",
+                    capitalise(what)
+                )
+            },
+            vec![event],
+        ));
+    }
+    reasons.extend(collected.with_an_opt_out_offered(ctx, &WORDING));
+    reasons.extend(collected.for_this_address(ctx, &WORDING));
+    reasons
+}
+
+fn no_support_recorded(ctx: &Ctx<'_>) -> Reason {
+    ctx.reason(
+        R3C,
+        "no_charity_support_recorded",
+        || {
+            format!(
+                "{} has recorded no support or expression of interest from {} as of {}.",
+                ctx.organisation(),
+                ctx.subject(),
+                ctx.facts.at
+            )
+        },
+        vec![],
+    )
+}
+
+fn describe(support: &CharitySupportRecorded, at: Timestamp) -> String {
     format!("{} on {at}", text::support(support.kind))
 }

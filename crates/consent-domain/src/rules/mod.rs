@@ -19,6 +19,7 @@ mod calls;
 pub mod catalogue;
 mod charity;
 mod check;
+mod collection;
 mod consent;
 mod decide;
 mod decision;

@@ -19,6 +19,7 @@
 //! opt-in for good: a new sale does not restore it. PECR sets no time limit,
 //! so neither does the ledger: a qualifying sale years ago still qualifies.
 
+use super::collection::{Collected, Wording};
 use super::decision::{LawfulBasis, Reason};
 use super::facts::Known;
 use super::finding::{Ctx, Finding};
@@ -29,7 +30,7 @@ use crate::event::{Fact, NegotiationRecorded, SaleRecorded};
 use crate::fold::Recorded;
 use crate::identity::{EventId, ProductCategoryId};
 use crate::time::Timestamp;
-use crate::vocabulary::{CollectionRoute, DetailsCollection, OrganisationKind, Purpose};
+use crate::vocabulary::{DetailsCollection, OrganisationKind, Purpose};
 
 /// A sale or a negotiation that might carry a soft opt-in.
 struct Candidate<'a> {
@@ -81,87 +82,51 @@ fn candidates<'a>(ctx: &Ctx<'a>) -> Vec<Candidate<'a>> {
         .collect()
 }
 
+/// How R3b words the collection conditions it shares with R3c.
+const WORDING: Wording = Wording {
+    rule: R3B,
+    not_direct_code: "details_not_collected_directly",
+    not_direct: |ctx, what, route| {
+        format!(
+            "Condition 1: for {what} the details were obtained {route}, not directly from {} by \
+             {}.",
+            ctx.subject(),
+            ctx.organisation()
+        )
+    },
+    no_opt_out_offered: |what| {
+        format!(
+            "Condition 4: no simple means to refuse was offered when the details were collected \
+             ({what})."
+        )
+    },
+};
+
 pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
-    let request = ctx.request;
     let mut reasons: Vec<Reason> = Vec::new();
     let mut relied_on: Vec<EventId> = Vec::new();
-
-    if request.purpose != Purpose::Commercial {
-        reasons.push(ctx.reason(
-            R3B,
-            "soft_opt_in_commercial_only",
-            || {
-                format!(
-                    "The soft opt-in covers only marketing of products or services; this message \
-                     is for {}.",
-                    text::purpose(request.purpose)
-                )
-            },
-            vec![],
-        ));
-    }
+    reasons.extend(markets_products_or_services(ctx));
     let registration = ctx.facts.registration();
     match registration {
         // R0 reports the missing registration; without it the sender's
         // kind is unknown and the soft opt-in cannot be shown.
         None => {}
-        Some(r) if r.fact.kind == OrganisationKind::PoliticalParty => reasons.push(ctx.reason(
-            R3B,
-            "soft_opt_in_not_for_political_parties",
-            || {
-                format!(
-                "{} is a political party: its marketing promotes its aims and ideals, which the \
-                 soft opt-in never covers.",
-                ctx.organisation()
-            )
-            },
-            vec![r.id()],
-        )),
-        Some(r) => relied_on.push(r.id()),
+        Some(r) => match sender_is_not_a_political_party(ctx, r) {
+            Some(reason) => reasons.push(reason),
+            None => relied_on.push(r.id()),
+        },
     }
-    if !request.opt_out_included {
-        reasons.push(ctx.reason(
-            R3B,
-            "no_opt_out_in_message",
-            || {
-                "Condition 5: every soft opt-in message must offer a simple means to refuse; this \
-                 one does not."
-                    .to_owned()
-            },
-            vec![],
-        ));
-    }
+    reasons.extend(message_offers_an_opt_out(ctx));
 
     let candidates = candidates(ctx);
     // Condition 3 is about what was bought: asked only when something was.
     let categories = ctx.facts.categories();
-    match (&request.product_category, categories) {
-        _ if candidates.is_empty() => {}
-        (None, _) => reasons.push(ctx.reason(
-            R3B,
-            "product_category_missing",
-            || {
-                "The check names no product category, so the message cannot be shown to market \
-                 similar products or services."
-                    .to_owned()
-            },
-            vec![],
-        )),
-        (Some(_), None) => reasons.push(ctx.reason(
-            R3B,
-            "product_categories_undefined",
-            || {
-                format!(
-                    "{} has defined no product categories as of {}, so similarity cannot be shown.",
-                    ctx.organisation(),
-                    ctx.facts.at
-                )
-            },
-            vec![],
-        )),
-        (Some(_), Some(c)) => relied_on.push(c.id()),
-    }
     if !candidates.is_empty() {
+        match similarity_can_be_shown(ctx, categories) {
+            Ok(Some(map)) => relied_on.push(map),
+            Ok(None) => {}
+            Err(reason) => reasons.push(reason),
+        }
         reasons.extend(refusals(
             ctx,
             R3B,
@@ -182,7 +147,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     }
 
     if reasons.is_empty() && registration.is_some() {
-        if let (Some(candidate), Some(marketed)) = (qualifying, &request.product_category) {
+        if let (Some(candidate), Some(marketed)) = (qualifying, &ctx.request.product_category) {
             relied_on.insert(0, candidate.event.id);
             return Finding::grants(
                 LawfulBasis::SoftOptIn,
@@ -202,19 +167,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     }
     if qualifying.is_none() {
         if candidates.is_empty() {
-            reasons.push(ctx.reason(
-                R3B,
-                "no_sale_or_negotiation",
-                || {
-                    format!(
-                        "{} has recorded no sale to, or negotiation for a sale with, {} as of {}.",
-                        ctx.organisation(),
-                        ctx.subject(),
-                        ctx.facts.at
-                    )
-                },
-                vec![],
-            ));
+            reasons.push(no_sale_or_negotiation(ctx));
         }
         reasons.extend(candidate_reasons);
     }
@@ -226,6 +179,112 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     Finding::failed(detail, reasons)
 }
 
+/// Only marketing of products or services: never campaigning.
+fn markets_products_or_services(ctx: &Ctx<'_>) -> Option<Reason> {
+    let purpose = ctx.request.purpose;
+    (purpose != Purpose::Commercial).then(|| {
+        ctx.reason(
+            R3B,
+            "soft_opt_in_commercial_only",
+            || {
+                format!(
+                    "The soft opt-in covers only marketing of products or services; this message \
+                     is for {}.",
+                    text::purpose(purpose)
+                )
+            },
+            vec![],
+        )
+    })
+}
+
+/// Never for a political party: its marketing promotes its aims and ideals.
+fn sender_is_not_a_political_party(
+    ctx: &Ctx<'_>,
+    registration: Known<'_, crate::event::OrganisationRegistered>,
+) -> Option<Reason> {
+    (registration.fact.kind == OrganisationKind::PoliticalParty).then(|| {
+        ctx.reason(
+            R3B,
+            "soft_opt_in_not_for_political_parties",
+            || {
+                format!(
+                "{} is a political party: its marketing promotes its aims and ideals, which the \
+                 soft opt-in never covers.",
+                ctx.organisation()
+            )
+            },
+            vec![registration.id()],
+        )
+    })
+}
+
+/// Condition 5: this message offers a simple means to refuse.
+fn message_offers_an_opt_out(ctx: &Ctx<'_>) -> Option<Reason> {
+    (!ctx.request.opt_out_included).then(|| {
+        ctx.reason(
+            R3B,
+            "no_opt_out_in_message",
+            || {
+                "Condition 5: every soft opt-in message must offer a simple means to refuse; this \
+                 one does not."
+                    .to_owned()
+            },
+            vec![],
+        )
+    })
+}
+
+/// Condition 3 needs a category to compare and a map to compare it in:
+/// the map relied on, or why similarity cannot be shown.
+fn similarity_can_be_shown(
+    ctx: &Ctx<'_>,
+    categories: Option<Known<'_, crate::event::ProductCategoriesDefined>>,
+) -> Result<Option<EventId>, Reason> {
+    match (&ctx.request.product_category, categories) {
+        (None, _) => Err(ctx.reason(
+            R3B,
+            "product_category_missing",
+            || {
+                "The check names no product category, so the message cannot be shown to market \
+                 similar products or services."
+                    .to_owned()
+            },
+            vec![],
+        )),
+        (Some(_), None) => Err(ctx.reason(
+            R3B,
+            "product_categories_undefined",
+            || {
+                format!(
+                    "{} has defined no product categories as of {}, so similarity cannot be shown.",
+                    ctx.organisation(),
+                    ctx.facts.at
+                )
+            },
+            vec![],
+        )),
+        (Some(_), Some(c)) => Ok(Some(c.id())),
+    }
+}
+
+/// Condition 2 has nothing to stand on.
+fn no_sale_or_negotiation(ctx: &Ctx<'_>) -> Reason {
+    ctx.reason(
+        R3B,
+        "no_sale_or_negotiation",
+        || {
+            format!(
+                "{} has recorded no sale to, or negotiation for a sale with, {} as of {}.",
+                ctx.organisation(),
+                ctx.subject(),
+                ctx.facts.at
+            )
+        },
+        vec![],
+    )
+}
+
 /// Conditions 1 to 4 (less the opt-out taken, which [`refusals`] reports)
 /// for one sale or negotiation.
 fn candidate_defects(
@@ -235,23 +294,12 @@ fn candidate_defects(
 ) -> Vec<Reason> {
     let mut reasons = Vec::new();
     let id = candidate.event.id;
-    let collection = candidate.collection;
-    if collection.route != CollectionRoute::Direct {
-        reasons.push(ctx.reason(
-            R3B,
-            "details_not_collected_directly",
-            || {
-                format!(
-                    "Condition 1: for {} the details were obtained {}, not directly from {} by {}.",
-                    candidate.what,
-                    text::route(collection.route),
-                    ctx.subject(),
-                    ctx.organisation()
-                )
-            },
-            vec![id],
-        ));
-    }
+    let collected = Collected {
+        event: id,
+        collection: candidate.collection,
+        what: &candidate.what,
+    };
+    reasons.extend(collected.directly(ctx, &WORDING));
     if !candidate.negotiation_for_sale {
         reasons.push(ctx.reason(
             R3B,
@@ -286,36 +334,8 @@ fn candidate_defects(
             ));
         }
     }
-    if !collection.opt_out_offered {
-        reasons.push(ctx.reason(
-            R3B,
-            "no_opt_out_offered_at_collection",
-            || {
-                format!(
-                    "Condition 4: no simple means to refuse was offered when the details were \
-                     collected ({}).",
-                    candidate.what
-                )
-            },
-            vec![id],
-        ));
-    }
-    if text::contact_points_conflict(
-        collection.contact_point.as_ref(),
-        ctx.request.contact_point.as_ref(),
-    ) {
-        reasons.push(ctx.reason(
-            R3B,
-            "contact_point_not_collected",
-            || {
-                format!(
-                    "The details collected with {} are not the address this message goes to.",
-                    candidate.what
-                )
-            },
-            vec![id],
-        ));
-    }
+    reasons.extend(collected.with_an_opt_out_offered(ctx, &WORDING));
+    reasons.extend(collected.for_this_address(ctx, &WORDING));
     reasons
 }
 
