@@ -16,7 +16,7 @@
 //! no basis holds (refusals among them), and whether R3c applies to a
 //! purpose other than charitable depends on the sender's registration.
 
-use super::finding::{Ctx, Finding};
+use super::finding::{Ctx, RuleFinding};
 use crate::vocabulary::Channel;
 
 /// The questions a rule can apply to.
@@ -83,10 +83,10 @@ impl Applicability {
     /// The rule's finding when the question is outside what it applies to
     /// (not applicable, with its detail); `None` when the rule must be
     /// evaluated. Reads the question only, never a fact.
-    pub fn outside(&self, ctx: &Ctx<'_>) -> Option<Finding> {
+    pub fn outside(&self, ctx: &Ctx<'_>) -> Option<RuleFinding> {
         if let Some(detail) = self.marketing_only {
             if !ctx.marketing {
-                return Some(Finding::not_applicable(detail));
+                return Some(RuleFinding::not_applicable(detail));
             }
         }
         match self.channels {
@@ -94,9 +94,9 @@ impl Applicability {
                 channels,
                 otherwise,
             } if !channels.contains(&ctx.request.channel) => Some(match otherwise {
-                Detail::Fixed(detail) => Finding::not_applicable(detail),
+                Detail::Fixed(detail) => RuleFinding::not_applicable(detail),
                 Detail::OfChannel(detail) => {
-                    Finding::not_applicable(ctx.text(|| detail(ctx.request.channel)))
+                    RuleFinding::not_applicable(ctx.text(|| detail(ctx.request.channel)))
                 }
             }),
             _ => None,

@@ -45,7 +45,7 @@
 use super::applicability::{Applicability, Detail};
 use super::consent::Consents;
 use super::decision::{LawfulBasis, Reason};
-use super::finding::{Ctx, Finding};
+use super::finding::{Ctx, RuleFinding};
 use super::ids::{R4, R5};
 use super::text;
 use crate::event::{CallPreference, Fact, PreferenceServiceListing, PreferenceServiceScreened};
@@ -63,7 +63,7 @@ pub(crate) const R5_APPLIES: Applicability = Applicability::marketing_on(
     Detail::Fixed("Not an automated call."),
 );
 
-pub(crate) fn evaluate_r4(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
+pub(crate) fn evaluate_r4(ctx: &Ctx<'_>, consents: &Consents<'_>) -> RuleFinding {
     if let Some(not_applicable) = R4_APPLIES.outside(ctx) {
         return not_applicable;
     }
@@ -138,18 +138,18 @@ pub(crate) fn evaluate_r4(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
         }
     });
     if blocked {
-        return Finding::blocked(
+        return RuleFinding::blocked(
             ctx.text(|| format!("The call may not be made.{notes}")),
             reasons,
         );
     }
     if !reasons.is_empty() {
-        return Finding::failed(
+        return RuleFinding::failed(
             ctx.text(|| format!("The call cannot be shown to be allowed.{notes}")),
             reasons,
         );
     }
-    Finding::grants(
+    RuleFinding::grants(
         basis,
         ctx.text(|| {
             format!(
@@ -162,7 +162,7 @@ pub(crate) fn evaluate_r4(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
     )
 }
 
-pub(crate) fn evaluate_r5(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
+pub(crate) fn evaluate_r5(ctx: &Ctx<'_>, consents: &Consents<'_>) -> RuleFinding {
     if let Some(not_applicable) = R5_APPLIES.outside(ctx) {
         return not_applicable;
     }

@@ -19,7 +19,7 @@
 use super::collection::{Collected, Wording};
 use super::decision::{LawfulBasis, Reason};
 use super::facts::Known;
-use super::finding::{Ctx, Finding};
+use super::finding::{Ctx, RuleFinding};
 use super::ids::R3C;
 use super::soft_opt_in::refusals;
 use super::text;
@@ -44,7 +44,7 @@ const WORDING: Wording = Wording {
     },
 };
 
-pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
+pub(crate) fn evaluate(ctx: &Ctx<'_>) -> RuleFinding {
     let Some(offered) = ctx.rule_set.charity_soft_opt_in() else {
         return not_in_rule_set(ctx);
     };
@@ -105,7 +105,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     if reasons.is_empty() && registration.is_some() {
         if let Some((support, what)) = qualifying {
             relied_on.insert(0, support.id());
-            return Finding::grants(
+            return RuleFinding::grants(
                 LawfulBasis::CharitySoftOptIn,
                 ctx.text(|| {
                     format!(
@@ -130,18 +130,18 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     } else {
         "The charity soft opt-in does not hold."
     };
-    Finding::failed(detail, reasons)
+    RuleFinding::failed(detail, reasons)
 }
 
 /// A rule set without the provision's start date cannot apply it.
-fn not_in_rule_set(ctx: &Ctx<'_>) -> Finding {
+fn not_in_rule_set(ctx: &Ctx<'_>) -> RuleFinding {
     let message = ctx.text(|| {
         format!(
             "Rule set {} does not say from when the charity soft opt-in applies.",
             ctx.rule_set.id
         )
     });
-    Finding::failed(
+    RuleFinding::failed(
         message.clone(),
         vec![ctx.reason(
             R3C,
@@ -155,8 +155,8 @@ fn not_in_rule_set(ctx: &Ctx<'_>) -> Finding {
 fn neither_a_charity_nor_charitable(
     ctx: &Ctx<'_>,
     registration: Option<Known<'_, OrganisationRegistered>>,
-) -> Finding {
-    Finding::not_applicable(ctx.text(|| {
+) -> RuleFinding {
+    RuleFinding::not_applicable(ctx.text(|| {
         format!(
             "Neither a charity's message nor one for charitable purposes ({} by {}).",
             text::purpose(ctx.request.purpose),

@@ -17,7 +17,7 @@
 use super::applicability::Applicability;
 use super::decision::LawfulBasis;
 use super::facts::{Known, Refusal};
-use super::finding::{Ctx, Finding};
+use super::finding::{Ctx, RuleFinding};
 use super::ids::R2;
 use super::text::{self, capitalise};
 use crate::event::{ConsentGiven, Fact};
@@ -255,9 +255,9 @@ impl<'a> Consents<'a> {
         rule: &str,
         missing_code: &'static str,
         needed: impl Fn() -> String,
-    ) -> Finding {
+    ) -> RuleFinding {
         if let Some(current) = self.current() {
-            return Finding::grants(
+            return RuleFinding::grants(
                 LawfulBasis::Consent,
                 ctx.text(|| format!("{} is {}.", capitalise(&current.describe()), needed())),
                 vec![current.consent.id()],
@@ -299,7 +299,7 @@ impl<'a> Consents<'a> {
                 ));
             }
         }
-        Finding::failed(ctx.text(|| format!("There is no {}.", needed())), reasons)
+        RuleFinding::failed(ctx.text(|| format!("There is no {}.", needed())), reasons)
     }
 }
 
@@ -309,13 +309,13 @@ impl<'a> Consents<'a> {
 pub(crate) const R2_APPLIES: Applicability =
     Applicability::marketing("Not direct marketing: no consent is needed.");
 
-pub(crate) fn evaluate_r2(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
+pub(crate) fn evaluate_r2(ctx: &Ctx<'_>, consents: &Consents<'_>) -> RuleFinding {
     if let Some(not_applicable) = R2_APPLIES.outside(ctx) {
         return not_applicable;
     }
     let in_scope: Vec<&Assessed<'_>> = consents.in_scope().collect();
     if in_scope.is_empty() {
-        return Finding::not_applicable(ctx.text(|| {
+        return RuleFinding::not_applicable(ctx.text(|| {
             format!(
                 "No consent on record covers {} for {}.",
                 text::channel(consents.channel),
@@ -324,7 +324,7 @@ pub(crate) fn evaluate_r2(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
         }));
     }
     if let Some(valid) = in_scope.iter().rev().find(|a| a.demonstrable()) {
-        return Finding::satisfied(
+        return RuleFinding::satisfied(
             ctx.text(|| {
                 format!(
                     "{} is a clear affirmative act with its wording recorded, not withdrawn.",
@@ -363,7 +363,7 @@ pub(crate) fn evaluate_r2(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
             ));
         }
     }
-    Finding::failed(
+    RuleFinding::failed(
         ctx.text(|| {
             format!(
                 "No consent covering {} for {} is valid, demonstrable consent.",

@@ -29,7 +29,7 @@ use super::decision::{
     Decision, DecisionTexts, EventReference, LawfulBasis, Reason, RuleFiring, RuleOutcome,
 };
 use super::facts::Facts;
-use super::finding::{Ctx, Finding};
+use super::finding::{Ctx, RuleFinding};
 use super::ids::{self, *};
 use super::rule_set::RuleSet;
 use super::scope::Classification;
@@ -260,14 +260,14 @@ fn basis_rule(ctx: &Ctx<'_>) -> &'static str {
 
 /// A rule listed in a rule set that this engine does not know: it cannot be
 /// shown to be satisfied, so it fails (closed).
-fn not_implemented(ctx: &Ctx<'_>, id: &str) -> Finding {
+fn not_implemented(ctx: &Ctx<'_>, id: &str) -> RuleFinding {
     let message = ctx.text(|| {
         format!(
             "Rule {id} of rule set {} is not known to this engine, so it cannot be satisfied.",
             ctx.rule_set.id
         )
     });
-    Finding::failed(
+    RuleFinding::failed(
         message.clone(),
         vec![ctx.reason(id, "rule_not_implemented", || message, vec![])],
     )
@@ -325,8 +325,8 @@ fn finding(
     evaluation: Evaluation,
     id: &str,
     applies: Applicability,
-    evaluate: impl FnOnce() -> Finding,
-) -> Option<Finding> {
+    evaluate: impl FnOnce() -> RuleFinding,
+) -> Option<RuleFinding> {
     match evaluation {
         Evaluation::Every => Some(evaluate()),
         Evaluation::Pruned if !listed.has(id) => None,
@@ -337,7 +337,7 @@ fn finding(
 /// The findings of the rules evaluated for one check, by position in
 /// [`ids::PUBLISHED`].
 struct Findings {
-    by_rule: [Option<Finding>; ids::PUBLISHED.len()],
+    by_rule: [Option<RuleFinding>; ids::PUBLISHED.len()],
 }
 
 impl Findings {
@@ -352,7 +352,7 @@ impl Findings {
         // (none does for a service message).
         let consents = OnceCell::new();
         let consents = || consents.get_or_init(|| Consents::assess(ctx));
-        let finding = |id, applies, evaluate: &dyn Fn() -> Finding| {
+        let finding = |id, applies, evaluate: &dyn Fn() -> RuleFinding| {
             finding(ctx, listed, evaluation, id, applies, evaluate)
         };
         let r3a = finding(R3A, electronic_mail::APPLIES, &|| {
@@ -365,7 +365,7 @@ impl Findings {
             electronic_mail::alternative(ctx, || charity::evaluate(ctx))
         });
         let r3 = finding(R3, electronic_mail::APPLIES, &|| {
-            let alternatives: Vec<(&str, &Finding)> = [(R3A, &r3a), (R3B, &r3b), (R3C, &r3c)]
+            let alternatives: Vec<(&str, &RuleFinding)> = [(R3A, &r3a), (R3B, &r3b), (R3C, &r3c)]
                 .into_iter()
                 .filter(|(id, _)| listed.has(id))
                 .filter_map(|(id, finding)| finding.as_ref().map(|f| (id, f)))

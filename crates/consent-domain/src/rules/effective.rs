@@ -4,15 +4,19 @@
 //! no stored event.
 
 use super::applicability::Applicability;
-use super::finding::{Ctx, Finding};
+use super::finding::{Ctx, RuleFinding};
 
 /// R8: every question.
 pub(crate) const APPLIES: Applicability = Applicability::EVERY_QUESTION;
 
-pub(crate) fn evaluate(ctx: &Ctx<'_>, subject_total: usize, organisation_total: usize) -> Finding {
+pub(crate) fn evaluate(
+    ctx: &Ctx<'_>,
+    subject_total: usize,
+    organisation_total: usize,
+) -> RuleFinding {
     let rule_set = ctx.rule_set;
     let at = ctx.facts.at;
-    Finding::satisfied(
+    RuleFinding::satisfied(
         ctx.text(|| {
             let requested = if ctx.request.rule_set.as_ref() == Some(&rule_set.id) {
                 ", as requested"

@@ -12,7 +12,7 @@
 use super::applicability::{Applicability, Detail};
 use super::consent::Consents;
 use super::decision::LawfulBasis;
-use super::finding::{Ctx, Finding};
+use super::finding::{Ctx, RuleFinding};
 use super::ids::{R3, R3A, R3B, R3C, R6};
 use super::text;
 use crate::vocabulary::Channel;
@@ -32,13 +32,13 @@ fn not_electronic_mail(channel: Channel) -> String {
 }
 
 /// The R3 alternatives apply only to individual subscribers.
-fn alternatives_apply(ctx: &Ctx<'_>) -> Result<(), Finding> {
+fn alternatives_apply(ctx: &Ctx<'_>) -> Result<(), RuleFinding> {
     if let Some(not_applicable) = APPLIES.outside(ctx) {
         return Err(not_applicable);
     }
     let subscriber = ctx.facts.subscriber();
     if !subscriber.is_individual() {
-        return Err(Finding::not_applicable(ctx.text(|| {
+        return Err(RuleFinding::not_applicable(ctx.text(|| {
             format!(
                 "The subject is {}: reg 22 does not require consent.",
                 subscriber.describe()
@@ -50,7 +50,7 @@ fn alternatives_apply(ctx: &Ctx<'_>) -> Result<(), Finding> {
 
 /// R3a: consent from the subject to this sender for this channel and
 /// purpose.
-pub(crate) fn evaluate_r3a(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
+pub(crate) fn evaluate_r3a(ctx: &Ctx<'_>, consents: &Consents<'_>) -> RuleFinding {
     if let Err(not_applicable) = alternatives_apply(ctx) {
         return not_applicable;
     }
@@ -66,7 +66,7 @@ pub(crate) fn evaluate_r3a(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
 }
 
 /// Runs an alternative only where R3 needs it.
-pub(crate) fn alternative(ctx: &Ctx<'_>, evaluate: impl FnOnce() -> Finding) -> Finding {
+pub(crate) fn alternative(ctx: &Ctx<'_>, evaluate: impl FnOnce() -> RuleFinding) -> RuleFinding {
     match alternatives_apply(ctx) {
         Ok(()) => evaluate(),
         Err(not_applicable) => not_applicable,
@@ -75,13 +75,13 @@ pub(crate) fn alternative(ctx: &Ctx<'_>, evaluate: impl FnOnce() -> Finding) -> 
 
 /// R3: the basis for electronic mail, from the subscriber type and the
 /// alternatives the rule set has, in its order (R3a, R3b, then R3c).
-pub(crate) fn evaluate_r3(ctx: &Ctx<'_>, alternatives: &[(&str, &Finding)]) -> Finding {
+pub(crate) fn evaluate_r3(ctx: &Ctx<'_>, alternatives: &[(&str, &RuleFinding)]) -> RuleFinding {
     if let Some(not_applicable) = APPLIES.outside(ctx) {
         return not_applicable;
     }
     let subscriber = ctx.facts.subscriber();
     if !subscriber.is_individual() {
-        return Finding::grants(
+        return RuleFinding::grants(
             LawfulBasis::CorporateSubscriber,
             ctx.text(|| {
                 format!(
@@ -100,9 +100,9 @@ pub(crate) fn evaluate_r3(ctx: &Ctx<'_>, alternatives: &[(&str, &Finding)]) -> F
     {
         let mut relied_on = finding.relied_on.clone();
         relied_on.extend(subscriber.evidence());
-        return Finding {
+        return RuleFinding {
             basis: finding.basis,
-            ..Finding::satisfied(
+            ..RuleFinding::satisfied(
                 ctx.text(|| {
                     format!(
                         "The subject is {}; {id} gives the basis for {}.",
@@ -140,7 +140,7 @@ pub(crate) fn evaluate_r3(ctx: &Ctx<'_>, alternatives: &[(&str, &Finding)]) -> F
             subscriber.describe()
         )
     });
-    Finding::failed(
+    RuleFinding::failed(
         message.clone(),
         vec![ctx.reason(
             R3,
@@ -152,7 +152,7 @@ pub(crate) fn evaluate_r3(ctx: &Ctx<'_>, alternatives: &[(&str, &Finding)]) -> F
 }
 
 /// R6: the sender is identified and the message carries an opt-out.
-pub(crate) fn evaluate_r6(ctx: &Ctx<'_>) -> Finding {
+pub(crate) fn evaluate_r6(ctx: &Ctx<'_>) -> RuleFinding {
     if let Some(not_applicable) = APPLIES.outside(ctx) {
         return not_applicable;
     }
@@ -183,12 +183,12 @@ pub(crate) fn evaluate_r6(ctx: &Ctx<'_>) -> Finding {
         ));
     }
     if reasons.is_empty() {
-        Finding::satisfied(
+        RuleFinding::satisfied(
             "The message identifies the sender and offers an opt-out.",
             vec![],
         )
     } else {
-        Finding::blocked(
+        RuleFinding::blocked(
             "The message lacks what reg 23 requires of every electronic marketing message.",
             reasons,
         )

@@ -12,7 +12,7 @@
 //! bring it back.
 
 use super::applicability::Applicability;
-use super::finding::{Ctx, Finding};
+use super::finding::{Ctx, RuleFinding};
 use super::ids::R9;
 use super::text;
 use crate::event::Fact;
@@ -20,7 +20,7 @@ use crate::event::Fact;
 /// R9: every question, service messages included.
 pub(crate) const APPLIES: Applicability = Applicability::EVERY_QUESTION;
 
-pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
+pub(crate) fn evaluate(ctx: &Ctx<'_>) -> RuleFinding {
     let requests: Vec<_> = ctx
         .facts
         .each(|f| match f {
@@ -45,7 +45,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
             first.at()
         )
     });
-    Finding::blocked(
+    RuleFinding::blocked(
         message.clone(),
         vec![ctx.reason(
             R9,
@@ -59,7 +59,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
 /// No erasure of this subject: is an address the message may go to (the
 /// check's contact point, or else the subject's recorded addresses for the
 /// channel) on the organisation's suppression list?
-fn contact_suppression(ctx: &Ctx<'_>) -> Finding {
+fn contact_suppression(ctx: &Ctx<'_>) -> RuleFinding {
     let suppressions = ctx
         .facts
         .destinations
@@ -67,7 +67,7 @@ fn contact_suppression(ctx: &Ctx<'_>) -> Finding {
         .map(|contact| (*contact, ctx.facts.suppressions_of(contact)))
         .find(|(_, found)| !found.is_empty());
     let Some((contact, found)) = suppressions else {
-        return Finding::satisfied(
+        return RuleFinding::satisfied(
             ctx.text(|| format!("No erasure request as of {}.", ctx.facts.at)),
             vec![],
         );
@@ -83,7 +83,7 @@ fn contact_suppression(ctx: &Ctx<'_>) -> Finding {
             first.at()
         )
     });
-    Finding::blocked(
+    RuleFinding::blocked(
         message.clone(),
         vec![ctx.reason(
             R9,

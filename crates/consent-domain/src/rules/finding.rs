@@ -78,7 +78,7 @@ impl Ctx<'_> {
 /// The outcome of one rule, its explanation and, when it grants a basis,
 /// the basis and the events it rests on.
 #[derive(Clone, Debug)]
-pub(crate) struct Finding {
+pub(crate) struct RuleFinding {
     pub outcome: RuleOutcome,
     /// Borrowed when it is fixed text, so a finding that is not shown
     /// allocates nothing for it.
@@ -91,7 +91,7 @@ pub(crate) struct Finding {
     pub relied_on: Vec<EventId>,
 }
 
-impl Finding {
+impl RuleFinding {
     pub fn not_applicable(detail: impl Into<Cow<'static, str>>) -> Self {
         Self::new(RuleOutcome::NotApplicable, detail.into())
     }

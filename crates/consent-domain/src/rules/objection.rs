@@ -12,7 +12,7 @@
 
 use super::applicability::Applicability;
 use super::consent::{Assessed, Consents};
-use super::finding::{Ctx, Finding};
+use super::finding::{Ctx, RuleFinding};
 use super::ids::R1;
 use super::text;
 use super::text::capitalise;
@@ -24,14 +24,14 @@ pub(crate) const APPLIES: Applicability = Applicability::marketing(
     "Not direct marketing: objections and opt-outs concern marketing only.",
 );
 
-pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
+pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> RuleFinding {
     if let Some(not_applicable) = APPLIES.outside(ctx) {
         return not_applicable;
     }
     let channel = ctx.request.channel;
     let refusals = ctx.facts.refusals(channel);
     let Some(latest) = Refusal::latest(refusals.clone()) else {
-        return Finding::satisfied(
+        return RuleFinding::satisfied(
             ctx.text(|| {
                 format!(
                     "No objection and no opt-out covering {} as of {}.",
@@ -61,7 +61,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
         let fresh = consents
             .current()
             .expect("a refusal is lifted only by a consent that counts");
-        return Finding::satisfied(
+        return RuleFinding::satisfied(
             ctx.text(|| {
                 format!(
                     "{} is superseded for {} and {} by the later {}.",
@@ -95,7 +95,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
         reasons.push(ctx.reason(R1, code, || explain(ctx, &last, code), events));
     }
     let last = Refusal::latest(standing).unwrap_or(latest);
-    Finding::blocked(
+    RuleFinding::blocked(
         ctx.text(|| {
             let who = if last.under_subject {
                 ctx.subject().to_owned()

@@ -6,7 +6,7 @@
 use super::applicability::{Applicability, Detail};
 use super::consent::Consents;
 use super::decision::LawfulBasis;
-use super::finding::{Ctx, Finding};
+use super::finding::{Ctx, RuleFinding};
 use super::text;
 use super::text::capitalise;
 use crate::vocabulary::Channel;
@@ -15,12 +15,12 @@ use crate::vocabulary::Channel;
 pub(crate) const APPLIES: Applicability =
     Applicability::marketing_on(&[Channel::Post], Detail::Fixed("Not post."));
 
-pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
+pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> RuleFinding {
     if let Some(not_applicable) = APPLIES.outside(ctx) {
         return not_applicable;
     }
     if let Some(consent) = consents.current() {
-        return Finding::grants(
+        return RuleFinding::grants(
             LawfulBasis::Consent,
             ctx.text(|| {
                 format!(
@@ -32,7 +32,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, consents: &Consents<'_>) -> Finding {
             vec![consent.consent.id()],
         );
     }
-    Finding::grants(
+    RuleFinding::grants(
         LawfulBasis::LegitimateInterests,
         "Post needs no PECR consent; the UK GDPR basis is legitimate interests (Art 6(1)(f)), \
          always subject to the right to object (Art 21(3), R1).",

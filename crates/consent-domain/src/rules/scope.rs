@@ -11,7 +11,7 @@ use super::applicability::Applicability;
 use super::check::CheckRequest;
 use super::decision::{LawfulBasis, Reason};
 use super::facts::Facts;
-use super::finding::{Ctx, Finding};
+use super::finding::{Ctx, RuleFinding};
 use super::ids::R0;
 use super::text;
 use crate::vocabulary::{Channel, ContactKind, MessageClass};
@@ -48,7 +48,7 @@ impl Classification {
 /// marketing).
 pub(crate) const APPLIES: Applicability = Applicability::EVERY_QUESTION;
 
-pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
+pub(crate) fn evaluate(ctx: &Ctx<'_>) -> RuleFinding {
     let request = ctx.request;
     let classification = Classification::of(request);
     let what = ctx.text(|| match classification {
@@ -72,7 +72,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
 
     let reasons = unknown_parties(ctx);
     if !reasons.is_empty() {
-        return Finding::blocked(
+        return RuleFinding::blocked(
             ctx.text(|| {
                 format!("{what} The ledger cannot answer for this question as asked (fail closed).")
             }),
@@ -81,9 +81,9 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     }
     match classification {
         Classification::ServiceMessage => {
-            Finding::grants(LawfulBasis::NotDirectMarketing, what, vec![])
+            RuleFinding::grants(LawfulBasis::NotDirectMarketing, what, vec![])
         }
-        _ => Finding::satisfied(what, vec![]),
+        _ => RuleFinding::satisfied(what, vec![]),
     }
 }
 

@@ -22,7 +22,7 @@
 use super::collection::{Collected, Wording};
 use super::decision::{LawfulBasis, Reason};
 use super::facts::Known;
-use super::finding::{Ctx, Finding};
+use super::finding::{Ctx, RuleFinding};
 use super::ids::R3B;
 use super::text;
 use super::text::capitalise;
@@ -102,7 +102,7 @@ const WORDING: Wording = Wording {
     },
 };
 
-pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
+pub(crate) fn evaluate(ctx: &Ctx<'_>) -> RuleFinding {
     let mut reasons: Vec<Reason> = Vec::new();
     let mut relied_on: Vec<EventId> = Vec::new();
     reasons.extend(markets_products_or_services(ctx));
@@ -149,7 +149,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     if reasons.is_empty() && registration.is_some() {
         if let (Some(candidate), Some(marketed)) = (qualifying, &ctx.request.product_category) {
             relied_on.insert(0, candidate.event.id);
-            return Finding::grants(
+            return RuleFinding::grants(
                 LawfulBasis::SoftOptIn,
                 ctx.text(|| {
                     format!(
@@ -176,7 +176,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Finding {
     } else {
         "The commercial soft opt-in does not hold."
     };
-    Finding::failed(detail, reasons)
+    RuleFinding::failed(detail, reasons)
 }
 
 /// Only marketing of products or services: never campaigning.
