@@ -60,7 +60,7 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub threads: Option<usize>,
     /// Memory per worker for grouping a partition's records by subject; beyond it, sorted runs go to temporary files.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 8)]
     pub sort_memory_mib: usize,
     /// Directory for the sort's temporary files (default: the system's temporary directory).
     #[arg(long)]

@@ -1,15 +1,17 @@
 //! The replay's address states on disk: an unnamed temporary file of
 //! (organisation, address) -> [`AddressState`] entries, written once in
-//! key order after pass 1, and an index in memory of 20 bytes per entry
-//! (a 64-bit hash of the key, the entry's offset and length), so that
-//! what the replay holds grows by 20 bytes per address rather than by the
-//! size of its facts. A lookup is a binary search of the index and one
-//! positioned read (`pread`), safe from every worker thread at once; the
-//! file's pages stay in the kernel's page cache, not in the process.
+//! key order after pass 1, and an index in memory of 16 bytes per entry
+//! (a 64-bit hash of the key and the entry's offset), so that what the
+//! replay holds grows by 16 bytes per address rather than by the size of
+//! its facts. A lookup is a binary search of the index and a positioned
+//! read (`pread`; a second one for an entry longer than the first read),
+//! safe from every worker thread at once; the file's pages stay in the
+//! kernel's page cache, not in the process.
 //!
-//! An entry is the key's length (u32 LE), the key (the organisation, the
-//! 0x1f separator, the address) and the state in postcard, the encoding
-//! the sled view already uses for domain types.
+//! An entry is its own length (u32 LE, these four bytes included), the
+//! key's length (u32 LE), the key (the organisation, the 0x1f separator,
+//! the address) and the state in postcard, the encoding the sled view
+//! already uses for domain types.
 
 use consent_domain::{AddressState, OrganisationId};
 use consent_replay::AddressStates;
@@ -43,8 +45,10 @@ fn hash(key: &[u8]) -> u64 {
 struct Slot {
     hash: u64,
     offset: u64,
-    length: u32,
 }
+
+/// Bytes read at an entry's offset first: most entries fit.
+const FIRST_READ: usize = 1024;
 
 /// Writes the table, one entry per address.
 pub struct AddressTableWriter {
@@ -65,17 +69,19 @@ impl AddressTableWriter {
 
     /// Adds the state of the address whose key is `key` ([`address_key`]).
     pub fn push(&mut self, key: &[u8], state: &AddressState) -> std::io::Result<()> {
-        let mut entry = Vec::with_capacity(4 + key.len() + 256);
+        let mut entry = Vec::with_capacity(8 + key.len() + 256);
+        entry.extend_from_slice(&[0; 4]);
         entry.extend_from_slice(&length(key.len())?.to_le_bytes());
         entry.extend_from_slice(key);
-        let entry = postcard::to_extend(state, entry).map_err(std::io::Error::other)?;
+        let mut entry = postcard::to_extend(state, entry).map_err(std::io::Error::other)?;
+        let entry_length = length(entry.len())?;
+        entry[..4].copy_from_slice(&entry_length.to_le_bytes());
         self.out.write_all(&entry)?;
         self.index.push(Slot {
             hash: hash(key),
             offset: self.offset,
-            length: length(entry.len())?,
         });
-        self.offset += u64::from(length(entry.len())?);
+        self.offset += u64::from(entry_length);
         Ok(())
     }
 
@@ -123,11 +129,24 @@ impl AddressTable {
     fn get(&self, key: &[u8]) -> std::io::Result<Option<AddressState>> {
         let hash = hash(key);
         let first = self.index.partition_point(|slot| slot.hash < hash);
+        let corrupt = || std::io::Error::other("the address table's entry is corrupt");
         for slot in self.index[first..].iter().take_while(|s| s.hash == hash) {
-            let mut entry = vec![0u8; slot.length as usize];
+            let available = usize::try_from(self.bytes - slot.offset).unwrap_or(usize::MAX);
+            let mut entry = vec![0u8; FIRST_READ.min(available)];
             self.file.read_exact_at(&mut entry, slot.offset)?;
-            let corrupt = || std::io::Error::other("the address table's entry is corrupt");
-            let (word, rest) = entry.split_first_chunk::<4>().ok_or_else(corrupt)?;
+            let (word, _) = entry.split_first_chunk::<4>().ok_or_else(corrupt)?;
+            let entry_length = u32::from_le_bytes(*word) as usize;
+            if entry_length < 8 || entry_length > available {
+                return Err(corrupt());
+            }
+            if entry_length > entry.len() {
+                let read = entry.len();
+                entry.resize(entry_length, 0);
+                self.file
+                    .read_exact_at(&mut entry[read..], slot.offset + read as u64)?;
+            }
+            entry.truncate(entry_length);
+            let (word, rest) = entry[4..].split_first_chunk::<4>().ok_or_else(corrupt)?;
             let key_length = u32::from_le_bytes(*word) as usize;
             let (stored_key, state) = rest.split_at_checked(key_length).ok_or_else(corrupt)?;
             if stored_key == key {
@@ -172,10 +191,14 @@ mod tests {
         let mut states = Vec::new();
         for n in 0..500u32 {
             let mut state = AddressState::default();
-            state.subjects.insert(
-                EventId(uuid::Uuid::from_u128(u128::from(n))),
-                consent_domain::SubjectId::new(format!("s{n}")),
-            );
+            // Every 50th entry is longer than the first read of a lookup.
+            let subjects = if n % 50 == 0 { 200 } else { 1 };
+            for s in 0..subjects {
+                state.subjects.insert(
+                    EventId(uuid::Uuid::from_u128(u128::from(n) << 32 | s)),
+                    consent_domain::SubjectId::new(format!("s{n}-{s}")),
+                );
+            }
             let key = address_key(&shop, &format!("digest:{n:064x}"));
             writer.push(&key, &state).expect("written");
             states.push(state);

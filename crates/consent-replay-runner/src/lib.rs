@@ -60,8 +60,10 @@ const READ_WAIT: Duration = Duration::from_millis(500);
 /// end offset (a Kafka partition whose last offsets are gaps).
 const STALL_LIMIT: Duration = Duration::from_secs(30);
 
-/// Memory for one worker's sort run unless told otherwise: 64 MiB.
-pub const DEFAULT_RUN_BYTES: usize = 64 * 1024 * 1024;
+/// Memory for one worker's sort run unless told otherwise: 8 MiB. Larger
+/// runs sort no faster (the merge reads every run once either way) and
+/// make the replay's memory depend on how much of a run a partition fills.
+pub const DEFAULT_RUN_BYTES: usize = 8 * 1024 * 1024;
 
 /// What to replay and how.
 #[derive(Clone, Debug)]
