@@ -1,7 +1,7 @@
 //! Support for the end-to-end tests: a whole ledger (embedded log, sled
 //! view, running projector, HTTP API) in a temporary directory.
 
-use consent_log::{EventLog, LogLayout};
+use consent_log::EventLog;
 use consent_log_embedded::EmbeddedLog;
 use consent_projector::{Projector, ProjectorConfig};
 use consent_service::Ledger;

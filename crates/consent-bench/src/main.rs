@@ -29,7 +29,7 @@ mod report;
 use anyhow::Context;
 use clap::Parser;
 use consent_generator::{CheckSampler, GeneratorConfig};
-use consent_log::{EventLog, LogLayout};
+use consent_log::EventLog;
 use consent_service::Ledger;
 use outcome::Outcome;
 use std::path::PathBuf;

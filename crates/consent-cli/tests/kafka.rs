@@ -9,7 +9,7 @@ mod support;
 
 use consent_kafka::test_support::TestBroker;
 use consent_kafka::{KafkaConfig, KafkaLog};
-use consent_log::{EventLog, LogLayout, LogRecord, StartOffsets, TopicPartition};
+use consent_log::{EventLog, LogRecord, StartOffsets, TopicPartition};
 use consent_projector::dead_letter;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;

@@ -9,7 +9,7 @@
 mod support;
 
 use consent_kafka::test_support::TestBroker;
-use consent_log::{EventLog, LogLayout, LogRecord, StartOffsets};
+use consent_log::{EventLog, LogRecord, StartOffsets};
 use consent_log_embedded::EmbeddedLog;
 use consent_schema::v1;
 use reqwest::StatusCode;

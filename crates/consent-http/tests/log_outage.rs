@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use consent_kafka::test_support::TestBroker;
 use consent_kafka::{KafkaConfig, KafkaLog};
-use consent_log::{EventLog, LogLayout};
+use consent_log::EventLog;
 use consent_projector::{Projector, ProjectorConfig};
 use consent_service::{FreshnessConfig, HealthConfig, Ledger, LedgerConfig};
 use consent_store::MemoryStore;

@@ -9,7 +9,7 @@ use consent_domain::rules::RuleCatalogue;
 use consent_domain::vocabulary::Channel;
 use consent_domain::{OrganisationId, Timestamp};
 use consent_generator::{Generator, GeneratorConfig};
-use consent_log::{AppendRecord, EventLog, LogLayout, StartOffsets};
+use consent_log::{AppendRecord, EventLog, StartOffsets};
 use consent_log_embedded::EmbeddedLog;
 use consent_replay::{
     ChangedDecision, EligibilityQuestions, ReplayPlan, ReplayReport, Replayer, RuleSelection,

@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use consent_grpc::ConsentLedgerClient;
-use consent_log::{EventLog, LogLayout};
+use consent_log::EventLog;
 use consent_log_embedded::EmbeddedLog;
 use consent_projector::{Projector, ProjectorConfig, ProjectorError};
 use consent_schema::v1;

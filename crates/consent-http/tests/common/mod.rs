@@ -4,7 +4,7 @@
 
 use consent_evidence::CheckpointSigner;
 use consent_export::{CheckpointArchive, Checkpointer};
-use consent_log::{EndOffsets, EventLog, LogLayout};
+use consent_log::{EndOffsets, EventLog};
 use consent_log_embedded::EmbeddedLog;
 use consent_projector::{OwnedPartitions, Projector, ProjectorConfig, ProjectorError};
 use consent_service::{Ledger, LedgerConfig};
