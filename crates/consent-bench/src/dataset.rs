@@ -29,7 +29,7 @@ pub fn record_of(
     let event = consent_schema::event_from_proto(envelope)
         .with_context(|| format!("the generator made an invalid event {}", envelope.event_id))?;
     Ok(AppendRecord {
-        topic: consent_schema::family_of(&event.fact).topic(&layout),
+        topic: consent_schema::family_of(&event.fact).topic(layout),
         key: consent_schema::record_key(&event),
         payload: consent_schema::encode_envelope(envelope),
         headers: vec![(

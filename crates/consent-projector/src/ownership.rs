@@ -84,7 +84,7 @@ impl OwnedPartitions {
     /// on the owned partitions, and the reference topic on every partition
     /// (for the organisations' own facts).
     pub fn followed(&self, layout: &LogLayout) -> BTreeSet<TopicPartition> {
-        let reference = EventFamily::Reference.topic(&layout);
+        let reference = EventFamily::Reference.topic(layout);
         layout
             .topic_partitions()
             .into_iter()

@@ -564,7 +564,7 @@ fn check_offsets(
     let expected = ownership.followed(layout);
     // The partitions the view was built owning: those it has an offset for
     // on a topic other than the reference topic, which every owner follows.
-    let reference = EventFamily::Reference.topic(&layout);
+    let reference = EventFamily::Reference.topic(layout);
     let view_owned: BTreeSet<u32> = stored
         .keys()
         .filter(|p| p.topic != reference)

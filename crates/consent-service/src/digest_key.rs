@@ -62,7 +62,7 @@ pub async fn settle_contact_digest_key(
 ) -> Result<DigestKeyCheck, DigestKeyError> {
     let layout = log.layout();
     let partition = TopicPartition::new(
-        EventFamily::Reference.topic(&layout),
+        EventFamily::Reference.topic(layout),
         partition_for(CONTACT_DIGEST_KEY_RECORD, layout.partitions),
     );
     let recorded = match first_recorded(log, &partition, wait).await? {
