@@ -5,7 +5,7 @@
 //!   the code map of ARCHITECTURE.md names exists (and has a place in it).
 //! - The layers: no crate has a normal (non-dev) dependency on a workspace
 //!   crate its entry in [`MAP`] does not allow; nothing depends on
-//!   consent-bench.
+//!   consent-bench; consent-log-conformance is a dev-dependency only.
 //! - Purity: no pure crate reaches an engine or IO crate, even
 //!   transitively through normal dependencies; no pure crate's source reads
 //!   the clock or a random source.
@@ -29,7 +29,8 @@ enum Purity {
     /// (`getrandom`).
     PureButKeyFile,
     /// "depends on no storage engine, even transitively" (consent-store),
-    /// "no IO but the OS random source" (consent-sealing): no engine or IO
+    /// "no IO but the OS random source" (consent-sealing), "holds no engine"
+    /// (consent-log): no engine or IO
     /// crate; the clock and randomness are not ruled out by the map.
     NoEngine,
     /// An edge or the composition root: engines, clocks and IO allowed.
@@ -64,8 +65,15 @@ const MAP: &[Place] = &[
     // "the only place where stored form meets domain form"; the routing key
     // and topic family of each fact (the log's topic model).
     Place { package: "consent-schema", heading: "crates/consent-schema", may: Only(&["consent-domain", "consent-log"]), purity: Pure },
-    // "knows nothing of consent"
-    Place { package: "consent-log", heading: "crates/consent-log", may: Only(&[]), purity: Edge },
+    // "knows nothing of consent"; "holds no engine and reaches no engine or
+    // IO crate (no tokio, no fs4)".
+    Place { package: "consent-log", heading: "crates/consent-log", may: Only(&[]), purity: NoEngine },
+    // "`EventLog` as a durable, append-only file log"; "knows nothing of
+    // consent".
+    Place { package: "consent-log-embedded", heading: "crates/consent-log-embedded", may: Only(&["consent-log"]), purity: Edge },
+    // "checks only through the `EventLog` trait"; "a dev-dependency only"
+    // (checked in `no_crate_depends_on_a_crate_its_layer_may_not_use`).
+    Place { package: "consent-log-conformance", heading: "crates/consent-log-conformance", may: Only(&["consent-log"]), purity: Edge },
     // "`EventLog` on Kafka"
     Place { package: "consent-kafka", heading: "crates/consent-kafka", may: Only(&["consent-log"]), purity: Edge },
     // "depends on no storage engine, even transitively"; consent-evidence
@@ -140,13 +148,11 @@ const KNOWN_VIOLATIONS: &[(&str, &str, &str)] = &[
     ("consent-grpc", "consent-export", "issue #17 item 1"),
     ("consent-grpc", "consent-log", "issue #17 item 1"),
     ("consent-grpc", "consent-projector", "issue #17 item 1"),
-    // KNOWN VIOLATION (issue #17, item 4: "consent-log without an engine
-    // inside"): the embedded file log lives in consent-log, so every crate
-    // that uses the log's value types links tokio and fs4. Any path to an
-    // engine through consent-log is accepted until the embedded log has a
-    // crate of its own.
-    ("*", "consent-log -> tokio|fs4", "issue #17 item 4"),
 ];
+
+/// The dev-only crate of the checks every `EventLog` runs: never a normal
+/// dependency.
+const CONFORMANCE_SUITE: &str = "consent-log-conformance";
 
 /// Engine and IO crates no pure crate may reach.
 const ENGINES: &[&str] = &[
@@ -360,6 +366,14 @@ fn no_crate_depends_on_a_crate_its_layer_may_not_use() {
                 kind.as_deref().unwrap_or("normal")
             ));
         }
+        if to == CONFORMANCE_SUITE && kind.as_deref() != Some("dev") {
+            problems.push(format!(
+                "{from} depends on {CONFORMANCE_SUITE} ({} dependency): {DOC} says it is \
+                 \"a dev-dependency only\": the suite is test code. Make it a \
+                 [dev-dependencies] entry",
+                kind.as_deref().unwrap_or("normal")
+            ));
+        }
         if kind.is_some() || from == to {
             continue; // dev and build dependencies are not layers
         }
@@ -388,7 +402,7 @@ fn no_crate_depends_on_a_crate_its_layer_may_not_use() {
         ));
     }
     for (from, to, issue) in KNOWN_VIOLATIONS {
-        if *from != "*" && !used_exceptions.contains(&((*from).to_owned(), (*to).to_owned())) {
+        if !used_exceptions.contains(&((*from).to_owned(), (*to).to_owned())) {
             problems.push(format!(
                 "KNOWN_VIOLATIONS lists {from} -> {to} ({issue}), which no longer occurs: \
                  remove the entry from tests/architecture.rs"
@@ -432,21 +446,11 @@ fn paths_to(workspace: &Workspace, from: &str, target: &dyn Fn(&str) -> bool) ->
 fn no_pure_crate_reaches_an_engine_or_a_random_source() {
     let workspace = workspace();
     let mut problems = Vec::new();
-    let mut through_log = false;
     for place in MAP.iter().filter(|place| place.purity != Edge) {
         if !workspace.members.contains_key(place.package) {
             continue;
         }
         for path in paths_to(&workspace, place.package, &|name| ENGINES.contains(&name)) {
-            // KNOWN VIOLATION (issue #17 item 4), see KNOWN_VIOLATIONS.
-            let through_log_only = path.len() >= 2
-                && path[path.len() - 2] == "consent-log"
-                && matches!(path[path.len() - 1].as_str(), "tokio" | "fs4");
-            if through_log_only {
-                through_log = true;
-                eprintln!("known violation (issue #17 item 4): {}", path.join(" -> "));
-                continue;
-            }
             problems.push(format!(
                 "{} reaches the engine {} ({}): {DOC} says it is {}. Move the code that needs \
                  {} out to an edge crate behind a trait, or drop the dependency",
@@ -477,11 +481,6 @@ fn no_pure_crate_reaches_an_engine_or_a_random_source() {
             }
         }
     }
-    assert!(
-        through_log,
-        "no pure crate reaches an engine through consent-log any more (issue #17 item 4 is \
-         done): remove its entry from KNOWN_VIOLATIONS and the exception in this test"
-    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

@@ -1,8 +1,8 @@
 //! Support for the end-to-end tests: a whole ledger (embedded log, sled
 //! view, running projector, HTTP API) in a temporary directory.
 
-use consent_log::embedded::EmbeddedLog;
-use consent_log::{EventLog, LogLayout};
+use consent_log::EventLog;
+use consent_log_embedded::EmbeddedLog;
 use consent_projector::{Projector, ProjectorConfig};
 use consent_service::Ledger;
 use consent_store_sled::SledStore;
@@ -22,7 +22,11 @@ impl RunningLedger {
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let log: Arc<dyn EventLog> = Arc::new(
-            EmbeddedLog::open(&dir.path().join("log"), LogLayout::default()).expect("embedded log"),
+            EmbeddedLog::open(
+                &dir.path().join("log"),
+                consent_schema::ledger_layout("consent", 8),
+            )
+            .expect("embedded log"),
         );
         let store = Arc::new(SledStore::open(&dir.path().join("view")).expect("sled view"));
         let config = ProjectorConfig {

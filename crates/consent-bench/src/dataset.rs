@@ -3,8 +3,8 @@
 
 use anyhow::Context;
 use consent_generator::{Generator, GeneratorConfig};
-use consent_log::embedded::EmbeddedLog;
 use consent_log::{AppendRecord, EventLog, LogLayout};
+use consent_log_embedded::EmbeddedLog;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,7 +29,7 @@ pub fn record_of(
     let event = consent_schema::event_from_proto(envelope)
         .with_context(|| format!("the generator made an invalid event {}", envelope.event_id))?;
     Ok(AppendRecord {
-        topic: layout.topic(consent_schema::family_of(&event.fact)),
+        topic: consent_schema::family_of(&event.fact).topic(layout),
         key: consent_schema::record_key(&event),
         payload: consent_schema::encode_envelope(envelope),
         headers: vec![(

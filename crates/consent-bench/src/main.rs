@@ -29,7 +29,7 @@ mod report;
 use anyhow::Context;
 use clap::Parser;
 use consent_generator::{CheckSampler, GeneratorConfig};
-use consent_log::{EventLog, LogLayout};
+use consent_log::EventLog;
 use consent_service::Ledger;
 use outcome::Outcome;
 use std::path::PathBuf;
@@ -133,7 +133,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .unwrap_or_else(|| temporary.path().to_owned());
     std::fs::create_dir_all(&work)?;
     let wants = |name: &str| args.only.is_empty() || args.only.iter().any(|only| only == name);
-    let layout = LogLayout::new("bench", 8);
+    let layout = consent_schema::ledger_layout("bench", 8);
     let mut outcomes: Vec<Outcome> = Vec::new();
 
     tracing::info!(

@@ -3,8 +3,8 @@
 
 use anyhow::Context;
 use consent_kafka::{KafkaConfig, KafkaLog};
-use consent_log::embedded::{EmbeddedLog, EmbeddedLogConfig};
 use consent_log::{EventLog, LogLayout};
+use consent_log_embedded::{EmbeddedLog, EmbeddedLogConfig};
 use consent_projector::{OwnedPartitions, ProjectorConfig};
 use consent_store::ViewStore;
 use consent_store_sled::{SledStore, StoreMemory};
@@ -136,7 +136,7 @@ fn parse_setting(text: &str) -> Result<(String, String), String> {
 
 impl StorageArgs {
     pub fn layout(&self) -> LogLayout {
-        LogLayout::new(self.topic_prefix.clone(), self.partitions)
+        consent_schema::ledger_layout(self.topic_prefix.clone(), self.partitions)
     }
 
     /// The projector's settings: the defaults, following the owned

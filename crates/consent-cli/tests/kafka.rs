@@ -9,7 +9,7 @@ mod support;
 
 use consent_kafka::test_support::TestBroker;
 use consent_kafka::{KafkaConfig, KafkaLog};
-use consent_log::{EventLog, LogLayout, LogRecord, StartOffsets, TopicPartition};
+use consent_log::{EventLog, LogRecord, StartOffsets, TopicPartition};
 use consent_projector::dead_letter;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
@@ -719,7 +719,10 @@ async fn a_malformed_record_is_dead_lettered_with_its_origin_and_the_stream_goes
     assert_eq!(status["deadLetters"], json!(1), "{status}");
 
     // The dead-letter topic holds the record, with why and where from.
-    let mut config = KafkaConfig::new(broker.bootstrap(), LogLayout::new(prefix, PARTITIONS));
+    let mut config = KafkaConfig::new(
+        broker.bootstrap(),
+        consent_schema::ledger_layout(prefix, PARTITIONS),
+    );
     config.replication_factor = 1;
     config.client_id = "e2e-dlq-reader".to_owned();
     let log = KafkaLog::open(config).await.expect("open the log");

@@ -9,8 +9,8 @@
 mod support;
 
 use consent_kafka::test_support::TestBroker;
-use consent_log::embedded::EmbeddedLog;
-use consent_log::{EventLog, LogLayout, LogRecord, StartOffsets};
+use consent_log::{EventLog, LogRecord, StartOffsets};
+use consent_log_embedded::EmbeddedLog;
 use consent_schema::v1;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -236,7 +236,7 @@ fn organisation(id: &str) -> Value {
 /// The facts stored in the embedded log (not the ledger's own records,
 /// such as the contact-digest key's fingerprint, which no request carries).
 async fn stored_records(data_dir: &Path) -> Vec<LogRecord> {
-    let layout = LogLayout::new(TOPIC_PREFIX, PARTITIONS);
+    let layout = consent_schema::ledger_layout(TOPIC_PREFIX, PARTITIONS);
     let log = EmbeddedLog::open(&data_dir.join("log"), layout.clone()).expect("open the log");
     let start: StartOffsets = layout
         .topic_partitions()

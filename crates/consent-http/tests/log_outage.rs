@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use consent_kafka::test_support::TestBroker;
 use consent_kafka::{KafkaConfig, KafkaLog};
-use consent_log::{EventLog, LogLayout};
+use consent_log::EventLog;
 use consent_projector::{Projector, ProjectorConfig};
 use consent_service::{FreshnessConfig, HealthConfig, Ledger, LedgerConfig};
 use consent_store::MemoryStore;
@@ -34,7 +34,10 @@ async fn with_the_log_down_appends_fail_with_503_and_checks_keep_answering_from_
     let Some(mut broker) = TestBroker::for_test() else {
         return;
     };
-    let mut kafka = KafkaConfig::new(broker.bootstrap(), LogLayout::new("outage", 2));
+    let mut kafka = KafkaConfig::new(
+        broker.bootstrap(),
+        consent_schema::ledger_layout("outage", 2),
+    );
     kafka.replication_factor = 1;
     kafka.client_id = "consent-http-outage-test".to_owned();
     kafka.request_timeout = Duration::from_secs(2);

@@ -195,7 +195,10 @@ mod tests {
     use super::*;
 
     fn config() -> KafkaConfig {
-        KafkaConfig::new("broker-1:9092,broker-2:9092", LogLayout::default())
+        KafkaConfig::new(
+            "broker-1:9092,broker-2:9092",
+            LogLayout::new("consent", 8, ["grants"]),
+        )
     }
 
     #[test]

@@ -10,13 +10,16 @@
 
 use consent_kafka::test_support::{BrokerOptions, ScramUser, TestCa, TlsBroker};
 use consent_kafka::{KafkaConfig, KafkaLog};
-use consent_log::{AppendRecord, EventFamily, EventLog, LogError, LogLayout, StartOffsets};
+use consent_log::{AppendRecord, EventLog, LogError, LogLayout, StartOffsets};
 use std::time::{Duration, Instant};
 
 const PARTITIONS: u32 = 2;
 
 fn config(bootstrap: String, prefix: &str, settings: &[(&str, &str)]) -> KafkaConfig {
-    let mut config = KafkaConfig::new(bootstrap, LogLayout::new(prefix, PARTITIONS));
+    let mut config = KafkaConfig::new(
+        bootstrap,
+        LogLayout::new(prefix, PARTITIONS, ["grants", "optouts"]),
+    );
     config.replication_factor = 1;
     config.client_id = format!("consent-kafka-security-{prefix}");
     config.extra = settings
@@ -44,7 +47,7 @@ fn as_refs<'a>(settings: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a
 async fn append_and_read_back(log: &KafkaLog) {
     let records: Vec<AppendRecord> = (0..3)
         .map(|i| AppendRecord {
-            topic: log.layout().topic(EventFamily::Grants),
+            topic: log.layout().topic("grants"),
             key: format!("org-1|subject-{i}").into_bytes(),
             payload: format!("payload {i}").into_bytes(),
             headers: Vec::new(),

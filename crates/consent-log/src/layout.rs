@@ -1,99 +1,95 @@
 use crate::position::TopicPartition;
-use serde::{Deserialize, Serialize};
 
-/// The families of facts the ledger records; each has its own topic.
+/// Topic names and partition count of a log.
 ///
-/// All topics are co-partitioned: same partition count, same partitioner, so
-/// one (organisation, subject) key maps to the same partition number in each.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum EventFamily {
-    /// Consent given and withdrawn.
-    Grants,
-    /// Sales, negotiations for a sale, charity support or interest.
-    Commerce,
-    /// Opt-outs, objections, told-not-to-call, does-not-object, erasure.
-    OptOuts,
-    /// Marketing messages sent.
-    Messages,
-    /// Organisations, product categories and similarity, subscriber types,
-    /// contact points, TPS/CTPS listings.
-    Reference,
-}
-
-impl EventFamily {
-    pub const ALL: [EventFamily; 5] = [
-        EventFamily::Grants,
-        EventFamily::Commerce,
-        EventFamily::OptOuts,
-        EventFamily::Messages,
-        EventFamily::Reference,
-    ];
-
-    /// The topic name without the layout's prefix.
-    pub fn suffix(self) -> &'static str {
-        match self {
-            EventFamily::Grants => "grants",
-            EventFamily::Commerce => "commerce",
-            EventFamily::OptOuts => "optouts",
-            EventFamily::Messages => "messages",
-            EventFamily::Reference => "reference",
-        }
-    }
-}
-
-/// Topic names and partition count of a ledger's log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The log has one topic per suffix (`{prefix}.{suffix}`), all
+/// co-partitioned: the same partition count and the same [partitioner], so
+/// one key maps to the same partition number in each. It also has a
+/// dead-letter topic (`{prefix}.dead-letters`) of the same partition count.
+/// What each topic holds is the caller's business: the ledger's topics are
+/// its event families (`consent_schema::ledger_layout`).
+///
+/// [partitioner]: crate::partitioner
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogLayout {
     /// Prefix of every topic name, e.g. `consent` gives `consent.grants`.
     pub topic_prefix: String,
     /// Partitions per topic (the same for every topic).
     pub partitions: u32,
-}
-
-impl Default for LogLayout {
-    fn default() -> Self {
-        Self {
-            topic_prefix: "consent".to_owned(),
-            partitions: 8,
-        }
-    }
+    /// The topics' names after the prefix, in order (`grants` gives
+    /// `consent.grants`); the dead-letter topic is not among them.
+    pub topic_suffixes: Vec<String>,
 }
 
 impl LogLayout {
-    pub fn new(topic_prefix: impl Into<String>, partitions: u32) -> Self {
+    pub fn new(
+        topic_prefix: impl Into<String>,
+        partitions: u32,
+        topic_suffixes: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
         Self {
             topic_prefix: topic_prefix.into(),
             partitions,
+            topic_suffixes: topic_suffixes.into_iter().map(Into::into).collect(),
         }
     }
 
-    pub fn topic(&self, family: EventFamily) -> String {
-        format!("{}.{}", self.topic_prefix, family.suffix())
+    /// The full name of the topic with `suffix`: `{prefix}.{suffix}`.
+    pub fn topic(&self, suffix: &str) -> String {
+        format!("{}.{suffix}", self.topic_prefix)
     }
 
     /// The dead-letter topic: records the projector could not decode or
     /// validate, with the reason and their origin in headers.
     pub fn dead_letter_topic(&self) -> String {
-        format!("{}.dead-letters", self.topic_prefix)
+        self.topic("dead-letters")
     }
 
-    /// The event-family topics, in [`EventFamily::ALL`] order.
+    /// The topics of [`LogLayout::topic_suffixes`], in that order (not the
+    /// dead-letter topic).
     pub fn topics(&self) -> Vec<String> {
-        EventFamily::ALL.iter().map(|f| self.topic(*f)).collect()
+        self.topic_suffixes.iter().map(|s| self.topic(s)).collect()
     }
 
-    pub fn family_of(&self, topic: &str) -> Option<EventFamily> {
-        EventFamily::ALL
-            .iter()
-            .copied()
-            .find(|f| self.topic(*f) == topic)
+    /// Whether `topic` is one of [`LogLayout::topics`] (the dead-letter
+    /// topic is not).
+    pub fn has_topic(&self, topic: &str) -> bool {
+        topic
+            .strip_prefix(self.topic_prefix.as_str())
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|suffix| self.topic_suffixes.iter().any(|s| s == suffix))
     }
 
-    /// Every topic-partition of the event-family topics.
+    /// Every topic-partition of [`LogLayout::topics`].
     pub fn topic_partitions(&self) -> Vec<TopicPartition> {
         self.topics()
             .into_iter()
             .flat_map(|t| (0..self.partitions).map(move |p| TopicPartition::new(t.clone(), p)))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_are_the_prefix_and_each_suffix_in_order() {
+        let layout = LogLayout::new("c", 2, ["one", "two"]);
+        assert_eq!(layout.topics(), ["c.one", "c.two"]);
+        assert_eq!(layout.dead_letter_topic(), "c.dead-letters");
+        assert!(layout.has_topic("c.two"));
+        assert!(!layout.has_topic("c.dead-letters"));
+        assert!(!layout.has_topic("d.one"));
+        assert!(!layout.has_topic("cone"));
+        assert_eq!(
+            layout.topic_partitions(),
+            [
+                TopicPartition::new("c.one", 0),
+                TopicPartition::new("c.one", 1),
+                TopicPartition::new("c.two", 0),
+                TopicPartition::new("c.two", 1),
+            ]
+        );
     }
 }

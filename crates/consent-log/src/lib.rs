@@ -5,19 +5,19 @@
 //! derived from it. This crate owns:
 //!
 //! * the [`EventLog`] trait that every log implementation provides (the
-//!   embedded file log here, Kafka in `consent-kafka`);
+//!   embedded file log in `consent-log-embedded`, Kafka in `consent-kafka`;
+//!   `consent-log-conformance` holds the behaviour both must show);
 //! * the topic / partition / offset model ([`TopicPartition`], [`LogPosition`],
 //!   [`LogLayout`]) shared by all implementations, so that positions returned
 //!   by one are meaningful to the projector and to evidence exports;
 //! * the [`partitioner`], which decides the partition of a key the same way
-//!   for every implementation;
-//! * the [`embedded`] log: a durable append-only file log in the data
-//!   directory, the default when no Kafka is configured.
+//!   for every implementation.
 //!
 //! Invariant: this crate knows nothing of events, consent or rules. It moves
-//! opaque bytes with a key and headers, and never re-encodes them.
+//! opaque bytes with a key and headers, and never re-encodes them. It holds
+//! no engine: no runtime, no files, no network, so the pure crates that
+//! speak of positions link nothing of one.
 
-pub mod embedded;
 mod error;
 mod fault;
 mod layout;
@@ -27,7 +27,7 @@ mod record;
 
 pub use error::LogError;
 pub use fault::LogFault;
-pub use layout::{EventFamily, LogLayout};
+pub use layout::LogLayout;
 pub use position::{LogPosition, TopicPartition};
 pub use record::{AppendRecord, LogRecord};
 

@@ -1,6 +1,6 @@
 use crate::position::LogPosition;
 
-/// A record to append: the family's topic, the routing key and the exact
+/// A record to append: its topic, the routing key and the exact
 /// bytes to store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppendRecord {

@@ -31,9 +31,9 @@
 //! * reports the process's peak resident memory while projecting
 //!   (`VmHWM`, reset after the events are generated and appended).
 
-use consent_log::embedded::EmbeddedLog;
 use consent_log::partitioner::partition_for;
 use consent_log::{AppendRecord, EventLog, LogLayout};
+use consent_log_embedded::EmbeddedLog;
 use consent_projector::{OwnedPartitions, Projector, ProjectorConfig};
 use consent_schema::pbjson_types::Timestamp;
 use consent_schema::{v1, SCHEMA_VERSION};
@@ -69,7 +69,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     // `consent-ledger --data-dir DIR` expects it) for measuring the binary.
     let kept = args.next().map(std::path::PathBuf::from);
     let log_root = kept.as_deref().unwrap_or(temporary.path());
-    let layout = LogLayout::new("sizing", PARTITIONS);
+    let layout = consent_schema::ledger_layout("sizing", PARTITIONS);
 
     // ---------------------------------------------------------- events
     // In time order, as they would arrive: a campaign's messages to every
@@ -86,7 +86,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         entry.0 += 1;
         entry.1 += payload.len() as u64;
         records.push(AppendRecord {
-            topic: layout.topic(consent_schema::family_of(&event.fact)),
+            topic: consent_schema::family_of(&event.fact).topic(&layout),
             key: consent_schema::record_key(&event),
             payload,
             headers: vec![(

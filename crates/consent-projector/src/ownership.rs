@@ -18,7 +18,8 @@
 
 use consent_domain::{OrganisationId, SubjectId};
 use consent_log::partitioner::partition_for;
-use consent_log::{EventFamily, LogLayout, TopicPartition};
+use consent_log::{LogLayout, TopicPartition};
+use consent_schema::EventFamily;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
@@ -83,7 +84,7 @@ impl OwnedPartitions {
     /// on the owned partitions, and the reference topic on every partition
     /// (for the organisations' own facts).
     pub fn followed(&self, layout: &LogLayout) -> BTreeSet<TopicPartition> {
-        let reference = layout.topic(EventFamily::Reference);
+        let reference = EventFamily::Reference.topic(layout);
         layout
             .topic_partitions()
             .into_iter()
@@ -207,7 +208,7 @@ mod tests {
 
     #[test]
     fn a_subject_is_owned_where_its_routing_key_hashes() {
-        let layout = LogLayout::new("c", 4);
+        let layout = consent_schema::ledger_layout("c", 4);
         let (organisation, subject) = (OrganisationId::new("acme"), SubjectId::new("cust-42"));
         let partition = partition_for(
             &consent_schema::routing_key(&organisation, Some(&subject)),
@@ -226,7 +227,7 @@ mod tests {
 
     #[test]
     fn an_owner_follows_its_partitions_and_the_reference_topic_everywhere() {
-        let layout = LogLayout::new("c", 4);
+        let layout = consent_schema::ledger_layout("c", 4);
         let owned = parse("1,3").expect("valid");
         let followed = owned.followed(&layout);
         for tp in layout.topic_partitions() {

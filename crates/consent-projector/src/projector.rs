@@ -9,8 +9,9 @@ use crate::status::{lag, ProjectionFailure, ProjectionProgress, ProjectionStatus
 use crate::trees::PartitionTrees;
 use consent_domain::event::FactScope;
 use consent_log::{
-    EndOffsets, EventFamily, EventLog, LogError, LogLayout, LogReader, LogRecord, TopicPartition,
+    EndOffsets, EventLog, LogError, LogLayout, LogReader, LogRecord, TopicPartition,
 };
+use consent_schema::EventFamily;
 use consent_store::{StoreError, StoredOffsets, ViewBatch, ViewStore};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -563,7 +564,7 @@ fn check_offsets(
     let expected = ownership.followed(layout);
     // The partitions the view was built owning: those it has an offset for
     // on a topic other than the reference topic, which every owner follows.
-    let reference = layout.topic(EventFamily::Reference);
+    let reference = EventFamily::Reference.topic(layout);
     let view_owned: BTreeSet<u32> = stored
         .keys()
         .filter(|p| p.topic != reference)

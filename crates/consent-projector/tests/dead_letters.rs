@@ -40,7 +40,7 @@ fn malformed_records_are_dead_lettered_and_the_stream_goes_on() {
     let log = open_log(log_dir.path());
     let store = Arc::new(SledStore::open(view_dir.path()).expect("open view"));
     let events = fixed_events(12);
-    let grants = layout().topic(consent_log::EventFamily::Grants);
+    let grants = consent_schema::EventFamily::Grants.topic(&layout());
     let rt = runtime();
 
     let garbage = AppendRecord {
@@ -118,7 +118,7 @@ fn malformed_records_are_dead_lettered_and_the_stream_goes_on() {
 /// The embedded log, except that appends to the dead-letter topic fail
 /// while `refuse` is set: a dead-letter topic that is unavailable.
 struct RefusingDeadLetters {
-    inner: Arc<consent_log::embedded::EmbeddedLog>,
+    inner: Arc<consent_log_embedded::EmbeddedLog>,
     refuse: AtomicBool,
 }
 
@@ -160,7 +160,7 @@ fn when_the_dead_letter_append_fails_nothing_is_committed() {
     rt.block_on(async {
         // One partition, so that one batch holds both records.
         let garbage = AppendRecord {
-            topic: layout().topic(consent_log::EventFamily::Grants),
+            topic: consent_schema::EventFamily::Grants.topic(&layout()),
             key: consent_schema::routing_key(&events[0].organisation, events[0].subject.as_ref()),
             payload: b"not protobuf \xff\xff".to_vec(),
             headers: vec![],
@@ -218,7 +218,7 @@ async fn the_running_projector_retries_until_the_dead_letter_topic_is_back() {
     });
     let store = Arc::new(MemoryStore::new());
     let garbage = AppendRecord {
-        topic: layout().topic(consent_log::EventFamily::Commerce),
+        topic: consent_schema::EventFamily::Commerce.topic(&layout()),
         key: b"acme\x1fs-2".to_vec(),
         payload: b"\x08\x96\x01 truncated".to_vec(),
         headers: vec![],

@@ -111,7 +111,7 @@ fn assert_trees_are_the_logs(
 
 fn bad_record() -> AppendRecord {
     AppendRecord {
-        topic: layout().topic(consent_log::EventFamily::Grants),
+        topic: consent_schema::EventFamily::Grants.topic(&layout()),
         key: b"acme\x1fs-1".to_vec(),
         payload: vec![0xff, 0x00, 0x13, 0x37],
         headers: vec![],

@@ -6,14 +6,15 @@
 mod support;
 
 use consent_log::partitioner::partition_for;
-use consent_log::{EventFamily, EventLog, LogRecord};
+use consent_log::{EventLog, LogRecord};
 use consent_projector::{OwnedPartitions, Projector, ProjectorConfig, ProjectorError};
+use consent_schema::EventFamily;
 use consent_store::{MemoryStore, ViewStore};
 use std::sync::Arc;
 use support::*;
 
 fn owning(
-    log: &Arc<consent_log::embedded::EmbeddedLog>,
+    log: &Arc<consent_log_embedded::EmbeddedLog>,
     store: Arc<dyn ViewStore>,
     owned: &str,
 ) -> Projector {
@@ -29,7 +30,7 @@ fn owning(
 /// partitions, and the records keyed to an organisation from everywhere
 /// (its own facts and the facts about its addresses).
 fn owned_records(records: &[LogRecord], owned: &OwnedPartitions) -> Vec<LogRecord> {
-    let reference = layout().topic(EventFamily::Reference);
+    let reference = EventFamily::Reference.topic(&layout());
     records
         .iter()
         .filter(|r| {

@@ -33,7 +33,7 @@ fn a_view_missing_a_partition_offset_must_be_rebuilt() {
     let log = open_log(dir.path());
     let store = Arc::new(MemoryStore::new());
     let mut offsets = all_at(0);
-    let missing = TopicPartition::new(layout().topic(consent_log::EventFamily::OptOuts), 2);
+    let missing = TopicPartition::new(consent_schema::EventFamily::OptOuts.topic(&layout()), 2);
     offsets.remove(&missing);
     store
         .apply(ViewBatch {
@@ -95,7 +95,10 @@ fn a_view_of_another_layout_must_be_rebuilt() {
     let store = Arc::new(MemoryStore::new());
     let mut offsets = all_at(0);
     offsets.insert(
-        TopicPartition::new(layout().topic(consent_log::EventFamily::Grants), PARTITIONS),
+        TopicPartition::new(
+            consent_schema::EventFamily::Grants.topic(&layout()),
+            PARTITIONS,
+        ),
         0,
     );
     store

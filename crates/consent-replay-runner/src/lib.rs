@@ -39,11 +39,12 @@ pub mod sort;
 use address_table::{AddressTable, AddressTableWriter};
 use consent_domain::rules::RuleCatalogue;
 use consent_domain::EventPosition;
-use consent_log::{EndOffsets, EventFamily, EventLog, LogError, StartOffsets, TopicPartition};
+use consent_log::{EndOffsets, EventLog, LogError, StartOffsets, TopicPartition};
 use consent_replay::{
     ChangedDecision, PartitionCoverage, ReferencePart, ReferenceStates, ReplayContext, ReplayError,
     ReplayPlan, ReplayReport,
 };
+use consent_schema::EventFamily;
 use sort::{ExternalSort, SortRecord};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::File;
@@ -178,7 +179,7 @@ pub fn run(
         None => (0..partition_count).collect(),
     };
     let topics = layout.topics();
-    let reference_topic = layout.topic(EventFamily::Reference);
+    let reference_topic = EventFamily::Reference.topic(&layout);
     let reference_index = topic_index(&topics, &reference_topic);
     let ends: EndOffsets = runtime.block_on(log.end_offsets())?;
     let total: u64 = ends

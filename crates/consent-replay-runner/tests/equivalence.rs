@@ -9,8 +9,8 @@ use consent_domain::rules::RuleCatalogue;
 use consent_domain::vocabulary::Channel;
 use consent_domain::{OrganisationId, Timestamp};
 use consent_generator::{Generator, GeneratorConfig};
-use consent_log::embedded::EmbeddedLog;
-use consent_log::{AppendRecord, EventLog, LogLayout, StartOffsets};
+use consent_log::{AppendRecord, EventLog, StartOffsets};
+use consent_log_embedded::EmbeddedLog;
 use consent_replay::{
     ChangedDecision, EligibilityQuestions, ReplayPlan, ReplayReport, Replayer, RuleSelection,
 };
@@ -37,7 +37,7 @@ fn fixture(seed: u64, subjects: u64, events: u64) -> Fixture {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let layout = LogLayout::new("consent", PARTITIONS);
+    let layout = consent_schema::ledger_layout("consent", PARTITIONS);
     let log = EmbeddedLog::open(&dir.path().join("log"), layout.clone()).unwrap();
     let log: Arc<dyn EventLog> = Arc::new(log);
     let generator = Generator::new(GeneratorConfig {
@@ -51,7 +51,7 @@ fn fixture(seed: u64, subjects: u64, events: u64) -> Fixture {
         .map(|envelope| {
             let event = consent_schema::event_from_proto(&envelope).unwrap();
             AppendRecord {
-                topic: layout.topic(consent_schema::family_of(&event.fact)),
+                topic: consent_schema::family_of(&event.fact).topic(&layout),
                 key: consent_schema::record_key(&event),
                 payload: consent_schema::encode_envelope(&envelope),
                 headers: Vec::new(),
@@ -66,7 +66,7 @@ fn fixture(seed: u64, subjects: u64, events: u64) -> Fixture {
         .map(|r| r.key.clone())
         .unwrap();
     records.push(AppendRecord {
-        topic: layout.topic(consent_log::EventFamily::Grants),
+        topic: consent_schema::EventFamily::Grants.topic(&layout),
         key: first_subject_key,
         payload: b"not an envelope".to_vec(),
         headers: Vec::new(),

@@ -13,7 +13,9 @@
 //! * what the ledger asks of values as they enter it ([`EntryRules`]):
 //!   telephone numbers in national format to E.164 ([`number_to_e164`],
 //!   [`PhoneRegion`]), no fact from the future, no absurd dates;
-//! * where a fact goes in the log: [`routing_key`] and [`family_of`];
+//! * where a fact goes in the log: [`routing_key`] and [`family_of`] (its
+//!   [`EventFamily`], whose topic is [`EventFamily::topic`] of the
+//!   [`ledger_layout`]);
 //! * the ledger's own records that are not facts ([`is_ledger_record_key`]:
 //!   the contact-digest key's fingerprint);
 //! * the stored bytes: [`encode_envelope`] / [`decode_envelope`].
@@ -31,6 +33,7 @@ mod decision;
 mod entry;
 mod error;
 mod event;
+mod family;
 mod fields;
 mod ledger_record;
 mod position;
@@ -69,6 +72,7 @@ pub use decision::{decision_from_proto, decision_into_proto, decision_to_proto};
 pub use entry::{EntryRules, EARLIEST, LATEST};
 pub use error::{DecodeError, ValidationError};
 pub use event::{event_from_proto, event_id, event_to_proto, SCHEMA_VERSION};
+pub use family::{ledger_layout, EventFamily};
 pub use fields::{MAX_ENVELOPE_BYTES, MAX_ID_BYTES, MAX_LIST_ITEMS, MAX_TEXT_BYTES};
 pub use ledger_record::{
     contact_digest_key_fingerprint, contact_digest_key_payload, is_ledger_record_key,

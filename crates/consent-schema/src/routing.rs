@@ -1,7 +1,7 @@
 //! Where a fact goes in the log: its topic family and its partition key.
 
+use crate::family::EventFamily;
 use consent_domain::{Event, Fact, OrganisationId, SubjectId};
-use consent_log::EventFamily;
 
 /// The unit separator (ASCII 0x1f) between the organisation and subject ids
 /// in a routing key. Identifiers never contain control characters (see

@@ -49,7 +49,7 @@ fn every_payload_variant_survives_proto3_json() {
 
 #[test]
 fn each_fact_is_routed_to_its_topic_family() {
-    use consent_log::EventFamily::*;
+    use consent_schema::EventFamily::*;
     let families: Vec<_> = every_payload()
         .into_iter()
         .map(|p| {

@@ -533,7 +533,7 @@ fn append_record(
     ));
     headers.extend_from_slice(trace_headers);
     AppendRecord {
-        topic: layout.topic(family_of(&event.fact)),
+        topic: family_of(&event.fact).topic(layout),
         // A fact about an address goes to the organisation's key, so that
         // every instance folds the address's suppression.
         key: record_key(event),

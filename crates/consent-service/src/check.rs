@@ -256,7 +256,7 @@ fn wait_positions(
         .enumerate()
         .map(|(index, position)| {
             let field = format!("{prefix}wait_for[{index}]");
-            if layout.family_of(&position.topic).is_none() {
+            if !layout.has_topic(&position.topic) {
                 return Err(ValidationError::new(
                     format!("{field}.topic"),
                     format!(

@@ -13,9 +13,8 @@
 //! lost such a race stays in the log, read past like every ledger record.
 
 use consent_log::partitioner::partition_for;
-use consent_log::{
-    AppendRecord, EventFamily, EventLog, LogError, LogPosition, StartOffsets, TopicPartition,
-};
+use consent_log::{AppendRecord, EventLog, LogError, LogPosition, StartOffsets, TopicPartition};
+use consent_schema::EventFamily;
 use consent_schema::{
     contact_digest_key_fingerprint, contact_digest_key_payload, CONTACT_DIGEST_KEY_RECORD,
 };
@@ -63,7 +62,7 @@ pub async fn settle_contact_digest_key(
 ) -> Result<DigestKeyCheck, DigestKeyError> {
     let layout = log.layout();
     let partition = TopicPartition::new(
-        layout.topic(EventFamily::Reference),
+        EventFamily::Reference.topic(layout),
         partition_for(CONTACT_DIGEST_KEY_RECORD, layout.partitions),
     );
     let recorded = match first_recorded(log, &partition, wait).await? {

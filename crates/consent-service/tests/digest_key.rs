@@ -6,8 +6,8 @@
 mod common;
 
 use common::*;
-use consent_log::embedded::EmbeddedLog;
 use consent_log::EventLog;
+use consent_log_embedded::EmbeddedLog;
 use consent_sealing::ContactDigestKey;
 use consent_service::{settle_contact_digest_key, DigestKeyCheck, DigestKeyError};
 use consent_store::MemoryStore;

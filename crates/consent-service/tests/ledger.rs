@@ -372,7 +372,7 @@ impl IdGenerator for FixedId {
 #[tokio::test]
 async fn the_ledger_stamps_missing_ids_and_recorded_at_and_keeps_given_ones() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let log = consent_log::embedded::EmbeddedLog::open(dir.path(), layout()).expect("open log");
+    let log = consent_log_embedded::EmbeddedLog::open(dir.path(), layout()).expect("open log");
     let store = memory();
     let projector = consent_projector::Projector::new(
         Arc::new(log.clone()),

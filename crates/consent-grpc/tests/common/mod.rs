@@ -4,8 +4,8 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use consent_grpc::ConsentLedgerClient;
-use consent_log::embedded::EmbeddedLog;
-use consent_log::{EventLog, LogLayout};
+use consent_log::EventLog;
+use consent_log_embedded::EmbeddedLog;
 use consent_projector::{Projector, ProjectorConfig, ProjectorError};
 use consent_schema::v1;
 use consent_service::{Ledger, LedgerConfig};
@@ -52,8 +52,11 @@ impl Ledgers {
     /// both APIs (API keys), as `serve` does with a key file.
     pub async fn start_guarded(config: LedgerConfig, guard: consent_grpc::Guard) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let log = EmbeddedLog::open(&dir.path().join("log"), LogLayout::new(PREFIX, 4))
-            .expect("open log");
+        let log = EmbeddedLog::open(
+            &dir.path().join("log"),
+            consent_schema::ledger_layout(PREFIX, 4),
+        )
+        .expect("open log");
         let store = Arc::new(SledStore::open(&dir.path().join("view")).expect("open view"));
         let log: Arc<dyn EventLog> = Arc::new(log);
         let projector = Projector::new(

@@ -4,8 +4,8 @@
 
 use consent_evidence::CheckpointSigner;
 use consent_export::{CheckpointArchive, Checkpointer};
-use consent_log::embedded::EmbeddedLog;
-use consent_log::{EndOffsets, EventLog, LogLayout};
+use consent_log::{EndOffsets, EventLog};
+use consent_log_embedded::EmbeddedLog;
 use consent_projector::{OwnedPartitions, Projector, ProjectorConfig, ProjectorError};
 use consent_service::{Ledger, LedgerConfig};
 use consent_store_sled::SledStore;
@@ -74,7 +74,8 @@ impl Server {
         ownership: OwnedPartitions,
         guard: consent_http::Guard,
     ) -> Self {
-        let log = EmbeddedLog::open(&dir.join("log"), LogLayout::new("test", 4)).expect("open log");
+        let log = EmbeddedLog::open(&dir.join("log"), consent_schema::ledger_layout("test", 4))
+            .expect("open log");
         let store = Arc::new(SledStore::open(&dir.join("view")).expect("open view"));
         let shared: Arc<dyn EventLog> = Arc::new(log.clone());
         let projector = Projector::new(

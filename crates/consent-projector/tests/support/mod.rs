@@ -11,8 +11,8 @@ use consent_domain::{
     AddressState, Event, EventId, Fact, OrganisationId, OrganisationState, ProductCategoryId,
     Source, SubjectId, SubjectState, Timestamp,
 };
-use consent_log::embedded::EmbeddedLog;
 use consent_log::{AppendRecord, EventLog, LogLayout, LogPosition, LogRecord, StartOffsets};
+use consent_log_embedded::EmbeddedLog;
 use consent_projector::{Projector, ProjectorConfig};
 use consent_store::{HistoryEntry, ViewStore};
 use proptest::prelude::*;
@@ -29,7 +29,7 @@ const EMAILS: [&str; 3] = ["ada@example.com", "bob@example.com", "cy@example.org
 const NUMBERS: [&str; 2] = ["+447700900123", "+441632960001"];
 
 pub fn layout() -> LogLayout {
-    LogLayout::new("test", PARTITIONS)
+    consent_schema::ledger_layout("test", PARTITIONS)
 }
 
 pub fn open_log(dir: &Path) -> Arc<EmbeddedLog> {
@@ -420,7 +420,7 @@ pub fn deliveries(events: Vec<Event>) -> impl Strategy<Value = Vec<Event>> {
 pub fn record_of(event: &Event) -> AppendRecord {
     let envelope = consent_schema::event_to_proto(event);
     AppendRecord {
-        topic: layout().topic(consent_schema::family_of(&event.fact)),
+        topic: consent_schema::family_of(&event.fact).topic(&layout()),
         key: consent_schema::record_key(event),
         payload: consent_schema::encode_envelope(&envelope),
         headers: vec![(

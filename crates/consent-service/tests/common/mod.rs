@@ -4,8 +4,8 @@
 
 use consent_evidence::CheckpointSigner;
 use consent_export::{CheckpointArchive, Checkpointer};
-use consent_log::embedded::EmbeddedLog;
 use consent_log::{EventLog, LogLayout, LogPosition};
+use consent_log_embedded::EmbeddedLog;
 use consent_projector::{OwnedPartitions, Projector, ProjectorConfig, ProjectorError};
 use consent_schema::v1;
 use consent_sealing::Sealer;
@@ -21,7 +21,7 @@ pub const ORG: &str = "acme-cycles";
 pub const SUBJECT: &str = "customer-1842";
 
 pub fn layout() -> LogLayout {
-    LogLayout::new("test", 4)
+    consent_schema::ledger_layout("test", 4)
 }
 
 /// A ledger with its projector running.

@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use consent_log::embedded::EmbeddedLog;
-use consent_log::{AppendRecord, EventFamily, EventLog, LogError, LogLayout, TopicPartition};
+use consent_log::{AppendRecord, EventLog, LogError, LogLayout, TopicPartition};
+use consent_log_embedded::EmbeddedLog;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::fs;
@@ -14,7 +14,7 @@ use std::path::Path;
 const MODEL_PARTITIONS: u32 = 2;
 
 fn model_layout() -> LogLayout {
-    LogLayout::new("model", MODEL_PARTITIONS)
+    LogLayout::new("model", MODEL_PARTITIONS, ["first", "second", "third"])
 }
 
 /// What the model keeps of a record.
@@ -209,7 +209,7 @@ impl Written {
 
 async fn write_appends(appends: &[Vec<Vec<u8>>]) -> Written {
     let dir = tempfile::tempdir().unwrap();
-    let topic = model_layout().topic(EventFamily::OptOuts);
+    let topic = model_layout().topic("third");
     let key = key_for(0, MODEL_PARTITIONS);
     let file = partition_file(dir.path(), &topic, 0);
     let mut lengths = vec![0u64];

@@ -1,12 +1,12 @@
 //! Reading a set of topic-partitions of the embedded log.
 
-use super::partition::{CommittedEnd, Partition};
-use super::window::{FileWindow, FrameRead};
-use super::EmbeddedLog;
-use crate::error::LogError;
-use crate::position::LogPosition;
-use crate::record::LogRecord;
-use crate::LogReader;
+use crate::partition::{CommittedEnd, Partition};
+use crate::window::{FileWindow, FrameRead};
+use crate::EmbeddedLog;
+use consent_log::LogError;
+use consent_log::LogPosition;
+use consent_log::LogReader;
+use consent_log::LogRecord;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::watch;

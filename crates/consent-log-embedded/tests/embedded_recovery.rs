@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use consent_log::embedded::EmbeddedLog;
 use consent_log::{EventLog, LogError, LogPosition};
+use consent_log_embedded::EmbeddedLog;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,12 +17,12 @@ const PARTITION: u32 = 1;
 async fn write_records(dir: &Path, appends: &[&[&[u8]]]) -> (PathBuf, Vec<u64>) {
     let log = open(dir);
     let key = key_for(PARTITION, PARTITIONS);
-    let file = partition_file(dir, &grants(), PARTITION);
+    let file = partition_file(dir, &first_topic(), PARTITION);
     let mut lengths = Vec::new();
     for payloads in appends {
         let batch = payloads
             .iter()
-            .map(|p| record(&grants(), &key, p))
+            .map(|p| record(&first_topic(), &key, p))
             .collect();
         log.append(batch).await.unwrap();
         lengths.push(fs::metadata(&file).unwrap().len());
@@ -49,20 +49,26 @@ async fn a_partial_record_at_the_end_is_truncated_and_appends_continue() {
     let log = open(dir.path());
 
     assert_eq!(fs::metadata(&file).unwrap().len(), lengths[2]);
-    let read = read_partition(&log, &grants(), PARTITION).await;
+    let read = read_partition(&log, &first_topic(), PARTITION).await;
     assert_eq!(
         payloads(&read),
         vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]
     );
     let key = key_for(PARTITION, PARTITIONS);
     let positions = log
-        .append(vec![record(&grants(), &key, b"four")])
+        .append(vec![record(&first_topic(), &key, b"four")])
         .await
         .unwrap();
-    assert_eq!(positions, vec![LogPosition::new(grants(), PARTITION, 3)]);
+    assert_eq!(
+        positions,
+        vec![LogPosition::new(first_topic(), PARTITION, 3)]
+    );
     drop(log);
     let log = open(dir.path());
-    assert_eq!(read_partition(&log, &grants(), PARTITION).await.len(), 4);
+    assert_eq!(
+        read_partition(&log, &first_topic(), PARTITION).await.len(),
+        4
+    );
 }
 
 #[tokio::test]
@@ -79,7 +85,7 @@ async fn garbage_and_zeros_at_the_end_are_truncated() {
         let log = open(dir.path());
 
         assert_eq!(fs::metadata(&file).unwrap().len(), lengths[1]);
-        let read = read_partition(&log, &grants(), PARTITION).await;
+        let read = read_partition(&log, &first_topic(), PARTITION).await;
         assert_eq!(payloads(&read), vec![b"one".to_vec(), b"two".to_vec()]);
     }
 }
@@ -102,7 +108,7 @@ async fn a_last_append_cut_anywhere_loses_only_that_append() {
     for cut in kept_len..intact.len() {
         fs::write(&file, &intact[..cut]).unwrap();
         let log = open(dir.path());
-        let read = read_partition(&log, &grants(), PARTITION).await;
+        let read = read_partition(&log, &first_topic(), PARTITION).await;
         let expected = read.len();
         assert!(
             (2..=4).contains(&expected),
@@ -138,7 +144,7 @@ async fn a_torn_append_with_a_missing_first_page_is_truncated_whole() {
     let log = open(dir.path());
 
     assert_eq!(fs::metadata(&file).unwrap().len(), lengths[1]);
-    let read = read_partition(&log, &grants(), PARTITION).await;
+    let read = read_partition(&log, &first_topic(), PARTITION).await;
     assert_eq!(
         payloads(&read),
         vec![b"kept-1".to_vec(), b"kept-2".to_vec()]
@@ -159,7 +165,7 @@ async fn a_damaged_record_followed_by_later_appends_is_corruption() {
     let error = EmbeddedLog::open(dir.path(), layout()).unwrap_err();
 
     assert!(
-        matches!(&error, LogError::Corrupt { path, .. } if path.ends_with(&format!("{}-{PARTITION}.log", grants()))),
+        matches!(&error, LogError::Corrupt { path, .. } if path.ends_with(&format!("{}-{PARTITION}.log", first_topic()))),
         "{error:?}"
     );
     // Nothing was truncated.
@@ -206,18 +212,21 @@ async fn damage_found_by_a_reader_after_open_is_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path());
     let key = key_for(PARTITION, PARTITIONS);
-    log.append(vec![record(&grants(), &key, b"one")])
+    log.append(vec![record(&first_topic(), &key, b"one")])
         .await
         .unwrap();
-    let file = partition_file(dir.path(), &grants(), PARTITION);
+    let file = partition_file(dir.path(), &first_topic(), PARTITION);
     let mut bytes = fs::read(&file).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 0x80;
     fs::write(&file, &bytes).unwrap();
 
-    let start = [(consent_log::TopicPartition::new(grants(), PARTITION), 0)]
-        .into_iter()
-        .collect();
+    let start = [(
+        consent_log::TopicPartition::new(first_topic(), PARTITION),
+        0,
+    )]
+    .into_iter()
+    .collect();
     let mut reader = log.reader(start).await.unwrap();
     let error = reader
         .next_batch(10, std::time::Duration::ZERO)

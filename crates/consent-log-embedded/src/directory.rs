@@ -1,8 +1,8 @@
 //! The log's data directory: exclusive lock, stored layout, file names.
 
-use crate::error::LogError;
-use crate::layout::LogLayout;
-use crate::position::TopicPartition;
+use consent_log::LogError;
+use consent_log::LogLayout;
+use consent_log::TopicPartition;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -21,7 +21,16 @@ const LAYOUT_FORMAT: u32 = 1;
 #[derive(Debug, Serialize, Deserialize)]
 struct StoredLayout {
     format: u32,
-    layout: LogLayout,
+    layout: StoredLayoutFields,
+}
+
+/// What of a [`LogLayout`] the directory keeps: the prefix and partition
+/// count, which can never change under stored records. The topics are
+/// not kept: a topic the layout names that has no files yet gets them.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredLayoutFields {
+    topic_prefix: String,
+    partitions: u32,
 }
 
 /// An open data directory. Holds an exclusive advisory lock on `LOCK` for
@@ -77,7 +86,8 @@ impl DataDir {
 }
 
 /// A layout the embedded log can hold: 1..=[`MAX_PARTITIONS`] partitions, and
-/// a topic prefix of Kafka's legal topic characters, safe as a file name.
+/// a topic prefix and suffixes of Kafka's legal topic characters, safe as
+/// file names, naming each topic once.
 fn validate(layout: &LogLayout) -> Result<(), LogError> {
     if layout.partitions == 0 || layout.partitions > MAX_PARTITIONS {
         return Err(LogError::LayoutMismatch(format!(
@@ -91,6 +101,26 @@ fn validate(layout: &LogLayout) -> Result<(), LogError> {
         return Err(LogError::LayoutMismatch(format!(
             "topic prefix {prefix:?} must be 1 to 200 characters of [A-Za-z0-9._-]"
         )));
+    }
+    let dead_letters = layout.dead_letter_topic();
+    for suffix in &layout.topic_suffixes {
+        if suffix.is_empty() || suffix.len() > 40 || !suffix.chars().all(legal) {
+            return Err(LogError::LayoutMismatch(format!(
+                "topic suffix {suffix:?} must be 1 to 40 characters of [A-Za-z0-9._-]"
+            )));
+        }
+        if layout.topic(suffix) == dead_letters
+            || layout
+                .topic_suffixes
+                .iter()
+                .filter(|s| *s == suffix)
+                .count()
+                > 1
+        {
+            return Err(LogError::LayoutMismatch(format!(
+                "topic suffix {suffix:?} names one topic twice"
+            )));
+        }
     }
     Ok(())
 }
@@ -151,7 +181,10 @@ fn check_stored_layout(path: &Path, bytes: &[u8], wanted: &LogLayout) -> Result<
 fn store_layout(root: &Path, layout: &LogLayout) -> Result<(), LogError> {
     let stored = StoredLayout {
         format: LAYOUT_FORMAT,
-        layout: layout.clone(),
+        layout: StoredLayoutFields {
+            topic_prefix: layout.topic_prefix.clone(),
+            partitions: layout.partitions,
+        },
     };
     let json = serde_json::to_vec_pretty(&stored)
         .map_err(|e| LogError::Backend(format!("cannot encode the log layout: {e}")))?;

@@ -1,20 +1,24 @@
 //! Helpers shared by the embedded log tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
-use consent_log::embedded::EmbeddedLog;
 use consent_log::partitioner::partition_for;
-use consent_log::{AppendRecord, EventFamily, EventLog, LogLayout, LogRecord, TopicPartition};
+use consent_log::{AppendRecord, EventLog, LogLayout, LogRecord, TopicPartition};
+use consent_log_embedded::EmbeddedLog;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub const PARTITIONS: u32 = 4;
 
+/// The topics of [`layout`] after its prefix.
+pub const TOPICS: [&str; 3] = ["first", "second", "third"];
+
 pub fn layout() -> LogLayout {
-    LogLayout::new("test", PARTITIONS)
+    LogLayout::new("test", PARTITIONS, TOPICS)
 }
 
-pub fn grants() -> String {
-    layout().topic(EventFamily::Grants)
+/// The first topic of [`layout`]: `test.first`.
+pub fn first_topic() -> String {
+    layout().topic(TOPICS[0])
 }
 
 pub fn open(dir: &Path) -> EmbeddedLog {

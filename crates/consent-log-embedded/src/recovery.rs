@@ -18,10 +18,10 @@
 //! Damage confined to the records of the very last append cannot be told
 //! from a torn write and is truncated as one (with the warning).
 
-use super::frame::{self, FrameHeader, WriteSpan, FRAME_HEADER_LEN};
-use super::index::SparseIndex;
-use super::window::{FileWindow, FrameRead};
-use crate::error::LogError;
+use crate::frame::{self, FrameHeader, WriteSpan, FRAME_HEADER_LEN};
+use crate::index::SparseIndex;
+use crate::window::{FileWindow, FrameRead};
+use consent_log::LogError;
 use std::fs::File;
 use std::path::Path;
 

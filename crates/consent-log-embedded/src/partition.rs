@@ -1,13 +1,13 @@
 //! One topic-partition: its file, its writer and its committed end.
 
-use super::frame::{self, WriteSpan};
-use super::index::SparseIndex;
-use super::recovery;
-use super::window::FileWindow;
-use crate::error::LogError;
-use crate::fault::LogFault;
-use crate::position::TopicPartition;
-use crate::record::AppendRecord;
+use crate::frame::{self, WriteSpan};
+use crate::index::SparseIndex;
+use crate::recovery;
+use crate::window::FileWindow;
+use consent_log::AppendRecord;
+use consent_log::LogError;
+use consent_log::LogFault;
+use consent_log::TopicPartition;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};

@@ -21,11 +21,11 @@
 //! torn last append (some of its records damaged, others intact) from damage
 //! to the records of earlier, acknowledged appends.
 
-use crate::record::AppendRecord;
+use consent_log::AppendRecord;
 
 /// The largest record the embedded log stores, framing included (1 MiB, like
 /// Kafka's default `max.message.bytes`). Larger records are refused with
-/// [`crate::LogError::RecordTooLarge`] before anything is written.
+/// [`consent_log::LogError::RecordTooLarge`] before anything is written.
 pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
 
 /// Bytes before the body: body length and CRC.

@@ -7,7 +7,7 @@
 //! limit is the committed end of the partition, so bytes of an append still
 //! being written (or rolled back) never enter the buffer.
 
-use super::frame::{self, FrameDefect, FrameHeader, StoredRecord, FRAME_HEADER_LEN};
+use crate::frame::{self, FrameDefect, FrameHeader, StoredRecord, FRAME_HEADER_LEN};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 

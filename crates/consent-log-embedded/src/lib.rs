@@ -1,5 +1,10 @@
 //! The embedded log: a durable, append-only, partitioned file log in the
-//! data directory, used when no Kafka is configured.
+//! data directory, used when no Kafka is configured. It implements
+//! `consent_log`'s [`EventLog`] and passes the same conformance suite as
+//! the Kafka log (`consent-log-conformance`, run by `tests/conformance.rs`).
+//!
+//! Invariant: like every `EventLog`, it knows nothing of consent; it moves
+//! opaque bytes and acknowledges an append only once it is fsynced.
 
 mod directory;
 mod frame;
@@ -12,12 +17,12 @@ mod window;
 pub use directory::MAX_PARTITIONS;
 pub use frame::MAX_RECORD_BYTES;
 
-use crate::error::LogError;
-use crate::layout::LogLayout;
-use crate::partitioner::partition_for;
-use crate::position::{LogPosition, TopicPartition};
-use crate::record::AppendRecord;
-use crate::{EndOffsets, EventLog, LogFault, LogReader, StartOffsets};
+use consent_log::partitioner::partition_for;
+use consent_log::AppendRecord;
+use consent_log::LogError;
+use consent_log::LogLayout;
+use consent_log::{EndOffsets, EventLog, LogFault, LogReader, StartOffsets};
+use consent_log::{LogPosition, TopicPartition};
 use directory::DataDir;
 use partition::Partition;
 use reader::{Cursor, EmbeddedReader};
@@ -39,7 +44,7 @@ use tokio::sync::watch;
 /// {dir}/partitions/{topic}-{partition}.log one append-only file per partition
 /// ```
 ///
-/// Every event-family topic of the [`LogLayout`] and its dead-letter topic
+/// Every topic of the [`LogLayout`] and its dead-letter topic
 /// get `layout.partitions` files on first open. A later open with another
 /// partition count or topic prefix fails with [`LogError::LayoutMismatch`];
 /// a second open of a directory that is open (in any process) fails with
@@ -102,7 +107,7 @@ pub struct EmbeddedLog {
 struct Inner {
     dir: DataDir,
     layout: LogLayout,
-    /// The event-family topics in [`crate::EventFamily::ALL`] order, then
+    /// The layout's topics in [`LogLayout::topics`] order, then
     /// the dead-letter topic.
     topics: Vec<Topic>,
     /// Bumped after every committed append; readers wait on it.
