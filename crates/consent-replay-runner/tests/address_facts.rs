@@ -11,8 +11,8 @@ use consent_domain::event::{Fact, ObjectionRecorded};
 use consent_domain::rules::RuleCatalogue;
 use consent_domain::vocabulary::{ContactKind, ContactPoint, OptOutMethod};
 use consent_domain::{Event, EventId, OrganisationId, Source, SubjectId};
-use consent_log::embedded::EmbeddedLog;
-use consent_log::{AppendRecord, EventLog, LogLayout};
+use consent_log::{AppendRecord, EventLog};
+use consent_log_embedded::EmbeddedLog;
 use consent_replay::{ReplayPlan, RuleSelection};
 use consent_replay_runner::{run, RunnerConfig, Silent};
 use std::sync::Arc;
@@ -81,13 +81,13 @@ fn an_objection_to_an_address_refuses_the_subject_who_uses_it() {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let layout = LogLayout::new("consent", 4);
+    let layout = consent_schema::ledger_layout("consent", 4);
     let log: Arc<dyn EventLog> =
         Arc::new(EmbeddedLog::open(&dir.path().join("log"), layout.clone()).unwrap());
     let records: Vec<AppendRecord> = events
         .iter()
         .map(|event| AppendRecord {
-            topic: layout.topic(consent_schema::family_of(&event.fact)),
+            topic: consent_schema::family_of(&event.fact).topic(&layout),
             key: consent_schema::record_key(event),
             payload: consent_schema::encode_envelope(&consent_schema::event_to_proto(event)),
             headers: Vec::new(),
