@@ -25,6 +25,7 @@ impl Ledger {
     /// the log; a log that cannot be reached makes it unmeasured, never
     /// makes the check fail. With `omit_texts` the decision carries no
     /// texts ([`DecisionTexts::Omitted`]) and is otherwise the same.
+    /// Counted under the transport this handle serves ([`Ledger::serving`]).
     pub async fn check(&self, request: v1::CheckRequest) -> Result<v1::Decision, LedgerError> {
         let decided = self.check_uncounted(request).await;
         self.count_checks(decided.as_ref().map(std::slice::from_ref), 1);
