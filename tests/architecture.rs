@@ -418,7 +418,10 @@ fn the_adapters_depend_on_the_service_not_on_what_it_composes() {
             workspace.members.contains_key(*adapter),
             "{adapter} is no workspace crate any more: update ADAPTERS in tests/architecture.rs"
         );
-        if let Some(Place { may: Only(allowed), .. }) = place(adapter) {
+        if let Some(Place {
+            may: Only(allowed), ..
+        }) = place(adapter)
+        {
             for forbidden in allowed.iter().filter(|c| NEVER_IN_AN_ADAPTER.contains(c)) {
                 problems.push(format!(
                     "MAP in tests/architecture.rs allows {adapter} to use {forbidden}, which \

@@ -62,10 +62,7 @@ pub fn service(ledger: Ledger) -> ConsentLedgerServer<LedgerService> {
 }
 
 /// [`service`] with `guard` authenticating every call.
-pub fn service_guarded(
-    ledger: Ledger,
-    guard: Guard,
-) -> ConsentLedgerServer<LedgerService> {
+pub fn service_guarded(ledger: Ledger, guard: Guard) -> ConsentLedgerServer<LedgerService> {
     ConsentLedgerServer::new(LedgerService::guarded(ledger, guard))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
 }

@@ -83,7 +83,9 @@ impl From<LedgerError> for ApiError {
         let (status, code) = match kind {
             ErrorKind::InvalidArgument => (StatusCode::BAD_REQUEST, "invalid_argument"),
             ErrorKind::UnknownRuleSet => (StatusCode::NOT_FOUND, "not_found"),
-            ErrorKind::WrongPartition { .. } => (StatusCode::MISDIRECTED_REQUEST, "wrong_partition"),
+            ErrorKind::WrongPartition { .. } => {
+                (StatusCode::MISDIRECTED_REQUEST, "wrong_partition")
+            }
             ErrorKind::LogUnavailable | ErrorKind::ViewBehindCheckpoint => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }

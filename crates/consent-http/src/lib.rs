@@ -68,10 +68,10 @@ mod status;
 
 pub use auth::{Access, Authorized};
 pub use consent_auth::Guard;
+pub use consent_service::{Readiness, ReadinessReport};
 pub use error::ApiError;
 pub use history_query::HistoryQuery;
 pub use json::ProtoJson;
-pub use consent_service::{Readiness, ReadinessReport};
 pub use status::status_document;
 
 use axum::body::Body;

@@ -95,10 +95,12 @@ pub async fn metrics(State(ledger): State<Ledger>) -> Response {
 /// organisation and subject ids would make a series per subject).
 pub async fn track(request: Request, next: Next) -> Response {
     let method = method_label(request.method());
-    let route = request.extensions().get::<MatchedPath>().map_or(
-        Cow::Borrowed("unmatched"),
-        |path| Cow::Owned(path.as_str().to_owned()),
-    );
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(Cow::Borrowed("unmatched"), |path| {
+            Cow::Owned(path.as_str().to_owned())
+        });
     let started = Instant::now();
     let response = next.run(request).await;
     let status = status_label(response.status());

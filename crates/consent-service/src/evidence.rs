@@ -158,7 +158,10 @@ impl Ledger {
 
     /// The eligibility CSV of `request` (see [`Ledger::eligibility_csv`]),
     /// written on a blocking thread.
-    pub async fn eligibility(&self, request: v1::EligibilityRequest) -> Result<Vec<u8>, LedgerError> {
+    pub async fn eligibility(
+        &self,
+        request: v1::EligibilityRequest,
+    ) -> Result<Vec<u8>, LedgerError> {
         let ledger = self.clone();
         let message = request.message.unwrap_or_default();
         blocking(move || {

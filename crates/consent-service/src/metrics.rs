@@ -44,11 +44,11 @@ use crate::error::LedgerError;
 use crate::evidence::CheckpointProgress;
 use crate::ledger::Ledger;
 use crate::status::LedgerStatus;
-use std::borrow::Cow;
-use std::time::Duration;
 use consent_domain::event::{Event, Fact};
 use consent_domain::vocabulary::OptOutMethod;
 use consent_schema::v1;
+use std::borrow::Cow;
+use std::time::Duration;
 
 /// The transports, as the `transport` label names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

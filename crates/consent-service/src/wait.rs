@@ -23,13 +23,19 @@ impl Ledger {
     /// [`wait_timeout`](crate::LedgerConfig::wait_timeout); more than
     /// [`MAX_WAIT_MS`] is refused, naming `timeout_ms`). Answers with the
     /// last applied position of each awaited topic-partition.
-    pub async fn wait_for(&self, request: v1::WaitRequest) -> Result<v1::WaitResponse, LedgerError> {
+    pub async fn wait_for(
+        &self,
+        request: v1::WaitRequest,
+    ) -> Result<v1::WaitResponse, LedgerError> {
         let timeout = match request.timeout_ms {
             0 => self.inner.config.wait_timeout,
             ms if ms > MAX_WAIT_MS => {
                 return Err(LedgerError::invalid(
                     None,
-                    ValidationError::new("timeout_ms", format!("at most {MAX_WAIT_MS} ms, not {ms}")),
+                    ValidationError::new(
+                        "timeout_ms",
+                        format!("at most {MAX_WAIT_MS} ms, not {ms}"),
+                    ),
                 ))
             }
             ms => Duration::from_millis(u64::from(ms)),

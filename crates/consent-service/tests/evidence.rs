@@ -232,7 +232,10 @@ async fn a_later_export_proves_it_extends_a_published_checkpoint() {
     settle(&running.ledger, &positions).await;
     let published = running.ledger.sign_checkpoint().await.expect("checkpoint");
     // Nothing new: the same checkpoint.
-    assert_eq!(running.ledger.sign_checkpoint().await.expect("again"), published);
+    assert_eq!(
+        running.ledger.sign_checkpoint().await.expect("again"),
+        published
+    );
 
     let more = running
         .ledger

@@ -187,9 +187,12 @@ async fn a_wait_answers_once_the_view_has_applied_the_positions_and_refuses_what
         .expect("the view applies the append");
     for position in &positions {
         assert!(
-            waited.applied.iter().any(|applied| applied.topic == position.topic
-                && applied.partition == position.partition
-                && applied.offset >= position.offset),
+            waited
+                .applied
+                .iter()
+                .any(|applied| applied.topic == position.topic
+                    && applied.partition == position.partition
+                    && applied.offset >= position.offset),
             "{position:?} reported applied"
         );
     }
