@@ -109,9 +109,10 @@ const MAP: &[Place] = &[
     Place { package: "consent-replay-runner", heading: "crates/consent-replay-runner", may: Only(&["consent-replay", "consent-log", "consent-schema", "consent-domain"]), purity: Edge },
     // "pure (no IO but the key file, no clock, no async)"
     Place { package: "consent-intake", heading: "crates/consent-intake", may: Only(&["consent-domain", "consent-secret-file"]), purity: PureButKeyFile },
-    // "over the traits above"; checkpoints and exports, intake, sealing,
-    // trace context. "no transport types".
-    Place { package: "consent-service", heading: "crates/consent-service", may: Only(&["consent-domain", "consent-schema", "consent-log", "consent-store", "consent-projector", "consent-evidence", "consent-export", "consent-intake", "consent-sealing", "consent-trace-context"]), purity: Edge },
+    // "over the traits above"; checkpoints and exports, an export's report
+    // (audit and render), intake, sealing, trace context. "no transport
+    // types".
+    Place { package: "consent-service", heading: "crates/consent-service", may: Only(&["consent-domain", "consent-schema", "consent-log", "consent-store", "consent-projector", "consent-evidence", "consent-export", "consent-audit", "consent-intake", "consent-sealing", "consent-trace-context"]), purity: Edge },
     // "pure apart from reading the key file (no clock, no randomness)"
     Place { package: "consent-auth", heading: "crates/consent-auth", may: Only(&["consent-domain"]), purity: Pure },
     // "a thin adapter: parse, call the service, map errors"; `Guarded`
@@ -137,22 +138,32 @@ const MAP: &[Place] = &[
 /// Violations of the map that exist today, each with the issue that
 /// removes it. An entry that no longer matches anything fails the test,
 /// so the list shrinks as the work is done.
-const KNOWN_VIOLATIONS: &[(&str, &str, &str)] = &[
-    // KNOWN VIOLATION (issue #17, item 1: "Adapters that only adapt"): the
-    // adapters still reach past the service into the projector, export,
-    // audit and log crates.
-    ("consent-http", "consent-audit", "issue #17 item 1"),
-    ("consent-http", "consent-export", "issue #17 item 1"),
-    ("consent-http", "consent-log", "issue #17 item 1"),
-    ("consent-http", "consent-projector", "issue #17 item 1"),
-    ("consent-grpc", "consent-export", "issue #17 item 1"),
-    ("consent-grpc", "consent-log", "issue #17 item 1"),
-    ("consent-grpc", "consent-projector", "issue #17 item 1"),
-];
+const KNOWN_VIOLATIONS: &[(&str, &str, &str)] = &[];
 
 /// The dev-only crate of the checks every `EventLog` runs: never a normal
 /// dependency.
 const CONFORMANCE_SUITE: &str = "consent-log-conformance";
+
+/// The transport adapters, and what they must never depend on (normal
+/// dependencies): "a thin adapter: parse, call the service, map errors".
+/// The projection, exports, audits and the log are the service's to
+/// compose; an adapter that needs one of their types gets it re-exported
+/// from consent-service, or the operation moves into the service.
+const ADAPTERS: &[&str] = &["consent-http", "consent-grpc"];
+const NEVER_IN_AN_ADAPTER: &[&str] = &[
+    "consent-projector",
+    "consent-export",
+    "consent-audit",
+    "consent-log",
+    "consent-log-embedded",
+    "consent-kafka",
+    "consent-store",
+    "consent-store-sled",
+    "consent-evidence",
+    "consent-replay",
+    "consent-replay-runner",
+    "consent-sealing",
+];
 
 /// Engine and IO crates no pure crate may reach.
 const ENGINES: &[&str] = &[
@@ -406,6 +417,43 @@ fn no_crate_depends_on_a_crate_its_layer_may_not_use() {
             problems.push(format!(
                 "KNOWN_VIOLATIONS lists {from} -> {to} ({issue}), which no longer occurs: \
                  remove the entry from tests/architecture.rs"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_adapters_depend_on_the_service_not_on_what_it_composes() {
+    let workspace = workspace();
+    let mut problems = Vec::new();
+    for adapter in ADAPTERS {
+        assert!(
+            workspace.members.contains_key(*adapter),
+            "{adapter} is no workspace crate any more: update ADAPTERS in tests/architecture.rs"
+        );
+        if let Some(Place {
+            may: Only(allowed), ..
+        }) = place(adapter)
+        {
+            for forbidden in allowed.iter().filter(|c| NEVER_IN_AN_ADAPTER.contains(c)) {
+                problems.push(format!(
+                    "MAP in tests/architecture.rs allows {adapter} to use {forbidden}, which \
+                     {DOC} says an adapter never uses: remove it from MAP"
+                ));
+            }
+        }
+    }
+    for (from, to, kind) in &workspace.edges {
+        if kind.is_none()
+            && ADAPTERS.contains(&from.as_str())
+            && NEVER_IN_AN_ADAPTER.contains(&to.as_str())
+        {
+            problems.push(format!(
+                "{from} depends on {to}: {DOC} says an adapter only parses, calls \
+                 consent-service and maps its errors. Move the code that needs {to} into a \
+                 consent-service operation (or re-export the type the adapter needs from \
+                 consent-service)"
             ));
         }
     }

@@ -7,7 +7,6 @@ use crate::load::{drive, Load};
 use crate::outcome::Outcome;
 use anyhow::Context;
 use consent_grpc::ConsentLedgerClient;
-use consent_projector::ProjectionHandle;
 use consent_schema::v1;
 use consent_service::Ledger;
 use futures::StreamExt;
@@ -29,7 +28,7 @@ pub struct Servers {
 }
 
 impl Servers {
-    pub async fn start(ledger: Ledger, projection: ProjectionHandle) -> anyhow::Result<Self> {
+    pub async fn start(ledger: Ledger) -> anyhow::Result<Self> {
         let (stop, stopped) = watch::channel(false);
         let http_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -56,7 +55,7 @@ impl Servers {
         );
         tokio::spawn(
             tonic::transport::Server::builder()
-                .add_service(consent_grpc::service(ledger, projection))
+                .add_service(consent_grpc::service(ledger))
                 .serve_with_incoming_shutdown(incoming, until(stopped)),
         );
         Ok(Self { http, grpc, stop })

@@ -162,7 +162,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let requests: Arc<Vec<_>> = Arc::new(CheckSampler::new(config, 1).take(10_000).collect());
     let handle = projected.projector.handle();
-    let ledger = Ledger::new(log.clone(), projected.store.clone(), handle.clone());
+    let ledger = Ledger::new(log.clone(), projected.store.clone(), handle);
     let mut in_process_rate = f64::NAN;
     if wants("check") {
         tracing::info!("in-process checks");
@@ -193,7 +193,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
 
     tracing::info!("API checks");
-    let servers = api::Servers::start(ledger.clone(), handle.clone()).await?;
+    let servers = api::Servers::start(ledger.clone()).await?;
     let mut figures = api::measure(
         &servers,
         requests.clone(),

@@ -107,11 +107,8 @@ pub fn spawn_schedule(
                 _ = ticks.tick() => {}
                 _ = stopping.wait_for(|stop| *stop) => return,
             }
-            let ledger = ledger.clone();
-            match tokio::task::spawn_blocking(move || ledger.sign_checkpoint()).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(error)) => tracing::error!(%error, "scheduled checkpoint failed"),
-                Err(error) => tracing::error!(%error, "scheduled checkpoint task failed"),
+            if let Err(error) = ledger.sign_checkpoint().await {
+                tracing::error!(%error, "scheduled checkpoint failed");
             }
         }
     })

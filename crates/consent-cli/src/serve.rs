@@ -210,7 +210,7 @@ pub async fn run(
         },
         ..LedgerConfig::default()
     };
-    let ledger = Ledger::builder(log, store, projection.clone())
+    let ledger = Ledger::builder(log, store, projection)
         .config(ledger_config)
         .evidence(checkpointer)
         .intake(intake)
@@ -271,7 +271,6 @@ pub async fn run(
                     Some(grpc_listener) => consent_grpc::serve_guarded(
                         grpc_listener,
                         ledger.clone(),
-                        projection,
                         guard,
                         stopped(stopping.clone()),
                     )

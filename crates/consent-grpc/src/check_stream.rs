@@ -15,19 +15,17 @@
 //!   answers fills the queue, the task stops reading requests, and HTTP/2
 //!   flow control stops the client from sending more.
 //!
-//! A chunk is decided with one [`Ledger::check_batch`] (one wait for all its
-//! `wait_for` positions, one freshness measurement), which makes a stream
-//! about a third faster than a [`Ledger::check`] per request. A batch fails
-//! as a whole, so a chunk that fails is decided again one request at a time:
-//! the decisions before the failing request are sent and the failure names
-//! its request exactly (a request whose `wait_for` timed out waits once more
-//! on this second pass, and may then be decided).
+//! A chunk is decided with one [`Ledger::check_in_order`]: one batch (one
+//! wait for all its `wait_for` positions, one freshness measurement), which
+//! makes a stream about a third faster than a [`Ledger::check`] per
+//! request, and, should the batch fail, one request at a time, so that the
+//! decisions before the failing request are sent and the failure names its
+//! request exactly.
 
 use crate::status::{stream_item_auth_status, stream_item_status};
 use consent_auth::{Action, Caller, Guarded};
 use consent_domain::OrganisationId;
 use consent_schema::v1;
-use consent_service::metrics::Transport;
 use consent_service::Ledger;
 use futures::StreamExt;
 use std::time::Instant;
@@ -145,53 +143,26 @@ impl DecidingStream {
         }
     }
 
-    /// Decides `checks`, the requests from index `self.decided` on, and
-    /// queues their decisions.
+    /// Decides `checks`, the requests from index `self.decided` on, in
+    /// order ([`Ledger::check_in_order`]), and queues their decisions, then
+    /// the status of the first that could not be decided, if one could not.
     async fn decide(&mut self, checks: Vec<v1::CheckRequest>) -> Outcome {
-        if checks.is_empty() {
+        let (decisions, failed) = self.ledger.check_in_order(&checks).await;
+        let first = self.decided;
+        for decision in decisions {
+            if self.decisions.send(Ok(decision)).await.is_err() {
+                return Outcome::Gone;
+            }
+            self.decided += 1;
+        }
+        let Some((index, error)) = failed else {
             return Outcome::Decided;
+        };
+        let status = stream_item_status(error, first + index);
+        let code = status.code();
+        if self.decisions.send(Err(status)).await.is_err() {
+            return Outcome::Gone;
         }
-        match self.ledger.check_batch(&checks).await {
-            Ok(decisions) => {
-                consent_service::metrics::record_decisions(Transport::Grpc, &decisions);
-                for decision in decisions {
-                    if self.decisions.send(Ok(decision)).await.is_err() {
-                        return Outcome::Gone;
-                    }
-                    self.decided += 1;
-                }
-                return Outcome::Decided;
-            }
-            Err(error) => tracing::debug!(
-                %error,
-                first = self.decided,
-                checks = checks.len(),
-                "a chunk failed as a whole; deciding it one check at a time"
-            ),
-        }
-        for check in checks {
-            match self.ledger.check(check).await {
-                Ok(decision) => {
-                    consent_service::metrics::record_decisions(
-                        Transport::Grpc,
-                        std::slice::from_ref(&decision),
-                    );
-                    if self.decisions.send(Ok(decision)).await.is_err() {
-                        return Outcome::Gone;
-                    }
-                    self.decided += 1;
-                }
-                Err(error) => {
-                    consent_service::metrics::record_failed_checks(Transport::Grpc, 1);
-                    let status = stream_item_status(error, self.decided);
-                    let code = status.code();
-                    if self.decisions.send(Err(status)).await.is_err() {
-                        return Outcome::Gone;
-                    }
-                    return Outcome::Failed(code);
-                }
-            }
-        }
-        Outcome::Decided
+        Outcome::Failed(code)
     }
 }

@@ -9,7 +9,7 @@
 //! | `CheckStream` | stream of `CheckRequest` | stream of `Decision` | [`Ledger::check_batch`] per chunk, in order ([`check_stream`]) |
 //! | `History` | `HistoryRequest` | `HistoryResponse` | [`Ledger::history`] |
 //! | `ListRuleSets` | `ListRuleSetsRequest` | `ListRuleSetsResponse` | [`Ledger::rule_sets`] |
-//! | `WaitForPositions` | `WaitRequest` | `WaitResponse` | the projection's wait ([`wait`]) |
+//! | `WaitForPositions` | `WaitRequest` | `WaitResponse` | [`Ledger::wait_for`] ([`wait`]) |
 //!
 //! Errors are statuses mapped as the HTTP API maps them ([`status`]).
 //! With a key file ([`service_guarded`]) every method needs an API key in
@@ -48,7 +48,6 @@ pub use service::LedgerService;
 pub use status::status_from;
 
 pub use consent_auth::Guard;
-use consent_projector::ProjectionHandle;
 use consent_service::Ledger;
 use std::future::Future;
 
@@ -57,20 +56,14 @@ use std::future::Future;
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
 /// The `ConsentLedger` service over `ledger`, ready to add to a tonic
-/// server. `projection` is the handle of the projector whose view `ledger`
-/// reads (the handle the ledger was built with); `WaitForPositions` waits on
-/// it.
-pub fn service(ledger: Ledger, projection: ProjectionHandle) -> ConsentLedgerServer<LedgerService> {
-    service_guarded(ledger, projection, Guard::Open)
+/// server.
+pub fn service(ledger: Ledger) -> ConsentLedgerServer<LedgerService> {
+    service_guarded(ledger, Guard::Open)
 }
 
 /// [`service`] with `guard` authenticating every call.
-pub fn service_guarded(
-    ledger: Ledger,
-    projection: ProjectionHandle,
-    guard: Guard,
-) -> ConsentLedgerServer<LedgerService> {
-    ConsentLedgerServer::new(LedgerService::guarded(ledger, projection, guard))
+pub fn service_guarded(ledger: Ledger, guard: Guard) -> ConsentLedgerServer<LedgerService> {
+    ConsentLedgerServer::new(LedgerService::guarded(ledger, guard))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
 }
 
@@ -80,17 +73,15 @@ pub fn service_guarded(
 pub async fn serve(
     listener: tokio::net::TcpListener,
     ledger: Ledger,
-    projection: ProjectionHandle,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
-    serve_guarded(listener, ledger, projection, Guard::Open, shutdown).await
+    serve_guarded(listener, ledger, Guard::Open, shutdown).await
 }
 
 /// [`serve`] with `guard` authenticating every call.
 pub async fn serve_guarded(
     listener: tokio::net::TcpListener,
     ledger: Ledger,
-    projection: ProjectionHandle,
     guard: Guard,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
@@ -98,7 +89,7 @@ pub async fn serve_guarded(
         tracing::info!(%address, "serving the gRPC API");
     }
     tonic::transport::Server::builder()
-        .add_service(service_guarded(ledger, projection, guard))
+        .add_service(service_guarded(ledger, guard))
         // Nagle off: a unary check is one small frame each way, and with
         // Nagle a client waits for the delayed ACK (~40 ms) every call.
         .serve_with_incoming_shutdown(

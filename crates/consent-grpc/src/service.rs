@@ -15,7 +15,6 @@ use crate::status::{auth_status, invalid_argument, status_from};
 use crate::wait::wait_for_positions;
 use consent_auth::{Action, Guard, Guarded};
 use consent_domain::{OrganisationId, SubjectId};
-use consent_projector::ProjectionHandle;
 use consent_schema::{timestamp_from_proto, v1};
 use consent_service::metrics::Transport;
 use consent_service::Ledger;
@@ -25,28 +24,23 @@ use tonic::{Code, Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 /// The gRPC service over one ledger.
-///
-/// Invariant: `projection` is the handle of the projector whose view
-/// `ledger` reads (the one the ledger was built with), so a wait on it is a
-/// wait for what the ledger's checks will see.
 #[derive(Clone, Debug)]
 pub struct LedgerService {
     ledger: Ledger,
-    projection: ProjectionHandle,
     guard: Guard,
 }
 
 impl LedgerService {
     /// The service without API keys (open mode).
-    pub fn new(ledger: Ledger, projection: ProjectionHandle) -> Self {
-        Self::guarded(ledger, projection, Guard::Open)
+    pub fn new(ledger: Ledger) -> Self {
+        Self::guarded(ledger, Guard::Open)
     }
 
-    /// The service with `guard` authenticating every call.
-    pub fn guarded(ledger: Ledger, projection: ProjectionHandle, guard: Guard) -> Self {
+    /// The service with `guard` authenticating every call. The checks and
+    /// appends it serves are counted as gRPC's.
+    pub fn guarded(ledger: Ledger, guard: Guard) -> Self {
         Self {
-            ledger,
-            projection,
+            ledger: ledger.serving(Transport::Grpc),
             guard,
         }
     }
@@ -102,9 +96,7 @@ impl ConsentLedger for LedgerService {
                     )
                     .map_err(auth_status)?;
                 let count = events.len();
-                let appended = ledger.append_response(events).await;
-                consent_service::metrics::record_append(Transport::Grpc, &appended);
-                let appended = appended.map_err(status_from)?;
+                let appended = ledger.append_response(events).await.map_err(status_from)?;
                 tracing::debug!(events = count, "appended");
                 Ok(v1::AppendResponse { appended })
             })
@@ -126,13 +118,7 @@ impl ConsentLedger for LedgerService {
                         &OrganisationId::new(request.organisation_id.as_str()),
                     )
                     .map_err(auth_status)?;
-                let decided = ledger.check(request).await;
-                consent_service::metrics::record_checks(
-                    Transport::Grpc,
-                    decided.as_ref().map(std::slice::from_ref),
-                    1,
-                );
-                decided.map_err(status_from)
+                ledger.check(request).await.map_err(status_from)
             })
             .await
     }
@@ -152,14 +138,7 @@ impl ConsentLedger for LedgerService {
                         checks.iter().map(|check| check.organisation_id.as_str()),
                     )
                     .map_err(auth_status)?;
-                let requested = checks.len();
-                let decided = ledger.check_batch(checks).await;
-                consent_service::metrics::record_checks(
-                    Transport::Grpc,
-                    decided.as_deref(),
-                    requested,
-                );
-                let decisions = decided.map_err(status_from)?;
+                let decisions = ledger.check_batch(checks).await.map_err(status_from)?;
                 Ok(v1::CheckBatchResponse { decisions })
             })
             .await
@@ -261,12 +240,7 @@ impl ConsentLedger for LedgerService {
         Call::start("WaitForPositions", &request)
             .serve(async {
                 let authorized = self.authorized(&request)?;
-                wait_for_positions(
-                    authorized.for_any_caller(),
-                    &self.projection,
-                    request.into_inner(),
-                )
-                .await
+                wait_for_positions(authorized.for_any_caller(), request.into_inner()).await
             })
             .await
     }

@@ -1,14 +1,16 @@
 //! Ledger errors as gRPC statuses, mapped as the HTTP API maps them to HTTP
 //! statuses (`consent_http::ApiError`):
 //!
-//! | [`LedgerError`] | code | names |
+//! | [`ErrorKind`] (the ledger's classification) | code | reason |
 //! | --- | --- | --- |
-//! | `Invalid`, `RecordTooLarge`, `UnknownRuleSet::NoneInForce` | `INVALID_ARGUMENT` | the field |
-//! | `UnknownRuleSet::NotInCatalogue` | `NOT_FOUND` | `rule_set_id` |
-//! | `WrongPartition` | `FAILED_PRECONDITION` | the partition |
-//! | `LogUnavailable` | `UNAVAILABLE` | |
-//! | `WaitTimeout` | `DEADLINE_EXCEEDED` | |
-//! | `Store`, `StoredRecord` | `INTERNAL` (logged) | |
+//! | `InvalidArgument` (names the field) | `INVALID_ARGUMENT` | `INVALID_ARGUMENT` |
+//! | `UnknownRuleSet` (names `rule_set_id`) | `NOT_FOUND` | `UNKNOWN_RULE_SET` |
+//! | `WrongPartition` (names the partition) | `FAILED_PRECONDITION` | `WRONG_PARTITION` |
+//! | `LogUnavailable` | `UNAVAILABLE` | `LOG_UNAVAILABLE` |
+//! | `WaitTimeout` | `DEADLINE_EXCEEDED` | `WAIT_TIMEOUT` |
+//! | `EvidenceDisabled` | `UNIMPLEMENTED` | `EVIDENCE_DISABLED` |
+//! | `ViewBehindCheckpoint` | `UNAVAILABLE` | `VIEW_BEHIND_CHECKPOINT` |
+//! | `Internal` | `INTERNAL` (logged) | `INTERNAL` |
 //!
 //! and refused callers ([`auth_status`]): no valid API key is
 //! `UNAUTHENTICATED` (reason `UNAUTHENTICATED`), another organisation's
@@ -24,9 +26,7 @@
 //! the field for invalid requests).
 
 use consent_auth::AuthError;
-use consent_domain::rules::UnknownRuleSet;
-use consent_export::ExportError;
-use consent_service::LedgerError;
+use consent_service::{ErrorKind, LedgerError};
 use std::collections::HashMap;
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::{Code, Status};
@@ -146,13 +146,6 @@ impl Failure {
         }
     }
 
-    fn invalid(field: String, message: String) -> Self {
-        Self {
-            field: Some(field),
-            ..Self::new(Code::InvalidArgument, "INVALID_ARGUMENT", message)
-        }
-    }
-
     fn into_status(self) -> Status {
         let mut metadata = MetadataMap::new();
         let mut info = HashMap::new();
@@ -185,51 +178,33 @@ fn insert(metadata: &mut MetadataMap, key: &'static str, value: &str) {
 }
 
 impl From<LedgerError> for Failure {
+    /// The ledger's classification of `error` ([`ErrorKind`]) as a gRPC
+    /// code and `ErrorInfo` reason; the field and the message are the
+    /// ledger's.
     fn from(error: LedgerError) -> Self {
-        let message = error.to_string();
-        match error {
-            LedgerError::Invalid { error, .. } => Self::invalid(error.field, message),
-            LedgerError::RecordTooLarge { index, .. } => {
-                Self::invalid(format!("events[{index}]"), message)
-            }
-            LedgerError::UnknownRuleSet(UnknownRuleSet::NotInCatalogue { .. }) => Self {
-                field: Some("rule_set_id".to_owned()),
-                ..Self::new(Code::NotFound, "UNKNOWN_RULE_SET", message)
-            },
-            LedgerError::UnknownRuleSet(UnknownRuleSet::NoneInForce { .. }) => {
-                Self::invalid("at".to_owned(), message)
-            }
-            LedgerError::LogUnavailable(_) => Self::new(
-                Code::Unavailable,
-                "LOG_UNAVAILABLE",
-                format!("{message}; nothing was acknowledged, retry later"),
-            ),
-            LedgerError::WrongPartition { partition, .. } => Self {
-                partition: Some(partition),
-                ..Self::new(Code::FailedPrecondition, "WRONG_PARTITION", message)
-            },
-            LedgerError::WaitTimeout { .. } => {
-                Self::new(Code::DeadlineExceeded, "WAIT_TIMEOUT", message)
-            }
-            LedgerError::EvidenceDisabled => {
-                Self::new(Code::Unimplemented, "EVIDENCE_DISABLED", message)
-            }
-            LedgerError::Export(ExportError::ViewBehindCheckpoint(_)) => {
-                Self::new(Code::Unavailable, "VIEW_BEHIND_CHECKPOINT", message)
-            }
-            LedgerError::Export(
-                ExportError::ForeignPreviousCheckpoint(_)
-                | ExportError::PreviousCheckpointAhead { .. },
-            ) => Self::invalid("previous_checkpoint".to_owned(), message),
-            LedgerError::Export(ExportError::Invalid(error)) => Self::invalid(error.field, message),
-            LedgerError::Store(_)
-            | LedgerError::StoredRecord { .. }
-            | LedgerError::KeyStore(_)
-            | LedgerError::Export(_)
-            | LedgerError::Output(_) => {
+        let kind = error.kind();
+        let message = error.client_message();
+        let (code, reason) = match kind {
+            ErrorKind::InvalidArgument => (Code::InvalidArgument, "INVALID_ARGUMENT"),
+            ErrorKind::UnknownRuleSet => (Code::NotFound, "UNKNOWN_RULE_SET"),
+            ErrorKind::WrongPartition { .. } => (Code::FailedPrecondition, "WRONG_PARTITION"),
+            ErrorKind::LogUnavailable => (Code::Unavailable, "LOG_UNAVAILABLE"),
+            ErrorKind::WaitTimeout => (Code::DeadlineExceeded, "WAIT_TIMEOUT"),
+            ErrorKind::EvidenceDisabled => (Code::Unimplemented, "EVIDENCE_DISABLED"),
+            ErrorKind::ViewBehindCheckpoint => (Code::Unavailable, "VIEW_BEHIND_CHECKPOINT"),
+            ErrorKind::Internal => {
                 tracing::error!(error = %message, "request failed");
-                Self::new(Code::Internal, "INTERNAL", message)
+                (Code::Internal, "INTERNAL")
             }
+        };
+        let partition = match kind {
+            ErrorKind::WrongPartition { partition } => Some(partition),
+            _ => None,
+        };
+        Self {
+            field: error.field(),
+            partition,
+            ..Self::new(code, reason, message)
         }
     }
 }
@@ -237,6 +212,7 @@ impl From<LedgerError> for Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use consent_domain::rules::UnknownRuleSet;
     use consent_schema::ValidationError;
 
     /// A metadata value of `status`, as text.

@@ -5,9 +5,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use consent_domain::rules::UnknownRuleSet;
-use consent_export::ExportError;
-use consent_service::LedgerError;
+use consent_service::{ErrorKind, LedgerError};
 use serde::Serialize;
 
 /// An error response: an HTTP status and the JSON error body.
@@ -77,53 +75,37 @@ impl IntoResponse for ApiError {
 }
 
 impl From<LedgerError> for ApiError {
+    /// The ledger's classification of `error` ([`ErrorKind`]) as an HTTP
+    /// status and error code; the field and the message are the ledger's.
     fn from(error: LedgerError) -> Self {
-        let message = error.to_string();
-        match error {
-            LedgerError::Invalid { error, .. } => Self::invalid(Some(error.field), message),
-            LedgerError::RecordTooLarge { index, .. } => {
-                Self::invalid(Some(format!("events[{index}]")), message)
+        let kind = error.kind();
+        let message = error.client_message();
+        let (status, code) = match kind {
+            ErrorKind::InvalidArgument => (StatusCode::BAD_REQUEST, "invalid_argument"),
+            ErrorKind::UnknownRuleSet => (StatusCode::NOT_FOUND, "not_found"),
+            ErrorKind::WrongPartition { .. } => {
+                (StatusCode::MISDIRECTED_REQUEST, "wrong_partition")
             }
-            LedgerError::UnknownRuleSet(UnknownRuleSet::NotInCatalogue { .. }) => Self {
-                field: Some("rule_set_id".to_owned()),
-                ..Self::not_found(message)
-            },
-            LedgerError::UnknownRuleSet(UnknownRuleSet::NoneInForce { .. }) => {
-                Self::invalid(Some("at".to_owned()), message)
+            ErrorKind::LogUnavailable | ErrorKind::ViewBehindCheckpoint => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
-            LedgerError::LogUnavailable(_) => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                format!("{message}; nothing was acknowledged, retry later"),
-            ),
-            LedgerError::WrongPartition { partition, .. } => Self {
-                partition: Some(partition),
-                ..Self::new(StatusCode::MISDIRECTED_REQUEST, "wrong_partition", message)
-            },
-            LedgerError::WaitTimeout { .. } => {
-                Self::new(StatusCode::GATEWAY_TIMEOUT, "deadline_exceeded", message)
+            ErrorKind::WaitTimeout => (StatusCode::GATEWAY_TIMEOUT, "deadline_exceeded"),
+            ErrorKind::EvidenceDisabled => (StatusCode::NOT_IMPLEMENTED, "unimplemented"),
+            ErrorKind::Internal => {
+                tracing::error!(error = %message, "request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
-            LedgerError::EvidenceDisabled => {
-                Self::new(StatusCode::NOT_IMPLEMENTED, "unimplemented", message)
-            }
-            LedgerError::Export(ExportError::ViewBehindCheckpoint(_)) => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
-            }
-            LedgerError::Export(
-                ExportError::ForeignPreviousCheckpoint(_)
-                | ExportError::PreviousCheckpointAhead { .. },
-            ) => Self::invalid(Some("previous_checkpoint".to_owned()), message),
-            LedgerError::Export(ExportError::Invalid(error)) => {
-                Self::invalid(Some(error.field), message)
-            }
-            LedgerError::Export(_) | LedgerError::Output(_) => {
-                tracing::error!(error = %message, "evidence request failed");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
-            }
-            LedgerError::Store(_) | LedgerError::StoredRecord { .. } | LedgerError::KeyStore(_) => {
-                tracing::error!(error = %message, "request failed on the view store");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
-            }
+        };
+        let partition = match kind {
+            ErrorKind::WrongPartition { partition } => Some(partition),
+            _ => None,
+        };
+        Self {
+            status,
+            code,
+            field: error.field(),
+            partition,
+            message,
         }
     }
 }

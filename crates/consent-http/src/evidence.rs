@@ -7,11 +7,10 @@ use crate::json::ProtoJson;
 use axum::extract::Query;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use consent_audit::{audit_bundle, bundle_report_html};
 use consent_auth::Action;
-use consent_domain::{OrganisationId, Timestamp};
-use consent_export::SignedCheckpoint;
-use consent_schema::{timestamp_to_proto, v1};
+use consent_domain::OrganisationId;
+use consent_schema::v1;
+use consent_service::signed_checkpoint_to_proto;
 use serde::Deserialize;
 
 /// `POST /v1/checkpoints`: sign a checkpoint of what the view has
@@ -20,10 +19,10 @@ use serde::Deserialize;
 pub async fn sign_checkpoint(
     authorized: Authorized,
 ) -> Result<ProtoJson<v1::SignedCheckpoint>, ApiError> {
-    let ledger_for_task = authorized.for_admin("sign checkpoints")?.clone();
-    let signed = tokio::task::spawn_blocking(move || ledger_for_task.sign_checkpoint())
-        .await
-        .map_err(internal)??;
+    let signed = authorized
+        .for_admin("sign checkpoints")?
+        .sign_checkpoint()
+        .await?;
     Ok(ProtoJson(signed_checkpoint_to_proto(&signed)))
 }
 
@@ -81,19 +80,11 @@ pub async fn export(
             ))
         }
     };
-    let bundle = ledger.export(request).await?;
     if html {
-        let key = ledger.checkpoint_key()?;
-        let catalogue = ledger.catalogue().clone();
-        let now = ledger.now();
-        let page = tokio::task::spawn_blocking(move || {
-            let report = audit_bundle(&bundle, &[key], &catalogue);
-            bundle_report_html(&bundle, &report, &catalogue, now)
-        })
-        .await
-        .map_err(internal)?;
+        let page = ledger.export_html(request).await?;
         return Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response());
     }
+    let bundle = ledger.export(request).await?;
     let body = bundle.to_json_pretty().map_err(internal)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
@@ -104,39 +95,16 @@ pub async fn eligibility(
     authorized: Authorized,
     ProtoJson(request): ProtoJson<v1::EligibilityRequest>,
 ) -> Result<Response, ApiError> {
-    let ledger = authorized
-        .for_organisation(
-            Action::Read,
-            "organisation_id",
-            &OrganisationId::new(request.organisation_id.as_str()),
-        )?
-        .clone();
-    let message = request.message.unwrap_or_default();
-    let csv = tokio::task::spawn_blocking(move || {
-        let mut csv = Vec::new();
-        ledger
-            .eligibility_csv(&request.organisation_id, &message, &mut csv)
-            .map(|_| csv)
-    })
-    .await
-    .map_err(internal)??;
+    let ledger = authorized.for_organisation(
+        Action::Read,
+        "organisation_id",
+        &OrganisationId::new(request.organisation_id.as_str()),
+    )?;
+    let csv = ledger.eligibility(request).await?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
 }
 
-fn signed_checkpoint_to_proto(signed: &SignedCheckpoint) -> v1::SignedCheckpoint {
-    let checkpoint = &signed.checkpoint;
-    v1::SignedCheckpoint {
-        note: signed.note.clone(),
-        origin: checkpoint.origin.clone(),
-        ledger_head: checkpoint.root_hash.to_base64(),
-        records: checkpoint.records(),
-        signed_at: Some(timestamp_to_proto(Timestamp::from_unix_millis(
-            checkpoint.timestamp_ms,
-        ))),
-    }
-}
-
-/// A task that failed to run (a panic or a cancelled runtime): a 500.
+/// An answer that could not be written: a 500.
 fn internal(error: impl ToString) -> ApiError {
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,

@@ -68,10 +68,10 @@ mod status;
 
 pub use auth::{Access, Authorized};
 pub use consent_auth::Guard;
+pub use consent_service::{Readiness, ReadinessReport};
 pub use error::ApiError;
 pub use history_query::HistoryQuery;
 pub use json::ProtoJson;
-pub use readiness::Readiness;
 pub use status::status_document;
 
 use axum::body::Body;
@@ -79,6 +79,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Request, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::{Extension, Router};
+use consent_service::metrics::Transport;
 use consent_service::Ledger;
 use std::future::Future;
 use std::time::Duration;
@@ -242,7 +243,8 @@ pub fn router_guarded(ledger: Ledger, readiness: Readiness, guard: Guard) -> Rou
         )
         // Outermost: the span above reads the id this assigns.
         .layer(axum::middleware::from_fn(request_id::assign))
-        .with_state(ledger)
+        // Checks and appends served here are counted as HTTP's.
+        .with_state(ledger.serving(Transport::Http))
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then stops

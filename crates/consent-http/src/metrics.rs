@@ -1,47 +1,21 @@
-//! Prometheus metrics: what the HTTP adapter records, and `GET /metrics`.
+//! Prometheus metrics over HTTP: the exposition of what the ledger counts.
 //!
-//! Recording goes through the `metrics` facade (like `tracing` for logs), so
-//! the gRPC adapter records its own calls, and `consent_service::metrics`
-//! the checks and appends of both transports, without a registry threaded
-//! through their constructors. The process-wide recorder is
-//! the Prometheus exporter's, installed once by [`handle`]; `/metrics`
-//! renders it in the Prometheus text format.
-//!
-//! The projection's figures (lag, applied offsets, dead letters) are not
-//! recorded as they happen: they are the projector's own counters, read from
-//! [`Ledger::status`] at each scrape ([`record_status`]).
-//!
-//! | metric | type | labels |
-//! | --- | --- | --- |
-//! | `consent_http_requests_total` | counter | `method`, `route`, `status` |
-//! | `consent_http_request_duration_seconds` | histogram | `method`, `route`, `status` |
-//! | `consent_grpc_requests_total` | counter | `method`, `code` |
-//! | `consent_grpc_request_duration_seconds` | histogram | `method`, `code` |
-//! | `consent_checks_total` | counter | `transport`, `outcome` (`allowed`, `refused`, `failed`) |
-//! | `consent_appends_total` | counter | `transport`, `outcome` (`acknowledged`, `invalid`, `failed`) |
-//! | `consent_appended_events_total` | counter | `transport` |
-//! | `consent_projection_lag_records` | gauge | `topic`, `partition` |
-//! | `consent_projection_lag_records_sum` | gauge | |
-//! | `consent_view_applied_offset` | gauge | `topic`, `partition` |
-//! | `consent_log_end_offset` | gauge | `topic`, `partition` |
-//! | `consent_log_reachable` | gauge (0 or 1) | |
-//! | `consent_projection_dead_letters_total` | counter | |
-//! | `consent_projection_events_applied_total` | counter | |
-//! | `consent_projection_conflicts_total` | counter | |
-//! | `consent_projection_batches_total` | counter | |
-//! | `consent_refusals_total` | counter | `rule`, `code` (each reason against a refused check) |
-//! | `consent_opt_outs_recorded_total` | counter | `method` (`one_click`, `reply_stop`, ...), `fact` (`opt_out_recorded`, `objection_recorded`), `entry` (`api`, `intake`) |
-//! | `consent_checkpoint_failures_total` | counter | |
-//! | `consent_checkpoint_latest_timestamp_seconds` | gauge (absent before the first checkpoint) | |
-//! | `consent_checkpoint_unsigned_records` | gauge | |
+//! What is counted, and under which name, is `consent_service::metrics`
+//! (its table lists every metric): the checks and appends of both
+//! transports, the projection's figures read at each scrape
+//! ([`Ledger::record_gauges`]), and the requests this adapter served
+//! ([`track`], labelled with the route's path template and the status
+//! code). This module installs the process-wide recorder, the Prometheus
+//! exporter's, once ([`handle`]); `/metrics` renders it in the Prometheus
+//! text format.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use consent_service::{CheckpointProgress, Ledger, LedgerStatus};
-use metrics::SharedString;
+use consent_service::Ledger;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::borrow::Cow;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -104,10 +78,7 @@ fn spawn_upkeep(handle: PrometheusHandle) {
 /// projection's figures as of now.
 pub async fn metrics(State(ledger): State<Ledger>) -> Response {
     let handle = handle();
-    record_status(&ledger.status().await);
-    if let Some(progress) = ledger.checkpoint_progress() {
-        record_checkpoints(&progress);
-    }
+    ledger.record_gauges().await;
     handle.run_upkeep();
     (
         [(
@@ -119,59 +90,6 @@ pub async fn metrics(State(ledger): State<Ledger>) -> Response {
         .into_response()
 }
 
-/// Sets the projection's gauges and counters from `status`. While the log
-/// cannot be reached, lag and end offsets keep their last values and
-/// `consent_log_reachable` is 0.
-pub fn record_status(status: &LedgerStatus) {
-    let projection = &status.projection;
-    for (partition, offset) in &projection.applied {
-        metrics::gauge!(
-            "consent_view_applied_offset",
-            "topic" => partition.topic.clone(),
-            "partition" => partition.partition.to_string()
-        )
-        .set(*offset as f64);
-    }
-    if let Some(end) = &status.log_end_offsets {
-        for (partition, offset) in end {
-            metrics::gauge!(
-                "consent_log_end_offset",
-                "topic" => partition.topic.clone(),
-                "partition" => partition.partition.to_string()
-            )
-            .set(*offset as f64);
-        }
-    }
-    if let Some(lag) = &status.lag {
-        for (partition, behind) in &lag.partitions {
-            metrics::gauge!(
-                "consent_projection_lag_records",
-                "topic" => partition.topic.clone(),
-                "partition" => partition.partition.to_string()
-            )
-            .set(*behind as f64);
-        }
-        metrics::gauge!("consent_projection_lag_records_sum").set(lag.total as f64);
-    }
-    metrics::gauge!("consent_log_reachable").set(if status.log_reachable() { 1.0 } else { 0.0 });
-    metrics::counter!("consent_projection_dead_letters_total").absolute(projection.dead_letters);
-    metrics::counter!("consent_projection_events_applied_total")
-        .absolute(projection.events_applied);
-    metrics::counter!("consent_projection_conflicts_total").absolute(projection.conflicts);
-    metrics::counter!("consent_projection_batches_total").absolute(projection.batches);
-}
-
-/// Sets the checkpoint gauges: when the latest checkpoint was signed, and
-/// how many records the view has committed that none covers yet (a
-/// checkpoint that stays behind means evidence cannot be proven to date).
-pub fn record_checkpoints(progress: &CheckpointProgress) {
-    if let Some(timestamp_ms) = progress.latest_timestamp_ms {
-        metrics::gauge!("consent_checkpoint_latest_timestamp_seconds")
-            .set(timestamp_ms as f64 / 1000.0);
-    }
-    metrics::gauge!("consent_checkpoint_unsigned_records").set(progress.unsigned_records() as f64);
-}
-
 /// Middleware on the routes: counts each request and records its latency,
 /// labelled with the route's path template (never the raw path, whose
 /// organisation and subject ids would make a series per subject).
@@ -180,35 +98,30 @@ pub async fn track(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+        .map_or(Cow::Borrowed("unmatched"), |path| {
+            Cow::Owned(path.as_str().to_owned())
+        });
     let started = Instant::now();
     let response = next.run(request).await;
     let status = status_label(response.status());
-    let elapsed = started.elapsed().as_secs_f64();
-    let labels = [
-        ("method", method),
-        ("route", SharedString::from_owned(route)),
-        ("status", status),
-    ];
-    metrics::counter!("consent_http_requests_total", &labels).increment(1);
-    metrics::histogram!("consent_http_request_duration_seconds", &labels).record(elapsed);
+    consent_service::metrics::record_http_request(method, route, status, started.elapsed());
     response
 }
 
 /// The `method` label, without an allocation for the standard methods.
-fn method_label(method: &Method) -> SharedString {
+fn method_label(method: &Method) -> Cow<'static, str> {
     const STANDARD: [&str; 9] = [
         "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE",
     ];
     match STANDARD.iter().find(|name| **name == method.as_str()) {
-        Some(name) => SharedString::const_str(name),
-        None => SharedString::from_owned(method.as_str().to_owned()),
+        Some(name) => Cow::Borrowed(name),
+        None => Cow::Owned(method.as_str().to_owned()),
     }
 }
 
 /// The `status` label (`"200"`), without an allocation for the statuses
 /// the API answers with.
-fn status_label(status: StatusCode) -> SharedString {
+fn status_label(status: StatusCode) -> Cow<'static, str> {
     const ANSWERED: [(u16, &str); 14] = [
         (200, "200"),
         (201, "201"),
@@ -227,8 +140,8 @@ fn status_label(status: StatusCode) -> SharedString {
     ];
     let code = status.as_u16();
     match ANSWERED.iter().find(|(answered, _)| *answered == code) {
-        Some((_, label)) => SharedString::const_str(label),
-        None => SharedString::from_owned(code.to_string()),
+        Some((_, label)) => Cow::Borrowed(label),
+        None => Cow::Owned(code.to_string()),
     }
 }
 

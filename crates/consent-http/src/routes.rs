@@ -12,7 +12,6 @@ use axum::Json;
 use consent_auth::Action;
 use consent_domain::{OrganisationId, SubjectId};
 use consent_schema::v1;
-use consent_service::metrics::Transport;
 
 /// `POST /v1/events`: append facts (validated as a whole), every one of
 /// the caller's organisation.
@@ -28,9 +27,7 @@ pub async fn append(
             .iter()
             .map(|event| event.organisation_id.as_str()),
     )?;
-    let appended = ledger.append_response(request.events).await;
-    consent_service::metrics::record_append(Transport::Http, &appended);
-    let appended = appended?;
+    let appended = ledger.append_response(request.events).await?;
     Ok(ProtoJson(v1::AppendResponse { appended }))
 }
 
@@ -44,13 +41,7 @@ pub async fn check(
         "organisation_id",
         &OrganisationId::new(request.organisation_id.as_str()),
     )?;
-    let decided = ledger.check(request).await;
-    consent_service::metrics::record_checks(
-        Transport::Http,
-        decided.as_ref().map(std::slice::from_ref),
-        1,
-    );
-    Ok(ProtoJson(decided?))
+    Ok(ProtoJson(ledger.check(request).await?))
 }
 
 /// `POST /v1/checks:batch`: decide several checks.
@@ -66,10 +57,7 @@ pub async fn check_batch(
             .iter()
             .map(|check| check.organisation_id.as_str()),
     )?;
-    let requested = request.checks.len();
-    let decided = ledger.check_batch(request.checks).await;
-    consent_service::metrics::record_checks(Transport::Http, decided.as_deref(), requested);
-    let decisions = decided?;
+    let decisions = ledger.check_batch(request.checks).await?;
     Ok(ProtoJson(v1::CheckBatchResponse { decisions }))
 }
 

@@ -1,7 +1,6 @@
 //! The `/v1/status` document. Not a `consent.v1` message: it reports on the
 //! running process (offsets, counters), not on facts.
 
-use consent_log::TopicPartition;
 use consent_service::LedgerStatus;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -20,7 +19,7 @@ use std::collections::BTreeSet;
 /// follows; `ownedPartitions` is `all` or a list such as `0-3,6`.
 pub fn status_document(status: &LedgerStatus) -> Value {
     let projection = &status.projection;
-    let partitions: BTreeSet<&TopicPartition> = projection
+    let partitions: BTreeSet<_> = projection
         .applied
         .keys()
         .chain(status.log_end_offsets.iter().flat_map(|end| end.keys()))

@@ -77,7 +77,21 @@ impl Ledger {
     /// exactly-once when the view has caught up with the log (and the
     /// subject's partition is this instance's); otherwise the event is
     /// appended again and the fold counts its id once.
+    ///
+    /// Counted (`consent_appends_total`) under the transport this handle
+    /// serves ([`Ledger::serving`]).
     pub async fn append_response(
+        &self,
+        events: Vec<v1::Envelope>,
+    ) -> Result<Vec<v1::AppendedEvent>, LedgerError> {
+        let appended = self.append_response_uncounted(events).await;
+        if let Some(transport) = self.transport {
+            crate::metrics::record_append(transport, &appended);
+        }
+        appended
+    }
+
+    async fn append_response_uncounted(
         &self,
         events: Vec<v1::Envelope>,
     ) -> Result<Vec<v1::AppendedEvent>, LedgerError> {

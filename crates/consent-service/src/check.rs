@@ -25,7 +25,19 @@ impl Ledger {
     /// the log; a log that cannot be reached makes it unmeasured, never
     /// makes the check fail. With `omit_texts` the decision carries no
     /// texts ([`DecisionTexts::Omitted`]) and is otherwise the same.
+    /// Counted under the transport this handle serves ([`Ledger::serving`]).
     pub async fn check(&self, request: v1::CheckRequest) -> Result<v1::Decision, LedgerError> {
+        let decided = self.check_uncounted(request).await;
+        self.count_checks(decided.as_ref().map(std::slice::from_ref), 1);
+        decided
+    }
+
+    /// [`Ledger::check`], not counted in the metrics (a history's
+    /// decision, a stream's second pass).
+    pub(crate) async fn check_uncounted(
+        &self,
+        request: v1::CheckRequest,
+    ) -> Result<v1::Decision, LedgerError> {
         let now = self.inner.clock.now();
         let question = self
             .question(&request, now)
@@ -56,6 +68,72 @@ impl Ledger {
         requests: impl AsRef<[v1::CheckRequest]>,
     ) -> Result<Vec<v1::Decision>, LedgerError> {
         let requests = requests.as_ref();
+        let decided = self.check_batch_uncounted(requests).await;
+        self.count_checks(decided.as_deref(), requests.len());
+        decided
+    }
+
+    /// Decides `requests` in order, as far as they can be: the decisions
+    /// of every request before the first that cannot be decided, and why
+    /// that one cannot (with its index), if one cannot.
+    ///
+    /// The requests are decided with one [`Ledger::check_batch`] (one wait
+    /// for all their `wait_for` positions, one freshness measurement). A
+    /// batch fails as a whole, so when it fails they are decided again one
+    /// at a time: the decisions before the failing request are kept and the
+    /// failure names its request exactly (a request whose `wait_for` timed
+    /// out waits once more on this second pass, and may then be decided).
+    /// Counted as the checks decided, and one failed.
+    pub async fn check_in_order(
+        &self,
+        requests: &[v1::CheckRequest],
+    ) -> (Vec<v1::Decision>, Option<(usize, LedgerError)>) {
+        if requests.is_empty() {
+            return (Vec::new(), None);
+        }
+        let error = match self.check_batch_uncounted(requests).await {
+            Ok(decisions) => {
+                self.count_checks(Ok(&decisions), requests.len());
+                return (decisions, None);
+            }
+            Err(error) => error,
+        };
+        tracing::debug!(
+            %error,
+            checks = requests.len(),
+            "a batch failed as a whole; deciding it one check at a time"
+        );
+        let mut decisions = Vec::with_capacity(requests.len());
+        let mut failed = None;
+        for (index, request) in requests.iter().enumerate() {
+            match self.check_uncounted(request.clone()).await {
+                Ok(decision) => decisions.push(decision),
+                Err(error) => {
+                    failed = Some((index, error));
+                    break;
+                }
+            }
+        }
+        self.count_checks(Ok(&decisions), decisions.len());
+        if let Some((_, error)) = &failed {
+            self.count_checks(Err(error), 1);
+        }
+        (decisions, failed)
+    }
+
+    /// Counts the checks of one call under this handle's transport, if it
+    /// serves one.
+    fn count_checks(&self, decided: Result<&[v1::Decision], &LedgerError>, requested: usize) {
+        if let Some(transport) = self.transport {
+            crate::metrics::record_checks(transport, decided, requested);
+        }
+    }
+
+    /// [`Ledger::check_batch`], not counted in the metrics.
+    async fn check_batch_uncounted(
+        &self,
+        requests: &[v1::CheckRequest],
+    ) -> Result<Vec<v1::Decision>, LedgerError> {
         let now = self.inner.clock.now();
         let layout = self.inner.log.layout();
         let mut questions: Vec<(CheckRequest, DecisionTexts)> = Vec::with_capacity(requests.len());

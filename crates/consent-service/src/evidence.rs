@@ -1,16 +1,22 @@
-//! Evidence operations: signed checkpoints, evidence bundles and the
-//! eligibility CSV, for a ledger built with a [`Checkpointer`]
+//! Evidence operations: signed checkpoints, evidence bundles (or their
+//! regulator's report, audited and rendered as HTML) and the eligibility
+//! CSV, for a ledger built with a [`Checkpointer`]
 //! ([`crate::LedgerBuilder::evidence`]).
+//!
+//! What blocks (signing writes the checkpoint archive; auditing and
+//! rendering a bundle and writing a CSV are long computations) runs on a
+//! blocking thread here, so an async caller never decides it.
 
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
+use consent_audit::{audit_bundle, bundle_report_html};
 use consent_domain::Timestamp;
 use consent_evidence::{EvidenceBundle, VerifierKey};
 use consent_export::{
     eligibility_csv, Checkpointer, EligibilityError, ExportError, ExportRequest, ExportScope,
     Exporter, SignedCheckpoint,
 };
-use consent_schema::{v1, ValidationError};
+use consent_schema::{timestamp_to_proto, v1, ValidationError};
 use std::io::Write;
 
 /// The latest signed checkpoint against the view's committed records.
@@ -46,8 +52,15 @@ impl Ledger {
     }
 
     /// Signs a checkpoint of what the view has committed now (the latest
-    /// one, if nothing changed since).
-    pub fn sign_checkpoint(&self) -> Result<SignedCheckpoint, LedgerError> {
+    /// one, if nothing changed since), on a blocking thread.
+    pub async fn sign_checkpoint(&self) -> Result<SignedCheckpoint, LedgerError> {
+        let ledger = self.clone();
+        blocking(move || ledger.sign_checkpoint_blocking()).await?
+    }
+
+    /// [`Ledger::sign_checkpoint`] on the caller's thread, which it may
+    /// block (it writes the checkpoint archive).
+    fn sign_checkpoint_blocking(&self) -> Result<SignedCheckpoint, LedgerError> {
         let now_ms = now_ms(self.inner.clock.now());
         let signed = self.checkpointer()?.sign(now_ms).map_err(ExportError::from);
         if signed.is_err() {
@@ -128,6 +141,38 @@ impl Ledger {
             .await?)
     }
 
+    /// The regulator's report of an evidence bundle for `request` (see
+    /// [`Ledger::export`]) as an HTML page: the bundle audited against this
+    /// ledger's key and rendered as of now.
+    pub async fn export_html(&self, request: v1::ExportRequest) -> Result<String, LedgerError> {
+        let bundle = self.export(request).await?;
+        let key = self.checkpoint_key()?;
+        let catalogue = self.inner.catalogue.clone();
+        let now = self.inner.clock.now();
+        blocking(move || {
+            let report = audit_bundle(&bundle, &[key], &catalogue);
+            bundle_report_html(&bundle, &report, &catalogue, now)
+        })
+        .await
+    }
+
+    /// The eligibility CSV of `request` (see [`Ledger::eligibility_csv`]),
+    /// written on a blocking thread.
+    pub async fn eligibility(
+        &self,
+        request: v1::EligibilityRequest,
+    ) -> Result<Vec<u8>, LedgerError> {
+        let ledger = self.clone();
+        let message = request.message.unwrap_or_default();
+        blocking(move || {
+            let mut csv = Vec::new();
+            ledger
+                .eligibility_csv(&request.organisation_id, &message, &mut csv)
+                .map(|_| csv)
+        })
+        .await?
+    }
+
     /// Writes the eligibility CSV of every subject of `organisation` for
     /// `message` (its organisation and subject are ignored; `at` defaults
     /// to now). Returns the number of rows.
@@ -165,6 +210,30 @@ impl Ledger {
             EligibilityError::UnknownRuleSet(error) => LedgerError::UnknownRuleSet(error),
             EligibilityError::Csv(error) => LedgerError::Output(error.to_string()),
         })
+    }
+}
+
+/// `work` on a blocking thread; a task that could not run to its end (a
+/// panic, a runtime shutting down) is [`LedgerError::Task`].
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, LedgerError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| LedgerError::Task(error.to_string()))
+}
+
+/// A signed checkpoint as the API answers it.
+pub fn signed_checkpoint_to_proto(signed: &SignedCheckpoint) -> v1::SignedCheckpoint {
+    let checkpoint = &signed.checkpoint;
+    v1::SignedCheckpoint {
+        note: signed.note.clone(),
+        origin: checkpoint.origin.clone(),
+        ledger_head: checkpoint.root_hash.to_base64(),
+        records: checkpoint.records(),
+        signed_at: Some(timestamp_to_proto(Timestamp::from_unix_millis(
+            checkpoint.timestamp_ms,
+        ))),
     }
 }
 

@@ -40,7 +40,7 @@ impl Ledger {
                 if request.at.is_none() {
                     request.at = at.map(timestamp_to_proto);
                 }
-                Some(self.check(request).await?)
+                Some(self.check_uncounted(request).await?)
             }
             None => None,
         };

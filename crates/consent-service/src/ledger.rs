@@ -5,6 +5,7 @@ use crate::clock::{Clock, IdGenerator, SystemClock, UuidV7};
 use crate::freshness::{EndOffsetsCache, FreshnessConfig};
 use crate::health::HealthConfig;
 use crate::intake::IntakeConfig;
+use crate::metrics::Transport;
 use consent_domain::rules::RuleCatalogue;
 use consent_export::Checkpointer;
 use consent_log::EventLog;
@@ -56,6 +57,9 @@ impl Default for LedgerConfig {
 #[derive(Clone)]
 pub struct Ledger {
     pub(crate) inner: Arc<Inner>,
+    /// The transport this handle serves, under which its checks and
+    /// appends are counted ([`Ledger::serving`]); none: not counted.
+    pub(crate) transport: Option<Transport>,
 }
 
 pub(crate) struct Inner {
@@ -118,6 +122,16 @@ impl Ledger {
         &self.inner.config
     }
 
+    /// This ledger, counting the checks and appends it decides under
+    /// `transport` ([`crate::metrics`]): the handle an adapter serves with.
+    /// A ledger not serving a transport counts none (tools, tests).
+    pub fn serving(&self, transport: Transport) -> Ledger {
+        Ledger {
+            inner: Arc::clone(&self.inner),
+            transport: Some(transport),
+        }
+    }
+
     /// The partitions this instance owns (answers checks and histories for).
     pub fn owned_partitions(&self) -> &OwnedPartitions {
         self.inner.projection.ownership()
@@ -129,6 +143,7 @@ impl fmt::Debug for Ledger {
         f.debug_struct("Ledger")
             .field("layout", self.inner.log.layout())
             .field("config", &self.inner.config)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
@@ -212,6 +227,7 @@ impl LedgerBuilder {
                 intake: self.intake,
                 sealer: self.sealer,
             }),
+            transport: None,
         }
     }
 }

@@ -9,11 +9,14 @@
 //!   after waiting for given log positions (read-your-writes);
 //! * [`Ledger::history`]: a subject's stored events, as of a time, with the
 //!   decision at that time;
+//! * [`Ledger::wait_for`]: read-your-writes without a check;
 //! * [`Ledger::rule_sets`] and [`Ledger::status`];
 //! * [`Ledger::health`]: the faults that call for a restart (liveness) or
-//!   keep traffic away (readiness);
+//!   keep traffic away; [`Readiness`]: whether to send this instance
+//!   traffic (readiness);
 //! * evidence, with a checkpoint key: [`Ledger::sign_checkpoint`],
-//!   [`Ledger::export`] (a sealed bundle) and [`Ledger::eligibility_csv`];
+//!   [`Ledger::export`] (a sealed bundle), [`Ledger::export_html`] (its
+//!   audited report) and [`Ledger::eligibility`] (CSV);
 //! * opt-out intake ([`IntakeConfig`]): one-click unsubscribe URLs on
 //!   messages sent ([`Ledger::append_response`]),
 //!   [`Ledger::one_click_unsubscribe`], [`Ledger::sms_inbound`] and
@@ -42,21 +45,26 @@ mod history;
 mod intake;
 mod ledger;
 pub mod metrics;
+mod readiness;
 mod routing;
 mod status;
 mod suppressions;
+mod wait;
 
 pub use append::EVENT_KIND_HEADER;
 pub use clock::{Clock, IdGenerator, SystemClock, UuidV7};
+pub use consent_export::SignedCheckpoint;
 pub use digest_key::{settle_contact_digest_key, DigestKeyCheck, DigestKeyError};
-pub use error::LedgerError;
-pub use evidence::CheckpointProgress;
+pub use error::{ErrorKind, LedgerError};
+pub use evidence::{signed_checkpoint_to_proto, CheckpointProgress};
 pub use freshness::FreshnessConfig;
 pub use health::{judge, Fault, FaultKind, Health, HealthConfig, HealthInputs};
 pub use intake::{
     GpcSignal, IntakeConfig, IntakeError, IntakeReceipt, OneClickRequest, SmsOutcome, TokenStatus,
 };
 pub use ledger::{Ledger, LedgerBuilder, LedgerConfig};
+pub use readiness::{Readiness, ReadinessReport};
 pub use routing::Routing;
 pub use status::LedgerStatus;
 pub use suppressions::{DEFAULT_SUPPRESSION_PAGE, MAX_SUPPRESSION_PAGE};
+pub use wait::MAX_WAIT_MS;

@@ -230,9 +230,12 @@ async fn a_later_export_proves_it_extends_a_published_checkpoint() {
     let running = Running::start_with_evidence(dir.path(), Arc::new(MemoryStore::new()), signer());
     let positions = history(&running.ledger).await;
     settle(&running.ledger, &positions).await;
-    let published = running.ledger.sign_checkpoint().expect("checkpoint");
+    let published = running.ledger.sign_checkpoint().await.expect("checkpoint");
     // Nothing new: the same checkpoint.
-    assert_eq!(running.ledger.sign_checkpoint().expect("again"), published);
+    assert_eq!(
+        running.ledger.sign_checkpoint().await.expect("again"),
+        published
+    );
 
     let more = running
         .ledger

@@ -137,6 +137,105 @@ async fn a_bad_check_fails_its_batch_naming_its_index() {
 }
 
 #[tokio::test]
+async fn checks_in_order_keep_the_decisions_before_the_first_that_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let running = Running::start(dir.path(), memory(), LedgerConfig::default());
+    let mut bad = helmet_email(SUBJECT, &[]);
+    bad.purpose = v1::Purpose::Unspecified.into();
+    let checks = vec![
+        helmet_email(SUBJECT, &[]),
+        helmet_email(SUBJECT, &[]),
+        bad,
+        helmet_email(SUBJECT, &[]),
+    ];
+
+    let (decisions, failed) = running.ledger.check_in_order(&checks).await;
+
+    assert_eq!(decisions.len(), 2, "the two checks before the bad one");
+    let (index, error) = failed.expect("the third check fails");
+    assert_eq!(index, 2);
+    // Decided alone, the failing check names its own field.
+    assert_eq!(error.field().as_deref(), Some("purpose"));
+
+    let (decisions, failed) = running.ledger.check_in_order(&checks[..2]).await;
+    assert_eq!(decisions.len(), 2);
+    assert!(failed.is_none());
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_wait_answers_once_the_view_has_applied_the_positions_and_refuses_what_it_never_will() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let running = Running::start(dir.path(), memory(), LedgerConfig::default());
+    let appended = running
+        .ledger
+        .append(shop_and_sale())
+        .await
+        .expect("appended");
+    let positions: Vec<v1::LogPosition> = appended
+        .into_iter()
+        .map(|(_, position)| v1::LogPosition::from(position))
+        .collect();
+
+    let waited = running
+        .ledger
+        .wait_for(v1::WaitRequest {
+            positions: positions.clone(),
+            timeout_ms: 10_000,
+        })
+        .await
+        .expect("the view applies the append");
+    for position in &positions {
+        assert!(
+            waited
+                .applied
+                .iter()
+                .any(|applied| applied.topic == position.topic
+                    && applied.partition == position.partition
+                    && applied.offset >= position.offset),
+            "{position:?} reported applied"
+        );
+    }
+
+    let too_long = running
+        .ledger
+        .wait_for(v1::WaitRequest {
+            positions: positions.clone(),
+            timeout_ms: consent_service::MAX_WAIT_MS + 1,
+        })
+        .await
+        .expect_err("too long a wait");
+    assert_eq!(too_long.field().as_deref(), Some("timeout_ms"));
+
+    let elsewhere = running
+        .ledger
+        .wait_for(v1::WaitRequest {
+            positions: vec![v1::LogPosition {
+                topic: "elsewhere".to_owned(),
+                partition: 0,
+                offset: 0,
+            }],
+            timeout_ms: 0,
+        })
+        .await
+        .expect_err("not a topic of the log");
+    assert_eq!(elsewhere.field().as_deref(), Some("positions[0]"));
+
+    let mut beyond = positions[0].clone();
+    beyond.offset += 1_000;
+    let timeout = running
+        .ledger
+        .wait_for(v1::WaitRequest {
+            positions: vec![beyond],
+            timeout_ms: 50,
+        })
+        .await
+        .expect_err("never applied");
+    assert_eq!(timeout.kind(), consent_service::ErrorKind::WaitTimeout);
+    running.stop().await;
+}
+
+#[tokio::test]
 async fn a_batch_answers_each_check_in_order() {
     let dir = tempfile::tempdir().expect("tempdir");
     let running = Running::start(dir.path(), memory(), LedgerConfig::default());

@@ -89,7 +89,6 @@ impl Ledgers {
         let grpc_server = tokio::spawn(consent_grpc::serve_guarded(
             grpc_listener,
             ledger.clone(),
-            projection,
             guard.clone(),
             stopped(stopping.clone()),
         ));
