@@ -93,6 +93,18 @@ impl Channel {
             Channel::Post => "post",
         }
     }
+
+    /// The channel as a sentence names it: "email", "SMS", "live calls",
+    /// "automated calls", "post" (decisions and the regulator's page).
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "SMS",
+            Channel::LiveCall => "live calls",
+            Channel::AutomatedCall => "automated calls",
+            Channel::Post => "post",
+        }
+    }
 }
 
 /// What a message promotes (PECR as amended by DUAA s.110).

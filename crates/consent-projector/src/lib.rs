@@ -26,7 +26,7 @@ mod config;
 pub mod dead_letter;
 mod decode;
 mod error;
-mod fold;
+mod batch;
 mod handle;
 mod ownership;
 mod projector;

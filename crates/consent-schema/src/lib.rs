@@ -42,6 +42,7 @@ mod rule_set;
 mod telephone;
 mod timestamp;
 mod vocabulary;
+pub use vocabulary::Vocabulary;
 
 /// The generated `consent.v1` package.
 #[allow(clippy::all, missing_docs)]

@@ -14,8 +14,9 @@ use consent_domain::vocabulary::{
 };
 use std::collections::HashMap;
 
-/// A domain enum with a protobuf counterpart.
-pub(crate) trait Vocabulary: Sized + Copy + Eq + std::hash::Hash {
+/// A domain enum with a protobuf counterpart: the one place each word of
+/// the vocabulary meets its wire number.
+pub trait Vocabulary: Sized + Copy + Eq + std::hash::Hash {
     /// The domain value of a wire value; the reason it is refused otherwise.
     fn from_wire(value: i32) -> Result<Self, String>;
     fn to_wire(self) -> i32;

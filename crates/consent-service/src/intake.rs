@@ -12,14 +12,14 @@
 
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
-use consent_domain::vocabulary::{Channel, ContactKind};
+use consent_domain::vocabulary::ContactKind;
 use consent_domain::{EventId, EventPosition, OrganisationId, SubjectId};
 use consent_intake::{
     check_one_click_form, derived_event_id, is_stop_keyword, parse_inbound_form, verify_webhook,
     FormError, IntakeSecret, TokenError, UnsubscribeClaim, VerifiedToken,
 };
 use consent_log::LogPosition;
-use consent_schema::{number_to_e164, timestamp_to_proto, v1, PhoneRegion, ValidationError};
+use consent_schema::{number_to_e164, timestamp_to_proto, v1, PhoneRegion, ValidationError, Vocabulary};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
@@ -281,7 +281,7 @@ impl Ledger {
                 // The address the message was sent to, when its send
                 // recorded one: suppressed for every subject it is used for.
                 contact_point: self.send_address(claim).await?,
-                channels: vec![channel_to_wire(claim.channel)],
+                channels: vec![claim.channel.to_wire()],
                 all_channels: false,
                 received_via: v1::OptOutMethod::OneClick as i32,
             })),
@@ -666,15 +666,6 @@ impl Ledger {
     }
 }
 
-fn channel_to_wire(channel: Channel) -> i32 {
-    (match channel {
-        Channel::Email => v1::Channel::Email,
-        Channel::Sms => v1::Channel::Sms,
-        Channel::LiveCall => v1::Channel::LiveCall,
-        Channel::AutomatedCall => v1::Channel::AutomatedCall,
-        Channel::Post => v1::Channel::Post,
-    }) as i32
-}
 
 fn truncate_chars(text: &str, max: usize) -> String {
     text.chars().filter(|c| !c.is_control()).take(max).collect()

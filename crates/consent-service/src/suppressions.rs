@@ -6,10 +6,10 @@
 
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
-use consent_domain::vocabulary::{Channel, ContactKind};
+use consent_domain::vocabulary::ContactKind;
 use consent_domain::{AddressState, Fact, OrganisationId, Recorded, SubjectId};
 use consent_schema::v1::envelope::Payload;
-use consent_schema::{decode_envelope, timestamp_to_proto, v1, ValidationError};
+use consent_schema::{decode_envelope, timestamp_to_proto, v1, ValidationError, Vocabulary};
 use consent_sealing::{unseal_envelope, KeyState};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -184,7 +184,7 @@ impl Ledger {
         Ok(v1::SuppressedAddress {
             address: address.to_owned(),
             kind: if kind_known {
-                contact_kind_to_wire(kind)
+                kind.to_wire()
             } else {
                 v1::ContactKind::Unspecified as i32
             },
@@ -252,7 +252,7 @@ fn suppressing_fact(recorded: &Recorded<Fact>, subject: Option<&SubjectId>) -> v
     v1::SuppressingFact {
         event_id: recorded.id.to_string(),
         kind: recorded.fact.kind().to_owned(),
-        channels: channels.into_iter().map(channel_to_wire).collect(),
+        channels: channels.into_iter().map(Vocabulary::to_wire).collect(),
         all_channels,
         occurred_at: Some(timestamp_to_proto(recorded.occurred_at)),
         subject_id: subject.map(|s| s.as_str().to_owned()).unwrap_or_default(),
@@ -261,23 +261,4 @@ fn suppressing_fact(recorded: &Recorded<Fact>, subject: Option<&SubjectId>) -> v
     }
 }
 
-fn channel_to_wire(channel: Channel) -> i32 {
-    let wire = match channel {
-        Channel::Email => v1::Channel::Email,
-        Channel::Sms => v1::Channel::Sms,
-        Channel::LiveCall => v1::Channel::LiveCall,
-        Channel::AutomatedCall => v1::Channel::AutomatedCall,
-        Channel::Post => v1::Channel::Post,
-    };
-    wire as i32
-}
 
-fn contact_kind_to_wire(kind: ContactKind) -> i32 {
-    let wire = match kind {
-        ContactKind::Email => v1::ContactKind::Email,
-        ContactKind::Mobile => v1::ContactKind::Mobile,
-        ContactKind::Landline => v1::ContactKind::Landline,
-        ContactKind::Postal => v1::ContactKind::Postal,
-    };
-    wire as i32
-}

@@ -5,13 +5,7 @@ use crate::event::OptOutRecorded;
 use crate::vocabulary::*;
 
 pub(crate) fn channel(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Email => "email",
-        Channel::Sms => "SMS",
-        Channel::LiveCall => "live calls",
-        Channel::AutomatedCall => "automated calls",
-        Channel::Post => "post",
-    }
+    channel.in_words()
 }
 
 pub(crate) fn channels(list: &[Channel]) -> String {
