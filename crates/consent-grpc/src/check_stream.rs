@@ -22,7 +22,7 @@
 //! decisions before the failing request are sent and the failure names its
 //! request exactly.
 
-use crate::status::{stream_item_auth_status, stream_item_status};
+use crate::error::{stream_item_auth_status, stream_item_status};
 use consent_auth::{Action, Caller, Guarded};
 use consent_domain::OrganisationId;
 use consent_schema::v1;

@@ -33,7 +33,7 @@
 pub mod check_stream;
 pub mod metrics;
 mod service;
-pub mod status;
+pub mod error;
 pub mod wait;
 
 /// The generated tonic client and server of `consent.v1.ConsentLedger`.
@@ -45,7 +45,7 @@ pub mod proto {
 pub use proto::consent_ledger_client::ConsentLedgerClient;
 pub use proto::consent_ledger_server::ConsentLedgerServer;
 pub use service::LedgerService;
-pub use status::status_from;
+pub use error::status_from;
 
 pub use consent_auth::Guard;
 use consent_service::Ledger;

@@ -1,6 +1,6 @@
 //! The `consent.v1.ConsentLedger` methods: each takes the wire request,
 //! calls one ledger operation and returns its answer, or its error as a
-//! status ([`crate::status`]). Each call runs in a `grpc_request` span
+//! status ([`crate::error`]). Each call runs in a `grpc_request` span
 //! (method, peer) and ends with one `rpc served` event (code, latency).
 //!
 //! Every method first authenticates its caller (`authorization: Bearer
@@ -11,7 +11,7 @@
 
 use crate::check_stream::{decide_stream, DecisionStream};
 use crate::proto::consent_ledger_server::ConsentLedger;
-use crate::status::{auth_status, invalid_argument, status_from};
+use crate::error::{auth_status, invalid_argument, status_from};
 use crate::wait::wait_for_positions;
 use consent_auth::{Action, Guard, Guarded};
 use consent_domain::{OrganisationId, SubjectId};

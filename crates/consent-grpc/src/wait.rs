@@ -5,7 +5,7 @@
 //! wait beyond [`MAX_WAIT_MS`] `INVALID_ARGUMENT` naming `timeout_ms`, and
 //! a timeout the check's `DEADLINE_EXCEEDED`.
 
-use crate::status::status_from;
+use crate::error::status_from;
 use consent_schema::v1;
 use consent_service::Ledger;
 use tonic::Status;

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use consent_grpc::status::{FIELD_METADATA, ITEM_INDEX_METADATA};
+use consent_grpc::error::{FIELD_METADATA, ITEM_INDEX_METADATA};
 use consent_schema::v1;
 use serde_json::json;
 use tonic::Code;

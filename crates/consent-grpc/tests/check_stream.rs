@@ -133,10 +133,10 @@ async fn a_campaign_with_a_bad_recipient_deep_in_it_stops_there_and_names_it() {
     assert_eq!(answered, BAD, "every check before the bad one is answered");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     assert_eq!(
-        metadata(&status, consent_grpc::status::ITEM_INDEX_METADATA).as_deref(),
+        metadata(&status, consent_grpc::error::ITEM_INDEX_METADATA).as_deref(),
         Some("5000")
     );
-    let field = metadata(&status, consent_grpc::status::FIELD_METADATA).unwrap_or_default();
+    let field = metadata(&status, consent_grpc::error::FIELD_METADATA).unwrap_or_default();
     assert!(field.starts_with("checks[5000].contact_point"), "{field}");
     ledgers.stop().await;
 }
