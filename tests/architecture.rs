@@ -610,3 +610,67 @@ fn no_pure_crate_reads_the_clock_or_draws_randomness() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The rows of the drawing in "The shape" of ARCHITECTURE.md, top (0) to
+/// bottom: each workspace crate named in it and its row. Rows are
+/// separated by a line of only `|` or an empty line; the last row is the
+/// dev-only one.
+fn shape_rows(names: &BTreeSet<String>) -> (BTreeMap<String, usize>, usize) {
+    let doc = std::fs::read_to_string(workspace_root().join(DOC)).expect("ARCHITECTURE.md");
+    let shape = doc
+        .split("## The shape")
+        .nth(1)
+        .expect("ARCHITECTURE.md has a \"The shape\" section");
+    let drawing = shape
+        .split("```")
+        .nth(1)
+        .expect("\"The shape\" has a drawing in a code block");
+    let mut rows = BTreeMap::new();
+    let mut row = 0usize;
+    let mut row_has_crates = false;
+    for line in drawing.lines() {
+        let separator = line.trim().is_empty() || line.trim() == "|";
+        if separator {
+            if row_has_crates {
+                row += 1;
+                row_has_crates = false;
+            }
+            continue;
+        }
+        for word in line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+            if names.contains(word) {
+                rows.entry(word.to_owned()).or_insert(row);
+                row_has_crates = true;
+            }
+        }
+    }
+    (rows, row)
+}
+
+#[test]
+fn every_crate_is_in_the_drawing_and_uses_none_drawn_above_it() {
+    let workspace = workspace();
+    let names: BTreeSet<String> = workspace.members.keys().cloned().collect();
+    let (rows, dev_only) = shape_rows(&names);
+    let missing: Vec<&String> = names.iter().filter(|n| !rows.contains_key(*n)).collect();
+    assert!(
+        missing.is_empty(),
+        "{DOC}, \"The shape\": these crates are not in the drawing: {missing:?}. Draw each in \
+         the row of its layer."
+    );
+    let mut upward = Vec::new();
+    for (from, to, kind) in &workspace.edges {
+        if kind.is_some() || rows[from] == dev_only {
+            continue;
+        }
+        if let (Some(&from_row), Some(&to_row)) = (rows.get(from), rows.get(to)) {
+            if to_row < from_row {
+                upward.push(format!("{from} (row {from_row}) -> {to} (row {to_row})"));
+            }
+        }
+    }
+    assert!(
+        upward.is_empty(),
+        "{DOC}, \"The shape\": a crate uses only crates of its own row or below, but: {upward:#?}"
+    );
+}

@@ -31,9 +31,9 @@
 //!   and below; this crate translates requests, answers and errors.
 
 pub mod check_stream;
+pub mod error;
 pub mod metrics;
 mod service;
-pub mod error;
 pub mod wait;
 
 /// The generated tonic client and server of `consent.v1.ConsentLedger`.
@@ -42,10 +42,10 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/consent.v1.rs"));
 }
 
+pub use error::status_from;
 pub use proto::consent_ledger_client::ConsentLedgerClient;
 pub use proto::consent_ledger_server::ConsentLedgerServer;
 pub use service::LedgerService;
-pub use error::status_from;
 
 pub use consent_auth::Guard;
 use consent_service::Ledger;

@@ -10,8 +10,8 @@
 //! rule sets and waits for any authenticated caller.
 
 use crate::check_stream::{decide_stream, DecisionStream};
-use crate::proto::consent_ledger_server::ConsentLedger;
 use crate::error::{auth_status, invalid_argument, status_from};
+use crate::proto::consent_ledger_server::ConsentLedger;
 use crate::wait::wait_for_positions;
 use consent_auth::{Action, Guard, Guarded};
 use consent_domain::{OrganisationId, SubjectId};

@@ -22,11 +22,11 @@
 //! Architecture invariant: the projector is the only writer of the view,
 //! and writes nothing that is not derived from the log.
 
+mod batch;
 mod config;
 pub mod dead_letter;
 mod decode;
 mod error;
-mod batch;
 mod handle;
 mod ownership;
 mod projector;

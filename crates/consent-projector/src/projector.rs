@@ -1,8 +1,8 @@
+use crate::batch::fold_batch;
 use crate::config::ProjectorConfig;
 use crate::dead_letter;
 use crate::decode::{decode_record, DecodedEvent};
 use crate::error::ProjectorError;
-use crate::batch::fold_batch;
 use crate::handle::ProjectionHandle;
 use crate::ownership::OwnedPartitions;
 use crate::status::{lag, ProjectionFailure, ProjectionProgress, ProjectionStatus};

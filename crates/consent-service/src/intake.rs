@@ -19,7 +19,9 @@ use consent_intake::{
     FormError, IntakeSecret, TokenError, UnsubscribeClaim, VerifiedToken,
 };
 use consent_log::LogPosition;
-use consent_schema::{number_to_e164, timestamp_to_proto, v1, PhoneRegion, ValidationError, Vocabulary};
+use consent_schema::{
+    number_to_e164, timestamp_to_proto, v1, PhoneRegion, ValidationError, Vocabulary,
+};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
@@ -665,7 +667,6 @@ impl Ledger {
             .collect())
     }
 }
-
 
 fn truncate_chars(text: &str, max: usize) -> String {
     text.chars().filter(|c| !c.is_control()).take(max).collect()

@@ -260,5 +260,3 @@ fn suppressing_fact(recorded: &Recorded<Fact>, subject: Option<&SubjectId>) -> v
         listed,
     }
 }
-
-
