@@ -10,13 +10,15 @@
 //! writes docs/PERFORMANCE.md. `scripts/bench.sh` runs it end to end.
 
 /// mimalloc as the global allocator: see the workspace Cargo.toml and
-/// docs/PERFORMANCE.md ("Issue #14: one check per call") for why.
+/// docs/PERFORMANCE.md ("Issue #14: one check per call") for why; counted
+/// while the replay runs (`heap`).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: heap::CountingMiMalloc = heap::CountingMiMalloc;
 
 mod api;
 mod checks;
 mod dataset;
+mod heap;
 mod kafka;
 mod load;
 mod measure;

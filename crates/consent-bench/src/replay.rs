@@ -63,8 +63,11 @@ pub async fn replay(log: Arc<dyn EventLog>) -> anyhow::Result<Outcome> {
     let threads = config.threads;
     let runtime = tokio::runtime::Handle::current();
     let started = Instant::now();
+    let heap = crate::heap::Measurement::start();
     let replayed =
-        tokio::task::spawn_blocking(move || run(&runtime, log, config, &Silent)).await??;
+        tokio::task::spawn_blocking(move || run(&runtime, log, config, &Silent)).await;
+    let heap_peak = heap.finish();
+    let replayed = replayed??;
     let seconds = started.elapsed().as_secs_f64();
     let peak = peak_resident_bytes().unwrap_or(0);
     let report = replayed.report;
@@ -124,17 +127,24 @@ pub async fn replay(log: Arc<dyn EventLog>) -> anyhow::Result<Outcome> {
         seconds_for_10m,
         "s",
     );
-    // Issue #13: the replay's own memory (its peak less what the process
-    // held before it) at most 1 GiB, whatever the log's size.
+    // Issue #13: the replay's own memory at most 1 GiB, whatever the
+    // log's size: the heap it held at its peak (counted by the allocator),
+    // and, noisier, the process's peak resident set less what it held
+    // before.
     let own = peak.saturating_sub(resident_before);
     outcome.figure(
         "replay's own memory (peak less resident before)",
         own as f64 / 1_048_576.0,
         "MiB",
     );
+    outcome.figure(
+        "replay's own heap at its peak (allocated less freed)",
+        heap_peak as f64 / 1_048_576.0,
+        "MiB",
+    );
     outcome.target(
         "at most 60 s for the 10M-event log, at most 1 GiB of its own memory",
-        seconds_for_10m <= 60.0 && reset && own <= 1 << 30,
+        seconds_for_10m <= 60.0 && reset && own <= 1 << 30 && heap_peak <= 1 << 30,
     );
     if !reset {
         outcome.note("the peak could not be reset (no /proc/self/clear_refs): it includes the earlier benchmarks");
