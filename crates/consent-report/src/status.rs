@@ -31,7 +31,7 @@ pub fn status_section(report: &EvidenceReport<'_>, context: &ReportContext) -> M
                 "May {organisation} send this {} {} message to these {} recipient{} on {}?",
                 words::purpose(*purpose),
                 words::channel_message(*channel),
-                subjects.len(),
+                count(subjects.len()),
                 plural(subjects.len()),
                 when(*send_at)
             );
