@@ -159,6 +159,10 @@ pub enum Verifier {
     /// The ledger that exported the bundle checked its own signature and
     /// proofs: evidence of consistency, not independent verification.
     ExportingLedger,
+    /// `consent-ledger export --html`, right after the export, against
+    /// the key the same ledger served: still the ledger vouching for
+    /// itself.
+    ExportCommand,
     /// `consent-ledger report` or `verify`, run by whoever holds the
     /// bundle, against the key they obtained.
     Reader,

@@ -23,6 +23,11 @@ pub fn verified_by_line(context: &ReportContext) -> Markup {
                             ", against its own key " (keys(by)) ". This is the ledger checking its own signature, "
                             "not an independent check: verify it yourself with the commands at the end of this page."
                         }
+                        Verifier::ExportCommand => {
+                            "Checked by consent-ledger export " (by.version) " at " (when(by.ran_at))
+                            ", against the key the exporting ledger served, " (keys(by)) ". This is the ledger vouching for itself, "
+                            "not an independent check: verify it yourself with the commands at the end of this page."
+                        }
                         Verifier::Reader => {
                             "Checked by consent-ledger " (by.version) " (consent-ledger report, run by the holder of this file) at "
                             (when(by.ran_at)) ", against the key " (keys(by)) " that they supplied."
