@@ -70,8 +70,7 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let client = LedgerClient::new(&args.server)?;
     let bundle = client.post("/v1/exports", &request).await?;
     let bytes = serde_json::to_vec_pretty(&bundle)?;
-    std::fs::write(&args.out, &bytes)
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    std::fs::write(&args.out, &bytes).with_context(|| format!("writing {}", args.out.display()))?;
     let records = bundle["records"].as_array().map_or(0, Vec::len);
     let decisions = bundle["decisions"].as_array().map_or(0, Vec::len);
     eprintln!(
@@ -81,14 +80,18 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     );
     if let Some(path) = &args.html {
         let key_text = client.get_text("/v1/checkpoint-key").await?;
-        let key = crate::verify::read_key(key_text.trim())
-            .context("the ledger's /v1/checkpoint-key")?;
+        let key =
+            crate::verify::read_key(key_text.trim()).context("the ledger's /v1/checkpoint-key")?;
         let file_name = args
             .out
             .file_name()
             .map(|name| name.to_string_lossy().into_owned());
-        let (_, page) =
-            crate::report::draw(&bytes, &[key], consent_audit::Verifier::ExportCommand, file_name)?;
+        let (_, page) = crate::report::draw(
+            &bytes,
+            &[key],
+            consent_audit::Verifier::ExportCommand,
+            file_name,
+        )?;
         std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote the report {}", path.display());
     }

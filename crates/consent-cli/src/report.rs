@@ -6,9 +6,7 @@
 
 use crate::verify::{read_key, EXIT_FAILED_VERIFICATION};
 use anyhow::{bail, Context};
-use consent_audit::{
-    audit_bundle_json, bundle_report_html, ReportDrawing, VerifiedBy, Verifier,
-};
+use consent_audit::{audit_bundle_json, bundle_report_html, ReportDrawing, VerifiedBy, Verifier};
 use consent_domain::rules::RuleCatalogue;
 use consent_evidence::{EvidenceBundle, VerificationReport, VerifierKey};
 use consent_service::{Clock, SystemClock};
@@ -165,7 +163,12 @@ async fn print_to_pdf(chromium: &Path, html: &Path, pdf: &Path) -> anyhow::Resul
         .kill_on_drop(true);
     let output = tokio::time::timeout(PRINT_TIMEOUT, command.output())
         .await
-        .with_context(|| format!("{} did not print within {PRINT_TIMEOUT:?}", chromium.display()))?
+        .with_context(|| {
+            format!(
+                "{} did not print within {PRINT_TIMEOUT:?}",
+                chromium.display()
+            )
+        })?
         .with_context(|| format!("running {}", chromium.display()))?;
     if !output.status.success() {
         bail!(

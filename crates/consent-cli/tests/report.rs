@@ -97,16 +97,30 @@ async fn a_subject_report_opens_with_today_and_ends_with_commands_that_verify_it
     // channel, at the export's time, named in its (signed) scope.
     let parsed: Value =
         serde_json::from_slice(&std::fs::read(&bundle).expect("read the bundle")).expect("JSON");
-    assert_eq!(parsed["scope"]["status"]["decisions"], 5, "{}", parsed["scope"]);
+    assert_eq!(
+        parsed["scope"]["status"]["decisions"], 5,
+        "{}",
+        parsed["scope"]
+    );
     let decisions = parsed["decisions"].as_array().expect("decisions");
-    assert_eq!(decisions.len(), 5, "no sends and no checks: only the status");
+    assert_eq!(
+        decisions.len(),
+        5,
+        "no sends and no checks: only the status"
+    );
     let channels: Vec<&str> = decisions
         .iter()
         .map(|d| d["request"]["channel"].as_str().expect("channel"))
         .collect();
     assert_eq!(
         channels,
-        ["CHANNEL_EMAIL", "CHANNEL_SMS", "CHANNEL_LIVE_CALL", "CHANNEL_AUTOMATED_CALL", "CHANNEL_POST"]
+        [
+            "CHANNEL_EMAIL",
+            "CHANNEL_SMS",
+            "CHANNEL_LIVE_CALL",
+            "CHANNEL_AUTOMATED_CALL",
+            "CHANNEL_POST"
+        ]
     );
     for decision in decisions {
         assert_eq!(decision["request"]["at"], parsed["scope"]["status"]["at"]);
@@ -146,10 +160,19 @@ async fn a_subject_report_opens_with_today_and_ends_with_commands_that_verify_it
         .split("<div class=\"status-line\">")
         .nth(1)
         .expect("a line for email");
-    assert!(email.contains("<strong>Email</strong>") && email.contains("REFUSED"), "{email}");
-    assert!(email.contains("reg 22(3)(c)"), "the opt-out's citation: {email}");
+    assert!(
+        email.contains("<strong>Email</strong>") && email.contains("REFUSED"),
+        "{email}"
+    );
+    assert!(
+        email.contains("reg 22(3)(c)"),
+        "the opt-out's citation: {email}"
+    );
     for channel in ["SMS", "Live calls", "Automated calls", "Post"] {
-        assert!(status.contains(&format!("<strong>{channel}</strong>")), "{channel} in {status}");
+        assert!(
+            status.contains(&format!("<strong>{channel}</strong>")),
+            "{channel} in {status}"
+        );
     }
     assert!(!html.contains("This report contains no decision"));
 
@@ -170,7 +193,10 @@ async fn a_subject_report_opens_with_today_and_ends_with_commands_that_verify_it
         .iter()
         .find(|c| c.starts_with("consent-ledger verify "))
         .unwrap_or_else(|| panic!("no verify command in {commands:?}"));
-    assert_eq!(verify, "consent-ledger verify cust-42.json --key checkpoint.pub");
+    assert_eq!(
+        verify,
+        "consent-ledger verify cust-42.json --key checkpoint.pub"
+    );
     let substituted: Vec<String> = verify
         .split_whitespace()
         .skip(1)
@@ -185,8 +211,8 @@ async fn a_subject_report_opens_with_today_and_ends_with_commands_that_verify_it
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("PASS"));
 
     // `export --html` drew the same page from the bundle it wrote.
-    let exported = std::fs::read_to_string(elsewhere.path().join("exported.html"))
-        .expect("the exported page");
+    let exported =
+        std::fs::read_to_string(elsewhere.path().join("exported.html")).expect("the exported page");
     assert!(exported.contains(&format!("May {ORG} contact {SUBJECT} today (")));
     assert!(exported.contains("Checked by consent-ledger export"));
     assert!(exported.contains("consent-ledger verify cust-42.json --key checkpoint.pub"));
@@ -246,7 +272,10 @@ async fn a_report_with_pdf_prints_a_pdf_with_chromium() {
     let printed = std::fs::read(&pdf).expect("the PDF");
     assert!(printed.starts_with(b"%PDF"), "not a PDF");
     assert!(printed.len() > 10_000, "a {} byte PDF", printed.len());
-    assert!(bundle.with_extension("html").is_file(), "the HTML beside the bundle");
+    assert!(
+        bundle.with_extension("html").is_file(),
+        "the HTML beside the bundle"
+    );
 }
 
 #[tokio::test]

@@ -245,12 +245,7 @@ impl Exporter {
                 status_at,
             } => {
                 questions.extend(checks.iter().cloned());
-                questions.extend(status_questions(
-                    request,
-                    facts,
-                    subject,
-                    *status_at,
-                ));
+                questions.extend(status_questions(request, facts, subject, *status_at));
             }
             ExportScope::Campaign { subjects, message } => {
                 questions.extend(subjects.iter().map(|subject| CheckRequest {

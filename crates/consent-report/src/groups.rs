@@ -59,7 +59,10 @@ impl DecisionGroup {
             "Refused: no reason given".to_owned()
         } else {
             let labels: Vec<String> = self.reasons.iter().map(ReasonKind::label).collect();
-            format!("Refused: {}", words::join(labels.iter().map(String::as_str)))
+            format!(
+                "Refused: {}",
+                words::join(labels.iter().map(String::as_str))
+            )
         }
     }
 }

@@ -57,7 +57,12 @@ pub fn render_report(report: &EvidenceReport<'_>, context: &ReportContext) -> St
         report
             .events
             .iter()
-            .filter(|e| e.event.subject.as_ref().is_none_or(|s| subjects.contains(s)))
+            .filter(|e| {
+                e.event
+                    .subject
+                    .as_ref()
+                    .is_none_or(|s| subjects.contains(s))
+            })
             .cloned()
             .collect()
     } else {

@@ -85,10 +85,7 @@ fn shell_word(name: &str) -> String {
 pub fn how_to_verify_section(report: &EvidenceReport<'_>, context: &ReportContext) -> Markup {
     let [version, verify, rerender] = <[String; 3]>::try_from(commands(context))
         .unwrap_or_else(|_| unreachable!("commands gives three lines"));
-    let release = context
-        .verified_by
-        .as_ref()
-        .map(|by| by.version.clone());
+    let release = context.verified_by.as_ref().map(|by| by.version.clone());
     let signers = &report.verification.signers;
     html! {
         section.reverify id="verify-yourself" {

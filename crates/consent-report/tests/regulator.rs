@@ -104,7 +104,10 @@ fn a_subject_report_opens_with_whether_they_may_be_contacted_today_by_channel() 
         .split("<div class=\"status-line\">")
         .nth(1)
         .expect("a line for email");
-    assert!(email_line.contains("<strong>Email</strong>"), "{email_line}");
+    assert!(
+        email_line.contains("<strong>Email</strong>"),
+        "{email_line}"
+    );
     assert!(email_line.contains("REFUSED"), "{email_line}");
     for reason in &email.reasons_against {
         assert!(
@@ -204,7 +207,13 @@ fn the_page_ends_with_the_commands_to_verify_it_yourself() {
         "consent-ledger report 'cust-42 bundle.json' --key checkpoint.pub --out report.html",
     ] {
         assert!(
-            how.contains(&format!("<pre class=\"command\"><code>{}</code></pre>", escaped(command)).replace('\'', "'")),
+            how.contains(
+                &format!(
+                    "<pre class=\"command\"><code>{}</code></pre>",
+                    escaped(command)
+                )
+                .replace('\'', "'")
+            ),
             "{command} missing from {how}"
         );
     }

@@ -139,12 +139,7 @@ async fn a_subject_export_verifies_offline_and_every_decision_recomputes() {
     assert_eq!(report.decisions, 8);
 
     // The regulator's page says the same.
-    let page = bundle_report_html(
-        &bundle,
-        &report,
-        &RuleCatalogue::uk(),
-        &drawing(),
-    );
+    let page = bundle_report_html(&bundle, &report, &RuleCatalogue::uk(), &drawing());
     for fact in [
         "VERIFIED",
         "Evidence for subject customer-1842 of acme-cycles",
@@ -220,12 +215,7 @@ async fn tampering_with_an_exported_bundle_is_caught() {
     let mut flipped = bundle;
     flipped.records[3].payload[5] ^= 0x40;
     let report = audit(&flipped);
-    let page = bundle_report_html(
-        &flipped,
-        &report,
-        &RuleCatalogue::uk(),
-        &drawing(),
-    );
+    let page = bundle_report_html(&flipped, &report, &RuleCatalogue::uk(), &drawing());
     assert!(page.contains("FAILED") && !page.contains("VERIFIED"));
     assert!(report
         .findings
