@@ -180,7 +180,7 @@ async fn a_subject_report_opens_with_today_and_ends_with_commands_that_verify_it
     let verdict = &html[position_of(&html, "verification")..];
     assert!(verdict.contains(">VERIFIED<"));
     assert!(verdict.contains(&format!(
-        "Checked by consent-ledger {} (consent-ledger report, run by the holder of this file)",
+        "Checked by consent-ledger {}, run by the holder of this file, at ",
         env!("CARGO_PKG_VERSION")
     )));
     assert!(verdict.contains(&format!("{ORIGIN}+")));

@@ -149,9 +149,9 @@ pub fn tally(decisions: &[ReportDecision<'_>]) -> Tally {
             }
         }
     }
-    by_basis.sort_by(|a, b| b.1.cmp(&a.1));
+    by_basis.sort_by_key(|entry| std::cmp::Reverse(entry.1));
     let mut by_reason: Vec<(ReasonKind, usize)> = by_reason.into_iter().collect();
-    by_reason.sort_by(|a, b| b.1.cmp(&a.1));
+    by_reason.sort_by_key(|entry| std::cmp::Reverse(entry.1));
     tally.by_basis = by_basis;
     tally.by_reason = by_reason;
     tally

@@ -29,7 +29,7 @@ pub fn verified_by_line(context: &ReportContext) -> Markup {
                             "not an independent check: verify it yourself with the commands at the end of this page."
                         }
                         Verifier::Reader => {
-                            "Checked by consent-ledger " (by.version) " (consent-ledger report, run by the holder of this file) at "
+                            "Checked by consent-ledger " (by.version) ", run by the holder of this file, at "
                             (when(by.ran_at)) ", against the key " (keys(by)) " that they supplied."
                         }
                     }

@@ -173,7 +173,7 @@ fn the_verification_says_who_ran_it_with_which_version_when_and_against_which_ke
     let html = render_report(&report, &by_reader);
     let verdict = section(&html, "verification");
     assert!(
-        verdict.contains("Checked by consent-ledger 0.1.0 (consent-ledger report, run by the holder of this file) at 2026-06-01 10:05:00 UTC"),
+        verdict.contains("Checked by consent-ledger 0.1.0, run by the holder of this file, at 2026-06-01 10:05:00 UTC"),
         "{verdict}"
     );
     assert!(!verdict.contains("exporting ledger"));
