@@ -24,7 +24,8 @@ pub mod recorded;
 pub mod report;
 
 pub use audit::{audit_bundle, audit_bundle_json};
+pub use consent_report::{VerifiedBy, Verifier};
 pub use facts::{EvidenceFacts, UndecodableRecord};
 pub use recompute::{DecisionRecompute, RULE_SET_IN_FORCE};
 pub use recorded::{decide_recorded, RecordedDecision, RecordedDecisionError};
-pub use report::bundle_report_html;
+pub use report::{bundle_report_html, ReportDrawing};

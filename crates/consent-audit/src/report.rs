@@ -1,5 +1,8 @@
 //! The HTML report of an audited bundle: what `consent-report` renders,
-//! gathered from the bundle and the verifier's report.
+//! gathered from the bundle and the verifier's report. Every page of a
+//! bundle, wherever it is drawn (the HTTP export's `?format=html`,
+//! `consent-ledger report`, `verify --html`, `export --html`), comes from
+//! [`bundle_report_html`], so the page shows exactly what the bundle holds.
 
 use crate::facts::EvidenceFacts;
 use crate::recorded::RecordedDecision;
@@ -7,22 +10,34 @@ use consent_domain::rules::{CheckRequest, Decision, RuleCatalogue, RuleSet};
 use consent_domain::{OrganisationId, SubjectId, Timestamp};
 use consent_evidence::{Checkpoint, EvidenceBundle, Finding, VerificationReport};
 use consent_report::{
-    render_html, CheckpointSummary, EvidenceReport, ReportDecision, ReportEvent, ReportScope,
-    VerificationSummary,
+    render_report, CheckpointSummary, EvidenceReport, ReportContext, ReportDecision, ReportEvent,
+    ReportScope, StatusQuestions, VerificationSummary, VerifiedBy,
 };
 use consent_schema::{
     check_from_proto, decision_from_proto, event_position, timestamp_from_proto, v1,
 };
 use serde_json::Value;
 
-/// The self-contained HTML report of `bundle`, as `verification` found it;
-/// `produced_at` is when the report is made (the caller's clock).
+/// Who drew a bundle's page: when (the caller's clock), who ran the
+/// verification it shows, and the bundle's file name as the reader has it
+/// (for the commands that re-verify it).
+#[derive(Clone, Debug)]
+pub struct ReportDrawing {
+    pub produced_at: Timestamp,
+    pub verified_by: Option<VerifiedBy>,
+    pub bundle_file: Option<String>,
+}
+
+/// The self-contained HTML report of `bundle`, as `verification` found it.
+/// A subject bundle's status (the decisions the export made at its own
+/// time, one per channel, named in its scope) opens the page.
 pub fn bundle_report_html(
     bundle: &EvidenceBundle,
     verification: &VerificationReport,
     catalogue: &RuleCatalogue,
-    produced_at: Timestamp,
+    drawing: &ReportDrawing,
 ) -> String {
+    let produced_at = drawing.produced_at;
     let facts = EvidenceFacts::fold(
         bundle
             .records
@@ -57,6 +72,7 @@ pub fn bundle_report_html(
         .filter(|rule_set| answered.iter().any(|(_, _, d)| d.rule_set == rule_set.id))
         .collect();
     let scope = scope_of(&bundle.scope);
+    let status = status_of(&bundle.scope, bundle.decisions.len(), &answered);
     let report = EvidenceReport {
         title: title_of(&scope),
         produced_at,
@@ -95,7 +111,39 @@ pub fn bundle_report_html(
             .collect(),
         rule_sets,
     };
-    render_html(&report)
+    let context = ReportContext {
+        status,
+        verified_by: drawing.verified_by.clone(),
+        bundle_file: drawing.bundle_file.clone(),
+    };
+    render_report(&report, &context)
+}
+
+/// The status a subject bundle's scope names (`"status": {"at": ...,
+/// "decisions": n}`: its last `n` decisions, each asked at `at`), as an
+/// index into the decisions that could be read; `None` when the scope
+/// names none (bundles from before it did) or the decisions do not fit it.
+fn status_of(
+    scope: &Value,
+    decisions: usize,
+    answered: &[(usize, CheckRequest, Decision)],
+) -> Option<StatusQuestions> {
+    let status = scope.get("status")?;
+    let at = serde_json::from_value::<consent_schema::pbjson_types::Timestamp>(
+        status.get("at")?.clone(),
+    )
+    .ok()
+    .and_then(|at| timestamp_from_proto("scope.status.at", &at).ok())?;
+    let count = usize::try_from(status.get("decisions")?.as_u64()?).ok()?;
+    let first_in_bundle = decisions.checked_sub(count)?;
+    let first = answered
+        .iter()
+        .position(|(index, _, _)| *index >= first_in_bundle)?;
+    let fits = answered.len() - first == count
+        && answered[first..]
+            .iter()
+            .all(|(_, question, _)| question.at == at);
+    fits.then_some(StatusQuestions { at, first })
 }
 
 fn checkpoint_summary(checkpoint: Option<&Checkpoint>) -> CheckpointSummary {

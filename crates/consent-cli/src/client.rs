@@ -83,23 +83,6 @@ impl LedgerClient {
         read_json(response, &url).await
     }
 
-    /// POSTs `body` and returns the answer as text (e.g. HTML or CSV).
-    pub async fn post_text<T: serde::Serialize + ?Sized>(
-        &self,
-        path: &str,
-        body: &T,
-    ) -> anyhow::Result<String> {
-        let (url, response) = self.send_post(path, body).await?;
-        if !response.status().is_success() {
-            read_json(response, &url).await?;
-            bail!("the ledger at {url} refused the request");
-        }
-        response
-            .text()
-            .await
-            .with_context(|| format!("reading the answer of {url}"))
-    }
-
     async fn send_post<T: serde::Serialize + ?Sized>(
         &self,
         path: &str,
@@ -133,6 +116,25 @@ impl LedgerClient {
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         ))
+    }
+
+    /// GETs `path` and returns the answer as text (e.g. the checkpoint key).
+    pub async fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .with_context(|| unreachable(&url))?;
+        if !response.status().is_success() {
+            read_json(response, &url).await?;
+            bail!("the ledger at {url} refused the request");
+        }
+        response
+            .text()
+            .await
+            .with_context(|| format!("reading the answer of {url}"))
     }
 
     pub async fn get(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {

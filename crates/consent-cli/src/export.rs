@@ -37,7 +37,9 @@ pub struct ExportArgs {
     /// Where to write the bundle.
     #[arg(long, short)]
     pub out: PathBuf,
-    /// Also fetch the server's HTML report of the bundle to this file.
+    /// Also write the regulator's HTML report of this bundle to this file:
+    /// drawn here from the bundle just written (so the two cannot differ),
+    /// verified against the key the ledger serves.
     #[arg(long)]
     pub html: Option<PathBuf>,
 }
@@ -67,8 +69,8 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     }
     let client = LedgerClient::new(&args.server)?;
     let bundle = client.post("/v1/exports", &request).await?;
-    std::fs::write(&args.out, serde_json::to_vec_pretty(&bundle)?)
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    let bytes = serde_json::to_vec_pretty(&bundle)?;
+    std::fs::write(&args.out, &bytes).with_context(|| format!("writing {}", args.out.display()))?;
     let records = bundle["records"].as_array().map_or(0, Vec::len);
     let decisions = bundle["decisions"].as_array().map_or(0, Vec::len);
     eprintln!(
@@ -77,9 +79,19 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         args.out.display()
     );
     if let Some(path) = &args.html {
-        let page = client
-            .post_text("/v1/exports?format=html", &request)
-            .await?;
+        let key_text = client.get_text("/v1/checkpoint-key").await?;
+        let key =
+            crate::verify::read_key(key_text.trim()).context("the ledger's /v1/checkpoint-key")?;
+        let file_name = args
+            .out
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned());
+        let (_, page) = crate::report::draw(
+            &bytes,
+            &[key],
+            consent_audit::Verifier::ExportCommand,
+            file_name,
+        )?;
         std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote the report {}", path.display());
     }

@@ -24,6 +24,7 @@ mod keys;
 mod probe;
 mod rebuild;
 mod replay;
+mod report;
 mod sealing_setup;
 mod serve;
 mod settings;
@@ -89,6 +90,8 @@ enum Command {
     Checkpoint(client::ServerArgs),
     /// Check an evidence bundle offline: signatures, proofs, and that every decision recomputes (exit 0 PASS, 4 FAIL).
     Verify(verify::VerifyArgs),
+    /// Verify an evidence bundle offline and draw the regulator's report from it: HTML, and PDF with --pdf (headless Chromium).
+    Report(report::ReportArgs),
     /// Write a deterministic, seeded data set of facts as NDJSON (for `append` and benchmarks).
     Generate(generate::GenerateArgs),
     /// Create, list or revoke API keys (per organisation, or the admin) in the key file `serve` reads.
@@ -143,6 +146,7 @@ fn main() -> std::process::ExitCode {
             Command::Promote(args) => side_view::promote(args).await,
             Command::Checkpoint(args) => export::checkpoint(args).await,
             Command::Verify(args) => verify::run(args).await,
+            Command::Report(args) => report::run(args).await,
             Command::Generate(args) => generate::run(args).await,
             Command::ApiKey(args) => api_key::run(args).await,
             Command::Keys(args) => keys::run(args).await,

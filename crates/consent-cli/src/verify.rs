@@ -4,10 +4,9 @@
 //! failed); 1: the command could not run.
 
 use anyhow::Context;
-use consent_audit::{audit_bundle_json, bundle_report_html};
+use consent_audit::{audit_bundle_json, Verifier};
 use consent_domain::rules::RuleCatalogue;
-use consent_evidence::{EvidenceBundle, VerifierKey};
-use consent_service::{Clock, SystemClock};
+use consent_evidence::VerifierKey;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -24,7 +23,8 @@ pub struct VerifyArgs {
     /// Repeat for rotated keys.
     #[arg(long = "key", required = true)]
     pub keys: Vec<String>,
-    /// Also write the regulator's HTML report of the bundle here.
+    /// Also write the regulator's HTML report of the bundle here (as
+    /// `consent-ledger report` draws it).
     #[arg(long)]
     pub html: Option<PathBuf>,
     /// Print the report as JSON instead of text.
@@ -48,9 +48,11 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         print!("{report}");
     }
     if let Some(path) = &args.html {
-        let bundle = EvidenceBundle::from_json(&bytes)
-            .context("the bundle cannot be read, so no report can be drawn from it")?;
-        let page = bundle_report_html(&bundle, &report, &catalogue, SystemClock.now());
+        let file_name = args
+            .bundle
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned());
+        let (_, page) = crate::report::draw(&bytes, &keys, Verifier::Reader, file_name)?;
         std::fs::write(path, page)
             .with_context(|| format!("writing the report {}", path.display()))?;
         eprintln!("report written to {}", path.display());
@@ -63,7 +65,7 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// A key's text, given inline or in a file.
-fn read_key(key: &str) -> anyhow::Result<VerifierKey> {
+pub fn read_key(key: &str) -> anyhow::Result<VerifierKey> {
     let text = if std::path::Path::new(key).is_file() {
         std::fs::read_to_string(key).with_context(|| format!("reading the key file {key}"))?
     } else {

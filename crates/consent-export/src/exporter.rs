@@ -11,10 +11,11 @@
 use crate::checkpoints::SignedCheckpoint;
 use crate::error::ExportError;
 use crate::fetch::fetch_records;
-use crate::scope::{ExportRequest, ExportScope};
+use crate::scope::{ExportRequest, ExportScope, STATUS_CHANNELS};
 use consent_audit::{decide_recorded, EvidenceFacts, RecordedDecision, RULE_SET_IN_FORCE};
 use consent_domain::event::Fact;
 use consent_domain::rules::{CheckRequest, RuleCatalogue};
+use consent_domain::vocabulary::{CallCategory, MessageClass, OrganisationKind, Purpose};
 use consent_domain::{SubjectId, Timestamp};
 use consent_evidence::merkle::{consistency_proof, inclusion_proof, NodeReadError, ProofError};
 use consent_evidence::{
@@ -198,7 +199,8 @@ impl Exporter {
     }
 
     /// The questions to decide: the sends in the window (in time order),
-    /// then the questions the request asked.
+    /// then the questions the request asked, then (for a subject) the
+    /// status at the export's time.
     fn questions(
         &self,
         request: &ExportRequest,
@@ -237,7 +239,14 @@ impl Exporter {
         sends.sort_by(|a, b| (a.0, a.1.addressee()).cmp(&(b.0, b.1.addressee())));
         let mut questions: Vec<CheckRequest> = sends.into_iter().map(|(_, q)| q).collect();
         match &request.scope {
-            ExportScope::Subject { checks, .. } => questions.extend(checks.iter().cloned()),
+            ExportScope::Subject {
+                subject,
+                checks,
+                status_at,
+            } => {
+                questions.extend(checks.iter().cloned());
+                questions.extend(status_questions(request, facts, subject, *status_at));
+            }
             ExportScope::Campaign { subjects, message } => {
                 questions.extend(subjects.iter().map(|subject| CheckRequest {
                     subject: Some(subject.clone()),
@@ -331,6 +340,53 @@ impl Exporter {
         }
         Ok(())
     }
+}
+
+/// The status of a subject at `at`: may the organisation send them a
+/// marketing message that identifies it and offers a free opt-out, on
+/// each channel ([`STATUS_CHANNELS`]), for the purpose its registration
+/// says it pursues (a charity's message is taken as solely for its
+/// charitable purposes); no product category and no contact point are
+/// named, so every address on record for the channel is consulted.
+fn status_questions(
+    request: &ExportRequest,
+    facts: &EvidenceFacts,
+    subject: &SubjectId,
+    at: Timestamp,
+) -> Vec<CheckRequest> {
+    let organisation = facts.organisation(&request.organisation);
+    let kind = organisation
+        .registration_as_of(at)
+        .and_then(|recorded| match &recorded.fact {
+            Fact::OrganisationRegistered(registered) => Some(registered.kind),
+            _ => None,
+        });
+    let (purpose, sole_charitable_purpose) = match kind {
+        Some(OrganisationKind::Charity) => (Purpose::Charitable, true),
+        Some(OrganisationKind::PoliticalParty | OrganisationKind::OtherNotForProfit) => {
+            (Purpose::Campaigning, false)
+        }
+        Some(OrganisationKind::Commercial) | None => (Purpose::Commercial, false),
+    };
+    STATUS_CHANNELS
+        .iter()
+        .map(|&channel| CheckRequest {
+            organisation: request.organisation.clone(),
+            subject: Some(subject.clone()),
+            channel,
+            purpose,
+            product_category: None,
+            message_class: MessageClass::Marketing,
+            promotional_content: true,
+            sole_charitable_purpose,
+            opt_out_included: true,
+            sender_identified: true,
+            call_category: CallCategory::General,
+            contact_point: None,
+            at,
+            rule_set: request.rule_set.clone(),
+        })
+        .collect()
 }
 
 /// The checkpoint's tree of the record's partition contains it.

@@ -28,4 +28,4 @@ pub use checkpoints::{Checkpointer, SignedCheckpoint};
 pub use eligibility::{eligibility_csv, EligibilityError, ELIGIBILITY_CSV_HEADER};
 pub use error::ExportError;
 pub use exporter::Exporter;
-pub use scope::{ExportRequest, ExportScope};
+pub use scope::{ExportRequest, ExportScope, STATUS_CHANNELS};

@@ -1,6 +1,7 @@
 //! What an export covers, validated from the API's `ExportRequest`.
 
 use consent_domain::rules::{CheckRequest, RuleSetId};
+use consent_domain::vocabulary::Channel;
 use consent_domain::{OrganisationId, SubjectId, Timestamp};
 use consent_schema::{
     check_from_proto, timestamp_from_proto, timestamp_to_proto, v1, ValidationError,
@@ -9,6 +10,9 @@ use serde_json::{json, Value};
 
 /// Most subjects one campaign export may name (a bundle is one file).
 pub const MAX_CAMPAIGN_SUBJECTS: usize = 100_000;
+
+/// The channels a subject bundle's status answers for, in its order.
+pub const STATUS_CHANNELS: [Channel; 5] = Channel::ALL;
 
 /// A validated export request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,11 +49,15 @@ impl ExportRequest {
 /// What an export covers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExportScope {
-    /// One subject: every event, a decision for every recorded send, and
-    /// the further questions asked.
+    /// One subject: every event, a decision for every recorded send, the
+    /// further questions asked, and the status at `status_at` (the
+    /// export's time): may the organisation contact them then, one
+    /// decision per channel ([`STATUS_CHANNELS`]), the last decisions of
+    /// the bundle.
     Subject {
         subject: SubjectId,
         checks: Vec<CheckRequest>,
+        status_at: Timestamp,
     },
     /// A campaign: the same message to each subject at the same time.
     Campaign {
@@ -63,7 +71,8 @@ pub enum ExportScope {
 
 impl ExportRequest {
     /// Validates the wire request; errors name the field. `now` is the
-    /// default time of a subject export's extra checks without `at`.
+    /// default time of a subject export's extra checks without `at`, and
+    /// the time of its status.
     pub fn from_proto(
         request: &v1::ExportRequest,
         now: Timestamp,
@@ -104,6 +113,7 @@ impl ExportRequest {
                 ExportScope::Subject {
                     subject: subject_id,
                     checks,
+                    status_at: now,
                 }
             }
             Some(v1::export_request::Scope::Campaign(campaign)) => {
@@ -186,11 +196,19 @@ impl ExportRequest {
     pub fn scope_json(&self) -> Value {
         let organisation = self.organisation.as_str();
         match &self.scope {
-            ExportScope::Subject { subject, checks } => json!({
+            ExportScope::Subject {
+                subject,
+                checks,
+                status_at,
+            } => json!({
                 "kind": "subject",
                 "organisation": organisation,
                 "subject": subject.as_str(),
                 "extra_checks": checks.len(),
+                "status": {
+                    "at": serde_json::to_value(timestamp_to_proto(*status_at)).unwrap_or(Value::Null),
+                    "decisions": STATUS_CHANNELS.len(),
+                },
             }),
             ExportScope::Campaign { subjects, message } => json!({
                 "kind": "campaign",

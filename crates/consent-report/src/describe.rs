@@ -31,18 +31,31 @@ pub fn describe(fact: &Fact) -> FactDescription {
             )
         }
         Fact::ProductCategoriesDefined(f) => (
-            format!(
-                "Product categories defined: {}",
-                join(f.categories.iter().map(|c| c.name.as_str()))
-            ),
+            if f.categories.is_empty() {
+                "Product categories defined: no category (every earlier definition is replaced)"
+                    .to_owned()
+            } else {
+                format!(
+                    "Product categories defined: {}",
+                    join(f.categories.iter().map(|c| c.name.as_str()))
+                )
+            },
             f.categories
                 .iter()
                 .map(|c| {
-                    let similar = join(c.similar.iter().map(|s| s.as_str()));
-                    format!(
-                        "{} ({}): customers would also expect to hear about {similar}",
-                        c.name, c.id
-                    )
+                    if c.similar.is_empty() {
+                        format!(
+                            "{} ({}): no other category is similar, so customers would expect \
+                             to hear only about {} itself",
+                            c.name, c.id, c.name
+                        )
+                    } else {
+                        let similar = join(c.similar.iter().map(|s| s.as_str()));
+                        format!(
+                            "{} ({}): customers would also expect to hear about {similar}",
+                            c.name, c.id
+                        )
+                    }
                 })
                 .collect(),
         ),

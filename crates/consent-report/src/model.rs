@@ -116,3 +116,54 @@ pub struct ReportDecision<'a> {
     /// bundle, under the named rule set, and got this same decision.
     pub recomputed: bool,
 }
+
+/// What the page says beyond the evidence itself: which decisions answer
+/// "may the organisation contact this person today", who verified the
+/// bundle, and how a reader re-verifies it. [`crate::render_html`] uses
+/// [`ReportContext::default`]: nothing stated.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReportContext {
+    /// The decisions of a subject bundle that answer "may we contact
+    /// them today", one per channel, asked at the export's time.
+    pub status: Option<StatusQuestions>,
+    /// Who ran the verification the page shows.
+    pub verified_by: Option<VerifiedBy>,
+    /// The bundle's file name as the reader has it (used in the commands
+    /// of "How to verify this yourself"); `None`: `BUNDLE.json`.
+    pub bundle_file: Option<String>,
+}
+
+/// Which of the report's decisions are the status: `decisions[first..]`,
+/// each asked at `at`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusQuestions {
+    pub at: Timestamp,
+    pub first: usize,
+}
+
+/// Who verified the bundle the page shows, with what and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedBy {
+    pub verifier: Verifier,
+    /// The verifier's version (the consent-ledger release).
+    pub version: String,
+    /// When the verification ran (the caller's clock).
+    pub ran_at: Timestamp,
+    /// The keys it trusted, as `origin+key id` (the key's fingerprint).
+    pub trusted_keys: Vec<String>,
+}
+
+/// Whose verification it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verifier {
+    /// The ledger that exported the bundle checked its own signature and
+    /// proofs: evidence of consistency, not independent verification.
+    ExportingLedger,
+    /// `consent-ledger export --html`, right after the export, against
+    /// the key the same ledger served: still the ledger vouching for
+    /// itself.
+    ExportCommand,
+    /// `consent-ledger report` or `verify`, run by whoever holds the
+    /// bundle, against the key they obtained.
+    Reader,
+}

@@ -3,24 +3,72 @@
 
 use crate::anchor;
 use crate::describe::{describe, source};
+use crate::groups::{group, DecisionGroup};
 use crate::model::*;
+use crate::reverify::{how_to_verify_section, verified_by_line};
+use crate::status::{count, plural, status_section};
 use crate::style::STYLE;
 use crate::words::{self, when};
-use consent_domain::identity::EventId;
+use consent_domain::identity::{EventId, SubjectId};
 use consent_domain::rules::{Decision, EventReference, Reason, RuleOutcome, RuleSet};
 use consent_domain::time::Timestamp;
 use consent_domain::vocabulary::Channel;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// No script, no fetch of any kind: only the inline style may apply.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'";
 
 /// Renders the report as one self-contained HTML page: inline CSS, no
 /// scripts, no external resources. Pure: the same report gives the same
-/// bytes.
+/// bytes. States nothing beyond the evidence ([`ReportContext::default`]);
+/// [`render_report`] says who verified it and which decisions are the
+/// status.
 pub fn render_html(report: &EvidenceReport<'_>) -> String {
-    let timeline = Timeline::of(&report.events);
+    render_report(report, &ReportContext::default())
+}
+
+/// Most recipients a campaign group lists by name; the bundle lists all.
+pub const GROUP_LISTED_MAX: usize = 500;
+
+/// Renders the report with what `context` states: the page opens with the
+/// status (may the organisation contact this person today; for a
+/// campaign, the counts by outcome and reason), then the verification and
+/// who ran it, the details, and ends with how to verify it yourself.
+pub fn render_report(report: &EvidenceReport<'_>, context: &ReportContext) -> String {
+    let campaign = matches!(report.scope, ReportScope::Campaign { .. });
+    let groups = if campaign {
+        group(&report.decisions)
+    } else {
+        Vec::new()
+    };
+    // A campaign shows one decision in full per group, and the timeline
+    // of the recipients of those decisions (every event is in the bundle).
+    let shown: Vec<usize> = if campaign {
+        groups.iter().map(DecisionGroup::representative).collect()
+    } else {
+        (0..report.decisions.len()).collect()
+    };
+    let timeline_events: Vec<ReportEvent<'_>> = if campaign {
+        let subjects: BTreeSet<&SubjectId> = shown
+            .iter()
+            .filter_map(|&i| report.decisions[i].request.subject.as_ref())
+            .collect();
+        report
+            .events
+            .iter()
+            .filter(|e| {
+                e.event
+                    .subject
+                    .as_ref()
+                    .is_none_or(|s| subjects.contains(s))
+            })
+            .cloned()
+            .collect()
+    } else {
+        report.events.clone()
+    };
+    let timeline = Timeline::of(&timeline_events);
     let page = html! {
         (DOCTYPE)
         html lang="en-GB" {
@@ -38,12 +86,18 @@ pub fn render_html(report: &EvidenceReport<'_>) -> String {
                     (scope_particulars(&report.scope))
                     p.meta { "Report produced " (time_element(report.produced_at)) "." }
                 }
-                (verdict(&report.verification))
-                (at_a_glance(report))
+                (status_section(report, context))
+                (verdict(&report.verification, context))
+                @if campaign {
+                    (groups_section(report, &groups))
+                } @else {
+                    (at_a_glance(report))
+                }
                 (checkpoint_section(&report.verification))
-                (timeline_section(&timeline))
-                (decisions_section(report, &timeline))
+                (timeline_section(&timeline, report.events.len()))
+                (decisions_section(report, &shown, &timeline))
                 (rule_sets_section(&report.rule_sets))
+                (how_to_verify_section(report, context))
                 footer {
                     "Every event above is shown as recorded in the ledger's log, at the position given. "
                     "Each decision is the ledger's answer to the question shown, computed from the events "
@@ -53,6 +107,59 @@ pub fn render_html(report: &EvidenceReport<'_>) -> String {
         }
     };
     page.into_string()
+}
+
+/// A campaign's decisions grouped by answer: each group's count, the
+/// decision shown in full for it, and its recipients listed compactly.
+fn groups_section(report: &EvidenceReport<'_>, groups: &[DecisionGroup]) -> Markup {
+    html! {
+        section id="groups" {
+            h2 { "Recipients by answer" }
+            p {
+                "Every recipient's decision, grouped by the same answer. Each group shows one decision in full; "
+                "the bundle holds every recipient's decision."
+            }
+            @for (index, group) in groups.iter().enumerate() {
+                @let representative = group.representative() + 1;
+                @let members = group.members.len();
+                div.group id=(format!("group-{}", index + 1)) {
+                    h3 {
+                        @if group.allowed { span.allowed-word { "ALLOWED" } } @else { span.refused-word { "REFUSED" } }
+                        " " (count(members)) " recipient" (plural(members)) ": " (group.label())
+                    }
+                    @if !group.reasons.is_empty() {
+                        ul.cites {
+                            @for reason in &group.reasons {
+                                li { strong { (reason.rule) } " " (reason.code.replace('_', " ")) " " span.citation { (reason.citation) } }
+                            }
+                        }
+                    }
+                    @if !group.recomputed {
+                        p.warning { "NOT RECOMPUTED: the verifier did not reproduce these answers from the events in this evidence." }
+                    }
+                    p { a href={ "#" (anchor::decision(representative)) } { "Decision " (representative) } " is shown in full for this group." }
+                    details {
+                        summary {
+                            @if members > GROUP_LISTED_MAX {
+                                "The first " (count(GROUP_LISTED_MAX)) " of " (count(members)) " recipients"
+                            } @else {
+                                "The " (count(members)) " recipient" (plural(members))
+                            }
+                        }
+                        p.recipients.mono {
+                            @for (i, &member) in group.members.iter().take(GROUP_LISTED_MAX).enumerate() {
+                                @if i > 0 { ", " }
+                                (report.decisions[member].request.addressee())
+                            }
+                        }
+                        @if members > GROUP_LISTED_MAX {
+                            p.meta { "And " (count(members - GROUP_LISTED_MAX)) " more: every recipient's decision is in the bundle's " code { "decisions" } "." }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn time_element(at: Timestamp) -> Markup {
@@ -108,7 +215,13 @@ fn scope_particulars(scope: &ReportScope) -> Markup {
                 dd { (product_category.as_ref().map_or("none given", |c| c.as_str())) }
                 dt { "Send time" } dd { (time_element(*send_at)) }
                 dt { "Subjects" }
-                dd { (words::join(subjects.iter().map(|s| s.as_str()))) }
+                dd {
+                    @if subjects.len() <= SCOPE_LISTED_MAX {
+                        (words::join(subjects.iter().map(|s| s.as_str())))
+                    } @else {
+                        (count(subjects.len())) " subjects, listed by answer below"
+                    }
+                }
             }
         },
         ReportScope::TimeRange { .. } => html! {
@@ -117,7 +230,10 @@ fn scope_particulars(scope: &ReportScope) -> Markup {
     }
 }
 
-fn verdict(verification: &VerificationSummary) -> Markup {
+/// Most subjects the scope lists by name at the top of a campaign's page.
+const SCOPE_LISTED_MAX: usize = 20;
+
+fn verdict(verification: &VerificationSummary, context: &ReportContext) -> Markup {
     let checkpoint = &verification.checkpoint;
     html! {
         section.verdict.verified[verification.passed].failed[!verification.passed] id="verification" {
@@ -143,6 +259,7 @@ fn verdict(verification: &VerificationSummary) -> Markup {
             } @else if !verification.passed {
                 ul.findings { li { "The verifier gave no finding." } }
             }
+            (verified_by_line(context))
         }
     }
 }
@@ -277,11 +394,19 @@ impl<'r, 'a> Timeline<'r, 'a> {
     }
 }
 
-fn timeline_section(timeline: &Timeline<'_, '_>) -> Markup {
+fn timeline_section(timeline: &Timeline<'_, '_>, in_evidence: usize) -> Markup {
     html! {
         section id="timeline" {
             h2 { "Timeline of events" }
-            p { "Every event in this evidence, in the order it occurred, with its place in the log." }
+            @if timeline.entries.len() == in_evidence {
+                p { "Every event in this evidence, in the order it occurred, with its place in the log." }
+            } @else {
+                p {
+                    "The organisation's facts and the events of the recipients whose decisions are shown in full, "
+                    "in the order they occurred, with their place in the log: " (count(timeline.entries.len()))
+                    " of the " (count(in_evidence)) " events in this evidence (the bundle holds them all)."
+                }
+            }
             @if timeline.entries.is_empty() {
                 p { "This evidence contains no event." }
             } @else {
@@ -328,12 +453,20 @@ fn timeline_section(timeline: &Timeline<'_, '_>) -> Markup {
     }
 }
 
-fn decisions_section(report: &EvidenceReport<'_>, timeline: &Timeline<'_, '_>) -> Markup {
+fn decisions_section(
+    report: &EvidenceReport<'_>,
+    shown: &[usize],
+    timeline: &Timeline<'_, '_>,
+) -> Markup {
     html! {
         section id="decisions" {
             h2 { "Decisions" }
-            @for (index, entry) in report.decisions.iter().enumerate() {
-                (decision_section(index + 1, entry, report, timeline))
+            @if shown.len() < report.decisions.len() {
+                p { "One decision in full for each group of recipients with the same answer ("
+                    (count(shown.len())) " of " (count(report.decisions.len())) ")." }
+            }
+            @for &index in shown {
+                (decision_section(index + 1, &report.decisions[index], report, timeline))
             }
         }
     }

@@ -50,6 +50,19 @@ table.data tr:target td, .timeline tr:target td { background: #fff6cc; }
 .outcome-not-applicable { color: var(--muted); }
 .citation { font-weight: bold; }
 section.decision { border: 2px solid var(--rule); border-radius: 6px; padding: 4px 20px 12px; margin: 20px 0; }
+.status { margin: 16px 0 8px; }
+.status h2 { font-size: 28px; border-bottom: none; margin: 16px 0 6px; }
+.status-line { padding: 8px 0 6px; border-top: 1px solid var(--rule); }
+.status-line .channel { font-size: 21px; margin: 0; }
+.status-line .reasons { font-size: 17px; margin: 4px 0; padding-left: 24px; }
+.allowed-word { color: var(--ok); font-weight: bold; }
+.refused-word { color: var(--bad); font-weight: bold; }
+.counts { font-size: 22px; }
+td.count { text-align: right; font-variant-numeric: tabular-nums; }
+.verified-by { font-size: 16px; color: #111; margin-top: 10px; }
+.group { border-top: 1px solid var(--rule); padding: 6px 0; }
+.recipients { font-size: 13px; }
+pre.command { background: #eef0f3; padding: 8px 12px; border-radius: 4px; overflow-x: auto; }
 footer { margin-top: 40px; color: var(--muted); font-size: 14px; border-top: 1px solid var(--rule); padding-top: 8px; }
 @page { size: A4; margin: 14mm; }
 @media print {

@@ -37,12 +37,26 @@ pub fn channel(channel: Channel) -> &'static str {
     }
 }
 
-/// `email, SMS`, or `every channel` for an empty list when `empty_is_all`.
-pub fn channels(list: &[Channel], empty_is_all: bool) -> String {
-    if list.is_empty() && empty_is_all {
-        return "every channel".to_owned();
+/// A message on a channel, as an adjective: `an email message`, `an SMS
+/// message`, `a live call message`...
+pub fn channel_message(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "email",
+        Channel::Sms => "SMS",
+        Channel::LiveCall => "live call",
+        Channel::AutomatedCall => "automated call",
+        Channel::Post => "postal",
     }
-    join(list.iter().map(|c| channel(*c)))
+}
+
+/// `email, SMS`; an empty list is `every channel` when `empty_is_all`,
+/// otherwise `no channel` (never "none", which reads as a channel's name).
+pub fn channels(list: &[Channel], empty_is_all: bool) -> String {
+    match (list.is_empty(), empty_is_all) {
+        (true, true) => "every channel".to_owned(),
+        (true, false) => "no channel".to_owned(),
+        _ => join(list.iter().map(|c| channel(*c))),
+    }
 }
 
 pub fn purpose(purpose: Purpose) -> &'static str {
@@ -53,11 +67,14 @@ pub fn purpose(purpose: Purpose) -> &'static str {
     }
 }
 
+/// `commercial, charitable`; an empty list is `every purpose` when
+/// `empty_is_all`, otherwise `no purpose`.
 pub fn purposes(list: &[Purpose], empty_is_all: bool) -> String {
-    if list.is_empty() && empty_is_all {
-        return "every purpose".to_owned();
+    match (list.is_empty(), empty_is_all) {
+        (true, true) => "every purpose".to_owned(),
+        (true, false) => "no purpose".to_owned(),
+        _ => join(list.iter().map(|p| purpose(*p))),
     }
-    join(list.iter().map(|p| purpose(*p)))
 }
 
 pub fn organisation_kind(kind: OrganisationKind) -> &'static str {
@@ -202,7 +219,9 @@ pub fn yes_no(value: bool) -> &'static str {
     }
 }
 
-/// `a, b and c`.
+/// `a, b and c`; `none` for an empty list, so a caller whose sentence
+/// would then read wrongly ("expect to hear about none") words the empty
+/// case itself.
 pub fn join<'s>(items: impl IntoIterator<Item = &'s str>) -> String {
     let items: Vec<&str> = items.into_iter().collect();
     match items.as_slice() {
@@ -232,6 +251,8 @@ mod tests {
         assert_eq!(join(["email"]), "email");
         assert_eq!(join(["email", "SMS", "post"]), "email, SMS and post");
         assert_eq!(channels(&[], true), "every channel");
+        assert_eq!(channels(&[], false), "no channel");
+        assert_eq!(purposes(&[], false), "no purpose");
         assert_eq!(purposes(&[Purpose::Commercial], true), "commercial");
     }
 }

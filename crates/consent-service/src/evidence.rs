@@ -9,7 +9,7 @@
 
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
-use consent_audit::{audit_bundle, bundle_report_html};
+use consent_audit::{audit_bundle, bundle_report_html, ReportDrawing, VerifiedBy, Verifier};
 use consent_domain::Timestamp;
 use consent_evidence::{EvidenceBundle, VerifierKey};
 use consent_export::{
@@ -143,15 +143,27 @@ impl Ledger {
 
     /// The regulator's report of an evidence bundle for `request` (see
     /// [`Ledger::export`]) as an HTML page: the bundle audited against this
-    /// ledger's key and rendered as of now.
+    /// ledger's key ("checked by the exporting ledger") and rendered as of
+    /// now, by the same [`bundle_report_html`] that `consent-ledger
+    /// report` runs on a bundle file.
     pub async fn export_html(&self, request: v1::ExportRequest) -> Result<String, LedgerError> {
         let bundle = self.export(request).await?;
         let key = self.checkpoint_key()?;
         let catalogue = self.inner.catalogue.clone();
         let now = self.inner.clock.now();
         blocking(move || {
-            let report = audit_bundle(&bundle, &[key], &catalogue);
-            bundle_report_html(&bundle, &report, &catalogue, now)
+            let report = audit_bundle(&bundle, std::slice::from_ref(&key), &catalogue);
+            let drawing = ReportDrawing {
+                produced_at: now,
+                verified_by: Some(VerifiedBy {
+                    verifier: Verifier::ExportingLedger,
+                    version: env!("CARGO_PKG_VERSION").to_owned(),
+                    ran_at: now,
+                    trusted_keys: vec![key.label()],
+                }),
+                bundle_file: None,
+            };
+            bundle_report_html(&bundle, &report, &catalogue, &drawing)
         })
         .await
     }

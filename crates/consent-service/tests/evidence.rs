@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use consent_audit::{audit_bundle, audit_bundle_json, bundle_report_html};
+use consent_audit::{audit_bundle, audit_bundle_json, bundle_report_html, ReportDrawing};
 use consent_domain::rules::RuleCatalogue;
 use consent_evidence::{CheckpointSigner, EvidenceBundle, Finding, ManifestField};
 use consent_log::LogPosition;
@@ -98,15 +98,24 @@ async fn a_subject_export_verifies_offline_and_every_decision_recomputes() {
         .records
         .windows(2)
         .all(|pair| pair[0].position < pair[1].position));
-    // Both sends, in time order, then the question asked.
+    // Both sends, in time order, then the question asked, then the status:
+    // one decision per channel at the export's time, as its scope says.
+    let answered = decisions(&bundle);
     assert_eq!(
-        decisions(&bundle),
-        vec![
+        answered[..3],
+        [
             (true, "2025-04-01T09:00:00+00:00".to_owned()),
             (false, "2025-06-01T09:00:00+00:00".to_owned()),
             (true, "2025-04-15T00:00:00+00:00".to_owned()),
         ]
     );
+    assert_eq!(answered.len(), 3 + 5);
+    assert_eq!(bundle.scope["status"]["decisions"], 5);
+    let status_at = &bundle.decisions[3]["request"]["at"];
+    assert_eq!(&bundle.scope["status"]["at"], status_at);
+    assert!(bundle.decisions[3..]
+        .iter()
+        .all(|d| &d["request"]["at"] == status_at));
     let refused = &bundle.decisions[1]["decision"];
     assert!(refused["reasonsAgainst"]
         .as_array()
@@ -127,15 +136,10 @@ async fn a_subject_export_verifies_offline_and_every_decision_recomputes() {
     let report = audit_bundle_json(&file, &[key], &RuleCatalogue::uk());
     assert!(report.passed(), "{report}");
     assert_eq!(report.records_proven, 6);
-    assert_eq!(report.decisions, 3);
+    assert_eq!(report.decisions, 8);
 
     // The regulator's page says the same.
-    let page = bundle_report_html(
-        &bundle,
-        &report,
-        &RuleCatalogue::uk(),
-        consent_domain::Timestamp::parse_rfc3339("2025-09-01T00:00:00Z").expect("time"),
-    );
+    let page = bundle_report_html(&bundle, &report, &RuleCatalogue::uk(), &drawing());
     for fact in [
         "VERIFIED",
         "Evidence for subject customer-1842 of acme-cycles",
@@ -211,12 +215,7 @@ async fn tampering_with_an_exported_bundle_is_caught() {
     let mut flipped = bundle;
     flipped.records[3].payload[5] ^= 0x40;
     let report = audit(&flipped);
-    let page = bundle_report_html(
-        &flipped,
-        &report,
-        &RuleCatalogue::uk(),
-        consent_domain::Timestamp::parse_rfc3339("2025-09-01T00:00:00Z").expect("time"),
-    );
+    let page = bundle_report_html(&flipped, &report, &RuleCatalogue::uk(), &drawing());
     assert!(page.contains("FAILED") && !page.contains("VERIFIED"));
     assert!(report
         .findings
@@ -370,4 +369,14 @@ async fn an_export_names_the_bad_field() {
         other => panic!("expected an invalid request, got {other:?}"),
     }
     running.stop().await;
+}
+
+/// A page drawn on 1 September 2025, by no one in particular.
+fn drawing() -> ReportDrawing {
+    ReportDrawing {
+        produced_at: consent_domain::Timestamp::parse_rfc3339("2025-09-01T00:00:00Z")
+            .expect("time"),
+        verified_by: None,
+        bundle_file: None,
+    }
 }
