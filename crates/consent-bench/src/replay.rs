@@ -64,8 +64,7 @@ pub async fn replay(log: Arc<dyn EventLog>) -> anyhow::Result<Outcome> {
     let runtime = tokio::runtime::Handle::current();
     let started = Instant::now();
     let heap = crate::heap::Measurement::start();
-    let replayed =
-        tokio::task::spawn_blocking(move || run(&runtime, log, config, &Silent)).await;
+    let replayed = tokio::task::spawn_blocking(move || run(&runtime, log, config, &Silent)).await;
     let heap_peak = heap.finish();
     let replayed = replayed??;
     let seconds = started.elapsed().as_secs_f64();

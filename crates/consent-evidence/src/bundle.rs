@@ -116,7 +116,7 @@ pub struct BundleContents {
 
 /// Why a bundle could not be sealed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SealError {
+pub enum BundleSealError {
     #[error(transparent)]
     RuleSetId(#[from] InvalidRuleSetId),
     #[error("the bundle's checkpoint: {0}")]
@@ -143,14 +143,14 @@ pub struct BundleReadError {
 
 impl BundleContents {
     /// The manifest these contents would be sealed with.
-    pub fn manifest(&self) -> Result<Manifest, SealError> {
+    pub fn manifest(&self) -> Result<Manifest, BundleSealError> {
         let leaf_hashes = self
             .records
             .iter()
             .enumerate()
             .map(|(record, included)| {
                 record_leaf_hash(&included.position, &included.payload)
-                    .map_err(|source| SealError::Leaf { record, source })
+                    .map_err(|source| BundleSealError::Leaf { record, source })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Manifest {
@@ -172,10 +172,10 @@ impl BundleContents {
     /// Signs the manifest with the log's key (the checkpoint's origin) and
     /// returns the finished bundle. Records should be in ascending
     /// `(topic, partition, offset)` order; the verifier refuses any other.
-    pub fn seal(self, signer: &CheckpointSigner) -> Result<EvidenceBundle, SealError> {
+    pub fn seal(self, signer: &CheckpointSigner) -> Result<EvidenceBundle, BundleSealError> {
         let (checkpoint, _) = Checkpoint::parse_unverified(&self.checkpoint)?;
         if signer.name() != checkpoint.origin {
-            return Err(SealError::SignerIsNotOrigin {
+            return Err(BundleSealError::SignerIsNotOrigin {
                 origin: checkpoint.origin,
                 signer: signer.name().to_owned(),
             });

@@ -53,8 +53,8 @@ pub mod note;
 pub mod verify;
 
 pub use bundle::{
-    BundleContents, ConsistencyEvidence, EvidenceBundle, IncludedRecord, PartitionConsistency,
-    SealError, BUNDLE_FORMAT_V1,
+    BundleContents, BundleSealError, ConsistencyEvidence, EvidenceBundle, IncludedRecord,
+    PartitionConsistency, BUNDLE_FORMAT_V1,
 };
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use finding::{Finding, SignedDocument};

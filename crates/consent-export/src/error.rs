@@ -1,7 +1,7 @@
 use crate::checkpoints::CheckpointingError;
 use crate::fetch::FetchError;
 use consent_domain::rules::UnknownRuleSet;
-use consent_evidence::{CheckpointError, SealError};
+use consent_evidence::{BundleSealError, CheckpointError};
 use consent_log::TopicPartition;
 use consent_schema::ValidationError;
 use consent_store::StoreError;
@@ -34,5 +34,5 @@ pub enum ExportError {
     )]
     MissingNode(String),
     #[error("sealing the bundle: {0}")]
-    Seal(#[from] SealError),
+    Seal(#[from] BundleSealError),
 }

@@ -28,13 +28,7 @@ pub fn when(at: Timestamp) -> String {
 }
 
 pub fn channel(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Email => "email",
-        Channel::Sms => "SMS",
-        Channel::LiveCall => "live calls",
-        Channel::AutomatedCall => "automated calls",
-        Channel::Post => "post",
-    }
+    channel.in_words()
 }
 
 /// A message on a channel, as an adjective: `an email message`, `an SMS
@@ -60,11 +54,7 @@ pub fn channels(list: &[Channel], empty_is_all: bool) -> String {
 }
 
 pub fn purpose(purpose: Purpose) -> &'static str {
-    match purpose {
-        Purpose::Commercial => "commercial",
-        Purpose::Campaigning => "campaigning",
-        Purpose::Charitable => "charitable",
-    }
+    purpose.as_str()
 }
 
 /// `commercial, charitable`; an empty list is `every purpose` when
