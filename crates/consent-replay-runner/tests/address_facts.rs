@@ -4,8 +4,6 @@
 //! folds them into its address table on disk and reads them back, and
 //! its report is the in-memory replay's.
 
-#[path = "../../consent-replay/tests/support/mod.rs"]
-mod support;
 
 use consent_domain::event::{Fact, ObjectionRecorded};
 use consent_domain::rules::RuleCatalogue;
@@ -16,7 +14,7 @@ use consent_log_embedded::EmbeddedLog;
 use consent_replay::{ReplayPlan, RuleSelection};
 use consent_replay_runner::{run, RunnerConfig, Silent};
 use std::sync::Arc;
-use support::*;
+use consent_testkit::history::*;
 
 const ANN_EMAIL: &str = "ann@example.org";
 

@@ -2,9 +2,7 @@
 //! format stored in E.164, and no fact from the future or from an absurd
 //! date (`prepare_for_append`, `check_for_entry`).
 
-mod common;
-
-use common::{at, envelope, every_payload};
+use consent_testkit::wire::every_kind::{at, envelope, every_payload};
 use consent_domain::event::Fact;
 use consent_domain::Timestamp;
 use consent_schema::v1::{self, envelope::Payload};

@@ -480,7 +480,7 @@ async fn the_ledger_stamps_missing_ids_and_recorded_at_and_keeps_given_ones() {
     );
     let now = Timestamp::parse_rfc3339("2025-03-01T12:00:05Z").expect("time");
     let assigned = uuid::Uuid::parse_str("0190f2a4-7b3c-7d2e-9f10-1a2b3c4d5e6f").expect("uuid");
-    let ledger = consent_service::Ledger::builder(Arc::new(log), store, projector.handle())
+    let ledger = consent_service::Ledger::builder(projector.projection())
         .clock(Arc::new(FixedClock(now)))
         .ids(Arc::new(FixedId(assigned)))
         .build();

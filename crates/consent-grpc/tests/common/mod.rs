@@ -74,7 +74,7 @@ impl Ledgers {
             .expect("archive");
         let checkpointer = consent_export::Checkpointer::new(signer, projection.clone(), archive)
             .expect("checkpointer");
-        let ledger = Ledger::builder(log, store, projection.clone())
+        let ledger = Ledger::builder(projector.projection())
             .config(config)
             .evidence(checkpointer)
             .build();

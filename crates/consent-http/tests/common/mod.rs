@@ -91,7 +91,7 @@ impl Server {
         let archive = CheckpointArchive::open(&dir.join("checkpoints")).expect("archive");
         let checkpointer =
             Checkpointer::new(signer, projector.handle(), archive).expect("checkpointer");
-        let ledger = Ledger::builder(shared, store, projector.handle())
+        let ledger = Ledger::builder(projector.projection())
             .config(config)
             .evidence(checkpointer)
             .intake(test_intake())

@@ -114,9 +114,7 @@ impl Running {
             },
         );
         let handle = projector.handle();
-        let (shutdown, stop) = watch::channel(false);
-        let projector = tokio::spawn(projector.run(stop));
-        let mut ledger = Ledger::builder(shared, store, handle.clone()).config(config);
+        let mut ledger = Ledger::builder(projector.projection()).config(config);
         if let Some(signer) = signer {
             let archive =
                 CheckpointArchive::open(&dir.join("checkpoints")).expect("open the archive");
@@ -127,6 +125,8 @@ impl Running {
             ledger = ledger.sealing(sealer);
         }
         let ledger = ledger.build();
+        let (shutdown, stop) = watch::channel(false);
+        let projector = tokio::spawn(projector.run(stop));
         Self {
             ledger,
             log,

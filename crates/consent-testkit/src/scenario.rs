@@ -17,10 +17,7 @@
 //! relied on, allowed exactly when there is no reason against, the same
 //! answer twice. Assertion failures print the whole decision.
 
-#![allow(dead_code, unused_imports)]
-
 pub mod dump;
-pub mod facts;
 pub mod generate;
 
 use consent_domain::event::{Event, EventPosition, Fact, Source};
@@ -40,7 +37,7 @@ pub use consent_domain::rules::LawfulBasis::{
     NotDirectMarketing, SoftOptIn,
 };
 pub use consent_domain::rules::RuleOutcome::{Blocked, Failed, NotApplicable, Satisfied};
-pub use facts::*;
+pub use crate::facts::*;
 
 /// The organisation scenarios are about, unless told otherwise.
 pub const ORG: &str = "acme";
