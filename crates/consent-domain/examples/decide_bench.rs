@@ -15,9 +15,9 @@
 //! text: equal digests before and after a change mean the same decisions,
 //! byte for byte.
 
-
 use consent_domain::rules::{decide_with_texts, DecisionTexts};
 use consent_domain::vocabulary::MessageClass;
+use consent_testkit::scenario::Inputs;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -25,7 +25,6 @@ use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use consent_testkit::scenario::Inputs;
 
 /// The system allocator, counting allocations (the same small cost before
 /// and after a change), so that the allocations per decision are known.

@@ -4,8 +4,8 @@
 //! under, or none (an imported suppression list, a TPS file).
 
 use consent_domain::vocabulary::{ContactPoint, OptOutMethod};
-use proptest::prelude::*;
 use consent_testkit::scenario::*;
+use proptest::prelude::*;
 
 const ADDRESS: &str = "shared@example.com";
 const OTHER_ADDRESS: &str = "bob@example.com";

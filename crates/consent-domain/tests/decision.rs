@@ -4,8 +4,8 @@
 
 use consent_domain::rules::RuleOutcome;
 use consent_domain::vocabulary::{CallCategory, OptOutMethod, SubscriberType};
-use proptest::prelude::*;
 use consent_testkit::scenario::*;
+use proptest::prelude::*;
 
 /// RULES.md: "every reason against" - a check that fails several rules
 /// lists them all: R1 objection, R2 pre-ticked consent, R3 no basis and R6

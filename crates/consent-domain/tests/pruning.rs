@@ -4,9 +4,9 @@
 //! still byte for byte the one evaluating every rule gives.
 
 use consent_domain::rules::{decide_unpruned, decide_with_texts, DecisionTexts};
-use proptest::prelude::*;
 use consent_testkit::scenario::generate::case;
 use consent_testkit::scenario::Inputs;
+use proptest::prelude::*;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2_000))]

@@ -8,8 +8,8 @@ use consent_domain::rules::RuleCatalogue;
 use consent_domain::vocabulary::Channel;
 use consent_domain::{Event, OrganisationId};
 use consent_replay::{EligibilityQuestions, ReplayPlan, Replayer, RuleSelection};
-use proptest::prelude::*;
 use consent_testkit::history::*;
+use proptest::prelude::*;
 
 /// The charity's and the tea shops' histories, told into one log.
 fn everything() -> Vec<Event> {

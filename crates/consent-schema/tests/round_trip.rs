@@ -1,12 +1,12 @@
 //! Every kind of fact survives wire -> domain -> wire and domain -> wire ->
 //! domain unchanged, in binary and in JSON.
 
-use consent_testkit::wire::every_kind::{envelope, every_payload};
 use consent_domain::{Fact, Timestamp};
 use consent_schema::{
     decode_envelope, encode_envelope, event_from_proto, event_to_proto, family_of,
     prepare_for_append, v1, EntryRules,
 };
+use consent_testkit::wire::every_kind::{envelope, every_payload};
 
 #[test]
 fn every_payload_variant_converts_to_the_domain_and_back_unchanged() {

@@ -4,9 +4,6 @@
 //! unreadable for good, the person stays suppressed - under a new customer
 //! id, after a rebuild of the view - and evidence still verifies.
 
-use consent_testkit::ledger::*;
-use consent_testkit::wire::every_kind::email;
-use consent_testkit::wire::*;
 use consent_audit::audit_bundle;
 use consent_domain::rules::RuleCatalogue;
 use consent_evidence::CheckpointSigner;
@@ -17,6 +14,9 @@ use consent_schema::v1;
 use consent_sealing::{ContactDigestKey, Sealer};
 use consent_service::{Ledger, LedgerError};
 use consent_store::MemoryStore;
+use consent_testkit::ledger::*;
+use consent_testkit::wire::every_kind::email;
+use consent_testkit::wire::*;
 use std::path::Path;
 use std::sync::Arc;
 

@@ -1,13 +1,13 @@
 //! The ledger's operations over the embedded log, an in-memory view and a
 //! running projector: what a caller of the service sees.
 
-use consent_testkit::ledger::*;
-use consent_testkit::wire::*;
 use consent_domain::{EventId, OrganisationId, SubjectId, Timestamp};
 use consent_log::EventLog;
 use consent_schema::v1;
 use consent_service::{Clock, IdGenerator, LedgerConfig, LedgerError};
 use consent_store::MemoryStore;
+use consent_testkit::ledger::*;
+use consent_testkit::wire::*;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -2,14 +2,14 @@
 //! them, refuses the others naming their partition, and accepts appends for
 //! anyone.
 
-use consent_testkit::ledger::*;
-use consent_testkit::wire::*;
 use consent_domain::{OrganisationId, SubjectId};
 use consent_log::partitioner::partition_for;
 use consent_log::EventLog;
 use consent_projector::OwnedPartitions;
 use consent_service::{LedgerConfig, LedgerError};
 use consent_store::MemoryStore;
+use consent_testkit::ledger::*;
+use consent_testkit::wire::*;
 use std::sync::Arc;
 
 fn partition_of(subject: &str) -> u32 {

@@ -116,9 +116,7 @@ impl RunningLedger {
     pub fn in_directory(dir: &Path, parts: LedgerParts) -> Self {
         let store = Arc::new(SledStore::open(&dir.join("view")).expect("open the sled view"));
         let parts = LedgerParts {
-            checkpoints: parts
-                .checkpoints
-                .or_else(|| Some(dir.join("checkpoints"))),
+            checkpoints: parts.checkpoints.or_else(|| Some(dir.join("checkpoints"))),
             ..parts
         };
         Self::start_with(&dir.join("log"), store, parts)
@@ -136,11 +134,7 @@ impl RunningLedger {
             intake,
         } = parts;
         let log = EmbeddedLog::open(dir, layout()).expect("open the embedded log");
-        let projector = Projector::new(
-            Arc::new(log.clone()),
-            store,
-            projector_config(ownership),
-        );
+        let projector = Projector::new(Arc::new(log.clone()), store, projector_config(ownership));
         let projection = projector.projection();
         let mut ledger = Ledger::builder(projection.clone()).config(config);
         if let Some(signer) = signer {

@@ -32,12 +32,12 @@ use consent_domain::vocabulary::*;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+pub use crate::facts::*;
 pub use consent_domain::rules::LawfulBasis::{
     CharitySoftOptIn, Consent, CorporateSubscriber, LegitimateInterests, LiveCallNotObjected,
     NotDirectMarketing, SoftOptIn,
 };
 pub use consent_domain::rules::RuleOutcome::{Blocked, Failed, NotApplicable, Satisfied};
-pub use crate::facts::*;
 
 /// The organisation scenarios are about, unless told otherwise.
 pub const ORG: &str = "acme";
