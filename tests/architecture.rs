@@ -5,7 +5,9 @@
 //!   the code map of ARCHITECTURE.md names exists (and has a place in it).
 //! - The layers: no crate has a normal (non-dev) dependency on a workspace
 //!   crate its entry in [`MAP`] does not allow; nothing depends on
-//!   consent-bench; consent-log-conformance is a dev-dependency only.
+//!   consent-bench; consent-log-conformance is a dev-dependency only;
+//!   consent-testkit is a dev-dependency only (consent-bench, a binary,
+//!   excepted).
 //! - Purity: no pure crate reaches an engine or IO crate, even
 //!   transitively through normal dependencies; no pure crate's source reads
 //!   the clock or a random source.
@@ -131,6 +133,10 @@ const MAP: &[Place] = &[
     // "measures the real crates through their public APIs ... never a
     // dependency of them"
     Place { package: "consent-bench", heading: "crates/consent-bench", may: Anything, purity: Edge },
+    // "The one test kit": facts, scenarios, histories, the wire and a
+    // running ledger over the real parts; "never a normal dependency of a
+    // library" (checked in `no_crate_depends_on_a_crate_its_layer_may_not_use`).
+    Place { package: "consent-testkit", heading: "crates/consent-testkit", may: Only(&["consent-domain", "consent-schema", "consent-replay", "consent-log", "consent-log-embedded", "consent-store", "consent-store-sled", "consent-projector", "consent-service", "consent-export", "consent-evidence", "consent-sealing"]), purity: Edge },
     // "Cross-crate tests"
     Place { package: "consent-ledger-tests", heading: "tests/", may: Anything, purity: Edge },
 ];
@@ -143,6 +149,12 @@ const KNOWN_VIOLATIONS: &[(&str, &str, &str)] = &[];
 /// The dev-only crate of the checks every `EventLog` runs: never a normal
 /// dependency.
 const CONFORMANCE_SUITE: &str = "consent-log-conformance";
+
+/// The one test kit: a dev-dependency of the crates whose tests use it,
+/// never a normal dependency of a library crate. Only these binaries
+/// (the benchmarks) may depend on it as a normal dependency.
+const TEST_KIT: &str = "consent-testkit";
+const MAY_USE_THE_TEST_KIT: &[&str] = &["consent-bench"];
 
 /// The transport adapters, and what they must never depend on (normal
 /// dependencies): "a thin adapter: parse, call the service, map errors".
@@ -381,6 +393,17 @@ fn no_crate_depends_on_a_crate_its_layer_may_not_use() {
             problems.push(format!(
                 "{from} depends on {CONFORMANCE_SUITE} ({} dependency): {DOC} says it is \
                  \"a dev-dependency only\": the suite is test code. Make it a \
+                 [dev-dependencies] entry",
+                kind.as_deref().unwrap_or("normal")
+            ));
+        }
+        if to == TEST_KIT
+            && kind.as_deref() != Some("dev")
+            && !MAY_USE_THE_TEST_KIT.contains(&from.as_str())
+        {
+            problems.push(format!(
+                "{from} depends on {TEST_KIT} ({} dependency): {DOC} says the test kit is \
+                 \"never a normal dependency of a library\": it is test code. Make it a \
                  [dev-dependencies] entry",
                 kind.as_deref().unwrap_or("normal")
             ));

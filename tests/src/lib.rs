@@ -34,7 +34,7 @@ impl RunningLedger {
             ..ProjectorConfig::default()
         };
         let projector = Projector::new(log.clone(), store.clone(), config);
-        let ledger = Ledger::new(log, store, projector.handle());
+        let ledger = Ledger::new(projector.projection());
         let (_stop_projector, stopping) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             let _keep_running = _stop_projector;

@@ -114,11 +114,10 @@ pub async fn measure(
     path.note("bounded by the single-process tansu broker (SQLite storage) on the same two cores; the projector's own ceiling is the embedded-log figure");
 
     // Opt-outs honoured end to end.
-    let projection = projected.projector.handle();
-    let store = projected.store.clone();
+    let projection = projected.projector.projection();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(run(projected.projector, stopped));
-    let ledger = Ledger::new(log.clone(), store, projection);
+    let ledger = Ledger::new(projection);
     let mut latencies = Latencies::with_capacity(sizes.opt_outs);
     let mut timeouts = 0;
     for (index, request) in requests.iter().take(sizes.opt_outs).enumerate() {

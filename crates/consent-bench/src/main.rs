@@ -163,8 +163,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
 
     let requests: Arc<Vec<_>> = Arc::new(CheckSampler::new(config, 1).take(10_000).collect());
-    let handle = projected.projector.handle();
-    let ledger = Ledger::new(log.clone(), projected.store.clone(), handle);
+    let ledger = Ledger::new(projected.projector.projection());
     let mut in_process_rate = f64::NAN;
     if wants("check") {
         tracing::info!("in-process checks");

@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 pub const BATCH: usize = 1_000;
 
 pub struct Projected {
-    pub store: Arc<SledStore>,
     pub projector: Projector,
     pub seconds: f64,
     pub events: u64,
@@ -51,7 +50,6 @@ pub async fn project(log: Arc<dyn EventLog>, dir: &Path) -> anyhow::Result<Proje
     tokio::task::spawn_blocking(move || flush_store.flush()).await??;
     let seconds = started.elapsed().as_secs_f64();
     Ok(Projected {
-        store,
         projector,
         seconds,
         events: status.events_applied,

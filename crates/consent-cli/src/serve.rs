@@ -179,7 +179,7 @@ pub async fn run(
     // key is not the log's refuses to start.
     let sealer = open_sealer(&args.sealing, &args.storage.data_dir, log.as_ref()).await?;
     let store = args.storage.open_view()?;
-    let mut projector = Projector::new(log.clone(), store.clone(), config);
+    let mut projector = Projector::new(log, store, config);
     projector.start().await.map_err(|error| {
         let hint = if error.requires_rebuild() {
             "\n  the view does not match the log: stop the ledger and run `consent-ledger rebuild`"
@@ -188,11 +188,11 @@ pub async fn run(
         };
         anyhow::anyhow!("starting the projector: {error}{hint}")
     })?;
-    let projection = projector.handle();
+    let projection = projector.projection();
     let checkpointer = open_checkpointer(
         &args.checkpoints,
         &args.storage.data_dir,
-        projection.clone(),
+        projection.handle().clone(),
     )?;
     let intake = open_intake(
         &args.intake,
@@ -210,7 +210,7 @@ pub async fn run(
         },
         ..LedgerConfig::default()
     };
-    let ledger = Ledger::builder(log, store, projection)
+    let ledger = Ledger::builder(projection)
         .config(ledger_config)
         .evidence(checkpointer)
         .intake(intake)

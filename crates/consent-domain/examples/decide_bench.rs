@@ -15,11 +15,9 @@
 //! text: equal digests before and after a change mean the same decisions,
 //! byte for byte.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use consent_domain::rules::{decide_with_texts, DecisionTexts};
 use consent_domain::vocabulary::MessageClass;
+use consent_testkit::scenario::Inputs;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -27,7 +25,6 @@ use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use support::Inputs;
 
 /// The system allocator, counting allocations (the same small cost before
 /// and after a change), so that the allocations per decision are known.
@@ -77,7 +74,7 @@ fn main() {
     };
 
     let mut runner = TestRunner::deterministic();
-    let strategy = support::generate::case();
+    let strategy = consent_testkit::scenario::generate::case();
     let workload: Vec<Inputs> = (0..cases)
         .map(|_| {
             let case = strategy

@@ -3,11 +3,9 @@
 //! the address a message goes to, whichever subject they were recorded
 //! under, or none (an imported suppression list, a TPS file).
 
-mod support;
-
 use consent_domain::vocabulary::{ContactPoint, OptOutMethod};
+use consent_testkit::scenario::*;
 use proptest::prelude::*;
-use support::*;
 
 const ADDRESS: &str = "shared@example.com";
 const OTHER_ADDRESS: &str = "bob@example.com";

@@ -1,10 +1,8 @@
 //! R4 Live calls (PECR 2003 reg 21, 21(3), 21(4), 21A, 21B) and R5
 //! automated calls (PECR 2003 reg 19).
 
-mod support;
-
 use consent_domain::vocabulary::{CallCategory, PreferenceService, SubscriberType};
-use support::*;
+use consent_testkit::scenario::*;
 
 const NUMBER: &str = "+447700900001";
 const OTHER_NUMBER: &str = "+447700900002";

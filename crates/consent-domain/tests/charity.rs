@@ -2,10 +2,8 @@
 //! and Access) Act 2025 s.114; in force 5 February 2026 (SI 2026/82). Only
 //! in rule set `uk-pecr-duaa-2026-02-05`.
 
-mod support;
-
 use consent_domain::vocabulary::{CollectionRoute, OrganisationKind, SupportKind};
-use support::*;
+use consent_testkit::scenario::*;
 
 const PECR_2003: &str = "uk-pecr-2003";
 const DUAA: &str = "uk-pecr-duaa-2026-02-05";

@@ -2,10 +2,8 @@
 //! consent to this sender for this channel and purpose (PECR 2003 reg
 //! 22(2); ICO guidance on indirect consent).
 
-mod support;
-
 use consent_domain::vocabulary::{CollectionMethod, CollectionRoute};
-use support::*;
+use consent_testkit::scenario::*;
 
 /// R3a, reg 22(2): a first-party consent by an unticked box, wording
 /// recorded, covering email for commercial marketing, is relied on.

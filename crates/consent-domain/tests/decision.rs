@@ -2,12 +2,10 @@
 //! the basis, every reason against, the events relied on with their log
 //! positions, the rule set, and every rule evaluated with its citation.
 
-mod support;
-
 use consent_domain::rules::RuleOutcome;
 use consent_domain::vocabulary::{CallCategory, OptOutMethod, SubscriberType};
+use consent_testkit::scenario::*;
 use proptest::prelude::*;
-use support::*;
 
 /// RULES.md: "every reason against" - a check that fails several rules
 /// lists them all: R1 objection, R2 pre-ticked consent, R3 no basis and R6

@@ -2,10 +2,8 @@
 //! only facts with occurred_at <= T; by default the rule set in force at T
 //! (PECR 2003 (SI 2003/2426); DUAA 2025 commencement SI 2026/82).
 
-mod support;
-
 use consent_domain::rules::{RuleCatalogue, RuleSetId};
-use support::*;
+use consent_testkit::scenario::*;
 
 /// R8: a consent that occurs after T is not known at T.
 #[test]

@@ -1,9 +1,7 @@
 //! R6 Every electronic marketing message identifies the sender and offers
 //! an opt-out (PECR 2003 reg 23; reg 22(3)(c)).
 
-mod support;
-
-use support::*;
+use consent_testkit::scenario::*;
 
 fn consenting() -> Scenario {
     Scenario::commercial().given("2025-01-10", consent(&[Email, Sms, Post], &[Commercial]))

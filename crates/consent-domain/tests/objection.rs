@@ -2,10 +2,8 @@
 //! 2003 reg 22(3)(c)) and R9 erasure suppresses the subject (UK GDPR Art
 //! 17(1)(c), Art 21(3)).
 
-mod support;
-
 use consent_domain::vocabulary::{Channel, OptOutMethod};
-use support::*;
+use consent_testkit::scenario::*;
 
 /// A customer with consent to every channel and a postal address.
 fn consenting_customer() -> Scenario {

@@ -1,10 +1,8 @@
 //! R7 Post: no PECR consent; a UK GDPR basis, usually legitimate interests
 //! (UK GDPR Art 6(1)(f), Art 21(3)); R1 applies.
 
-mod support;
-
 use consent_domain::vocabulary::OptOutMethod;
-use support::*;
+use consent_testkit::scenario::*;
 
 fn customer() -> Scenario {
     Scenario::commercial().given("2024-01-10", contact(postal("1 High Street, Leeds")))

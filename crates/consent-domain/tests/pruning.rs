@@ -3,12 +3,10 @@
 //! channel) and those the rule set does not list, and its decision is
 //! still byte for byte the one evaluating every rule gives.
 
-mod support;
-
 use consent_domain::rules::{decide_unpruned, decide_with_texts, DecisionTexts};
+use consent_testkit::scenario::generate::case;
+use consent_testkit::scenario::Inputs;
 use proptest::prelude::*;
-use support::generate::case;
-use support::Inputs;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2_000))]

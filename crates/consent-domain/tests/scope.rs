@@ -3,10 +3,8 @@
 //! (2021), Halfords (2019). And the ledger answers only for a sender and a
 //! subject it knows (UK GDPR Art 5(2), fail closed).
 
-mod support;
-
 use consent_domain::vocabulary::OptOutMethod;
-use support::*;
+use consent_testkit::scenario::*;
 
 /// R0: a service message with no promotion ("your engineer will call at
 /// 10am on Tuesday") is not direct marketing; the marketing rules do not

@@ -2,10 +2,8 @@
 //! electronic mail marketing. All five conditions must hold, only for
 //! commercial marketing, and any refusal ends it.
 
-mod support;
-
 use consent_domain::vocabulary::{CollectionRoute, NegotiationKind, OptOutMethod, Purpose};
-use support::*;
+use consent_testkit::scenario::*;
 
 /// A car dealer: car buyers reasonably expect servicing and MOT offers.
 fn car_dealer() -> Scenario {

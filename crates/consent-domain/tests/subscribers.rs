@@ -2,10 +2,8 @@
 //! opt-in (PECR 2003 reg 22(1), 22(2)); corporate subscribers need neither,
 //! but R1 objection and R6 (reg 23) still apply.
 
-mod support;
-
 use consent_domain::vocabulary::{OptOutMethod, SubscriberType};
-use support::*;
+use consent_testkit::scenario::*;
 
 /// R3, reg 22(1): a limited company (corporate subscriber) may be emailed
 /// without consent; the decision rests on the declaration.

@@ -6,10 +6,8 @@
 //! needs the organisation's current TPS/CTPS screening (R4, PECR reg 21);
 //! electronic mail still needs a basis (R3, PECR reg 22).
 
-mod support;
-
 use consent_domain::vocabulary::{OptOutMethod, PreferenceService};
-use support::*;
+use consent_testkit::scenario::*;
 
 const PROSPECT: &str = "prospect";
 const NUMBER: &str = "+447700900555";

@@ -64,7 +64,7 @@ async fn with_the_log_down_appends_fail_with_503_and_checks_keep_answering_from_
         },
         ..LedgerConfig::default()
     };
-    let ledger = Ledger::builder(log, store, projector.handle())
+    let ledger = Ledger::builder(projector.projection())
         .config(config)
         .build();
     let (stop_projector, stopped) = watch::channel(false);

@@ -17,7 +17,8 @@
 //! ([`dead_letter`]); events whose id was seen with other content are
 //! counted as conflicts. [`ProjectionHandle`] lets the rest of the service
 //! read the progress and wait for its own appends to be applied
-//! (read-your-writes).
+//! (read-your-writes); [`Projection`] hands a ledger the log, the view and
+//! the handle of one projector together.
 //!
 //! Architecture invariant: the projector is the only writer of the view,
 //! and writes nothing that is not derived from the log.
@@ -29,6 +30,7 @@ mod decode;
 mod error;
 mod handle;
 mod ownership;
+mod projection;
 mod projector;
 mod status;
 mod trees;
@@ -37,5 +39,6 @@ pub use config::ProjectorConfig;
 pub use error::ProjectorError;
 pub use handle::{ProjectionHandle, WaitTimeout};
 pub use ownership::{OwnedPartitions, ParseOwnedPartitionsError};
+pub use projection::Projection;
 pub use projector::{BatchSummary, Projector, StepOutcome};
 pub use status::{lag, FailureCause, Lag, ProjectionFailure, ProjectionProgress, ProjectionStatus};

@@ -5,6 +5,7 @@ use crate::decode::{decode_record, DecodedEvent};
 use crate::error::ProjectorError;
 use crate::handle::ProjectionHandle;
 use crate::ownership::OwnedPartitions;
+use crate::projection::Projection;
 use crate::status::{lag, ProjectionFailure, ProjectionProgress, ProjectionStatus};
 use crate::trees::PartitionTrees;
 use consent_domain::event::FactScope;
@@ -118,6 +119,17 @@ impl Projector {
             self.status.subscribe(),
             self.config.ownership.clone(),
             Arc::clone(&self.followed),
+        )
+    }
+
+    /// The log this projector follows, the view it writes and its
+    /// [`Projector::handle`], together: what a ledger is built over, so
+    /// that it appends to and reads from exactly what this projector folds.
+    pub fn projection(&self) -> Projection {
+        Projection::new(
+            Arc::clone(&self.log),
+            Arc::clone(&self.store),
+            self.handle(),
         )
     }
 

@@ -4,9 +4,6 @@
 //! folds them into its address table on disk and reads them back, and
 //! its report is the in-memory replay's.
 
-#[path = "../../consent-replay/tests/support/mod.rs"]
-mod support;
-
 use consent_domain::event::{Fact, ObjectionRecorded};
 use consent_domain::rules::RuleCatalogue;
 use consent_domain::vocabulary::{ContactKind, ContactPoint, OptOutMethod};
@@ -15,8 +12,8 @@ use consent_log::{AppendRecord, EventLog};
 use consent_log_embedded::EmbeddedLog;
 use consent_replay::{ReplayPlan, RuleSelection};
 use consent_replay_runner::{run, RunnerConfig, Silent};
+use consent_testkit::history::*;
 use std::sync::Arc;
-use support::*;
 
 const ANN_EMAIL: &str = "ann@example.org";
 

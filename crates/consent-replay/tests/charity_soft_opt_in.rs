@@ -3,14 +3,12 @@
 //! charity's sends under `uk-pecr-2003` and under `uk-pecr-duaa-2026-02-05`
 //! must flip exactly the sends the new rule makes lawful, and nothing else.
 
-mod support;
-
 use consent_domain::rules::LawfulBasis;
 use consent_domain::vocabulary::Channel;
 use consent_replay::{
     render_summary, EligibilityQuestions, Questions, ReplayPlan, ReplayReport, RuleSelection,
 };
-use support::*;
+use consent_testkit::history::*;
 
 const PECR_2003: &str = "uk-pecr-2003";
 const DUAA: &str = "uk-pecr-duaa-2026-02-05";

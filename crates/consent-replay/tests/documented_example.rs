@@ -2,12 +2,10 @@
 //! charity history flips exactly the four sends, and the tea shop's
 //! similarity file flips exactly its two teapot emails.
 
-mod support;
-
 use consent_domain::Event;
 use consent_replay::{parse_similarity_overrides, ReplayPlan, ReplayReport, RuleSelection};
 use consent_schema::v1;
-use support::*;
+use consent_testkit::history::*;
 
 fn example(name: &str) -> String {
     let path = format!("{}/../../docs/examples/{name}", env!("CARGO_MANIFEST_DIR"));

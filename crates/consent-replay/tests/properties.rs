@@ -4,14 +4,12 @@
 //!   report;
 //! * nor does the number of threads the questions are decided on.
 
-mod support;
-
 use consent_domain::rules::RuleCatalogue;
 use consent_domain::vocabulary::Channel;
 use consent_domain::{Event, OrganisationId};
 use consent_replay::{EligibilityQuestions, ReplayPlan, Replayer, RuleSelection};
+use consent_testkit::history::*;
 use proptest::prelude::*;
-use support::*;
 
 /// The charity's and the tea shops' histories, told into one log.
 fn everything() -> Vec<Event> {

@@ -3,12 +3,10 @@
 //! teapots") flips exactly the soft opt-in sends in the newly similar
 //! category, for that shop only.
 
-mod support;
-
 use consent_domain::rules::LawfulBasis;
 use consent_domain::OrganisationId;
 use consent_replay::{similarity_override_event_id, ReplayPlan, RuleSelection};
-use support::*;
+use consent_testkit::history::*;
 
 #[test]
 fn widening_the_shops_map_flips_exactly_the_newly_similar_sends() {

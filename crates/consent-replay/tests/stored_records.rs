@@ -2,12 +2,10 @@
 //! the projector reads them; a record that does not decode or validate is
 //! counted and sampled, never fatal.
 
-mod support;
-
 use consent_domain::rules::RuleCatalogue;
 use consent_domain::EventPosition;
 use consent_replay::{ReplayPlan, Replayer, RuleSelection};
-use support::*;
+use consent_testkit::history::*;
 
 fn position(offset: u64) -> EventPosition {
     EventPosition {

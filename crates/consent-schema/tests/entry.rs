@@ -2,15 +2,13 @@
 //! format stored in E.164, and no fact from the future or from an absurd
 //! date (`prepare_for_append`, `check_for_entry`).
 
-mod common;
-
-use common::{at, envelope, every_payload};
 use consent_domain::event::Fact;
 use consent_domain::Timestamp;
 use consent_schema::v1::{self, envelope::Payload};
 use consent_schema::{
     check_for_entry, event_from_proto, prepare_for_append, EntryRules, PhoneRegion, ValidationError,
 };
+use consent_testkit::wire::every_kind::{at, envelope, every_payload};
 use std::time::Duration;
 
 /// 2026-01-01T00:00:01Z: when the fixtures say they were recorded.

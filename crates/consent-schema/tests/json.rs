@@ -2,8 +2,6 @@
 //! names, enum values by name, timestamps as RFC 3339 text, default values
 //! left out.
 
-mod common;
-
 use consent_domain::vocabulary::{Channel, CollectionMethod, ContactKind, ContactPoint, Purpose};
 use consent_domain::{Fact, Timestamp};
 use consent_schema::{event_from_proto, prepare_for_append, v1, EntryRules};
@@ -92,7 +90,7 @@ fn the_stored_event_reads_back_as_this_json() {
                 "channels": ["CHANNEL_EMAIL", "CHANNEL_SMS"],
                 "purposes": ["PURPOSE_COMMERCIAL"],
                 "wordingVersion": "newsletter-2026-01",
-                "wordingSha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                "wordingSha256": consent_testkit::facts::WORDING_SHA256,
                 "method": "COLLECTION_METHOD_DOUBLE_OPT_IN",
                 "collector": "CONSENT_COLLECTOR_FIRST_PARTY",
                 "collectedByOrganisationId": "",

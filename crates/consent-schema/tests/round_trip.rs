@@ -1,14 +1,12 @@
 //! Every kind of fact survives wire -> domain -> wire and domain -> wire ->
 //! domain unchanged, in binary and in JSON.
 
-mod common;
-
-use common::{envelope, every_payload};
 use consent_domain::{Fact, Timestamp};
 use consent_schema::{
     decode_envelope, encode_envelope, event_from_proto, event_to_proto, family_of,
     prepare_for_append, v1, EntryRules,
 };
+use consent_testkit::wire::every_kind::{envelope, every_payload};
 
 #[test]
 fn every_payload_variant_converts_to_the_domain_and_back_unchanged() {
@@ -141,7 +139,7 @@ fn prepare_for_append_stores_the_normalised_form() {
         &EntryRules::default(),
     )
     .expect("valid");
-    assert_eq!(stored.event_id, common::EVENT_ID);
+    assert_eq!(stored.event_id, consent_testkit::wire::every_kind::EVENT_ID);
     match stored.payload {
         Some(v1::envelope::Payload::ContactPointRecorded(c)) => {
             assert_eq!(

@@ -1,11 +1,11 @@
 //! Each validation rule refuses with the path of the offending field.
 
-mod common;
-
-use common::{collection, consent_given, email, envelope, every_payload};
 use consent_domain::Timestamp;
 use consent_schema::v1::{self, envelope::Payload};
 use consent_schema::{check_from_proto, event_from_proto, ValidationError};
+use consent_testkit::wire::every_kind::{
+    collection, consent_given, email, envelope, every_payload,
+};
 
 /// Asserts that `envelope` is refused at `field`, with a reason containing
 /// `reason`.

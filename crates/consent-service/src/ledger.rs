@@ -9,7 +9,7 @@ use crate::metrics::Transport;
 use consent_domain::rules::RuleCatalogue;
 use consent_export::Checkpointer;
 use consent_log::EventLog;
-use consent_projector::{OwnedPartitions, ProjectionHandle};
+use consent_projector::{OwnedPartitions, Projection, ProjectionHandle};
 use consent_schema::EntryRules;
 use consent_sealing::Sealer;
 use consent_store::ViewStore;
@@ -77,23 +77,22 @@ pub(crate) struct Inner {
 }
 
 impl Ledger {
-    /// A ledger over `log` and the view `store` that the projector behind
-    /// `projection` maintains, deciding with the UK rule sets, the system
-    /// clock, UUIDv7 ids and the default configuration.
-    pub fn new(
-        log: Arc<dyn EventLog>,
-        store: Arc<dyn ViewStore>,
-        projection: ProjectionHandle,
-    ) -> Self {
-        Self::builder(log, store, projection).build()
+    /// A ledger over the log and the view of `projection` (what
+    /// [`consent_projector::Projector::projection`] hands out), deciding
+    /// with the UK rule sets, the system clock, UUIDv7 ids and the default
+    /// configuration.
+    pub fn new(projection: Projection) -> Self {
+        Self::builder(projection).build()
     }
 
     /// A ledger with non-default parts; see [`LedgerBuilder`].
-    pub fn builder(
-        log: Arc<dyn EventLog>,
-        store: Arc<dyn ViewStore>,
-        projection: ProjectionHandle,
-    ) -> LedgerBuilder {
+    ///
+    /// It takes the projector's own parts: the log it appends to and the
+    /// view it reads are, by construction, the ones the projector behind
+    /// `projection` folds, so a ledger cannot wait for its writes on one
+    /// log while reading a view of another.
+    pub fn builder(projection: Projection) -> LedgerBuilder {
+        let (log, store, projection) = projection.into_parts();
         LedgerBuilder {
             log,
             store,

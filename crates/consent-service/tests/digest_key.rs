@@ -3,14 +3,13 @@
 //! is refused, two first starts at once leave exactly one winner, and the
 //! projector reads past the record (no dead letter, no fact).
 
-mod common;
-
-use common::*;
 use consent_log::EventLog;
 use consent_log_embedded::EmbeddedLog;
 use consent_sealing::ContactDigestKey;
 use consent_service::{settle_contact_digest_key, DigestKeyCheck, DigestKeyError};
 use consent_store::MemoryStore;
+use consent_testkit::ledger::*;
+use consent_testkit::wire::*;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -143,7 +142,8 @@ async fn the_projector_reads_past_the_record() {
             .await
             .expect("recorded");
     }
-    let running = Running::start(dir.path(), Arc::new(MemoryStore::new()), Default::default());
+    let running =
+        RunningLedger::start(dir.path(), Arc::new(MemoryStore::new()), Default::default());
     let appended = running
         .ledger
         .append(vec![organisation_registered(), categories_defined()])

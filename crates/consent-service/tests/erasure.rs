@@ -4,9 +4,6 @@
 //! unreadable for good, the person stays suppressed - under a new customer
 //! id, after a rebuild of the view - and evidence still verifies.
 
-mod common;
-
-use common::*;
 use consent_audit::audit_bundle;
 use consent_domain::rules::RuleCatalogue;
 use consent_evidence::CheckpointSigner;
@@ -17,6 +14,9 @@ use consent_schema::v1;
 use consent_sealing::{ContactDigestKey, Sealer};
 use consent_service::{Ledger, LedgerError};
 use consent_store::MemoryStore;
+use consent_testkit::ledger::*;
+use consent_testkit::wire::every_kind::email;
+use consent_testkit::wire::*;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -34,24 +34,16 @@ fn sealer(dir: &Path) -> Sealer {
     Sealer::new(ContactDigestKey::from_bytes([3; 32]), Arc::new(keys))
 }
 
-fn start(dir: &Path) -> Running {
-    Running::start_with(
+fn start(dir: &Path) -> RunningLedger {
+    RunningLedger::start_with(
         &dir.join("log"),
         Arc::new(MemoryStore::new()),
-        Parts {
+        LedgerParts {
             signer: Some(signer()),
             sealer: Some(sealer(dir)),
-            ..Parts::default()
+            ..LedgerParts::default()
         },
     )
-}
-
-fn email(value: &str) -> v1::ContactPoint {
-    v1::ContactPoint {
-        kind: v1::ContactKind::Email.into(),
-        value: value.to_owned(),
-        sealed: None,
-    }
 }
 
 /// Consent to marketing email, collected with the address it covers.
@@ -262,8 +254,11 @@ async fn an_erased_person_stays_suppressed_and_their_address_is_gone_for_good() 
             !contains(&file, ADDRESS),
             "{subject}: no address in the bundle"
         );
-        let last = bundle.decisions.last().expect("the question asked");
-        assert_eq!(last["decision"]["allowed"], false, "{subject}: {last}");
+        // The question asked comes first; the status decisions (one per
+        // channel at the export's time) follow it.
+        let asked = bundle.decisions.first().expect("the question asked");
+        assert_eq!(asked["request"]["channel"], "CHANNEL_EMAIL", "{subject}: {asked}");
+        assert_eq!(asked["decision"]["allowed"], false, "{subject}: {asked}");
     }
     running.stop().await;
 
@@ -325,13 +320,13 @@ async fn only_the_owner_of_a_subjects_partition_seals_or_erases_for_it() {
     let probe = start(dir.path());
     let partition = probe.ledger.routing(&ORG.into(), &SUBJECT.into()).partition;
     probe.stop().await;
-    let elsewhere = Running::start_with(
+    let elsewhere = RunningLedger::start_with(
         &dir.path().join("log"),
         Arc::new(MemoryStore::new()),
-        Parts {
+        LedgerParts {
             ownership: OwnedPartitions::Only([(partition + 1) % layout().partitions].into()),
             sealer: Some(sealer(dir.path())),
-            ..Parts::default()
+            ..LedgerParts::default()
         },
     );
     for refused in [
@@ -394,16 +389,16 @@ async fn with_a_shared_key_store_any_instance_seals_and_erases() {
     let partition = probe.ledger.routing(&ORG.into(), &SUBJECT.into()).partition;
     probe.stop().await;
     let keys = Arc::new(SharedKeys(consent_sealing::MemoryKeyStore::default()));
-    let elsewhere = Running::start_with(
+    let elsewhere = RunningLedger::start_with(
         &dir.path().join("log"),
         Arc::new(MemoryStore::new()),
-        Parts {
+        LedgerParts {
             ownership: OwnedPartitions::Only([(partition + 1) % layout().partitions].into()),
             sealer: Some(Sealer::new(
                 ContactDigestKey::from_bytes([3; 32]),
                 Arc::clone(&keys) as Arc<dyn consent_sealing::SubjectKeyStore>,
             )),
-            ..Parts::default()
+            ..LedgerParts::default()
         },
     );
     elsewhere

@@ -2,9 +2,6 @@
 //! published key and the rules: every record proven, every decision
 //! recomputed; and a bundle changed after export does not.
 
-mod common;
-
-use common::*;
 use consent_audit::{audit_bundle, audit_bundle_json, bundle_report_html, ReportDrawing};
 use consent_domain::rules::RuleCatalogue;
 use consent_evidence::{CheckpointSigner, EvidenceBundle, Finding, ManifestField};
@@ -12,6 +9,8 @@ use consent_log::LogPosition;
 use consent_schema::v1;
 use consent_service::{Ledger, LedgerError};
 use consent_store::MemoryStore;
+use consent_testkit::ledger::*;
+use consent_testkit::wire::*;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -79,7 +78,8 @@ fn audit(bundle: &EvidenceBundle) -> consent_evidence::VerificationReport {
 #[tokio::test]
 async fn a_subject_export_verifies_offline_and_every_decision_recomputes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = Running::start_with_evidence(dir.path(), Arc::new(MemoryStore::new()), signer());
+    let running =
+        RunningLedger::start_with_evidence(dir.path(), Arc::new(MemoryStore::new()), signer());
     let positions = history(&running.ledger).await;
     settle(&running.ledger, &positions).await;
 
@@ -156,7 +156,8 @@ async fn a_subject_export_verifies_offline_and_every_decision_recomputes() {
 #[tokio::test]
 async fn tampering_with_an_exported_bundle_is_caught() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = Running::start_with_evidence(dir.path(), Arc::new(MemoryStore::new()), signer());
+    let running =
+        RunningLedger::start_with_evidence(dir.path(), Arc::new(MemoryStore::new()), signer());
     let positions = history(&running.ledger).await;
     settle(&running.ledger, &positions).await;
     let bundle = running
@@ -226,7 +227,8 @@ async fn tampering_with_an_exported_bundle_is_caught() {
 #[tokio::test]
 async fn a_later_export_proves_it_extends_a_published_checkpoint() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = Running::start_with_evidence(dir.path(), Arc::new(MemoryStore::new()), signer());
+    let running =
+        RunningLedger::start_with_evidence(dir.path(), Arc::new(MemoryStore::new()), signer());
     let positions = history(&running.ledger).await;
     settle(&running.ledger, &positions).await;
     let published = running.ledger.sign_checkpoint().await.expect("checkpoint");
@@ -264,7 +266,8 @@ async fn a_later_export_proves_it_extends_a_published_checkpoint() {
     running.stop().await;
 
     // The archive keeps the checkpoints across a restart.
-    let running = Running::start_with_evidence(dir.path(), Arc::new(MemoryStore::new()), signer());
+    let running =
+        RunningLedger::start_with_evidence(dir.path(), Arc::new(MemoryStore::new()), signer());
     let latest = running.ledger.latest_checkpoint().expect("latest");
     assert!(latest.expect("archived").checkpoint.records() > published.checkpoint.records());
     running.stop().await;
@@ -273,7 +276,8 @@ async fn a_later_export_proves_it_extends_a_published_checkpoint() {
 #[tokio::test]
 async fn campaign_and_time_range_exports_decide_each_subject() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = Running::start_with_evidence(dir.path(), Arc::new(MemoryStore::new()), signer());
+    let running =
+        RunningLedger::start_with_evidence(dir.path(), Arc::new(MemoryStore::new()), signer());
     let positions = history(&running.ledger).await;
     settle(&running.ledger, &positions).await;
 
@@ -347,7 +351,8 @@ async fn campaign_and_time_range_exports_decide_each_subject() {
 #[tokio::test]
 async fn an_export_names_the_bad_field() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = Running::start_with_evidence(dir.path(), Arc::new(MemoryStore::new()), signer());
+    let running =
+        RunningLedger::start_with_evidence(dir.path(), Arc::new(MemoryStore::new()), signer());
     let no_scope = v1::ExportRequest {
         organisation_id: ORG.to_owned(),
         ..Default::default()

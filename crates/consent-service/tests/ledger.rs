@@ -1,14 +1,13 @@
 //! The ledger's operations over the embedded log, an in-memory view and a
 //! running projector: what a caller of the service sees.
 
-mod common;
-
-use common::*;
 use consent_domain::{EventId, OrganisationId, SubjectId, Timestamp};
 use consent_log::EventLog;
 use consent_schema::v1;
 use consent_service::{Clock, IdGenerator, LedgerConfig, LedgerError};
 use consent_store::MemoryStore;
+use consent_testkit::ledger::*;
+use consent_testkit::wire::*;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +28,7 @@ fn shop_and_sale() -> Vec<v1::Envelope> {
 #[tokio::test]
 async fn a_sale_with_an_opt_out_offered_allows_similar_email_until_an_objection() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = Running::start(dir.path(), memory(), LedgerConfig::default());
+    let running = RunningLedger::start(dir.path(), memory(), LedgerConfig::default());
     let ledger = &running.ledger;
 
     let appended = ledger
@@ -93,7 +92,7 @@ async fn a_sale_with_an_opt_out_offered_allows_similar_email_until_an_objection(
 #[tokio::test]
 async fn an_invalid_event_rejects_the_whole_append_and_nothing_is_appended() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = Running::start(dir.path(), memory(), LedgerConfig::default());
+    let running = RunningLedger::start(dir.path(), memory(), LedgerConfig::default());
     let before = running.log.end_offsets().await.expect("end offsets");
 
     let events = vec![
@@ -118,7 +117,7 @@ async fn an_invalid_event_rejects_the_whole_append_and_nothing_is_appended() {
 #[tokio::test]
 async fn a_bad_check_fails_its_batch_naming_its_index() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = Running::start(dir.path(), memory(), LedgerConfig::default());
+    let running = RunningLedger::start(dir.path(), memory(), LedgerConfig::default());
     let mut bad = helmet_email(SUBJECT, &[]);
     bad.purpose = v1::Purpose::Unspecified.into();
 
@@ -139,7 +138,7 @@ async fn a_bad_check_fails_its_batch_naming_its_index() {
 #[tokio::test]
 async fn checks_in_order_keep_the_decisions_before_the_first_that_fails() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = Running::start(dir.path(), memory(), LedgerConfig::default());
+    let running = RunningLedger::start(dir.path(), memory(), LedgerConfig::default());
     let mut bad = helmet_email(SUBJECT, &[]);
     bad.purpose = v1::Purpose::Unspecified.into();
     let checks = vec![
@@ -166,7 +165,7 @@ async fn checks_in_order_keep_the_decisions_before_the_first_that_fails() {
 #[tokio::test]
 async fn a_wait_answers_once_the_view_has_applied_the_positions_and_refuses_what_it_never_will() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = Running::start(dir.path(), memory(), LedgerConfig::default());
+    let running = RunningLedger::start(dir.path(), memory(), LedgerConfig::default());
     let appended = running
         .ledger
         .append(shop_and_sale())
@@ -238,7 +237,7 @@ async fn a_wait_answers_once_the_view_has_applied_the_positions_and_refuses_what
 #[tokio::test]
 async fn a_batch_answers_each_check_in_order() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = Running::start(dir.path(), memory(), LedgerConfig::default());
+    let running = RunningLedger::start(dir.path(), memory(), LedgerConfig::default());
     let appended = running
         .ledger
         .append(shop_and_sale())
@@ -268,7 +267,7 @@ async fn a_batch_answers_each_check_in_order() {
 #[tokio::test]
 async fn a_check_without_texts_is_the_full_decision_without_its_prose() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = Running::start(dir.path(), memory(), LedgerConfig::default());
+    let running = RunningLedger::start(dir.path(), memory(), LedgerConfig::default());
     let appended = running
         .ledger
         .append(shop_and_sale())
@@ -347,7 +346,7 @@ async fn waiting_for_a_position_the_view_never_reaches_times_out() {
         wait_timeout: Duration::from_millis(200),
         ..LedgerConfig::default()
     };
-    let running = Running::start(dir.path(), memory(), config);
+    let running = RunningLedger::start(dir.path(), memory(), config);
     let topic = layout().topics()[0].clone();
     let beyond = consent_log::LogPosition::new(topic, 0, 10_000);
 
@@ -366,7 +365,7 @@ async fn waiting_for_a_position_the_view_never_reaches_times_out() {
 #[tokio::test]
 async fn a_wait_for_position_outside_the_log_is_refused_naming_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = Running::start(dir.path(), memory(), LedgerConfig::default());
+    let running = RunningLedger::start(dir.path(), memory(), LedgerConfig::default());
     let elsewhere = consent_log::LogPosition::new("other.grants", 0, 1);
 
     let error = running
@@ -384,7 +383,7 @@ async fn a_wait_for_position_outside_the_log_is_refused_naming_it() {
 #[tokio::test]
 async fn an_unknown_rule_set_is_refused_by_name() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = Running::start(dir.path(), memory(), LedgerConfig::default());
+    let running = RunningLedger::start(dir.path(), memory(), LedgerConfig::default());
     let mut check = helmet_email(SUBJECT, &[]);
     check.rule_set_id = "eu-eprivacy-2002".to_owned();
 
@@ -398,7 +397,7 @@ async fn an_unknown_rule_set_is_refused_by_name() {
 #[tokio::test]
 async fn history_as_of_a_time_lists_the_earlier_events_and_decides_as_then() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = Running::start(dir.path(), memory(), LedgerConfig::default());
+    let running = RunningLedger::start(dir.path(), memory(), LedgerConfig::default());
     let mut events = shop_and_sale();
     events.push(objection(SUBJECT, "2025-06-01T09:00:00Z"));
     let appended = running.ledger.append(events).await.expect("appended");
@@ -480,7 +479,7 @@ async fn the_ledger_stamps_missing_ids_and_recorded_at_and_keeps_given_ones() {
     );
     let now = Timestamp::parse_rfc3339("2025-03-01T12:00:05Z").expect("time");
     let assigned = uuid::Uuid::parse_str("0190f2a4-7b3c-7d2e-9f10-1a2b3c4d5e6f").expect("uuid");
-    let ledger = consent_service::Ledger::builder(Arc::new(log), store, projector.handle())
+    let ledger = consent_service::Ledger::builder(projector.projection())
         .clock(Arc::new(FixedClock(now)))
         .ids(Arc::new(FixedId(assigned)))
         .build();
@@ -535,7 +534,7 @@ async fn after_a_restart_the_log_alone_gives_the_same_decisions() {
     let mut check = helmet_email(SUBJECT, &[]);
     check.at = Some(at("2025-05-01T00:00:00Z"));
 
-    let running = Running::start(dir.path(), memory(), LedgerConfig::default());
+    let running = RunningLedger::start(dir.path(), memory(), LedgerConfig::default());
     let appended = running
         .ledger
         .append(shop_and_sale())
@@ -548,7 +547,7 @@ async fn after_a_restart_the_log_alone_gives_the_same_decisions() {
     running.stop().await;
 
     // A new process: the same log directory, an empty view rebuilt from it.
-    let running = Running::start(dir.path(), memory(), LedgerConfig::default());
+    let running = RunningLedger::start(dir.path(), memory(), LedgerConfig::default());
     let mut after = running.ledger.check(first).await.expect("decision");
     before.freshness = None;
     after.freshness = None;
@@ -560,7 +559,7 @@ async fn after_a_restart_the_log_alone_gives_the_same_decisions() {
 #[tokio::test]
 async fn status_reports_the_view_caught_up_with_a_reachable_log() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = Running::start(dir.path(), memory(), LedgerConfig::default());
+    let running = RunningLedger::start(dir.path(), memory(), LedgerConfig::default());
     let appended = running
         .ledger
         .append(shop_and_sale())

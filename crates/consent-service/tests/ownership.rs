@@ -2,15 +2,14 @@
 //! them, refuses the others naming their partition, and accepts appends for
 //! anyone.
 
-mod common;
-
-use common::*;
 use consent_domain::{OrganisationId, SubjectId};
 use consent_log::partitioner::partition_for;
 use consent_log::EventLog;
 use consent_projector::OwnedPartitions;
 use consent_service::{LedgerConfig, LedgerError};
 use consent_store::MemoryStore;
+use consent_testkit::ledger::*;
+use consent_testkit::wire::*;
 use std::sync::Arc;
 
 fn partition_of(subject: &str) -> u32 {
@@ -37,7 +36,7 @@ async fn an_owner_answers_for_its_subjects_and_refuses_the_others_naming_their_p
     let dir = tempfile::tempdir().expect("tempdir");
     let own = partition_of(SUBJECT);
     let (other, other_partition) = elsewhere();
-    let running = Running::start_owning(
+    let running = RunningLedger::start_owning(
         dir.path(),
         Arc::new(MemoryStore::new()),
         LedgerConfig::default(),

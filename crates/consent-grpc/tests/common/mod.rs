@@ -1,25 +1,19 @@
 //! A real ledger behind both APIs: the gRPC API and the HTTP API, each on
-//! its own 127.0.0.1 port, over one embedded log, one sled view and one
-//! running projector in a temporary directory.
+//! its own 127.0.0.1 port, over the test kit's running ledger (one
+//! embedded log, one sled view and one projector) in a temporary directory.
 #![allow(dead_code)] // each test binary uses a different subset
 
 use consent_grpc::ConsentLedgerClient;
-use consent_log::EventLog;
-use consent_log_embedded::EmbeddedLog;
-use consent_projector::{Projector, ProjectorConfig, ProjectorError};
 use consent_schema::v1;
-use consent_service::{Ledger, LedgerConfig};
-use consent_store_sled::SledStore;
+use consent_service::LedgerConfig;
+use consent_testkit::ledger::{LedgerParts, RunningLedger};
 use serde_json::{json, Value};
-use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
-pub const ORG: &str = "acme-cycles";
-pub const SUBJECT: &str = "customer-1842";
-/// The log's topic prefix in these tests.
+pub use consent_testkit::wire::{ORG, SUBJECT};
+/// The log's topic prefix in these tests (the test kit's layout).
 pub const PREFIX: &str = "test";
 
 pub struct Ledgers {
@@ -33,8 +27,7 @@ pub struct Ledgers {
     stop_serving: watch::Sender<bool>,
     grpc_server: JoinHandle<Result<(), tonic::transport::Error>>,
     http_server: JoinHandle<std::io::Result<()>>,
-    stop_projector: watch::Sender<bool>,
-    projector: JoinHandle<Result<(), ProjectorError>>,
+    running: RunningLedger,
 }
 
 impl Ledgers {
@@ -52,35 +45,18 @@ impl Ledgers {
     /// both APIs (API keys), as `serve` does with a key file.
     pub async fn start_guarded(config: LedgerConfig, guard: consent_grpc::Guard) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let log = EmbeddedLog::open(
-            &dir.path().join("log"),
-            consent_schema::ledger_layout(PREFIX, 4),
-        )
-        .expect("open log");
-        let store = Arc::new(SledStore::open(&dir.path().join("view")).expect("open view"));
-        let log: Arc<dyn EventLog> = Arc::new(log);
-        let projector = Projector::new(
-            Arc::clone(&log),
-            store.clone(),
-            ProjectorConfig {
-                poll_wait: Duration::from_millis(20),
-                ..ProjectorConfig::default()
+        let running = RunningLedger::in_directory(
+            dir.path(),
+            LedgerParts {
+                config,
+                signer: Some(
+                    consent_evidence::CheckpointSigner::from_seed("ledger.test/consent", &[6; 32])
+                        .expect("a key"),
+                ),
+                ..LedgerParts::default()
             },
         );
-        let projection = projector.handle();
-        let signer = consent_evidence::CheckpointSigner::from_seed("ledger.test/consent", &[6; 32])
-            .expect("a key");
-        let archive = consent_export::CheckpointArchive::open(&dir.path().join("checkpoints"))
-            .expect("archive");
-        let checkpointer = consent_export::Checkpointer::new(signer, projection.clone(), archive)
-            .expect("checkpointer");
-        let ledger = Ledger::builder(log, store, projection.clone())
-            .config(config)
-            .evidence(checkpointer)
-            .build();
-        let (stop_projector, stopping) = watch::channel(false);
-        let projector = tokio::spawn(projector.run(stopping));
-
+        let ledger = running.ledger.clone();
         let (stop_serving, stopping) = watch::channel(false);
         let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -117,8 +93,7 @@ impl Ledgers {
             stop_serving,
             grpc_server,
             http_server,
-            stop_projector,
-            projector,
+            running,
         }
     }
 
@@ -134,11 +109,7 @@ impl Ledgers {
             .await
             .expect("HTTP server task")
             .expect("HTTP server ran");
-        self.stop_projector.send_replace(true);
-        self.projector
-            .await
-            .expect("projector task")
-            .expect("projector ran");
+        self.running.stop().await;
     }
 
     /// POSTs `body` to the HTTP API; the status and the JSON answer.

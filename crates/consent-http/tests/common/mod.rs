@@ -1,24 +1,20 @@
-//! A real server: the HTTP API on 127.0.0.1:0 over the embedded log, the
-//! sled view and a running projector, all in one data directory.
+//! A real server: the HTTP API on 127.0.0.1:0 over the test kit's running
+//! ledger (the embedded log, the sled view and a projector, all in one data
+//! directory).
 #![allow(dead_code)] // each test binary uses a different subset
 
 use consent_evidence::CheckpointSigner;
-use consent_export::{CheckpointArchive, Checkpointer};
 use consent_log::{EndOffsets, EventLog};
-use consent_log_embedded::EmbeddedLog;
-use consent_projector::{OwnedPartitions, Projector, ProjectorConfig, ProjectorError};
-use consent_service::{Ledger, LedgerConfig};
-use consent_store_sled::SledStore;
+use consent_projector::OwnedPartitions;
+use consent_service::LedgerConfig;
+use consent_testkit::ledger::{LedgerParts, RunningLedger};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub const ORG: &str = "acme-cycles";
-pub const SUBJECT: &str = "customer-1842";
+pub use consent_testkit::wire::{ORG, SUBJECT};
 /// Opt-out intake of the test server: links point at PUBLIC_URL, the SMS
 /// webhook is signed with SMS_SECRET, and SMS_NUMBER is ORG's.
 pub const PUBLIC_URL: &str = "https://consent.test";
@@ -44,11 +40,9 @@ pub fn test_intake() -> consent_service::IntakeConfig {
 pub struct Server {
     pub base: String,
     pub client: reqwest::Client,
-    log: EmbeddedLog,
+    running: RunningLedger,
     stop_server: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
-    stop_projector: watch::Sender<bool>,
-    projector: JoinHandle<Result<(), ProjectorError>>,
 }
 
 impl Server {
@@ -74,49 +68,37 @@ impl Server {
         ownership: OwnedPartitions,
         guard: consent_http::Guard,
     ) -> Self {
-        let log = EmbeddedLog::open(&dir.join("log"), consent_schema::ledger_layout("test", 4))
-            .expect("open log");
-        let store = Arc::new(SledStore::open(&dir.join("view")).expect("open view"));
-        let shared: Arc<dyn EventLog> = Arc::new(log.clone());
-        let projector = Projector::new(
-            Arc::clone(&shared),
-            store.clone(),
-            ProjectorConfig {
-                poll_wait: Duration::from_millis(20),
+        let running = RunningLedger::in_directory(
+            dir,
+            LedgerParts {
+                config,
                 ownership,
-                ..ProjectorConfig::default()
+                signer: Some(
+                    CheckpointSigner::from_seed("ledger.test/consent", &[5; 32]).expect("a key"),
+                ),
+                intake: Some(test_intake()),
+                ..LedgerParts::default()
             },
         );
-        let signer = CheckpointSigner::from_seed("ledger.test/consent", &[5; 32]).expect("a key");
-        let archive = CheckpointArchive::open(&dir.join("checkpoints")).expect("archive");
-        let checkpointer =
-            Checkpointer::new(signer, projector.handle(), archive).expect("checkpointer");
-        let ledger = Ledger::builder(shared, store, projector.handle())
-            .config(config)
-            .evidence(checkpointer)
-            .intake(test_intake())
-            .build();
-        let (stop_projector, stopped) = watch::channel(false);
-        let projector = tokio::spawn(projector.run(stopped));
-
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let (stop_server, stop) = oneshot::channel::<()>();
-        let router =
-            consent_http::router_guarded(ledger, consent_http::Readiness::at_first_check(0), guard);
+        let router = consent_http::router_guarded(
+            running.ledger.clone(),
+            consent_http::Readiness::at_first_check(0),
+            guard,
+        );
         let server = tokio::spawn(consent_http::serve_router(listener, router, async {
             let _ = stop.await;
         }));
         Self {
             base,
             client: reqwest::Client::new(),
-            log,
+            running,
             stop_server,
             server,
-            stop_projector,
-            projector,
         }
     }
 
@@ -125,15 +107,11 @@ impl Server {
     pub async fn stop(self) {
         let _ = self.stop_server.send(());
         self.server.await.expect("server task").expect("server ran");
-        self.stop_projector.send_replace(true);
-        self.projector
-            .await
-            .expect("projector task")
-            .expect("projector ran");
+        self.running.stop().await;
     }
 
     pub async fn end_offsets(&self) -> EndOffsets {
-        self.log.end_offsets().await.expect("end offsets")
+        self.running.log.end_offsets().await.expect("end offsets")
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {

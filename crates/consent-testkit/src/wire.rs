@@ -1,158 +1,22 @@
-//! A running ledger over real parts: the embedded log in a directory, a
-//! view store, and a projector task folding the one into the other.
-#![allow(dead_code)] // each test binary uses a different subset
+//! Facts as producers send them: `consent.v1` envelopes and check
+//! requests, as the HTTP and gRPC APIs and the service take them. The
+//! story is a cycle shop's: [`ORG`] registers, defines bikes (with helmets
+//! similar) and sells [`SUBJECT`] a bike; then emails about helmets, or
+//! receives an objection. [`every_kind`] has one valid payload of every
+//! kind of fact.
 
-use consent_evidence::CheckpointSigner;
-use consent_export::{CheckpointArchive, Checkpointer};
-use consent_log::{EventLog, LogLayout, LogPosition};
-use consent_log_embedded::EmbeddedLog;
-use consent_projector::{OwnedPartitions, Projector, ProjectorConfig, ProjectorError};
+pub mod every_kind;
+
+use crate::facts::WORDING_SHA256;
+use consent_log::LogPosition;
 use consent_schema::v1;
-use consent_sealing::Sealer;
-use consent_service::{Ledger, LedgerConfig};
-use consent_store::ViewStore;
-use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
+/// The shop.
 pub const ORG: &str = "acme-cycles";
+/// Its customer.
 pub const SUBJECT: &str = "customer-1842";
 
-pub fn layout() -> LogLayout {
-    consent_schema::ledger_layout("test", 4)
-}
-
-/// A ledger with its projector running.
-/// What a test ledger is built with beyond the log and the view.
-pub struct Parts {
-    pub config: LedgerConfig,
-    pub ownership: OwnedPartitions,
-    /// Evidence: checkpoints signed with this key, archived in `dir/checkpoints`.
-    pub signer: Option<CheckpointSigner>,
-    /// Contact values sealed with this sealer.
-    pub sealer: Option<Sealer>,
-}
-
-impl Default for Parts {
-    fn default() -> Self {
-        Self {
-            config: LedgerConfig::default(),
-            ownership: OwnedPartitions::All,
-            signer: None,
-            sealer: None,
-        }
-    }
-}
-
-pub struct Running {
-    pub ledger: Ledger,
-    pub log: EmbeddedLog,
-    shutdown: watch::Sender<bool>,
-    projector: JoinHandle<Result<(), ProjectorError>>,
-}
-
-impl Running {
-    /// Opens (or reopens) the log in `dir` and projects it into `store`.
-    pub fn start(dir: &Path, store: Arc<dyn ViewStore>, config: LedgerConfig) -> Self {
-        Self::start_owning(dir, store, config, OwnedPartitions::All)
-    }
-
-    /// [`Running::start`] for an instance that owns `ownership` only.
-    pub fn start_owning(
-        dir: &Path,
-        store: Arc<dyn ViewStore>,
-        config: LedgerConfig,
-        ownership: OwnedPartitions,
-    ) -> Self {
-        Self::start_with(
-            dir,
-            store,
-            Parts {
-                config,
-                ownership,
-                ..Parts::default()
-            },
-        )
-    }
-
-    /// [`Running::start`] with evidence enabled: checkpoints signed by
-    /// `signer`, archived in `dir/checkpoints`.
-    pub fn start_with_evidence(
-        dir: &Path,
-        store: Arc<dyn ViewStore>,
-        signer: CheckpointSigner,
-    ) -> Self {
-        Self::start_with(
-            dir,
-            store,
-            Parts {
-                signer: Some(signer),
-                ..Parts::default()
-            },
-        )
-    }
-
-    /// A ledger over the log in `dir` and `store` with the optional `parts`.
-    pub fn start_with(dir: &Path, store: Arc<dyn ViewStore>, parts: Parts) -> Self {
-        let Parts {
-            config,
-            ownership,
-            signer,
-            sealer,
-        } = parts;
-        let log = EmbeddedLog::open(dir, layout()).expect("open the embedded log");
-        let shared: Arc<dyn EventLog> = Arc::new(log.clone());
-        let projector = Projector::new(
-            Arc::clone(&shared),
-            Arc::clone(&store),
-            ProjectorConfig {
-                poll_wait: Duration::from_millis(20),
-                ownership,
-                ..ProjectorConfig::default()
-            },
-        );
-        let handle = projector.handle();
-        let (shutdown, stop) = watch::channel(false);
-        let projector = tokio::spawn(projector.run(stop));
-        let mut ledger = Ledger::builder(shared, store, handle.clone()).config(config);
-        if let Some(signer) = signer {
-            let archive =
-                CheckpointArchive::open(&dir.join("checkpoints")).expect("open the archive");
-            ledger =
-                ledger.evidence(Checkpointer::new(signer, handle, archive).expect("checkpointer"));
-        }
-        if let Some(sealer) = sealer {
-            ledger = ledger.sealing(sealer);
-        }
-        let ledger = ledger.build();
-        Self {
-            ledger,
-            log,
-            shutdown,
-            projector,
-        }
-    }
-
-    /// Stops the projector and drops every handle on the log and the view.
-    pub async fn stop(self) {
-        let Running {
-            ledger,
-            log,
-            shutdown,
-            projector,
-        } = self;
-        drop(ledger);
-        shutdown.send_replace(true);
-        projector
-            .await
-            .expect("projector task")
-            .expect("projector ran");
-        drop(log);
-    }
-}
-
+/// An RFC 3339 time as the wire carries it.
 pub fn at(text: &str) -> consent_schema::pbjson_types::Timestamp {
     let t = consent_domain::Timestamp::parse_rfc3339(text).expect("RFC 3339 test time");
     consent_schema::timestamp_to_proto(t)
@@ -267,8 +131,7 @@ pub fn consent_without_channels(subject: &str) -> v1::Envelope {
             channels: vec![v1::Channel::Unspecified.into()],
             purposes: vec![v1::Purpose::Commercial.into()],
             wording_version: "w-1".to_owned(),
-            wording_sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-                .to_owned(),
+            wording_sha256: WORDING_SHA256.to_owned(),
             method: v1::CollectionMethod::UntickedCheckbox.into(),
             collector: v1::ConsentCollector::FirstParty.into(),
             ..Default::default()

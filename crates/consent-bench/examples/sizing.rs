@@ -3,7 +3,7 @@
 //! events.
 //!
 //! ```sh
-//! cargo run --release -p consent-projector --example sizing -- [SUBJECTS] [EVENTS_PER_SUBJECT] [DIR]
+//! cargo run --release -p consent-bench --example sizing -- [SUBJECTS] [EVENTS_PER_SUBJECT] [DIR]
 //! ```
 //!
 //! With `DIR`, the generated log is kept in `DIR/log`, where

@@ -13,6 +13,10 @@ use consent_domain::vocabulary::*;
 pub use consent_domain::vocabulary::Channel::{AutomatedCall, Email, LiveCall, Post, Sms};
 pub use consent_domain::vocabulary::Purpose::{Campaigning, Charitable, Commercial};
 
+/// The SHA-256 of the consent wording every test consent records (the
+/// digest of `test`): a well-formed wording hash, the same everywhere.
+pub const WORDING_SHA256: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
 pub fn registered(kind: OrganisationKind) -> Fact {
     Fact::OrganisationRegistered(OrganisationRegistered {
         name: "Acme".to_owned(),
@@ -78,9 +82,7 @@ pub fn consent(channels: &[Channel], purposes: &[Purpose]) -> ConsentBuilder {
         channels: channels.to_vec(),
         purposes: purposes.to_vec(),
         wording_version: Some("v1".to_owned()),
-        wording_sha256: Some(
-            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".to_owned(),
-        ),
+        wording_sha256: Some(WORDING_SHA256.to_owned()),
         method: CollectionMethod::UntickedCheckbox,
         collector: ConsentCollector::FirstParty,
         named_organisations: vec![],

@@ -1,6 +1,8 @@
-//! Valid envelopes, one per kind of fact, for the integration tests.
-#![allow(dead_code)]
+//! Valid envelopes, one per kind of fact: a complete envelope about
+//! subject `s-1` of `acme`, in normalised form, so that each survives a
+//! round trip through the stored form unchanged.
 
+use consent_schema::pbjson_types;
 use consent_schema::v1::{self, envelope::Payload};
 
 pub const EVENT_ID: &str = "0190f2a4-7b3c-7d2e-9f10-1a2b3c4d5e6f";

@@ -17,10 +17,7 @@
 //! relied on, allowed exactly when there is no reason against, the same
 //! answer twice. Assertion failures print the whole decision.
 
-#![allow(dead_code, unused_imports)]
-
 pub mod dump;
-pub mod facts;
 pub mod generate;
 
 use consent_domain::event::{Event, EventPosition, Fact, Source};
@@ -35,12 +32,12 @@ use consent_domain::vocabulary::*;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+pub use crate::facts::*;
 pub use consent_domain::rules::LawfulBasis::{
     CharitySoftOptIn, Consent, CorporateSubscriber, LegitimateInterests, LiveCallNotObjected,
     NotDirectMarketing, SoftOptIn,
 };
 pub use consent_domain::rules::RuleOutcome::{Blocked, Failed, NotApplicable, Satisfied};
-pub use facts::*;
 
 /// The organisation scenarios are about, unless told otherwise.
 pub const ORG: &str = "acme";

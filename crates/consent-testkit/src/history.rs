@@ -6,11 +6,10 @@
 //! offered and not taken; messages that identify the sender and carry an
 //! opt-out.
 
-#![allow(dead_code, unused_imports)]
+mod stories;
+pub use stories::*;
 
-mod histories;
-pub use histories::*;
-
+use crate::facts::WORDING_SHA256;
 use consent_domain::event::*;
 use consent_domain::rules::RuleCatalogue;
 use consent_domain::vocabulary::*;
@@ -185,9 +184,7 @@ impl History {
                 channels: vec![Channel::Email],
                 purposes: vec![purpose],
                 wording_version: Some("v1".to_owned()),
-                wording_sha256: Some(
-                    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".to_owned(),
-                ),
+                wording_sha256: Some(WORDING_SHA256.to_owned()),
                 method: CollectionMethod::UntickedCheckbox,
                 collector: ConsentCollector::FirstParty,
                 named_organisations: vec![],
