@@ -1,12 +1,13 @@
 //! The replay's address states on disk: an unnamed temporary file of
 //! (organisation, address) -> [`AddressState`] entries, written once in
-//! key order after pass 1, and an index in memory of 16 bytes per entry
-//! (a 64-bit hash of the key and the entry's offset), so that what the
-//! replay holds grows by 16 bytes per address rather than by the size of
-//! its facts. A lookup is a binary search of the index and a positioned
-//! read (`pread`; a second one for an entry longer than the first read),
-//! safe from every worker thread at once; the file's pages stay in the
-//! kernel's page cache, not in the process.
+//! key order after pass 1, and a sparse index in memory: the first key
+//! and the offset of every block of [`BLOCK_ENTRIES`] entries, so that
+//! what the replay holds grows by a few bytes per address rather than by
+//! the size of its facts (about 3 bytes an address for keys of about 90
+//! bytes). A lookup is a binary search of the index and one positioned
+//! read (`pread`) of the block, scanned in key order; it is safe from
+//! every worker thread at once, and the file's pages stay in the kernel's
+//! page cache, not in the process.
 //!
 //! An entry is its own length (u32 LE, these four bytes included), the
 //! key's length (u32 LE), the key (the organisation, the 0x1f separator,
@@ -16,7 +17,6 @@
 use consent_domain::{AddressState, OrganisationId};
 use consent_replay::AddressStates;
 use std::fs::File;
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -24,6 +24,9 @@ use std::path::Path;
 /// Separates the organisation from the address in a key (never part of an
 /// organisation id: the routing keys use it the same way).
 const SEPARATOR: u8 = consent_schema::ROUTING_KEY_SEPARATOR;
+
+/// Entries per block of the index: a lookup reads one block (a few KiB).
+pub const BLOCK_ENTRIES: usize = 32;
 
 /// The key of `address` for `organisation`.
 pub fn address_key(organisation: &OrganisationId, address: &str) -> Vec<u8> {
@@ -34,27 +37,20 @@ pub fn address_key(organisation: &OrganisationId, address: &str) -> Vec<u8> {
     key
 }
 
-fn hash(key: &[u8]) -> u64 {
-    // SipHash with fixed keys: the same hash for the same key within the
-    // process, which is all the index needs.
-    BuildHasherDefault::<DefaultHasher>::default().hash_one(key)
-}
-
-/// One entry of the index.
-#[derive(Clone, Copy, Debug)]
-struct Slot {
-    hash: u64,
+/// One block of the index: its first key and where it starts.
+#[derive(Debug)]
+struct Block {
+    first_key: Box<[u8]>,
     offset: u64,
 }
 
-/// Bytes read at an entry's offset first: most entries fit.
-const FIRST_READ: usize = 1024;
-
-/// Writes the table, one entry per address.
+/// Writes the table, one entry per address, in ascending key order.
 pub struct AddressTableWriter {
     out: BufWriter<File>,
     offset: u64,
-    index: Vec<Slot>,
+    entries: usize,
+    index: Vec<Block>,
+    last_key: Vec<u8>,
 }
 
 impl AddressTableWriter {
@@ -63,12 +59,20 @@ impl AddressTableWriter {
         Ok(Self {
             out: BufWriter::new(tempfile::tempfile_in(dir)?),
             offset: 0,
+            entries: 0,
             index: Vec::new(),
+            last_key: Vec::new(),
         })
     }
 
-    /// Adds the state of the address whose key is `key` ([`address_key`]).
+    /// Adds the state of the address whose key is `key` ([`address_key`]),
+    /// which must come after every key added before it.
     pub fn push(&mut self, key: &[u8], state: &AddressState) -> std::io::Result<()> {
+        if self.entries > 0 && key <= self.last_key.as_slice() {
+            return Err(std::io::Error::other(
+                "the address table's keys must be added in ascending order",
+            ));
+        }
         let mut entry = Vec::with_capacity(8 + key.len() + 256);
         entry.extend_from_slice(&[0; 4]);
         entry.extend_from_slice(&length(key.len())?.to_le_bytes());
@@ -77,11 +81,16 @@ impl AddressTableWriter {
         let entry_length = length(entry.len())?;
         entry[..4].copy_from_slice(&entry_length.to_le_bytes());
         self.out.write_all(&entry)?;
-        self.index.push(Slot {
-            hash: hash(key),
-            offset: self.offset,
-        });
+        if self.entries % BLOCK_ENTRIES == 0 {
+            self.index.push(Block {
+                first_key: key.into(),
+                offset: self.offset,
+            });
+        }
+        self.entries += 1;
         self.offset += u64::from(entry_length);
+        self.last_key.clear();
+        self.last_key.extend_from_slice(key);
         Ok(())
     }
 
@@ -89,11 +98,11 @@ impl AddressTableWriter {
     pub fn finish(self) -> std::io::Result<AddressTable> {
         let file = self.out.into_inner().map_err(|e| e.into_error())?;
         let mut index = self.index;
-        index.sort_unstable_by_key(|slot| (slot.hash, slot.offset));
         index.shrink_to_fit();
         Ok(AddressTable {
             file,
             index,
+            entries: self.entries,
             bytes: self.offset,
         })
     }
@@ -107,18 +116,19 @@ fn length(n: usize) -> std::io::Result<u32> {
 #[derive(Debug)]
 pub struct AddressTable {
     file: File,
-    index: Vec<Slot>,
+    index: Vec<Block>,
+    entries: usize,
     bytes: u64,
 }
 
 impl AddressTable {
     /// Addresses in the table.
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.entries
     }
 
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.entries == 0
     }
 
     /// Bytes of the file.
@@ -127,32 +137,36 @@ impl AddressTable {
     }
 
     fn get(&self, key: &[u8]) -> std::io::Result<Option<AddressState>> {
-        let hash = hash(key);
-        let first = self.index.partition_point(|slot| slot.hash < hash);
-        let corrupt = || std::io::Error::other("the address table's entry is corrupt");
-        for slot in self.index[first..].iter().take_while(|s| s.hash == hash) {
-            let available = usize::try_from(self.bytes - slot.offset).unwrap_or(usize::MAX);
-            let mut entry = vec![0u8; FIRST_READ.min(available)];
-            self.file.read_exact_at(&mut entry, slot.offset)?;
-            let (word, _) = entry.split_first_chunk::<4>().ok_or_else(corrupt)?;
+        let after = self
+            .index
+            .partition_point(|block| block.first_key.as_ref() <= key);
+        let Some(block) = after.checked_sub(1).and_then(|i| self.index.get(i)) else {
+            return Ok(None);
+        };
+        let end = self.index.get(after).map_or(self.bytes, |next| next.offset);
+        let corrupt = || std::io::Error::other("the address table's block is corrupt");
+        let length = usize::try_from(end - block.offset).map_err(|_| corrupt())?;
+        let mut bytes = vec![0u8; length];
+        self.file.read_exact_at(&mut bytes, block.offset)?;
+        let mut rest = bytes.as_slice();
+        while !rest.is_empty() {
+            let (word, _) = rest.split_first_chunk::<4>().ok_or_else(corrupt)?;
             let entry_length = u32::from_le_bytes(*word) as usize;
-            if entry_length < 8 || entry_length > available {
-                return Err(corrupt());
-            }
-            if entry_length > entry.len() {
-                let read = entry.len();
-                entry.resize(entry_length, 0);
-                self.file
-                    .read_exact_at(&mut entry[read..], slot.offset + read as u64)?;
-            }
-            entry.truncate(entry_length);
-            let (word, rest) = entry[4..].split_first_chunk::<4>().ok_or_else(corrupt)?;
+            let (entry, next) = rest.split_at_checked(entry_length).ok_or_else(corrupt)?;
+            let (word, entry) = entry
+                .get(4..)
+                .and_then(<[u8]>::split_first_chunk::<4>)
+                .ok_or_else(corrupt)?;
             let key_length = u32::from_le_bytes(*word) as usize;
-            let (stored_key, state) = rest.split_at_checked(key_length).ok_or_else(corrupt)?;
-            if stored_key == key {
-                return postcard::from_bytes(state)
-                    .map(Some)
-                    .map_err(std::io::Error::other);
+            let (stored_key, state) = entry.split_at_checked(key_length).ok_or_else(corrupt)?;
+            match stored_key.cmp(key) {
+                std::cmp::Ordering::Less => rest = next,
+                std::cmp::Ordering::Equal => {
+                    return postcard::from_bytes(state)
+                        .map(Some)
+                        .map_err(std::io::Error::other)
+                }
+                std::cmp::Ordering::Greater => break,
             }
         }
         Ok(None)
@@ -167,7 +181,7 @@ impl AddressStates for AddressTable {
         organisation: &OrganisationId,
         address: &str,
     ) -> std::io::Result<Option<AddressState>> {
-        if self.index.is_empty() {
+        if self.is_empty() {
             return Ok(None);
         }
         self.get(&address_key(organisation, address))
@@ -224,5 +238,20 @@ mod tests {
             None,
             "another organisation's address of the same value is another key"
         );
+        assert_eq!(
+            table.address_state(&shop, "digest:").expect("read"),
+            None,
+            "a key before the first"
+        );
+    }
+
+    #[test]
+    fn keys_out_of_order_are_refused() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut writer = AddressTableWriter::create(dir.path()).expect("a table");
+        let state = AddressState::default();
+        writer.push(b"shop\x1fb", &state).expect("first");
+        assert!(writer.push(b"shop\x1fa", &state).is_err());
+        assert!(writer.push(b"shop\x1fb", &state).is_err(), "twice");
     }
 }

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 const RECORD_OVERHEAD: usize = 64;
 
 /// Buffer of each run's reader during the merge.
-const RUN_READ_BUFFER: usize = 64 * 1024;
+const RUN_READ_BUFFER: usize = 16 * 1024;
 
 /// A log record as the sort carries it.
 #[derive(Clone, Debug, PartialEq, Eq)]
