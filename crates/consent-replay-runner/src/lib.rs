@@ -10,7 +10,7 @@
 //!    listings and screenings, call preferences) are grouped by
 //!    (organisation, address) with an [`sort::ExternalSort`] and folded one
 //!    address at a time into an [`address_table::AddressTable`] on disk,
-//!    of which only an index of 20 bytes per address stays in memory. Its
+//!    of which only a sparse index (a key per 32 addresses) stays in memory. Its
 //!    subject-keyed records (contact points, subscriber types...) and the
 //!    subject part of an address fact that names a subject are written,
 //!    undecoded, to one temporary file per owned subject partition.

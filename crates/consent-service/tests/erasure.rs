@@ -257,7 +257,10 @@ async fn an_erased_person_stays_suppressed_and_their_address_is_gone_for_good() 
         // The question asked comes first; the status decisions (one per
         // channel at the export's time) follow it.
         let asked = bundle.decisions.first().expect("the question asked");
-        assert_eq!(asked["request"]["channel"], "CHANNEL_EMAIL", "{subject}: {asked}");
+        assert_eq!(
+            asked["request"]["channel"], "CHANNEL_EMAIL",
+            "{subject}: {asked}"
+        );
         assert_eq!(asked["decision"]["allowed"], false, "{subject}: {asked}");
     }
     running.stop().await;
