@@ -4,7 +4,7 @@
 //! Exit status 0: the page is written and the bundle verified; 4: the page
 //! is written and says FAILED; 1: the command could not run.
 
-use crate::verify::{read_key, EXIT_FAILED_VERIFICATION};
+use crate::verify::{read_bundle_and_keys, EXIT_FAILED_VERIFICATION};
 use anyhow::{bail, Context};
 use consent_audit::{audit_bundle_json, bundle_report_html, ReportDrawing, VerifiedBy, Verifier};
 use consent_domain::rules::RuleCatalogue;
@@ -40,13 +40,7 @@ pub struct ReportArgs {
 }
 
 pub async fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let keys = args
-        .keys
-        .iter()
-        .map(|key| read_key(key))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let bytes = std::fs::read(&args.bundle)
-        .with_context(|| format!("reading the bundle {}", args.bundle.display()))?;
+    let (bytes, keys) = read_bundle_and_keys(&args.bundle, &args.keys)?;
     let out = args
         .out
         .clone()

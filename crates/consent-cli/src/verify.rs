@@ -33,13 +33,7 @@ pub struct VerifyArgs {
 }
 
 pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let keys = args
-        .keys
-        .iter()
-        .map(|key| read_key(key))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let bytes = std::fs::read(&args.bundle)
-        .with_context(|| format!("reading the bundle {}", args.bundle.display()))?;
+    let (bytes, keys) = read_bundle_and_keys(&args.bundle, &args.keys)?;
     let catalogue = RuleCatalogue::uk();
     let report = audit_bundle_json(&bytes, &keys, &catalogue);
     if args.json {
@@ -65,6 +59,21 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// A key's text, given inline or in a file.
+/// The bundle's bytes and the verifier keys named on the command line
+/// (`verify` and `report` read them the same way).
+pub fn read_bundle_and_keys(
+    bundle: &std::path::Path,
+    keys: &[String],
+) -> anyhow::Result<(Vec<u8>, Vec<VerifierKey>)> {
+    let keys = keys
+        .iter()
+        .map(|key| read_key(key))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let bytes = std::fs::read(bundle)
+        .with_context(|| format!("reading the bundle {}", bundle.display()))?;
+    Ok((bytes, keys))
+}
+
 pub fn read_key(key: &str) -> anyhow::Result<VerifierKey> {
     let text = if std::path::Path::new(key).is_file() {
         std::fs::read_to_string(key).with_context(|| format!("reading the key file {key}"))?
