@@ -25,6 +25,13 @@ const RECORD_OVERHEAD: usize = 64;
 /// Buffer of each run's reader during the merge.
 const RUN_READ_BUFFER: usize = 16 * 1024;
 
+/// Runs merged at once, at most: as runs of one size accumulate, every
+/// `MAX_FAN_IN` of them are merged into one run of the next size, so a
+/// sort holds at most `MAX_FAN_IN` files (and read buffers) per size,
+/// whatever the input's length (each record is rewritten once per size:
+/// twice for 4,000 runs).
+pub const MAX_FAN_IN: usize = 64;
+
 /// A log record as the sort carries it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SortRecord {
@@ -104,9 +111,13 @@ fn length(n: usize) -> std::io::Result<u32> {
 pub struct ExternalSort {
     dir: PathBuf,
     run_bytes: usize,
+    fan_in: usize,
     run: Vec<SortRecord>,
     filled: usize,
-    runs: Vec<File>,
+    /// Sorted runs on disk with their size (0: spilled from memory, n:
+    /// merged from `fan_in` runs of size n - 1), in the order written: the
+    /// sizes never grow towards the end.
+    runs: Vec<(u32, File)>,
     spilled_bytes: u64,
 }
 
@@ -116,11 +127,18 @@ impl ExternalSort {
         Self {
             dir: dir.to_owned(),
             run_bytes: run_bytes.max(1),
+            fan_in: MAX_FAN_IN,
             run: Vec::new(),
             filled: 0,
             runs: Vec::new(),
             spilled_bytes: 0,
         }
+    }
+
+    /// Merges at most `fan_in` runs at once (at least 2).
+    pub fn with_fan_in(mut self, fan_in: usize) -> Self {
+        self.fan_in = fan_in.max(2);
+        self
     }
 
     pub fn push(&mut self, record: SortRecord) -> std::io::Result<()> {
@@ -132,7 +150,8 @@ impl ExternalSort {
         Ok(())
     }
 
-    /// Bytes written to run files so far.
+    /// Bytes written to run files so far (runs merged into longer runs
+    /// count again).
     pub fn spilled_bytes(&self) -> u64 {
         self.spilled_bytes
     }
@@ -150,11 +169,46 @@ impl ExternalSort {
         }
         let mut file = out.into_inner().map_err(|e| e.into_error())?;
         file.seek(SeekFrom::Start(0))?;
-        self.runs.push(file);
+        self.runs.push((0, file));
         self.filled = 0;
         // Give the run's memory back rather than keep its capacity.
         self.run = Vec::new();
-        Ok(())
+        self.compact()
+    }
+
+    /// While the last `fan_in` runs are of one size, merges them into one
+    /// run of the next size (a counter in base `fan_in`).
+    fn compact(&mut self) -> std::io::Result<()> {
+        loop {
+            let Some(&(size, _)) = self.runs.last() else {
+                return Ok(());
+            };
+            let same = self
+                .runs
+                .iter()
+                .rev()
+                .take_while(|(s, _)| *s == size)
+                .count();
+            if same < self.fan_in {
+                return Ok(());
+            }
+            let group: Vec<File> = self
+                .runs
+                .split_off(self.runs.len() - same)
+                .into_iter()
+                .map(|(_, file)| file)
+                .collect();
+            let file = tempfile::tempfile_in(&self.dir)?;
+            let mut out = BufWriter::with_capacity(RUN_READ_BUFFER, file);
+            for record in merge(group)? {
+                let record = record?;
+                self.spilled_bytes += record.size() as u64;
+                record.write_to(&mut out)?;
+            }
+            let mut file = out.into_inner().map_err(|e| e.into_error())?;
+            file.seek(SeekFrom::Start(0))?;
+            self.runs.push((size + 1, file));
+        }
     }
 
     /// Every record pushed, in (key, position) order.
@@ -164,19 +218,23 @@ impl ExternalSort {
             return Ok(Sorted(Source::InMemory(self.run.into_iter())));
         }
         self.spill()?;
-        let mut readers: Vec<BufReader<File>> = self
-            .runs
-            .into_iter()
-            .map(|file| BufReader::with_capacity(RUN_READ_BUFFER, file))
-            .collect();
-        let mut heap = BinaryHeap::with_capacity(readers.len());
-        for (run, reader) in readers.iter_mut().enumerate() {
-            if let Some(record) = SortRecord::read_from(reader)? {
-                heap.push(Reverse(Head { record, run }));
-            }
-        }
-        Ok(Sorted(Source::Merged { readers, heap }))
+        merge(self.runs.into_iter().map(|(_, file)| file).collect())
     }
+}
+
+/// The records of sorted `runs`, merged in (key, position) order.
+fn merge(runs: Vec<File>) -> std::io::Result<Sorted> {
+    let mut readers: Vec<BufReader<File>> = runs
+        .into_iter()
+        .map(|file| BufReader::with_capacity(RUN_READ_BUFFER, file))
+        .collect();
+    let mut heap = BinaryHeap::with_capacity(readers.len());
+    for (run, reader) in readers.iter_mut().enumerate() {
+        if let Some(record) = SortRecord::read_from(reader)? {
+            heap.push(Reverse(Head { record, run }));
+        }
+    }
+    Ok(Sorted(Source::Merged { readers, heap }))
 }
 
 /// The next record of one run, ordered for the merge.
@@ -254,15 +312,18 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(32))]
 
-        /// Whatever the run size (one run in memory, or many on disk),
-        /// the output is every record pushed, in (key, position) order.
+        /// Whatever the run size (one run in memory, or many on disk) and
+        /// however many runs are merged at once (runs merged into longer
+        /// runs first), the output is every record pushed, in (key,
+        /// position) order.
         #[test]
         fn sorts_every_record_whatever_the_run_size(
             keys in proptest::collection::vec((0u8..20, 0usize..300), 0..400),
             run_bytes in prop_oneof![Just(1usize), 100usize..5_000, Just(usize::MAX)],
+            fan_in in prop_oneof![Just(2usize), 3usize..6, Just(MAX_FAN_IN)],
         ) {
             let dir = tempfile::tempdir().unwrap();
-            let mut sort = ExternalSort::new(dir.path(), run_bytes);
+            let mut sort = ExternalSort::new(dir.path(), run_bytes).with_fan_in(fan_in);
             let mut expected = Vec::new();
             for (offset, (key, size)) in keys.into_iter().enumerate() {
                 let r = record(key, offset as u64, size);
