@@ -161,13 +161,8 @@ impl Replayer {
             },
             _ => Applied::NotApplicable,
         };
-        match applied {
-            Applied::Added => {}
-            Applied::Duplicate => self.input.duplicates += 1,
-            Applied::Conflict => self.input.conflicts += 1,
-            Applied::NotApplicable => {
-                self.reject(position, format!("invalid: `{kind}` without a subject"))
-            }
+        if !self.input.count_applied(applied) {
+            self.reject(position, format!("invalid: `{kind}` without a subject"));
         }
         applied
     }

@@ -5,6 +5,7 @@
 use crate::compare::{ChangeKind, Comparison};
 use crate::plan::{Questions, ReplayPlan, RuleSelection};
 use crate::question::{Question, QuestionRef};
+use consent_domain::fold::Applied;
 use consent_domain::rules::{Decision, LawfulBasis, RuleSetId};
 use consent_domain::vocabulary::Channel;
 use consent_domain::{EventId, EventPosition, OrganisationId, SubjectId, Timestamp};
@@ -182,6 +183,19 @@ pub struct RejectedRecord {
 }
 
 impl InputCounts {
+    /// Counts what the fold did with a delivered event: a duplicate or a
+    /// conflicting copy. `false` when the event fits no state (a subject's
+    /// fact without a subject): the caller rejects it.
+    pub(crate) fn count_applied(&mut self, applied: Applied) -> bool {
+        match applied {
+            Applied::Added => {}
+            Applied::Duplicate => self.duplicates += 1,
+            Applied::Conflict => self.conflicts += 1,
+            Applied::NotApplicable => return false,
+        }
+        true
+    }
+
     /// Adds another report's counts (a merge: the two read disjoint
     /// records).
     pub fn merge(&mut self, other: &InputCounts) {

@@ -149,13 +149,8 @@ impl ReferenceStates {
 
     fn count(&mut self, applied: Applied, kind: &str, position: Option<EventPosition>) {
         self.input.deliveries += 1;
-        match applied {
-            Applied::Added => {}
-            Applied::Duplicate => self.input.duplicates += 1,
-            Applied::Conflict => self.input.conflicts += 1,
-            Applied::NotApplicable => {
-                self.reject(position, format!("invalid: `{kind}` without a subject"))
-            }
+        if !self.input.count_applied(applied) {
+            self.reject(position, format!("invalid: `{kind}` without a subject"));
         }
     }
 
@@ -327,13 +322,8 @@ impl SubjectReplayer<'_> {
                     continue;
                 }
             };
-            match applied {
-                Applied::Added => {}
-                Applied::Duplicate => self.input.duplicates += 1,
-                Applied::Conflict => self.input.conflicts += 1,
-                Applied::NotApplicable => {
-                    self.reject(position, format!("invalid: `{kind}` without a subject"))
-                }
+            if !self.input.count_applied(applied) {
+                self.reject(position, format!("invalid: `{kind}` without a subject"));
             }
         }
         let Some((organisation, subject)) = pair else {
