@@ -50,12 +50,7 @@ pub fn event(n: u128, subject: Option<&str>, occurred: &str, fact: Fact) -> Even
     }
 }
 
-pub fn email(value: &str) -> ContactPoint {
-    ContactPoint {
-        kind: ContactKind::Email,
-        value: value.to_owned(),
-    }
-}
+pub use consent_testkit::facts::email_address as email;
 
 /// The events, their log positions and the decisions over them.
 pub struct Example {
