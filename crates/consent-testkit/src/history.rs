@@ -9,7 +9,6 @@
 mod stories;
 pub use stories::*;
 
-use crate::facts::WORDING_SHA256;
 use consent_domain::event::*;
 use consent_domain::rules::RuleCatalogue;
 use consent_domain::vocabulary::*;
@@ -180,17 +179,7 @@ impl History {
             organisation,
             Some(subject),
             date,
-            Fact::ConsentGiven(ConsentGiven {
-                channels: vec![Channel::Email],
-                purposes: vec![purpose],
-                wording_version: Some("v1".to_owned()),
-                wording_sha256: Some(WORDING_SHA256.to_owned()),
-                method: CollectionMethod::UntickedCheckbox,
-                collector: ConsentCollector::FirstParty,
-                named_organisations: vec![],
-                condition_of_service: false,
-                contact_point: None,
-            }),
+            crate::facts::consent(&[Channel::Email], &[purpose]).into(),
         );
         self
     }
