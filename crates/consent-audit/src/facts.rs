@@ -4,6 +4,7 @@
 
 use consent_domain::event::FactScope;
 use consent_domain::rules::CheckRequest;
+use consent_domain::vocabulary::ContactValue;
 use consent_domain::{
     AddressState, Event, OrganisationId, OrganisationState, SubjectId, SubjectState,
 };
@@ -24,7 +25,7 @@ pub struct UndecodableRecord {
 pub struct EvidenceFacts {
     organisations: BTreeMap<OrganisationId, OrganisationState>,
     subjects: BTreeMap<(OrganisationId, SubjectId), SubjectState>,
-    addresses: BTreeMap<(OrganisationId, String), AddressState>,
+    addresses: BTreeMap<(OrganisationId, ContactValue), AddressState>,
     events: Vec<(LogPosition, Event)>,
     undecodable: Vec<UndecodableRecord>,
 }

@@ -145,12 +145,12 @@ impl Fact {
     /// fact whichever subject it concerns: the contact point an opt-out or
     /// objection was received for, the number of a TPS/CTPS listing or of
     /// a call preference. `None` for every other fact.
-    pub fn address(&self) -> Option<&str> {
+    pub fn address(&self) -> Option<&ContactValue> {
         match self {
-            Fact::OptOutRecorded(f) => f.contact_point.as_ref().map(|p| p.value.as_str()),
-            Fact::ObjectionRecorded(f) => f.contact_point.as_ref().map(|p| p.value.as_str()),
-            Fact::PreferenceServiceListing(f) => Some(f.number.as_str()),
-            Fact::ToldNotToCall(f) | Fact::DoesNotObjectToCalls(f) => Some(f.number.as_str()),
+            Fact::OptOutRecorded(f) => f.contact_point.as_ref().map(|p| &p.value),
+            Fact::ObjectionRecorded(f) => f.contact_point.as_ref().map(|p| &p.value),
+            Fact::PreferenceServiceListing(f) => Some(&f.number),
+            Fact::ToldNotToCall(f) | Fact::DoesNotObjectToCalls(f) => Some(&f.number),
             _ => None,
         }
     }
@@ -158,13 +158,15 @@ impl Fact {
     /// Every contact value the fact carries: its contact point's value
     /// and telephone numbers (digests, for sealed values). What a
     /// suppression list is looked up by.
-    pub fn contact_values(&self) -> Vec<&str> {
+    pub fn contact_values(&self) -> Vec<ContactValue> {
         match self {
-            Fact::PreferenceServiceListing(f) => vec![f.number.as_str()],
-            Fact::ToldNotToCall(f) | Fact::DoesNotObjectToCalls(f) => vec![f.number.as_str()],
-            Fact::ContactsSuppressed(f) => f.digests.iter().map(String::as_str).collect(),
+            Fact::PreferenceServiceListing(f) => vec![f.number.clone()],
+            Fact::ToldNotToCall(f) | Fact::DoesNotObjectToCalls(f) => vec![f.number.clone()],
+            Fact::ContactsSuppressed(f) => {
+                f.digests.iter().copied().map(ContactValue::from).collect()
+            }
             Fact::OptOutRecorded(_) | Fact::ObjectionRecorded(_) => {
-                self.address().into_iter().collect()
+                self.address().cloned().into_iter().collect()
             }
             Fact::PreferenceServiceScreened(_) => Vec::new(),
             Fact::ContactPointRecorded(_)
@@ -179,7 +181,7 @@ impl Fact {
             | Fact::ConsentWithdrawn(_)
             | Fact::ErasureRequested(_) => self
                 .contact_point()
-                .map(|point| point.value.as_str())
+                .map(|point| point.value.clone())
                 .into_iter()
                 .collect(),
         }
@@ -341,8 +343,8 @@ pub struct MarketingMessageSent {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PreferenceServiceListing {
     pub service: PreferenceService,
-    /// E.164 number.
-    pub number: String,
+    /// E.164 number, or its digest.
+    pub number: ContactValue,
     /// When the number was registered with the service.
     pub listed_at: Timestamp,
     /// False: the number is no longer listed.
@@ -375,7 +377,8 @@ pub struct PreferenceServiceScreened {
 /// (reg 21(1)(a)) or does-not-object (reg 21(4)).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallPreference {
-    pub number: String,
+    /// E.164 number, or its digest.
+    pub number: ContactValue,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -391,7 +394,7 @@ pub struct ErasureRequested {
 pub struct ContactsSuppressed {
     /// The contact values as the ledger compares them: their keyed digests
     /// (see [`crate::vocabulary::ContactPoint::value`]).
-    pub digests: Vec<String>,
+    pub digests: Vec<ContactDigest>,
     /// The erasure request this follows from.
     pub erasure: EventId,
     pub erased_subject: SubjectId,

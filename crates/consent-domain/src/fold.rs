@@ -17,6 +17,7 @@
 use crate::event::{Event, EventPosition, Fact, FactScope};
 use crate::identity::{EventId, SubjectId};
 use crate::time::Timestamp;
+use crate::vocabulary::{ContactDigest, ContactValue};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -307,13 +308,17 @@ impl OrganisationState {
 /// without reading the others.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Suppressions {
-    by_digest: BTreeMap<String, FactSet>,
+    by_digest: BTreeMap<ContactDigest, FactSet>,
 }
 
 impl Suppressions {
-    /// The suppressions of `value` (a contact digest), in time order.
-    pub fn of(&self, value: &str) -> &[Recorded<Fact>] {
-        self.by_digest.get(value).map_or(&[], FactSet::facts)
+    /// The suppressions of `value`, in time order: none for a value in
+    /// clear (a suppression list holds digests only).
+    pub fn of(&self, value: &ContactValue) -> &[Recorded<Fact>] {
+        value
+            .digest()
+            .and_then(|digest| self.by_digest.get(digest))
+            .map_or(&[], FactSet::facts)
     }
 
     /// Every suppression fact, once each, in time order.
@@ -339,7 +344,7 @@ impl Suppressions {
         for digest in &suppressed.digests {
             let outcome = self
                 .by_digest
-                .entry(digest.clone())
+                .entry(*digest)
                 .or_default()
                 .insert(event, position.clone());
             if outcome != Applied::Duplicate {

@@ -43,17 +43,127 @@ pub enum ContactKind {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ContactPoint {
     pub kind: ContactKind,
-    /// What the rules compare. For a value the ledger sealed (every value
-    /// appended through it), the keyed digest in text form
-    /// ([`CONTACT_DIGEST_PREFIX`] then 64 hex digits): equal addresses of
-    /// one organisation have equal digests, and the address itself is not
-    /// in the state, the decisions or the evidence. Otherwise the address
-    /// as normalised by the edge (lower-case email, E.164 number).
-    pub value: String,
+    /// What the rules compare: the keyed digest of a value the ledger
+    /// sealed (every value appended through it), or a value in clear.
+    pub value: ContactValue,
 }
 
-/// How a sealed contact value's digest starts in [`ContactPoint::value`]
-/// (and in the numbers of TPS/CTPS listings and call preferences).
+/// A contact value (an email address, a telephone number, a postal
+/// address) as the rules compare it.
+///
+/// The two forms are two types, so that the places that may only ever
+/// hold digests (a suppression list, the address index) say so in their
+/// signatures and cannot be handed a clear value.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ContactValue {
+    /// As normalised at the edge (lower-case email, E.164 number): a value
+    /// that reached the domain without being sealed (facts built in
+    /// process, a history replayed from an unsealed log).
+    Clear(String),
+    /// The keyed digest of a value the ledger sealed: equal addresses of
+    /// one organisation have equal digests, and the address itself is not
+    /// in the state, the decisions or the evidence.
+    Digest(ContactDigest),
+}
+
+impl ContactValue {
+    /// A value in clear, as normalised at the edge.
+    pub fn clear(value: impl Into<String>) -> Self {
+        ContactValue::Clear(value.into())
+    }
+
+    /// The digest, for a sealed value; `None` for a value in clear.
+    pub fn digest(&self) -> Option<&ContactDigest> {
+        match self {
+            ContactValue::Digest(digest) => Some(digest),
+            ContactValue::Clear(_) => None,
+        }
+    }
+}
+
+/// The text form: a clear value as it is, a digest as
+/// [`CONTACT_DIGEST_PREFIX`] and 64 hex digits (how the API names a
+/// contact value: a suppression list's addresses and its cursor).
+impl std::fmt::Display for ContactValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ContactValue::Clear(value) => f.write_str(value),
+            ContactValue::Digest(digest) => digest.fmt(f),
+        }
+    }
+}
+
+impl From<ContactDigest> for ContactValue {
+    fn from(digest: ContactDigest) -> Self {
+        ContactValue::Digest(digest)
+    }
+}
+
+/// The keyed digest (HMAC-SHA256, docs/ERASURE.md) of a sealed contact
+/// value: what the rules compare in place of the value.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ContactDigest(pub [u8; CONTACT_DIGEST_BYTES]);
+
+/// Bytes in a contact digest (HMAC-SHA256).
+pub const CONTACT_DIGEST_BYTES: usize = 32;
+
+impl ContactDigest {
+    /// The digest of `bytes`, if they are one ([`CONTACT_DIGEST_BYTES`] long).
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(ContactDigest)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; CONTACT_DIGEST_BYTES] {
+        &self.0
+    }
+
+    /// The digest in its text form ([`CONTACT_DIGEST_PREFIX`] and 64 hex
+    /// digits), parsed back; `None` for any other text.
+    pub fn parse(text: &str) -> Option<Self> {
+        let hex = text.strip_prefix(CONTACT_DIGEST_PREFIX)?;
+        if hex.len() != 2 * CONTACT_DIGEST_BYTES {
+            return None;
+        }
+        let mut bytes = [0u8; CONTACT_DIGEST_BYTES];
+        for (byte, pair) in bytes.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+            let pair = std::str::from_utf8(pair).ok()?;
+            *byte = u8::from_str_radix(pair, 16).ok()?;
+        }
+        Some(ContactDigest(bytes))
+    }
+
+    /// The digest as prose shows it: shortened to its first 12 hex digits,
+    /// enough to tell addresses apart in one decision.
+    pub fn shortened(&self) -> String {
+        format!("{CONTACT_DIGEST_PREFIX}{}…", self.first_hex_digits())
+    }
+
+    /// The first 12 hex digits of the digest.
+    pub fn first_hex_digits(&self) -> String {
+        self.0[..6]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+}
+
+impl std::fmt::Display for ContactDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(CONTACT_DIGEST_PREFIX)?;
+        for byte in &self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for ContactDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+/// How a sealed contact value's digest starts in its text form.
 pub const CONTACT_DIGEST_PREFIX: &str = "digest:";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

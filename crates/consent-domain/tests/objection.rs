@@ -185,7 +185,7 @@ fn r9_a_consent_after_erasure_does_not_lift_it() {
 /// The digest the ledger stores for an erased address (any sealed value
 /// reads as `digest:` and 64 hex digits).
 const ERASED_ADDRESS: &str =
-    "digest:5b1f2a0c9d3e4f60718293a4b5c6d7e8f90112233445566778899aabbccddeeff";
+    "digest:5b1f2a0c9d3e4f6071829a4b5c6d7e8f90112233445566778899aabbccddeeff";
 const OTHER_ADDRESS: &str =
     "digest:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 

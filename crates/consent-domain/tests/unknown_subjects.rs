@@ -14,7 +14,7 @@ const NUMBER: &str = "+447700900555";
 const ADDRESS: &str = "prospect@example.com";
 const LETTERBOX: &str = "2 Low Rd, York YO1 1AA";
 /// A sealed address, as the suppression list holds it.
-const SUPPRESSED: &str = "digest:5b1f2a0c9d3e4f60718293a4b5c6d7e8f90112233445566778899aabbccddeeff";
+const SUPPRESSED: &str = "digest:5b1f2a0c9d3e4f6071829a4b5c6d7e8f90112233445566778899aabbccddeeff";
 
 /// R0, R9: a service message with no promotion to a subject with no record
 /// is not direct marketing, so it is allowed, by subject id or by address.

@@ -15,6 +15,7 @@ use crate::scope::{ExportRequest, ExportScope, STATUS_CHANNELS};
 use consent_audit::{decide_recorded, EvidenceFacts, RecordedDecision, RULE_SET_IN_FORCE};
 use consent_domain::event::Fact;
 use consent_domain::rules::{CheckRequest, RuleCatalogue};
+use consent_domain::vocabulary::ContactValue;
 use consent_domain::vocabulary::{CallCategory, MessageClass, OrganisationKind, Purpose};
 use consent_domain::{SubjectId, Timestamp};
 use consent_evidence::merkle::{consistency_proof, inclusion_proof, NodeReadError, ProofError};
@@ -87,7 +88,7 @@ impl Exporter {
         // contact value the bundle's records use or its questions name (a
         // decision the bundle shows may rest on one).
         let in_bundle = EvidenceFacts::fold(records.iter().map(|(p, bytes)| (p, bytes.as_slice())));
-        let mut contacts: BTreeSet<&str> = in_bundle
+        let mut contacts: BTreeSet<ContactValue> = in_bundle
             .events()
             .iter()
             .flat_map(|(_, event)| event.fact.contact_values())
@@ -97,7 +98,7 @@ impl Exporter {
                 .questions()
                 .into_iter()
                 .filter_map(|q| q.contact_point.as_ref())
-                .map(|c| c.value.as_str()),
+                .map(|c| c.value.clone()),
         );
         let organisation_facts: BTreeSet<LogPosition> = self
             .store

@@ -31,7 +31,7 @@
 use crate::decode::DecodedEvent;
 use consent_domain::event::FactScope;
 use consent_domain::fold::{Applied, FactSet, Recorded};
-use consent_domain::vocabulary::ContactPoint;
+use consent_domain::vocabulary::{ContactPoint, ContactValue};
 use consent_domain::{
     AddressState, EventId, EventPosition, Fact, OrganisationId, OrganisationState, SubjectId,
     SubjectState,
@@ -64,7 +64,7 @@ pub struct FoldOutcome {
 }
 
 type SubjectKey = (OrganisationId, SubjectId);
-type AddressKey = (OrganisationId, String);
+type AddressKey = (OrganisationId, ContactValue);
 
 /// Folds `events` onto the states in `store`, reading each touched key once,
 /// and returns the batch that writes the changes and `offsets`.
@@ -321,7 +321,7 @@ mod tests {
             campaign_id: "c-1".to_owned(),
             contact_point: Some(ContactPoint {
                 kind: ContactKind::Email,
-                value: "a@example.com".to_owned(),
+                value: ContactValue::clear("a@example.com"),
             }),
             sole_charitable_purpose: false,
         })
@@ -427,7 +427,7 @@ mod tests {
             received_via: consent_domain::vocabulary::OptOutMethod::UnsubscribeLink,
             contact_point: Some(ContactPoint {
                 kind: ContactKind::Email,
-                value: address.to_owned(),
+                value: ContactValue::clear(address),
             }),
         })
     }
@@ -444,13 +444,13 @@ mod tests {
         step(&store, &[address_only, with_subject, elsewhere]);
 
         let ada = store
-            .address_state(&organisation, "ada@example.com")
+            .address_state(&organisation, &ContactValue::clear("ada@example.com"))
             .expect("read")
             .expect("state");
         let ids: Vec<u128> = ada.facts.facts().iter().map(|f| f.id.0.as_u128()).collect();
         assert_eq!(ids, vec![1, 2]);
         let bob = store
-            .address_state(&organisation, "bob@example.com")
+            .address_state(&organisation, &ContactValue::clear("bob@example.com"))
             .expect("read")
             .expect("the address part is folded wherever the subject is");
         assert_eq!(bob.facts.facts().len(), 1);

@@ -14,6 +14,7 @@
 //! the address) and the state in postcard, the encoding the sled view
 //! already uses for domain types.
 
+use consent_domain::vocabulary::ContactValue;
 use consent_domain::{AddressState, OrganisationId};
 use consent_replay::AddressStates;
 use std::fs::File;
@@ -28,12 +29,23 @@ const SEPARATOR: u8 = consent_schema::ROUTING_KEY_SEPARATOR;
 /// Entries per block of the index: a lookup reads one block (a few KiB).
 pub const BLOCK_ENTRIES: usize = 32;
 
-/// The key of `address` for `organisation`.
-pub fn address_key(organisation: &OrganisationId, address: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(organisation.as_str().len() + 1 + address.len());
+/// The key of `address` for `organisation`: the organisation, the
+/// separator, then `c` and the value in clear or `d` and the digest's bytes
+/// (the last part of the key, so it needs no escaping).
+pub fn address_key(organisation: &OrganisationId, address: &ContactValue) -> Vec<u8> {
+    let mut key = Vec::with_capacity(organisation.as_str().len() + 2 + 32);
     key.extend_from_slice(organisation.as_str().as_bytes());
     key.push(SEPARATOR);
-    key.extend_from_slice(address.as_bytes());
+    match address {
+        ContactValue::Clear(value) => {
+            key.push(b'c');
+            key.extend_from_slice(value.as_bytes());
+        }
+        ContactValue::Digest(digest) => {
+            key.push(b'd');
+            key.extend_from_slice(digest.as_bytes());
+        }
+    }
     key
 }
 
@@ -179,7 +191,7 @@ impl AddressStates for AddressTable {
     fn address_state(
         &self,
         organisation: &OrganisationId,
-        address: &str,
+        address: &ContactValue,
     ) -> std::io::Result<Option<AddressState>> {
         if self.is_empty() {
             return Ok(None);
@@ -191,10 +203,18 @@ impl AddressStates for AddressTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use consent_domain::vocabulary::ContactDigest;
     use consent_domain::EventId;
 
     fn organisation(id: &str) -> OrganisationId {
         OrganisationId::new(id)
+    }
+
+    /// The `n`th of some digests, in key order.
+    fn digest(n: u32) -> ContactValue {
+        let mut bytes = [0u8; 32];
+        bytes[28..].copy_from_slice(&n.to_be_bytes());
+        ContactValue::Digest(ContactDigest(bytes))
     }
 
     #[test]
@@ -213,33 +233,31 @@ mod tests {
                     consent_domain::SubjectId::new(format!("s{n}-{s}")),
                 );
             }
-            let key = address_key(&shop, &format!("digest:{n:064x}"));
+            let key = address_key(&shop, &digest(n));
             writer.push(&key, &state).expect("written");
             states.push(state);
         }
         let table = writer.finish().expect("finished");
         assert_eq!(table.len(), 500);
         for (n, state) in states.iter().enumerate() {
-            let found = table
-                .address_state(&shop, &format!("digest:{n:064x}"))
-                .expect("read");
+            let found = table.address_state(&shop, &digest(n as u32)).expect("read");
             assert_eq!(found.as_ref(), Some(state), "address {n}");
         }
         assert_eq!(
-            table
-                .address_state(&shop, &format!("digest:{:064x}", 500))
-                .expect("read"),
+            table.address_state(&shop, &digest(500)).expect("read"),
             None
         );
         assert_eq!(
             table
-                .address_state(&organisation("other"), &format!("digest:{:064x}", 1))
+                .address_state(&organisation("other"), &digest(1))
                 .expect("read"),
             None,
             "another organisation's address of the same value is another key"
         );
         assert_eq!(
-            table.address_state(&shop, "digest:").expect("read"),
+            table
+                .address_state(&shop, &ContactValue::clear(""))
+                .expect("read"),
             None,
             "a key before the first"
         );

@@ -6,12 +6,13 @@
 
 use consent_domain::event::{Fact, ObjectionRecorded};
 use consent_domain::rules::RuleCatalogue;
-use consent_domain::vocabulary::{ContactKind, ContactPoint, OptOutMethod};
+use consent_domain::vocabulary::OptOutMethod;
 use consent_domain::{Event, EventId, OrganisationId, Source, SubjectId};
 use consent_log::{AppendRecord, EventLog};
 use consent_log_embedded::EmbeddedLog;
 use consent_replay::{ReplayPlan, RuleSelection};
 use consent_replay_runner::{run, RunnerConfig, Silent};
+use consent_testkit::facts::email_address;
 use consent_testkit::history::*;
 use std::sync::Arc;
 
@@ -34,10 +35,7 @@ fn event(id: u128, subject: Option<&str>, date: &str, fact: Fact) -> Event {
 /// an objection received for that address with no subject named.
 fn history_with_an_objection_to_anns_address() -> Vec<Event> {
     let mut events = charity_history().events;
-    let email = ContactPoint {
-        kind: ContactKind::Email,
-        value: ANN_EMAIL.to_owned(),
-    };
+    let email = email_address(ANN_EMAIL);
     events.push(event(
         1_000,
         Some("ann"),

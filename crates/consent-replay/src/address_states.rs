@@ -9,6 +9,7 @@
 //! keeps them in a file it looks them up in (consent-replay-runner's
 //! `AddressTable`); this trait is what deciding needs of either.
 
+use consent_domain::vocabulary::ContactValue;
 use consent_domain::{AddressState, OrganisationId};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -23,21 +24,19 @@ pub trait AddressStates {
     fn address_state(
         &self,
         organisation: &OrganisationId,
-        address: &str,
+        address: &ContactValue,
     ) -> Result<Option<AddressState>, Self::Error>;
 }
 
-impl AddressStates for BTreeMap<(OrganisationId, String), AddressState> {
+impl AddressStates for BTreeMap<(OrganisationId, ContactValue), AddressState> {
     type Error = Infallible;
 
     fn address_state(
         &self,
         organisation: &OrganisationId,
-        address: &str,
+        address: &ContactValue,
     ) -> Result<Option<AddressState>, Infallible> {
-        Ok(self
-            .get(&(organisation.clone(), address.to_owned()))
-            .cloned())
+        Ok(self.get(&(organisation.clone(), address.clone())).cloned())
     }
 }
 
@@ -45,7 +44,7 @@ impl AddressStates for BTreeMap<(OrganisationId, String), AddressState> {
 /// same few addresses again and again: each is read once.
 pub(crate) struct Remembered<'a, A: ?Sized> {
     states: &'a A,
-    read: RefCell<BTreeMap<(OrganisationId, String), Option<AddressState>>>,
+    read: RefCell<BTreeMap<(OrganisationId, ContactValue), Option<AddressState>>>,
 }
 
 impl<'a, A: AddressStates + ?Sized> Remembered<'a, A> {
@@ -63,9 +62,9 @@ impl<A: AddressStates + ?Sized> AddressStates for Remembered<'_, A> {
     fn address_state(
         &self,
         organisation: &OrganisationId,
-        address: &str,
+        address: &ContactValue,
     ) -> Result<Option<AddressState>, A::Error> {
-        let key = (organisation.clone(), address.to_owned());
+        let key = (organisation.clone(), address.clone());
         if let Some(state) = self.read.borrow().get(&key) {
             return Ok(state.clone());
         }

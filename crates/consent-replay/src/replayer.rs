@@ -13,6 +13,7 @@ use consent_domain::fold::Applied;
 use consent_domain::rules::{
     addresses_to_consult, decide_with_texts, DecisionTexts, RuleCatalogue, UnknownRuleSet,
 };
+use consent_domain::vocabulary::ContactValue;
 use consent_domain::{
     AddressState, Event, EventId, EventPosition, OrganisationId, OrganisationState, SubjectId,
     SubjectState,
@@ -62,7 +63,7 @@ pub struct Replayer {
     subjects: BTreeMap<OrganisationId, BTreeMap<SubjectId, SubjectState>>,
     /// By (organisation, address): what suppresses an address whichever
     /// subject it is used for.
-    addresses: BTreeMap<(OrganisationId, String), AddressState>,
+    addresses: BTreeMap<(OrganisationId, ContactValue), AddressState>,
     sends: BTreeMap<EventId, RecordedSend>,
     input: InputCounts,
     /// The lowest-positioned rejected records, at most
@@ -127,7 +128,13 @@ impl Replayer {
                 }
             }
             (FactScope::SubjectOrAddress, has_subject) => {
-                let address = event.fact.address().unwrap_or_default().to_owned();
+                // A fact with no address is kept under the empty value,
+                // which no decision consults.
+                let address = event
+                    .fact
+                    .address()
+                    .cloned()
+                    .unwrap_or_else(|| ContactValue::clear(""));
                 let in_address = self
                     .addresses
                     .entry((event.organisation.clone(), address))

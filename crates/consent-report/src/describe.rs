@@ -242,7 +242,7 @@ pub fn describe(fact: &Fact) -> FactDescription {
             ),
             f.digests
                 .iter()
-                .map(|d| format!("Suppressed: {}", words::contact_value(d)))
+                .map(|d| format!("Suppressed: {}", words::contact_digest(d)))
                 .collect(),
         ),
         Fact::PreferenceServiceScreened(f) => (

@@ -98,11 +98,16 @@ pub fn contact_point(point: &ContactPoint) -> String {
 /// A contact value as the report shows it. The ledger stores addresses
 /// sealed, so the report has their digest (shortened: enough to tell
 /// addresses apart on one page), never the address; docs/ERASURE.md.
-pub fn contact_value(value: &str) -> String {
-    match value.strip_prefix(CONTACT_DIGEST_PREFIX) {
-        Some(hex) => format!("(sealed, digest {}…)", hex.get(..12).unwrap_or(hex)),
-        None => value.to_owned(),
+pub fn contact_value(value: &ContactValue) -> String {
+    match value {
+        ContactValue::Digest(digest) => contact_digest(digest),
+        ContactValue::Clear(value) => value.clone(),
     }
+}
+
+/// A sealed contact value's digest as the report shows it.
+pub fn contact_digest(digest: &ContactDigest) -> String {
+    format!("(sealed, digest {}…)", digest.first_hex_digits())
 }
 
 pub fn collection_method(method: CollectionMethod) -> &'static str {

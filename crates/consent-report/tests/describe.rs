@@ -120,7 +120,7 @@ fn calls_and_preference_services_name_the_number() {
     let listing = Fact::PreferenceServiceListing(PreferenceServiceListing {
         snapshot_ref: None,
         service: PreferenceService::Tps,
-        number: "+447700900123".to_owned(),
+        number: ContactValue::clear("+447700900123"),
         listed_at: Timestamp::from_date(2025, 11, 3).expect("date"),
         listed: true,
     });
@@ -132,7 +132,7 @@ fn calls_and_preference_services_name_the_number() {
     );
     assert_eq!(
         headline(Fact::ToldNotToCall(CallPreference {
-            number: "+441632960001".to_owned()
+            number: ContactValue::clear("+441632960001")
         })),
         "Told not to call +441632960001"
     );
@@ -166,9 +166,8 @@ fn charity_support_negotiation_and_erasure_read_plainly() {
         erasure.headline
     );
     assert_eq!(erasure.details, ["Reason: customer asked by phone"]);
-    let digest = format!("digest:{}", "ab".repeat(32));
     let suppressed = describe(&Fact::ContactsSuppressed(ContactsSuppressed {
-        digests: vec![digest],
+        digests: vec![consent_domain::vocabulary::ContactDigest([0xab; 32])],
         erasure: consent_domain::EventId(uuid::Uuid::from_u128(1)),
         erased_subject: "cust-42".into(),
     }));

@@ -9,14 +9,14 @@
 //! * postal: trimmed, one line of free text.
 //!
 //! A value the ledger sealed (`SealedValue`, docs/ERASURE.md) is read as
-//! its digest, `digest:` and 64 hex digits: what the rules compare. The
+//! its digest (`ContactValue::Digest`): what the rules compare. The
 //! ciphertext beside it is never read here.
 
 use crate::error::ValidationError;
 use crate::fields::{self, MAX_ID_BYTES, MAX_TEXT_BYTES};
 use crate::v1;
 use crate::vocabulary::{decode, Vocabulary};
-use consent_domain::vocabulary::{ContactKind, ContactPoint, CONTACT_DIGEST_PREFIX};
+use consent_domain::vocabulary::{ContactDigest, ContactKind, ContactPoint, ContactValue};
 
 /// Fewest digits accepted in an E.164 number (country code included).
 const MIN_E164_DIGITS: usize = 7;
@@ -41,7 +41,10 @@ pub fn contact_point_from_proto(
         return Ok(ContactPoint { kind, value });
     }
     let value = normalised_value(&format!("{field}.value"), kind, &contact.value)?;
-    Ok(ContactPoint { kind, value })
+    Ok(ContactPoint {
+        kind,
+        value: ContactValue::Clear(value),
+    })
 }
 
 /// A contact kind from its wire value; `field` names it in errors.
@@ -69,7 +72,7 @@ pub(crate) fn number_or_sealed(
     field: &str,
     number: &str,
     sealed: Option<&v1::SealedValue>,
-) -> Result<String, ValidationError> {
+) -> Result<ContactValue, ValidationError> {
     match sealed {
         Some(sealed) => {
             if !number.is_empty() {
@@ -80,56 +83,54 @@ pub(crate) fn number_or_sealed(
             }
             sealed_digest(&format!("{field}.sealed_number"), sealed)
         }
-        None => telephone_number(&format!("{field}.number"), number),
+        None => telephone_number(&format!("{field}.number"), number).map(ContactValue::Clear),
     }
 }
 
-/// Bytes in a contact digest (HMAC-SHA256).
-pub const CONTACT_DIGEST_BYTES: usize = 32;
+pub use consent_domain::vocabulary::CONTACT_DIGEST_BYTES;
 
-/// A sealed value's digest in the text form the rules compare.
-pub fn digest_text(digest: &[u8]) -> String {
-    format!("{CONTACT_DIGEST_PREFIX}{}", hex::encode(digest))
+/// A contact value from its text form, as the API names one (a
+/// suppression list's cursor, an address in a path): a digest's text
+/// ([`ContactDigest`]'s `Display`: `digest:` and 64 hex digits) is the
+/// digest; any other text is a value in clear.
+pub fn contact_value_from_text(text: &str) -> ContactValue {
+    match ContactDigest::parse(text) {
+        Some(digest) => ContactValue::Digest(digest),
+        None => ContactValue::clear(text),
+    }
 }
 
-/// The digest bytes of a value in [`digest_text`] form; `None` for a value
-/// in clear.
-pub fn digest_bytes(value: &str) -> Option<Vec<u8>> {
-    let hex = value.strip_prefix(CONTACT_DIGEST_PREFIX)?;
-    hex::decode(hex)
-        .ok()
-        .filter(|bytes| bytes.len() == CONTACT_DIGEST_BYTES)
-}
-
-pub(crate) fn digest_from_bytes(field: &str, digest: &[u8]) -> Result<String, ValidationError> {
-    if digest.len() != CONTACT_DIGEST_BYTES {
-        return Err(ValidationError::new(
+pub(crate) fn digest_from_bytes(
+    field: &str,
+    digest: &[u8],
+) -> Result<ContactDigest, ValidationError> {
+    ContactDigest::from_slice(digest).ok_or_else(|| {
+        ValidationError::new(
             field,
             format!(
                 "must be {CONTACT_DIGEST_BYTES} bytes (HMAC-SHA256), not {}",
                 digest.len()
             ),
-        ));
-    }
-    Ok(digest_text(digest))
+        )
+    })
 }
 
-fn sealed_digest(field: &str, sealed: &v1::SealedValue) -> Result<String, ValidationError> {
-    digest_from_bytes(&format!("{field}.digest"), &sealed.digest)
+fn sealed_digest(field: &str, sealed: &v1::SealedValue) -> Result<ContactValue, ValidationError> {
+    digest_from_bytes(&format!("{field}.digest"), &sealed.digest).map(ContactValue::Digest)
 }
 
 /// The wire form of a value the rules compare: sealed (without ciphertext)
 /// when it is a digest, in clear otherwise: `(value, sealed)`.
-pub(crate) fn value_to_proto(value: &str) -> (String, Option<v1::SealedValue>) {
-    match digest_bytes(value) {
-        Some(digest) => (
+pub(crate) fn value_to_proto(value: &ContactValue) -> (String, Option<v1::SealedValue>) {
+    match value {
+        ContactValue::Digest(digest) => (
             String::new(),
             Some(v1::SealedValue {
-                digest,
+                digest: digest.as_bytes().to_vec(),
                 ciphertext: Vec::new(),
             }),
         ),
-        None => (value.to_owned(), None),
+        ContactValue::Clear(value) => (value.clone(), None),
     }
 }
 

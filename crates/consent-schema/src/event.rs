@@ -7,8 +7,8 @@
 //! `event_from_proto(&event_to_proto(&e)) == Ok(e)`.
 
 use crate::contact::{
-    contact_point_from_proto, contact_point_to_proto, digest_bytes, digest_from_bytes,
-    number_or_sealed, optional_contact_point, value_to_proto,
+    contact_point_from_proto, contact_point_to_proto, digest_from_bytes, number_or_sealed,
+    optional_contact_point, value_to_proto,
 };
 use crate::error::ValidationError;
 use crate::fields::{
@@ -652,11 +652,7 @@ fn fact_to_proto(fact: &Fact) -> Payload {
             reason: f.reason.clone(),
         }),
         Fact::ContactsSuppressed(f) => Payload::ContactsSuppressed(v1::ContactsSuppressed {
-            digests: f
-                .digests
-                .iter()
-                .map(|d| digest_bytes(d).unwrap_or_default())
-                .collect(),
+            digests: f.digests.iter().map(|d| d.as_bytes().to_vec()).collect(),
             erasure_event_id: f.erasure.to_string(),
             erased_subject_id: f.erased_subject.as_str().to_owned(),
         }),

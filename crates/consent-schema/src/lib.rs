@@ -65,7 +65,7 @@ pub use append::prepare_for_append;
 pub use check::{check_for_entry, check_from_proto, check_texts, check_to_proto};
 pub use codec::{decode_envelope, encode_envelope};
 pub use contact::{
-    contact_kind, contact_point_from_proto, digest_bytes, digest_text, normalised_value,
+    contact_kind, contact_point_from_proto, contact_value_from_text, normalised_value,
     CONTACT_DIGEST_BYTES,
 };
 pub use contact_fields::{contact_fields, ContactField};

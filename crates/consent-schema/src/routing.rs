@@ -91,6 +91,7 @@ pub fn family_of(fact: &Fact) -> EventFamily {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use consent_domain::vocabulary::ContactValue;
 
     #[test]
     fn key_is_organisation_separator_subject() {
@@ -132,7 +133,7 @@ mod tests {
         assert_eq!(family_of(&about_subject.fact), EventFamily::OptOuts);
         let about_address = opt_out(Some(ContactPoint {
             kind: ContactKind::Email,
-            value: "ada@example.com".to_owned(),
+            value: ContactValue::clear("ada@example.com"),
         }));
         assert!(is_organisation_key(&record_key(&about_address)));
         assert_eq!(family_of(&about_address.fact), EventFamily::Reference);

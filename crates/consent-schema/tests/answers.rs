@@ -4,6 +4,7 @@ use consent_domain::rules::{
     CheckRequest, Decision, EventReference, LawfulBasis, Reason, RuleFiring, RuleId, RuleOutcome,
     RuleSetId,
 };
+use consent_domain::vocabulary::ContactValue;
 use consent_domain::vocabulary::{
     CallCategory, Channel, ContactKind, ContactPoint, MessageClass, Purpose,
 };
@@ -41,7 +42,7 @@ fn a_check_converts_both_ways_unchanged() {
         call_category: CallCategory::PensionScheme,
         contact_point: Some(ContactPoint {
             kind: ContactKind::Landline,
-            value: "+441632960001".into(),
+            value: ContactValue::clear("+441632960001"),
         }),
         at: time("2026-03-01T09:00:00Z"),
         rule_set: Some(RuleSetId("uk-pecr-2003".into())),

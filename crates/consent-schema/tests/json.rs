@@ -2,6 +2,7 @@
 //! names, enum values by name, timestamps as RFC 3339 text, default values
 //! left out.
 
+use consent_domain::vocabulary::ContactValue;
 use consent_domain::vocabulary::{Channel, CollectionMethod, ContactKind, ContactPoint, Purpose};
 use consent_domain::{Fact, Timestamp};
 use consent_schema::{event_from_proto, prepare_for_append, v1, EntryRules};
@@ -55,7 +56,7 @@ fn a_posted_json_event_becomes_a_domain_fact() {
         consent.contact_point,
         Some(ContactPoint {
             kind: ContactKind::Email,
-            value: "ada@example.com".to_owned()
+            value: ContactValue::clear("ada@example.com")
         })
     );
 }

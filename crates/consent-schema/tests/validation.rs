@@ -473,7 +473,7 @@ fn numbers_must_be_e164() {
     assert_eq!(
         event.fact,
         consent_domain::Fact::DoesNotObjectToCalls(consent_domain::event::CallPreference {
-            number: "+441632960001".into()
+            number: consent_domain::vocabulary::ContactValue::clear("+441632960001")
         })
     );
 }

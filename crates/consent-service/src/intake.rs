@@ -12,7 +12,7 @@
 
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
-use consent_domain::vocabulary::ContactKind;
+use consent_domain::vocabulary::{ContactKind, ContactValue};
 use consent_domain::{EventId, EventPosition, OrganisationId, SubjectId};
 use consent_intake::{
     check_one_click_form, derived_event_id, is_stop_keyword, parse_inbound_form, verify_webhook,
@@ -364,7 +364,7 @@ impl Ledger {
             &organisation,
             &consent_domain::vocabulary::ContactPoint {
                 kind: ContactKind::Mobile,
-                value: from.clone(),
+                value: ContactValue::clear(from.clone()),
             },
         );
         let mut subjects: Vec<Option<SubjectId>> = self
@@ -616,7 +616,7 @@ impl Ledger {
         &self,
         organisation: &OrganisationId,
         subject: Option<&SubjectId>,
-        address: &str,
+        address: &ContactValue,
         id: EventId,
     ) -> Result<Option<EventPosition>, LedgerError> {
         let store = &self.inner.store;

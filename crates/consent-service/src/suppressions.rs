@@ -6,10 +6,12 @@
 
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
-use consent_domain::vocabulary::ContactKind;
+use consent_domain::vocabulary::{ContactKind, ContactValue};
 use consent_domain::{AddressState, Fact, OrganisationId, Recorded, SubjectId};
 use consent_schema::v1::envelope::Payload;
-use consent_schema::{decode_envelope, timestamp_to_proto, v1, ValidationError, Vocabulary};
+use consent_schema::{
+    contact_value_from_text, decode_envelope, timestamp_to_proto, v1, ValidationError, Vocabulary,
+};
 use consent_sealing::{unseal_envelope, KeyState};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -57,35 +59,37 @@ impl Ledger {
             n => n,
         } as usize;
         let organisation = OrganisationId::new(request.organisation_id.as_str());
-        let after = (!request.after.is_empty()).then_some(request.after.as_str());
+        let after = (!request.after.is_empty()).then(|| contact_value_from_text(&request.after));
+        let after = after.as_ref();
         let store = &self.inner.store;
 
         // One more than a page from each source: the first `limit + 1`
         // addresses of the union are among them.
         let states = store.address_states(&organisation, after, limit + 1)?;
         let organisation_state = store.shared_organisation_state(&organisation)?;
-        let mut erased: BTreeMap<&str, Vec<&Recorded<Fact>>> = BTreeMap::new();
+        let mut erased: BTreeMap<ContactValue, Vec<&Recorded<Fact>>> = BTreeMap::new();
         if let Some(state) = &organisation_state {
             for recorded in state.suppressions.facts() {
                 let Fact::ContactsSuppressed(suppressed) = &recorded.fact else {
                     continue;
                 };
                 for digest in &suppressed.digests {
-                    if after.is_none_or(|after| digest.as_str() > after) {
-                        erased.entry(digest.as_str()).or_default().push(recorded);
+                    let address = ContactValue::Digest(*digest);
+                    if after.is_none_or(|after| address > *after) {
+                        erased.entry(address).or_default().push(recorded);
                     }
                 }
             }
         }
-        let mut merged: BTreeMap<String, Entry<'_>> = BTreeMap::new();
+        let mut merged: BTreeMap<ContactValue, Entry<'_>> = BTreeMap::new();
         for (address, state) in states {
             merged.entry(address).or_default().state = Some(state);
         }
         for (digest, facts) in erased.into_iter().take(limit + 1) {
-            merged.entry(digest.to_owned()).or_default().erasures = facts;
+            merged.entry(digest).or_default().erasures = facts;
         }
         let more = merged.len() > limit;
-        let page: Vec<(String, Entry<'_>)> = merged.into_iter().take(limit).collect();
+        let page: Vec<(ContactValue, Entry<'_>)> = merged.into_iter().take(limit).collect();
 
         let keys = self.subject_keys(&organisation, &page).await?;
         let mut entries = Vec::with_capacity(page.len());
@@ -107,7 +111,7 @@ impl Ledger {
     async fn subject_keys(
         &self,
         organisation: &OrganisationId,
-        page: &[(String, Entry<'_>)],
+        page: &[(ContactValue, Entry<'_>)],
     ) -> Result<BTreeMap<SubjectId, KeyState>, LedgerError> {
         let Some(sealer) = &self.inner.sealer else {
             return Ok(BTreeMap::new());
@@ -140,7 +144,7 @@ impl Ledger {
     fn suppressed_address(
         &self,
         organisation: &OrganisationId,
-        address: &str,
+        address: &ContactValue,
         entry: &Entry<'_>,
         keys: &BTreeMap<SubjectId, KeyState>,
     ) -> Result<v1::SuppressedAddress, LedgerError> {
@@ -177,12 +181,14 @@ impl Ledger {
 
         let clear_value = match &self.inner.sealer {
             // Not sealed: the address is its own clear value.
-            None if consent_schema::digest_bytes(address).is_none() => address.to_owned(),
-            None => String::new(),
+            None => match address {
+                ContactValue::Clear(value) => value.clone(),
+                ContactValue::Digest(_) => String::new(),
+            },
             Some(_) => self.clear_value(organisation, &entry.state, keys)?,
         };
         Ok(v1::SuppressedAddress {
-            address: address.to_owned(),
+            address: address.to_string(),
             kind: if kind_known {
                 kind.to_wire()
             } else {

@@ -6,9 +6,11 @@
 //! ```text
 //! S org 0x1f subject 0x1f event_id(16)               -> postcard(Recorded<Fact>)
 //! O org                                               -> zstd(postcard(OrganisationState))
-//! A org 0x1f address                                  -> zstd(postcard(AddressState))
+//! A org 0x1f value                                    -> zstd(postcard(AddressState))
 //! H org 0x1f subject 0x1f event_id(16)               -> occurred_at(8) postcard(EventPosition)
 //! C kind(1) value 0x1f org 0x1f subject               -> (empty)
+//!
+//! value = 'c' text (a contact value in clear) | 'd' digest(32) (sealed)
 //! E topic 0x1f partition(4) first_offset(8)           -> zstd((length(4) record)...)
 //! T topic 0x1f partition(4) level(1) chunk(8)         -> present(2) hash(32)...
 //! F topic 0x1f partition(4)                           -> postcard(Frontier)
@@ -24,8 +26,7 @@
 //! their postcard bytes, rewritten whole by a batch that changes them (see
 //! `state_codec.rs`): an organisation has few facts next to its subjects,
 //! an address few next to its organisation. `A` keys sort by organisation, then by
-//! address bytewise (an address is a normalised value or a digest's text,
-//! never a control byte, so escaping leaves it as it is): the suppression
+//! address (`ContactValue`'s order: its form's byte, then its bytes): the suppression
 //! list is a prefix scan, and a page starts just after the previous page's
 //! last key. `C` keys are looked up by exact key when
 //! projecting, and scanned by prefix for `subjects_by_contact`.
@@ -63,7 +64,7 @@
 //! another's. Identifiers without those two control bytes - every real one -
 //! are stored as they are.
 
-use consent_domain::vocabulary::{ContactKind, ContactPoint};
+use consent_domain::vocabulary::{ContactDigest, ContactKind, ContactPoint, ContactValue};
 use consent_domain::{EventId, OrganisationId, SubjectId, Timestamp};
 use consent_evidence::merkle::NodeAddress;
 use consent_log::TopicPartition;
@@ -79,6 +80,10 @@ pub const MERKLE_FRONTIER: u8 = b'F';
 pub const RECORD_BLOCK: u8 = b'E';
 
 const SEPARATOR: u8 = 0x1f;
+/// Starts a contact value in clear in a key.
+const CLEAR_VALUE: u8 = b'c';
+/// Starts a contact value's digest in a key.
+const DIGEST_VALUE: u8 = b'd';
 const ESCAPE: u8 = 0x1e;
 
 /// Length of an encoded timestamp.
@@ -135,9 +140,9 @@ pub fn organisation(organisation: &OrganisationId) -> Vec<u8> {
     key
 }
 
-pub fn address(organisation: &OrganisationId, address: &str) -> Vec<u8> {
+pub fn address(organisation: &OrganisationId, address: &ContactValue) -> Vec<u8> {
     let mut key = address_prefix(organisation);
-    push_component(&mut key, address);
+    push_contact_value(&mut key, address);
     key
 }
 
@@ -151,8 +156,8 @@ pub fn address_prefix(organisation: &OrganisationId) -> Vec<u8> {
 
 /// The address an address key names, given the key without its
 /// [`address_prefix`]. `None` if it is not well formed.
-pub fn address_of(rest: &[u8]) -> Option<String> {
-    decode_component(rest)
+pub fn address_of(rest: &[u8]) -> Option<ContactValue> {
+    decode_contact_value(rest)
 }
 
 /// The prefix of every history key of one subject.
@@ -195,7 +200,7 @@ fn subject_prefix(tag: u8, organisation: &OrganisationId, subject: &SubjectId) -
 /// The prefix of every contact index key of one contact point.
 pub fn contact_prefix(contact: &ContactPoint) -> Vec<u8> {
     let mut key = vec![CONTACT, contact_kind_byte(contact.kind)];
-    push_component(&mut key, &contact.value);
+    push_contact_value(&mut key, &contact.value);
     key.push(SEPARATOR);
     key
 }
@@ -288,7 +293,38 @@ pub fn decode_timestamp(bytes: &[u8]) -> Option<Timestamp> {
 }
 
 fn push_component(key: &mut Vec<u8>, component: &str) {
-    for &byte in component.as_bytes() {
+    push_bytes(key, component.as_bytes());
+}
+
+/// A contact value as a key component: [`CLEAR_VALUE`] and its text, or
+/// [`DIGEST_VALUE`] and the digest's 32 bytes (escaped like any other
+/// component). Byte order is `ContactValue`'s order: values in clear
+/// first, each form in its own byte order.
+fn push_contact_value(key: &mut Vec<u8>, value: &ContactValue) {
+    match value {
+        ContactValue::Clear(text) => {
+            key.push(CLEAR_VALUE);
+            push_bytes(key, text.as_bytes());
+        }
+        ContactValue::Digest(digest) => {
+            key.push(DIGEST_VALUE);
+            push_bytes(key, digest.as_bytes());
+        }
+    }
+}
+
+fn decode_contact_value(bytes: &[u8]) -> Option<ContactValue> {
+    let (&form, rest) = bytes.split_first()?;
+    let value = decode_bytes(rest)?;
+    match form {
+        CLEAR_VALUE => String::from_utf8(value).ok().map(ContactValue::Clear),
+        DIGEST_VALUE => ContactDigest::from_slice(&value).map(ContactValue::Digest),
+        _ => None,
+    }
+}
+
+fn push_bytes(key: &mut Vec<u8>, component: &[u8]) {
+    for &byte in component {
         match byte {
             ESCAPE => key.extend_from_slice(&[ESCAPE, 0x01]),
             SEPARATOR => key.extend_from_slice(&[ESCAPE, 0x02]),
@@ -298,6 +334,10 @@ fn push_component(key: &mut Vec<u8>, component: &str) {
 }
 
 fn decode_component(bytes: &[u8]) -> Option<String> {
+    String::from_utf8(decode_bytes(bytes)?).ok()
+}
+
+fn decode_bytes(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut iter = bytes.iter();
     while let Some(&byte) = iter.next() {
@@ -311,7 +351,7 @@ fn decode_component(bytes: &[u8]) -> Option<String> {
             other => out.push(other),
         }
     }
-    String::from_utf8(out).ok()
+    Some(out)
 }
 
 /// A key as text for error messages (non-printable bytes escaped).
@@ -339,6 +379,17 @@ mod tests {
         .prop_map(|chars| chars.into_iter().collect())
     }
 
+    fn contact_value() -> impl Strategy<Value = ContactValue> {
+        prop_oneof![
+            id_text().prop_map(ContactValue::Clear),
+            // Digests with the separator and escape bytes in them.
+            proptest::collection::vec(prop_oneof![Just(0x1eu8), Just(0x1f), any::<u8>()], 32)
+                .prop_map(|bytes| ContactValue::Digest(
+                    ContactDigest::from_slice(&bytes).expect("32 bytes")
+                )),
+        ]
+    }
+
     proptest! {
         #[test]
         fn subject_keys_are_injective(a in id_text(), b in id_text(), c in id_text(), d in id_text()) {
@@ -361,7 +412,7 @@ mod tests {
         }
 
         #[test]
-        fn contact_keys_give_back_their_subject(value in id_text(), a in id_text(), b in id_text()) {
+        fn contact_keys_give_back_their_subject(value in contact_value(), a in id_text(), b in id_text()) {
             let point = ContactPoint { kind: ContactKind::Email, value };
             let organisation = OrganisationId::new(a);
             let subject_id = SubjectId::new(b);
@@ -373,7 +424,7 @@ mod tests {
 
         #[test]
         fn address_keys_are_injective_and_give_back_their_address(
-            a in id_text(), b in id_text(), c in id_text(), d in id_text()
+            a in id_text(), b in contact_value(), c in id_text(), d in contact_value()
         ) {
             let k1 = address(&OrganisationId::new(a.clone()), &b);
             let k2 = address(&OrganisationId::new(c.clone()), &d);
@@ -381,6 +432,14 @@ mod tests {
             let prefix = address_prefix(&OrganisationId::new(a));
             prop_assert!(k1.starts_with(&prefix));
             prop_assert_eq!(address_of(&k1[prefix.len()..]), Some(b));
+        }
+
+        #[test]
+        fn address_keys_of_one_organisation_sort_like_their_values(
+            a in contact_value(), b in contact_value()
+        ) {
+            let organisation = OrganisationId::new("acme");
+            prop_assert_eq!(address(&organisation, &a).cmp(&address(&organisation, &b)), a.cmp(&b));
         }
 
         #[test]

@@ -21,7 +21,7 @@ mod state_codec;
 
 use cache::StateCache;
 use consent_domain::fold::{FactSet, Recorded};
-use consent_domain::vocabulary::ContactPoint;
+use consent_domain::vocabulary::{ContactPoint, ContactValue};
 use consent_domain::{
     AddressState, EventId, EventPosition, Fact, OrganisationId, OrganisationState, SubjectId,
     SubjectState,
@@ -57,14 +57,17 @@ use std::time::{Duration, Instant};
 /// record is kept once, in blocks of consecutive offsets (`E` keys,
 /// `records.rs`), history entries are kept only for events no state holds
 /// (messages sent) and without their bytes, and the trees' lowest levels
-/// are hashed again from the records instead of being stored.
+/// are hashed again from the records instead of being stored. Version 9
+/// stores contact values typed (`ContactValue`: a value in clear or a
+/// sealed value's 32-byte digest, no longer a string with a `digest:`
+/// prefix), in states and in `A` and `C` keys.
 ///
 /// The golden test in `golden.rs` holds the SHA-256 of a sample encoded
 /// under this version (every stored type, a fact of every `Fact` variant
 /// with every optional field set): it fails when the encoding changes and
 /// the version does not. Bump the version, then record the hash it prints
 /// in its `GOLDEN`.
-pub const VIEW_FORMAT_VERSION: u32 = 8;
+pub const VIEW_FORMAT_VERSION: u32 = 9;
 
 /// Removes done per batch when clearing the view.
 const CLEAR_CHUNK: usize = 10_000;
@@ -337,7 +340,7 @@ impl ViewStore for SledStore {
     fn address_state(
         &self,
         organisation: &OrganisationId,
-        address: &str,
+        address: &ContactValue,
     ) -> Result<Option<AddressState>, StoreError> {
         Ok(self
             .shared_address_state(organisation, address)?
@@ -347,7 +350,7 @@ impl ViewStore for SledStore {
     fn shared_address_state(
         &self,
         organisation: &OrganisationId,
-        address: &str,
+        address: &ContactValue,
     ) -> Result<Option<Arc<AddressState>>, StoreError> {
         self.cached(&self.addresses, &keys::address(organisation, address))
     }
@@ -356,9 +359,9 @@ impl ViewStore for SledStore {
     fn address_states(
         &self,
         organisation: &OrganisationId,
-        after: Option<&str>,
+        after: Option<&ContactValue>,
         limit: usize,
-    ) -> Result<Vec<(String, AddressState)>, StoreError> {
+    ) -> Result<Vec<(ContactValue, AddressState)>, StoreError> {
         use std::ops::Bound;
         let prefix = keys::address_prefix(organisation);
         let from = match after {

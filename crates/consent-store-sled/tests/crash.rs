@@ -56,7 +56,7 @@ fn batch(k: u64) -> ViewBatch {
             organisation_state(ORGANISATION, &[(id, at)]),
         )],
         addresses: vec![(
-            (organisation.clone(), ADDRESSES[0].to_owned()),
+            (organisation.clone(), address_value(ADDRESSES[0])),
             address_state(ORGANISATION, ADDRESSES[0], &[(id, at)]),
         )],
         history: vec![history_entry(
@@ -152,7 +152,7 @@ fn assert_consistent(store: &SledStore, k: u64) {
         (k > 0).then(|| organisation_state(ORGANISATION, &[(id, at)]))
     );
     let address = store
-        .address_state(&organisation, ADDRESSES[0])
+        .address_state(&organisation, &address_value(ADDRESSES[0]))
         .expect("read address");
     assert_eq!(
         address,

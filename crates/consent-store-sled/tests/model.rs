@@ -7,6 +7,7 @@
 mod common;
 
 use common::*;
+use consent_domain::vocabulary::ContactValue;
 use consent_domain::vocabulary::{ContactKind, ContactPoint};
 use consent_domain::EventPosition;
 use consent_domain::{OrganisationId, SubjectId};
@@ -162,15 +163,15 @@ fn contacts() -> Vec<ContactPoint> {
     vec![
         ContactPoint {
             kind: ContactKind::Email,
-            value: "ada@example.com".to_owned(),
+            value: ContactValue::clear("ada@example.com"),
         },
         ContactPoint {
             kind: ContactKind::Mobile,
-            value: "+447700900123".to_owned(),
+            value: ContactValue::clear("+447700900123"),
         },
         ContactPoint {
             kind: ContactKind::Landline,
-            value: "+447700900123".to_owned(),
+            value: ContactValue::clear("+447700900123"),
         },
     ]
 }
@@ -253,7 +254,7 @@ fn batch() -> impl Strategy<Value = BatchSpec> {
                     .into_iter()
                     .map(|(o, a, f)| {
                         (
-                            (OrganisationId::new(o), a.to_owned()),
+                            (OrganisationId::new(o), address_value(a)),
                             address_state(o, a, &f),
                         )
                     })

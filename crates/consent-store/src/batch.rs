@@ -1,6 +1,6 @@
 use crate::StoredOffsets;
 use consent_domain::fold::Recorded;
-use consent_domain::vocabulary::ContactPoint;
+use consent_domain::vocabulary::{ContactPoint, ContactValue};
 use consent_domain::{
     AddressState, EventId, EventPosition, Fact, OrganisationId, OrganisationState, SubjectId,
     Timestamp,
@@ -56,7 +56,7 @@ pub struct ViewBatch {
     pub organisations: Vec<(OrganisationId, OrganisationState)>,
     /// New full states of the addresses the batch touched: (organisation,
     /// address as [`consent_domain::Fact::address`] gives it).
-    pub addresses: Vec<((OrganisationId, String), AddressState)>,
+    pub addresses: Vec<((OrganisationId, ContactValue), AddressState)>,
     /// History entries of events no subject state holds (messages sent).
     /// An entry replaces the stored entry of the same (organisation,
     /// subject, event id). A subject's history is these and its facts, each

@@ -28,7 +28,7 @@ pub use memory::MemoryStore;
 pub use merkle::PartitionNodes;
 
 use consent_domain::fold::Recorded;
-use consent_domain::vocabulary::ContactPoint;
+use consent_domain::vocabulary::{ContactPoint, ContactValue};
 use consent_domain::{
     AddressState, EventId, EventPosition, Fact, OrganisationId, OrganisationState, SubjectId,
     SubjectState,
@@ -79,26 +79,26 @@ pub trait ViewStore: Send + Sync + 'static {
     fn address_state(
         &self,
         organisation: &OrganisationId,
-        address: &str,
+        address: &ContactValue,
     ) -> Result<Option<AddressState>, StoreError>;
 
-    /// The states of `organisation`'s addresses in address order (byte
-    /// order of the address), from the first address after `after` (from
+    /// The states of `organisation`'s addresses in address order
+    /// (`ContactValue`'s order), from the first address after `after` (from
     /// the first if `None`), at most `limit` of them: the organisation's
     /// suppression list, a page at a time.
     fn address_states(
         &self,
         organisation: &OrganisationId,
-        after: Option<&str>,
+        after: Option<&ContactValue>,
         limit: usize,
-    ) -> Result<Vec<(String, AddressState)>, StoreError>;
+    ) -> Result<Vec<(ContactValue, AddressState)>, StoreError>;
 
     /// [`ViewStore::address_state`], shared, for readers that only read it
     /// (checks); cached like [`ViewStore::shared_subject_state`].
     fn shared_address_state(
         &self,
         organisation: &OrganisationId,
-        address: &str,
+        address: &ContactValue,
     ) -> Result<Option<Arc<AddressState>>, StoreError> {
         Ok(self.address_state(organisation, address)?.map(Arc::new))
     }

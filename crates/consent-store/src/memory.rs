@@ -3,7 +3,7 @@
 
 use crate::{HistoryEntry, StoreError, StoredOffsets, ViewBatch, ViewStore};
 use consent_domain::fold::{FactSet, Recorded};
-use consent_domain::vocabulary::ContactPoint;
+use consent_domain::vocabulary::{ContactPoint, ContactValue};
 use consent_domain::{
     AddressState, EventId, Fact, OrganisationId, OrganisationState, SubjectId, SubjectState,
     Timestamp,
@@ -28,7 +28,7 @@ struct View {
     /// Every record consumed, by position: the bytes of history.
     records: BTreeMap<(TopicPartition, u64), Vec<u8>>,
     organisations: BTreeMap<OrganisationId, OrganisationState>,
-    addresses: BTreeMap<(OrganisationId, String), AddressState>,
+    addresses: BTreeMap<(OrganisationId, ContactValue), AddressState>,
     /// Per subject, history-only entries by `(occurred_at, event id)`.
     history: BTreeMap<SubjectKey, BTreeMap<(Timestamp, EventId), HistoryEntry>>,
     contacts: BTreeMap<ContactPoint, BTreeSet<SubjectKey>>,
@@ -107,22 +107,23 @@ impl ViewStore for MemoryStore {
     fn address_state(
         &self,
         organisation: &OrganisationId,
-        address: &str,
+        address: &ContactValue,
     ) -> Result<Option<AddressState>, StoreError> {
-        let key = (organisation.clone(), address.to_owned());
+        let key = (organisation.clone(), address.clone());
         Ok(self.read().addresses.get(&key).cloned())
     }
 
     fn address_states(
         &self,
         organisation: &OrganisationId,
-        after: Option<&str>,
+        after: Option<&ContactValue>,
         limit: usize,
-    ) -> Result<Vec<(String, AddressState)>, StoreError> {
+    ) -> Result<Vec<(ContactValue, AddressState)>, StoreError> {
         use std::ops::Bound;
         let from = match after {
-            Some(after) => Bound::Excluded((organisation.clone(), after.to_owned())),
-            None => Bound::Included((organisation.clone(), String::new())),
+            Some(after) => Bound::Excluded((organisation.clone(), after.clone())),
+            // The least value: clear values come first, the empty text first of them.
+            None => Bound::Included((organisation.clone(), ContactValue::clear(""))),
         };
         Ok(self
             .read()
@@ -356,7 +357,7 @@ mod tests {
         let store = MemoryStore::new();
         let email = ContactPoint {
             kind: ContactKind::Email,
-            value: "ada@example.com".to_owned(),
+            value: ContactValue::clear("ada@example.com"),
         };
         let pair = (OrganisationId::new("acme"), SubjectId::new("s-1"));
         for _ in 0..2 {

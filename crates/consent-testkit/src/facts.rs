@@ -55,24 +55,39 @@ pub fn subscriber(subscriber_type: SubscriberType) -> Fact {
     })
 }
 
+/// A contact value from its text: a digest's text (`digest:` and 64 hex
+/// digits) is a sealed value's digest, any other text a value in clear.
+pub fn contact_value(text: &str) -> ContactValue {
+    match ContactDigest::parse(text) {
+        Some(digest) => ContactValue::Digest(digest),
+        None => ContactValue::clear(text),
+    }
+}
+
+/// A sealed value's digest from its text (`digest:` and 64 hex digits).
+pub fn digest(text: &str) -> ContactDigest {
+    ContactDigest::parse(text)
+        .unwrap_or_else(|| panic!("{text:?} is not a digest's text (`digest:` and 64 hex digits)"))
+}
+
 pub fn email_address(value: &str) -> ContactPoint {
     ContactPoint {
         kind: ContactKind::Email,
-        value: value.to_owned(),
+        value: contact_value(value),
     }
 }
 
 pub fn mobile(number: &str) -> ContactPoint {
     ContactPoint {
         kind: ContactKind::Mobile,
-        value: number.to_owned(),
+        value: contact_value(number),
     }
 }
 
 pub fn postal(address: &str) -> ContactPoint {
     ContactPoint {
         kind: ContactKind::Postal,
-        value: address.to_owned(),
+        value: contact_value(address),
     }
 }
 
@@ -292,7 +307,7 @@ fn listing(service: PreferenceService, number: &str, listed_at: Timestamp, liste
     Fact::PreferenceServiceListing(PreferenceServiceListing {
         snapshot_ref: None,
         service,
-        number: number.to_owned(),
+        number: contact_value(number),
         listed_at,
         listed,
     })
@@ -311,7 +326,7 @@ pub fn file_row(
     Fact::PreferenceServiceListing(PreferenceServiceListing {
         snapshot_ref: Some(reference.to_owned()),
         service,
-        number: number.to_owned(),
+        number: contact_value(number),
         listed_at,
         listed,
     })
@@ -338,13 +353,13 @@ pub fn screened(
 
 pub fn told_not_to_call(number: &str) -> Fact {
     Fact::ToldNotToCall(CallPreference {
-        number: number.to_owned(),
+        number: contact_value(number),
     })
 }
 
 pub fn does_not_object(number: &str) -> Fact {
     Fact::DoesNotObjectToCalls(CallPreference {
-        number: number.to_owned(),
+        number: contact_value(number),
     })
 }
 
@@ -358,7 +373,7 @@ pub fn erasure() -> Fact {
 /// erased (an organisation-level fact: give it with `given_org`).
 pub fn contacts_suppressed(digests: &[&str], erased_subject: &str) -> Fact {
     Fact::ContactsSuppressed(ContactsSuppressed {
-        digests: digests.iter().map(|d| (*d).to_owned()).collect(),
+        digests: digests.iter().map(|d| digest(d)).collect(),
         erasure: consent_domain::EventId(uuid::Uuid::from_u128(0xe7a5e)),
         erased_subject: consent_domain::SubjectId::from(erased_subject),
     })

@@ -245,11 +245,11 @@ impl Scenario {
     ) -> (
         OrganisationState,
         SubjectState,
-        BTreeMap<String, AddressState>,
+        BTreeMap<ContactValue, AddressState>,
     ) {
         let mut org = OrganisationState::default();
         let mut subj = SubjectState::default();
-        let mut addresses: BTreeMap<String, AddressState> = BTreeMap::new();
+        let mut addresses: BTreeMap<ContactValue, AddressState> = BTreeMap::new();
         for (offset, event) in self.events.iter().enumerate() {
             let position = Some(EventPosition {
                 topic: "test.facts".to_owned(),
@@ -262,7 +262,7 @@ impl Scenario {
             org.apply(event, position.clone());
             if let Some(address) = event.fact.address() {
                 addresses
-                    .entry(address.to_owned())
+                    .entry(address.clone())
                     .or_default()
                     .apply(event, position.clone());
             }

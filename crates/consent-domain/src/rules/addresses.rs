@@ -8,6 +8,7 @@
 
 use super::check::CheckRequest;
 use crate::fold::SubjectState;
+use crate::vocabulary::ContactValue;
 
 /// The addresses (as [`crate::Fact::address`] gives them: normalised, or
 /// their digest once sealed) whose states a decision on `request` must
@@ -15,8 +16,8 @@ use crate::fold::SubjectState;
 /// address of `subject` on record that can receive the channel (the
 /// message will go to one of them, so a suppression of any refuses).
 /// Sorted and without repeats.
-pub fn addresses_to_consult(subject: &SubjectState, request: &CheckRequest) -> Vec<String> {
-    let mut addresses: Vec<String> = match &request.contact_point {
+pub fn addresses_to_consult(subject: &SubjectState, request: &CheckRequest) -> Vec<ContactValue> {
+    let mut addresses: Vec<ContactValue> = match &request.contact_point {
         Some(point) => vec![point.value.clone()],
         None => subject
             .facts

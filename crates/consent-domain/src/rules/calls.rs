@@ -51,7 +51,7 @@ use super::text;
 use crate::event::{CallPreference, Fact, PreferenceServiceListing, PreferenceServiceScreened};
 use crate::fold::Recorded;
 use crate::identity::EventId;
-use crate::vocabulary::{CallCategory, Channel, ContactKind, PreferenceService};
+use crate::vocabulary::{CallCategory, Channel, ContactKind, ContactValue, PreferenceService};
 
 /// R4: direct marketing by live call.
 pub(crate) const R4_APPLIES: Applicability =
@@ -177,12 +177,12 @@ pub(crate) fn evaluate_r5(ctx: &Ctx<'_>, consents: &Consents<'_>) -> RuleFinding
     })
 }
 
-fn called_number<'a>(ctx: &Ctx<'a>) -> Option<&'a str> {
+fn called_number<'a>(ctx: &Ctx<'a>) -> Option<&'a ContactValue> {
     ctx.request
         .contact_point
         .as_ref()
         .filter(|p| matches!(p.kind, ContactKind::Mobile | ContactKind::Landline))
-        .map(|p| p.value.as_str())
+        .map(|p| &p.value)
 }
 
 struct Screening {
@@ -214,7 +214,7 @@ fn number_facts<'a, 'c>(ctx: &'c Ctx<'a>) -> impl Iterator<Item = &'a Recorded<F
     ctx.facts.subject.iter().chain(ctx.facts.address_facts())
 }
 
-fn screen(ctx: &Ctx<'_>, number: &str) -> Screening {
+fn screen(ctx: &Ctx<'_>, number: &ContactValue) -> Screening {
     let mut screening = Screening {
         reasons: Vec::new(),
         missing: Vec::new(),
@@ -304,7 +304,7 @@ fn screen(ctx: &Ctx<'_>, number: &str) -> Screening {
                 .filter_map(move |event| match &event.fact {
                     Fact::PreferenceServiceListing(listing)
                         if listing.service == service
-                            && listing.number == number
+                            && listing.number == *number
                             && listing.snapshot_ref.as_deref() == Some(reference) =>
                     {
                         Some((event, listing))
@@ -467,7 +467,7 @@ fn protect(
     ctx: &Ctx<'_>,
     screening: &mut Screening,
     service: PreferenceService,
-    number: &str,
+    number: &ContactValue,
     listing: &PreferenceServiceListing,
     event: &Recorded<Fact>,
     does_not_object: Option<&Recorded<Fact>>,
@@ -549,13 +549,13 @@ fn protect(
 fn latest_listing<'a>(
     ctx: &Ctx<'a>,
     service: PreferenceService,
-    number: &str,
+    number: &ContactValue,
 ) -> Option<(&'a Recorded<Fact>, &'a PreferenceServiceListing)> {
     number_facts(ctx)
         .filter_map(|event| match &event.fact {
             Fact::PreferenceServiceListing(listing)
                 if listing.service == service
-                    && listing.number == number
+                    && listing.number == *number
                     && listing.snapshot_ref.is_none() =>
             {
                 Some((event, listing))

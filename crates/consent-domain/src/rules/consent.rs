@@ -23,7 +23,9 @@ use super::text::{self, capitalise};
 use crate::event::{ConsentGiven, Fact};
 use crate::identity::{EventId, OrganisationId};
 use crate::time::Timestamp;
-use crate::vocabulary::{Channel, CollectionMethod, ConsentCollector, ContactPoint, Purpose};
+use crate::vocabulary::{
+    Channel, CollectionMethod, ConsentCollector, ContactPoint, ContactValue, Purpose,
+};
 
 /// Why a consent on record does not count for this check. It borrows
 /// the facts it quotes: it is described only when the decision carries
@@ -228,14 +230,14 @@ impl<'a> Consents<'a> {
 
     /// The latest consent that counts and was given for the address
     /// `value`: what lifts a refusal received for that address (R1).
-    pub fn current_naming(&self, value: &str) -> Option<&Assessed<'a>> {
+    pub fn current_naming(&self, value: &ContactValue) -> Option<&Assessed<'a>> {
         self.all.iter().rev().find(|a| {
             a.current()
                 && a.consent
                     .fact
                     .contact_point
                     .as_ref()
-                    .is_some_and(|p| p.value == value)
+                    .is_some_and(|p| p.value == *value)
         })
     }
 

@@ -9,7 +9,7 @@ use crate::identity::EventId;
 use crate::rules::check::CheckRequest;
 use crate::rules::decision::EventReference;
 use crate::time::Timestamp;
-use crate::vocabulary::{Channel, ContactPoint, Purpose};
+use crate::vocabulary::{Channel, ContactPoint, ContactValue, Purpose};
 
 /// One fact of a given kind, with the record that carries it.
 #[derive(Debug)]
@@ -71,7 +71,7 @@ impl<'a> Facts<'a> {
                 facts
                     .first()
                     .and_then(|f| f.fact.address())
-                    .is_some_and(|a| destinations.iter().any(|d| d.value == a))
+                    .is_some_and(|a| destinations.iter().any(|d| d.value == *a))
             })
             .collect();
         Self {
@@ -86,8 +86,8 @@ impl<'a> Facts<'a> {
 
     /// The message may go to `value` (compared as stored: normalised, or
     /// its digest once sealed).
-    pub fn goes_to(&self, value: &str) -> bool {
-        self.destinations.iter().any(|d| d.value == value)
+    pub fn goes_to(&self, value: &ContactValue) -> bool {
+        self.destinations.iter().any(|d| d.value == *value)
     }
 
     /// The facts recorded for the addresses the message may go to, under

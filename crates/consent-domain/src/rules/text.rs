@@ -119,10 +119,10 @@ pub(crate) fn contact_point(point: &ContactPoint) -> String {
 /// A contact value as prose shows it: a sealed value's digest shortened
 /// to its first 12 hex digits (enough to tell addresses apart in one
 /// decision), anything else as it is.
-pub(crate) fn shown(value: &str) -> String {
-    match value.strip_prefix(CONTACT_DIGEST_PREFIX) {
-        Some(hex) => format!("{CONTACT_DIGEST_PREFIX}{}…", hex.get(..12).unwrap_or(hex)),
-        None => value.to_owned(),
+pub(crate) fn shown(value: &ContactValue) -> String {
+    match value {
+        ContactValue::Digest(digest) => digest.shortened(),
+        ContactValue::Clear(value) => value.clone(),
     }
 }
 

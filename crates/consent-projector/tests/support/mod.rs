@@ -6,6 +6,7 @@
 use consent_domain::event::FactScope;
 use consent_domain::event::*;
 use consent_domain::rules::{decide, CheckRequest, Decision, RuleCatalogue};
+use consent_domain::vocabulary::ContactValue;
 use consent_domain::vocabulary::*;
 use consent_domain::{
     AddressState, Event, EventId, Fact, OrganisationId, OrganisationState, ProductCategoryId,
@@ -105,27 +106,27 @@ fn opt_out_method() -> impl Strategy<Value = OptOutMethod> + Clone {
     ])
 }
 
-fn number() -> impl Strategy<Value = String> + Clone {
-    pick(&NUMBERS).prop_map(str::to_owned)
+fn number() -> impl Strategy<Value = ContactValue> + Clone {
+    pick(&NUMBERS).prop_map(ContactValue::clear)
 }
 
 fn contact_point() -> impl Strategy<Value = ContactPoint> + Clone {
     prop_oneof![
         pick(&EMAILS).prop_map(|v| ContactPoint {
             kind: ContactKind::Email,
-            value: v.to_owned()
+            value: ContactValue::clear(v)
         }),
         pick(&NUMBERS).prop_map(|v| ContactPoint {
             kind: ContactKind::Mobile,
-            value: v.to_owned()
+            value: ContactValue::clear(v)
         }),
         pick(&NUMBERS).prop_map(|v| ContactPoint {
             kind: ContactKind::Landline,
-            value: v.to_owned()
+            value: ContactValue::clear(v)
         }),
         Just(ContactPoint {
             kind: ContactKind::Postal,
-            value: "1 High St, York".to_owned()
+            value: ContactValue::clear("1 High St, York")
         }),
     ]
 }
@@ -135,11 +136,11 @@ fn address_point() -> impl Strategy<Value = ContactPoint> + Clone {
     prop_oneof![
         pick(&EMAILS).prop_map(|v| ContactPoint {
             kind: ContactKind::Email,
-            value: v.to_owned()
+            value: ContactValue::clear(v)
         }),
         pick(&NUMBERS).prop_map(|v| ContactPoint {
             kind: ContactKind::Mobile,
-            value: v.to_owned()
+            value: ContactValue::clear(v)
         }),
     ]
 }
@@ -466,7 +467,7 @@ pub async fn read_topics(log: &dyn EventLog, topics: &[String]) -> Vec<LogRecord
 pub struct View {
     pub subjects: BTreeMap<(OrganisationId, SubjectId), SubjectState>,
     pub organisations: BTreeMap<OrganisationId, OrganisationState>,
-    pub addresses: BTreeMap<(OrganisationId, String), AddressState>,
+    pub addresses: BTreeMap<(OrganisationId, ContactValue), AddressState>,
     pub history: BTreeMap<(OrganisationId, SubjectId), Vec<HistoryEntry>>,
     pub contacts: BTreeMap<ContactPoint, Vec<(OrganisationId, SubjectId)>>,
 }
@@ -564,22 +565,22 @@ pub fn all_contacts() -> Vec<ContactPoint> {
         .iter()
         .map(|v| ContactPoint {
             kind: ContactKind::Email,
-            value: (*v).to_owned(),
+            value: ContactValue::clear(*v),
         })
         .collect();
     for v in NUMBERS {
         all.push(ContactPoint {
             kind: ContactKind::Mobile,
-            value: v.to_owned(),
+            value: ContactValue::clear(v),
         });
         all.push(ContactPoint {
             kind: ContactKind::Landline,
-            value: v.to_owned(),
+            value: ContactValue::clear(v),
         });
     }
     all.push(ContactPoint {
         kind: ContactKind::Postal,
-        value: "1 High St, York".to_owned(),
+        value: ContactValue::clear("1 High St, York"),
     });
     all
 }
@@ -591,10 +592,10 @@ pub fn view_of(store: &dyn ViewStore) -> View {
     let mut view = View::default();
     for o in ORGANISATIONS {
         let organisation = OrganisationId::new(o);
-        let mut after: Option<String> = None;
+        let mut after: Option<ContactValue> = None;
         loop {
             let page = store
-                .address_states(&organisation, after.as_deref(), 2)
+                .address_states(&organisation, after.as_ref(), 2)
                 .expect("address states");
             let Some((last, _)) = page.last() else {
                 break;
@@ -665,12 +666,12 @@ pub fn checks() -> Vec<CheckRequest> {
                             contact_point: match channel {
                                 Channel::Email => Some(ContactPoint {
                                     kind: ContactKind::Email,
-                                    value: EMAILS[0].to_owned(),
+                                    value: ContactValue::clear(EMAILS[0]),
                                 }),
                                 Channel::Post => None,
                                 _ => Some(ContactPoint {
                                     kind: ContactKind::Mobile,
-                                    value: NUMBERS[0].to_owned(),
+                                    value: ContactValue::clear(NUMBERS[0]),
                                 }),
                             },
                             at,
@@ -686,14 +687,14 @@ pub fn checks() -> Vec<CheckRequest> {
                 Channel::Email,
                 ContactPoint {
                     kind: ContactKind::Email,
-                    value: EMAILS[0].to_owned(),
+                    value: ContactValue::clear(EMAILS[0]),
                 },
             ),
             (
                 Channel::Sms,
                 ContactPoint {
                     kind: ContactKind::Mobile,
-                    value: NUMBERS[0].to_owned(),
+                    value: ContactValue::clear(NUMBERS[0]),
                 },
             ),
         ] {

@@ -5,6 +5,7 @@ use consent_domain::event::{ErasureRequested, OptOutRecorded, OrganisationRegist
 use consent_domain::vocabulary::{
     Channel, ContactKind, ContactPoint, OptOutMethod, OrganisationKind,
 };
+use consent_domain::vocabulary::{ContactDigest, ContactValue};
 use consent_domain::{
     AddressState, Event, EventId, EventPosition, Fact, OrganisationId, OrganisationState, Source,
     SubjectId, SubjectState, Timestamp,
@@ -74,9 +75,23 @@ pub fn organisation_state(organisation: &str, facts: &[(u128, i64)]) -> Organisa
     state
 }
 
-/// Addresses the tests store states for (in byte order, so that paging
-/// through them is comparable).
-pub const ADDRESSES: &[&str] = &["+447700900123", "ada@example.com", "bob@example.com"];
+/// Addresses the tests store states for (in `ContactValue` order, so that
+/// paging through them is comparable): in clear, and a sealed one's digest.
+pub const ADDRESSES: &[&str] = &[
+    "+447700900123",
+    "ada@example.com",
+    "bob@example.com",
+    "digest:1e1f1e1f00000000000000000000000000000000000000000000000000000001",
+];
+
+/// An address of [`ADDRESSES`] as the store keys it: a digest's text is the
+/// digest, any other text a value in clear.
+pub fn address_value(address: &str) -> ContactValue {
+    match ContactDigest::parse(address) {
+        Some(digest) => ContactValue::Digest(digest),
+        None => ContactValue::clear(address),
+    }
+}
 
 /// An address state holding one email opt-out received for `address` per
 /// `(id, occurred_at)`, the odd ids under no subject.
@@ -89,7 +104,7 @@ pub fn address_state(organisation: &str, address: &str, facts: &[(u128, i64)]) -
             received_via: OptOutMethod::UnsubscribeLink,
             contact_point: Some(ContactPoint {
                 kind: ContactKind::Email,
-                value: address.to_owned(),
+                value: address_value(address),
             }),
         });
         let subject = (id % 2 == 0).then_some("s1");
@@ -121,12 +136,12 @@ pub fn history_entry(
 pub fn email(n: u64) -> ContactPoint {
     ContactPoint {
         kind: ContactKind::Email,
-        value: format!("person{n}@example.com"),
+        value: ContactValue::clear(format!("person{n}@example.com")),
     }
 }
 
 /// One page of `address_states`.
-pub type AddressPage = Vec<(String, AddressState)>;
+pub type AddressPage = Vec<(ContactValue, AddressState)>;
 
 /// Everything a store holds about the given keys, for comparing stores.
 #[derive(Debug, PartialEq)]
@@ -192,14 +207,14 @@ pub fn snapshot(
         for a in ADDRESSES {
             snap.addresses.insert(
                 (o.to_string(), a.to_string()),
-                store.address_state(&org, a)?,
+                store.address_state(&org, &address_value(a))?,
             );
         }
         for limit in [1, 2, 10] {
             let mut pages = Vec::new();
-            let mut after: Option<String> = None;
+            let mut after: Option<ContactValue> = None;
             loop {
-                let page = store.address_states(&org, after.as_deref(), limit)?;
+                let page = store.address_states(&org, after.as_ref(), limit)?;
                 let Some((last, _)) = page.last() else {
                     break;
                 };

@@ -17,8 +17,11 @@ use proptest::prelude::*;
 
 /// alice's email address, the number and the postal address the palette
 /// and the questions share, so that address facts bear on the questions.
-pub const EMAIL: &str = "alice@example.com";
-pub const NUMBER: &str = "+447700900001";
+/// The email address and the number as the ledger stores them, sealed
+/// (their digests), so that an erasure's suppression (which names digests
+/// only) can bear on them too.
+pub const EMAIL: &str = "digest:a11cea11cea11cea11cea11cea11cea11cea11cea11cea11cea11cea11cea11c";
+pub const NUMBER: &str = "digest:0770090000107700900001077009000010770090000107700900001077009000";
 pub const LETTERBOX: &str = "1 High St, Leeds LS1 1AA";
 
 /// The day facts start from: 2026-01-01, so that facts and questions fall
