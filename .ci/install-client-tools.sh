@@ -34,7 +34,9 @@ fi
 # ---------------------------------------------------------------- TypeScript
 command -v npm >/dev/null || { echo "npm (Node.js 20 or later) is needed for clients/typescript" >&2; exit 1; }
 lock=clients/typescript/package-lock.json
-digest=$(cat clients/typescript/package.json "$lock" | sha256sum | cut -c1-16)
+# The lock file names every package and version (package.json's
+# dependencies included), so its digest names the installation.
+digest=$(sha256sum "$lock" | cut -c1-16)
 modules="$cache/clients-node/$digest"
 if [[ -x "$modules/node_modules/.bin/buf" && -x "$modules/node_modules/.bin/tsc" && -f "$modules/.installed" ]]; then
     echo "client npm packages already installed in $modules"
@@ -47,6 +49,8 @@ else
     "$modules/node_modules/.bin/buf" --version >/dev/null
     touch "$modules/.installed"
 fi
+# Installations of earlier lock files are not used again.
+find "$cache/clients-node" -mindepth 1 -maxdepth 1 ! -name "$digest" -exec rm -rf {} +
 link=clients/typescript/node_modules
 if [[ "$(readlink "$link" 2>/dev/null)" != "$modules/node_modules" ]]; then
     rm -rf "$link"

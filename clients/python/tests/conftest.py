@@ -13,6 +13,7 @@ import hashlib
 import os
 import uuid
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -95,7 +96,7 @@ def base_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def ledger(base_url: str):
+def ledger(base_url: str) -> Iterator[Ledger]:
     with Ledger(base_url, api_key=os.environ.get("CONSENT_LEDGER_API_KEY")) as client:
         yield client
 

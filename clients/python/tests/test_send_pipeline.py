@@ -5,6 +5,7 @@ its unsubscribe URL, and what the ledger says when it refuses."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -154,7 +155,7 @@ def test_history_gives_the_facts_and_the_decision_they_lead_to(
 
 
 def test_an_exported_bundle_verifies_offline_and_a_tampered_one_does_not(
-    ledger: Ledger, shop: Shop, tmp_path
+    ledger: Ledger, shop: Shop, tmp_path: Path
 ) -> None:
     ledger.check(shop.campaign_check("cust-consented"))  # the view has the shop
     bundle = ledger.export(

@@ -6,9 +6,11 @@
 //! (pre-flight, a check of each recipient by address, the send recorded
 //! with its unsubscribe URL, a one-click opt-out refusing the next check),
 //! a refused check's reasons and citations, an error naming the field,
-//! history, and an export verified offline. Each client's types are
-//! generated from proto/ first, so a suite always runs on the schema as it
-//! is.
+//! history, the README's ten-line example, and an export verified
+//! offline; the Python suite also holds its typed enums with `mypy
+//! --strict` (the TypeScript suite compiles with `tsc`). Each client's
+//! types are generated from proto/ first, so a suite always runs on the
+//! schema as it is.
 //!
 //! The tools come from .ci/install-client-tools.sh (scripts/test.sh runs
 //! it): a missing one fails the test, naming the script. A check that

@@ -177,7 +177,7 @@ class Ledger:
                 method,
                 self._base + path,
                 json=body,
-                params=params,
+                params=tuple(params) if params else None,
                 headers=self._headers,
             )
         except httpx.HTTPError as error:
