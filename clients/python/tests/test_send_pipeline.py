@@ -136,6 +136,16 @@ def test_an_invalid_fact_is_refused_naming_its_field_and_nothing_is_appended(
     assert list(history.events) == []
 
 
+def test_one_invalid_check_of_a_batch_is_refused_naming_its_index_and_field(
+    ledger: Ledger, shop: Shop
+) -> None:
+    no_channel = shop.campaign_check("cust-bought")
+    no_channel.ClearField("channel")
+    with pytest.raises(InvalidArgument) as refused:
+        ledger.check_batch([shop.campaign_check("cust-consented"), no_channel])
+    assert refused.value.field == "checks[1].channel"
+
+
 def test_history_gives_the_facts_and_the_decision_they_lead_to(
     ledger: Ledger, shop: Shop
 ) -> None:

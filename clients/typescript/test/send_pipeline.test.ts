@@ -101,6 +101,16 @@ test("an invalid fact is refused naming its field, and nothing is appended", asy
   assert.deepEqual(history.events, []);
 });
 
+test("one invalid check of a batch is refused naming its index and field", async () => {
+  const noChannel = campaignCheck("cust-bought", { channel: Channel.UNSPECIFIED });
+  await assert.rejects(ledger.checkBatch([campaignCheck("cust-consented"), noChannel]), (error: unknown) => {
+    assert.ok(error instanceof LedgerError);
+    assert.equal(error.code, "invalid_argument");
+    assert.equal(error.field, "checks[1].channel");
+    return true;
+  });
+});
+
 test("history gives the facts and the decision they lead to", async () => {
   await ledger.check(campaignCheck("cust-consented")); // the view has the shop
   const history = await ledger.history(organisationId, "cust-consented", {
