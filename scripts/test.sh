@@ -12,6 +12,9 @@ cd "$(dirname "$0")/.."
 bash .ci/install-deps.sh
 bash .ci/install-tansu.sh
 bash .ci/install-python-tools.sh
+# The client libraries' tools (a Python venv and clients/typescript's npm
+# packages, buf among them), cached under ~/.cache/consent-ledger/.
+bash .ci/install-client-tools.sh
 # The venv last: its python3 must not shadow the system one.
 export PATH="$HOME/.cargo/bin:$PATH:${CONSENT_PYTHON_VENV:-$HOME/.cache/consent-ledger/venv}/bin"
 
