@@ -7,7 +7,7 @@
 use consent_domain::event::{Fact, ObjectionRecorded};
 use consent_domain::rules::RuleCatalogue;
 use consent_domain::vocabulary::OptOutMethod;
-use consent_domain::{Event, EventId, OrganisationId, Source, SubjectId};
+use consent_domain::Event;
 use consent_log::{AppendRecord, EventLog};
 use consent_log_embedded::EmbeddedLog;
 use consent_replay::{ReplayPlan, RuleSelection};
@@ -19,15 +19,7 @@ use std::sync::Arc;
 const ANN_EMAIL: &str = "ann@example.org";
 
 fn event(id: u128, subject: Option<&str>, date: &str, fact: Fact) -> Event {
-    Event {
-        id: EventId(uuid::Uuid::from_u128(id)),
-        organisation: OrganisationId::from("hope-trust"),
-        subject: subject.map(SubjectId::from),
-        occurred_at: at(date),
-        recorded_at: at(date),
-        source: Source::default(),
-        fact,
-    }
+    consent_testkit::facts::event(id, "hope-trust", subject, at(date), fact)
 }
 
 /// The charity's story (four sends flip under the charity soft opt-in),

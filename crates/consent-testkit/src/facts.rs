@@ -6,7 +6,7 @@
 //! recorded), so each scenario states only what is different.
 
 use consent_domain::event::*;
-use consent_domain::identity::OrganisationId;
+use consent_domain::identity::{EventId, OrganisationId, SubjectId};
 use consent_domain::time::Timestamp;
 use consent_domain::vocabulary::*;
 
@@ -386,4 +386,29 @@ pub fn contact(point: ContactPoint) -> Fact {
 /// `at` plus `days`.
 pub fn days_after(at: Timestamp, days: i64) -> Timestamp {
     at.plus_days(days)
+}
+
+/// The event id numbered `n` (tests name events by number).
+pub fn event_id(n: u128) -> EventId {
+    EventId(uuid::Uuid::from_u128(n))
+}
+
+/// Event `n` of `organisation`: `fact`, about `subject` (or no subject),
+/// occurred and recorded at `at`, from an unnamed source.
+pub fn event(
+    n: u128,
+    organisation: &str,
+    subject: Option<&str>,
+    at: Timestamp,
+    fact: Fact,
+) -> Event {
+    Event {
+        id: event_id(n),
+        organisation: OrganisationId::new(organisation),
+        subject: subject.map(SubjectId::new),
+        occurred_at: at,
+        recorded_at: at,
+        source: Source::default(),
+        fact,
+    }
 }

@@ -1,23 +1,20 @@
 //! Values for the view store tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
-use consent_domain::event::{ErasureRequested, OptOutRecorded, OrganisationRegistered};
-use consent_domain::vocabulary::{
-    Channel, ContactKind, ContactPoint, OptOutMethod, OrganisationKind,
-};
-use consent_domain::vocabulary::{ContactDigest, ContactValue};
+use consent_domain::event::{ErasureRequested, OrganisationRegistered};
+use consent_domain::vocabulary::{Channel, ContactPoint, ContactValue, OrganisationKind};
 use consent_domain::{
-    AddressState, Event, EventId, EventPosition, Fact, OrganisationId, OrganisationState, Source,
-    SubjectId, SubjectState, Timestamp,
+    AddressState, Event, EventPosition, Fact, OrganisationId, OrganisationState, SubjectId,
+    SubjectState, Timestamp,
 };
-use consent_store::StoredOffsets;
-use consent_store::{HistoryEntry, StoreError, ViewStore};
+use consent_store::{HistoryEntry, StoreError, StoredOffsets, ViewStore};
+use consent_testkit::facts;
 use std::collections::BTreeMap;
 
-pub fn event_id(n: u128) -> EventId {
-    EventId(uuid::Uuid::from_u128(n))
-}
+pub use consent_testkit::facts::event_id;
 
+/// Event `id` of `organisation` at `occurred_at` (microseconds since the
+/// epoch), about `subject` or none.
 pub fn event(
     id: u128,
     occurred_at: i64,
@@ -25,15 +22,13 @@ pub fn event(
     subject: Option<&str>,
     fact: Fact,
 ) -> Event {
-    Event {
-        id: event_id(id),
-        organisation: OrganisationId::new(organisation),
-        subject: subject.map(SubjectId::new),
-        occurred_at: Timestamp::from_unix_micros(occurred_at),
-        recorded_at: Timestamp::from_unix_micros(occurred_at),
-        source: Source::default(),
+    facts::event(
+        id,
+        organisation,
+        subject,
+        Timestamp::from_unix_micros(occurred_at),
         fact,
-    }
+    )
 }
 
 pub fn position(offset: u64) -> EventPosition {
@@ -86,27 +81,14 @@ pub const ADDRESSES: &[&str] = &[
 
 /// An address of [`ADDRESSES`] as the store keys it: a digest's text is the
 /// digest, any other text a value in clear.
-pub fn address_value(address: &str) -> ContactValue {
-    match ContactDigest::parse(address) {
-        Some(digest) => ContactValue::Digest(digest),
-        None => ContactValue::clear(address),
-    }
-}
+pub use consent_testkit::facts::contact_value as address_value;
 
 /// An address state holding one email opt-out received for `address` per
 /// `(id, occurred_at)`, the odd ids under no subject.
 pub fn address_state(organisation: &str, address: &str, facts: &[(u128, i64)]) -> AddressState {
     let mut state = AddressState::default();
     for (offset, (id, at)) in (0u64..).zip(facts) {
-        let fact = Fact::OptOutRecorded(OptOutRecorded {
-            channels: vec![Channel::Email],
-            all_channels: false,
-            received_via: OptOutMethod::UnsubscribeLink,
-            contact_point: Some(ContactPoint {
-                kind: ContactKind::Email,
-                value: address_value(address),
-            }),
-        });
+        let fact = facts::opt_out_for(facts::email_address(address), &[Channel::Email]);
         let subject = (id % 2 == 0).then_some("s1");
         state.apply(
             &event(*id, *at, organisation, subject, fact),
@@ -134,10 +116,7 @@ pub fn history_entry(
 }
 
 pub fn email(n: u64) -> ContactPoint {
-    ContactPoint {
-        kind: ContactKind::Email,
-        value: ContactValue::clear(format!("person{n}@example.com")),
-    }
+    facts::email_address(&format!("person{n}@example.com"))
 }
 
 /// One page of `address_states`.
