@@ -13,18 +13,6 @@ const ORG: &str = "acme-motors";
 const ADDRESS: &str = "ada.lovelace@example.com";
 const IMPORTED: &str = "grace.hopper@example.com";
 
-/// An email opt-out received for `address`, under `subject` (none: an
-/// address-only fact, as an imported suppression list records it).
-fn email_opt_out(subject: Option<&str>, address: &str, at: &str) -> Value {
-    let mut event = json!({"organisationId": ORG, "occurredAt": at,
-        "optOutRecorded": {"channels": ["CHANNEL_EMAIL"], "receivedVia": "OPT_OUT_METHOD_UNSUBSCRIBE_LINK",
-            "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": address}}});
-    if let Some(subject) = subject {
-        event["subjectId"] = json!(subject);
-    }
-    event
-}
-
 /// A check naming only the address.
 fn address_email(address: &str, wait_for: Value) -> Value {
     let mut check = servicing_email(ORG, "", address, wait_for);
@@ -44,11 +32,17 @@ async fn recorded(ledger: &Ledger) -> Value {
     events.push(car_sale(ORG, "cust-b", ADDRESS, "2026-03-02T10:00:00Z"));
     events.push(car_sale(ORG, "cust-c", IMPORTED, "2026-03-02T11:00:00Z"));
     events.push(email_opt_out(
+        ORG,
         Some("cust-a"),
-        ADDRESS,
+        Some(ADDRESS),
         "2026-04-01T08:00:00Z",
     ));
-    events.push(email_opt_out(None, IMPORTED, "2026-04-02T08:00:00Z"));
+    events.push(email_opt_out(
+        ORG,
+        None,
+        Some(IMPORTED),
+        "2026-04-02T08:00:00Z",
+    ));
     positions(
         &ledger
             .post_ok("/v1/events", &json!({ "events": events }))
@@ -126,7 +120,10 @@ async fn the_suppression_list_pages_through_every_address_with_the_cli() {
     let wait = recorded(&ledger).await;
     const IMPORTED_ROWS: usize = 23;
     let events: Vec<Value> = (0..IMPORTED_ROWS)
-        .map(|i| email_opt_out(None, &format!("row{i}@example.org"), "2026-04-03T08:00:00Z"))
+        .map(|i| {
+            let address = format!("row{i}@example.org");
+            email_opt_out(ORG, None, Some(&address), "2026-04-03T08:00:00Z")
+        })
         .collect();
     let more = positions(
         &ledger

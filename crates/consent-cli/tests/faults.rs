@@ -216,17 +216,9 @@ fn organisation() -> Value {
 
 /// A sale with an id of its own, so a refused one can be looked for.
 fn sale(subject: &str, event_id: &str) -> Value {
-    json!({ "events": [{
-        "eventId": event_id,
-        "organisationId": ORG,
-        "subjectId": subject,
-        "occurredAt": "2025-03-01T12:00:00Z",
-        "source": { "system": "web-shop" },
-        "saleRecorded": {
-            "productCategoryId": "bikes",
-            "collection": { "route": "COLLECTION_ROUTE_DIRECT", "optOutOffered": true }
-        }
-    }] })
+    let mut sale = consent_testkit::json::bike_sale(subject, "2025-03-01T12:00:00Z");
+    sale["eventId"] = json!(event_id);
+    json!({ "events": [sale] })
 }
 
 /// `consent-ledger serve` on the embedded log under `fiu-run -x`, with

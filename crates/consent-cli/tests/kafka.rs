@@ -49,19 +49,6 @@ fn dealer(organisation: &str) -> Vec<Value> {
     ]
 }
 
-fn sale(organisation: &str, subject: &str, at: &str) -> Value {
-    json!({"organisationId": organisation, "subjectId": subject, "occurredAt": at,
-           "source": {"system": "dealer-pos", "formId": "sale-form", "evidenceRef": "order 7781"},
-           "saleRecorded": {"productCategoryId": "cars", "orderRef": "7781",
-               "collection": {"route": "COLLECTION_ROUTE_DIRECT", "optOutOffered": true, "formVersion": "sale-form-v3",
-                              "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": format!("{subject}@example.com")}}}})
-}
-
-fn email_opt_out(organisation: &str, subject: &str, at: &str) -> Value {
-    json!({"organisationId": organisation, "subjectId": subject, "occurredAt": at,
-           "optOutRecorded": {"channels": ["CHANNEL_EMAIL"], "receivedVia": "OPT_OUT_METHOD_UNSUBSCRIBE_LINK"}})
-}
-
 fn consent_given(organisation: &str, subject: &str, at: &str) -> Value {
     json!({"organisationId": organisation, "subjectId": subject, "occurredAt": at,
            "source": {"system": "web", "formId": "newsletter"},
@@ -211,7 +198,7 @@ async fn serve_on_kafka_answers_the_readme_example_with_read_your_writes() {
     let opted_out = ledger
         .post_ok(
             "/v1/events",
-            &json!({"events": [email_opt_out(ORG, SUBJECT, "2026-04-02T08:00:00Z")]}),
+            &json!({"events": [email_opt_out(ORG, Some(SUBJECT), None, "2026-04-02T08:00:00Z")]}),
         )
         .await;
     let wait_for = cli_position(position_parts(&opted_out["appended"][0]["position"]));
@@ -279,7 +266,7 @@ fn stream(rng: &mut fastrand::Rng) -> Stream {
                 events.push(consent_given(organisation, &subject, &day(3)));
             }
             if i % 4 == 1 {
-                events.push(email_opt_out(organisation, &subject, &day(4)));
+                events.push(email_opt_out(organisation, Some(&subject), None, &day(4)));
             }
             if i % 5 == 2 {
                 events.push(consent_withdrawn(organisation, &subject, &day(5)));
@@ -562,7 +549,7 @@ async fn with_the_broker_down_appends_fail_fast_checks_answer_stale_and_all_resu
 
     // An append fails fast (the delivery timeout is 3 s) with a 503 that
     // names the log; nothing is acknowledged.
-    let mut opt_out = email_opt_out(ORG, SUBJECT, "2026-04-02T08:00:00Z");
+    let mut opt_out = email_opt_out(ORG, Some(SUBJECT), None, "2026-04-02T08:00:00Z");
     opt_out["eventId"] = json!(uuid::Uuid::now_v7().to_string());
     let retry = json!({ "events": [opt_out] });
     let started = Instant::now();
@@ -941,4 +928,9 @@ async fn instances_owning_some_partitions_answer_for_their_subjects_and_refuse_t
         replica.get_ok("/v1/status").await["ownedPartitions"],
         json!("all")
     );
+}
+
+/// A car sold to `subject` at `at`, who gave `SUBJECT@example.com`.
+fn sale(organisation: &str, subject: &str, at: &str) -> Value {
+    car_sale(organisation, subject, &format!("{subject}@example.com"), at)
 }

@@ -101,16 +101,7 @@ impl Drop for Serve {
 }
 
 fn sale(subject: &str) -> Value {
-    json!({
-        "organisationId": ORG,
-        "subjectId": subject,
-        "occurredAt": "2025-03-01T12:00:00Z",
-        "source": { "system": "web-shop" },
-        "saleRecorded": {
-            "productCategoryId": "bikes",
-            "collection": { "route": "COLLECTION_ROUTE_DIRECT", "optOutOffered": true }
-        }
-    })
+    consent_testkit::json::bike_sale(subject, "2025-03-01T12:00:00Z")
 }
 
 fn organisation() -> Value {

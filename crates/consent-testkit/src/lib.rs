@@ -14,6 +14,10 @@
 //! - [`wire`]: facts as producers send them (`consent.v1` envelopes and
 //!   check requests): the cycle shop's story, and one valid payload of
 //!   every kind.
+//! - [`json`]: facts and questions as the HTTP API's JSON, for the tests
+//!   that drive a ledger over HTTP or the real binary (the car dealer's
+//!   story of the README, the cycle shop's rendered from [`wire`]), and
+//!   the readings of its answers (positions, reasons against).
 //! - [`ledger`] (feature `ledger`): a running ledger over real parts, the
 //!   embedded log, a view store and a projector task, built the way
 //!   `consent-ledger serve` builds it (`Ledger::builder` over the
@@ -26,6 +30,7 @@
 
 pub mod facts;
 pub mod history;
+pub mod json;
 #[cfg(feature = "ledger")]
 pub mod ledger;
 pub mod scenario;

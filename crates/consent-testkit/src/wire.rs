@@ -48,7 +48,7 @@ pub fn organisation_registered() -> v1::Envelope {
     )
 }
 
-/// Bikes: a bike buyer expects to hear about helmets.
+/// Bikes: a bike buyer expects to hear about helmets, not insurance.
 pub fn categories_defined() -> v1::Envelope {
     envelope(
         "",
@@ -63,6 +63,11 @@ pub fn categories_defined() -> v1::Envelope {
                 v1::ProductCategory {
                     id: "helmets".to_owned(),
                     name: "Helmets".to_owned(),
+                    similar_category_ids: vec![],
+                },
+                v1::ProductCategory {
+                    id: "insurance".to_owned(),
+                    name: "Cycle insurance".to_owned(),
                     similar_category_ids: vec![],
                 },
             ],

@@ -8,6 +8,12 @@ pub mod deployed;
 pub mod otlp_receiver;
 
 use consent_kafka::test_support::TestBroker;
+// The kit's JSON stories and readings; each test binary uses a subset.
+#[allow(unused_imports)]
+pub use consent_testkit::json::{
+    car_dealer, car_sale, email_opt_out, mobile_recorded, position_parts, positions,
+    reasons_against, servicing_email,
+};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::fs::OpenOptions;
@@ -387,87 +393,6 @@ pub fn describe(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
-}
-
-/// The positions of an AppendResponse, as a `waitFor` list.
-pub fn positions(append_response: &Value) -> Value {
-    Value::Array(
-        append_response["appended"]
-            .as_array()
-            .expect("appended list")
-            .iter()
-            .map(|a| a["position"].clone())
-            .collect(),
-    )
-}
-
-/// A proto3 JSON `LogPosition` as `(topic, partition, offset)`; zero
-/// values are left out of proto3 JSON.
-pub fn position_parts(position: &Value) -> (String, u64, u64) {
-    (
-        position["topic"].as_str().expect("topic").to_owned(),
-        position["partition"].as_u64().unwrap_or(0),
-        position["offset"]
-            .as_str()
-            .map_or(0, |o| o.parse().expect("offset is a decimal string")),
-    )
-}
-
-/// A car dealer's own facts, as the README's example records them: its
-/// registration as a commercial organisation, and servicing as similar to
-/// cars (so a car buyer's soft opt-in covers servicing emails).
-pub fn car_dealer(organisation: &str) -> Vec<Value> {
-    vec![
-        json!({"organisationId": organisation, "occurredAt": "2026-01-10T09:00:00Z",
-               "organisationRegistered": {"name": "Acme Motors Ltd", "kind": "ORGANISATION_KIND_COMMERCIAL"}}),
-        json!({"organisationId": organisation, "occurredAt": "2026-01-10T09:00:00Z",
-               "productCategoriesDefined": {"categories": [
-                   {"id": "cars", "name": "Cars", "similarCategoryIds": ["servicing"]},
-                   {"id": "servicing", "name": "Servicing"}]}}),
-    ]
-}
-
-/// A sale of a car by `organisation` to `subject` at `at`, the customer
-/// giving the email `address` and offered an opt-out: the soft opt-in's
-/// facts.
-pub fn car_sale(organisation: &str, subject: &str, address: &str, at: &str) -> Value {
-    json!({"organisationId": organisation, "subjectId": subject, "occurredAt": at,
-           "saleRecorded": {"productCategoryId": "cars", "orderRef": "7781",
-               "collection": {"route": "COLLECTION_ROUTE_DIRECT", "optOutOffered": true, "formVersion": "sale-form-v3",
-                              "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": address}}}})
-}
-
-/// The README's question: may `organisation` email `subject` at `address`
-/// about servicing on 1 June 2026 (a marketing message, opt-out included,
-/// sender identified), once the view has `wait_for`.
-pub fn servicing_email(organisation: &str, subject: &str, address: &str, wait_for: Value) -> Value {
-    json!({"organisationId": organisation, "subjectId": subject,
-           "channel": "CHANNEL_EMAIL", "purpose": "PURPOSE_COMMERCIAL", "productCategoryId": "servicing",
-           "messageClass": "MESSAGE_CLASS_MARKETING", "promotionalContent": true,
-           "optOutIncluded": true, "senderIdentified": true, "at": "2026-06-01T09:00:00Z",
-           "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": address}, "waitFor": wait_for})
-}
-
-/// A mobile number recorded for `subject` of `organisation` at `at`.
-pub fn mobile_recorded(organisation: &str, subject: &str, number: &str, at: &str) -> Value {
-    json!({"organisationId": organisation, "subjectId": subject, "occurredAt": at,
-        "contactPointRecorded": {"contactPoint": {"kind": "CONTACT_KIND_MOBILE", "value": number}}})
-}
-
-/// A decision's reasons against, as `RULE/code`.
-pub fn reasons_against(decision: &Value) -> Vec<String> {
-    decision["reasonsAgainst"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| {
-            format!(
-                "{}/{}",
-                r["ruleId"].as_str().unwrap_or(""),
-                r["code"].as_str().unwrap_or("")
-            )
-        })
-        .collect()
 }
 
 /// The contact point of `subject`'s sale as `ledger`'s history of

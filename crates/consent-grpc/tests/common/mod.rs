@@ -6,6 +6,7 @@
 use consent_grpc::ConsentLedgerClient;
 use consent_schema::v1;
 use consent_service::LedgerConfig;
+use consent_testkit::json;
 use consent_testkit::ledger::{LedgerParts, RunningLedger};
 use serde_json::{json, Value};
 use tokio::sync::watch;
@@ -168,38 +169,15 @@ pub fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> T {
 /// The shop and its categories: bikes, with helmets similar to them, and
 /// insurance, which is not.
 pub fn shop() -> Value {
-    json!([
-        {
-            "organisationId": ORG,
-            "occurredAt": "2024-01-01T00:00:00Z",
-            "organisationRegistered": { "name": "Acme Cycles Ltd", "kind": "ORGANISATION_KIND_COMMERCIAL" }
-        },
-        {
-            "organisationId": ORG,
-            "occurredAt": "2024-01-01T00:00:00Z",
-            "productCategoriesDefined": { "categories": [
-                { "id": "bikes", "name": "Bicycles", "similarCategoryIds": ["helmets"] },
-                { "id": "helmets", "name": "Helmets" },
-                { "id": "insurance", "name": "Cycle insurance" }
-            ] }
-        }
-    ])
+    Value::Array(json::shop())
 }
 
 /// A bike sold to `subject` online, with an opt-out offered at checkout and
-/// not taken.
+/// not taken, as order number `order`.
 pub fn sale(subject: &str, order: usize) -> Value {
-    json!({
-        "organisationId": ORG,
-        "subjectId": subject,
-        "occurredAt": "2025-03-01T12:00:00Z",
-        "source": { "system": "web-shop", "formId": "checkout" },
-        "saleRecorded": {
-            "productCategoryId": "bikes",
-            "orderRef": format!("order-{order}"),
-            "collection": { "route": "COLLECTION_ROUTE_DIRECT", "optOutOffered": true, "formVersion": "checkout-v3" }
-        }
-    })
+    let mut sale = json::bike_sale(subject, "2025-03-01T12:00:00Z");
+    sale["saleRecorded"]["orderRef"] = json!(format!("order-{order}"));
+    sale
 }
 
 /// The shop and one sale to [`SUBJECT`], as an append request.

@@ -7,6 +7,7 @@ use consent_evidence::CheckpointSigner;
 use consent_log::{EndOffsets, EventLog};
 use consent_projector::OwnedPartitions;
 use consent_service::LedgerConfig;
+use consent_testkit::json;
 use consent_testkit::ledger::{LedgerParts, RunningLedger};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -14,6 +15,8 @@ use std::path::Path;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+#[allow(unused_imports)] // each test binary uses a subset
+pub use consent_testkit::json::positions;
 pub use consent_testkit::wire::{ORG, SUBJECT};
 /// Opt-out intake of the test server: links point at PUBLIC_URL, the SMS
 /// webhook is signed with SMS_SECRET, and SMS_NUMBER is ORG's.
@@ -159,68 +162,20 @@ async fn read(response: reqwest::Response) -> (StatusCode, Value) {
 /// The shop, its categories, and a bike sold online with an opt-out
 /// offered at checkout: as a producer would POST them.
 pub fn shop_and_sale() -> Value {
-    serde_json::json!({ "events": [
-        {
-            "organisationId": ORG,
-            "occurredAt": "2024-01-01T00:00:00Z",
-            "organisationRegistered": { "name": "Acme Cycles Ltd", "kind": "ORGANISATION_KIND_COMMERCIAL" }
-        },
-        {
-            "organisationId": ORG,
-            "occurredAt": "2024-01-01T00:00:00Z",
-            "productCategoriesDefined": { "categories": [
-                { "id": "bikes", "name": "Bicycles", "similarCategoryIds": ["helmets"] },
-                { "id": "helmets", "name": "Helmets" }
-            ] }
-        },
-        {
-            "organisationId": ORG,
-            "subjectId": SUBJECT,
-            "occurredAt": "2025-03-01T12:00:00Z",
-            "source": { "system": "web-shop", "formId": "checkout" },
-            "saleRecorded": {
-                "productCategoryId": "bikes",
-                "orderRef": "order-77",
-                "collection": { "route": "COLLECTION_ROUTE_DIRECT", "optOutOffered": true, "formVersion": "checkout-v3" }
-            }
-        }
-    ] })
-}
-
-pub fn objection(occurred_at: &str) -> Value {
-    serde_json::json!({ "events": [{
-        "organisationId": ORG,
-        "subjectId": SUBJECT,
-        "occurredAt": occurred_at,
-        "source": { "system": "mail", "evidenceRef": "list-unsubscribe-post" },
-        "objectionRecorded": { "receivedVia": "OPT_OUT_METHOD_ONE_CLICK" }
-    }] })
-}
-
-/// "May we email this customer about helmets?", in a compliant message,
-/// once the view has the given positions.
-pub fn helmet_email(wait_for: &Value) -> Value {
-    serde_json::json!({
-        "organisationId": ORG,
-        "subjectId": SUBJECT,
-        "channel": "CHANNEL_EMAIL",
-        "purpose": "PURPOSE_COMMERCIAL",
-        "productCategoryId": "helmets",
-        "messageClass": "MESSAGE_CLASS_MARKETING",
-        "optOutIncluded": true,
-        "senderIdentified": true,
-        "waitFor": wait_for
-    })
-}
-
-/// The positions of an AppendResponse, as a `waitFor` list.
-pub fn positions(append_response: &Value) -> Value {
-    Value::Array(
-        append_response["appended"]
-            .as_array()
-            .expect("appended list")
-            .iter()
-            .map(|a| a["position"].clone())
-            .collect(),
+    json::append(
+        json::shop()
+            .into_iter()
+            .chain([json::bike_sale(SUBJECT, "2025-03-01T12:00:00Z")]),
     )
+}
+
+/// [`SUBJECT`]'s objection at `occurred_at`, as a producer would POST it.
+pub fn objection(occurred_at: &str) -> Value {
+    json::append([json::objection(SUBJECT, occurred_at)])
+}
+
+/// "May we email [`SUBJECT`] about helmets?", in a compliant message, once
+/// the view has the given positions.
+pub fn helmet_email(wait_for: &Value) -> Value {
+    json::helmet_email(SUBJECT, wait_for)
 }
