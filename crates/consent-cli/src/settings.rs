@@ -265,6 +265,12 @@ pub struct ConfigFile {
     /// `sqlite` or a `postgres://` URL (no password in it).
     pub subject_key_store: Option<String>,
     pub subject_key_store_password_file: Option<PathBuf>,
+    /// The webhooks file (docs/INTEGRATION.md, "Opt-outs out").
+    pub webhooks: Option<PathBuf>,
+    pub webhook_max_tries: Option<u32>,
+    pub webhook_initial_backoff_ms: Option<u64>,
+    pub webhook_max_backoff_secs: Option<u64>,
+    pub webhook_timeout_secs: Option<u64>,
 }
 
 impl ConfigFile {
