@@ -117,3 +117,29 @@ fn a_log_without_opt_outs_gives_an_empty_feed() {
     assert_eq!(status.opt_out_notices, 0);
     assert!(rt.block_on(read_topics(log.as_ref(), &feed())).is_empty());
 }
+
+#[test]
+fn instances_sharing_the_partitions_publish_each_notice_once() {
+    let events = fixed_events(120);
+    let expected = expected(&events);
+    assert!(expected.len() > 5, "the fixed events have opt-outs");
+    let log_dir = tempfile::tempdir().expect("tempdir");
+    let log = open_log(log_dir.path());
+    let rt = runtime();
+    rt.block_on(append_events(log.as_ref(), &events, 9));
+    // Three instances, one partition each (the reference topic is followed
+    // by every one of them): each publishes what its partition holds.
+    for owned in ["0", "1", "2"] {
+        let dyn_log: Arc<dyn consent_log::EventLog> = log.clone();
+        let config = consent_projector::ProjectorConfig {
+            ownership: owned.parse().expect("a valid set of partitions"),
+            ..config(11)
+        };
+        let mut instance =
+            consent_projector::Projector::new(dyn_log, Arc::new(MemoryStore::new()), config);
+        rt.block_on(instance.catch_up(&|_| {})).expect("catch up");
+    }
+    let published = rt.block_on(read_topics(log.as_ref(), &feed()));
+    assert_eq!(feed_ids(&published), expected);
+    assert_eq!(published.len(), expected.len(), "each notice once");
+}
