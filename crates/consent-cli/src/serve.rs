@@ -251,19 +251,7 @@ pub async fn run(
         Duration::from_secs(args.checkpoints.checkpoint_interval_secs),
         projector_stopping.clone(),
     );
-    // The webhook pushers follow the opt-out feed of the partitions this
-    // instance owns, each from its own stored position.
-    let owned = args
-        .storage
-        .own_partitions
-        .partitions(&args.storage.layout());
-    let pushers = crate::webhooks::spawn_pushers(
-        &args.webhooks,
-        feed_log,
-        &owned,
-        &args.storage.data_dir,
-        projector_stopping.clone(),
-    )?;
+    let pushers_stopping = projector_stopping.clone();
     let projector_task = tokio::spawn(projector.run(projector_stopping));
 
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -297,6 +285,20 @@ pub async fn run(
         stopping.clone(),
     );
     let router = consent_http::router_guarded(ledger.clone(), readiness, guard.clone());
+    // The webhook pushers follow the opt-out feed of the partitions this
+    // instance owns, each from its own stored position (after the router,
+    // which installs the metrics recorder they count through).
+    let owned = args
+        .storage
+        .own_partitions
+        .partitions(&args.storage.layout());
+    let pushers = crate::webhooks::spawn_pushers(
+        &args.webhooks,
+        feed_log,
+        &owned,
+        &args.storage.data_dir,
+        pushers_stopping,
+    )?;
     let serving = async {
         tokio::try_join!(
             async {

@@ -9,6 +9,19 @@
 //! | `consent_webhook_dead_letters_total` | counter | `endpoint` |
 //! | `consent_webhook_lag_seconds` | gauge | `endpoint` |
 
+/// Every series of `endpoint` at zero, so that dashboards and alerts find
+/// them before the first push.
+pub(crate) fn register(endpoint: &str) {
+    for name in [
+        "consent_webhook_delivered_total",
+        "consent_webhook_retries_total",
+        "consent_webhook_dead_letters_total",
+    ] {
+        metrics::counter!(name, "endpoint" => endpoint.to_owned()).increment(0);
+    }
+    lag(endpoint, 0.0);
+}
+
 pub(crate) fn delivered(endpoint: &str) {
     metrics::counter!("consent_webhook_delivered_total", "endpoint" => endpoint.to_owned())
         .increment(1);

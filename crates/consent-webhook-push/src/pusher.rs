@@ -141,6 +141,7 @@ impl EndpointPusher {
     /// shutdown.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let name = self.endpoint.name.clone();
+        metrics::register(&name);
         tracing::info!(endpoint = %name, organisation = %self.endpoint.organisation, url = %self.endpoint.url, "pushing the opt-out feed to a webhook");
         let mut pause = Duration::from_millis(200);
         loop {
