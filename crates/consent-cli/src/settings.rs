@@ -375,6 +375,17 @@ mod tests {
     }
 
     #[test]
+    fn the_deploy_example_config_reads_with_the_webhook_settings() {
+        let file = ConfigFile::parse(include_str!("../../../deploy/consent-ledger.toml"))
+            .expect("deploy/consent-ledger.toml reads");
+        assert_eq!(file.webhook_max_tries, Some(20));
+        assert_eq!(file.webhook_initial_backoff_ms, Some(1000));
+        assert_eq!(file.webhook_max_backoff_secs, Some(600));
+        assert_eq!(file.webhook_timeout_secs, Some(10));
+        assert_eq!(file.webhooks, None, "commented out: nothing pushed by default");
+    }
+
+    #[test]
     fn a_secret_flag_is_refused_naming_where_secrets_go() {
         for line in [
             &[
