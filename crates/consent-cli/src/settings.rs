@@ -382,7 +382,10 @@ mod tests {
         assert_eq!(file.webhook_initial_backoff_ms, Some(1000));
         assert_eq!(file.webhook_max_backoff_secs, Some(600));
         assert_eq!(file.webhook_timeout_secs, Some(10));
-        assert_eq!(file.webhooks, None, "commented out: nothing pushed by default");
+        assert_eq!(
+            file.webhooks, None,
+            "commented out: nothing pushed by default"
+        );
     }
 
     #[test]
