@@ -1,8 +1,9 @@
 //! Each endpoint's position in the feed: the next offset to push per feed
 //! partition, in `DATA_DIR/webhooks/{endpoint}/position.json`, written
 //! atomically (a temporary file, fsync, rename, fsync of the folder) after
-//! each notice delivered or dead-lettered. A restart resumes there, so at
-//! worst the last notice is pushed again (at least once).
+//! each notice delivered or dead-lettered (the records passed over, other
+//! organisations', at the end of each read of the feed). A restart resumes
+//! there, so at worst the last notice is pushed again (at least once).
 
 use crate::error::StoreError;
 use consent_log::TopicPartition;

@@ -77,8 +77,10 @@ pub fn notice_body(notice: &v1::OptOutNotice) -> Vec<u8> {
     serde_json::to_vec(notice).unwrap_or_else(|_| unreachable!("a notice always serialises"))
 }
 
-/// How one notice ended.
+/// How one feed record ended.
 enum Pushed {
+    /// Not this endpoint's (another organisation's, or not a notice).
+    PassedOver,
     Delivered,
     DeadLettered,
     /// Shutdown came first: not delivered, position not moved.
@@ -180,18 +182,39 @@ impl EndpointPusher {
                 metrics::lag(&self.endpoint.name, 0.0);
                 continue;
             }
+            // Passed-over records (other organisations') move the position
+            // too, stored with the next push or at the end of the batch: one
+            // write per batch, not per record, for a busy feed.
+            let mut unsaved = false;
             for record in batch {
                 let next = record.position.offset.saturating_add(1);
-                match self.push_record(&record, shutdown).await? {
-                    Pushed::Stopped => return Ok(()),
-                    Pushed::Delivered | Pushed::DeadLettered => {}
-                }
+                let pushed = match self.push_record(&record, shutdown).await? {
+                    Pushed::Stopped => {
+                        if unsaved {
+                            self.save(&positions)?;
+                        }
+                        return Ok(());
+                    }
+                    Pushed::PassedOver => false,
+                    Pushed::Delivered | Pushed::DeadLettered => true,
+                };
                 positions.insert(record.position.topic_partition(), next);
-                self.positions
-                    .save(&positions)
-                    .map_err(|e| format!("storing the position: {e}"))?;
+                unsaved = true;
+                if pushed {
+                    self.save(&positions)?;
+                    unsaved = false;
+                }
+            }
+            if unsaved {
+                self.save(&positions)?;
             }
         }
+    }
+
+    fn save(&self, positions: &Positions) -> Result<(), String> {
+        self.positions
+            .save(positions)
+            .map_err(|e| format!("storing the position: {e}"))
     }
 
     /// Pushes one feed record if it is a notice for this endpoint's
@@ -205,11 +228,11 @@ impl EndpointPusher {
             Ok(notice) => notice,
             Err(error) => {
                 tracing::warn!(endpoint = %self.endpoint.name, position = %record.position, %error, "a feed record is not an OptOutNotice; passed over");
-                return Ok(Pushed::Delivered);
+                return Ok(Pushed::PassedOver);
             }
         };
         if notice.organisation_id != self.endpoint.organisation {
-            return Ok(Pushed::Delivered);
+            return Ok(Pushed::PassedOver);
         }
         let body = notice_body(&notice);
         let mut failed_tries = 0u32;
