@@ -144,7 +144,7 @@ impl EndpointPusher {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let name = self.endpoint.name.clone();
         metrics::register(&name);
-        tracing::info!(endpoint = %name, organisation = %self.endpoint.organisation, url = %self.endpoint.url, "pushing the opt-out feed to a webhook");
+        tracing::info!(endpoint = %name, organisation = %self.endpoint.organisation, "pushing the opt-out feed to a webhook (its URL is not logged: it may hold a token)");
         let mut pause = Duration::from_millis(200);
         loop {
             if *shutdown.borrow() {

@@ -52,11 +52,13 @@ impl Transport for HttpTransport {
         for (name, value) in headers {
             request = request.header(name, value);
         }
+        // Errors without the URL: it may hold a token, and the reason goes
+        // to the logs and the dead letters.
         match request.send().await {
             Ok(response) if response.status().is_success() => Ok(()),
             Ok(response) => Err(format!("the endpoint answered {}", response.status())),
-            Err(error) if error.is_timeout() => Err(format!("timed out: {error}")),
-            Err(error) => Err(format!("not delivered: {error}")),
+            Err(error) if error.is_timeout() => Err(format!("timed out: {}", error.without_url())),
+            Err(error) => Err(format!("not delivered: {}", error.without_url())),
         }
     }
 }
