@@ -24,7 +24,7 @@ if ((replication >= 2)); then
     configs+=(--config min.insync.replicas=2)
 fi
 
-for suffix in grants commerce optouts messages reference dead-letters; do
+for suffix in grants commerce optouts messages reference dead-letters opt-out-feed; do
     topic="$prefix.$suffix"
     "$kafka_topics" --bootstrap-server "$bootstrap" --create --if-not-exists \
         --topic "$topic" --partitions "$partitions" --replication-factor "$replication" \

@@ -125,6 +125,9 @@ const MAP: &[Place] = &[
     Place { package: "consent-grpc", heading: "crates/consent-grpc", may: Only(&["consent-service", "consent-auth", "consent-schema", "consent-domain", "consent-trace-context"]), purity: Edge },
     // "consent-domain and consent-log know nothing of it"
     Place { package: "consent-trace-context", heading: "crates/consent-trace-context", may: Only(&[]), purity: Edge },
+    // "Pushes the opt-out feed to webhook endpoints": follows the log's feed
+    // topic, decodes notices (consent-schema), reads secret files.
+    Place { package: "consent-webhook-push", heading: "crates/consent-webhook-push", may: Only(&["consent-log", "consent-schema", "consent-secret-file"]), purity: Edge },
     // "The composition root: the only place that chooses implementations"
     Place { package: "consent-cli", heading: "crates/consent-cli", may: Anything, purity: Edge },
     // "every envelope passes `event_from_proto`"; "pure (no IO but the

@@ -32,6 +32,7 @@ mod side_view;
 mod suppressions;
 mod traces;
 mod verify;
+mod webhooks;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -100,6 +101,9 @@ enum Command {
     Keys(keys::KeysArgs),
     /// GET a URL and exit 0 when it answers 2xx, 1 otherwise (a container health check without curl).
     Probe(probe::ProbeArgs),
+    /// The opt-out webhooks' dead letters: list them, or push them again.
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhooksCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -151,6 +155,7 @@ fn main() -> std::process::ExitCode {
             Command::ApiKey(args) => api_key::run(args).await,
             Command::Keys(args) => keys::run(args).await,
             Command::Probe(args) => probe::run(args).await,
+            Command::Webhooks(command) => webhooks::run(command).await,
         }
     });
     // Everything has stopped: export the spans still buffered.

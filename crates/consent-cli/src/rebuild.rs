@@ -46,15 +46,17 @@ pub async fn run(args: RebuildArgs) -> anyhow::Result<std::process::ExitCode> {
     tracing::info!(
         events_applied = status.events_applied,
         dead_letters = status.dead_letters,
+        opt_out_notices = status.opt_out_notices,
         owned_partitions = %args.storage.own_partitions,
         elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         "view rebuilt from the log"
     );
     println!(
-        "view rebuilt (partitions {}): {} events applied, {} dead letters in {:.1} s ({per_second} events/s)",
+        "view rebuilt (partitions {}): {} events applied, {} dead letters, {} opt-out notices published again in {:.1} s ({per_second} events/s)",
         args.storage.own_partitions,
         status.events_applied,
         status.dead_letters,
+        status.opt_out_notices,
         elapsed.as_secs_f64()
     );
     Ok(std::process::ExitCode::SUCCESS)

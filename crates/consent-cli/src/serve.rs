@@ -14,6 +14,7 @@ use crate::evidence_setup::{open_checkpointer, spawn_schedule, CheckpointArgs};
 use crate::intake_setup::{open_intake, IntakeArgs};
 use crate::sealing_setup::{open_sealer, SealingArgs};
 use crate::settings::{file_may_set, ConfigFile, StorageArgs};
+use crate::webhooks::WebhookArgs;
 use anyhow::Context;
 use consent_projector::Projector;
 use consent_schema::{EntryRules, PhoneRegion};
@@ -69,6 +70,8 @@ pub struct ServeArgs {
     pub intake: IntakeArgs,
     #[command(flatten)]
     pub sealing: SealingArgs,
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
 }
 
 impl ServeArgs {
@@ -153,6 +156,27 @@ impl ServeArgs {
                 .map(|(number, organisation)| (number.clone(), organisation.clone()))
                 .collect();
         }
+        if let (Some(value), true) = (file.webhooks.clone(), may("webhooks")) {
+            self.webhooks.webhooks = Some(value);
+        }
+        if let (Some(value), true) = (file.webhook_max_tries, may("webhook_max_tries")) {
+            self.webhooks.webhook_max_tries = value;
+        }
+        if let (Some(value), true) = (
+            file.webhook_initial_backoff_ms,
+            may("webhook_initial_backoff_ms"),
+        ) {
+            self.webhooks.webhook_initial_backoff_ms = value;
+        }
+        if let (Some(value), true) = (
+            file.webhook_max_backoff_secs,
+            may("webhook_max_backoff_secs"),
+        ) {
+            self.webhooks.webhook_max_backoff_secs = value;
+        }
+        if let (Some(value), true) = (file.webhook_timeout_secs, may("webhook_timeout_secs")) {
+            self.webhooks.webhook_timeout_secs = value;
+        }
         self.storage
             .apply_file(&file, matches)
             .with_context(|| format!("in the config file {}", path.display()))
@@ -179,6 +203,7 @@ pub async fn run(
     // key is not the log's refuses to start.
     let sealer = open_sealer(&args.sealing, &args.storage.data_dir, log.as_ref()).await?;
     let store = args.storage.open_view()?;
+    let feed_log = std::sync::Arc::clone(&log);
     let mut projector = Projector::new(log, store, config);
     projector.start().await.map_err(|error| {
         let hint = if error.requires_rebuild() {
@@ -226,6 +251,7 @@ pub async fn run(
         Duration::from_secs(args.checkpoints.checkpoint_interval_secs),
         projector_stopping.clone(),
     );
+    let pushers_stopping = projector_stopping.clone();
     let projector_task = tokio::spawn(projector.run(projector_stopping));
 
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -259,6 +285,20 @@ pub async fn run(
         stopping.clone(),
     );
     let router = consent_http::router_guarded(ledger.clone(), readiness, guard.clone());
+    // The webhook pushers follow the opt-out feed of the partitions this
+    // instance owns, each from its own stored position (after the router,
+    // which installs the metrics recorder they count through).
+    let owned = args
+        .storage
+        .own_partitions
+        .partitions(&args.storage.layout());
+    let pushers = crate::webhooks::spawn_pushers(
+        &args.webhooks,
+        feed_log,
+        &owned,
+        &args.storage.data_dir,
+        pushers_stopping,
+    )?;
     let serving = async {
         tokio::try_join!(
             async {
@@ -306,6 +346,11 @@ pub async fn run(
     // log. Stop the projector after its current batch.
     let _ = stop_projector.send(true);
     let _ = checkpoint_schedule.await;
+    for pusher in pushers {
+        if let Err(error) = pusher.await {
+            tracing::error!(%error, "a webhook pusher task failed");
+        }
+    }
     match projector_task.await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => tracing::error!(%error, "the projector stopped with an error"),

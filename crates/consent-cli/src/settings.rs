@@ -265,6 +265,12 @@ pub struct ConfigFile {
     /// `sqlite` or a `postgres://` URL (no password in it).
     pub subject_key_store: Option<String>,
     pub subject_key_store_password_file: Option<PathBuf>,
+    /// The webhooks file (docs/INTEGRATION.md, "Opt-outs out").
+    pub webhooks: Option<PathBuf>,
+    pub webhook_max_tries: Option<u32>,
+    pub webhook_initial_backoff_ms: Option<u64>,
+    pub webhook_max_backoff_secs: Option<u64>,
+    pub webhook_timeout_secs: Option<u64>,
 }
 
 impl ConfigFile {
@@ -366,6 +372,20 @@ mod tests {
 
     fn args(list: &[&str]) -> Vec<std::ffi::OsString> {
         list.iter().map(|arg| (*arg).into()).collect()
+    }
+
+    #[test]
+    fn the_deploy_example_config_reads_with_the_webhook_settings() {
+        let file = ConfigFile::parse(include_str!("../../../deploy/consent-ledger.toml"))
+            .expect("deploy/consent-ledger.toml reads");
+        assert_eq!(file.webhook_max_tries, Some(20));
+        assert_eq!(file.webhook_initial_backoff_ms, Some(1000));
+        assert_eq!(file.webhook_max_backoff_secs, Some(600));
+        assert_eq!(file.webhook_timeout_secs, Some(10));
+        assert_eq!(
+            file.webhooks, None,
+            "commented out: nothing pushed by default"
+        );
     }
 
     #[test]

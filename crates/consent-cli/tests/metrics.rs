@@ -96,7 +96,39 @@ fn email_check(subject: &str) -> Value {
 /// checkpoint. Returns the scrapes before and after.
 async fn busy_ledger(data: &Path) -> (Ledger, Scrape, Scrape) {
     let grpc = free_address();
-    let ledger = Ledger::serve(data, &[], &["--grpc-listen", &grpc.to_string()]).await;
+    // A webhook endpoint that is down: its opt-out notices are dead-lettered
+    // at the first try, and its metrics are exported.
+    let folder = data.with_extension("webhooks");
+    std::fs::create_dir_all(&folder).expect("webhooks folder");
+    let secret = folder.join("webhook.secret");
+    std::fs::write(&secret, "whsec-0123456789abcdef\n").expect("secret");
+    std::fs::set_permissions(
+        &secret,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600),
+    )
+    .expect("chmod");
+    let webhooks = folder.join("webhooks.toml");
+    std::fs::write(
+        &webhooks,
+        format!(
+            "[[endpoint]]\nname = \"down-crm\"\norganisation = \"{ORG}\"\nurl = \"http://{}/hook\"\nsecret_file = \"webhook.secret\"\n",
+            free_address()
+        ),
+    )
+    .expect("webhooks file");
+    let ledger = Ledger::serve(
+        data,
+        &[],
+        &[
+            "--grpc-listen",
+            &grpc.to_string(),
+            "--webhooks",
+            &webhooks.display().to_string(),
+            "--webhook-max-tries",
+            "1",
+        ],
+    )
+    .await;
     let before = Scrape::of(&ledger).await;
 
     ledger

@@ -90,7 +90,9 @@ impl KafkaLog {
 
     /// Whether `topic` is one of the layout's topics, dead letters included.
     fn is_log_topic(&self, topic: &str) -> bool {
-        self.config.layout.has_topic(topic) || topic == self.config.layout.dead_letter_topic()
+        self.config.layout.has_topic(topic)
+            || topic == self.config.layout.dead_letter_topic()
+            || self.config.layout.has_derived_topic(topic)
     }
 
     /// Replaces the producer with a fresh one (a new producer id, sequence

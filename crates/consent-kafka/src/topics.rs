@@ -32,7 +32,7 @@ struct TopicState {
     min_replicas: usize,
 }
 
-/// Creates the layout's topics (event families and dead letters) where
+/// Creates the layout's topics (event families, dead letters, derived) where
 /// absent, checks every one has the layout's partition count, and waits
 /// until every partition has a leader.
 ///
@@ -128,10 +128,11 @@ async fn warn_about_lossy_settings(
     }
 }
 
-/// The event-family topics followed by the dead-letter topic.
+/// The event-family topics followed by the dead-letter topic and the
+/// derived topics (the opt-out feed).
 fn wanted_topics(config: &KafkaConfig) -> Vec<String> {
     let mut topics = config.layout.topics();
-    topics.push(config.layout.dead_letter_topic());
+    topics.extend(config.layout.side_topics());
     topics
 }
 

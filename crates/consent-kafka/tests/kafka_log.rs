@@ -113,7 +113,8 @@ async fn open_creates_every_topic_with_the_layout_partition_count() {
     let Some(broker) = TestBroker::for_test() else {
         return;
     };
-    let config = config(&broker, layout("created"));
+    // With a derived topic (the ledger's opt-out feed is one): created too.
+    let config = config(&broker, layout("created").with_derived(["feed"]));
     let layout = config.layout.clone();
 
     KafkaLog::open(config.clone())
@@ -122,10 +123,15 @@ async fn open_creates_every_topic_with_the_layout_partition_count() {
 
     let topics = broker_topics(&broker.bootstrap());
     let mut expected: Vec<String> = layout.topics();
-    expected.push("created.dead-letters".to_owned());
+    expected.extend(layout.side_topics());
     assert_eq!(
         expected,
-        vec!["created.grants", "created.optouts", "created.dead-letters"]
+        vec![
+            "created.grants",
+            "created.optouts",
+            "created.dead-letters",
+            "created.feed"
+        ]
     );
     for topic in &expected {
         assert_eq!(

@@ -22,7 +22,8 @@ fn count(n: u64) -> usize {
     usize::try_from(n).expect("a small log")
 }
 
-/// Every topic-partition of the layout, dead letters included, from 0.
+/// Every topic-partition of the layout, dead letters and derived topics
+/// included, from 0.
 fn everything(log: &dyn EventLog) -> StartOffsets {
     let layout = log.layout();
     let mut start: StartOffsets = layout
@@ -30,11 +31,10 @@ fn everything(log: &dyn EventLog) -> StartOffsets {
         .into_iter()
         .map(|tp| (tp, 0))
         .collect();
-    for partition in 0..layout.partitions {
-        start.insert(
-            TopicPartition::new(layout.dead_letter_topic(), partition),
-            0,
-        );
+    for topic in layout.side_topics() {
+        for partition in 0..layout.partitions {
+            start.insert(TopicPartition::new(topic.clone(), partition), 0);
+        }
     }
     start
 }
@@ -64,9 +64,10 @@ pub async fn the_layout_is_the_one_asked_for(factory: &dyn LogFactory) {
     let layout = log.layout();
     assert_eq!(layout.partitions, asked.partitions);
     assert_eq!(layout.topic_suffixes, asked.topic_suffixes);
+    assert_eq!(layout.derived_suffixes, asked.derived_suffixes);
 }
 
-/// Records of every topic, the dead-letter topic included, read back with
+/// Records of every topic, the dead-letter and derived topics included, read back with
 /// their key, payload (any bytes, empty too) and headers unchanged, at the
 /// positions the append returned: the partition the partitioner names, and
 /// offsets dense from 0 in append order.
@@ -76,7 +77,7 @@ pub async fn appended_records_read_back_byte_for_byte_in_order(factory: &dyn Log
     let topics: Vec<String> = layout
         .topics()
         .into_iter()
-        .chain([layout.dead_letter_topic()])
+        .chain(layout.side_topics())
         .collect();
     let mut records = Vec::new();
     for i in 0..40usize {

@@ -20,13 +20,15 @@ pub trait LogFactory: Send + Sync {
 }
 
 /// The layout every check asks for: three topics of [`SUITE_PARTITIONS`]
-/// partitions (and the dead-letter topic).
+/// partitions (and the dead-letter topic), and one derived topic (as the
+/// ledger's opt-out feed is).
 pub fn suite_layout() -> LogLayout {
     LogLayout::new(
         "conformance",
         SUITE_PARTITIONS,
         ["first", "second", "third"],
     )
+    .with_derived(["derived"])
 }
 
 /// A record of `topic` with `key`, `payload` and a header.

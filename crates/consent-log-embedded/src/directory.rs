@@ -103,19 +103,19 @@ fn validate(layout: &LogLayout) -> Result<(), LogError> {
         )));
     }
     let dead_letters = layout.dead_letter_topic();
-    for suffix in &layout.topic_suffixes {
+    let suffixes: Vec<&String> = layout
+        .topic_suffixes
+        .iter()
+        .chain(&layout.derived_suffixes)
+        .collect();
+    for suffix in suffixes.iter().copied() {
         if suffix.is_empty() || suffix.len() > 40 || !suffix.chars().all(legal) {
             return Err(LogError::LayoutMismatch(format!(
                 "topic suffix {suffix:?} must be 1 to 40 characters of [A-Za-z0-9._-]"
             )));
         }
         if layout.topic(suffix) == dead_letters
-            || layout
-                .topic_suffixes
-                .iter()
-                .filter(|s| *s == suffix)
-                .count()
-                > 1
+            || suffixes.iter().filter(|s| **s == suffix).count() > 1
         {
             return Err(LogError::LayoutMismatch(format!(
                 "topic suffix {suffix:?} names one topic twice"

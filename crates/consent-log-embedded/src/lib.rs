@@ -159,7 +159,7 @@ impl EmbeddedLog {
         let topic_names: Vec<String> = layout
             .topics()
             .into_iter()
-            .chain([layout.dead_letter_topic()])
+            .chain(layout.side_topics())
             .collect();
         let files = topic_names
             .len()

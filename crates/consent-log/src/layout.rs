@@ -19,6 +19,11 @@ pub struct LogLayout {
     /// The topics' names after the prefix, in order (`grants` gives
     /// `consent.grants`); the dead-letter topic is not among them.
     pub topic_suffixes: Vec<String>,
+    /// The derived topics' names after the prefix: written from what was
+    /// read on the topics above, never followed by a projector, and not
+    /// among [`LogLayout::topics`]. Empty unless set with
+    /// [`LogLayout::with_derived`].
+    pub derived_suffixes: Vec<String>,
 }
 
 impl LogLayout {
@@ -31,7 +36,41 @@ impl LogLayout {
             topic_prefix: topic_prefix.into(),
             partitions,
             topic_suffixes: topic_suffixes.into_iter().map(Into::into).collect(),
+            derived_suffixes: Vec::new(),
         }
+    }
+
+    /// This layout with the derived topics `suffixes` (see
+    /// [`LogLayout::derived_suffixes`]).
+    #[must_use]
+    pub fn with_derived(mut self, suffixes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.derived_suffixes = suffixes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The derived topics, in order (see [`LogLayout::derived_suffixes`]).
+    pub fn derived_topics(&self) -> Vec<String> {
+        self.derived_suffixes
+            .iter()
+            .map(|s| self.topic(s))
+            .collect()
+    }
+
+    /// Every topic the log holds beyond [`LogLayout::topics`]: the
+    /// dead-letter topic, then the derived topics. A log creates them with
+    /// the others and accepts appends to them and readers of them.
+    pub fn side_topics(&self) -> Vec<String> {
+        std::iter::once(self.dead_letter_topic())
+            .chain(self.derived_topics())
+            .collect()
+    }
+
+    /// Whether `topic` is a derived topic of this layout.
+    pub fn has_derived_topic(&self, topic: &str) -> bool {
+        topic
+            .strip_prefix(self.topic_prefix.as_str())
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|suffix| self.derived_suffixes.iter().any(|s| s == suffix))
     }
 
     /// The full name of the topic with `suffix`: `{prefix}.{suffix}`.
@@ -82,6 +121,8 @@ mod tests {
         assert!(!layout.has_topic("c.dead-letters"));
         assert!(!layout.has_topic("d.one"));
         assert!(!layout.has_topic("cone"));
+        assert!(layout.derived_topics().is_empty());
+        assert_eq!(layout.side_topics(), ["c.dead-letters"]);
         assert_eq!(
             layout.topic_partitions(),
             [
@@ -91,5 +132,17 @@ mod tests {
                 TopicPartition::new("c.two", 1),
             ]
         );
+    }
+
+    #[test]
+    fn derived_topics_are_side_topics_not_topics() {
+        let layout = LogLayout::new("c", 2, ["one"]).with_derived(["feed"]);
+        assert_eq!(layout.topics(), ["c.one"]);
+        assert_eq!(layout.derived_topics(), ["c.feed"]);
+        assert_eq!(layout.side_topics(), ["c.dead-letters", "c.feed"]);
+        assert!(layout.has_derived_topic("c.feed"));
+        assert!(!layout.has_topic("c.feed"));
+        assert!(!layout.has_derived_topic("c.one"));
+        assert_eq!(layout.topic_partitions().len(), 2);
     }
 }

@@ -299,6 +299,7 @@ mod tests {
                 u8::try_from(offset).unwrap_or(0),
             ],
             subject_here: true,
+            opt_out_notice: None,
         }
     }
 

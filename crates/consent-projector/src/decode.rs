@@ -17,6 +17,9 @@ pub struct DecodedEvent {
     /// [`crate::OwnedPartitions::owns_subject`]). The address part is
     /// folded everywhere.
     pub subject_here: bool,
+    /// The notice the fact gives the opt-out feed, if it stops marketing
+    /// (`consent_schema::opt_out_notice`, from the stored envelope).
+    pub opt_out_notice: Option<consent_schema::v1::OptOutNotice>,
 }
 
 /// Decodes and validates a record's payload; `Err` is the dead-letter
@@ -40,6 +43,7 @@ pub fn decode_record(record: &LogRecord) -> Result<DecodedEvent, String> {
         ));
     }
     Ok(DecodedEvent {
+        opt_out_notice: consent_schema::opt_out_notice(&envelope, &record.position),
         event,
         position: consent_schema::event_position(&record.position),
         stored_bytes: record.payload.clone(),

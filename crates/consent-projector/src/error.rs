@@ -67,6 +67,10 @@ pub enum ProjectorError {
     /// committed and will be read again.
     #[error("could not append to the dead-letter topic (the batch was not committed): {0}")]
     DeadLetter(#[source] LogError),
+    /// Appending to the opt-out feed failed; the batch was not committed
+    /// and will be read again.
+    #[error("could not append to the opt-out feed (the batch was not committed): {0}")]
+    OptOutFeed(#[source] LogError),
     #[error("view store error: {0}")]
     Store(#[from] StoreError),
     #[error("a view store task failed: {0}")]
@@ -78,7 +82,9 @@ impl ProjectorError {
     pub fn cause(&self) -> crate::status::FailureCause {
         use crate::status::FailureCause;
         match self {
-            ProjectorError::Log(_) | ProjectorError::DeadLetter(_) => FailureCause::Log,
+            ProjectorError::Log(_)
+            | ProjectorError::DeadLetter(_)
+            | ProjectorError::OptOutFeed(_) => FailureCause::Log,
             ProjectorError::Store(_) | ProjectorError::Task(_) => FailureCause::View,
             _ => FailureCause::Records,
         }

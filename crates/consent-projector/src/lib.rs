@@ -13,6 +13,11 @@
 //! exactly "the log up to the stored offsets", and a restart resumes from
 //! there.
 //!
+//! Every fact that stops marketing (an opt-out, objection, withdrawal,
+//! told-not-to-call, erasure, suppression) also gives a notice on the
+//! layout's opt-out feed topic ([`opt_out_feed`]), appended before the
+//! batch is committed: at least once, rebuildable, with no gap.
+//!
 //! Records that cannot be read go to the dead-letter topic
 //! ([`dead_letter`]); events whose id was seen with other content are
 //! counted as conflicts. [`ProjectionHandle`] lets the rest of the service
@@ -29,6 +34,7 @@ pub mod dead_letter;
 mod decode;
 mod error;
 mod handle;
+pub mod opt_out_feed;
 mod ownership;
 mod projection;
 mod projector;

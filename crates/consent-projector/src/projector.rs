@@ -4,6 +4,7 @@ use crate::dead_letter;
 use crate::decode::{decode_record, DecodedEvent};
 use crate::error::ProjectorError;
 use crate::handle::ProjectionHandle;
+use crate::opt_out_feed;
 use crate::ownership::OwnedPartitions;
 use crate::projection::Projection;
 use crate::status::{lag, ProjectionFailure, ProjectionProgress, ProjectionStatus};
@@ -39,6 +40,11 @@ use tracing::Instrument;
 ///   does not own it folds only organisation-level records, consuming the
 ///   others unread: their owner folds them. The ledger's own records
 ///   ([`consent_schema::is_ledger_record_key`]) are read past everywhere.
+/// * Every folded fact that stops marketing gives a notice on the layout's
+///   opt-out feed ([`crate::opt_out_feed`]), appended before its batch is
+///   committed, by the instance owning the record's partition: at least
+///   once (again after a crash or a rebuild), never missing for a
+///   committed record.
 /// * A failed step commits nothing; the next step reads the same records
 ///   again from the committed offsets (as stored).
 /// * Every consumed record (folded, dead-lettered or read past) is the
@@ -279,6 +285,10 @@ impl Projector {
         let mut events = Vec::with_capacity(records.len());
         let mut dead_letters = Vec::new();
         let dead_letter_topic = self.log.layout().dead_letter_topic();
+        // Only a layout with the feed gets notices (the ledger's has it).
+        let feed_topic = consent_schema::has_opt_out_feed(self.log.layout())
+            .then(|| consent_schema::opt_out_feed_topic(self.log.layout()));
+        let mut notices = Vec::new();
         // One span per record that carries the trace context of its append
         // (traces on): open until the batch is committed, so it shows when
         // the record became visible to checks.
@@ -335,7 +345,14 @@ impl Projector {
                 record_spans.push(record_span);
             }
             match decoded {
-                Ok(event) => {
+                Ok(mut event) => {
+                    // The owner of the record's partition publishes its
+                    // notice, so each is published once across instances.
+                    if let (true, Some(topic), Some(notice)) =
+                        (owned, &feed_topic, event.opt_out_notice.take())
+                    {
+                        notices.push(opt_out_feed::record(&notice, topic.clone()));
+                    }
                     if folded_here(&event) {
                         events.push(event);
                     }
@@ -364,6 +381,14 @@ impl Projector {
                 .map_err(ProjectorError::DeadLetter)?;
         }
 
+        let notice_count = count(notices.len());
+        if !notices.is_empty() {
+            self.log
+                .append(notices)
+                .await
+                .map_err(ProjectorError::OptOutFeed)?;
+        }
+
         let committed = offsets.clone();
         let frontiers = tree.frontiers.clone();
         let (event_count, conflicts) = blocking(&self.store, move |store| {
@@ -386,6 +411,7 @@ impl Projector {
             status.ledger_head = Some(ledger_head);
             status.applied = committed;
             status.dead_letters = status.dead_letters.saturating_add(dead_letter_count);
+            status.opt_out_notices = status.opt_out_notices.saturating_add(notice_count);
             status.conflicts = status.conflicts.saturating_add(conflicts);
             status.events_applied = status.events_applied.saturating_add(event_count);
             status.batches = status.batches.saturating_add(1);

@@ -14,6 +14,9 @@ pub struct ProjectionStatus {
     pub applied: StoredOffsets,
     /// Records that could not be decoded or validated.
     pub dead_letters: u64,
+    /// Notices appended to the opt-out feed (again after a restart or a
+    /// rebuild: the feed is at least once).
+    pub opt_out_notices: u64,
     /// Events whose id was already known with different content.
     pub conflicts: u64,
     /// Valid events folded into the view.

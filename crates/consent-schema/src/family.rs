@@ -62,13 +62,15 @@ impl EventFamily {
 
 /// The ledger's log layout: a topic per [`EventFamily`] (in
 /// [`EventFamily::ALL`] order) under `topic_prefix`, each with `partitions`
-/// partitions.
+/// partitions, and the opt-out feed as its derived topic
+/// ([`crate::opt_out_feed_topic`]).
 pub fn ledger_layout(topic_prefix: impl Into<String>, partitions: u32) -> LogLayout {
     LogLayout::new(
         topic_prefix,
         partitions,
         EventFamily::ALL.map(EventFamily::suffix),
     )
+    .with_derived([crate::OPT_OUT_FEED_SUFFIX])
 }
 
 #[cfg(test)]
@@ -99,5 +101,7 @@ mod tests {
             None
         );
         assert_eq!(layout.partitions, 8);
+        assert_eq!(layout.derived_topics(), ["consent.opt-out-feed"]);
+        assert_eq!(EventFamily::of_topic(&layout, "consent.opt-out-feed"), None);
     }
 }

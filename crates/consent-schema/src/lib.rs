@@ -16,6 +16,9 @@
 //! * where a fact goes in the log: [`routing_key`] and [`family_of`] (its
 //!   [`EventFamily`], whose topic is [`EventFamily::topic`] of the
 //!   [`ledger_layout`]);
+//! * the opt-out feed (`consent.v1.OptOutNotice`): [`opt_out_notice`], the
+//!   notice a stored fact gives, on [`opt_out_feed_topic`], a derived topic
+//!   of the [`ledger_layout`];
 //! * the ledger's own records that are not facts ([`is_ledger_record_key`]:
 //!   the contact-digest key's fingerprint);
 //! * the stored bytes: [`encode_envelope`] / [`decode_envelope`].
@@ -36,6 +39,7 @@ mod event;
 mod family;
 mod fields;
 mod ledger_record;
+mod opt_out_feed;
 mod position;
 mod routing;
 mod rule_set;
@@ -78,6 +82,10 @@ pub use fields::{MAX_ENVELOPE_BYTES, MAX_ID_BYTES, MAX_LIST_ITEMS, MAX_TEXT_BYTE
 pub use ledger_record::{
     contact_digest_key_fingerprint, contact_digest_key_payload, is_ledger_record_key,
     CONTACT_DIGEST_KEY_RECORD, LEDGER_RECORD_KEY_PREFIX,
+};
+pub use opt_out_feed::{
+    decode_opt_out_notice, encode_opt_out_notice, has_opt_out_feed, opt_out_feed_topic,
+    opt_out_notice, opt_out_notice_key, OPT_OUT_FEED_SUFFIX,
 };
 pub use position::{event_position, log_position};
 pub use routing::{family_of, is_organisation_key, record_key, routing_key, ROUTING_KEY_SEPARATOR};

@@ -31,6 +31,7 @@
 //! | `consent_log_end_offset` | gauge | `topic`, `partition` |
 //! | `consent_log_reachable` | gauge (0 or 1) | |
 //! | `consent_projection_dead_letters_total` | counter | |
+//! | `consent_projection_opt_out_notices_total` | counter | |
 //! | `consent_projection_events_applied_total` | counter | |
 //! | `consent_projection_conflicts_total` | counter | |
 //! | `consent_projection_batches_total` | counter | |
@@ -286,6 +287,8 @@ pub fn record_status(status: &LedgerStatus) {
     }
     metrics::gauge!("consent_log_reachable").set(if status.log_reachable() { 1.0 } else { 0.0 });
     metrics::counter!("consent_projection_dead_letters_total").absolute(projection.dead_letters);
+    metrics::counter!("consent_projection_opt_out_notices_total")
+        .absolute(projection.opt_out_notices);
     metrics::counter!("consent_projection_events_applied_total")
         .absolute(projection.events_applied);
     metrics::counter!("consent_projection_conflicts_total").absolute(projection.conflicts);

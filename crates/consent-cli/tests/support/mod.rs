@@ -6,6 +6,7 @@
 
 pub mod deployed;
 pub mod otlp_receiver;
+pub mod webhook_receiver;
 
 use consent_kafka::test_support::TestBroker;
 // The kit's JSON stories and readings; each test binary uses a subset.
