@@ -124,7 +124,10 @@ async fn a_subject_is_found_by_its_address_in_any_spelling_and_only_in_its_organ
             ADDRESS,
         )
         .expect("search");
-    assert!(elsewhere.is_empty(), "another organisation's digest differs");
+    assert!(
+        elsewhere.is_empty(),
+        "another organisation's digest differs"
+    );
     let refused = ledger
         .subjects_by_address(&org, AddressSearch::Telephone, "value", "not a number")
         .expect_err("refused");
@@ -151,8 +154,15 @@ async fn an_address_on_the_suppression_list_is_found_by_its_clear_value() {
         .await
         .expect("search");
     assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!(found[0].clear_value, ADDRESS, "opened with the subject's key");
-    assert!(found[0].address.starts_with("digest:"), "{:?}", found[0].address);
+    assert_eq!(
+        found[0].clear_value, ADDRESS,
+        "opened with the subject's key"
+    );
+    assert!(
+        found[0].address.starts_with("digest:"),
+        "{:?}",
+        found[0].address
+    );
     assert_eq!(found[0].facts.len(), 1);
     assert_eq!(found[0].facts[0].kind, "opt_out_recorded");
     assert_eq!(found[0].facts[0].subject_id, SUBJECT);
