@@ -66,6 +66,7 @@ async fn the_console_answers_a_privacy_analyst_in_a_real_browser() {
     the_suppression_list(&console, &browser).await;
     another_organisations_pages_are_refused(&console, &browser).await;
     a_post_without_the_csrf_token_is_refused(&console, &browser).await;
+    the_admin_sees_every_organisation(&console, &browser).await;
     the_admin_revokes_a_key(&console, &browser).await;
 
     browser.close().await;
@@ -405,6 +406,31 @@ async fn a_post_without_the_csrf_token_is_refused(console: &Console, browser: &B
     assert!(browser.main_text().await.contains("You are signed out"));
 }
 
+async fn the_admin_sees_every_organisation(console: &Console, browser: &Browser) {
+    browser.sign_in(console, &console.admin_key).await;
+    assert!(browser.page_text().await.contains("Signed in as the admin"));
+    browser
+        .goto(&console.url(
+            "/console/subjects?organisation=globex&by=email&value=secret.customer%40globex.example",
+        ))
+        .await;
+    let shown = browser.main_text().await;
+    assert!(shown.contains("1 subject of globex found"), "{shown}");
+    browser.click("ul.results a").await;
+    let shown = browser.main_text().await;
+    assert!(shown.contains("secret.customer@globex.example"), "{shown}");
+    browser.click("main p a").await;
+    assert!(
+        browser
+            .main_text()
+            .await
+            .contains("May globex contact this person"),
+        "the admin reads any organisation's eligibility"
+    );
+    browser.screenshot("10-admin-reads-globex").await;
+    browser.sign_out().await;
+}
+
 async fn the_admin_revokes_a_key(console: &Console, browser: &Browser) {
     // acme is signed in elsewhere while the admin revokes its key.
     let acme_session = console.http_session(console.key(ACME)).await;
@@ -432,7 +458,7 @@ async fn the_admin_revokes_a_key(console: &Console, browser: &Browser) {
         "{shown}"
     );
     assert!(shown.contains("2 API keys"), "{shown}");
-    browser.screenshot("10-key-revoked").await;
+    browser.screenshot("11-key-revoked").await;
 
     // A new key for acme, shown once.
     browser.fill("#organisation", ACME).await;
@@ -466,5 +492,5 @@ async fn the_admin_revokes_a_key(console: &Console, browser: &Browser) {
         .page_text()
         .await
         .contains("Signed in as organisation acme-cycles"));
-    browser.screenshot("11-new-key-signed-in").await;
+    browser.screenshot("12-new-key-signed-in").await;
 }

@@ -258,8 +258,12 @@ pub struct Browser {
 impl Browser {
     pub async fn start() -> Self {
         let port = free_address().port();
+        // A process group of its own: chromedriver and the Chromium it
+        // starts, ended together when the browser is dropped.
+        use std::os::unix::process::CommandExt;
         let driver = Command::new(chromedriver())
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -528,18 +532,20 @@ impl Browser {
 impl Browser {
     /// Ends the WebDriver session (Chromium quits), then chromedriver.
     pub async fn close(self) {
-        let _ = self.client.clone().close().await;
+        if let Err(error) = self.client.clone().close().await {
+            eprintln!("the WebDriver session did not close: {error}");
+        }
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // Only the chromedriver this browser started, by its id: asked to
-        // stop (it quits the Chromium it started), then made to.
-        let pid = self.driver.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        std::thread::sleep(Duration::from_millis(200));
-        let _ = self.driver.kill();
+        // Only the process group this browser started (chromedriver and
+        // its Chromium), by its id: asked to stop, then made to.
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.wait();
     }
 }
