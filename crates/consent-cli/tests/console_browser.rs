@@ -388,6 +388,7 @@ async fn a_post_without_the_csrf_token_is_refused(console: &Console, browser: &B
     let shown = browser.page_text().await;
     assert!(shown.contains("Form refused"), "{shown}");
     browser.screenshot("09-csrf-refused").await;
+    browser.assert_accessible("form refused").await;
     browser.goto(&console.url("/console/subjects")).await;
     assert_eq!(browser.path().await, "/console/subjects", "still signed in");
     // And from outside: the session's cookie, no token.
