@@ -110,6 +110,14 @@ async fn security_headers_and_cookie(console: &Console) {
         .to_str()
         .expect("CSP")
         .starts_with("default-src 'none'"));
+    // A sign-in posted without the form's session and token is refused.
+    let key = console.key(ACME);
+    assert_eq!(
+        console
+            .post_with_session("/console/sign-in", None, &[("key", key)])
+            .await,
+        403
+    );
 }
 
 async fn a_wrong_key_is_refused(console: &Console, browser: &Browser) {
@@ -433,6 +441,24 @@ async fn the_admin_sees_every_organisation(console: &Console, browser: &Browser)
 }
 
 async fn the_admin_revokes_a_key(console: &Console, browser: &Browser) {
+    // Key forms without the CSRF token change nothing.
+    let admin = console.http_session(&console.admin_key).await;
+    let globex_id = consent_auth::KeyHash::of(console.key(GLOBEX)).id();
+    for (path, form) in [
+        ("/console/keys".to_owned(), vec![("holder", "admin")]),
+        (format!("/console/keys/{globex_id}/revoke"), vec![]),
+        (
+            format!("/console/keys/{globex_id}/revoke"),
+            vec![("csrf", "forged")],
+        ),
+    ] {
+        assert_eq!(
+            console.post_with_session(&path, Some(&admin), &form).await,
+            403,
+            "{path} {form:?}"
+        );
+    }
+
     // acme is signed in elsewhere while the admin revokes its key.
     let acme_session = console.http_session(console.key(ACME)).await;
     assert_eq!(

@@ -215,6 +215,27 @@ impl Console {
     }
 }
 
+impl Console {
+    /// The status of a POST of `form` to `path` with the session `cookie`
+    /// (none: no cookie), redirects not followed.
+    pub async fn post_with_session(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> u16 {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client");
+        let mut request = client.post(self.url(path)).form(form);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", format!("consent_console_session={cookie}"));
+        }
+        request.send().await.expect("POST").status().as_u16()
+    }
+}
+
 fn session_cookie_of(response: &reqwest::Response) -> Option<String> {
     response
         .headers()
