@@ -21,6 +21,7 @@ use consent_schema::{EntryRules, PhoneRegion};
 use consent_service::{HealthConfig, Ledger, LedgerConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(clap::Args)]
@@ -72,6 +73,8 @@ pub struct ServeArgs {
     pub sealing: SealingArgs,
     #[command(flatten)]
     pub webhooks: WebhookArgs,
+    #[command(flatten)]
+    pub console: crate::console_setup::ConsoleArgs,
 }
 
 impl ServeArgs {
@@ -177,6 +180,7 @@ impl ServeArgs {
         if let (Some(value), true) = (file.webhook_timeout_secs, may("webhook_timeout_secs")) {
             self.webhooks.webhook_timeout_secs = value;
         }
+        self.console.apply_file(&file, matches);
         self.storage
             .apply_file(&file, matches)
             .with_context(|| format!("in the config file {}", path.display()))
@@ -284,7 +288,22 @@ pub async fn run(
         Duration::from_secs(args.api_keys_reload_secs),
         stopping.clone(),
     );
-    let router = consent_http::router_guarded(ledger.clone(), readiness, guard.clone());
+    // The API and the console (/console), on one listener.
+    let console = consent_console::Console::new(
+        ledger.clone(),
+        guard.clone(),
+        args.console.settings(),
+        crate::api_key::key_file_to_watch(args.api_keys.as_deref(), &args.storage.data_dir)?
+            .filter(|_| guard.current_keys().is_some())
+            .map(|path| {
+                Arc::new(crate::console_setup::KeyFileAdministration {
+                    path,
+                    guard: guard.clone(),
+                }) as Arc<dyn consent_console::KeyAdministration>
+            }),
+    );
+    let router = consent_http::router_guarded(ledger.clone(), readiness, guard.clone())
+        .merge(consent_console::router(console));
     // The webhook pushers follow the opt-out feed of the partitions this
     // instance owns, each from its own stored position (after the router,
     // which installs the metrics recorder they count through).

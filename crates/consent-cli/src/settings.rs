@@ -271,6 +271,9 @@ pub struct ConfigFile {
     pub webhook_initial_backoff_ms: Option<u64>,
     pub webhook_max_backoff_secs: Option<u64>,
     pub webhook_timeout_secs: Option<u64>,
+    /// The console (docs/CONSOLE.md).
+    pub console_secure_cookies: Option<bool>,
+    pub console_session_idle_secs: Option<u64>,
 }
 
 impl ConfigFile {

@@ -32,7 +32,9 @@ mod render;
 mod reverify;
 mod status;
 mod style;
-mod words;
+/// The domain's vocabulary in the report's words, shared with the console
+/// (one vocabulary for both).
+pub mod words;
 
 pub use describe::{describe, FactDescription};
 pub use groups::{group, tally, DecisionGroup, ReasonKind, Tally};
