@@ -115,13 +115,18 @@ impl Ledger {
             self.jobs()
                 .start(JobKind::Export, Some(organisation), title, self.now())?;
         let ledger = self.clone();
-        jobs::spawn(self.inner.jobs.clone(), id.clone(), self.clock_fn(), async move {
-            ledger
-                .export_evidence(request, &progress)
-                .await
-                .map(JobOutput::Export)
-                .map_err(|error| error.client_message())
-        });
+        jobs::spawn(
+            self.inner.jobs.clone(),
+            id.clone(),
+            self.clock_fn(),
+            async move {
+                ledger
+                    .export_evidence(request, &progress)
+                    .await
+                    .map(JobOutput::Export)
+                    .map_err(|error| error.client_message())
+            },
+        );
         Ok(id)
     }
 }

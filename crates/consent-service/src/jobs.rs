@@ -135,7 +135,7 @@ pub enum JobError {
 #[derive(Debug)]
 pub enum JobOutput {
     Export(EvidenceExport),
-    Replay(ReplayResult),
+    Replay(Box<ReplayResult>),
     Preflight(PreflightResult),
 }
 
@@ -225,6 +225,17 @@ impl JobProgress {
     /// What the job is doing now, in words.
     pub fn phase(&self, what: impl Into<String>) {
         *self.0.phase.lock().unwrap_or_else(PoisonError::into_inner) = what.into();
+    }
+
+    /// Units done, and units to do (0: not yet known).
+    pub fn done_of_total(&self) -> (u64, u64) {
+        let (done, total, _) = self.read();
+        (done, total)
+    }
+
+    /// What the job is doing now, in words.
+    pub fn current_phase(&self) -> String {
+        self.read().2
     }
 
     fn read(&self) -> (u64, u64, String) {
@@ -447,7 +458,10 @@ mod tests {
             .expect("started");
         let acme = Viewer::Organisation(OrganisationId::new("acme"));
         let rival = Viewer::Organisation(OrganisationId::new("rival"));
-        assert_eq!(registry.get(&id, &acme).expect("acme sees it").title, "pre-flight");
+        assert_eq!(
+            registry.get(&id, &acme).expect("acme sees it").title,
+            "pre-flight"
+        );
         assert!(registry.get(&id, &Viewer::Admin).is_ok());
         assert!(matches!(
             registry.get(&id, &rival),

@@ -73,7 +73,9 @@ pub use health::{judge, Fault, FaultKind, Health, HealthConfig, HealthInputs};
 pub use intake::{
     GpcSignal, IntakeConfig, IntakeError, IntakeReceipt, OneClickRequest, SmsOutcome, TokenStatus,
 };
-pub use jobs::{Job, JobError, JobId, JobKind, JobLimits, JobOutput, JobProgress, JobState, Viewer};
+pub use jobs::{
+    Job, JobError, JobId, JobKind, JobLimits, JobOutput, JobProgress, JobState, Viewer,
+};
 pub use ledger::{Ledger, LedgerBuilder, LedgerConfig};
 pub use preflight::{PreflightRequest, PreflightResult};
 pub use readiness::{Readiness, ReadinessReport};

@@ -97,8 +97,12 @@ impl Ledger {
             None | Some("") => Ok(RuleSelection::InForce),
             Some(id) => {
                 if self.catalogue().get(&RuleSetId::from(id)).is_none() {
-                    let known: Vec<&str> =
-                        self.catalogue().all().iter().map(|r| r.id.as_str()).collect();
+                    let known: Vec<&str> = self
+                        .catalogue()
+                        .all()
+                        .iter()
+                        .map(|r| r.id.as_str())
+                        .collect();
                     return Err(LedgerError::invalid(
                         None,
                         ValidationError::new(
@@ -124,10 +128,17 @@ impl Ledger {
             }
             Some(id) => Some(OrganisationId::new(id)),
         };
-        if let Some(json) = request.similarity.as_deref().filter(|j| !j.trim().is_empty()) {
-            plan.similarity_overrides = consent_replay::parse_similarity_overrides(json)
-                .map_err(|error| {
-                    LedgerError::invalid(None, ValidationError::new("similarity", error.to_string()))
+        if let Some(json) = request
+            .similarity
+            .as_deref()
+            .filter(|j| !j.trim().is_empty())
+        {
+            plan.similarity_overrides =
+                consent_replay::parse_similarity_overrides(json).map_err(|error| {
+                    LedgerError::invalid(
+                        None,
+                        ValidationError::new("similarity", error.to_string()),
+                    )
                 })?;
             if let Some(own) = &organisation {
                 if let Some(other) = plan.similarity_overrides.keys().find(|o| *o != own) {
@@ -175,7 +186,9 @@ impl Ledger {
             .prefix("consent-replay-")
             .tempdir()
             .map_err(|error| {
-                LedgerError::Output(format!("creating the replay's temporary directory: {error}"))
+                LedgerError::Output(format!(
+                    "creating the replay's temporary directory: {error}"
+                ))
             })?;
         let changes = directory.path().join("changes.ndjson");
         let mut config =
@@ -225,13 +238,18 @@ impl Ledger {
             .jobs()
             .start(JobKind::Replay, organisation, title, self.now())?;
         let ledger = self.clone();
-        jobs::spawn(self.inner.jobs.clone(), id.clone(), self.clock_fn(), async move {
-            ledger
-                .run_replay(plan, progress)
-                .await
-                .map(JobOutput::Replay)
-                .map_err(|error| error.client_message())
-        });
+        jobs::spawn(
+            self.inner.jobs.clone(),
+            id.clone(),
+            self.clock_fn(),
+            async move {
+                ledger
+                    .run_replay(plan, progress)
+                    .await
+                    .map(|result| JobOutput::Replay(Box::new(result)))
+                    .map_err(|error| error.client_message())
+            },
+        );
         Ok(id)
     }
 }

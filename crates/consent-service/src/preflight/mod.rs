@@ -135,14 +135,19 @@ impl Ledger {
             self.now(),
         )?;
         let ledger = self.clone();
-        jobs::spawn(self.inner.jobs.clone(), id.clone(), self.clock_fn(), async move {
-            let worker = ledger.clone();
-            tokio::task::spawn_blocking(move || worker.run_preflight(prepared, &progress))
-                .await
-                .map_err(|error| format!("the pre-flight stopped unexpectedly: {error}"))?
-                .map(JobOutput::Preflight)
-                .map_err(|error| error.client_message())
-        });
+        jobs::spawn(
+            self.inner.jobs.clone(),
+            id.clone(),
+            self.clock_fn(),
+            async move {
+                let worker = ledger.clone();
+                tokio::task::spawn_blocking(move || worker.run_preflight(prepared, &progress))
+                    .await
+                    .map_err(|error| format!("the pre-flight stopped unexpectedly: {error}"))?
+                    .map(JobOutput::Preflight)
+                    .map_err(|error| error.client_message())
+            },
+        );
         Ok(id)
     }
 
@@ -177,8 +182,11 @@ impl Ledger {
                     let mut decisions: Vec<(Option<String>, Decision)> = Vec::new();
                     let mut failed = None;
                     for question in &questions {
-                        match self.decide_for(question, DecisionTexts::Included, &organisation_state)
-                        {
+                        match self.decide_for(
+                            question,
+                            DecisionTexts::Included,
+                            &organisation_state,
+                        ) {
                             Ok(decision) => decisions.push((
                                 question.subject.as_ref().map(|s| s.as_str().to_owned()),
                                 decision,
@@ -285,8 +293,7 @@ impl Ledger {
         let question = self
             .question(&request, now)
             .map_err(|error| row_error(row.row, &error))?;
-        let subjects: Vec<Option<SubjectId>> = match (&question.subject, &question.contact_point)
-        {
+        let subjects: Vec<Option<SubjectId>> = match (&question.subject, &question.contact_point) {
             (None, Some(contact)) => {
                 let mut subjects = Vec::new();
                 for kind in kinds_like(contact.kind) {

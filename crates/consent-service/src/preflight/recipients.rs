@@ -115,7 +115,9 @@ impl std::fmt::Display for RowError {
 /// Why the file as a whole cannot be read.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FileError {
-    #[error("the file is empty: it needs a header row naming its columns (subject_id, email or phone)")]
+    #[error(
+        "the file is empty: it needs a header row naming its columns (subject_id, email or phone)"
+    )]
     Empty,
     #[error("the header row names no recipient column: it needs subject_id, email or phone (it has {found})")]
     NoRecipientColumn { found: String },
@@ -376,10 +378,14 @@ pub fn parse_channel(text: &str) -> Result<Channel, String> {
 pub fn parse_purpose(text: &str) -> Result<Purpose, String> {
     let word = words(text);
     let word = word.strip_prefix("purpose_").unwrap_or(&word);
-    [Purpose::Commercial, Purpose::Campaigning, Purpose::Charitable]
-        .into_iter()
-        .find(|purpose| purpose.as_str() == word)
-        .ok_or_else(|| format!("`{text}` is not a purpose (commercial, campaigning or charitable)"))
+    [
+        Purpose::Commercial,
+        Purpose::Campaigning,
+        Purpose::Charitable,
+    ]
+    .into_iter()
+    .find(|purpose| purpose.as_str() == word)
+    .ok_or_else(|| format!("`{text}` is not a purpose (commercial, campaigning or charitable)"))
 }
 
 #[cfg(test)]
@@ -420,10 +426,7 @@ mod tests {
         assert_eq!(message.channel, Some(Channel::Sms));
         assert_eq!(message.purpose, Some(Purpose::Charitable));
         assert_eq!(message.product_category.as_deref(), Some("tea"));
-        assert_eq!(
-            message.at,
-            Timestamp::parse_rfc3339("2026-04-01T09:00:00Z")
-        );
+        assert_eq!(message.at, Timestamp::parse_rfc3339("2026-04-01T09:00:00Z"));
         assert_eq!(file.rows[1].message, RowMessage::default());
         assert_eq!(
             file.message_columns,
@@ -485,10 +488,16 @@ mod tests {
             error.to_string(),
             "the header row names no recipient column: it needs subject_id, email or phone (it has `name`, `segment`)"
         );
-        assert_eq!(RecipientFile::parse(b"").expect_err("empty"), FileError::Empty);
+        assert_eq!(
+            RecipientFile::parse(b"").expect_err("empty"),
+            FileError::Empty
+        );
         assert!(matches!(
             RecipientFile::parse(b"email,E-mail\n").expect_err("twice"),
-            FileError::DuplicateColumn { column: "email", .. }
+            FileError::DuplicateColumn {
+                column: "email",
+                ..
+            }
         ));
     }
 
