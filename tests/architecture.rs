@@ -123,6 +123,10 @@ const MAP: &[Place] = &[
     Place { package: "consent-http", heading: "crates/consent-http", may: Only(&["consent-service", "consent-auth", "consent-schema", "consent-domain", "consent-intake", "consent-trace-context"]), purity: Edge },
     // "a thin adapter, like consent-http"
     Place { package: "consent-grpc", heading: "crates/consent-grpc", may: Only(&["consent-service", "consent-auth", "consent-schema", "consent-domain", "consent-trace-context"]), purity: Edge },
+    // "a thin adapter, like consent-http": the console's pages over the
+    // service, behind `Guarded` (consent-auth); the facts in words from
+    // consent-report (pure).
+    Place { package: "consent-console", heading: "crates/consent-console", may: Only(&["consent-service", "consent-auth", "consent-schema", "consent-domain", "consent-report"]), purity: Edge },
     // "consent-domain and consent-log know nothing of it"
     Place { package: "consent-trace-context", heading: "crates/consent-trace-context", may: Only(&[]), purity: Edge },
     // "The composition root: the only place that chooses implementations"
@@ -161,7 +165,7 @@ const MAY_USE_THE_TEST_KIT: &[&str] = &["consent-bench"];
 /// The projection, exports, audits and the log are the service's to
 /// compose; an adapter that needs one of their types gets it re-exported
 /// from consent-service, or the operation moves into the service.
-const ADAPTERS: &[&str] = &["consent-http", "consent-grpc"];
+const ADAPTERS: &[&str] = &["consent-http", "consent-grpc", "consent-console"];
 const NEVER_IN_AN_ADAPTER: &[&str] = &[
     "consent-projector",
     "consent-export",

@@ -96,10 +96,24 @@ fn create(args: CreateArgs) -> anyhow::Result<ExitCode> {
         _ => bail!("give either --organisation ORG or --admin"),
     };
     let path = args.file.path();
+    let key = add_key(&path, principal.clone(), args.note)?;
+    eprintln!(
+        "created API key {} for {} in {}\nit is shown once, below: store it now (the ledger keeps only its SHA-256)",
+        key.hash().id(),
+        describe(&principal),
+        path.display()
+    );
+    println!("{}", key.secret());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Adds a new key for `principal` to the key file at `path` (created,
+/// readable by its owner only, when missing): the key, to show once.
+pub fn add_key(path: &Path, principal: Principal, note: Option<String>) -> anyhow::Result<ApiKey> {
     let existed = path.exists();
     // Refuse to add to a file the server could not read.
     if existed {
-        KeyRing::read(&path)?;
+        KeyRing::read(path)?;
     } else if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the directory {}", dir.display()))?;
@@ -114,27 +128,20 @@ fn create(args: CreateArgs) -> anyhow::Result<ExitCode> {
         .ok();
     let entry = KeyEntry {
         hash: key.hash(),
-        principal: principal.clone(),
+        principal,
         created,
-        note: args.note,
+        note,
     };
     let header = if existed {
         ""
     } else {
         "# consent-ledger API keys: the SHA-256 of each key, never the key.\n"
     };
-    let mut file = open_private(&path, false)?;
+    let mut file = open_private(path, false)?;
     writeln!(file, "{header}\n{}", entry.to_toml().trim_end())
         .and_then(|()| file.sync_all())
         .with_context(|| format!("cannot write the key file {}", path.display()))?;
-    eprintln!(
-        "created API key {} for {} in {}\nit is shown once, below: store it now (the ledger keeps only its SHA-256)",
-        key.hash().id(),
-        describe(&principal),
-        path.display()
-    );
-    println!("{}", key.secret());
-    Ok(ExitCode::SUCCESS)
+    Ok(key)
 }
 
 fn list(args: &KeyFileArgs) -> anyhow::Result<ExitCode> {
@@ -162,17 +169,31 @@ fn list(args: &KeyFileArgs) -> anyhow::Result<ExitCode> {
 
 fn revoke(args: RevokeArgs) -> anyhow::Result<ExitCode> {
     let path = args.file.path();
-    let ring = KeyRing::read(&path)?;
-    let (kept, removed) = ring.without(args.id.trim());
-    if removed == 0 {
+    if !remove_key(&path, args.id.trim())? {
         bail!(
             "no key with id `{}` in {} (`consent-ledger api-key list` shows the ids)",
             args.id,
             path.display()
         );
     }
-    // Write the new file beside the old one, then rename it over: a reader
-    // sees the old file or the new one, never half of one.
+    eprintln!(
+        "revoked API key {} in {}; a running `consent-ledger serve` stops accepting it at its next reading of the file (--api-keys-reload-secs, or at once on SIGHUP)",
+        args.id,
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Removes the key of id `id` from the key file at `path`, rewriting it
+/// whole (a reader sees the old file or the new one, never half of one);
+/// whether there was one.
+pub fn remove_key(path: &Path, id: &str) -> anyhow::Result<bool> {
+    let ring = KeyRing::read(path)?;
+    let (kept, removed) = ring.without(id);
+    if removed == 0 {
+        return Ok(false);
+    }
+    // Write the new file beside the old one, then rename it over.
     let temporary = path.with_extension("toml.new");
     let mut file = open_private(&temporary, true)?;
     writeln!(
@@ -182,14 +203,9 @@ fn revoke(args: RevokeArgs) -> anyhow::Result<ExitCode> {
     )
     .and_then(|()| file.sync_all())
     .with_context(|| format!("cannot write {}", temporary.display()))?;
-    std::fs::rename(&temporary, &path)
+    std::fs::rename(&temporary, path)
         .with_context(|| format!("cannot replace the key file {}", path.display()))?;
-    eprintln!(
-        "revoked API key {} in {}; a running `consent-ledger serve` stops accepting it at its next reading of the file (--api-keys-reload-secs, or at once on SIGHUP)",
-        args.id,
-        path.display()
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(true)
 }
 
 fn describe(principal: &Principal) -> String {

@@ -20,6 +20,7 @@ use consent_schema::{EntryRules, PhoneRegion};
 use consent_service::{HealthConfig, Ledger, LedgerConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(clap::Args)]
@@ -69,6 +70,8 @@ pub struct ServeArgs {
     pub intake: IntakeArgs,
     #[command(flatten)]
     pub sealing: SealingArgs,
+    #[command(flatten)]
+    pub console: crate::console_setup::ConsoleArgs,
 }
 
 impl ServeArgs {
@@ -153,6 +156,7 @@ impl ServeArgs {
                 .map(|(number, organisation)| (number.clone(), organisation.clone()))
                 .collect();
         }
+        self.console.apply_file(&file, matches);
         self.storage
             .apply_file(&file, matches)
             .with_context(|| format!("in the config file {}", path.display()))
@@ -258,7 +262,22 @@ pub async fn run(
         Duration::from_secs(args.api_keys_reload_secs),
         stopping.clone(),
     );
-    let router = consent_http::router_guarded(ledger.clone(), readiness, guard.clone());
+    // The API and the console (/console), on one listener.
+    let console = consent_console::Console::new(
+        ledger.clone(),
+        guard.clone(),
+        args.console.settings(),
+        crate::api_key::key_file_to_watch(args.api_keys.as_deref(), &args.storage.data_dir)?
+            .filter(|_| guard.current_keys().is_some())
+            .map(|path| {
+                Arc::new(crate::console_setup::KeyFileAdministration {
+                    path,
+                    guard: guard.clone(),
+                }) as Arc<dyn consent_console::KeyAdministration>
+            }),
+    );
+    let router = consent_http::router_guarded(ledger.clone(), readiness, guard.clone())
+        .merge(consent_console::router(console));
     let serving = async {
         tokio::try_join!(
             async {

@@ -265,6 +265,9 @@ pub struct ConfigFile {
     /// `sqlite` or a `postgres://` URL (no password in it).
     pub subject_key_store: Option<String>,
     pub subject_key_store_password_file: Option<PathBuf>,
+    /// The console (docs/CONSOLE.md).
+    pub console_secure_cookies: Option<bool>,
+    pub console_session_idle_secs: Option<u64>,
 }
 
 impl ConfigFile {

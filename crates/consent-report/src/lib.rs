@@ -32,7 +32,7 @@ mod render;
 mod reverify;
 mod status;
 mod style;
-mod words;
+pub mod words;
 
 pub use describe::{describe, FactDescription};
 pub use groups::{group, tally, DecisionGroup, ReasonKind, Tally};

@@ -73,6 +73,19 @@ impl Ledger {
         decided
     }
 
+    /// Decisions a reader asks for, not counted as checks: what a
+    /// history's decision is ([`Ledger::history`]), for several questions
+    /// at once (the console's eligibility matrix: every channel and
+    /// purpose for one subject). Decided as [`Ledger::check_batch`]
+    /// decides; the caller authorizes them as reads of the organisation's
+    /// data, since nothing is sent.
+    pub async fn decisions_for_reading(
+        &self,
+        requests: &[v1::CheckRequest],
+    ) -> Result<Vec<v1::Decision>, LedgerError> {
+        self.check_batch_uncounted(requests).await
+    }
+
     /// Decides `requests` in order, as far as they can be: the decisions
     /// of every request before the first that cannot be decided, and why
     /// that one cannot (with its index), if one cannot.

@@ -10,6 +10,10 @@
 //! * [`Ledger::history`]: a subject's stored events, as of a time, with the
 //!   decision at that time;
 //! * [`Ledger::wait_for`]: read-your-writes without a check;
+//! * [`Ledger::subjects_by_address`] and [`Ledger::subject_known`]: finding a
+//!   subject by an address (through its digest) or by its id;
+//! * [`Ledger::decisions_for_reading`]: decisions a reader asks for (the
+//!   console's eligibility matrix), not counted as checks;
 //! * [`Ledger::rule_sets`] and [`Ledger::status`];
 //! * [`Ledger::health`]: the faults that call for a restart (liveness) or
 //!   keep traffic away; [`Readiness`]: whether to send this instance
@@ -46,6 +50,7 @@ mod digest_key;
 mod error;
 mod evidence;
 mod export_job;
+mod find;
 mod freshness;
 mod health;
 mod history;
@@ -68,6 +73,7 @@ pub use digest_key::{settle_contact_digest_key, DigestKeyCheck, DigestKeyError};
 pub use error::{ErrorKind, LedgerError};
 pub use evidence::{signed_checkpoint_to_proto, CheckpointProgress};
 pub use export_job::{EvidenceExport, ExportVerification};
+pub use find::AddressSearch;
 pub use freshness::FreshnessConfig;
 pub use health::{judge, Fault, FaultKind, Health, HealthConfig, HealthInputs};
 pub use intake::{
