@@ -37,18 +37,13 @@ pub fn basis_code(basis: LawfulBasis) -> &'static str {
     }
 }
 
-/// A lawful basis in words, for a page: "soft opt-in (PECR reg 22(3))".
-pub fn basis_in_words(code: &str) -> &'static str {
-    match code {
-        "not_direct_marketing" => "not direct marketing (a service message)",
-        "consent" => "consent",
-        "soft_opt_in" => "soft opt-in (PECR reg 22(3))",
-        "charity_soft_opt_in" => "charity soft opt-in (PECR reg 22(3A))",
-        "corporate_subscriber" => "corporate subscriber",
-        "live_call_not_objected" => "live call, not objected to or screened (PECR reg 21)",
-        "legitimate_interests" => "legitimate interests (UK GDPR Art 6(1)(f))",
-        _ => "no lawful basis",
-    }
+/// Allowed recipients on one lawful basis.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BasisCount {
+    pub basis: LawfulBasis,
+    /// As the CSV writes it ([`basis_code`]).
+    pub code: &'static str,
+    pub recipients: u64,
 }
 
 /// One reason against, counted over the recipients it refused.
@@ -76,8 +71,10 @@ pub struct PreflightCounts {
     pub refused: u64,
     /// Rows that could not be read or checked.
     pub invalid: u64,
-    /// Allowed recipients by lawful basis code ([`basis_code`]).
-    pub by_basis: BTreeMap<String, u64>,
+    /// Allowed recipients by lawful basis, the most frequent first (a
+    /// recipient decided for several subjects on different bases counts
+    /// under each).
+    pub by_basis: Vec<BasisCount>,
     /// Refused recipients by reason, the most frequent first.
     pub by_reason: Vec<ReasonCount>,
     /// The first [`BAD_ROWS_LISTED`] bad rows, in row order.
@@ -141,14 +138,14 @@ impl Tally {
     ) {
         self.counts.recipients += 1;
         let allowed = !decisions.is_empty() && decisions.iter().all(|(_, d)| d.allowed);
-        let mut bases: Vec<&'static str> = Vec::new();
+        let mut bases: Vec<LawfulBasis> = Vec::new();
         let mut reasons: Vec<String> = Vec::new();
         let mut citations: Vec<String> = Vec::new();
         let mut explanation: Vec<String> = Vec::new();
         let mut counted: Vec<(String, String)> = Vec::new();
         for (_, decision) in decisions {
             if allowed {
-                push_new(&mut bases, basis_code(decision.lawful_basis));
+                push_new(&mut bases, decision.lawful_basis);
                 for rule in &decision.rules {
                     if rule.outcome == RuleOutcome::Satisfied && !rule.citation.is_empty() {
                         push_new(&mut citations, rule.citation.clone());
@@ -179,7 +176,14 @@ impl Tally {
         if allowed {
             self.counts.allowed += 1;
             for basis in &bases {
-                *self.counts.by_basis.entry((*basis).to_owned()).or_default() += 1;
+                match self.counts.by_basis.iter_mut().find(|c| c.basis == *basis) {
+                    Some(count) => count.recipients += 1,
+                    None => self.counts.by_basis.push(BasisCount {
+                        basis: *basis,
+                        code: basis_code(*basis),
+                        recipients: 1,
+                    }),
+                }
             }
         } else {
             self.counts.refused += 1;
@@ -195,7 +199,11 @@ impl Tally {
             channel.as_str().to_owned(),
             if allowed { "yes" } else { "no" }.to_owned(),
             if allowed {
-                bases.join(" ")
+                bases
+                    .iter()
+                    .map(|b| basis_code(*b))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             } else {
                 "none".to_owned()
             },
@@ -215,6 +223,9 @@ impl Tally {
                 .then_with(|| (&a.rule_id, &a.code).cmp(&(&b.rule_id, &b.code)))
         });
         counts.bad_rows.sort_by_key(|e| e.row);
+        counts
+            .by_basis
+            .sort_by(|a, b| b.recipients.cmp(&a.recipients).then(a.code.cmp(b.code)));
         counts
     }
 
