@@ -227,12 +227,10 @@ impl Ledger {
         let plan = self.replay_plan(&request)?;
         let organisation = plan.organisations.iter().next().cloned();
         let title = format!(
-            "replay of {} under {} against {}",
+            "replay of {}",
             organisation
                 .as_ref()
                 .map_or_else(|| "every organisation".to_owned(), |o| o.to_string()),
-            plan.candidate,
-            plan.baseline
         );
         let (id, progress) = self
             .jobs()

@@ -143,10 +143,22 @@ pub fn result(job: &Job, result: &ReplayResult) -> Markup {
     let report = &result.report;
     let changed = report.totals.changed();
     html! {
+        dl.facts {
+            dt { "Baseline" } dd { (report.baseline.to_string()) }
+            dt { "Candidate" } dd { (report.candidate.to_string())
+                @if !report.similarity_overrides.is_empty() {
+                    ", with the similar products of "
+                    @for (i, organisation) in report.similarity_overrides.iter().enumerate() {
+                        @if i > 0 { ", " } (ident(organisation.as_str()))
+                    }
+                    " replaced"
+                }
+            }
+        }
         p #replay-summary {
-            (report.totals.evaluated) " decisions replayed under " (report.candidate.to_string())
-            " against " (report.baseline.to_string()) ": "
-            strong { (changed) " changed" } "."
+            (report.totals.evaluated) " "
+            (if report.totals.evaluated == 1 { "decision" } else { "decisions" })
+            " replayed: " strong { (changed) " changed" } "."
         }
         table #replay-totals {
             caption { "By organisation" }
