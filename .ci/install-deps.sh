@@ -7,12 +7,16 @@
 # The production tests (tests/) start a TLS terminator (stunnel4) in front of
 # the test broker, a PostgreSQL server for the shared subject-key store,
 # inject faults with fiu-utils, and check deploy/ with promtool (prometheus)
-# and yamllint. Skips what is already installed.
+# and yamllint. The console's browser tests (crates/consent-cli/tests/
+# console_browser.rs) drive chromium through chromium-driver (WebDriver) and
+# inject axe-core, installed from npm by .ci/install-node-tools.sh. Skips
+# what is already installed.
 set -euo pipefail
 needed=()
 for pkg in build-essential pkg-config zlib1g-dev libssl-dev libcurl4-openssl-dev perl python3 \
            chromium tesseract-ocr tesseract-ocr-eng fonts-dejavu-core \
-           stunnel4 postgresql fiu-utils prometheus yamllint; do
+           stunnel4 postgresql fiu-utils prometheus yamllint \
+           chromium-driver; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || needed+=("$pkg")
 done
 if [ "${#needed[@]}" -gt 0 ]; then

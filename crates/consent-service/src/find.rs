@@ -44,6 +44,30 @@ impl Ledger {
         field: &str,
         value: &str,
     ) -> Result<Vec<SubjectId>, LedgerError> {
+        let points = self.comparable_points(organisation, search, field, value)?;
+        let mut subjects = Vec::new();
+        for point in points {
+            for (owner, subject) in self.inner.store.subjects_by_contact(&point)? {
+                if owner == *organisation {
+                    subjects.push(subject);
+                }
+            }
+        }
+        subjects.sort();
+        subjects.dedup();
+        Ok(subjects)
+    }
+
+    /// The contact points a search names, in the form stored values have
+    /// (its digest when this ledger seals): an email address, or a number
+    /// as a mobile and as a landline.
+    pub(crate) fn comparable_points(
+        &self,
+        organisation: &OrganisationId,
+        search: AddressSearch,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<ContactPoint>, LedgerError> {
         let invalid = |error| LedgerError::invalid(None, error);
         let points: Vec<ContactPoint> = match search {
             AddressSearch::Email => vec![ContactPoint {
@@ -62,17 +86,9 @@ impl Ledger {
                     .collect()
             }
         };
-        let mut subjects = Vec::new();
-        for point in points {
-            let comparable = self.comparable(organisation, &point);
-            for (owner, subject) in self.inner.store.subjects_by_contact(&comparable)? {
-                if owner == *organisation {
-                    subjects.push(subject);
-                }
-            }
-        }
-        subjects.sort();
-        subjects.dedup();
-        Ok(subjects)
+        Ok(points
+            .iter()
+            .map(|point| self.comparable(organisation, point))
+            .collect())
     }
 }

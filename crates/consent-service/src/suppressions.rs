@@ -102,6 +102,48 @@ impl Ledger {
         })
     }
 
+    /// The suppression list's entry of one address of `organisation`, given
+    /// in clear (`value`, read as the edge reads it, `field` naming it in a
+    /// refusal) and looked up by its digest: empty when the list does not
+    /// hold it. The console's search of the list.
+    pub async fn suppression_of(
+        &self,
+        organisation: &OrganisationId,
+        search: crate::AddressSearch,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<v1::SuppressedAddress>, LedgerError> {
+        let mut addresses: Vec<String> = self
+            .comparable_points(organisation, search, field, value)?
+            .into_iter()
+            .map(|point| point.value)
+            .collect();
+        addresses.dedup();
+        let store = &self.inner.store;
+        let organisation_state = store.shared_organisation_state(organisation)?;
+        let mut page: Vec<(String, Entry<'_>)> = Vec::new();
+        for address in addresses {
+            let state = store.address_state(organisation, &address)?;
+            let erasures: Vec<&Recorded<Fact>> = organisation_state
+                .iter()
+                .flat_map(|state| state.suppressions.facts())
+                .filter(|recorded| match &recorded.fact {
+                    Fact::ContactsSuppressed(f) => {
+                        f.digests.iter().any(|digest| digest.as_str() == address)
+                    }
+                    _ => false,
+                })
+                .collect();
+            if state.is_some() || !erasures.is_empty() {
+                page.push((address, Entry { state, erasures }));
+            }
+        }
+        let keys = self.subject_keys(organisation, &page).await?;
+        page.iter()
+            .map(|(address, entry)| self.suppressed_address(organisation, address, entry, &keys))
+            .collect()
+    }
+
     /// The keys of the subjects the page's facts were recorded under, when
     /// this ledger seals (one trip to the key store, on the blocking pool).
     async fn subject_keys(
