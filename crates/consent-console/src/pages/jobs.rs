@@ -10,11 +10,12 @@ use crate::layout::{code, page, refreshing_page};
 use crate::page_error::PageError;
 use crate::pages::{evidence, path_segment, preflight, replay};
 use crate::session::SignedIn;
-use axum::extract::Path;
+use axum::extract::{Path, Query};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use consent_service::{Job, JobError, JobId, JobOutput, JobState, Viewer};
 use maud::{html, Markup};
+use serde::Deserialize;
 
 /// Seconds between reloads of a running job's page.
 pub const REFRESH_SECONDS: u32 = 2;
@@ -108,9 +109,26 @@ fn state_in_words(job: &Job) -> String {
     }
 }
 
-/// `GET /console/jobs/{id}`: the progress, then the result.
-pub async fn job_page(signed_in: SignedIn, Path(id): Path<String>) -> Result<Markup, PageError> {
+#[derive(Deserialize, Default)]
+pub struct JobQuery {
+    /// `off`: do not reload the page automatically.
+    #[serde(default)]
+    reload: String,
+}
+
+/// `GET /console/jobs/{id}[?reload=off]`: the progress, then the result.
+///
+/// A running job's page reloads itself every [`REFRESH_SECONDS`] seconds
+/// and says so, with a link that turns the reloading off (WCAG 2.2.1,
+/// timing adjustable: a reader who needs longer keeps the page still and
+/// reloads it when they choose).
+pub async fn job_page(
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    Query(query): Query<JobQuery>,
+) -> Result<Markup, PageError> {
     let job = find(&signed_in, &id)?;
+    let reloading = query.reload != "off";
     let title = capitalised(job.kind.in_words());
     let about = html! {
         p { (capitalised(&job.title)) ", started " (consent_report::words::when(job.started_at)) "." }
@@ -130,16 +148,26 @@ pub async fn job_page(signed_in: SignedIn, Path(id): Path<String>) -> Result<Mar
                             (job.percent().unwrap_or(0)) "%)." }
                     }
                 }
-                p { "This page reloads itself every " (REFRESH_SECONDS) " seconds until the result is ready. "
-                    a href=(job_path(&job.id)) { "Reload now" } "." }
+                @if reloading {
+                    p #reloading { "This page reloads itself every " (REFRESH_SECONDS) " seconds until the result is ready. "
+                        a #reload-off href={(job_path(&job.id)) "?reload=off"} { "Stop reloading automatically" } "." }
+                } @else {
+                    p #reloading { "Automatic reloading is off. "
+                        a #reload-now href={(job_path(&job.id)) "?reload=off"} { "Reload now" } " or "
+                        a #reload-on href=(job_path(&job.id)) { "reload automatically" } "." }
+                }
             };
-            Ok(refreshing_page(
-                &signed_in,
-                "/console/jobs",
-                &title,
-                REFRESH_SECONDS,
-                body,
-            ))
+            if reloading {
+                Ok(refreshing_page(
+                    &signed_in,
+                    "/console/jobs",
+                    &title,
+                    REFRESH_SECONDS,
+                    body,
+                ))
+            } else {
+                Ok(page(&signed_in, "/console/jobs", &title, body))
+            }
         }
         JobState::Failed(message) => {
             let body = html! {
