@@ -41,7 +41,12 @@ async fn given_the_story(console: &Console) {
     console
         .append(
             GLOBEX,
-            vec![car_sale(GLOBEX, "g-1", "secret.customer@globex.example", "2026-02-01T10:00:00Z")],
+            vec![car_sale(
+                GLOBEX,
+                "g-1",
+                "secret.customer@globex.example",
+                "2026-02-01T10:00:00Z",
+            )],
         )
         .await;
 }
@@ -88,7 +93,10 @@ async fn security_headers_and_cookie(console: &Console) {
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
         assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
     }
-    assert!(!cookie.contains("Secure"), "no TLS here, so no Secure: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "no TLS here, so no Secure: {cookie}"
+    );
     let css = console
         .ledger
         .client
@@ -105,14 +113,24 @@ async fn security_headers_and_cookie(console: &Console) {
 
 async fn a_wrong_key_is_refused(console: &Console, browser: &Browser) {
     browser.goto(&console.url("/console/subjects")).await;
-    assert_eq!(browser.path().await, "/console/sign-in", "not signed in: to the sign-in page");
+    assert_eq!(
+        browser.path().await,
+        "/console/sign-in",
+        "not signed in: to the sign-in page"
+    );
     browser.assert_accessible("sign-in").await;
-    browser.sign_in(console, "clk_not-a-key-of-this-ledger").await;
+    browser
+        .sign_in(console, "clk_not-a-key-of-this-ledger")
+        .await;
     let shown = browser.main_text().await;
     assert!(shown.contains("That API key is not valid here"), "{shown}");
     browser.screenshot("01-sign-in-refused").await;
     browser.goto(&console.url("/console/subjects")).await;
-    assert_eq!(browser.path().await, "/console/sign-in", "still not signed in");
+    assert_eq!(
+        browser.path().await,
+        "/console/sign-in",
+        "still not signed in"
+    );
 }
 
 /// Tab reaches the key field and Enter submits; on the search page Tab
@@ -129,7 +147,9 @@ async fn keyboard_only_sign_in_and_search(console: &Console, browser: &Browser) 
         }
     }
     assert!(
-        reached.first().is_some_and(|f| f.contains("Skip to main content")),
+        reached
+            .first()
+            .is_some_and(|f| f.contains("Skip to main content")),
         "the skip link comes first: {reached:?}"
     );
     assert!(
@@ -140,7 +160,10 @@ async fn keyboard_only_sign_in_and_search(console: &Console, browser: &Browser) 
     browser.press_enter_and_wait().await;
     browser.wait_for_path("/console/subjects").await;
     let shown = browser.page_text().await;
-    assert!(shown.contains("Signed in as organisation acme-cycles"), "{shown}");
+    assert!(
+        shown.contains("Signed in as organisation acme-cycles"),
+        "{shown}"
+    );
 
     let mut reached = Vec::new();
     for _ in 0..20 {
@@ -153,7 +176,9 @@ async fn keyboard_only_sign_in_and_search(console: &Console, browser: &Browser) 
     }
     for wanted in ["Find a subject", "Suppression list"] {
         assert!(
-            reached.iter().any(|f| f.starts_with("a#") && f.ends_with(wanted)),
+            reached
+                .iter()
+                .any(|f| f.starts_with("a#") && f.ends_with(wanted)),
             "Tab reaches the nav link {wanted}: {reached:?}"
         );
     }
@@ -192,7 +217,10 @@ async fn search_by_phone(console: &Console, browser: &Browser) {
     browser
         .goto(&console.url("/console/subjects?by=email&value=nobody%40example.org"))
         .await;
-    assert!(browser.main_text().await.contains("No subject of acme-cycles matches"));
+    assert!(browser
+        .main_text()
+        .await
+        .contains("No subject of acme-cycles matches"));
 }
 
 async fn the_timeline_in_order(console: &Console, browser: &Browser) {
@@ -205,12 +233,20 @@ async fn the_timeline_in_order(console: &Console, browser: &Browser) {
         "/console/organisations/acme-cycles/subjects/cust-42"
     );
     let shown = browser.main_text().await;
-    assert!(shown.contains("3 facts, in the order they occurred"), "{shown}");
+    assert!(
+        shown.contains("3 facts, in the order they occurred"),
+        "{shown}"
+    );
     let sale = shown.find("2026-03-01 10:00:00 UTC").expect("the sale");
-    let mobile = shown.find("2026-03-02 10:00:00 UTC").expect("the mobile number");
+    let mobile = shown
+        .find("2026-03-02 10:00:00 UTC")
+        .expect("the mobile number");
     let opt_out = shown.find("2026-03-05 10:00:00 UTC").expect("the opt-out");
     assert!(sale < mobile && mobile < opt_out, "in order: {shown}");
-    assert!(shown.contains("jane.doe@example.org"), "the address opened for its subject: {shown}");
+    assert!(
+        shown.contains("jane.doe@example.org"),
+        "the address opened for its subject: {shown}"
+    );
     assert!(shown.contains("Log position"), "{shown}");
     let evidence = browser.find("ol.timeline li a").await;
     let href = evidence.attr("href").await.expect("href").expect("a link");
@@ -238,8 +274,18 @@ async fn the_eligibility_matrix(console: &Console, browser: &Browser) {
     browser.fill("#category", "servicing").await;
     browser.click("form.panel button[type=submit]").await;
     let shown = browser.main_text().await;
-    let email_row = browser.find("table.matrix tbody tr:nth-child(1)").await.text().await.expect("row");
-    let sms_row = browser.find("table.matrix tbody tr:nth-child(2)").await.text().await.expect("row");
+    let email_row = browser
+        .find("table.matrix tbody tr:nth-child(1)")
+        .await
+        .text()
+        .await
+        .expect("row");
+    let sms_row = browser
+        .find("table.matrix tbody tr:nth-child(2)")
+        .await
+        .text()
+        .await
+        .expect("row");
     assert!(shown.contains("2026-06-01 09:00:00 UTC"), "{shown}");
     assert!(email_row.starts_with("Email"), "{email_row}");
     assert!(
@@ -247,14 +293,20 @@ async fn the_eligibility_matrix(console: &Console, browser: &Browser) {
         "the sale's soft opt-in covers servicing emails: {email_row}"
     );
     assert!(sms_row.contains("Refused"), "{sms_row}");
-    assert!(sms_row.contains("PECR"), "each reason with its citation: {sms_row}");
+    assert!(
+        sms_row.contains("PECR"),
+        "each reason with its citation: {sms_row}"
+    );
     browser.screenshot("06-eligibility-what-if").await;
 }
 
 async fn the_suppression_list(console: &Console, browser: &Browser) {
     browser.goto(&console.url("/console/suppressions")).await;
     let shown = browser.main_text().await;
-    assert!(shown.contains("+447700900123"), "the opted-out number: {shown}");
+    assert!(
+        shown.contains("+447700900123"),
+        "the opted-out number: {shown}"
+    );
     assert!(shown.contains("opt out recorded"), "{shown}");
     browser.screenshot("07-suppressions").await;
     browser.assert_accessible("suppression list").await;
@@ -268,7 +320,10 @@ async fn the_suppression_list(console: &Console, browser: &Browser) {
     browser
         .goto(&console.url("/console/suppressions?q=nobody%40example.org"))
         .await;
-    assert!(browser.main_text().await.contains("is not on the suppression list"));
+    assert!(browser
+        .main_text()
+        .await
+        .contains("is not on the suppression list"));
 }
 
 async fn another_organisations_pages_are_refused(console: &Console, browser: &Browser) {
@@ -279,14 +334,23 @@ async fn another_organisations_pages_are_refused(console: &Console, browser: &Br
         browser.goto(&console.url(path)).await;
         let shown = browser.page_text().await;
         assert!(shown.contains("Not allowed"), "{path}: {shown}");
-        assert!(!shown.contains("secret.customer"), "{path} leaks nothing: {shown}");
-        assert!(!shown.contains("2026-02-01"), "{path} leaks nothing: {shown}");
+        assert!(
+            !shown.contains("secret.customer"),
+            "{path} leaks nothing: {shown}"
+        );
+        assert!(
+            !shown.contains("2026-02-01"),
+            "{path} leaks nothing: {shown}"
+        );
     }
     // The search's organisation is the key's, whatever the URL says.
     browser
         .goto(&console.url("/console/subjects?organisation=globex&by=id&value=g-1"))
         .await;
-    assert!(browser.main_text().await.contains("No subject of acme-cycles matches"));
+    assert!(browser
+        .main_text()
+        .await
+        .contains("No subject of acme-cycles matches"));
     browser.goto(&console.url("/console/keys")).await;
     assert!(browser.page_text().await.contains("only the admin key may"));
     browser.screenshot("08-other-organisation-refused").await;
@@ -296,7 +360,10 @@ async fn another_organisations_pages_are_refused(console: &Console, browser: &Br
         .get(console.url("/console/organisations/globex/subjects/g-1"))
         .header(
             "cookie",
-            format!("consent_console_session={}", browser.session_cookie().await.expect("a session")),
+            format!(
+                "consent_console_session={}",
+                browser.session_cookie().await.expect("a session")
+            ),
         )
         .send()
         .await
@@ -310,7 +377,10 @@ async fn a_post_without_the_csrf_token_is_refused(console: &Console, browser: &B
     browser.goto(&console.url("/console/subjects")).await;
     browser
         .client
-        .execute("document.querySelector('header form input[name=csrf]').remove();", vec![])
+        .execute(
+            "document.querySelector('header form input[name=csrf]').remove();",
+            vec![],
+        )
         .await
         .expect("remove the token");
     browser.sign_out().await;
@@ -339,7 +409,10 @@ async fn the_admin_revokes_a_key(console: &Console, browser: &Browser) {
     // acme is signed in elsewhere while the admin revokes its key.
     let acme_session = console.http_session(console.key(ACME)).await;
     assert_eq!(
-        console.get_with_session("/console/subjects", &acme_session).await.0,
+        console
+            .get_with_session("/console/subjects", &acme_session)
+            .await
+            .0,
         200
     );
 
@@ -354,7 +427,10 @@ async fn the_admin_revokes_a_key(console: &Console, browser: &Browser) {
         .click(&format!("button[aria-label='Revoke key {acme_id}']"))
         .await;
     let shown = browser.main_text().await;
-    assert!(shown.contains(&format!("Key {acme_id} is revoked")), "{shown}");
+    assert!(
+        shown.contains(&format!("Key {acme_id} is revoked")),
+        "{shown}"
+    );
     assert!(shown.contains("2 API keys"), "{shown}");
     browser.screenshot("10-key-revoked").await;
 
@@ -362,15 +438,25 @@ async fn the_admin_revokes_a_key(console: &Console, browser: &Browser) {
     browser.fill("#organisation", ACME).await;
     browser.fill("#note", "privacy team").await;
     browser.click("form.panel button[type=submit]").await;
-    let new_key = browser.find("#new-key").await.text().await.expect("the new key");
+    let new_key = browser
+        .find("#new-key")
+        .await
+        .text()
+        .await
+        .expect("the new key");
     assert!(new_key.starts_with("clk_"), "{new_key}");
     browser.sign_out().await;
 
     // The revoked key can no longer sign in, and its session is over.
     browser.sign_in(console, console.key(ACME)).await;
-    assert!(browser.main_text().await.contains("That API key is not valid here"));
+    assert!(browser
+        .main_text()
+        .await
+        .contains("That API key is not valid here"));
     assert_eq!(
-        console.get_with_session("/console/subjects", &acme_session).await,
+        console
+            .get_with_session("/console/subjects", &acme_session)
+            .await,
         (303, "/console/sign-in?ended=key".to_owned()),
         "the revoked key's session ended"
     );

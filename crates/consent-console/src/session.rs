@@ -360,3 +360,114 @@ impl SignedIn {
         &self.console
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consent_auth::{ApiKey, KeyEntry, KeyRing};
+
+    fn ring(keys: &[(&ApiKey, Principal)]) -> KeyRing {
+        let text = keys
+            .iter()
+            .map(|(key, principal)| {
+                KeyEntry {
+                    hash: key.hash(),
+                    principal: principal.clone(),
+                    created: None,
+                    note: None,
+                }
+                .to_toml()
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        KeyRing::parse(&text).expect("a key ring")
+    }
+
+    fn acme() -> Principal {
+        Principal::Organisation(OrganisationId::new("acme"))
+    }
+
+    #[test]
+    fn the_cookie_is_http_only_strict_to_the_console_and_secure_behind_tls() {
+        let plain = set_cookie("ab12", false);
+        assert_eq!(
+            plain.to_str().expect("text"),
+            "consent_console_session=ab12; HttpOnly; SameSite=Strict; Path=/console"
+        );
+        let secure = set_cookie("ab12", true);
+        assert!(secure.to_str().expect("text").ends_with("; Secure"));
+        assert!(clear_cookie(false)
+            .to_str()
+            .expect("text")
+            .contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn the_session_id_is_read_from_the_cookie_header_and_nothing_else() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("theme=dark; consent_console_session=00ff; other=1"),
+        );
+        assert_eq!(session_id(&headers).as_deref(), Some("00ff"));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("consent_console_session=<script>"),
+        );
+        assert_eq!(session_id(&headers), None, "not a session id");
+        assert_eq!(session_id(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn a_session_unused_for_the_idle_timeout_ends_and_sign_out_destroys_it() {
+        let sessions = Sessions::new(SessionSettings {
+            idle: Duration::from_secs(3600),
+        });
+        let started = sessions.start().expect("a session");
+        assert_eq!(started.id.len(), 64, "256 random bits in hex");
+        assert_ne!(started.id, started.csrf);
+        let signed_in = sessions
+            .sign_in(&started.id, Caller::Open, None)
+            .expect("signed in");
+        assert_ne!(signed_in.id, started.id, "a new id at sign-in");
+        assert!(sessions.find(&started.id).is_none(), "the old id is gone");
+        assert!(sessions
+            .find(&signed_in.id)
+            .is_some_and(|f| f.is_signed_in()));
+        sessions.end(&signed_in.id);
+        assert!(sessions.find(&signed_in.id).is_none(), "signed out");
+
+        let impatient = Sessions::new(SessionSettings {
+            idle: Duration::ZERO,
+        });
+        let session = impatient.start().expect("a session");
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(impatient.find(&session.id).is_none(), "idle too long");
+        assert!(impatient.is_empty(), "and forgotten");
+    }
+
+    #[test]
+    fn a_revoked_or_reassigned_key_is_no_longer_valid_for_its_sessions() {
+        let key = ApiKey::from_random_bytes(&[1; 32]);
+        let admin = ApiKey::from_random_bytes(&[2; 32]);
+        let guard = Guard::keys(ring(&[(&key, acme()), (&admin, Principal::Admin)]));
+        let who = SignedInAs {
+            caller: Caller::Key(acme()),
+            key: Some(key.hash()),
+        };
+        assert!(still_valid(&guard, &who));
+        guard.replace_keys(ring(&[(&admin, Principal::Admin)]));
+        assert!(!still_valid(&guard, &who), "revoked");
+        guard.replace_keys(ring(&[
+            (&key, Principal::Admin),
+            (&admin, Principal::Admin),
+        ]));
+        assert!(!still_valid(&guard, &who), "now another principal's key");
+        let open = SignedInAs {
+            caller: Caller::Open,
+            key: None,
+        };
+        assert!(still_valid(&Guard::Open, &open));
+        assert!(!still_valid(&guard, &open), "keys now required");
+    }
+}

@@ -45,10 +45,12 @@ fn chromium() -> String {
 /// axe-core's browser build, as `.ci/install-node-tools.sh` installs it;
 /// `CONSENT_AXE_JS` names another copy.
 fn axe_source() -> String {
-    let path = std::env::var("CONSENT_AXE_JS").map(PathBuf::from).unwrap_or_else(|_| {
-        let home = std::env::var("HOME").unwrap_or_else(|_| "/root".to_owned());
-        PathBuf::from(home).join(".cache/consent-ledger/node/node_modules/axe-core/axe.min.js")
-    });
+    let path = std::env::var("CONSENT_AXE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            let home = std::env::var("HOME").unwrap_or_else(|_| "/root".to_owned());
+            PathBuf::from(home).join(".cache/consent-ledger/node/node_modules/axe-core/axe.min.js")
+        });
     std::fs::read_to_string(&path).unwrap_or_else(|error| {
         panic!(
             "axe-core is needed for the console's accessibility checks, at {} ({error}): \

@@ -36,11 +36,7 @@ fn parse_at(text: &str) -> Result<Option<Timestamp>, PageError> {
     if text.is_empty() {
         return Ok(None);
     }
-    let candidates = [
-        text.to_owned(),
-        format!("{text}Z"),
-        format!("{text}:00Z"),
-    ];
+    let candidates = [text.to_owned(), format!("{text}Z"), format!("{text}:00Z")];
     candidates
         .iter()
         .find_map(|candidate| Timestamp::parse_rfc3339(candidate))
@@ -67,7 +63,11 @@ pub async fn eligibility_page(
     let rule_set = what_if.rule_set.trim();
     let cells: Vec<(Channel, Purpose)> = Channel::ALL
         .into_iter()
-        .flat_map(|channel| Purpose::ALL.into_iter().map(move |purpose| (channel, purpose)))
+        .flat_map(|channel| {
+            Purpose::ALL
+                .into_iter()
+                .map(move |purpose| (channel, purpose))
+        })
         .collect();
     let requests: Vec<v1::CheckRequest> = cells
         .iter()

@@ -84,7 +84,9 @@ pub async fn suppressions_page(
             AddressSearch::Telephone
         };
         (
-            ledger.suppression_of(&organisation, kind, "q", search).await?,
+            ledger
+                .suppression_of(&organisation, kind, "q", search)
+                .await?,
             String::new(),
         )
     };
