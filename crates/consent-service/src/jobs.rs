@@ -106,7 +106,7 @@ pub struct JobLimits {
 impl Default for JobLimits {
     fn default() -> Self {
         Self {
-            finished_kept: 64,
+            finished_kept: 16,
             running_per_organisation: 2,
         }
     }

@@ -406,3 +406,79 @@ async fn a_preflight_reports_its_progress_recipient_by_recipient() {
     assert_eq!(progress.current_phase(), "checking the recipients");
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_shared_by_two_subjects_may_be_sent_to_only_if_both_allow_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let running = start(dir.path());
+    let ledger = &running.ledger;
+    history(ledger).await;
+    // A second customer record with Ann's address, whose holder objected.
+    ledger
+        .append(vec![
+            sale_at_address("customer-9", ANN),
+            objection("customer-9", "2025-05-02T12:00:00Z"),
+        ])
+        .await
+        .expect("append");
+    for _ in 0..500 {
+        if ledger.status().await.lag.is_some_and(|lag| lag.total == 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let result = tokio::task::spawn_blocking({
+        let ledger = ledger.clone();
+        move || {
+            ledger.preflight_blocking(
+                PreflightRequest {
+                    organisation_id: ORG.to_owned(),
+                    message: helmet_campaign(),
+                    csv: format!("email\n{ANN}\n").into_bytes(),
+                },
+                &JobProgress::default(),
+            )
+        }
+    })
+    .await
+    .expect("ran")
+    .expect("a pre-flight");
+    assert_eq!((result.counts.allowed, result.counts.refused), (0, 1));
+    let csv = text(&result.csv);
+    let row = csv.lines().nth(1).expect("Ann's row");
+    assert!(
+        row.starts_with("2,ann@example.com,customer-1 customer-9,email,no,none,"),
+        "{row}"
+    );
+    assert!(row.contains("R1:objection_recorded"), "{row}");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_time_range_export_job_verifies_like_a_subjects() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let running = start(dir.path());
+    let ledger = &running.ledger;
+    history(ledger).await;
+    let id = ledger
+        .start_export(v1::ExportRequest {
+            organisation_id: ORG.to_owned(),
+            scope: Some(v1::export_request::Scope::TimeRange(v1::TimeRangeExport {
+                from: Some(at("2025-03-01T00:00:00Z")),
+                to: Some(at("2025-06-01T00:00:00Z")),
+            })),
+            ..Default::default()
+        })
+        .expect("started");
+    let job = finished(ledger, &id).await;
+    assert_eq!(
+        job.title,
+        "evidence export of 2025-03-01T00:00:00Z to 2025-06-01T00:00:00Z"
+    );
+    let Some(JobOutput::Export(export)) = job.output() else {
+        panic!("an export, not {:?}", job.state);
+    };
+    assert!(export.verification.passed, "{}", export.verification.text);
+    assert!(export.verification.decisions >= 1);
+    running.stop().await;
+}
