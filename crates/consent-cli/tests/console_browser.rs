@@ -66,6 +66,7 @@ async fn the_console_answers_a_privacy_analyst_in_a_real_browser() {
     the_suppression_list(&console, &browser).await;
     another_organisations_pages_are_refused(&console, &browser).await;
     a_post_without_the_csrf_token_is_refused(&console, &browser).await;
+    the_admin_sees_every_organisation(&console, &browser).await;
     the_admin_revokes_a_key(&console, &browser).await;
 
     browser.close().await;
@@ -109,6 +110,14 @@ async fn security_headers_and_cookie(console: &Console) {
         .to_str()
         .expect("CSP")
         .starts_with("default-src 'none'"));
+    // A sign-in posted without the form's session and token is refused.
+    let key = console.key(ACME);
+    assert_eq!(
+        console
+            .post_with_session("/console/sign-in", None, &[("key", key)])
+            .await,
+        403
+    );
 }
 
 async fn a_wrong_key_is_refused(console: &Console, browser: &Browser) {
@@ -387,6 +396,7 @@ async fn a_post_without_the_csrf_token_is_refused(console: &Console, browser: &B
     let shown = browser.page_text().await;
     assert!(shown.contains("Form refused"), "{shown}");
     browser.screenshot("09-csrf-refused").await;
+    browser.assert_accessible("form refused").await;
     browser.goto(&console.url("/console/subjects")).await;
     assert_eq!(browser.path().await, "/console/subjects", "still signed in");
     // And from outside: the session's cookie, no token.
@@ -405,7 +415,50 @@ async fn a_post_without_the_csrf_token_is_refused(console: &Console, browser: &B
     assert!(browser.main_text().await.contains("You are signed out"));
 }
 
+async fn the_admin_sees_every_organisation(console: &Console, browser: &Browser) {
+    browser.sign_in(console, &console.admin_key).await;
+    assert!(browser.page_text().await.contains("Signed in as the admin"));
+    browser
+        .goto(&console.url(
+            "/console/subjects?organisation=globex&by=email&value=secret.customer%40globex.example",
+        ))
+        .await;
+    let shown = browser.main_text().await;
+    assert!(shown.contains("1 subject of globex found"), "{shown}");
+    browser.click("ul.results a").await;
+    let shown = browser.main_text().await;
+    assert!(shown.contains("secret.customer@globex.example"), "{shown}");
+    browser.click("main p a").await;
+    assert!(
+        browser
+            .main_text()
+            .await
+            .contains("May globex contact this person"),
+        "the admin reads any organisation's eligibility"
+    );
+    browser.screenshot("10-admin-reads-globex").await;
+    browser.sign_out().await;
+}
+
 async fn the_admin_revokes_a_key(console: &Console, browser: &Browser) {
+    // Key forms without the CSRF token change nothing.
+    let admin = console.http_session(&console.admin_key).await;
+    let globex_id = consent_auth::KeyHash::of(console.key(GLOBEX)).id();
+    for (path, form) in [
+        ("/console/keys".to_owned(), vec![("holder", "admin")]),
+        (format!("/console/keys/{globex_id}/revoke"), vec![]),
+        (
+            format!("/console/keys/{globex_id}/revoke"),
+            vec![("csrf", "forged")],
+        ),
+    ] {
+        assert_eq!(
+            console.post_with_session(&path, Some(&admin), &form).await,
+            403,
+            "{path} {form:?}"
+        );
+    }
+
     // acme is signed in elsewhere while the admin revokes its key.
     let acme_session = console.http_session(console.key(ACME)).await;
     assert_eq!(
@@ -432,7 +485,7 @@ async fn the_admin_revokes_a_key(console: &Console, browser: &Browser) {
         "{shown}"
     );
     assert!(shown.contains("2 API keys"), "{shown}");
-    browser.screenshot("10-key-revoked").await;
+    browser.screenshot("11-key-revoked").await;
 
     // A new key for acme, shown once.
     browser.fill("#organisation", ACME).await;
@@ -466,5 +519,5 @@ async fn the_admin_revokes_a_key(console: &Console, browser: &Browser) {
         .page_text()
         .await
         .contains("Signed in as organisation acme-cycles"));
-    browser.screenshot("11-new-key-signed-in").await;
+    browser.screenshot("12-new-key-signed-in").await;
 }

@@ -175,9 +175,34 @@ pub fn routes() -> Router<Console> {
 
 /// The console's router, ready to merge with the API's
 /// (`consent_http::router_guarded`): every response with the security
-/// headers of [`security::headers`].
+/// headers of [`security::headers`], every request in a `console_request`
+/// span (method, path and status; never the query, which may hold an
+/// address searched for).
 pub fn router(console: Console) -> Router {
     routes()
         .layer(axum::middleware::from_fn(security::headers))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::http::Request<axum::body::Body>| {
+                    tracing::info_span!(
+                        "console_request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                    )
+                })
+                .on_request(())
+                .on_response(
+                    |response: &axum::http::Response<axum::body::Body>,
+                     latency: Duration,
+                     _span: &tracing::Span| {
+                        let latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+                        tracing::info!(
+                            status = response.status().as_u16(),
+                            latency_ms,
+                            "console page served"
+                        );
+                    },
+                ),
+        )
         .with_state(console)
 }

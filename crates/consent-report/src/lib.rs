@@ -32,6 +32,8 @@ mod render;
 mod reverify;
 mod status;
 mod style;
+/// The domain's vocabulary in the report's words, shared with the console
+/// (one vocabulary for both).
 pub mod words;
 
 pub use describe::{describe, FactDescription};

@@ -215,6 +215,27 @@ impl Console {
     }
 }
 
+impl Console {
+    /// The status of a POST of `form` to `path` with the session `cookie`
+    /// (none: no cookie), redirects not followed.
+    pub async fn post_with_session(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> u16 {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client");
+        let mut request = client.post(self.url(path)).form(form);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", format!("consent_console_session={cookie}"));
+        }
+        request.send().await.expect("POST").status().as_u16()
+    }
+}
+
 fn session_cookie_of(response: &reqwest::Response) -> Option<String> {
     response
         .headers()
@@ -258,8 +279,12 @@ pub struct Browser {
 impl Browser {
     pub async fn start() -> Self {
         let port = free_address().port();
+        // A process group of its own: chromedriver and the Chromium it
+        // starts, ended together when the browser is dropped.
+        use std::os::unix::process::CommandExt;
         let driver = Command::new(chromedriver())
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -528,18 +553,20 @@ impl Browser {
 impl Browser {
     /// Ends the WebDriver session (Chromium quits), then chromedriver.
     pub async fn close(self) {
-        let _ = self.client.clone().close().await;
+        if let Err(error) = self.client.clone().close().await {
+            eprintln!("the WebDriver session did not close: {error}");
+        }
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // Only the chromedriver this browser started, by its id: asked to
-        // stop (it quits the Chromium it started), then made to.
-        let pid = self.driver.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        std::thread::sleep(Duration::from_millis(200));
-        let _ = self.driver.kill();
+        // Only the process group this browser started (chromedriver and
+        // its Chromium), by its id: asked to stop, then made to.
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.wait();
     }
 }
