@@ -253,7 +253,8 @@ pub fn result(job: &Job, export: &EvidenceExport) -> Markup {
         }
         p { "This check was run by the ledger that made the export, against its own key: it shows the bundle is "
             "consistent, not that a third party checked it. Anyone holding the bundle and the ledger's published key "
-            "verifies it again with:" }
+            "(the verifier key above, saved as " code { "checkpoint.pub" } "; the ledger also publishes it at "
+            code { "GET /v1/checkpoint-key" } ") verifies it again with:" }
         @for command in &commands { pre.command { code { (command) } } }
         details {
             summary { "The verifier's full output" }
