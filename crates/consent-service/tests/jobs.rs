@@ -482,3 +482,55 @@ async fn a_time_range_export_job_verifies_like_a_subjects() {
     assert!(export.verification.decisions >= 1);
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_number_in_national_format_finds_the_subject_it_was_recorded_for() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let running = start(dir.path());
+    let ledger = &running.ledger;
+    history(ledger).await;
+    let mut mobile = sale("customer-1", "2025-03-03T10:00:00Z");
+    mobile.payload = Some(v1::envelope::Payload::ContactPointRecorded(
+        v1::ContactPointRecorded {
+            contact_point: Some(v1::ContactPoint {
+                kind: v1::ContactKind::Mobile.into(),
+                value: "+447700900123".to_owned(),
+                sealed: None,
+            }),
+        },
+    ));
+    let appended = ledger.append(vec![mobile]).await.expect("append");
+    let positions: Vec<_> = appended.into_iter().map(|(_, p)| p).collect();
+    ledger
+        .check(helmet_email("customer-1", &positions))
+        .await
+        .expect("applied");
+    let mut message = helmet_campaign();
+    message.channel = v1::Channel::Sms.into();
+    let result = tokio::task::spawn_blocking({
+        let ledger = ledger.clone();
+        move || {
+            ledger.preflight_blocking(
+                PreflightRequest {
+                    organisation_id: ORG.to_owned(),
+                    message,
+                    csv: b"phone\n07700 900123\n07700 900999\n".to_vec(),
+                },
+                &JobProgress::default(),
+            )
+        }
+    })
+    .await
+    .expect("ran")
+    .expect("a pre-flight");
+    let csv = text(&result.csv);
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    // Read as E.164 (the ledger's region), digested, found.
+    assert!(
+        rows[0].starts_with("2,07700 900123,customer-1,sms,"),
+        "{csv}"
+    );
+    // A number no subject has: decided alone.
+    assert!(rows[1].starts_with("3,07700 900999,,sms,no,"), "{csv}");
+    running.stop().await;
+}
