@@ -351,6 +351,15 @@ async fn a_replay_job_reads_the_running_ledgers_log_and_reports_the_changes_by_o
     assert_eq!(changes.lines().count(), 1);
     assert!(changes.contains("allowed_to_refused"));
 
+    // The admin's replay of every organisation is the admin's alone.
+    let everyone = ledger
+        .start_replay(ReplayRequest::default())
+        .expect("a replay of every organisation");
+    assert!(ledger.jobs().get(&everyone, &acme()).is_err());
+    let job = finished(ledger, &everyone).await;
+    assert_eq!(job.title, "replay of every organisation");
+    assert!(job.output().is_some(), "{:?}", job.state);
+
     // An organisation replays only its own map.
     let error = ledger
         .start_replay(ReplayRequest {
