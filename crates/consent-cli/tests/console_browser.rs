@@ -437,6 +437,25 @@ async fn the_admin_sees_every_organisation(console: &Console, browser: &Browser)
         "the admin reads any organisation's eligibility"
     );
     browser.screenshot("10-admin-reads-globex").await;
+
+    // globex's suppression list, fifty a page.
+    let opt_outs = (0..55)
+        .map(|n| {
+            json!({"organisationId": GLOBEX, "occurredAt": "2026-02-02T10:00:00Z",
+                   "optOutRecorded": {"channels": ["CHANNEL_EMAIL"], "receivedVia": "OPT_OUT_METHOD_UNSUBSCRIBE_LINK",
+                       "contactPoint": {"kind": "CONTACT_KIND_EMAIL", "value": format!("imported-{n}@globex.example")}}})
+        })
+        .collect();
+    console.append(GLOBEX, opt_outs).await;
+    browser
+        .goto(&console.url("/console/suppressions?organisation=globex"))
+        .await;
+    let first = browser.main_text().await;
+    assert!(first.contains("50 addresses on this page"), "{first}");
+    browser.click("nav.pager a").await;
+    let second = browser.main_text().await;
+    assert!(second.contains("5 addresses on this page"), "{second}");
+    assert!(second.contains("First page"), "{second}");
     browser.sign_out().await;
 }
 
