@@ -114,7 +114,7 @@ const MAP: &[Place] = &[
     // "over the traits above"; checkpoints and exports, an export's report
     // (audit and render), intake, sealing, trace context. "no transport
     // types".
-    Place { package: "consent-service", heading: "crates/consent-service", may: Only(&["consent-domain", "consent-schema", "consent-log", "consent-store", "consent-projector", "consent-evidence", "consent-export", "consent-audit", "consent-intake", "consent-sealing", "consent-trace-context"]), purity: Edge },
+    Place { package: "consent-service", heading: "crates/consent-service", may: Only(&["consent-domain", "consent-schema", "consent-log", "consent-store", "consent-projector", "consent-evidence", "consent-export", "consent-audit", "consent-intake", "consent-sealing", "consent-trace-context", "consent-replay", "consent-replay-runner"]), purity: Edge },
     // "pure apart from reading the key file (no clock, no randomness)"
     Place { package: "consent-auth", heading: "crates/consent-auth", may: Only(&["consent-domain"]), purity: Pure },
     // "a thin adapter: parse, call the service, map errors"; `Guarded`

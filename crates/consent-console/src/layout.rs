@@ -27,6 +27,26 @@ pub const NAV: &[NavLink] = &[
         admin_only: false,
     },
     NavLink {
+        label: "Evidence",
+        path: "/console/evidence",
+        admin_only: false,
+    },
+    NavLink {
+        label: "Campaign pre-flight",
+        path: "/console/preflight",
+        admin_only: false,
+    },
+    NavLink {
+        label: "Replay",
+        path: "/console/replay",
+        admin_only: false,
+    },
+    NavLink {
+        label: "Jobs",
+        path: "/console/jobs",
+        admin_only: false,
+    },
+    NavLink {
         label: "Keys",
         path: "/console/keys",
         admin_only: true,
@@ -36,9 +56,33 @@ pub const NAV: &[NavLink] = &[
 /// A page of a signed-in session: `title` is the `<title>` and the
 /// heading; `current` is the path of the navigation link it is under.
 pub fn page(signed_in: &SignedIn, current: &str, title: &str, body: Markup) -> Markup {
+    page_with_head(signed_in, current, title, html! {}, body)
+}
+
+/// [`page`] that reloads itself every `seconds` (`<meta
+/// http-equiv="refresh">`, no script): a long job's progress page.
+pub fn refreshing_page(
+    signed_in: &SignedIn,
+    current: &str,
+    title: &str,
+    seconds: u32,
+    body: Markup,
+) -> Markup {
+    let head = html! { meta http-equiv="refresh" content=(seconds); };
+    page_with_head(signed_in, current, title, head, body)
+}
+
+fn page_with_head(
+    signed_in: &SignedIn,
+    current: &str,
+    title: &str,
+    head: Markup,
+    body: Markup,
+) -> Markup {
     let admin = signed_in.is_admin();
-    frame(
+    frame_with_head(
         title,
+        head,
         html! {
             header.site {
                 a.title href="/console/subjects" { "Consent ledger console" }
@@ -80,6 +124,10 @@ pub fn bare_page(title: &str, body: Markup) -> Markup {
 }
 
 fn frame(title: &str, top: Markup, body: Markup) -> Markup {
+    frame_with_head(title, html! {}, top, body)
+}
+
+fn frame_with_head(title: &str, head: Markup, top: Markup, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en-GB" {
@@ -88,6 +136,7 @@ fn frame(title: &str, top: Markup, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " - Consent ledger console" }
                 link rel="stylesheet" href="/console/style.css";
+                (head)
             }
             body {
                 a.skip-link href="#main" { "Skip to main content" }

@@ -149,6 +149,25 @@ pub fn routes() -> Router<Console> {
         .route("/console/keys", get(keys::keys_page).post(keys::create_key))
         .route("/console/keys/{id}/revoke", post(keys::revoke_key))
         .route(
+            "/console/evidence",
+            get(evidence::evidence_page).post(evidence::start_export),
+        )
+        .route(
+            "/console/preflight",
+            get(preflight::preflight_page)
+                .post(preflight::start_preflight)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    preflight::MAX_UPLOAD_BYTES,
+                )),
+        )
+        .route(
+            "/console/replay",
+            get(replay::replay_page).post(replay::start_replay),
+        )
+        .route("/console/jobs", get(jobs::jobs_page))
+        .route("/console/jobs/{id}", get(jobs::job_page))
+        .route("/console/jobs/{id}/{file}", get(jobs::download))
+        .route(
             "/console/{*rest}",
             get(sign_in::not_found).post(sign_in::not_found),
         )

@@ -246,7 +246,7 @@ impl Ledger {
     }
 
     /// The view's state of `organisation` (nothing known: the empty state).
-    fn organisation_state(
+    pub(crate) fn organisation_state(
         &self,
         organisation: &OrganisationId,
     ) -> Result<Arc<OrganisationState>, LedgerError> {
@@ -258,7 +258,7 @@ impl Ledger {
     }
 
     /// [`Ledger::decide`] with the organisation's state already read.
-    fn decide_for(
+    pub(crate) fn decide_for(
         &self,
         question: &CheckRequest,
         texts: DecisionTexts,

@@ -11,7 +11,7 @@ use crate::error::LedgerError;
 use crate::ledger::Ledger;
 use consent_audit::{audit_bundle, bundle_report_html, ReportDrawing, VerifiedBy, Verifier};
 use consent_domain::Timestamp;
-use consent_evidence::{EvidenceBundle, VerifierKey};
+use consent_evidence::{EvidenceBundle, VerificationReport, VerifierKey};
 use consent_export::{
     eligibility_csv, Checkpointer, EligibilityError, ExportError, ExportRequest, ExportScope,
     Exporter, SignedCheckpoint,
@@ -148,11 +148,29 @@ impl Ledger {
     /// report` runs on a bundle file.
     pub async fn export_html(&self, request: v1::ExportRequest) -> Result<String, LedgerError> {
         let bundle = self.export(request).await?;
+        let (_, html) = self
+            .audited_report(bundle, None, &crate::jobs::JobProgress::default())
+            .await?;
+        Ok(html)
+    }
+
+    /// `bundle` audited against this ledger's key ("checked by the
+    /// exporting ledger") and its report drawn as of now, naming
+    /// `bundle_file` in its re-verify commands, on a blocking thread.
+    pub(crate) async fn audited_report(
+        &self,
+        bundle: EvidenceBundle,
+        bundle_file: Option<String>,
+        progress: &crate::jobs::JobProgress,
+    ) -> Result<(VerificationReport, String), LedgerError> {
         let key = self.checkpoint_key()?;
         let catalogue = self.inner.catalogue.clone();
         let now = self.inner.clock.now();
+        let progress = progress.clone();
         blocking(move || {
             let report = audit_bundle(&bundle, std::slice::from_ref(&key), &catalogue);
+            progress.advance(1);
+            progress.phase("drawing the report");
             let drawing = ReportDrawing {
                 produced_at: now,
                 verified_by: Some(VerifiedBy {
@@ -161,9 +179,10 @@ impl Ledger {
                     ran_at: now,
                     trusted_keys: vec![key.label()],
                 }),
-                bundle_file: None,
+                bundle_file,
             };
-            bundle_report_html(&bundle, &report, &catalogue, &drawing)
+            let html = bundle_report_html(&bundle, &report, &catalogue, &drawing);
+            (report, html)
         })
         .await
     }

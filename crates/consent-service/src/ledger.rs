@@ -5,6 +5,7 @@ use crate::clock::{Clock, IdGenerator, SystemClock, UuidV7};
 use crate::freshness::{EndOffsetsCache, FreshnessConfig};
 use crate::health::HealthConfig;
 use crate::intake::IntakeConfig;
+use crate::jobs::{JobLimits, JobRegistry};
 use crate::metrics::Transport;
 use consent_domain::rules::RuleCatalogue;
 use consent_export::Checkpointer;
@@ -74,6 +75,7 @@ pub(crate) struct Inner {
     pub(crate) checkpointer: Option<Checkpointer>,
     pub(crate) intake: Option<IntakeConfig>,
     pub(crate) sealer: Option<Arc<Sealer>>,
+    pub(crate) jobs: Arc<JobRegistry>,
 }
 
 impl Ledger {
@@ -104,6 +106,7 @@ impl Ledger {
             checkpointer: None,
             intake: None,
             sealer: None,
+            job_limits: JobLimits::default(),
         }
     }
 
@@ -135,6 +138,18 @@ impl Ledger {
     pub fn owned_partitions(&self) -> &OwnedPartitions {
         self.inner.projection.ownership()
     }
+
+    /// The long work (exports, replays, pre-flights) running or finished
+    /// on this instance ([`crate::jobs`]).
+    pub fn jobs(&self) -> &JobRegistry {
+        &self.inner.jobs
+    }
+
+    /// "Now" by the ledger's clock, for work that outlives this call.
+    pub(crate) fn clock_fn(&self) -> impl Fn() -> consent_domain::Timestamp + Send + 'static {
+        let clock = Arc::clone(&self.inner.clock);
+        move || clock.now()
+    }
 }
 
 impl fmt::Debug for Ledger {
@@ -160,6 +175,7 @@ pub struct LedgerBuilder {
     checkpointer: Option<Checkpointer>,
     intake: Option<IntakeConfig>,
     sealer: Option<Arc<Sealer>>,
+    job_limits: JobLimits,
 }
 
 impl LedgerBuilder {
@@ -207,6 +223,12 @@ impl LedgerBuilder {
         self
     }
 
+    /// How many jobs the ledger holds ([`crate::jobs`]).
+    pub fn job_limits(mut self, limits: JobLimits) -> Self {
+        self.job_limits = limits;
+        self
+    }
+
     pub fn build(self) -> Ledger {
         let end_offsets = Arc::new(EndOffsetsCache::new(
             Arc::clone(&self.log),
@@ -225,6 +247,7 @@ impl LedgerBuilder {
                 checkpointer: self.checkpointer,
                 intake: self.intake,
                 sealer: self.sealer,
+                jobs: Arc::new(JobRegistry::new(self.job_limits)),
             }),
             transport: None,
         }

@@ -25,6 +25,12 @@
 //!   messages sent ([`Ledger::append_response`]),
 //!   [`Ledger::one_click_unsubscribe`], [`Ledger::sms_inbound`] and
 //!   [`Ledger::gpc_signal`] (docs/OPT-OUTS.md);
+//! * long work as jobs with progress ([`jobs`]: a registry each job is
+//!   visible in only to its organisation and the admin):
+//!   [`Ledger::start_export`] (a bundle, the verifier's result on it and
+//!   its report), [`Ledger::start_replay`] (docs/REPLAY.md, from the
+//!   running ledger) and [`Ledger::start_preflight`] (a campaign's
+//!   recipients checked from a CSV, [`preflight`]);
 //! * [`Ledger::routing`]: a subject's partition, and whether this instance
 //!   owns it. An instance that owns only some partitions (see
 //!   `consent_projector::OwnedPartitions`) refuses checks and histories of
@@ -43,14 +49,18 @@ mod clock;
 mod digest_key;
 mod error;
 mod evidence;
+mod export_job;
 mod find;
 mod freshness;
 mod health;
 mod history;
 mod intake;
+pub mod jobs;
 mod ledger;
 pub mod metrics;
+pub mod preflight;
 mod readiness;
+mod replay_job;
 mod routing;
 mod status;
 mod suppressions;
@@ -62,14 +72,20 @@ pub use consent_export::SignedCheckpoint;
 pub use digest_key::{settle_contact_digest_key, DigestKeyCheck, DigestKeyError};
 pub use error::{ErrorKind, LedgerError};
 pub use evidence::{signed_checkpoint_to_proto, CheckpointProgress};
+pub use export_job::{EvidenceExport, ExportVerification};
 pub use find::AddressSearch;
 pub use freshness::FreshnessConfig;
 pub use health::{judge, Fault, FaultKind, Health, HealthConfig, HealthInputs};
 pub use intake::{
     GpcSignal, IntakeConfig, IntakeError, IntakeReceipt, OneClickRequest, SmsOutcome, TokenStatus,
 };
+pub use jobs::{
+    Job, JobError, JobId, JobKind, JobLimits, JobOutput, JobProgress, JobState, Viewer,
+};
 pub use ledger::{Ledger, LedgerBuilder, LedgerConfig};
+pub use preflight::{PreflightRequest, PreflightResult};
 pub use readiness::{Readiness, ReadinessReport};
+pub use replay_job::{ChangeCounts, ReplayReport, ReplayRequest, ReplayResult};
 pub use routing::Routing;
 pub use status::LedgerStatus;
 pub use suppressions::{DEFAULT_SUPPRESSION_PAGE, MAX_SUPPRESSION_PAGE};

@@ -570,3 +570,44 @@ impl Drop for Browser {
         let _ = self.driver.wait();
     }
 }
+
+impl Browser {
+    /// [`Browser::assert_accessible`] with axe-core's `rules` turned off,
+    /// for a page that breaks one knowingly and meets the criterion
+    /// otherwise: `why` says how (it is in the failure message, and should
+    /// be in the test that calls this).
+    pub async fn assert_accessible_except(&self, name: &str, rules: &[&str], why: &str) {
+        let injected = self
+            .client
+            .execute(&format!("{}\nreturn typeof axe;", axe_source()), vec![])
+            .await
+            .expect("inject axe-core");
+        assert_eq!(injected, json!("object"), "axe-core did not load");
+        let disabled: serde_json::Map<String, Value> = rules
+            .iter()
+            .map(|rule| ((*rule).to_owned(), json!({"enabled": false})))
+            .collect();
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];\
+                 axe.run(document, {resultTypes: ['violations'], rules: arguments[0]}).then(r => done(r.violations.map(v => \
+                   ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))})))) \
+                   .catch(e => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));",
+                vec![Value::Object(disabled)],
+            )
+            .await
+            .expect("run axe-core");
+        let serious: Vec<&Value> = found
+            .as_array()
+            .expect("a list of violations")
+            .iter()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .collect();
+        assert!(
+            serious.is_empty(),
+            "axe-core (without {rules:?}: {why}) finds serious or critical violations on the {name} page: {}",
+            serde_json::to_string_pretty(&serious).unwrap_or_default()
+        );
+    }
+}

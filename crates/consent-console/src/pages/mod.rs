@@ -1,8 +1,13 @@
 //! One module per page (see the crate's doc, "Adding a page").
 
 pub mod eligibility;
+pub mod evidence;
 pub mod find;
+pub mod form_fields;
+pub mod jobs;
 pub mod keys;
+pub mod preflight;
+pub mod replay;
 pub mod sign_in;
 pub mod suppressions;
 pub mod timeline;
