@@ -239,8 +239,8 @@ mod tests {
         }
         let table = writer.finish().expect("finished");
         assert_eq!(table.len(), 500);
-        for (n, state) in states.iter().enumerate() {
-            let found = table.address_state(&shop, &digest(n as u32)).expect("read");
+        for (n, state) in (0u32..).zip(&states) {
+            let found = table.address_state(&shop, &digest(n)).expect("read");
             assert_eq!(found.as_ref(), Some(state), "address {n}");
         }
         assert_eq!(
