@@ -1,6 +1,9 @@
 //! The one test kit of the workspace: every crate's tests say their
 //! givens, whens and thens with it, the same way.
 //!
+//! - [`arbitrary`]: generated histories for the properties of the fold
+//!   (events of every kind that meet on a few subjects and addresses, and
+//!   the deliveries a log may make of them).
 //! - [`facts`]: facts as the scenarios say them (`sale("cars")`,
 //!   `consent(&[Email], &[Commercial]).pre_ticked()`, `opt_out(..)`), with
 //!   the lawful defaults, and the one wording hash ([`facts::WORDING_SHA256`]).
@@ -28,6 +31,7 @@
 //! `tests/architecture.rs`). It panics with a message on a test's own
 //! mistakes; it is test code.
 
+pub mod arbitrary;
 pub mod facts;
 pub mod history;
 pub mod json;
