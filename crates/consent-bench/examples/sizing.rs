@@ -12,10 +12,11 @@
 //!
 //! Defaults: 1,000 subjects of 100 events each (100,000 events), spread
 //! over 100 organisations, on an 8-partition embedded log in a temporary
-//! directory. Per subject: a contact point, a sale (with an email address),
-//! a consent, an opt-out or a withdrawal, and marketing messages sent for
-//! the rest, each with a UUIDv7 id, as a busy sender's log looks; appended
-//! in time order (each campaign's messages to every subject together).
+//! directory. The events are consent-generator's (seed 1, the benchmarks'
+//! dataset): organisations of every kind, and per subject a first fact (a
+//! sale, an enquiry, a donation or a consent), then about half marketing
+//! messages sent and the rest a mix of every other fact; appended in time
+//! order.
 //!
 //! It then
 //! * sizes every encoded envelope, per kind and on average;
@@ -31,12 +32,12 @@
 //! * reports the process's peak resident memory while projecting
 //!   (`VmHWM`, reset after the events are generated and appended).
 
+use consent_generator::{Generator, GeneratorConfig};
 use consent_log::partitioner::partition_for;
 use consent_log::{AppendRecord, EventLog, LogLayout};
 use consent_log_embedded::EmbeddedLog;
 use consent_projector::{OwnedPartitions, Projector, ProjectorConfig};
-use consent_schema::pbjson_types::Timestamp;
-use consent_schema::{v1, SCHEMA_VERSION};
+use consent_schema::v1;
 use consent_store::ViewStore;
 use consent_store_sled::SledStore;
 use std::collections::BTreeMap;
@@ -74,7 +75,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     // ---------------------------------------------------------- events
     // In time order, as they would arrive: a campaign's messages to every
     // subject, then the next.
-    let mut envelopes = generate(subjects, per_subject);
+    let mut envelopes = generate(subjects, per_subject)?;
     envelopes.sort_by_key(|e| e.occurred_at.as_ref().map(|t| (t.seconds, t.nanos)));
     let mut by_kind: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
     let mut records = Vec::with_capacity(envelopes.len());
@@ -222,157 +223,30 @@ fn project(
 
 // ------------------------------------------------------------ generated events
 
-fn generate(subjects: usize, per_subject: usize) -> Vec<v1::Envelope> {
-    let base = 1_767_225_600; // 2026-01-01T00:00:00Z
-    let mut envelopes = Vec::with_capacity(subjects * per_subject + 2 * ORGANISATIONS);
-    for o in 0..ORGANISATIONS {
-        let organisation = format!("org-{o:03}");
-        envelopes.push(envelope(
-            &organisation,
-            "",
-            base,
-            v1::envelope::Payload::OrganisationRegistered(v1::OrganisationRegistered {
-                name: format!("Organisation {o} Ltd"),
-                kind: v1::OrganisationKind::Commercial.into(),
-                charity_register_number: String::new(),
-            }),
-        ));
-        envelopes.push(envelope(
-            &organisation,
-            "",
-            base,
-            v1::envelope::Payload::ProductCategoriesDefined(v1::ProductCategoriesDefined {
-                categories: vec![
-                    category("cars", "Cars", &["servicing", "mot"]),
-                    category("servicing", "Servicing", &["mot"]),
-                    category("mot", "MOT tests", &[]),
-                    category("insurance", "Motor insurance", &[]),
-                ],
-            }),
-        ));
-    }
-    for s in 0..subjects {
-        let organisation = format!("org-{:03}", s % ORGANISATIONS);
-        let subject = format!("cust-{s:09}");
-        let email = v1::ContactPoint {
-            kind: v1::ContactKind::Email.into(),
-            value: format!("customer.{s}@example.com"),
-            sealed: None,
-        };
-        let at = |n: usize| base + 86_400 + (s as i64 % 86_400) + (n as i64) * 3_600;
-        let push = |envelopes: &mut Vec<v1::Envelope>, n: usize, payload| {
-            envelopes.push(envelope(&organisation, &subject, at(n), payload));
-        };
-        push(
-            &mut envelopes,
-            0,
-            v1::envelope::Payload::ContactPointRecorded(v1::ContactPointRecorded {
-                contact_point: Some(email.clone()),
-            }),
-        );
-        push(
-            &mut envelopes,
-            1,
-            v1::envelope::Payload::SaleRecorded(v1::SaleRecorded {
-                product_category_id: "cars".to_owned(),
-                order_ref: format!("order-{s}"),
-                collection: Some(v1::DetailsCollection {
-                    route: v1::CollectionRoute::Direct.into(),
-                    opt_out_offered: true,
-                    opt_out_taken: false,
-                    form_version: "sale-form-v3".to_owned(),
-                    contact_point: Some(email.clone()),
-                }),
-            }),
-        );
-        push(
-            &mut envelopes,
-            2,
-            v1::envelope::Payload::ConsentGiven(v1::ConsentGiven {
-                channels: vec![v1::Channel::Email.into(), v1::Channel::Sms.into()],
-                purposes: vec![v1::Purpose::Commercial.into()],
-                wording_version: "newsletter-v2".to_owned(),
-                wording_sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-                    .to_owned(),
-                method: v1::CollectionMethod::UntickedCheckbox.into(),
-                collector: v1::ConsentCollector::FirstParty.into(),
-                contact_point: Some(email.clone()),
-                ..Default::default()
-            }),
-        );
-        for n in 3..per_subject - 1 {
-            push(
-                &mut envelopes,
-                n,
-                v1::envelope::Payload::MarketingMessageSent(v1::MarketingMessageSent {
-                    channel: v1::Channel::Email.into(),
-                    purpose: v1::Purpose::Commercial.into(),
-                    product_category_id: "servicing".to_owned(),
-                    message_class: v1::MessageClass::Marketing.into(),
-                    promotional_content: true,
-                    opt_out_included: true,
-                    sender_identified: true,
-                    message_id: format!("msg-{s}-{n}"),
-                    campaign_id: format!("campaign-{}", n % 12),
-                    contact_point: Some(email.clone()),
-                    sole_charitable_purpose: false,
-                }),
-            );
-        }
-        let last = if s % 2 == 0 {
-            v1::envelope::Payload::OptOutRecorded(v1::OptOutRecorded {
-                contact_point: None,
-                channels: vec![v1::Channel::Email.into()],
-                all_channels: false,
-                received_via: v1::OptOutMethod::UnsubscribeLink.into(),
-            })
-        } else {
-            v1::envelope::Payload::ConsentWithdrawn(v1::ConsentWithdrawn {
-                channels: vec![],
-                purposes: vec![],
-                received_via: v1::OptOutMethod::EmailReply.into(),
-            })
-        };
-        push(&mut envelopes, per_subject - 1, last);
-    }
-    envelopes
+/// `subjects` subjects of `per_subject` events each (the organisations'
+/// facts on top), from consent-generator: the same seeded histories as the
+/// benchmarks' dataset.
+fn generate(subjects: usize, per_subject: usize) -> Result<Vec<v1::Envelope>, Box<dyn Error>> {
+    let subjects = u64::try_from(subjects)?;
+    let per_subject = u64::try_from(per_subject)?;
+    let organisations = u32::try_from(ORGANISATIONS)?;
+    let mut config = GeneratorConfig {
+        seed: 1,
+        subjects,
+        events: subjects * per_subject,
+        organisations: Some(organisations),
+    };
+    // The organisations' own facts (a registration, and categories for
+    // those that sell) on top of the subjects'.
+    let organisation_facts: usize = Generator::new(config)?
+        .organisations()
+        .iter()
+        .zip(0u32..)
+        .map(|(organisation, index)| organisation.facts(index).len())
+        .sum();
+    config.events += u64::try_from(organisation_facts)?;
+    Ok(Generator::new(config)?.collect())
 }
-
-fn envelope(
-    organisation: &str,
-    subject: &str,
-    seconds: i64,
-    payload: v1::envelope::Payload,
-) -> v1::Envelope {
-    let at = Timestamp { seconds, nanos: 0 };
-    v1::Envelope {
-        event_id: uuid::Uuid::now_v7().to_string(),
-        organisation_id: organisation.to_owned(),
-        subject_id: subject.to_owned(),
-        occurred_at: Some(at),
-        recorded_at: Some(Timestamp {
-            seconds: seconds + 2,
-            nanos: 345_000_000,
-        }),
-        source: Some(v1::Source {
-            system: "crm".to_owned(),
-            evidence_ref: format!("crm-{seconds}"),
-            ..Default::default()
-        }),
-        schema_version: SCHEMA_VERSION,
-        payload: Some(payload),
-    }
-}
-
-fn category(id: &str, name: &str, similar: &[&str]) -> v1::ProductCategory {
-    v1::ProductCategory {
-        id: id.to_owned(),
-        name: name.to_owned(),
-        similar_category_ids: similar.iter().map(|s| (*s).to_owned()).collect(),
-    }
-}
-
-// ------------------------------------------------------------ Kafka's storage
 
 /// Bytes Kafka stores for `records` appended `per_append` at a time: one
 /// record batch per (append, topic, partition), uncompressed and with zstd
