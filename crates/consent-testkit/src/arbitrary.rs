@@ -15,6 +15,8 @@ pub const CATEGORIES: [&str; 3] = ["boots", "socks", "hats"];
 pub const EMAILS: [&str; 3] = ["ada@example.com", "bob@example.com", "cy@example.org"];
 pub const NUMBERS: [&str; 2] = ["+447700900123", "+441632960001"];
 
+/// 2025-06-01T00:00:00Z: facts are spread over the following 400 days, so
+/// that both UK rule sets (before and after 2026-02-05) are exercised.
 const BASE_MICROS: i64 = 1_748_736_000_000_000;
 const DAY_MICROS: i64 = 86_400_000_000;
 

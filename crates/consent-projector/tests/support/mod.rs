@@ -63,10 +63,6 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
-// ------------------------------------------------------------ generated events
-
-/// 2025-06-01T00:00:00Z: facts are spread over the following 400 days, so
-/// that both UK rule sets (before and after 2026-02-05) are exercised.
 // ------------------------------------------------------------ the log
 
 pub fn record_of(event: &Event) -> AppendRecord {
