@@ -21,6 +21,10 @@
 //!   messages sent ([`Ledger::append_response`]),
 //!   [`Ledger::one_click_unsubscribe`], [`Ledger::sms_inbound`] and
 //!   [`Ledger::gpc_signal`] (docs/OPT-OUTS.md);
+//! * ESP events in ([`EspWebhooks`]): [`Ledger::sendgrid_webhook`],
+//!   [`Ledger::ses_webhook`], [`Ledger::mailchimp_webhook`] and
+//!   [`Ledger::generic_webhook`], each authenticated with the provider's
+//!   own scheme (docs/INTEGRATION.md, "ESP events in");
 //! * [`Ledger::routing`]: a subject's partition, and whether this instance
 //!   owns it. An instance that owns only some partitions (see
 //!   `consent_projector::OwnedPartitions`) refuses checks and histories of
@@ -38,6 +42,7 @@ mod check;
 mod clock;
 mod digest_key;
 mod error;
+mod esp;
 mod evidence;
 mod freshness;
 mod health;
@@ -56,6 +61,9 @@ pub use clock::{Clock, IdGenerator, SystemClock, UuidV7};
 pub use consent_export::SignedCheckpoint;
 pub use digest_key::{settle_contact_digest_key, DigestKeyCheck, DigestKeyError};
 pub use error::{ErrorKind, LedgerError};
+pub use esp::{
+    EspNote, EspOutcome, EspReceipt, EspSettings, EspWebhooks, SendGridSettings, SesSettings,
+};
 pub use evidence::{signed_checkpoint_to_proto, CheckpointProgress};
 pub use freshness::FreshnessConfig;
 pub use health::{judge, Fault, FaultKind, Health, HealthConfig, HealthInputs};
