@@ -221,10 +221,13 @@ impl EspError {
         }
     }
 
-    /// Whether the request failed authentication (HTTP 403), rather than
-    /// being malformed (400).
+    /// Whether the request failed authentication (HTTP 403: no signature,
+    /// a bad one, a stale one), rather than being malformed (400).
     pub fn is_authentication(&self) -> bool {
-        matches!(self, EspError::BadSignature { .. } | EspError::Stale { .. })
+        matches!(
+            self,
+            EspError::MissingHeader { .. } | EspError::BadSignature { .. } | EspError::Stale { .. }
+        )
     }
 
     pub(crate) fn payload(field: impl Into<String>, reason: impl Into<String>) -> Self {
