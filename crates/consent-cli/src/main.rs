@@ -13,6 +13,7 @@ mod api_key_reload;
 mod append;
 mod check;
 mod client;
+mod esp_setup;
 mod evidence_setup;
 mod export;
 mod generate;
