@@ -13,7 +13,9 @@
 //!   at the ESP is not consent the ledger records).
 //!
 //! Mailchimp gives no event id, so the provider event id is made of the
-//! event's own fields: `{type}:{data[list_id]}:{data[id] or data[email]}:{fired_at}`.
+//! event's own fields: `{type}:{data[list_id]}:{data[id]}:{fired_at}` (`-`
+//! for a missing member id; never the address, which is not evidence in
+//! clear).
 //! A redelivery of the same event is the same id.
 
 use super::{EspAction, EspDelivery, EspError, EspEvent, EventAddress, Provider};
@@ -50,7 +52,10 @@ pub fn read_form(body: &[u8]) -> Result<EspDelivery, EspError> {
     let fired_at = get("fired_at").ok_or_else(|| EspError::payload("fired_at", "required"))?;
     let list_id = get("data[list_id]").unwrap_or_default();
     let email = get("data[email]");
-    let member = get("data[id]").or(email).unwrap_or_default();
+    // Never the address: the provider event id is kept as evidence and
+    // logged, and addresses are only ever stored sealed. Events of one
+    // second without a member id differ by address in the ledger's id.
+    let member = get("data[id]").unwrap_or("-");
     let provider_event_id = format!("{kind}:{list_id}:{member}:{fired_at}");
     let reason = get("data[reason]");
     let action = match (kind, reason) {
@@ -157,6 +162,11 @@ mod tests {
         let delivery = read_form(CLEANED.as_bytes()).expect("read");
         assert_eq!(delivery.events[0].action, EspAction::NotARefusal);
         assert_eq!(delivery.events[0].event_type, "cleaned");
+        // No member id in the sample: never the address in its place.
+        assert_eq!(
+            delivery.events[0].provider_event_id,
+            "cleaned:a6b5da1054:-:2009-03-26 22:01:00"
+        );
         let delivery = read_form(SUBSCRIBE.as_bytes()).expect("read");
         assert!(delivery.events.is_empty());
         assert_eq!(delivery.ignored[0].event_type, "subscribe");

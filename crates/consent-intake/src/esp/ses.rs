@@ -141,14 +141,7 @@ fn read_notification(message: &SnsMessage, delivery: &mut EspDelivery) -> Result
     } else {
         for name in ["bounceType", "bounceSubType"] {
             if let Some(value) = text(body, name) {
-                detail.push((
-                    if name == "bounceType" {
-                        "bounceType"
-                    } else {
-                        "bounceSubType"
-                    },
-                    value,
-                ));
+                detail.push((name, value));
             }
         }
         EspAction::NotARefusal
