@@ -169,7 +169,8 @@ impl Ledger {
             .key
             .verify(body, signature, timestamp, now, sendgrid.tolerance_secs)
             .map_err(|error| refused(organisation, Provider::SendGrid, error))?;
-        let delivery = sendgrid::read_events(body).map_err(IntakeError::Esp)?;
+        let delivery = sendgrid::read_events(body)
+            .map_err(|error| refused(organisation, Provider::SendGrid, error))?;
         self.record_delivery(organisation, delivery).await
     }
 
@@ -245,7 +246,8 @@ impl Ledger {
         body: &[u8],
     ) -> Result<EspOutcome, IntakeError> {
         self.mailchimp_secret(organisation, secret)?;
-        let delivery = mailchimp::read_form(body).map_err(IntakeError::Esp)?;
+        let delivery = mailchimp::read_form(body)
+            .map_err(|error| refused(organisation, Provider::Mailchimp, error))?;
         self.record_delivery(organisation, delivery).await
     }
 
@@ -264,7 +266,8 @@ impl Ledger {
             .map_or(&[][..], |s| s.as_slice());
         generic::verify(secret, body, signature)
             .map_err(|error| refused(organisation, Provider::Generic, error))?;
-        let delivery = generic::read_body(organisation, body).map_err(IntakeError::Esp)?;
+        let delivery = generic::read_body(organisation, body)
+            .map_err(|error| refused(organisation, Provider::Generic, error))?;
         self.record_delivery(organisation, delivery).await
     }
 
