@@ -149,7 +149,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if args.only == ["webhook"] {
         let outcome = webhook_outcome(args.ledger_bin.as_deref(), &work, webhooks).await;
         let json = serde_json::json!({ "outcomes": [outcome.to_json()] });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        let text = serde_json::to_string_pretty(&json)?;
+        println!("{text}");
+        if let Some(path) = &args.json {
+            std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
+        }
+        // One figure is not a report: docs/PERFORMANCE.md is left as it is.
         return Ok(());
     }
     let layout = consent_schema::ledger_layout("bench", 8);
