@@ -6,6 +6,7 @@
 #
 #   bash scripts/bench.sh                     full: 1,000,000 subjects, 10,000,000 events
 #   bash scripts/bench.sh --smoke             tiny sizes, seconds
+#   bash scripts/bench.sh --only webhook      only an ESP webhook's latency to a refused check
 #   bash scripts/bench.sh --subjects 100000 --events 1000000   any size
 #
 # Every argument is passed to consent-bench (`consent-bench --help`).
@@ -56,7 +57,7 @@ run_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w start \
 run_pg "$pg_bin/createdb" -h "$pg_dir" -p "$pg_port" -U bench bench
 export CONSENT_BENCH_POSTGRES="host=$pg_dir port=$pg_port user=bench dbname=bench"
 
-cargo build --release --locked -p consent-bench
+cargo build --release --locked -p consent-bench -p consent-cli
 ./target/release/consent-bench "$@" \
     --json target/bench.json \
     --report docs/PERFORMANCE.md \

@@ -5,8 +5,9 @@
 //! same run: projection into the sled view, in-process checks, HTTP and
 //! gRPC checks on loopback, batch and streamed decisions, a PostgreSQL peer
 //! (when `--postgres` names one), a replay under the other rule set, the
-//! Kafka path and opt-out latency through the tansu test broker, and the
-//! view's bytes on disk. Prints the outcomes as JSON and, with `--report`,
+//! Kafka path and opt-out latency through the tansu test broker, the
+//! view's bytes on disk, and an ESP webhook's latency to a refused check
+//! against the real `consent-ledger` binary. Prints the outcomes as JSON and, with `--report`,
 //! writes docs/PERFORMANCE.md. `scripts/bench.sh` runs it end to end.
 
 /// mimalloc as the global allocator: see the workspace Cargo.toml and
@@ -27,6 +28,7 @@ mod postgres;
 mod projection;
 mod replay;
 mod report;
+mod webhook;
 
 use anyhow::Context;
 use clap::Parser;
@@ -74,12 +76,20 @@ struct Args {
     #[arg(long)]
     no_kafka: bool,
     /// Run only these benchmarks (comma-separated: projection, check, api,
-    /// postgres, replay, disk, kafka); the projection always runs, as the
-    /// others read its view. For iterating on one figure: without api or
+    /// postgres, replay, disk, kafka, webhook); the projection always runs,
+    /// as the others read its view. For iterating on one figure: without api or
     /// postgres the run stops after the check, replay and disk figures,
-    /// prints them, and writes no report.
+    /// prints them, and writes no report. `--only webhook` alone runs only
+    /// the ESP webhook latency against the real binary (no data set).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// ESP webhooks timed end to end, each way (default 200; 10 with --smoke).
+    #[arg(long)]
+    webhooks: Option<usize>,
+    /// The `consent-ledger` binary the webhook benchmark serves (default: the
+    /// one beside consent-bench, from the same build).
+    #[arg(long)]
+    ledger_bin: Option<PathBuf>,
     /// Where the logs and views go (default: a temporary directory).
     #[arg(long)]
     work_dir: Option<PathBuf>,
@@ -135,6 +145,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .unwrap_or_else(|| temporary.path().to_owned());
     std::fs::create_dir_all(&work)?;
     let wants = |name: &str| args.only.is_empty() || args.only.iter().any(|only| only == name);
+    let webhooks = args.webhooks.unwrap_or(if smoke { 10 } else { 200 });
+    if args.only == ["webhook"] {
+        let outcome = webhook_outcome(args.ledger_bin.as_deref(), &work, webhooks).await;
+        let json = serde_json::json!({ "outcomes": [outcome.to_json()] });
+        let text = serde_json::to_string_pretty(&json)?;
+        println!("{text}");
+        if let Some(path) = &args.json {
+            std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
+        }
+        // One figure is not a report: docs/PERFORMANCE.md is left as it is.
+        return Ok(());
+    }
     let layout = consent_schema::ledger_layout("bench", 8);
     let mut outcomes: Vec<Outcome> = Vec::new();
 
@@ -275,6 +297,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
     }
 
+    if wants("webhook") {
+        tracing::info!("ESP webhook latency");
+        outcomes.push(webhook_outcome(args.ledger_bin.as_deref(), &work, webhooks).await);
+    }
+
     let json = serde_json::json!({
         "seed": config.seed,
         "subjects": config.subjects,
@@ -308,6 +335,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
         std::fs::write(path, markdown).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+/// The ESP webhook benchmark, or why it did not run.
+async fn webhook_outcome(
+    binary: Option<&std::path::Path>,
+    work: &std::path::Path,
+    webhooks: usize,
+) -> Outcome {
+    let title = "ESP webhook received, then a check refused (SendGrid, the real binary)";
+    let Some(binary) = webhook::ledger_binary(binary) else {
+        return Outcome::skipped(
+            "webhook",
+            title,
+            "no consent-ledger binary beside consent-bench (cargo build -p consent-cli) and no --ledger-bin",
+        );
+    };
+    webhook::measure(&binary, work, webhooks)
+        .await
+        .unwrap_or_else(|error| Outcome::skipped("webhook", title, format!("failed: {error:#}")))
 }
 
 async fn postgres_outcome(

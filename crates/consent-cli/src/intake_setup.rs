@@ -2,7 +2,8 @@
 //! secret (`<data dir>/unsubscribe.key` by default, mode 0600, generated on
 //! first start; or a named file, or the value in `CONSENT_UNSUBSCRIBE_KEY`:
 //! docs/OPERATIONS.md "Keys"), the public URL the links point at, and the SMS webhook's
-//! shared secret and receiving numbers.
+//! shared secret and receiving numbers, and the ESP webhooks' settings
+//! file (`esp_setup`).
 
 use crate::key_source::{KeySource, UNSUBSCRIBE_KEY};
 use anyhow::Context;
@@ -35,6 +36,12 @@ pub struct IntakeArgs {
     /// +447700900999=acme-cycles); repeatable. The environment variable takes several, separated by `;`.
     #[arg(long = "sms-number", env = "CONSENT_SMS_NUMBERS", value_delimiter = ';', value_parser = parse_number)]
     pub sms_numbers: Vec<(String, String)>,
+    /// The ESP webhooks' settings file (TOML, mode 0600: it holds secrets): per organisation, the
+    /// SendGrid verification key, the SNS signing certificate of SES notifications, the Mailchimp URL
+    /// secret and the generic webhook's HMAC secret (docs/INTEGRATION.md). Without it every ESP
+    /// webhook answers 404.
+    #[arg(long, env = "CONSENT_ESP_WEBHOOKS_FILE")]
+    pub esp_webhooks: Option<PathBuf>,
 }
 
 fn parse_number(text: &str) -> Result<(String, String), String> {
@@ -104,6 +111,9 @@ pub fn open_intake(
             numbers = args.sms_numbers.len(),
             "the SMS STOP webhook is enabled"
         );
+    }
+    if let Some(path) = &args.esp_webhooks {
+        intake = intake.esp_webhooks(crate::esp_setup::load_esp_webhooks(path)?);
     }
     tracing::info!(public_url = %intake.public_url(), "one-click unsubscribe links enabled");
     Ok(intake)

@@ -14,6 +14,7 @@ mod append;
 mod check;
 mod client;
 mod console_setup;
+mod esp_setup;
 mod evidence_setup;
 mod export;
 mod generate;

@@ -141,6 +141,9 @@ impl ServeArgs {
         if let (Some(value), true) = (file.sms_webhook_secret.clone(), may("sms_webhook_secret")) {
             self.intake.sms_webhook_secret = Some(value);
         }
+        if let (Some(value), true) = (file.esp_webhooks.clone(), may("esp_webhooks")) {
+            self.intake.esp_webhooks = Some(value);
+        }
         if let (Some(value), true) = (file.contact_digest_key.clone(), may("contact_digest_key")) {
             self.sealing.contact_digest_key = Some(value);
         }

@@ -260,6 +260,8 @@ pub struct ConfigFile {
     /// Receiving numbers and their organisations, as a table:
     /// `sms_numbers = { "+447700900999" = "acme-cycles" }`.
     pub sms_numbers: Option<std::collections::BTreeMap<String, String>>,
+    /// The ESP webhooks' settings file (a path; it holds the secrets).
+    pub esp_webhooks: Option<PathBuf>,
     /// The keys (docs/OPERATIONS.md, "Keys"): a file's path, never a value.
     pub contact_digest_key: Option<PathBuf>,
     /// `sqlite` or a `postgres://` URL (no password in it).

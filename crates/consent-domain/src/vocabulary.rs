@@ -309,6 +309,9 @@ pub enum OptOutMethod {
     /// Global Privacy Control: objection by automated means (UK GDPR Art 21(5)).
     GpcSignal,
     PreferenceCentre,
+    /// The recipient marked a message as spam; the mailbox provider's
+    /// feedback loop reported it through the ESP.
+    SpamComplaint,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -68,6 +68,12 @@ impl From<IntakeError> for ApiError {
             IntakeError::Header { header, .. } => {
                 ApiError::invalid(Some(header.to_owned()), message)
             }
+            IntakeError::EspNotConfigured { .. } => ApiError::not_found(message),
+            IntakeError::Esp(error) if error.is_authentication() => with_field(
+                ApiError::new(StatusCode::FORBIDDEN, "permission_denied", message),
+                &error.field(),
+            ),
+            IntakeError::Esp(error) => ApiError::invalid(Some(error.field()), message),
             IntakeError::Invalid(error) => ApiError::invalid(Some(error.field), message),
             IntakeError::Ledger(error) => ApiError::from(error),
         }

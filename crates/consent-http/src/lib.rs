@@ -26,9 +26,12 @@
 //! | `POST /u/{token}` | `List-Unsubscribe=One-Click` (form) | records the opt-out (RFC 8058) |
 //! | `POST /v1/webhooks/sms` | the SMS provider's form, signed | records SMS STOP opt-outs |
 //! | `POST /v1/signals/gpc` | `{organisationId, subjectId}` + `Sec-GPC: 1` | `AppendedEvent`: records an objection |
+//! | `POST /v1/webhooks/{sendgrid,ses,generic}/{org}` | the provider's body, signed its way | what was recorded ([`esp`]) |
+//! | `GET`, `POST /v1/webhooks/mailchimp/{org}/{secret}` | Mailchimp's form | validation; what was recorded |
 //!
-//! Every endpoint but `/healthz`, `/readyz`, `/metrics`, `/u/{token}` and
-//! `/v1/webhooks/sms` (signed token / signature instead) needs an API key
+//! Every endpoint but `/healthz`, `/readyz`, `/metrics`, `/u/{token}`,
+//! `/v1/webhooks/sms` and the ESP webhooks (signed token / signature /
+//! the provider's scheme instead) needs an API key
 //! (`Authorization: Bearer <key>`) when the server has a key file
 //! ([`auth`]: 401 `unauthenticated` without a valid key, 403
 //! `permission_denied` for another organisation's data); each endpoint's
@@ -55,6 +58,7 @@
 
 pub mod auth;
 mod error;
+pub mod esp;
 mod evidence;
 pub mod health;
 mod history_query;
@@ -167,6 +171,33 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::public(Method::POST, "/u/{token}", post(intake::one_click)),
         Endpoint::public(Method::POST, "/v1/webhooks/sms", post(intake::sms_webhook)),
         Endpoint::new(Method::POST, "/v1/signals/gpc", post(intake::gpc_signal)),
+        // ESP events in (docs/INTEGRATION.md): each authenticated by the
+        // provider's own scheme, not API keys.
+        Endpoint::public(
+            Method::POST,
+            "/v1/webhooks/sendgrid/{organisation}",
+            post(esp::sendgrid_webhook),
+        ),
+        Endpoint::public(
+            Method::POST,
+            "/v1/webhooks/ses/{organisation}",
+            post(esp::ses_webhook),
+        ),
+        Endpoint::public(
+            Method::GET,
+            "/v1/webhooks/mailchimp/{organisation}/{secret}",
+            get(esp::mailchimp_validation),
+        ),
+        Endpoint::public(
+            Method::POST,
+            "/v1/webhooks/mailchimp/{organisation}/{secret}",
+            post(esp::mailchimp_webhook),
+        ),
+        Endpoint::public(
+            Method::POST,
+            "/v1/webhooks/generic/{organisation}",
+            post(esp::generic_webhook),
+        ),
     ]
 }
 
@@ -220,7 +251,7 @@ pub fn router_guarded(ledger: Ledger, readiness: Readiness, guard: Guard) -> Rou
                         "http_request",
                         request_id,
                         method = %request.method(),
-                        path = %request.uri().path(),
+                        path = %esp::loggable_path(request.uri().path()),
                         status = tracing::field::Empty,
                         latency_ms = tracing::field::Empty,
                     );

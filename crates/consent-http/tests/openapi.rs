@@ -523,6 +523,37 @@ async fn intake_samples(document: &Value, server: &Server) -> Vec<(String, Strin
         headers: Vec::new(),
         expected: StatusCode::OK,
     };
+    // ESP events in.
+    let sendgrid = "/v1/webhooks/sendgrid/{organisation}";
+    let ses = "/v1/webhooks/ses/{organisation}";
+    let mailchimp = "/v1/webhooks/mailchimp/{organisation}/{secret}";
+    let generic = "/v1/webhooks/generic/{organisation}";
+    let now = unix_now();
+    let sendgrid_body = json!([{"email": "openapi@example.com", "timestamp": 1_700_000_000,
+        "event": "unsubscribe", "sg_event_id": "openapi-sg-1"}])
+    .to_string();
+    let sendgrid_headers = |signature: String| {
+        vec![
+            ("x-twilio-email-event-webhook-signature", signature),
+            ("x-twilio-email-event-webhook-timestamp", now.clone()),
+        ]
+    };
+    let complaint = json!({"notificationType": "Complaint", "complaint": {
+        "complainedRecipients": [{"emailAddress": "openapi@example.com"}],
+        "complaintFeedbackType": "abuse", "timestamp": "2026-01-27T14:59:38.237Z",
+        "feedbackId": "openapi-feedback-1"}})
+    .to_string();
+    let ses_body = sns_notification("openapi-sns-1", &complaint).to_string();
+    let mut forged_ses = sns_notification("openapi-sns-1", &complaint);
+    forged_ses["Message"] = json!(complaint.replace("openapi@", "other@"));
+    let mailchimp_path = format!("/v1/webhooks/mailchimp/{ORG}/{MAILCHIMP_SECRET}");
+    let mailchimp_form = "type=unsubscribe&fired_at=2026-03-01+10%3A00%3A00&data%5Bid%5D=m1&data%5Blist_id%5D=l1&data%5Bemail%5D=openapi%40example.com";
+    let generic_body = json!({"organisationId": ORG, "address": "openapi@example.com",
+        "kind": "opt_out", "channel": "email", "occurredAt": "2026-03-01T10:00:00Z",
+        "providerEventId": "openapi-generic-1"})
+    .to_string();
+    let generic_signature = consent_intake::sign_webhook(GENERIC_SECRET, generic_body.as_bytes());
+    let json_type = Some("application/json");
     let requests = [
         sample("GET", page, format!("/u/{token}"), None, ""),
         IntakeSample {
@@ -595,6 +626,113 @@ async fn intake_samples(document: &Value, server: &Server) -> Vec<(String, Strin
                 "/v1/signals/gpc".to_owned(),
                 Some("application/json"),
                 &gpc,
+            )
+        },
+        IntakeSample {
+            headers: sendgrid_headers(sign_sendgrid(&now, &sendgrid_body)),
+            ..sample(
+                "POST",
+                sendgrid,
+                format!("/v1/webhooks/sendgrid/{ORG}"),
+                json_type,
+                &sendgrid_body,
+            )
+        },
+        IntakeSample {
+            headers: sendgrid_headers(sign_sendgrid(&now, "[]")),
+            expected: StatusCode::FORBIDDEN,
+            ..sample(
+                "POST",
+                sendgrid,
+                format!("/v1/webhooks/sendgrid/{ORG}"),
+                json_type,
+                &sendgrid_body,
+            )
+        },
+        IntakeSample {
+            expected: StatusCode::NOT_FOUND,
+            ..sample(
+                "POST",
+                sendgrid,
+                "/v1/webhooks/sendgrid/no-such-org".to_owned(),
+                json_type,
+                &sendgrid_body,
+            )
+        },
+        sample(
+            "POST",
+            ses,
+            format!("/v1/webhooks/ses/{ORG}"),
+            Some("text/plain"),
+            &ses_body,
+        ),
+        IntakeSample {
+            expected: StatusCode::FORBIDDEN,
+            ..sample(
+                "POST",
+                ses,
+                format!("/v1/webhooks/ses/{ORG}"),
+                Some("text/plain"),
+                &forged_ses.to_string(),
+            )
+        },
+        IntakeSample {
+            expected: StatusCode::BAD_REQUEST,
+            ..sample(
+                "POST",
+                ses,
+                format!("/v1/webhooks/ses/{ORG}"),
+                Some("text/plain"),
+                "{}",
+            )
+        },
+        sample("GET", mailchimp, mailchimp_path.clone(), None, ""),
+        IntakeSample {
+            expected: StatusCode::FORBIDDEN,
+            ..sample(
+                "GET",
+                mailchimp,
+                format!("/v1/webhooks/mailchimp/{ORG}/wrong"),
+                None,
+                "",
+            )
+        },
+        sample(
+            "POST",
+            mailchimp,
+            mailchimp_path.clone(),
+            Some(FORM),
+            mailchimp_form,
+        ),
+        IntakeSample {
+            expected: StatusCode::BAD_REQUEST,
+            ..sample(
+                "POST",
+                mailchimp,
+                mailchimp_path.clone(),
+                Some(FORM),
+                "type=unsubscribe",
+            )
+        },
+        IntakeSample {
+            headers: vec![("x-consent-signature", generic_signature)],
+            ..sample(
+                "POST",
+                generic,
+                format!("/v1/webhooks/generic/{ORG}"),
+                json_type,
+                &generic_body,
+            )
+        },
+        IntakeSample {
+            headers: vec![("x-consent-signature", "sha256=00".to_owned())],
+            expected: StatusCode::FORBIDDEN,
+            ..sample(
+                "POST",
+                generic,
+                format!("/v1/webhooks/generic/{ORG}"),
+                json_type,
+                &generic_body,
             )
         },
     ];

@@ -5,12 +5,16 @@
 //! * [`form`]: whether a POST is RFC 8058's `List-Unsubscribe=One-Click`;
 //! * [`sms`]: the STOP keywords, the provider's inbound form and the
 //!   webhook's HMAC signature;
+//! * [`esp`]: ESP events in (SendGrid, Amazon SES through SNS, Mailchimp,
+//!   a generic signed webhook): each provider's authentication, and its
+//!   events read into what they mean for the ledger;
 //! * [`keyfile`]: the intake secret's key file (the only IO here).
 //!
 //! What each channel records, and why, is in `docs/OPT-OUTS.md`.
 //! Invariant: no IO but the key file, no clock, no async; the ledger's
 //! operations over these are in `consent-service` (`intake`).
 
+pub mod esp;
 pub mod form;
 pub mod keyfile;
 pub mod sms;

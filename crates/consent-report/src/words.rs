@@ -142,6 +142,7 @@ pub fn opt_out_method(method: OptOutMethod) -> &'static str {
         OptOutMethod::Letter => "letter",
         OptOutMethod::GpcSignal => "Global Privacy Control signal",
         OptOutMethod::PreferenceCentre => "preference centre",
+        OptOutMethod::SpamComplaint => "spam complaint",
     }
 }
 

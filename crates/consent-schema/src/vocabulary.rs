@@ -94,7 +94,7 @@ vocabulary!(CollectionRoute => CollectionRoute {
 });
 vocabulary!(OptOutMethod => OptOutMethod {
     UnsubscribeLink, OneClick, ReplyStop, Call, InPerson, EmailReply, Letter, GpcSignal,
-    PreferenceCentre,
+    PreferenceCentre, SpamComplaint,
 });
 vocabulary!(MessageClass => MessageClass { Service, Marketing });
 vocabulary!(NegotiationKind => NegotiationKind {

@@ -11,6 +11,7 @@
 //! the contact index) and the log.
 
 use crate::error::LedgerError;
+use crate::esp::EspWebhooks;
 use crate::ledger::Ledger;
 use consent_domain::vocabulary::{ContactKind, ContactValue};
 use consent_domain::{EventId, EventPosition, OrganisationId, SubjectId};
@@ -40,6 +41,8 @@ pub struct IntakeConfig {
     sms_webhook_secret: Option<Zeroizing<Vec<u8>>>,
     /// Receiving number (E.164, normalised) -> the organisation owning it.
     sms_numbers: BTreeMap<String, OrganisationId>,
+    /// The organisations' ESP webhooks (`esp`).
+    pub(crate) esp: EspWebhooks,
 }
 
 impl IntakeConfig {
@@ -52,7 +55,20 @@ impl IntakeConfig {
             public_url: public_url.into().trim_end_matches('/').to_owned(),
             sms_webhook_secret: None,
             sms_numbers: BTreeMap::new(),
+            esp: EspWebhooks::default(),
         }
+    }
+
+    /// Enables the organisations' ESP webhooks (SendGrid, SES, Mailchimp,
+    /// generic), each as its settings say (docs/INTEGRATION.md).
+    pub fn esp_webhooks(mut self, webhooks: EspWebhooks) -> Self {
+        self.esp = webhooks;
+        self
+    }
+
+    /// The organisations' ESP webhooks.
+    pub fn esp(&self) -> &EspWebhooks {
+        &self.esp
     }
 
     /// Enables the inbound SMS webhook: requests are signed with
@@ -92,6 +108,7 @@ impl std::fmt::Debug for IntakeConfig {
             .field("public_url", &self.public_url)
             .field("sms_webhook", &self.sms_webhook_secret.is_some())
             .field("sms_numbers", &self.sms_numbers)
+            .field("esp", &self.esp)
             .finish_non_exhaustive()
     }
 }
@@ -117,6 +134,16 @@ pub enum IntakeError {
         header: &'static str,
         message: String,
     },
+    /// The organisation has not enabled this ESP's webhook.
+    #[error("{webhook} is not configured for organisation `{organisation}` on this ledger")]
+    EspNotConfigured {
+        webhook: &'static str,
+        organisation: String,
+    },
+    /// An ESP webhook's authentication failed, or its body is not what the
+    /// provider documents (`EspError::field` names where).
+    #[error(transparent)]
+    Esp(consent_intake::esp::EspError),
     /// A request field is missing or invalid; `field` names it.
     #[error("{0}")]
     Invalid(ValidationError),
@@ -612,7 +639,7 @@ impl Ledger {
     /// Where the view holds event `id`, recorded under `subject` (its
     /// history) or, without a subject, under `address` (the address's
     /// state).
-    fn recorded_position(
+    pub(crate) fn recorded_position(
         &self,
         organisation: &OrganisationId,
         subject: Option<&SubjectId>,
@@ -630,7 +657,7 @@ impl Ledger {
         })
     }
 
-    async fn record_and_wait(
+    pub(crate) async fn record_and_wait(
         &self,
         events: Vec<(v1::Envelope, OrganisationId, Option<SubjectId>)>,
     ) -> Result<Vec<IntakeReceipt>, IntakeError> {
@@ -668,7 +695,7 @@ impl Ledger {
     }
 }
 
-fn truncate_chars(text: &str, max: usize) -> String {
+pub(crate) fn truncate_chars(text: &str, max: usize) -> String {
     text.chars().filter(|c| !c.is_control()).take(max).collect()
 }
 

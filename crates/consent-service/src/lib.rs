@@ -31,6 +31,10 @@
 //!   its report), [`Ledger::start_replay`] (docs/REPLAY.md, from the
 //!   running ledger) and [`Ledger::start_preflight`] (a campaign's
 //!   recipients checked from a CSV, [`preflight`]);
+//! * ESP events in ([`EspWebhooks`]): [`Ledger::sendgrid_webhook`],
+//!   [`Ledger::ses_webhook`], [`Ledger::mailchimp_webhook`] and
+//!   [`Ledger::generic_webhook`], each authenticated with the provider's
+//!   own scheme (docs/INTEGRATION.md, "ESP events in");
 //! * [`Ledger::routing`]: a subject's partition, and whether this instance
 //!   owns it. An instance that owns only some partitions (see
 //!   `consent_projector::OwnedPartitions`) refuses checks and histories of
@@ -48,6 +52,7 @@ mod check;
 mod clock;
 mod digest_key;
 mod error;
+mod esp;
 mod evidence;
 mod export_job;
 mod find;
@@ -71,6 +76,9 @@ pub use clock::{Clock, IdGenerator, SystemClock, UuidV7};
 pub use consent_export::SignedCheckpoint;
 pub use digest_key::{settle_contact_digest_key, DigestKeyCheck, DigestKeyError};
 pub use error::{ErrorKind, LedgerError};
+pub use esp::{
+    EspNote, EspOutcome, EspReceipt, EspSettings, EspWebhooks, SendGridSettings, SesSettings,
+};
 pub use evidence::{signed_checkpoint_to_proto, CheckpointProgress};
 pub use export_job::{EvidenceExport, ExportVerification};
 pub use find::AddressSearch;

@@ -194,6 +194,7 @@ pub fn method_label(method: OptOutMethod) -> &'static str {
         OptOutMethod::Letter => "letter",
         OptOutMethod::GpcSignal => "gpc_signal",
         OptOutMethod::PreferenceCentre => "preference_centre",
+        OptOutMethod::SpamComplaint => "spam_complaint",
     }
 }
 

@@ -47,6 +47,7 @@ pub(crate) fn opt_out_method(method: OptOutMethod) -> &'static str {
         OptOutMethod::Letter => "letter",
         OptOutMethod::GpcSignal => "Global Privacy Control signal, UK GDPR Art 21(5)",
         OptOutMethod::PreferenceCentre => "preference centre",
+        OptOutMethod::SpamComplaint => "spam complaint",
     }
 }
 

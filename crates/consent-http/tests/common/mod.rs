@@ -38,6 +38,100 @@ pub fn test_intake() -> consent_service::IntakeConfig {
         consent_schema::PhoneRegion::GB,
     )
     .expect("the test SMS number is valid")
+    .esp_webhooks(esp_webhooks())
+}
+
+/// The ESP webhooks of ORG in the test server: SendGrid verifies with the
+/// pair of [`sendgrid_signing_key`], SES with the test SNS certificate,
+/// Mailchimp's URL carries MAILCHIMP_SECRET, the generic webhook is signed
+/// with GENERIC_SECRET.
+pub const MAILCHIMP_SECRET: &str = "mailchimp-url-secret";
+pub const GENERIC_SECRET: &[u8] = b"generic-webhook-secret";
+/// The SNS signing certificate and key made for the tests (not Amazon's).
+pub const SNS_CERTIFICATE: &str =
+    include_str!("../../../consent-intake/tests/data/sns-test-signing.pem");
+const SNS_PRIVATE_KEY: &str =
+    include_str!("../../../consent-intake/tests/data/sns-test-signing.key");
+
+/// A P-256 key pair made for the tests: SendGrid's own private key is
+/// SendGrid's, so an event of our choosing is signed with this one.
+pub fn sendgrid_signing_key() -> p256::ecdsa::SigningKey {
+    p256::ecdsa::SigningKey::from_slice(&[7; 32]).expect("a valid P-256 scalar")
+}
+
+pub fn esp_webhooks() -> consent_service::EspWebhooks {
+    use consent_intake::esp::sendgrid::SendGridKey;
+    use consent_intake::esp::sns::SnsCertificate;
+    let settings = consent_service::EspSettings {
+        sendgrid: Some(consent_service::SendGridSettings {
+            key: SendGridKey::from_verifying_key(*sendgrid_signing_key().verifying_key()),
+            tolerance_secs: 300,
+        }),
+        ses: Some(consent_service::SesSettings {
+            certificate: SnsCertificate::from_pem(SNS_CERTIFICATE).expect("the test certificate"),
+            topic_arn: None,
+        }),
+        mailchimp_secret: Some(MAILCHIMP_SECRET.as_bytes().to_vec().into()),
+        generic_secret: Some(GENERIC_SECRET.to_vec().into()),
+    };
+    consent_service::EspWebhooks {
+        organisations: [(consent_domain::OrganisationId::new(ORG), settings)].into(),
+    }
+}
+
+/// SendGrid's signature header of `body` sent at `timestamp`.
+pub fn sign_sendgrid(timestamp: &str, body: &str) -> String {
+    use base64::Engine;
+    use p256::ecdsa::signature::Signer;
+    let signature: p256::ecdsa::Signature =
+        sendgrid_signing_key().sign(format!("{timestamp}{body}").as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(signature.to_der().as_bytes())
+}
+
+/// Now, in Unix seconds, as SendGrid's timestamp header carries it.
+pub fn unix_now() -> String {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        .to_string()
+}
+
+/// An SNS notification of `message` (SES's JSON), signed as SNS signs
+/// (SignatureVersion 1) with the test key.
+pub fn sns_notification(message_id: &str, message: &str) -> Value {
+    sns_signed(serde_json::json!({
+        "Type": "Notification",
+        "MessageId": message_id,
+        "TopicArn": "arn:aws:sns:eu-west-2:123456789012:ses-feedback",
+        "Message": message,
+        "Timestamp": "2026-03-01T10:00:00.000Z",
+        "SignatureVersion": "1",
+        "SigningCertURL": "https://sns.eu-west-2.amazonaws.com/SimpleNotificationService-test.pem",
+        "UnsubscribeURL": "https://sns.eu-west-2.amazonaws.com/?Action=Unsubscribe",
+    }))
+}
+
+/// `message` with its `Signature` made under the test SNS key.
+pub fn sns_signed(mut message: Value) -> Value {
+    use base64::Engine;
+    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::signature::{SignatureEncoding, Signer};
+    let parsed = consent_intake::esp::sns::SnsMessage::parse(
+        &serde_json::to_vec(&{
+            let mut m = message.clone();
+            m["Signature"] = serde_json::json!("");
+            m
+        })
+        .expect("json"),
+    )
+    .expect("an SNS message");
+    let canonical = parsed.canonical_string().expect("canonical");
+    let key = rsa::RsaPrivateKey::from_pkcs8_pem(SNS_PRIVATE_KEY).expect("the test key");
+    let signature = rsa::pkcs1v15::SigningKey::<sha1::Sha1>::new(key).sign(canonical.as_bytes());
+    message["Signature"] =
+        serde_json::json!(base64::engine::general_purpose::STANDARD.encode(signature.to_vec()));
+    message
 }
 
 pub struct Server {
