@@ -112,17 +112,93 @@ async fn download_with(console: &Console, cookie: &str, path: &str) -> (u16, Str
     (status, disposition, body)
 }
 
-/// From Jane's timeline, "Evidence": the export runs, its page says
-/// "Verified" with the verifier's result, and the downloaded bundle
-/// verifies again offline with the key the ledger publishes. Returns the
-/// job's path.
+/// From Jane's timeline, the "Evidence" of her servicing email: the
+/// evidence page names that event, its log position and its anchor in the
+/// report; the export runs, its page says "Verified" with the verifier's
+/// result, the downloaded bundle verifies again offline with the key the
+/// ledger publishes, and the report has the event at that anchor. Returns
+/// the job's path.
 async fn export_and_verify_a_subjects_evidence(console: &Console, browser: &Browser) -> String {
     browser
         .goto(&console.url(&format!(
-            "/console/evidence?organisation={ACME}&subject={SUBJECT}"
+            "/console/organisations/{ACME}/subjects/{SUBJECT}"
         )))
         .await;
+    let email = "ol.timeline > li:nth-child(2)";
+    let event = browser
+        .find(email)
+        .await
+        .attr("id")
+        .await
+        .expect("id")
+        .expect("each entry has its event's id");
+    let event_id = event.strip_prefix("event-").expect("event-ID").to_owned();
+    let position = browser
+        .find(&format!("{email} div.meta span.mono"))
+        .await
+        .text()
+        .await
+        .expect("the log position");
+    browser.click(&format!("{email} div.meta a")).await;
+    assert_eq!(
+        browser.path().await,
+        format!("/console/evidence?organisation={ACME}&subject={SUBJECT}&event={event_id}")
+    );
     assert_eq!(browser.title().await, "Evidence - Consent ledger console");
+    let named = browser
+        .find("#evidence-event")
+        .await
+        .text()
+        .await
+        .expect("the event");
+    assert!(named.contains(&format!("Event {event_id}")), "{named}");
+    assert!(named.contains("2026-03-10 09:00:00 UTC"), "{named}");
+    assert!(
+        named.contains("will include this event"),
+        "the export offered includes it: {named}"
+    );
+    assert_eq!(
+        browser
+            .find("#evidence-event-position")
+            .await
+            .text()
+            .await
+            .expect("position"),
+        position
+    );
+    let anchor = browser
+        .find("#evidence-event-anchor")
+        .await
+        .text()
+        .await
+        .expect("anchor");
+    assert_eq!(anchor, format!("#{event}"), "the timeline's and the report's id");
+    browser.screenshot("evidence-of-an-event").await;
+    browser.assert_accessible("evidence of an event").await;
+    // An event the subject does not have is said so; a malformed one is
+    // refused, naming the field.
+    browser
+        .goto(&console.url(&format!(
+            "/console/evidence?organisation={ACME}&subject={SUBJECT}&event=0190f2a4-7b3c-7d2e-9f10-1a2b3c4d5e6f"
+        )))
+        .await;
+    let text = browser.main_text().await;
+    assert!(
+        text.contains("The ledger holds no event 0190f2a4-7b3c-7d2e-9f10-1a2b3c4d5e6f of subject cust-42"),
+        "{text}"
+    );
+    browser
+        .goto(&console.url(&format!(
+            "/console/evidence?organisation={ACME}&subject={SUBJECT}&event=not-an-id"
+        )))
+        .await;
+    let text = browser.main_text().await;
+    assert!(text.contains("event") && text.contains("must be a UUID"), "{text}");
+    browser
+        .goto(&console.url(&format!(
+            "/console/evidence?organisation={ACME}&subject={SUBJECT}&event={event_id}"
+        )))
+        .await;
     assert_eq!(
         browser
             .find("#subject")
@@ -206,6 +282,10 @@ async fn export_and_verify_a_subjects_evidence(console: &Console, browser: &Brow
     let report = String::from_utf8(report).expect("HTML");
     assert!(report.starts_with("<!DOCTYPE html>"));
     assert!(report.contains("evidence-acme-cycles-subject_cust-42-"));
+    assert!(
+        report.contains(&format!("id=\"{event}\"")),
+        "the report has the event at the anchor the evidence page named"
+    );
     job
 }
 
