@@ -120,9 +120,7 @@ async fn download_with(console: &Console, cookie: &str, path: &str) -> (u16, Str
 /// the job's path.
 async fn export_and_verify_a_subjects_evidence(console: &Console, browser: &Browser) -> String {
     browser
-        .goto(&console.url(&format!(
-            "/console/organisations/{ACME}/subjects/{SUBJECT}"
-        )))
+        .goto(&console.url(&format!("/console/organisations/{ACME}/subjects/{SUBJECT}")))
         .await;
     let email = "ol.timeline > li:nth-child(2)";
     let event = browser
@@ -172,7 +170,11 @@ async fn export_and_verify_a_subjects_evidence(console: &Console, browser: &Brow
         .text()
         .await
         .expect("anchor");
-    assert_eq!(anchor, format!("#{event}"), "the timeline's and the report's id");
+    assert_eq!(
+        anchor,
+        format!("#{event}"),
+        "the timeline's and the report's id"
+    );
     browser.screenshot("evidence-of-an-event").await;
     browser.assert_accessible("evidence of an event").await;
     // An event the subject does not have is said so; a malformed one is
@@ -184,7 +186,9 @@ async fn export_and_verify_a_subjects_evidence(console: &Console, browser: &Brow
         .await;
     let text = browser.main_text().await;
     assert!(
-        text.contains("The ledger holds no event 0190f2a4-7b3c-7d2e-9f10-1a2b3c4d5e6f of subject cust-42"),
+        text.contains(
+            "The ledger holds no event 0190f2a4-7b3c-7d2e-9f10-1a2b3c4d5e6f of subject cust-42"
+        ),
         "{text}"
     );
     browser
@@ -193,7 +197,10 @@ async fn export_and_verify_a_subjects_evidence(console: &Console, browser: &Brow
         )))
         .await;
     let text = browser.main_text().await;
-    assert!(text.contains("event") && text.contains("must be a UUID"), "{text}");
+    assert!(
+        text.contains("event") && text.contains("must be a UUID"),
+        "{text}"
+    );
     browser
         .goto(&console.url(&format!(
             "/console/evidence?organisation={ACME}&subject={SUBJECT}&event={event_id}"
@@ -506,14 +513,20 @@ async fn the_progress_page_of_a_long_job(console: &Console, browser: &Browser) {
         )
         .await
         .expect("the same page");
-    assert_eq!(same, json!(true), "the result replaced the progress in place");
+    assert_eq!(
+        same,
+        json!(true),
+        "the result replaced the progress in place"
+    );
     assert_eq!(browser.path().await, job);
     assert_eq!(
         browser.title().await,
         "Campaign pre-flight - Consent ledger console"
     );
     browser.screenshot("job-result-in-place").await;
-    browser.assert_accessible("job result, shown in place").await;
+    browser
+        .assert_accessible("job result, shown in place")
+        .await;
 
     // The script, as served: the console's own, allowed by the page's
     // policy alone (the other pages allow no script).

@@ -130,7 +130,10 @@ pub fn routes() -> Router<Console> {
         .route("/console", get(sign_in::home))
         .route("/console/", get(sign_in::home))
         .route("/console/style.css", get(security::stylesheet))
-        .route(security::PROGRESS_SCRIPT_PATH, get(security::progress_script))
+        .route(
+            security::PROGRESS_SCRIPT_PATH,
+            get(security::progress_script),
+        )
         .route(
             "/console/sign-in",
             get(sign_in::sign_in_page).post(sign_in::sign_in),

@@ -23,7 +23,8 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self';
 /// The policy of a page that runs the console's own scripts
 /// ([`allow_own_scripts`]): [`CONTENT_SECURITY_POLICY`] with scripts and
 /// fetches from the console itself (`'self'`), none inline.
-pub const SCRIPTED_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+pub const SCRIPTED_CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self'; \
      script-src 'self'; connect-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
