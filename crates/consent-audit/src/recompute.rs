@@ -1,8 +1,10 @@
 //! [`DecisionRecompute`]: every decision in a bundle, decided again from
-//! the bundle's proven records alone.
+//! the bundle's proven records alone; and a subject bundle's status
+//! checked to be one decision per channel ([`crate::status`]).
 
 use crate::facts::EvidenceFacts;
 use crate::recorded::{decide_recorded, RecordedDecision};
+use crate::status::status_findings;
 use consent_domain::rules::RuleCatalogue;
 use consent_evidence::{DecisionCheck, DecisionContext, DecisionFinding};
 use consent_schema::v1;
@@ -36,7 +38,7 @@ impl DecisionCheck for DecisionRecompute {
                 .map(|record| (record.position, record.payload)),
         );
         let pinned = (context.rule_set_id != RULE_SET_IN_FORCE).then_some(context.rule_set_id);
-        context
+        let mut findings: Vec<DecisionFinding> = context
             .decisions
             .iter()
             .enumerate()
@@ -68,7 +70,9 @@ impl DecisionCheck for DecisionRecompute {
                 differences(&recorded.decision, &recomputed.decision)
                     .map(|difference| finding(format!("does not recompute: {difference}")))
             })
-            .collect()
+            .collect();
+        findings.extend(status_findings(context.scope, context.decisions));
+        findings
     }
 }
 

@@ -4,7 +4,8 @@
 //! would; upload a campaign's recipients (a WebDriver file input) and see
 //! the counts by outcome and reason, then download each recipient's
 //! answer; run a replay and see its changes, then download the list; the
-//! progress page of a long job reloading itself until the result shows;
+//! progress page of a long job updated in place until the result shows,
+//! and, with JavaScript off, reached through its "Check again" link;
 //! another organisation's key finds none of these jobs. Each step asserts
 //! on what the page shows, saves a screenshot
 //! (target/tmp/console-screenshots/) and runs axe-core on the page.
@@ -56,6 +57,7 @@ async fn the_console_runs_exports_preflights_and_replays_as_jobs_in_a_real_brows
     let preflight = preflight_a_campaign(&console, &browser).await;
     let replay = replay_under_another_similarity_map(&console, &browser).await;
     the_progress_page_of_a_long_job(&console, &browser).await;
+    the_progress_page_without_javascript(&console).await;
     another_organisation_finds_none_of_the_jobs(&console, &[&export, &preflight, &replay]).await;
     the_admin_sees_them_but_cannot_preflight(&console, &[&export, &preflight, &replay]).await;
 
@@ -63,8 +65,8 @@ async fn the_console_runs_exports_preflights_and_replays_as_jobs_in_a_real_brows
 }
 
 /// The main text once it contains `needle`, waiting (bounded) while the
-/// job's page reloads itself; the page is read afresh each time, since a
-/// reload replaces it.
+/// job's page updates itself (or is loaded again); the page is read
+/// afresh each time.
 async fn wait_for_text(browser: &Browser, needle: &str, within: Duration) -> String {
     let started = Instant::now();
     loop {
@@ -110,17 +112,100 @@ async fn download_with(console: &Console, cookie: &str, path: &str) -> (u16, Str
     (status, disposition, body)
 }
 
-/// From Jane's timeline, "Evidence": the export runs, its page says
-/// "Verified" with the verifier's result, and the downloaded bundle
-/// verifies again offline with the key the ledger publishes. Returns the
-/// job's path.
+/// From Jane's timeline, the "Evidence" of her servicing email: the
+/// evidence page names that event, its log position and its anchor in the
+/// report; the export runs, its page says "Verified" with the verifier's
+/// result, the downloaded bundle verifies again offline with the key the
+/// ledger publishes, and the report has the event at that anchor. Returns
+/// the job's path.
 async fn export_and_verify_a_subjects_evidence(console: &Console, browser: &Browser) -> String {
     browser
+        .goto(&console.url(&format!("/console/organisations/{ACME}/subjects/{SUBJECT}")))
+        .await;
+    let email = "ol.timeline > li:nth-child(2)";
+    let event = browser
+        .find(email)
+        .await
+        .attr("id")
+        .await
+        .expect("id")
+        .expect("each entry has its event's id");
+    let event_id = event.strip_prefix("event-").expect("event-ID").to_owned();
+    let position = browser
+        .find(&format!("{email} div.meta span.mono"))
+        .await
+        .text()
+        .await
+        .expect("the log position");
+    browser.click(&format!("{email} div.meta a")).await;
+    assert_eq!(
+        browser.path().await,
+        format!("/console/evidence?organisation={ACME}&subject={SUBJECT}&event={event_id}")
+    );
+    assert_eq!(browser.title().await, "Evidence - Consent ledger console");
+    let named = browser
+        .find("#evidence-event")
+        .await
+        .text()
+        .await
+        .expect("the event");
+    assert!(named.contains(&format!("Event {event_id}")), "{named}");
+    assert!(named.contains("2026-03-10 09:00:00 UTC"), "{named}");
+    assert!(
+        named.contains("will include this event"),
+        "the export offered includes it: {named}"
+    );
+    assert_eq!(
+        browser
+            .find("#evidence-event-position")
+            .await
+            .text()
+            .await
+            .expect("position"),
+        position
+    );
+    let anchor = browser
+        .find("#evidence-event-anchor")
+        .await
+        .text()
+        .await
+        .expect("anchor");
+    assert_eq!(
+        anchor,
+        format!("#{event}"),
+        "the timeline's and the report's id"
+    );
+    browser.screenshot("evidence-of-an-event").await;
+    browser.assert_accessible("evidence of an event").await;
+    // An event the subject does not have is said so; a malformed one is
+    // refused, naming the field.
+    browser
         .goto(&console.url(&format!(
-            "/console/evidence?organisation={ACME}&subject={SUBJECT}"
+            "/console/evidence?organisation={ACME}&subject={SUBJECT}&event=0190f2a4-7b3c-7d2e-9f10-1a2b3c4d5e6f"
         )))
         .await;
-    assert_eq!(browser.title().await, "Evidence - Consent ledger console");
+    let text = browser.main_text().await;
+    assert!(
+        text.contains(
+            "The ledger holds no event 0190f2a4-7b3c-7d2e-9f10-1a2b3c4d5e6f of subject cust-42"
+        ),
+        "{text}"
+    );
+    browser
+        .goto(&console.url(&format!(
+            "/console/evidence?organisation={ACME}&subject={SUBJECT}&event=not-an-id"
+        )))
+        .await;
+    let text = browser.main_text().await;
+    assert!(
+        text.contains("event") && text.contains("must be a UUID"),
+        "{text}"
+    );
+    browser
+        .goto(&console.url(&format!(
+            "/console/evidence?organisation={ACME}&subject={SUBJECT}&event={event_id}"
+        )))
+        .await;
     assert_eq!(
         browser
             .find("#subject")
@@ -204,6 +289,10 @@ async fn export_and_verify_a_subjects_evidence(console: &Console, browser: &Brow
     let report = String::from_utf8(report).expect("HTML");
     assert!(report.starts_with("<!DOCTYPE html>"));
     assert!(report.contains("evidence-acme-cycles-subject_cust-42-"));
+    assert!(
+        report.contains(&format!("id=\"{event}\"")),
+        "the report has the event at the anchor the evidence page named"
+    );
     job
 }
 
@@ -340,17 +429,20 @@ async fn replay_under_another_similarity_map(console: &Console, browser: &Browse
     job
 }
 
-/// A pre-flight of 60,000 recipients: its page shows the progress and
-/// reloads itself (a `<meta http-equiv="refresh">`, no script) until the
-/// result is there, without the browser being told to reload.
-async fn the_progress_page_of_a_long_job(console: &Console, browser: &Browser) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("everyone.csv");
+/// A file of `n` recipients, for a job long enough to watch.
+fn many_recipients(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
+    let file = dir.join(format!("everyone-{n}.csv"));
     let mut csv = String::from("email\n");
-    for i in 0..60_000 {
+    for i in 0..n {
         csv.push_str(&format!("person-{i}@example.org\n"));
     }
     std::fs::write(&file, csv).expect("write the recipients");
+    file
+}
+
+/// Uploads `file` as a pre-flight's recipients and submits the form: the
+/// browser shows the job's page.
+async fn start_preflight(console: &Console, browser: &Browser, file: &std::path::Path) {
     browser.goto(&console.url("/console/preflight")).await;
     browser
         .find("#recipients")
@@ -359,74 +451,148 @@ async fn the_progress_page_of_a_long_job(console: &Console, browser: &Browser) {
         .await
         .expect("choose the file");
     browser.click("main form button[type=submit]").await;
+}
+
+/// A pre-flight of 60,000 recipients: its page shows the progress in a
+/// polite live region, with no `<meta http-equiv="refresh">`; the
+/// console's own script refreshes it in place until the result shows,
+/// without the page being reloaded. axe-core runs with every rule.
+async fn the_progress_page_of_a_long_job(console: &Console, browser: &Browser) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = many_recipients(dir.path(), 60_000);
+    start_preflight(console, browser, &file).await;
 
     let text = browser.main_text().await;
     assert!(text.contains("Running: checking the recipients."), "{text}");
     assert!(
-        text.contains("This page reloads itself every 2 seconds"),
+        text.contains("The result shows on this page when the job is done. Check again"),
         "{text}"
     );
-    let refresh = browser
+    let page = browser
         .client
         .execute(
-            "const m = document.querySelector('meta[http-equiv=refresh]'); return m ? m.content : null;",
+            "const s = document.getElementById('job-status'); \
+             return {refresh: document.querySelector('meta[http-equiv=refresh]') !== null, \
+                     scripts: Array.from(document.scripts).map(e => e.getAttribute('src')), \
+                     role: s.getAttribute('role'), live: s.getAttribute('aria-live')};",
             vec![],
         )
         .await
-        .expect("the refresh");
-    assert_eq!(refresh, json!("2"));
+        .expect("the page's parts");
+    assert_eq!(
+        page,
+        json!({"refresh": false, "scripts": ["/console/static/progress.js"],
+               "role": "status", "live": "polite"})
+    );
     let progress = browser.find("#job-progress").await;
     assert_eq!(
         progress.attr("max").await.expect("max").as_deref(),
         Some("60000")
     );
+    let job = browser.path().await;
     browser.screenshot("job-progress").await;
-    // axe-core flags every refresh under 20 hours; WCAG 2.2.1 (timing
-    // adjustable) is met by the link that turns it off, checked below.
+    browser.assert_accessible("job progress").await;
+
+    // Only the script may update the page from now on: a reload or a
+    // navigation would drop this mark.
     browser
-        .assert_accessible_except(
-            "job progress",
-            &["meta-refresh"],
-            "the page says it reloads itself and offers a link that turns it off",
-        )
-        .await;
-
-    // Turned off: the page stays still, fully accessible, until asked.
-    browser.click("#reload-off").await;
-    let still = browser
         .client
-        .execute(
-            "return document.querySelector('meta[http-equiv=refresh]') === null;",
-            vec![],
-        )
+        .execute("window.__consentSamePage = true;", vec![])
         .await
-        .expect("no refresh");
-    let text = browser.main_text().await;
-    if !text.contains("Recipients by outcome") {
-        assert_eq!(still, json!(true), "reloading is off");
-        assert!(text.contains("Automatic reloading is off."), "{text}");
-        browser
-            .assert_accessible("job progress, not reloading")
-            .await;
-        browser.click("#reload-on").await;
-    }
-
-    // The page reloads itself: the count grows, then the result shows.
+        .expect("mark the page");
     let text = wait_for_text(browser, "Recipients by outcome", Duration::from_secs(300)).await;
     assert!(text.contains("60000 recipients of acme-cycles"), "{text}");
-    let refresh = browser
+    assert!(text.contains("Finished"), "{text}");
+    assert!(!text.contains("Check again"), "{text}");
+    let same = browser
         .client
         .execute(
-            "return document.querySelector('meta[http-equiv=refresh]') === null;",
+            "return window.__consentSamePage === true && \
+             document.getElementById('job-status').hasAttribute('data-running') === false;",
             vec![],
         )
         .await
-        .expect("no refresh");
+        .expect("the same page");
     assert_eq!(
-        refresh,
+        same,
         json!(true),
-        "a finished job's page does not reload"
+        "the result replaced the progress in place"
     );
+    assert_eq!(browser.path().await, job);
+    assert_eq!(
+        browser.title().await,
+        "Campaign pre-flight - Consent ledger console"
+    );
+    browser.screenshot("job-result-in-place").await;
+    browser
+        .assert_accessible("job result, shown in place")
+        .await;
+
+    // The script, as served: the console's own, allowed by the page's
+    // policy alone (the other pages allow no script).
+    let script = console
+        .ledger
+        .client
+        .get(console.url("/console/static/progress.js"))
+        .send()
+        .await
+        .expect("GET the script");
+    assert_eq!(script.status(), 200);
+    assert_eq!(
+        script.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let cookie = browser.session_cookie().await.expect("a session");
+    let preflight = console
+        .ledger
+        .client
+        .get(console.url("/console/preflight"))
+        .header("cookie", format!("consent_console_session={cookie}"))
+        .send()
+        .await
+        .expect("GET the pre-flight page");
+    assert!(!preflight.headers()["content-security-policy"]
+        .to_str()
+        .expect("CSP")
+        .contains("script-src"));
+}
+
+/// With JavaScript off, a long job's page still gets to its result: the
+/// "Check again" link loads it afresh until the result shows.
+async fn the_progress_page_without_javascript(console: &Console) {
+    let browser = Browser::start_without_javascript().await;
+    browser.sign_in(console, console.key(ACME)).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = many_recipients(dir.path(), 60_000);
+    start_preflight(console, &browser, &file).await;
+    let job = browser.path().await;
+    let text = browser.main_text().await;
+    assert!(text.contains("Running: checking the recipients."), "{text}");
+    assert!(text.contains("Check again"), "{text}");
+    // axe-core needs the page's timers, which are off with JavaScript:
+    // the same page was checked with every rule above.
+    browser.screenshot("job-progress-without-javascript").await;
+
+    let started = Instant::now();
+    let mut looks = 0;
+    let text = loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        browser.click("#check-again").await;
+        looks += 1;
+        let text = browser.main_text().await;
+        if text.contains("Recipients by outcome") {
+            break text;
+        }
+        assert!(text.contains("Check again"), "{text}");
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no result after {looks} looks: {text}"
+        );
+    };
+    assert!(text.contains("60000 recipients of acme-cycles"), "{text}");
+    assert_eq!(browser.path().await, job);
+    browser.screenshot("job-result-without-javascript").await;
+    browser.close().await;
 }
 
 /// Another organisation's key: every job's page and file is "not found",

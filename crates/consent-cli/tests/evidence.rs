@@ -181,6 +181,14 @@ async fn an_export_made_by_the_server_verifies_with_only_the_cli_and_tampering_i
             "must be in (topic, partition, offset) order",
         ),
         (
+            "the status's decision for post dropped, and the scope made to name 4",
+            Box::new(|b: &mut Value| {
+                b["decisions"].as_array_mut().expect("decisions").pop();
+                b["scope"]["status"]["decisions"] = json!(4);
+            }),
+            "the subject's status: no decision for post",
+        ),
+        (
             "the checkpoint swapped for the published one",
             Box::new(move |b: &mut Value| {
                 let previous = b["consistency"]["previous_checkpoint"].clone();

@@ -59,16 +59,18 @@ pub fn page(signed_in: &SignedIn, current: &str, title: &str, body: Markup) -> M
     page_with_head(signed_in, current, title, html! {}, body)
 }
 
-/// [`page`] that reloads itself every `seconds` (`<meta
-/// http-equiv="refresh">`, no script): a long job's progress page.
-pub fn refreshing_page(
+/// [`page`] that runs the console's own script at `script` (a path under
+/// `/console/static/`, loaded deferred; never an inline script). The
+/// handler returns it through [`crate::security::allow_own_scripts`], or
+/// the Content-Security-Policy blocks it; the page must work without it.
+pub fn scripted_page(
     signed_in: &SignedIn,
     current: &str,
     title: &str,
-    seconds: u32,
+    script: &str,
     body: Markup,
 ) -> Markup {
-    let head = html! { meta http-equiv="refresh" content=(seconds); };
+    let head = html! { script src=(script) defer {} };
     page_with_head(signed_in, current, title, head, body)
 }
 

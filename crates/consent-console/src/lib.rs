@@ -10,7 +10,9 @@
 //! the API does: an organisation's key sees only its organisation, the
 //! admin key sees all. Every response carries a strict
 //! Content-Security-Policy ([`security`]); the pages load nothing from
-//! elsewhere, use no JavaScript, and are plain forms and links.
+//! elsewhere and are plain forms and links that work without JavaScript
+//! (a running job's page has the console's one script, `progress.js`,
+//! which refreshes its progress in place).
 //!
 //! Architecture invariant: a thin adapter, like consent-http. Each page
 //! parses its request, calls consent-service operations and renders the
@@ -128,6 +130,10 @@ pub fn routes() -> Router<Console> {
         .route("/console", get(sign_in::home))
         .route("/console/", get(sign_in::home))
         .route("/console/style.css", get(security::stylesheet))
+        .route(
+            security::PROGRESS_SCRIPT_PATH,
+            get(security::progress_script),
+        )
         .route(
             "/console/sign-in",
             get(sign_in::sign_in_page).post(sign_in::sign_in),

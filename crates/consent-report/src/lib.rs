@@ -24,7 +24,9 @@
 //! input), and it renders only what it is given: it never fetches, looks
 //! up or recomputes anything.
 
-mod anchor;
+/// The report's fragment ids (`#event-...`, `#decision-...`), public so
+/// that a page linking into a report names the same places.
+pub mod anchor;
 mod describe;
 mod groups;
 mod model;

@@ -278,6 +278,20 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// A browser with JavaScript turned off (`--blink-settings=
+    /// scriptEnabled=false`), as some users browse: the pages must work
+    /// by links and forms alone. WebDriver's synchronous scripts still run
+    /// (so [`Browser::click`] works), but not the page's timers, so
+    /// axe-core cannot.
+    pub async fn start_without_javascript() -> Self {
+        Self::start_with(&["--blink-settings=scriptEnabled=false"]).await
+    }
+
+    /// A browser with Chromium's `extra` arguments.
+    pub async fn start_with(extra: &[&str]) -> Self {
         let port = free_address().port();
         // A process group of its own: chromedriver and the Chromium it
         // starts, ended together when the browser is dropped.
@@ -295,15 +309,19 @@ impl Browser {
                      install Debian's chromium-driver (bash .ci/install-deps.sh)"
                 )
             });
+        let mut args = vec![
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--window-size=1280,1000",
+            "--lang=en-GB",
+        ];
+        args.extend_from_slice(extra);
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "goog:chromeOptions".to_owned(),
-            json!({
-                "binary": chromium(),
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--disable-dev-shm-usage", "--window-size=1280,1000",
-                         "--lang=en-GB"],
-            }),
+            json!({ "binary": chromium(), "args": args }),
         );
         let url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
@@ -568,46 +586,5 @@ impl Drop for Browser {
         std::thread::sleep(Duration::from_millis(300));
         let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.wait();
-    }
-}
-
-impl Browser {
-    /// [`Browser::assert_accessible`] with axe-core's `rules` turned off,
-    /// for a page that breaks one knowingly and meets the criterion
-    /// otherwise: `why` says how (it is in the failure message, and should
-    /// be in the test that calls this).
-    pub async fn assert_accessible_except(&self, name: &str, rules: &[&str], why: &str) {
-        let injected = self
-            .client
-            .execute(&format!("{}\nreturn typeof axe;", axe_source()), vec![])
-            .await
-            .expect("inject axe-core");
-        assert_eq!(injected, json!("object"), "axe-core did not load");
-        let disabled: serde_json::Map<String, Value> = rules
-            .iter()
-            .map(|rule| ((*rule).to_owned(), json!({"enabled": false})))
-            .collect();
-        let found = self
-            .client
-            .execute_async(
-                "const done = arguments[arguments.length - 1];\
-                 axe.run(document, {resultTypes: ['violations'], rules: arguments[0]}).then(r => done(r.violations.map(v => \
-                   ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))})))) \
-                   .catch(e => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));",
-                vec![Value::Object(disabled)],
-            )
-            .await
-            .expect("run axe-core");
-        let serious: Vec<&Value> = found
-            .as_array()
-            .expect("a list of violations")
-            .iter()
-            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
-            .collect();
-        assert!(
-            serious.is_empty(),
-            "axe-core (without {rules:?}: {why}) finds serious or critical violations on the {name} page: {}",
-            serde_json::to_string_pretty(&serious).unwrap_or_default()
-        );
     }
 }

@@ -1,7 +1,8 @@
 //! Evidence: export a subject's, a campaign's or a time range's evidence
 //! as a job; its page shows the verifier's result on the bundle and
 //! offers the bundle and its regulator's report (drawn from the bundle
-//! itself) to download.
+//! itself) to download. Reached from a timeline's event, it names that
+//! event: its log position and its anchor in the report.
 
 use crate::layout::{csrf_field, page};
 use crate::page_error::PageError;
@@ -9,7 +10,7 @@ use crate::pages::form_fields::{
     channel_options, parse_channel, parse_purpose, parse_time, purpose_options, rule_set_options,
 };
 use crate::pages::jobs::{download_path, fact, ident, job_error, to_job};
-use crate::pages::{organisation_id, posted, Posted};
+use crate::pages::{organisation_id, posted, subject_id, timeline, Posted};
 use crate::session::SignedIn;
 use axum::extract::Query;
 use axum::response::Response;
@@ -24,9 +25,15 @@ pub struct EvidenceQuery {
     organisation: String,
     #[serde(default)]
     subject: String,
+    /// An event of the subject (the timeline's "Evidence" link): the page
+    /// names it and where the export will show it.
+    #[serde(default)]
+    event: String,
 }
 
-/// `GET /console/evidence?organisation=&subject=`: the export form.
+/// `GET /console/evidence?organisation=&subject=[&event=]`: the export
+/// form; with an event of the subject, what the subject's export will say
+/// of it.
 pub async fn evidence_page(
     signed_in: SignedIn,
     Query(query): Query<EvidenceQuery>,
@@ -35,9 +42,14 @@ pub async fn evidence_page(
         Some(own) => own.as_str().to_owned(),
         None => query.organisation.trim().to_owned(),
     };
+    let event = match query.event.trim() {
+        "" => None,
+        event => Some(the_event(&signed_in, &organisation, query.subject.trim(), event).await?),
+    };
     let ledger = signed_in.ledger.for_any_caller();
     let rule_sets = ledger.catalogue().all().to_vec();
     let body = html! {
+        @if let Some(event) = &event { (event) }
         p { "Export the evidence a regulator receives: the facts with their proofs against a signed checkpoint, "
             "the decisions with their reasons and the rule sets. The export is verified as soon as it is made, "
             "and its report is drawn from the bundle itself." }
@@ -109,6 +121,51 @@ pub async fn evidence_page(
         }
     };
     Ok(page(&signed_in, "/console/evidence", "Evidence", body))
+}
+
+/// What the subject's export will hold of `event`: the fact in words, its
+/// log position (the record the bundle proves) and its anchor in the
+/// regulator's report; or that the subject has no such event.
+async fn the_event(
+    signed_in: &SignedIn,
+    organisation: &str,
+    subject: &str,
+    event: &str,
+) -> Result<Markup, PageError> {
+    let event_id = consent_schema::event_id("event", event)
+        .map_err(|error| PageError::invalid(error.field, error.reason))?;
+    let organisation = organisation_id(organisation)?;
+    let subject = subject_id(subject)?;
+    let ledger = signed_in.for_organisation(&organisation)?;
+    let history = ledger.history(&organisation, &subject, None, None).await?;
+    let wanted = event_id.to_string();
+    let found = history
+        .events
+        .into_iter()
+        .find(|entry| {
+            entry
+                .event
+                .as_ref()
+                .is_some_and(|envelope| envelope.event_id.eq_ignore_ascii_case(&wanted))
+        })
+        .map(timeline::entry);
+    let anchor = consent_report::anchor::event(&event_id);
+    Ok(html! {
+        section.notice #evidence-event aria-labelledby="evidence-event-heading" {
+            h2 #evidence-event-heading { "Event " (ident(&wanted)) }
+            @if let Some(entry) = found {
+                p { (entry.headline) ", " (entry.occurred_at) " (" (entry.kind) "); recorded "
+                    (entry.recorded_at) " at log position " span.mono #evidence-event-position { (entry.position) } "." }
+                p { "The bundle of subject " strong { (subject.as_str()) } "'s export below will include this event: "
+                    "the record at that position, proven against the signed checkpoint. In the regulator's report "
+                    "drawn from it, the event is the timeline entry " code #evidence-event-anchor { "#" (anchor) }
+                    " (open the downloaded report and add it to the address)." }
+            } @else {
+                p role="status" { "The ledger holds no event " (ident(&wanted)) " of subject " strong { (subject.as_str()) }
+                    " of " (organisation.as_str()) ". The subject's export below holds every event it does hold." }
+            }
+        }
+    })
 }
 
 #[derive(Deserialize)]

@@ -1,23 +1,25 @@
 //! Jobs: the long work started from the Evidence, Replay and Campaign
 //! pre-flight pages (consent-service's `jobs`). A job's page shows its
-//! progress and reloads itself every few seconds (`<meta
-//! http-equiv="refresh">`, no script) until the result is ready, then
-//! shows the result with its downloads. A job is visible only to its
-//! organisation's key and the admin's; to another organisation it does
-//! not exist (404).
+//! progress, then the result with its downloads. Without JavaScript, its
+//! "Check again" link loads it afresh; with the console's own script
+//! (`progress.js`, [`crate::security::PROGRESS_SCRIPT`]) the progress is
+//! refreshed in place every few seconds, in a polite live region, and the
+//! result replaces it when the job is done, without a reload. A job is
+//! visible only to its organisation's key and the admin's; to another
+//! organisation it does not exist (404).
 
-use crate::layout::{code, page, refreshing_page};
+use crate::layout::{code, page, scripted_page};
 use crate::page_error::PageError;
 use crate::pages::{evidence, path_segment, preflight, replay};
 use crate::session::SignedIn;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use consent_service::{Job, JobError, JobId, JobOutput, JobState, Viewer};
 use maud::{html, Markup};
-use serde::Deserialize;
 
-/// Seconds between reloads of a running job's page.
+/// Seconds between two looks at a running job's progress (the page's
+/// script).
 pub const REFRESH_SECONDS: u32 = 2;
 
 /// Who the signed-in key is, as a viewer of jobs.
@@ -109,26 +111,17 @@ fn state_in_words(job: &Job) -> String {
     }
 }
 
-#[derive(Deserialize, Default)]
-pub struct JobQuery {
-    /// `off`: do not reload the page automatically.
-    #[serde(default)]
-    reload: String,
-}
-
-/// `GET /console/jobs/{id}[?reload=off]`: the progress, then the result.
+/// `GET /console/jobs/{id}`: the progress, then the result.
 ///
-/// A running job's page reloads itself every [`REFRESH_SECONDS`] seconds
-/// and says so, with a link that turns the reloading off (WCAG 2.2.1,
-/// timing adjustable: a reader who needs longer keeps the page still and
-/// reloads it when they choose).
-pub async fn job_page(
-    signed_in: SignedIn,
-    Path(id): Path<String>,
-    Query(query): Query<JobQuery>,
-) -> Result<Markup, PageError> {
+/// The page has two parts the script (`progress.js`) refreshes from the
+/// page itself: `#job-status`, a polite live region (the state, the
+/// progress bar and the count while the job runs, `data-running`; then
+/// "Finished" or why it failed), and `#job-body` (the "Check again" link
+/// while it runs, then the result). Nothing reloads, so WCAG 2.2.1
+/// (timing adjustable) has nothing to adjust; without the script the
+/// link is the way to look again.
+pub async fn job_page(signed_in: SignedIn, Path(id): Path<String>) -> Result<Response, PageError> {
     let job = find(&signed_in, &id)?;
-    let reloading = query.reload != "off";
     let title = capitalised(job.kind.in_words());
     let about = html! {
         p { (capitalised(&job.title)) ", started " (consent_report::words::when(job.started_at)) "." }
@@ -137,7 +130,7 @@ pub async fn job_page(
         JobState::Running => {
             let body = html! {
                 (about)
-                div.notice role="status" {
+                div.notice #job-status role="status" aria-live="polite" data-running data-refresh-seconds=(REFRESH_SECONDS) {
                     p #job-state { "Running" @if !job.phase.is_empty() { ": " (job.phase) } "." }
                     @if job.total > 0 {
                         label for="job-progress" { "Progress" }
@@ -148,36 +141,30 @@ pub async fn job_page(
                             (job.percent().unwrap_or(0)) "%)." }
                     }
                 }
-                @if reloading {
-                    p #reloading { "This page reloads itself every " (REFRESH_SECONDS) " seconds until the result is ready. "
-                        a #reload-off href={(job_path(&job.id)) "?reload=off"} { "Stop reloading automatically" } "." }
-                } @else {
-                    p #reloading { "Automatic reloading is off. "
-                        a #reload-now href={(job_path(&job.id)) "?reload=off"} { "Reload now" } " or "
-                        a #reload-on href=(job_path(&job.id)) { "reload automatically" } "." }
+                div #job-body {
+                    p { "The result shows on this page when the job is done. "
+                        a #check-again href=(job_path(&job.id)) { "Check again" } }
                 }
             };
-            if reloading {
-                Ok(refreshing_page(
-                    &signed_in,
-                    "/console/jobs",
-                    &title,
-                    REFRESH_SECONDS,
-                    body,
-                ))
-            } else {
-                Ok(page(&signed_in, "/console/jobs", &title, body))
-            }
+            Ok(crate::security::allow_own_scripts(scripted_page(
+                &signed_in,
+                "/console/jobs",
+                &title,
+                crate::security::PROGRESS_SCRIPT_PATH,
+                body,
+            )))
         }
         JobState::Failed(message) => {
             let body = html! {
                 (about)
-                div.error role="alert" {
+                div.error #job-status role="alert" {
                     p #job-state { "The job failed: " (message) }
                 }
-                p { a href=(back_path(&job)) { "Start it again" } }
+                div #job-body {
+                    p { a href=(back_path(&job)) { "Start it again" } }
+                }
             };
-            Ok(page(&signed_in, "/console/jobs", &title, body))
+            Ok(page(&signed_in, "/console/jobs", &title, body).into_response())
         }
         JobState::Succeeded(output) => {
             let result = match output.as_ref() {
@@ -187,10 +174,12 @@ pub async fn job_page(
             };
             let body = html! {
                 (about)
-                p.notice role="status" #job-state { "Finished " @if let Some(at) = job.finished_at { (consent_report::words::when(at)) } "." }
-                (result)
+                div.notice #job-status role="status" aria-live="polite" {
+                    p #job-state { "Finished " @if let Some(at) = job.finished_at { (consent_report::words::when(at)) } "." }
+                }
+                div #job-body { (result) }
             };
-            Ok(page(&signed_in, back_path(&job), &title, body))
+            Ok(page(&signed_in, back_path(&job), &title, body).into_response())
         }
     }
 }

@@ -12,14 +12,14 @@ use consent_schema::{contact_fields, event_from_proto, v1, ContactField};
 use maud::{html, Markup};
 
 /// One entry of the timeline, in words.
-struct Entry {
-    event_id: String,
-    kind: String,
-    occurred_at: String,
-    recorded_at: String,
-    headline: String,
-    details: Vec<String>,
-    position: String,
+pub(crate) struct Entry {
+    pub(crate) event_id: String,
+    pub(crate) kind: String,
+    pub(crate) occurred_at: String,
+    pub(crate) recorded_at: String,
+    pub(crate) headline: String,
+    pub(crate) details: Vec<String>,
+    pub(crate) position: String,
 }
 
 /// `GET /console/organisations/{organisation}/subjects/{subject}`.
@@ -75,7 +75,7 @@ pub async fn timeline_page(
 /// A history entry in words. A value the ledger opened (the subject's key
 /// is live) is described in clear; one still sealed (an erased subject)
 /// by its digest.
-fn entry(history: v1::HistoryEntry) -> Entry {
+pub(crate) fn entry(history: v1::HistoryEntry) -> Entry {
     let position = history
         .position
         .map(|p| format!("{} partition {} offset {}", p.topic, p.partition, p.offset))

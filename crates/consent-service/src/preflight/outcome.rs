@@ -1,6 +1,11 @@
 //! What a pre-flight found: each recipient's outcome, written as a row of
 //! the per-recipient CSV as it is decided, and the counts by outcome, by
 //! lawful basis and by reason that the summary shows. Pure.
+//!
+//! The CSV repeats values of the uploaded file (the recipient as the file
+//! gave it, the bad row's error), and a spreadsheet runs a cell that
+//! starts with `=`, `+`, `-` or `@` as a formula: every cell is written
+//! through [`neutralise_formula`] (OWASP's advice on CSV injection).
 
 use super::recipients::RowError;
 use consent_domain::rules::{Decision, LawfulBasis, RuleOutcome};
@@ -110,17 +115,20 @@ impl Tally {
     pub fn invalid(&mut self, recipient: &str, error: RowError) {
         self.counts.recipients += 1;
         self.counts.invalid += 1;
-        let _ = self.csv.write_record([
-            error.row.to_string(),
-            recipient.to_owned(),
-            String::new(),
-            String::new(),
-            "no".to_owned(),
-            String::new(),
-            "invalid_row".to_owned(),
-            String::new(),
-            error.to_string(),
-        ]);
+        write_row(
+            &mut self.csv,
+            [
+                error.row.to_string(),
+                recipient.to_owned(),
+                String::new(),
+                String::new(),
+                "no".to_owned(),
+                String::new(),
+                "invalid_row".to_owned(),
+                String::new(),
+                error.to_string(),
+            ],
+        );
         if self.counts.bad_rows.len() < BAD_ROWS_LISTED {
             self.counts.bad_rows.push(error);
         }
@@ -192,25 +200,28 @@ impl Tally {
             .iter()
             .filter_map(|(subject, _)| subject.as_deref())
             .collect();
-        let _ = self.csv.write_record([
-            row.to_string(),
-            recipient.to_owned(),
-            subjects.join(" "),
-            channel.as_str().to_owned(),
-            if allowed { "yes" } else { "no" }.to_owned(),
-            if allowed {
-                bases
-                    .iter()
-                    .map(|b| basis_code(*b))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            } else {
-                "none".to_owned()
-            },
-            reasons.join("; "),
-            citations.join("; "),
-            explanation.join(" "),
-        ]);
+        write_row(
+            &mut self.csv,
+            [
+                row.to_string(),
+                recipient.to_owned(),
+                subjects.join(" "),
+                channel.as_str().to_owned(),
+                if allowed { "yes" } else { "no" }.to_owned(),
+                if allowed {
+                    bases
+                        .iter()
+                        .map(|b| basis_code(*b))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                } else {
+                    "none".to_owned()
+                },
+                reasons.join("; "),
+                citations.join("; "),
+                explanation.join(" "),
+            ],
+        );
     }
 
     /// The counts so far.
@@ -237,8 +248,97 @@ impl Tally {
     }
 }
 
+/// `cell` as a spreadsheet shows it but never runs it: a cell starting
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return (what Excel,
+/// LibreOffice and Google Sheets read as the start of a formula) gets a
+/// leading `'`, which makes it text (OWASP, "CSV Injection"). A number in
+/// E.164 (`+447700900123`) is written `'+447700900123`: a spreadsheet
+/// shows it as it was, rather than as the number 447700900123.
+pub fn neutralise_formula(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// Writes one row of the per-recipient CSV, every cell neutralised.
+fn write_row<const N: usize>(csv: &mut csv::Writer<Vec<u8>>, cells: [String; N]) {
+    // Writing to memory cannot fail.
+    let _ = csv.write_record(
+        cells
+            .iter()
+            .map(|cell| neutralise_formula(cell).into_owned()),
+    );
+}
+
 fn push_new<T: PartialEq>(list: &mut Vec<T>, item: T) {
     if !list.contains(&item) {
         list.push(item);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preflight::recipients::RowError;
+
+    #[test]
+    fn a_cell_a_spreadsheet_would_run_as_a_formula_is_made_text() {
+        for (given, written) in [
+            (
+                "=HYPERLINK(\"http://evil.example\",\"x\")",
+                "'=HYPERLINK(\"http://evil.example\",\"x\")",
+            ),
+            ("+447700900123", "'+447700900123"),
+            ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+            ("@SUM(1+1)", "'@SUM(1+1)"),
+            ("\t=1+1", "'\t=1+1"),
+            ("\r=1+1", "'\r=1+1"),
+        ] {
+            assert_eq!(neutralise_formula(given), written, "{given:?}");
+        }
+    }
+
+    #[test]
+    fn other_cells_are_written_as_they_are() {
+        for cell in [
+            "jane.doe@example.org",
+            "cust-42",
+            "07700 900123",
+            "",
+            "a=b",
+            " =1",
+            "'=1",
+        ] {
+            assert_eq!(neutralise_formula(cell), cell, "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn the_per_recipient_csv_repeats_no_uploaded_formula() {
+        let mut tally = Tally::new();
+        tally.invalid(
+            "=cmd|' /C calc'!A0",
+            RowError {
+                row: 2,
+                column: Some("email".to_owned()),
+                reason: "not an email address".to_owned(),
+            },
+        );
+        tally.decided(3, "@SUM(A1:A9)", Channel::Post, &[]);
+        let (_, csv) = tally.finish();
+        let mut reader = csv::Reader::from_reader(csv.as_slice());
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("a row")).collect();
+        assert_eq!(&rows[0][1], "'=cmd|' /C calc'!A0");
+        assert_eq!(&rows[1][1], "'@SUM(A1:A9)");
+        for row in &rows {
+            for cell in row {
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "{row:?}"
+                );
+            }
+        }
     }
 }
