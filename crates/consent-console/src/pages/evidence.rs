@@ -7,7 +7,7 @@
 use crate::layout::{csrf_field, page};
 use crate::page_error::PageError;
 use crate::pages::form_fields::{
-    channel_options, parse_channel, parse_purpose, parse_time, purpose_options, rule_set_options,
+    message_fields, parse_channel, parse_purpose, parse_time, rule_set_options,
 };
 use crate::pages::jobs::{download_path, fact, ident, job_error, to_job};
 use crate::pages::{organisation_id, posted, subject_id, timeline, Posted};
@@ -83,23 +83,7 @@ pub async fn evidence_page(
                     label for="subjects" { "Subject ids, one per line (a campaign)" }
                     textarea #subjects name="subjects" rows="4" cols="40" {}
                 }
-                div.field {
-                    label for="channel" { "Channel" }
-                    select #channel name="channel" { (channel_options("email")) }
-                }
-                div.field {
-                    label for="purpose" { "Purpose" }
-                    select #purpose name="purpose" { (purpose_options("commercial")) }
-                }
-                div.field {
-                    label for="category" { "Product category marketed (optional)" }
-                    input #category type="text" name="category";
-                }
-                div.field {
-                    label for="at" { "Send time" }
-                    p.hint #at-hint { "A date (2026-03-01) or a time (2026-03-01T09:00:00Z), UTC." }
-                    input #at type="text" name="at" aria-describedby="at-hint";
-                }
+                (message_fields("Product category marketed (optional)", "Send time"))
             }
             details {
                 summary { "A time range" }

@@ -20,6 +20,31 @@ pub fn channel_options(selected: &str) -> Markup {
     }
 }
 
+/// The message a form asks about: its channel and purpose (email and
+/// commercial first), the product category it markets and when it is
+/// sent, each with its label (`category` and `at` name the last two).
+pub fn message_fields(category: &str, at: &str) -> Markup {
+    html! {
+        div.field {
+            label for="channel" { "Channel" }
+            select #channel name="channel" { (channel_options("email")) }
+        }
+        div.field {
+            label for="purpose" { "Purpose" }
+            select #purpose name="purpose" { (purpose_options("commercial")) }
+        }
+        div.field {
+            label for="category" { (category) }
+            input #category type="text" name="category";
+        }
+        div.field {
+            label for="at" { (at) }
+            p.hint #at-hint { "A date (2026-03-01) or a time (2026-03-01T09:00:00Z), UTC." }
+            input #at type="text" name="at" aria-describedby="at-hint";
+        }
+    }
+}
+
 /// The `<option>`s of a purpose `<select>`, `selected` chosen.
 pub fn purpose_options(selected: &str) -> Markup {
     html! {

@@ -10,7 +10,7 @@
 use crate::layout::{csrf_field, page};
 use crate::page_error::PageError;
 use crate::pages::form_fields::{
-    channel_options, parse_channel, parse_purpose, parse_time, purpose_options, rule_set_options,
+    message_fields, parse_channel, parse_purpose, parse_time, rule_set_options,
 };
 use crate::pages::jobs::{download_path, ident, job_error, to_job};
 use crate::session::SignedIn;
@@ -55,23 +55,10 @@ pub async fn preflight_page(signed_in: SignedIn) -> Result<Markup, PageError> {
                         }
                         input #recipients type="file" name="recipients" accept=".csv,text/csv" required aria-describedby="recipients-hint";
                     }
-                    div.field {
-                        label for="channel" { "Channel" }
-                        select #channel name="channel" { (channel_options("email")) }
-                    }
-                    div.field {
-                        label for="purpose" { "Purpose" }
-                        select #purpose name="purpose" { (purpose_options("commercial")) }
-                    }
-                    div.field {
-                        label for="category" { "Product category the message markets (optional)" }
-                        input #category type="text" name="category";
-                    }
-                    div.field {
-                        label for="at" { "Send time (optional: now)" }
-                        p.hint #at-hint { "A date (2026-03-01) or a time (2026-03-01T09:00:00Z), UTC." }
-                        input #at type="text" name="at" aria-describedby="at-hint";
-                    }
+                    (message_fields(
+                        "Product category the message markets (optional)",
+                        "Send time (optional: now)",
+                    ))
                     fieldset {
                         legend { "The message" }
                         input #sender_identified type="checkbox" name="sender_identified" value="yes" checked;
