@@ -205,6 +205,45 @@ async fn a_one_click_unsubscribe_is_honoured_by_the_next_check_within_a_second()
 }
 
 #[tokio::test]
+async fn a_send_appended_again_still_gets_a_working_unsubscribe_url() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path(), LedgerConfig::default()).await;
+    let (status, _) = server.post("/v1/events", &shop_and_sale()).await;
+    assert_eq!(status, StatusCode::OK);
+    // The pipeline records the send with its own id, then crashes before
+    // queueing the message, and records it again when it retries.
+    let mut send = email_sent("spring-helmets-2");
+    send["events"][0]["eventId"] = json!("0190c0de-0000-7000-8000-000000000002");
+    let (_, first) = server.post("/v1/events", &send).await;
+    // (Once the view holds the first: that is what tells a retry.)
+    let (_, allowed) = server
+        .post("/v1/checks", &helmet_email(&positions(&first)))
+        .await;
+    assert_eq!(allowed["allowed"], json!(true), "{allowed}");
+    let (status, retried) = server.post("/v1/events", &send).await;
+    assert_eq!(status, StatusCode::OK, "{retried}");
+    assert_eq!(first["appended"][0]["alreadyPresent"], json!(false));
+    assert_eq!(retried["appended"][0]["alreadyPresent"], json!(true));
+    let url = retried["appended"][0]["unsubscribeUrl"]
+        .as_str()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| panic!("the retried send's answer has a URL: {retried}"));
+    // The retry's link works like the first: the next check is refused.
+    let response = post_form(
+        &server,
+        &format!("/u/{}", token_of(url)),
+        "List-Unsubscribe=One-Click",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["consent-opt-out"], "recorded");
+    let (_, after) = server.post("/v1/checks", &helmet_email_now()).await;
+    assert_eq!(after["allowed"], json!(false), "{after}");
+    assert_eq!(opt_outs(&server).await.len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn forged_tokens_and_other_forms_record_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start(dir.path(), LedgerConfig::default()).await;

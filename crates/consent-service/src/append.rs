@@ -65,7 +65,8 @@ impl Ledger {
     /// position, whether it was already present, and for each
     /// `MarketingMessageSent` about a subject its signed one-click
     /// unsubscribe URL, when intake is configured (see
-    /// [`crate::IntakeConfig`]).
+    /// [`crate::IntakeConfig`]), whether the send was appended now or was
+    /// already present.
     ///
     /// An event whose caller-given id the view already holds with the same
     /// content (the same `occurred_at` and fact, contact values compared by
@@ -101,9 +102,12 @@ impl Ledger {
             .map(|answer| v1::AppendedEvent {
                 event_id: answer.event_id.to_string(),
                 position: Some(v1::LogPosition::from(answer.position)),
+                // A send appended again (a retried pipeline) gets a URL too:
+                // a token issued now for the same message, as valid as the
+                // first (tokens do not expire), so a retry can still put
+                // the link in the message it queues.
                 unsubscribe_url: answer
                     .send
-                    .filter(|_| !answer.already_present)
                     .and_then(|claim| self.unsubscribe_url(&claim))
                     .unwrap_or_default(),
                 already_present: answer.already_present,
