@@ -8,6 +8,7 @@ use crate::identity::{EventId, OrganisationId, ProductCategoryId, SubjectId};
 use crate::time::Timestamp;
 use crate::vocabulary::*;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Where an event sits in the log (topic, partition, offset).
@@ -157,16 +158,21 @@ impl Fact {
 
     /// Every contact value the fact carries: its contact point's value
     /// and telephone numbers (digests, for sealed values). What a
-    /// suppression list is looked up by.
-    pub fn contact_values(&self) -> Vec<ContactValue> {
+    /// suppression list is looked up by. Borrowed, but for a suppression's
+    /// digests, which are made values here.
+    pub fn contact_values(&self) -> Vec<Cow<'_, ContactValue>> {
         match self {
-            Fact::PreferenceServiceListing(f) => vec![f.number.clone()],
-            Fact::ToldNotToCall(f) | Fact::DoesNotObjectToCalls(f) => vec![f.number.clone()],
-            Fact::ContactsSuppressed(f) => {
-                f.digests.iter().copied().map(ContactValue::from).collect()
+            Fact::PreferenceServiceListing(f) => vec![Cow::Borrowed(&f.number)],
+            Fact::ToldNotToCall(f) | Fact::DoesNotObjectToCalls(f) => {
+                vec![Cow::Borrowed(&f.number)]
             }
+            Fact::ContactsSuppressed(f) => f
+                .digests
+                .iter()
+                .map(|digest| Cow::Owned(ContactValue::Digest(*digest)))
+                .collect(),
             Fact::OptOutRecorded(_) | Fact::ObjectionRecorded(_) => {
-                self.address().cloned().into_iter().collect()
+                self.address().map(Cow::Borrowed).into_iter().collect()
             }
             Fact::PreferenceServiceScreened(_) => Vec::new(),
             Fact::ContactPointRecorded(_)
@@ -181,7 +187,7 @@ impl Fact {
             | Fact::ConsentWithdrawn(_)
             | Fact::ErasureRequested(_) => self
                 .contact_point()
-                .map(|point| point.value.clone())
+                .map(|point| Cow::Borrowed(&point.value))
                 .into_iter()
                 .collect(),
         }

@@ -92,6 +92,7 @@ impl Exporter {
             .events()
             .iter()
             .flat_map(|(_, event)| event.fact.contact_values())
+            .map(std::borrow::Cow::into_owned)
             .collect();
         contacts.extend(
             request
