@@ -363,12 +363,10 @@ impl Ledger {
                 )));
                 continue;
             }
-            // Without an address every fact is a subject's (found by its
-            // history); the empty value is never looked up.
-            let comparable_value = comparable
-                .as_ref()
-                .map_or_else(|| ContactValue::clear(""), |c| c.value.clone());
-            let comparable_text = comparable_value.to_string();
+            let comparable_value = comparable.as_ref().map(|c| &c.value);
+            let comparable_text = comparable_value
+                .map(ToString::to_string)
+                .unwrap_or_default();
             for subject in subjects {
                 let event_id = derived_event_id(
                     "consent-ledger esp event",
@@ -386,7 +384,7 @@ impl Ledger {
                 if let Some(position) = self.recorded_position(
                     &organisation,
                     subject.as_ref(),
-                    &comparable_value,
+                    comparable_value,
                     event_id,
                 )? {
                     outcome.recorded.push(EspReceipt {

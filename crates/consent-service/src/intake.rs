@@ -482,7 +482,7 @@ impl Ledger {
         for (envelope, organisation, subject) in events {
             let recorded = match uuid::Uuid::parse_str(&envelope.event_id).ok().map(EventId) {
                 Some(id) => self
-                    .recorded_position(&organisation, subject.as_ref(), &contact.value, id)?
+                    .recorded_position(&organisation, subject.as_ref(), Some(&contact.value), id)?
                     .map(|position| (id, position)),
                 None => None,
             };
@@ -643,17 +643,18 @@ impl Ledger {
         &self,
         organisation: &OrganisationId,
         subject: Option<&SubjectId>,
-        address: &ContactValue,
+        address: Option<&ContactValue>,
         id: EventId,
     ) -> Result<Option<EventPosition>, LedgerError> {
         let store = &self.inner.store;
-        Ok(match subject {
-            Some(subject) => store
+        Ok(match (subject, address) {
+            (Some(subject), _) => store
                 .history_entry(organisation, subject, &id)?
                 .map(|entry| entry.position),
-            None => store
+            (None, Some(address)) => store
                 .address_state(organisation, address)?
                 .and_then(|state| state.facts.get(id)?.position.clone()),
+            (None, None) => None,
         })
     }
 
